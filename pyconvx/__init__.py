@@ -1,0 +1,31 @@
+"""pyconvx: fast, strict N-d convolution for NumPy.
+
+A Cython core (nogil, OpenMP, float32/float64) over SIMD microkernels chosen
+at run time, behind a thin API that validates every argument.
+
+>>> import numpy as np, pyconvx
+>>> pyconvx.conv(np.array([[1., 2., 3., 4., 5.]]), np.array([[[1., 0., -1.]]]))
+array([[-2., -2., -2.]])
+"""
+
+__version__ = "0.1.0"
+
+from ._config import fma_peak_gflops, show_config
+from ._plan import ALGORITHMS, Plan, plan
+from .conv import conv, conv1d, conv2d, conv3d
+from .shapes import output_shape, output_size, param_count
+
+__all__ = [
+    "ALGORITHMS",
+    "Plan",
+    "conv",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "fma_peak_gflops",
+    "output_shape",
+    "output_size",
+    "param_count",
+    "plan",
+    "show_config",
+]

@@ -1,0 +1,102 @@
+"""Build and run-time configuration: what ``pyconvx info`` and show_config print."""
+
+import sys
+import sysconfig
+import time
+
+import numpy as np
+
+from . import _core, _dispatch
+from ._normalize import default_threads
+
+__all__ = ["config_info", "show_config", "fma_peak_gflops"]
+
+
+def config_info():
+    """The build and run-time facts as a dict (see :func:`show_config`)."""
+    from . import __version__
+
+    return {
+        "version": __version__,
+        "openmp": _core.openmp_enabled(),
+        "simd_level": _dispatch.active_level(),
+        "simd_levels_compiled": _dispatch.compiled_levels(),
+        "simd_levels_available": _dispatch.available_levels(),
+        "default_threads": default_threads(),
+        "numpy": np.__version__,
+        "python": sys.version.split()[0],
+        "compiler": sysconfig.get_config_var("CC") or "unknown",
+    }
+
+
+def show_config(print_=True):
+    """Print (or return) pyconvx's build and run-time configuration.
+
+    Parameters
+    ----------
+    print_ : bool, optional
+        Print the report (default) or return it as a dict.
+
+    Returns
+    -------
+    dict or None
+        The facts, when ``print_`` is False.
+
+    Examples
+    --------
+    >>> import pyconvx
+    >>> info = pyconvx.show_config(print_=False)
+    >>> sorted(info)[:3]
+    ['compiler', 'default_threads', 'numpy']
+    """
+    info = config_info()
+    if not print_:
+        return info
+    width = max(len(key) for key in info)
+    for key, value in info.items():
+        if isinstance(value, tuple):
+            value = ", ".join(value)
+        elif isinstance(value, bool):
+            value = "on" if value else "off"
+        print(f"{key:<{width}} : {value}")
+    return None
+
+
+def fma_peak_gflops(double=False, threads=None, seconds=0.2):
+    """Measured FMA peak of this machine in GFLOP/s (register-only loop).
+
+    Parameters
+    ----------
+    double : bool, optional
+        float64 (True) or float32 (False) lanes.
+    threads : int, optional
+        Threads to run on (default: all usable).
+    seconds : float, optional
+        Approximate measuring time.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import pyconvx
+    >>> pyconvx.fma_peak_gflops(threads=1, seconds=0.01) > 0
+    True
+    """
+    threads = default_threads() if threads is None else threads
+    level = _dispatch.level_code()
+    iterations = 100_000
+    _core.fma_probe(level, double, threads, 1000)  # wake the cores up
+    best = 0.0
+    deadline = time.perf_counter() + seconds
+    while True:
+        start = time.perf_counter()
+        flops = _core.fma_probe(level, double, threads, iterations)
+        elapsed = time.perf_counter() - start
+        if elapsed < 0.01:
+            iterations *= 4
+            continue
+        best = max(best, flops / elapsed / 1e9)
+        if time.perf_counter() > deadline:
+            return best

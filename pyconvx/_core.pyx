@@ -1,0 +1,584 @@
+"""pyconvx's compiled engine: nogil drivers over the SIMD microkernels.
+
+This module only computes.  Everything it receives has been validated and put
+in canonical form by the Python layer (``pyconvx._plan`` builds the tables):
+contiguous typed buffers, int64 sizes, integer codes instead of strings.  The
+drivers release the GIL, split *output* work units over OpenMP threads with a
+static schedule (so each output's summation order never depends on the thread
+count), and report failure as a status code that the caller turns into an
+exception with the GIL held.
+
+The direct engine
+-----------------
+For one work unit - an image ``n``, a channel group ``g``, an output box and a
+block of output channels - the driver copies the input region the box needs
+into a per-thread *band* buffer: padded by the padding mode and, for strides
+above one, split into phase planes, so that every kernel tap reads NR
+*contiguous* values for NR consecutive output positions.  Output positions are
+numbered in the band's pitch space (a few "garbage" columns per row are
+computed and thrown away), and row ``k`` of the implicit im2col matrix is just
+``band + off[k]``.  A microkernel then computes an MR x NR register tile over
+the whole reduction, and the tile is scattered into the output with the bias.
+"""
+
+from cpython.exc cimport PyErr_CheckSignals
+from cython.parallel cimport prange, threadid
+from libc.stdint cimport int64_t, uintptr_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+
+cimport numpy as cnp
+
+import numpy as np
+
+cnp.import_array()
+
+ctypedef fused real:
+    float
+    double
+
+cdef extern from "pcx_kernels.h" nogil:
+    ctypedef void (*pcx_ukr_f32)(int64_t K, const float *A, const float *B,
+                                 const int64_t *off, float *C, int64_t ldc) noexcept nogil
+    ctypedef void (*pcx_ukr_f64)(int64_t K, const double *A, const double *B,
+                                 const int64_t *off, double *C, int64_t ldc) noexcept nogil
+    ctypedef double (*pcx_probe)(int64_t iterations) noexcept nogil
+    ctypedef struct pcx_kernel_set:
+        const char *name
+        int gemm_mr_f32, gemm_nr_f32, row_nr_f32
+        int gemm_mr_f64, gemm_nr_f64, row_nr_f64
+        pcx_ukr_f32 gemm_f32
+        pcx_ukr_f32 row_f32
+        pcx_ukr_f64 gemm_f64
+        pcx_ukr_f64 row_f64
+        pcx_probe fma_probe_f32
+        pcx_probe fma_probe_f64
+        int64_t probe_flops_per_iteration_f32, probe_flops_per_iteration_f64
+    const pcx_kernel_set *pcx_kernel_set_for(int level)
+    int pcx_cpu_level()
+    int PCX_N_LEVELS
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define PCX_OPENMP 1
+    #else
+    #define PCX_OPENMP 0
+    #endif
+    """
+    int PCX_OPENMP
+
+# Kernel kinds (the plan's choice of microkernel shape).
+cdef enum:
+    KIND_GEMM = 0
+    KIND_ROW = 1
+
+# Padding-mode codes, in the order of pyconvx._normalize.PADDING_MODES.
+cdef enum:
+    MODE_ZEROS = 0
+    MODE_REFLECT = 1
+    MODE_REPLICATE = 2
+    MODE_CIRCULAR = 3
+
+# Alignment of every per-thread scratch block, in bytes.
+cdef enum:
+    ALIGN = 64
+
+
+# --------------------------------------------------------------------------
+# Build and CPU facts
+# --------------------------------------------------------------------------
+
+def openmp_enabled():
+    """Whether the core was compiled with OpenMP."""
+    return bool(PCX_OPENMP)
+
+
+def cpu_level():
+    """Highest kernel level compiled in and supported here (0 generic, 1 avx2, 2 avx512)."""
+    return pcx_cpu_level()
+
+
+def kernel_set_info(int level):
+    """Tile shapes of the kernel set of ``level``, or None if not compiled in."""
+    cdef const pcx_kernel_set *ks = pcx_kernel_set_for(level)
+    if ks == NULL:
+        return None
+    return {
+        "name": ks.name.decode("ascii"),
+        "gemm_mr": {"float32": ks.gemm_mr_f32, "float64": ks.gemm_mr_f64},
+        "gemm_nr": {"float32": ks.gemm_nr_f32, "float64": ks.gemm_nr_f64},
+        "row_nr": {"float32": ks.row_nr_f32, "float64": ks.row_nr_f64},
+    }
+
+
+def fma_probe(int level, bint double_precision, int threads, int64_t iterations):
+    """Run the register-only FMA loop on ``threads`` threads; return the FLOPs done.
+
+    Time it from Python to get the machine's peak (see pyconvx._config).
+    """
+    cdef const pcx_kernel_set *ks = pcx_kernel_set_for(level)
+    cdef int t
+    cdef double sink = 0
+    if ks == NULL:
+        raise ValueError(f"kernel level {level} is not compiled in")
+    with nogil:
+        for t in prange(threads, schedule="static", num_threads=threads):
+            if double_precision:
+                sink += ks.fma_probe_f64(iterations)
+            else:
+                sink += ks.fma_probe_f32(iterations)
+    per_iteration = (ks.probe_flops_per_iteration_f64 if double_precision
+                     else ks.probe_flops_per_iteration_f32)
+    return threads * iterations * per_iteration + 0 * sink
+
+
+# --------------------------------------------------------------------------
+# The direct engine
+# --------------------------------------------------------------------------
+
+cdef struct Geometry:
+    # problem
+    int64_t ndim, batch, groups, cin_g, cout_g, mode
+    const int64_t *in_size       # [ndim]
+    const int64_t *stride        # [ndim]
+    const int64_t *pad_lo        # [ndim]
+    const int64_t *padded_size   # [ndim] in_size + pad_lo + pad_hi
+    const int64_t *out_size      # [ndim]
+    const int64_t *x_strides     # [2 + ndim] element strides of x (n, c, spatial)
+    # band layout
+    const int64_t *box           # [ndim] output box extent
+    const int64_t *n_boxes       # [ndim] boxes per dim
+    const int64_t *ext           # [ndim] band plane extent
+    const int64_t *pitch         # [ndim] band plane pitch
+    const int64_t *n_res         # [ndim] phase residues used per dim
+    const int64_t *res_start     # [ndim] start of dim i's residues in res
+    const int64_t *res           # residues, all dims
+    int64_t n_phase, plane_size, box_count
+    int64_t qmax                 # 1 + last pitch-space position of a full box
+    const int64_t *off           # [K] tap offsets into the band
+    int64_t K
+    # tiling
+    int64_t kind, mr, nr, n_panels, panels_per_block, m_blocks, n_units
+    # per-thread scratch layout, in bytes
+    int64_t band_elems, scratch_bytes, band_bytes, tile_bytes, table_bytes
+
+
+cdef inline int64_t map_index(int64_t coord, int64_t pad_lo, int64_t size,
+                              int64_t padded, int64_t mode) noexcept nogil:
+    """Input index feeding padded coordinate ``coord``, or -1 for a zero."""
+    cdef int64_t i = coord - pad_lo
+    if coord < 0 or coord >= padded:
+        return -1          # only garbage (discarded) positions reach here
+    if 0 <= i < size:
+        return i
+    if mode == MODE_ZEROS:
+        return -1
+    if mode == MODE_REFLECT:
+        return -i if i < 0 else 2 * (size - 1) - i
+    if mode == MODE_REPLICATE:
+        return 0 if i < 0 else size - 1
+    # circular: |overshoot| <= size, checked by the Python layer
+    return (i % size + size) % size
+
+
+cdef inline char *align_up(char *ptr) noexcept nogil:
+    return <char *>((<uintptr_t>ptr + ALIGN - 1) & ~(<uintptr_t>(ALIGN - 1)))
+
+
+cdef inline int64_t floor_div(int64_t a, int64_t b) noexcept nogil:
+    """Floor division for b > 0 (C division truncates toward zero)."""
+    cdef int64_t q = a / b
+    if q * b > a:
+        q -= 1
+    return q
+
+
+cdef void build_tables(const Geometry *geo, const int64_t *origin, int64_t *table,
+                       int64_t *run_lo, int64_t *run_hi, int64_t *run_src) noexcept nogil:
+    """Per dim and residue, the input index of every band plane coordinate.
+
+    For dim i and residue index ri, ``table`` holds ``ext[i]`` entries (an
+    input index, or -1 for a zero), dims one after the other.  For the
+    innermost dim, plane coordinates j in [run_lo, run_hi) map to the evenly
+    stepping in-range input indices run_src + (j - run_lo) * stride, which the
+    band builder copies without looking at the table.
+    """
+    cdef int64_t i, ri, j, r, base, lo, hi, pos = 0, last = geo.ndim - 1
+    for i in range(geo.ndim):
+        for ri in range(geo.n_res[i]):
+            r = geo.res[geo.res_start[i] + ri]
+            for j in range(geo.ext[i]):
+                table[pos + j] = map_index((origin[i] + j) * geo.stride[i] + r, geo.pad_lo[i],
+                                           geo.in_size[i], geo.padded_size[i], geo.mode)
+            if i == last:
+                # input index of plane coordinate j is base + j * stride
+                base = origin[i] * geo.stride[i] + r - geo.pad_lo[i]
+                lo = -floor_div(base, geo.stride[i])          # ceil(-base / stride)
+                hi = -floor_div(base - geo.in_size[i], geo.stride[i])
+                if lo < 0:
+                    lo = 0
+                if hi > geo.ext[i]:
+                    hi = geo.ext[i]
+                if hi < lo:
+                    hi = lo
+                run_lo[ri] = lo
+                run_hi[ri] = hi
+                run_src[ri] = base + lo * geo.stride[i]
+            pos += geo.ext[i]
+
+
+cdef void build_band(const Geometry *geo, const real *x, int64_t n, int64_t g,
+                     const int64_t *origin, real *band, int64_t *table,
+                     int64_t *counter) noexcept nogil:
+    """Copy the padded, phase-split input region of one box into ``band``."""
+    cdef int64_t D = geo.ndim, last = geo.ndim - 1
+    cdef int64_t *run_lo = counter + D
+    cdef int64_t *run_hi = run_lo + geo.n_res[last]
+    cdef int64_t *run_src = run_hi + geo.n_res[last]
+    cdef int64_t *res_idx = run_src + geo.n_res[last]     # [D] residue index per dim
+    cdef int64_t *tab_base = res_idx + D                    # [D] table offset per dim
+    cdef int64_t ci, phase, rem, i, j, k, src_off, t, valid, inner_stride, row_len
+    cdef int64_t tab_pos
+    cdef const real *x_chan
+    cdef const real *src
+    cdef real *dst = band
+    build_tables(geo, origin, table, run_lo, run_hi, run_src)
+    inner_stride = geo.x_strides[2 + last]
+    row_len = geo.ext[last]
+    for ci in range(geo.cin_g):
+        x_chan = x + n * geo.x_strides[0] + (g * geo.cin_g + ci) * geo.x_strides[1]
+        for phase in range(geo.n_phase):
+            # residue index per dim (mixed radix, innermost fastest)
+            rem = phase
+            i = D - 1
+            while i >= 0:
+                res_idx[i] = rem % geo.n_res[i]
+                rem = rem // geo.n_res[i]
+                i -= 1
+            tab_pos = 0
+            for i in range(D):
+                tab_base[i] = tab_pos + res_idx[i] * geo.ext[i]
+                tab_pos += geo.n_res[i] * geo.ext[i]
+            # odometer over the outer dims
+            for i in range(D):
+                counter[i] = 0
+            while True:
+                valid = 1
+                src_off = 0
+                for i in range(last):
+                    t = table[tab_base[i] + counter[i]]
+                    if t < 0:
+                        valid = 0
+                        break
+                    src_off += t * geo.x_strides[2 + i]
+                if not valid:
+                    memset(dst, 0, row_len * sizeof(real))
+                else:
+                    src = x_chan + src_off
+                    k = res_idx[last]
+                    for j in range(run_lo[k]):
+                        t = table[tab_base[last] + j]
+                        dst[j] = src[t * inner_stride] if t >= 0 else 0
+                    if run_hi[k] > run_lo[k]:
+                        if geo.stride[last] == 1 and inner_stride == 1:
+                            memcpy(dst + run_lo[k], src + run_src[k],
+                                   (run_hi[k] - run_lo[k]) * sizeof(real))
+                        else:
+                            t = geo.stride[last] * inner_stride
+                            for j in range(run_hi[k] - run_lo[k]):
+                                dst[run_lo[k] + j] = src[run_src[k] * inner_stride + j * t]
+                    for j in range(run_hi[k], row_len):
+                        t = table[tab_base[last] + j]
+                        dst[j] = src[t * inner_stride] if t >= 0 else 0
+                dst += row_len
+                # advance the outer odometer
+                i = last - 1
+                while i >= 0:
+                    counter[i] += 1
+                    if counter[i] < geo.ext[i]:
+                        break
+                    counter[i] = 0
+                    i -= 1
+                if i < 0:
+                    break
+    # slack read by the last tiles' garbage lanes: zeros, never denormals
+    memset(dst, 0, geo.nr * sizeof(real))
+
+
+cdef void scatter_tile(const Geometry *geo, const real *tile, int64_t rows, int64_t q0,
+                       real *out_rows, int64_t out_row_stride, const int64_t *origin,
+                       const int64_t *blen, const int64_t *out_strides,
+                       const real *bias_rows, int64_t *o) noexcept nogil:
+    """Write the valid positions of an MR x NR tile (plus bias) into the output."""
+    cdef int64_t D = geo.ndim, last = geo.ndim - 1
+    cdef int64_t q = q0, q_end = q0 + geo.nr, rem = q0, i, m, t, count, in_row, dst_off
+    cdef bint outer_ok
+    cdef const real *src
+    cdef real *dst
+    cdef real b
+    if q_end > geo.qmax:
+        q_end = geo.qmax
+    for i in range(D):
+        o[i] = rem // geo.pitch[i]
+        rem = rem % geo.pitch[i]
+    while q < q_end:
+        in_row = geo.ext[last] - o[last]
+        if in_row > q_end - q:
+            in_row = q_end - q
+        outer_ok = True
+        for i in range(last):
+            if o[i] >= blen[i]:
+                outer_ok = False
+                break
+        if outer_ok and o[last] < blen[last]:
+            count = blen[last] - o[last]
+            if count > in_row:
+                count = in_row
+            dst_off = 0
+            for i in range(D):
+                dst_off += (origin[i] + o[i]) * out_strides[i]
+            for m in range(rows):
+                src = tile + m * geo.nr + (q - q0)
+                dst = out_rows + m * out_row_stride + dst_off
+                b = bias_rows[m] if bias_rows != NULL else 0
+                for t in range(count):
+                    dst[t] = src[t] + b
+        q += in_row
+        o[last] += in_row
+        i = last
+        while i > 0 and o[i] >= geo.ext[i]:
+            o[i] = 0
+            o[i - 1] += 1
+            i -= 1
+
+
+cdef inline void run_ukr(const pcx_kernel_set *ks, int64_t kind, int64_t K, const real *A,
+                         const real *B, const int64_t *off, real *C,
+                         int64_t ldc) noexcept nogil:
+    if real is float:
+        if kind == KIND_GEMM:
+            ks.gemm_f32(K, A, B, off, C, ldc)
+        else:
+            ks.row_f32(K, A, B, off, C, ldc)
+    else:
+        if kind == KIND_GEMM:
+            ks.gemm_f64(K, A, B, off, C, ldc)
+        else:
+            ks.row_f64(K, A, B, off, C, ldc)
+
+
+cdef void pack_weights(const Geometry *geo, const real *w, int64_t taps, bint flip,
+                       real *packed) noexcept nogil:
+    """Weights as zero-padded MR-row panels, k-major: packed[g][panel][k][m].
+
+    k = ci * taps + t; with ``flip`` the taps are read reversed, which rotates
+    the kernel by 180 degrees over every spatial axis (true convolution).
+    """
+    cdef int64_t g, p, k, m, co, ci, t, src_t
+    cdef real *dst = packed
+    for g in range(geo.groups):
+        for p in range(geo.n_panels):
+            for k in range(geo.K):
+                ci = k // taps
+                t = k - ci * taps
+                src_t = taps - 1 - t if flip else t
+                for m in range(geo.mr):
+                    co = p * geo.mr + m
+                    if co < geo.cout_g:
+                        dst[0] = w[((g * geo.cout_g + co) * geo.cin_g + ci) * taps + src_t]
+                    else:
+                        dst[0] = 0
+                    dst += 1
+
+
+cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
+                   const real *x, const real *packed, const real *bias, real *out,
+                   const int64_t *out_strides, char *scratch) noexcept nogil:
+    """Compute one work unit: (image, group, output box, block of channel panels)."""
+    cdef int64_t D = geo.ndim
+    cdef int64_t *key = <int64_t *>scratch
+    cdef real *band = <real *>(scratch + ALIGN)
+    cdef real *tile = <real *>(scratch + ALIGN + geo.band_bytes)
+    cdef int64_t *ints = <int64_t *>(scratch + ALIGN + geo.band_bytes + geo.tile_bytes)
+    cdef int64_t *origin = ints
+    cdef int64_t *blen = origin + D
+    cdef int64_t *o = blen + D
+    cdef int64_t *counter = o + D
+    cdef int64_t *table = counter + 4 * D + 3 * geo.n_res[D - 1] + 8
+    cdef int64_t mb = u % geo.m_blocks
+    cdef int64_t rest = u // geo.m_blocks
+    cdef int64_t box_lin = rest % geo.box_count
+    cdef int64_t ng = rest // geo.box_count
+    cdef int64_t g = ng % geo.groups
+    cdef int64_t n = ng // geo.groups
+    cdef int64_t i, rem, p, p_end, q0, rows, chan_size
+    cdef real *out_rows
+    rem = box_lin
+    i = D - 1
+    while i >= 0:
+        origin[i] = (rem % geo.n_boxes[i]) * geo.box[i]
+        rem = rem // geo.n_boxes[i]
+        blen[i] = geo.out_size[i] - origin[i]
+        if blen[i] > geo.box[i]:
+            blen[i] = geo.box[i]
+        i -= 1
+    if key[0] != rest:
+        build_band(geo, x, n, g, origin, band, table, counter)
+        key[0] = rest
+    chan_size = out_strides[D]
+    p = mb * geo.panels_per_block
+    p_end = p + geo.panels_per_block
+    if p_end > geo.n_panels:
+        p_end = geo.n_panels
+    q0 = 0
+    while q0 < geo.qmax:
+        for i in range(p, p_end):
+            rows = geo.cout_g - i * geo.mr
+            if rows > geo.mr:
+                rows = geo.mr
+            run_ukr(ks, geo.kind, geo.K, packed + (g * geo.n_panels + i) * geo.K * geo.mr,
+                    band + q0, geo.off, tile, geo.nr)
+            out_rows = out + (n * geo.groups * geo.cout_g + g * geo.cout_g + i * geo.mr) * chan_size
+            scatter_tile(geo, tile, rows, q0, out_rows, chan_size, origin, blen, out_strides,
+                         (bias + g * geo.cout_g + i * geo.mr) if bias != NULL else NULL, o)
+        q0 += geo.nr
+
+
+cdef int run_direct(const Geometry *geo, const pcx_kernel_set *ks, const real *x,
+                    const real *w, int64_t taps, bint flip, const real *bias, real *out,
+                    const int64_t *out_strides, int threads, int64_t chunk) except -1:
+    """Pack the weights, then run every unit in signal-checked chunks."""
+    cdef int64_t packed_elems = geo.groups * geo.n_panels * geo.K * geo.mr
+    cdef char *block = <char *>malloc(packed_elems * sizeof(real) + ALIGN
+                                      + threads * geo.scratch_bytes + ALIGN)
+    cdef real *packed
+    cdef char *scratch
+    cdef int64_t start, stop, u, t
+    if block == NULL:
+        raise MemoryError(
+            f"the direct engine's workspace of "
+            f"{packed_elems * sizeof(real) + threads * geo.scratch_bytes + 2 * ALIGN} "
+            f"bytes could not be allocated")
+    try:
+        packed = <real *>align_up(block)
+        scratch = align_up(<char *>(packed + packed_elems))
+        with nogil:
+            pack_weights(geo, w, taps, flip, packed)
+            for t in range(threads):
+                (<int64_t *>(scratch + t * geo.scratch_bytes))[0] = -1
+        start = 0
+        while start < geo.n_units:
+            stop = start + chunk
+            if stop > geo.n_units:
+                stop = geo.n_units
+            with nogil:
+                for u in prange(start, stop, schedule="static", num_threads=threads):
+                    run_unit(geo, ks, u, x, packed, bias, out, out_strides,
+                             scratch + threadid() * geo.scratch_bytes)
+            if PyErr_CheckSignals() != 0:
+                return -1
+            start = stop
+    finally:
+        free(block)
+    return 0
+
+
+def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict plan,
+                int level, int threads):
+    """Run the direct engine.
+
+    ``x``: input of the result dtype, any element strides (given in
+    ``plan['x_strides']``); ``weight``: C-contiguous ``(C_out, C_in/groups,
+    *kernel)``; ``bias``: contiguous ``(C_out,)`` or None; ``out``:
+    C-contiguous result array.  ``plan``: the int64 tables built by
+    pyconvx._plan.  Returns ``out``.
+    """
+    cdef Geometry geo
+    cdef const pcx_kernel_set *ks = pcx_kernel_set_for(level)
+    if ks == NULL:
+        raise ValueError(f"kernel level {level} is not compiled in")
+    # keep the int64 tables alive for the duration of the call
+    tables = {name: np.ascontiguousarray(plan[name], dtype=np.int64) for name in (
+        "in_size", "stride", "pad_lo", "padded_size", "out_size", "x_strides", "box",
+        "n_boxes", "ext", "pitch", "n_res", "res_start", "res", "off", "out_strides")}
+    cdef int64_t[::1] in_size = tables["in_size"], stride = tables["stride"]
+    cdef int64_t[::1] pad_lo = tables["pad_lo"], padded_size = tables["padded_size"]
+    cdef int64_t[::1] out_size = tables["out_size"], x_strides = tables["x_strides"]
+    cdef int64_t[::1] box = tables["box"], n_boxes = tables["n_boxes"], ext = tables["ext"]
+    cdef int64_t[::1] pitch = tables["pitch"], n_res = tables["n_res"]
+    cdef int64_t[::1] res_start = tables["res_start"], res = tables["res"], off = tables["off"]
+    cdef int64_t[::1] out_strides = tables["out_strides"]
+    cdef int64_t esize = x.itemsize
+    geo.ndim = plan["ndim"]
+    geo.batch = plan["batch"]
+    geo.groups = plan["groups"]
+    geo.cin_g = plan["cin_g"]
+    geo.cout_g = plan["cout_g"]
+    geo.mode = plan["mode"]
+    geo.in_size = &in_size[0]
+    geo.stride = &stride[0]
+    geo.pad_lo = &pad_lo[0]
+    geo.padded_size = &padded_size[0]
+    geo.out_size = &out_size[0]
+    geo.x_strides = &x_strides[0]
+    geo.box = &box[0]
+    geo.n_boxes = &n_boxes[0]
+    geo.ext = &ext[0]
+    geo.pitch = &pitch[0]
+    geo.n_res = &n_res[0]
+    geo.res_start = &res_start[0]
+    geo.res = &res[0]
+    geo.n_phase = plan["n_phase"]
+    geo.plane_size = plan["plane_size"]
+    geo.box_count = plan["box_count"]
+    geo.qmax = plan["qmax"]
+    geo.off = &off[0] if off.shape[0] else NULL
+    geo.K = plan["K"]
+    geo.kind = plan["kind"]
+    geo.mr = plan["mr"]
+    geo.nr = plan["nr"]
+    geo.n_panels = plan["n_panels"]
+    geo.panels_per_block = plan["panels_per_block"]
+    geo.m_blocks = plan["m_blocks"]
+    geo.n_units = plan["n_units"]
+    geo.band_elems = plan["band_elems"]
+    geo.band_bytes = _round_up(geo.band_elems * esize)
+    geo.tile_bytes = _round_up(geo.mr * geo.nr * esize)
+    geo.table_bytes = _round_up(8 * (plan["table_elems"] + 4 * geo.ndim + 8
+                                     + 3 * plan["n_res"][len(plan["n_res"]) - 1] + 8 + 4 * geo.ndim))
+    geo.scratch_bytes = ALIGN + geo.band_bytes + geo.tile_bytes + geo.table_bytes
+    chunk = plan["chunk"]
+    if x.dtype == np.float32:
+        _run_direct_f32(&geo, ks, x, weight, bias, out, &out_strides[0], plan, threads, chunk)
+    else:
+        _run_direct_f64(&geo, ks, x, weight, bias, out, &out_strides[0], plan, threads, chunk)
+    return out
+
+
+cdef int64_t _round_up(int64_t nbytes) noexcept:
+    return (nbytes + ALIGN - 1) // ALIGN * ALIGN
+
+
+cdef _run_direct_f32(Geometry *geo, const pcx_kernel_set *ks, cnp.ndarray x,
+                     cnp.ndarray weight, bias, cnp.ndarray out, const int64_t *out_strides,
+                     dict plan, int threads, int64_t chunk):
+    cdef const float *bias_ptr = NULL
+    if bias is not None:
+        bias_ptr = <const float *>cnp.PyArray_DATA(bias)
+    run_direct[float](geo, ks, <const float *>cnp.PyArray_DATA(x),
+               <const float *>cnp.PyArray_DATA(weight),
+               plan["taps"], plan["flip"], bias_ptr, <float *>cnp.PyArray_DATA(out),
+               out_strides, threads, chunk)
+
+
+cdef _run_direct_f64(Geometry *geo, const pcx_kernel_set *ks, cnp.ndarray x,
+                     cnp.ndarray weight, bias, cnp.ndarray out, const int64_t *out_strides,
+                     dict plan, int threads, int64_t chunk):
+    cdef const double *bias_ptr = NULL
+    if bias is not None:
+        bias_ptr = <const double *>cnp.PyArray_DATA(bias)
+    run_direct[double](geo, ks, <const double *>cnp.PyArray_DATA(x),
+               <const double *>cnp.PyArray_DATA(weight), plan["taps"], plan["flip"], bias_ptr,
+               <double *>cnp.PyArray_DATA(out), out_strides, threads, chunk)

@@ -1,0 +1,258 @@
+"""Canonical form of every argument a convolution accepts.
+
+Each accepted spelling of a parameter (an int, a tuple, ``(low, high)`` pairs,
+``"same"``, a dtype, a thread count) is turned into one canonical value here,
+and every error a user can trigger with a wrong value is raised here, so that
+conv, output_shape, the layers, plan and the scipy-style entry points share one
+rule each.  Nothing in this module touches array data.
+"""
+
+import math
+import operator
+import os
+
+import numpy as np
+
+__all__ = [
+    "PADDING_MODES",
+    "PADDING_STRINGS",
+    "as_int",
+    "as_int_tuple",
+    "normalize_padding",
+    "padding_mode_code",
+    "result_dtype",
+    "as_array",
+    "resolve_threads",
+    "check_size",
+]
+
+#: padding_mode values, in the order of their integer codes in the core.
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+#: The padding strings accepted besides explicit sizes.
+PADDING_STRINGS = ("valid", "same", "full")
+
+SUPPORTED_DTYPES = (
+    "float32 or float64 (integer and bool inputs are computed in float64)"
+)
+
+#: Every size and index handled by the core is an int64; we keep all of them,
+#: and the products of them that the core forms, below this bound.
+SIZE_LIMIT = 2**62
+
+
+def _describe(value):
+    return f"{type(value).__name__} {value!r}"
+
+
+def as_int(value, name):
+    """Return ``value`` as a Python int, refusing bools, floats and None.
+
+    NumPy integer scalars are accepted.  Raises TypeError naming ``name``.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int, got bool {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {_describe(value)}") from None
+
+
+def as_int_tuple(value, name, ndim, minimum):
+    """Return ``value`` (an int or a sequence of ``ndim`` ints) as a tuple.
+
+    Each entry must be an int ``>= minimum``.  A wrong length, an empty tuple
+    or a value below ``minimum`` is a ValueError; a wrong type a TypeError.
+    """
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(
+            f"{name} must be an int or a tuple of {ndim} ints, got {_describe(value)}"
+        )
+    if isinstance(value, (tuple, list, np.ndarray)):
+        items = list(value)
+        if len(items) != ndim:
+            raise ValueError(
+                f"{name} must be an int or a tuple of {ndim} ints (one per spatial "
+                f"dim), got {len(items)} entries: {value!r}"
+            )
+        result = tuple(as_int(item, name) for item in items)
+    else:
+        result = (as_int(value, name),) * ndim
+    for item in result:
+        if item < minimum:
+            raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+        if item >= SIZE_LIMIT:
+            raise ValueError(f"{name} is too large ({item} >= 2**62): got {value!r}")
+    return result
+
+
+def _as_pad_pair(entry, padding):
+    if isinstance(entry, (tuple, list, np.ndarray)):
+        if len(entry) != 2:
+            raise ValueError(
+                "padding entries must be an int or a (low, high) pair, got "
+                f"{entry!r} in padding={padding!r}"
+            )
+        low, high = (as_int(side, "padding") for side in entry)
+    else:
+        low = high = as_int(entry, "padding")
+    if low < 0 or high < 0:
+        raise ValueError(f"padding must be >= 0 on every side, got padding={padding!r}")
+    if max(low, high) >= SIZE_LIMIT:
+        raise ValueError(f"padding is too large (>= 2**62): got padding={padding!r}")
+    return (low, high)
+
+
+def normalize_padding(padding, kernel, stride, dilation, in_spatial):
+    """Return padding as one ``(low, high)`` pair per spatial dim.
+
+    Accepted spellings: an int; one int per dim; one ``(low, high)`` pair per
+    dim (entries may mix ints and pairs); ``"valid"`` (no padding); ``"same"``
+    (output size ``ceil(size / stride)``, the odd extra on the high side as in
+    TensorFlow); ``"full"`` (``dilation * (k - 1)`` on both sides).
+
+    ``kernel``, ``stride`` and ``dilation`` are canonical tuples; ``in_spatial``
+    gives the input sizes, needed only by ``"same"``.
+    """
+    ndim = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * ndim
+        if padding == "full":
+            return tuple((d * (k - 1),) * 2 for k, d in zip(kernel, dilation))
+        if padding == "same":
+            pads = []
+            for size, k, s, d in zip(in_spatial, kernel, stride, dilation):
+                wanted_out = -(-size // s)
+                total = max((wanted_out - 1) * s + d * (k - 1) + 1 - size, 0)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+        raise ValueError(
+            f"padding must be an int, a tuple, or one of {', '.join(map(repr, PADDING_STRINGS))};"
+            f" got {padding!r}"
+        )
+    if padding is None or isinstance(padding, bytes):
+        raise TypeError(
+            "padding must be an int, a tuple of ints or (low, high) pairs, or one of "
+            f"{', '.join(map(repr, PADDING_STRINGS))}; got {_describe(padding)}"
+        )
+    if isinstance(padding, (tuple, list, np.ndarray)):
+        entries = list(padding)
+        if len(entries) != ndim:
+            hint = ""
+            if ndim == 1 and len(entries) == 2:
+                hint = f"; for an asymmetric 1-d padding write (({entries[0]!r}, {entries[1]!r}),)"
+            raise ValueError(
+                f"padding must have {ndim} entries (one int or (low, high) pair per "
+                f"spatial dim), got {len(entries)}: {padding!r}{hint}"
+            )
+        return tuple(_as_pad_pair(entry, padding) for entry in entries)
+    return (_as_pad_pair(padding, padding),) * ndim
+
+
+def padding_mode_code(padding_mode):
+    """Return the core's integer code for ``padding_mode`` (see PADDING_MODES)."""
+    if not isinstance(padding_mode, str):
+        raise TypeError(
+            f"padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}; "
+            f"got {_describe(padding_mode)}"
+        )
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(
+            f"padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}; "
+            f"got {padding_mode!r}"
+        )
+    return PADDING_MODES.index(padding_mode)
+
+
+def _check_dtype(dtype, name):
+    kind = dtype.kind
+    if kind in "biu" or dtype in (np.float32, np.float64):
+        return
+    raise TypeError(f"{name} has dtype {dtype}; supported dtypes are {SUPPORTED_DTYPES}")
+
+
+def result_dtype(*dtypes_and_names):
+    """The dtype rule: the dtype a computation on these inputs produces.
+
+    Arguments are ``(dtype, name)`` pairs.  float32 with float32 stays
+    float32; any float64 makes float64; integer and bool inputs compute in
+    float64 (float32 with an integer input is float64 as well, so no integer
+    is silently rounded to 24 bits).  float16, complex, object, string and
+    other dtypes raise TypeError naming the supported ones.
+    """
+    for dtype, name in dtypes_and_names:
+        _check_dtype(np.dtype(dtype), name)
+    if all(np.dtype(dtype) == np.float32 for dtype, _ in dtypes_and_names):
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def as_array(value, name):
+    """``np.asarray(value)`` with a TypeError naming ``name`` on failure.
+
+    The dtype is checked (not converted) with the rule of ``result_dtype``.
+    """
+    if value is None:
+        raise TypeError(f"{name} must be an array, got None")
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array, got {_describe(value)}")
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} could not be converted to an array: {exc}") from None
+    _check_dtype(array.dtype, name)
+    return array
+
+
+def default_threads():
+    """OMP_NUM_THREADS when set to a positive int, else the usable cores."""
+    env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def resolve_threads(threads):
+    """The thread count of one call: ``None`` means ``default_threads()``."""
+    if threads is None:
+        return default_threads()
+    count = as_int(threads, "threads")
+    if count < 1:
+        raise ValueError(f"threads must be >= 1 or None, got {threads!r}")
+    return count
+
+
+def check_size(count, what):
+    """Raise ValueError when a derived element count is too large for int64."""
+    if count >= SIZE_LIMIT:
+        raise ValueError(
+            f"{what} has {count} elements, more than 64-bit arithmetic can index"
+        )
+    return count
+
+
+def check_memory(nbytes, what):
+    """Raise MemoryError, before allocating, when ``nbytes`` cannot be had.
+
+    The bound is the machine's physical memory: a request above it could only
+    end in the process being killed once the pages are touched.
+    """
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        physical = 2**48
+    if nbytes > physical:
+        raise MemoryError(
+            f"{what} needs {nbytes} bytes ({nbytes / 2**30:.3g} GiB), more than "
+            f"this machine's {physical} bytes of memory"
+        )
+    return nbytes
+
+
+def prod(values):
+    """Product of Python ints (exact, never overflows)."""
+    return math.prod(int(v) for v in values)

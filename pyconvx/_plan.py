@@ -1,0 +1,291 @@
+"""The plan: which algorithm runs a convolution, how it is tiled, what it costs.
+
+One place decides.  ``make_plan`` takes a validated ``ConvGeometry`` and
+returns a ``Plan``: the algorithm and the reason for it, the microkernel, the
+workspace in bytes, the FLOPs, and the int64 tables the compiled engine reads.
+The decision depends on the problem's shape and dtype, never on the thread
+count, so results are bitwise identical for every thread count (threads only
+change how the same work units are spread).
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _core, _dispatch
+from ._normalize import as_array, check_memory, prod, resolve_threads, result_dtype
+from .shapes import ConvGeometry, describe_conv
+
+__all__ = ["ALGORITHMS", "Plan", "make_plan", "plan"]
+
+#: Values accepted by ``algorithm=``.
+ALGORITHMS = ("auto", "direct", "fft")
+
+#: Per-thread band buffer the tiler aims for (fits the L2 cache).
+BAND_TARGET_BYTES = 512 * 1024
+
+#: Ceiling of all extra memory one call may use (packed weights + scratch).
+WORKSPACE_LIMIT_BYTES = 64 * 2**20
+
+#: FLOPs between two checks for Ctrl-C.
+CHUNK_FLOPS = 2e9
+
+KIND_NAMES = ("gemm", "row")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How pyconvx will compute one convolution (see :func:`pyconvx.plan`).
+
+    Attributes
+    ----------
+    algorithm : str
+        ``"direct"`` (register-blocked direct convolution over a padded,
+        phase-split input band) or ``"fft"``.
+    reason : str
+        Why this algorithm was chosen.
+    kernel : str
+        The microkernel (tile shape and instruction set), for ``"direct"``.
+    dtype : str
+        The compute dtype.
+    threads : int
+        Threads the call uses.
+    workspace_bytes : int
+        Extra memory beyond input and output (packed weights and scratch).
+    flops : int
+        2 * multiply-adds of the convolution.
+    work_units : int
+        Independent work units the threads share.
+    geometry : ConvGeometry
+        The validated problem.
+    """
+
+    algorithm: str
+    reason: str
+    kernel: str
+    dtype: str
+    threads: int
+    workspace_bytes: int
+    flops: int
+    work_units: int
+    geometry: ConvGeometry
+    tables: dict = field(repr=False, compare=False, default_factory=dict)
+
+    def __str__(self):
+        g = self.geometry
+        return "\n".join([
+            f"pyconvx plan: {self.algorithm} ({self.reason})",
+            f"  problem   : x {(g.batch, g.in_channels) + g.in_spatial} * weight {g.weight_shape}"
+            f" -> {g.out_shape}, groups={g.groups}, stride={g.stride}, dilation={g.dilation},"
+            f" pads={g.pads}, padding_mode={g.padding_mode!r}",
+            f"  kernel    : {self.kernel}",
+            f"  dtype     : {self.dtype}, threads: {self.threads}, work units: {self.work_units}",
+            f"  workspace : {self.workspace_bytes} bytes",
+            f"  FLOPs     : {self.flops} ({self.flops / 1e9:.3g} GFLOP)",
+        ])
+
+
+def _residues(kernel, stride, dilation):
+    """Per dim, the sorted phase residues (t * dilation) % stride the taps use."""
+    return [sorted({(t * d) % s for t in range(k)}) for k, s, d in zip(kernel, stride, dilation)]
+
+
+def _band_layout(box, kernel, stride, dilation, residues):
+    """Band plane extents and pitches for an output box."""
+    ext = [b + ((k - 1) * d) // s for b, k, s, d in zip(box, kernel, stride, dilation)]
+    pitch = [1] * len(ext)
+    for i in range(len(ext) - 2, -1, -1):
+        pitch[i] = pitch[i + 1] * ext[i + 1]
+    plane = prod(ext)
+    return ext, pitch, plane
+
+
+def _tap_offsets(geometry, residues, ext, pitch, plane):
+    """Offset of every reduction index k = (ci, tap) into the band buffer."""
+    n_phase = prod(len(r) for r in residues)
+    tap_offsets = np.zeros((1,), dtype=np.int64)
+    phase_index = np.zeros((1,), dtype=np.int64)
+    for k, s, d, res, p in zip(geometry.kernel, geometry.stride, geometry.dilation, residues,
+                               pitch):
+        reach = np.arange(k, dtype=np.int64) * d
+        lookup = {r: i for i, r in enumerate(res)}
+        ri = np.array([lookup[int(v)] for v in reach % s], dtype=np.int64)
+        tap_offsets = (tap_offsets[:, None] + (reach // s)[None, :] * p).ravel()
+        phase_index = (phase_index[:, None] * len(res) + ri[None, :]).ravel()
+    per_tap = phase_index * plane + tap_offsets
+    channels = np.arange(geometry.in_per_group, dtype=np.int64) * (n_phase * plane)
+    return (channels[:, None] + per_tap[None, :]).ravel(), n_phase
+
+
+def _kernel_shape(level, dtype, out_per_group):
+    info = _core.kernel_set_info(level)
+    name = dtype.name
+    gemm_mr = info["gemm_mr"][name]
+    if out_per_group * 2 <= gemm_mr:
+        return 1, "row", 1, info["row_nr"][name], info["name"]
+    return 0, "gemm", gemm_mr, info["gemm_nr"][name], info["name"]
+
+
+def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
+    esize = dtype.itemsize
+    kind, kind_name, mr, nr, set_name = _kernel_shape(level, dtype, geometry.out_per_group)
+    residues = _residues(geometry.kernel, geometry.stride, geometry.dilation)
+    n_phase = prod(len(r) for r in residues)
+    cin_g = geometry.in_per_group
+    ndim = geometry.ndim
+
+    def band_bytes(box):
+        ext, _, plane = _band_layout(box, geometry.kernel, geometry.stride, geometry.dilation,
+                                     residues)
+        return cin_g * n_phase * plane * esize
+
+    # Shrink the output box, outermost dims first, until its band fits the cache.
+    box = list(geometry.out_spatial)
+    while band_bytes(box) > BAND_TARGET_BYTES and any(b > 1 for b in box):
+        i = next(i for i, b in enumerate(box) if b > 1)
+        box[i] = -(-box[i] // 2)
+    n_panels = -(-geometry.out_per_group // mr)
+    taps = prod(geometry.kernel)
+    flops = geometry.flops
+
+    def unit_count(box):
+        return geometry.batch * geometry.groups * prod(
+            -(-o // b) for o, b in zip(geometry.out_spatial, box))
+
+    # Enough units for every thread: split the box further while the work is
+    # large enough to be worth sharing, then split output channels into blocks.
+    wanted = 4 * threads
+    while (unit_count(box) < wanted and any(b > 1 for b in box)
+           and flops / max(unit_count(box), 1) > 4e6):
+        i = next(i for i, b in enumerate(box) if b > 1)
+        box[i] = -(-box[i] // 2)
+    base_units = unit_count(box)
+    m_blocks = 1
+    if base_units < wanted and n_panels > 1:
+        m_blocks = min(n_panels, -(-wanted // base_units))
+    panels_per_block = -(-n_panels // m_blocks)
+    m_blocks = -(-n_panels // panels_per_block)
+    n_units = base_units * m_blocks
+
+    ext, pitch, plane = _band_layout(box, geometry.kernel, geometry.stride, geometry.dilation,
+                                     residues)
+    off, _ = _tap_offsets(geometry, residues, ext, pitch, plane)
+    qmax = sum((b - 1) * p for b, p in zip(box, pitch)) + 1
+    band_elems = cin_g * n_phase * plane + nr + 16
+    table_elems = sum(len(r) * e for r, e in zip(residues, ext))
+    res_flat = [r for rs in residues for r in rs]
+    res_start = np.cumsum([0] + [len(r) for r in residues[:-1]])
+    out_strides = [1] * (ndim + 1)
+    for i in range(ndim - 1, -1, -1):
+        out_strides[i] = out_strides[i + 1] * (geometry.out_spatial[i + 1] if i + 1 < ndim else 1)
+    out_strides[ndim] = prod(geometry.out_spatial)
+
+    def rounded(nbytes):
+        return -(-nbytes // 64) * 64
+
+    scratch = (64 + rounded(band_elems * esize) + rounded(mr * nr * esize)
+               + rounded(8 * (table_elems + 8 * ndim + 16 + 3 * len(residues[-1]))))
+    packed = geometry.groups * n_panels * geometry.reduction_length * mr * esize
+    workspace = packed + threads * scratch + 128
+    chunk = max(threads, int(n_units * CHUNK_FLOPS / max(flops, 1)))
+    tables = {
+        "ndim": ndim, "batch": geometry.batch, "groups": geometry.groups, "cin_g": cin_g,
+        "cout_g": geometry.out_per_group, "mode": geometry.mode_code,
+        "in_size": geometry.in_spatial, "stride": geometry.stride,
+        "pad_lo": [lo for lo, _ in geometry.pads],
+        "padded_size": [s + lo + hi for s, (lo, hi) in zip(geometry.in_spatial, geometry.pads)],
+        "out_size": geometry.out_spatial, "x_strides": x_strides, "box": box,
+        "n_boxes": [-(-o // b) for o, b in zip(geometry.out_spatial, box)],
+        "ext": ext, "pitch": pitch, "n_res": [len(r) for r in residues],
+        "res_start": res_start, "res": res_flat, "n_phase": n_phase, "plane_size": plane,
+        "box_count": prod(-(-o // b) for o, b in zip(geometry.out_spatial, box)),
+        "qmax": qmax, "off": off, "K": geometry.reduction_length, "taps": taps,
+        "flip": bool(flip), "kind": kind, "mr": mr, "nr": nr, "n_panels": n_panels,
+        "panels_per_block": panels_per_block, "m_blocks": m_blocks, "n_units": n_units,
+        "band_elems": band_elems, "table_elems": table_elems, "out_strides": out_strides,
+        "chunk": chunk,
+    }
+    kernel = f"{kind_name} {mr}x{nr} ({set_name}), output box {tuple(box)}"
+    return tables, kernel, workspace, n_units
+
+
+def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None,
+              level=None):
+    """Choose and lay out the computation of a validated problem."""
+    if not isinstance(algorithm, str):
+        raise TypeError(f"algorithm must be one of {', '.join(map(repr, ALGORITHMS))}; "
+                        f"got {type(algorithm).__name__} {algorithm!r}")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {', '.join(map(repr, ALGORITHMS))}; "
+                         f"got {algorithm!r}")
+    dtype = np.dtype(dtype)
+    level = _dispatch.level_code() if level is None else level
+    if x_strides is None:  # C-contiguous (N, C, *spatial)
+        shape = (geometry.batch, geometry.in_channels) + geometry.in_spatial
+        x_strides = [prod(shape[i + 1:]) for i in range(len(shape))]
+    if algorithm == "fft":
+        from ._fft import fft_workspace_bytes
+        return Plan("fft", "requested with algorithm='fft'", "numpy.fft (pocketfft)",
+                    dtype.name, threads, fft_workspace_bytes(geometry, dtype), geometry.flops,
+                    geometry.batch, geometry)
+    tables, kernel, workspace, units = _direct_tables(geometry, dtype, threads, level,
+                                                      x_strides, flip)
+    if algorithm == "direct":
+        reason = "requested with algorithm='direct'"
+    elif tables["kind"] == 1:
+        reason = ("few output channels per group: one-row tiles over wide pixel runs "
+                  "(depthwise / one-channel filtering)")
+    else:
+        reason = "register-blocked direct convolution, no im2col copy"
+    if workspace > WORKSPACE_LIMIT_BYTES:
+        raise MemoryError(
+            f"the direct engine needs {workspace} bytes of workspace for this problem, above "
+            f"the {WORKSPACE_LIMIT_BYTES}-byte limit (weights or one input band too large)"
+        )
+    return Plan("direct", reason, kernel, dtype.name, threads, workspace, geometry.flops,
+                units, geometry, tables)
+
+
+def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
+         padding_mode="zeros", threads=None, algorithm="auto", dtype=None):
+    """How :func:`pyconvx.conv` would compute this convolution, without running it.
+
+    Parameters
+    ----------
+    x, weight : array_like or tuple of int
+        The input and weight arrays, or just their shapes.
+    stride, padding, dilation, groups, flip, padding_mode, threads, algorithm
+        As for :func:`pyconvx.conv`.
+    dtype : dtype, optional
+        Compute dtype when only shapes are given (default float32); with
+        arrays the dtype rule of :func:`pyconvx.conv` applies.
+
+    Returns
+    -------
+    Plan
+        The algorithm and why, the microkernel, workspace bytes, FLOPs.
+
+    Examples
+    --------
+    >>> import pyconvx
+    >>> p = pyconvx.plan((8, 64, 56, 56), (64, 64, 3, 3), padding=1)
+    >>> p.algorithm, p.flops
+    ('direct', 1849688064)
+    """
+    shapes = []
+    dtypes = []
+    for value, name in ((x, "x"), (weight, "weight")):
+        if isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value):
+            shapes.append(value)
+        else:
+            array = as_array(value, name)
+            shapes.append(array.shape)
+            dtypes.append((array.dtype, name))
+    geometry = describe_conv(shapes[0], shapes[1], stride=stride, padding=padding,
+                             dilation=dilation, groups=groups, padding_mode=padding_mode)
+    if dtype is not None:
+        dtypes.append((np.dtype(dtype), "dtype"))
+    compute_dtype = result_dtype(*dtypes) if dtypes else np.dtype(np.float32)
+    return make_plan(geometry, compute_dtype, threads=resolve_threads(threads),
+                     algorithm=algorithm, flip=flip)

@@ -1,0 +1,54 @@
+/* pyconvx microkernels: the public C interface of the per-ISA kernel sets.
+ *
+ * Every kernel set (generic C vectors, AVX2+FMA, AVX-512) is the same source,
+ * pcx_kernels_impl.h, compiled once per instruction set with that set's
+ * target flags.  pcx_dispatch.c picks a set at run time from the CPU's
+ * features, so one binary runs on any x86-64 (and the generic set anywhere).
+ *
+ * A microkernel computes one register tile of C = A * B where
+ *   A is a packed weight panel: K rows of MR weights (k-major, MR contiguous),
+ *   B is addressed indirectly: row k of B is the NR contiguous values starting
+ *     at B + off[k] (off[] is the convolution's tap-offset table), and
+ *   C is MR rows of NR values with row stride ldc.
+ * The k loop runs in order 0..K-1 with one fused multiply-add per product, so
+ * each output's summation order is fixed whatever the tiling or thread count.
+ */
+#ifndef PCX_KERNELS_H
+#define PCX_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef void (*pcx_ukr_f32)(int64_t K, const float *A, const float *B,
+                            const int64_t *off, float *C, int64_t ldc);
+typedef void (*pcx_ukr_f64)(int64_t K, const double *A, const double *B,
+                            const int64_t *off, double *C, int64_t ldc);
+
+/* One kernel set: a wide-M tile ("gemm", for many output channels) and a
+ * single-row tile ("row", for depthwise and one-channel filtering). */
+typedef struct {
+    const char *name;
+    int gemm_mr_f32, gemm_nr_f32, row_nr_f32;
+    int gemm_mr_f64, gemm_nr_f64, row_nr_f64;
+    pcx_ukr_f32 gemm_f32, row_f32;
+    pcx_ukr_f64 gemm_f64, row_f64;
+    /* register-only FMA loop used to measure the machine's peak */
+    double (*fma_probe_f32)(int64_t iterations);
+    double (*fma_probe_f64)(int64_t iterations);
+    int64_t probe_flops_per_iteration_f32, probe_flops_per_iteration_f64;
+} pcx_kernel_set;
+
+enum { PCX_LEVEL_GENERIC = 0, PCX_LEVEL_AVX2 = 1, PCX_LEVEL_AVX512 = 2, PCX_N_LEVELS = 3 };
+
+/* The set for a level, or NULL when it was not compiled in. */
+const pcx_kernel_set *pcx_kernel_set_for(int level);
+/* Highest level both compiled in and supported by this CPU and OS. */
+int pcx_cpu_level(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,372 @@
+"""Shapes and sizes of a convolution: the output-size formula and its users.
+
+``output_size`` is the single home of the output-size formula.  ``describe_conv``
+validates a whole convolution problem from shapes alone and returns its
+canonical ``ConvGeometry``; ``conv``, ``output_shape``, the layers, ``plan``
+and the scipy-style entry points all go through it, so they accept and refuse
+exactly the same things with exactly the same messages.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._normalize import (
+    PADDING_MODES,
+    SIZE_LIMIT,
+    as_int,
+    as_int_tuple,
+    check_size,
+    normalize_padding,
+    padding_mode_code,
+    prod,
+)
+
+__all__ = ["output_size", "output_shape", "param_count", "ConvGeometry", "describe_conv"]
+
+
+def _output_length(size, kernel, stride, pad_low, pad_high, dilation):
+    """floor((size + pads - dilation*(kernel-1) - 1) / stride) + 1, checked."""
+    padded = size + pad_low + pad_high
+    reach = dilation * (kernel - 1) + 1
+    if reach > padded:
+        raise ValueError(
+            f"the dilated kernel ({reach} = dilation {dilation} * (kernel {kernel} - 1) + 1)"
+            f" is larger than the padded input ({padded} = {size} + {pad_low} + {pad_high})"
+        )
+    return (padded - reach) // stride + 1
+
+
+def output_size(size, kernel_size, stride=1, padding=0, dilation=1):
+    """Output length of a convolution along one dimension.
+
+    ``floor((size + p_low + p_high - dilation * (kernel_size - 1) - 1) / stride) + 1``
+
+    Parameters
+    ----------
+    size : int
+        Input length (>= 1).
+    kernel_size : int
+        Kernel length (>= 1).
+    stride : int, optional
+        Step between windows (>= 1).
+    padding : int or (int, int), optional
+        Padding added on both sides, or a ``(low, high)`` pair.
+    dilation : int, optional
+        Spacing between kernel taps (>= 1).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an int (bools and floats are refused).
+    ValueError
+        If a value is out of range or the dilated kernel does not fit.
+
+    Examples
+    --------
+    >>> import pyconvx
+    >>> pyconvx.output_size(224, 3, stride=2, padding=1)
+    112
+    >>> pyconvx.output_size(64, 5, stride=2, padding=2)
+    32
+    >>> pyconvx.output_size(10, 4)
+    7
+    """
+    (size,) = as_int_tuple(size, "size", 1, 1)
+    (kernel,) = as_int_tuple(kernel_size, "kernel_size", 1, 1)
+    (step,) = as_int_tuple(stride, "stride", 1, 1)
+    (spacing,) = as_int_tuple(dilation, "dilation", 1, 1)
+    if isinstance(padding, (tuple, list)) and len(padding) == 2:
+        padding = (tuple(padding),)
+    ((low, high),) = normalize_padding(padding, (kernel,), (step,), (spacing,), (size,))
+    return _output_length(size, kernel, step, low, high, spacing)
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """The canonical, validated description of one convolution problem."""
+
+    batched: bool
+    batch: int
+    in_channels: int
+    out_channels: int
+    groups: int
+    in_spatial: tuple
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    pads: tuple
+    padding_mode: str
+    out_spatial: tuple
+
+    @property
+    def ndim(self):
+        """Number of spatial dimensions."""
+        return len(self.kernel)
+
+    @property
+    def mode_code(self):
+        return PADDING_MODES.index(self.padding_mode)
+
+    @property
+    def in_per_group(self):
+        return self.in_channels // self.groups
+
+    @property
+    def out_per_group(self):
+        return self.out_channels // self.groups
+
+    @property
+    def out_shape(self):
+        """Shape of the result (without the batch axis for unbatched input)."""
+        core = (self.out_channels,) + self.out_spatial
+        return ((self.batch,) + core) if self.batched else core
+
+    @property
+    def weight_shape(self):
+        return (self.out_channels, self.in_per_group) + self.kernel
+
+    @property
+    def reduction_length(self):
+        """Number of products summed into one output value."""
+        return self.in_per_group * prod(self.kernel)
+
+    @property
+    def flops(self):
+        """2 * multiply-adds: the usual convention for GFLOP/s."""
+        return 2 * self.batch * self.out_channels * self.reduction_length * prod(self.out_spatial)
+
+
+def _shape_tuple(shape, name):
+    try:
+        return tuple(as_int(size, f"{name} shape entry") for size in shape)
+    except TypeError:
+        raise TypeError(f"{name} must be a shape (a tuple of ints), got {shape!r}") from None
+
+
+def describe_conv(
+    input_shape,
+    weight_shape,
+    *,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    padding_mode="zeros",
+    bias_shape=None,
+    ndim=None,
+):
+    """Validate a convolution problem given by shapes; return its ConvGeometry.
+
+    ``ndim`` fixes the number of spatial dims (conv1d/2d/3d); ``None`` takes it
+    from the weight.  ``bias_shape`` is checked when given.
+    """
+    x_shape = _shape_tuple(input_shape, "input")
+    w_shape = _shape_tuple(weight_shape, "weight")
+    if ndim is None:
+        if len(w_shape) < 3:
+            raise ValueError(
+                "weight must have shape (C_out, C_in/groups, *kernel) with at least one "
+                f"spatial dim, got shape {w_shape}"
+            )
+        ndim = len(w_shape) - 2
+    elif len(w_shape) != ndim + 2:
+        raise ValueError(
+            f"weight must have {ndim + 2} dims (C_out, C_in/groups, *kernel) for a "
+            f"{ndim}-d convolution, got shape {w_shape}"
+        )
+    if len(x_shape) == ndim + 2:
+        batched = True
+        batch, in_channels, in_spatial = x_shape[0], x_shape[1], x_shape[2:]
+    elif len(x_shape) == ndim + 1:
+        batched = False
+        batch, in_channels, in_spatial = 1, x_shape[0], x_shape[1:]
+    else:
+        raise ValueError(
+            f"x must have shape (N, C_in, *spatial) or (C_in, *spatial) with {ndim} "
+            f"spatial dims, got shape {x_shape}"
+        )
+    if any(size < 0 for size in x_shape + w_shape):
+        raise ValueError(f"shapes must not be negative, got x {x_shape}, weight {w_shape}")
+
+    groups = as_int(groups, "groups")
+    if groups <= 0:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    out_channels, in_per_group, kernel = w_shape[0], w_shape[1], w_shape[2:]
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"groups={groups} must divide both C_in={in_channels} and "
+            f"C_out={out_channels} (x shape {x_shape}, weight shape {w_shape})"
+        )
+    if in_per_group * groups != in_channels:
+        raise ValueError(
+            f"x has C_in={in_channels} channels but weight shape {w_shape} with "
+            f"groups={groups} expects {in_per_group * groups} (= weight.shape[1] * groups)"
+        )
+    if min(kernel) == 0:
+        raise ValueError(f"the kernel must not be empty, got weight shape {w_shape}")
+    if min(in_spatial) == 0:
+        raise ValueError(f"the spatial input must not be empty, got x shape {x_shape}")
+
+    stride = as_int_tuple(stride, "stride", ndim, 1)
+    dilation = as_int_tuple(dilation, "dilation", ndim, 1)
+    pads = normalize_padding(padding, kernel, stride, dilation, in_spatial)
+    padding_mode_code(padding_mode)
+    for size, (low, high) in zip(in_spatial, pads):
+        if padding_mode == "reflect" and max(low, high) >= size:
+            raise ValueError(
+                f"padding_mode='reflect' needs padding < the input size on every side, "
+                f"got padding {pads} for spatial input {in_spatial}"
+            )
+        if padding_mode == "circular" and max(low, high) > size:
+            raise ValueError(
+                f"padding_mode='circular' needs padding <= the input size on every side, "
+                f"got padding {pads} for spatial input {in_spatial}"
+            )
+    out_spatial = tuple(
+        _output_length(size, k, s, low, high, d)
+        for size, k, s, (low, high), d in zip(in_spatial, kernel, stride, pads, dilation)
+    )
+    for size, (low, high), k, d in zip(in_spatial, pads, kernel, dilation):
+        check_size(size + low + high + d * k, "the padded input")
+    check_size(prod(x_shape), "x")
+    check_size(prod(w_shape), "weight")
+    check_size(batch * out_channels * prod(out_spatial), "the output")
+    check_size(in_per_group * prod(kernel), "the reduction (C_in/groups * kernel)")
+
+    if bias_shape is not None:
+        bias_shape = _shape_tuple(bias_shape, "bias")
+        if bias_shape != (out_channels,):
+            raise ValueError(
+                f"bias must have shape (C_out,) = ({out_channels},), got shape {bias_shape}"
+            )
+    return ConvGeometry(
+        batched=batched,
+        batch=batch,
+        in_channels=in_channels,
+        out_channels=out_channels,
+        groups=groups,
+        in_spatial=in_spatial,
+        kernel=kernel,
+        stride=stride,
+        dilation=dilation,
+        pads=pads,
+        padding_mode=padding_mode,
+        out_spatial=out_spatial,
+    )
+
+
+def output_shape(
+    input_shape,
+    weight_shape,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    padding_mode="zeros",
+):
+    """Shape of the result of ``conv`` for these shapes, with no array needed.
+
+    Validation is exactly that of :func:`pyconvx.conv` (same errors).
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(N, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``.
+    weight_shape : tuple of int
+        ``(C_out, C_in / groups, *kernel)``.
+    stride, padding, dilation, groups, padding_mode
+        As for :func:`pyconvx.conv`.
+
+    Returns
+    -------
+    tuple of int
+        ``(N, C_out, *out_spatial)``, or ``(C_out, *out_spatial)`` when unbatched.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`pyconvx.conv` would for the same arguments.
+
+    Examples
+    --------
+    >>> import pyconvx
+    >>> pyconvx.output_shape((8, 3, 128, 128), (32, 3, 5, 5), stride=2, padding=2)
+    (8, 32, 64, 64)
+    >>> pyconvx.output_shape((3, 32, 32), (16, 3, 3, 3), padding="same", stride=2)
+    (16, 16, 16)
+    """
+    geometry = describe_conv(
+        input_shape,
+        weight_shape,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        padding_mode=padding_mode,
+    )
+    return geometry.out_shape
+
+
+def param_count(in_channels, out_channels, kernel_size, bias=True, groups=1):
+    """Number of learnable parameters of a convolution layer.
+
+    ``(in_channels / groups) * out_channels * prod(kernel_size) + (out_channels if bias)``
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channel counts (>= 0), both divisible by ``groups``.
+    kernel_size : int or tuple of int
+        An int means a square 2-d kernel; a tuple gives one size per spatial dim.
+    bias : bool, optional
+        Whether the layer has one bias per output channel.
+    groups : int, optional
+        Number of channel groups (>= 1).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import pyconvx
+    >>> pyconvx.param_count(3, 64, 3)
+    1792
+    >>> pyconvx.param_count(64, 128, 3)
+    73856
+    >>> pyconvx.param_count(3, 32, 5)
+    2432
+    """
+    in_channels = as_int(in_channels, "in_channels")
+    out_channels = as_int(out_channels, "out_channels")
+    if in_channels < 0 or out_channels < 0:
+        raise ValueError(
+            f"channel counts must be >= 0, got in_channels={in_channels}, "
+            f"out_channels={out_channels}"
+        )
+    if isinstance(kernel_size, (tuple, list)):
+        if len(kernel_size) == 0:
+            raise ValueError("kernel_size must not be an empty tuple")
+        kernel = as_int_tuple(kernel_size, "kernel_size", len(kernel_size), 1)
+    else:
+        kernel = as_int_tuple(kernel_size, "kernel_size", 2, 1)
+    if not isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"bias must be a bool, got {type(bias).__name__} {bias!r}")
+    groups = as_int(groups, "groups")
+    if groups <= 0:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"groups={groups} must divide both in_channels={in_channels} and "
+            f"out_channels={out_channels}"
+        )
+    return (in_channels // groups) * out_channels * prod(kernel) + (out_channels if bias else 0)
+
+
+# Documented bound shared with the core: every size fits int64 with room.
+assert SIZE_LIMIT < np.iinfo(np.int64).max
