@@ -13,16 +13,23 @@ __version__ = "0.1.0"
 from ._config import fma_peak_gflops, show_config
 from ._plan import ALGORITHMS, Plan, plan
 from .conv import conv, conv1d, conv2d, conv3d
+from .layers import Conv1d, Conv2d, Conv3d
 from .shapes import output_shape, output_size, param_count
+from .unfold import col2im, im2col
 
 __all__ = [
     "ALGORITHMS",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
     "Plan",
     "conv",
     "conv1d",
     "conv2d",
+    "col2im",
     "conv3d",
     "fma_peak_gflops",
+    "im2col",
     "output_shape",
     "output_size",
     "param_count",

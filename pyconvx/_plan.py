@@ -153,19 +153,28 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
         return geometry.batch * geometry.groups * prod(
             -(-o // b) for o, b in zip(geometry.out_spatial, box))
 
-    # Enough units for every thread: split the box further while the work is
-    # large enough to be worth sharing, then split output channels into blocks.
+    # Enough units for every thread: first split the output channels into
+    # blocks (each block re-reads the same band), then, while the work is
+    # large enough to be worth sharing, split the box (never below two tiles).
     wanted = 4 * threads
-    while (unit_count(box) < wanted and any(b > 1 for b in box)
-           and flops / max(unit_count(box), 1) > 4e6):
-        i = next(i for i, b in enumerate(box) if b > 1)
-        box[i] = -(-box[i] // 2)
-    base_units = unit_count(box)
-    m_blocks = 1
-    if base_units < wanted and n_panels > 1:
-        m_blocks = min(n_panels, -(-wanted // base_units))
+    m_blocks = min(n_panels, max(1, -(-wanted // unit_count(box))))
     panels_per_block = -(-n_panels // m_blocks)
     m_blocks = -(-n_panels // panels_per_block)
+
+    def tiles(box):
+        ext, pitch, _ = _band_layout(box, geometry.kernel, geometry.stride, geometry.dilation,
+                                     residues)
+        return (sum((b - 1) * p for b, p in zip(box, pitch)) + 1) / nr
+
+    while (unit_count(box) * m_blocks < wanted and any(b > 1 for b in box)
+           and flops / max(unit_count(box) * m_blocks, 1) > 4e6):
+        i = next(i for i, b in enumerate(box) if b > 1)
+        trial = list(box)
+        trial[i] = -(-box[i] // 2)
+        if tiles(trial) < 2:
+            break
+        box = trial
+    base_units = unit_count(box)
     n_units = base_units * m_blocks
 
     ext, pitch, plane = _band_layout(box, geometry.kernel, geometry.stride, geometry.dilation,

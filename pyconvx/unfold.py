@@ -1,0 +1,147 @@
+"""im2col and col2im: the seeds' im2col, with torch's unfold / fold semantics.
+
+``im2col`` lays every kernel window of a 2-d image out as one column, so that
+a convolution becomes one matrix product; ``col2im`` is its adjoint (sums
+overlapping window entries back).  Both run in the compiled core.
+"""
+
+import numpy as np
+
+from . import _core
+from ._normalize import (as_array, as_int_tuple, check_memory, normalize_padding, prod,
+                         resolve_threads, result_dtype)
+from .shapes import _output_length
+
+__all__ = ["im2col", "col2im"]
+
+
+def _window_params(kernel_size, stride, padding, dilation, spatial):
+    kernel = as_int_tuple(kernel_size, "kernel_size", 2, 1)
+    stride = as_int_tuple(stride, "stride", 2, 1)
+    dilation = as_int_tuple(dilation, "dilation", 2, 1)
+    pads = normalize_padding(padding, kernel, stride, dilation, spatial)
+    blocks = tuple(_output_length(size, k, s, lo, hi, d)
+                   for size, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation))
+    return kernel, stride, dilation, pads, blocks
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, threads=None):
+    """Extract sliding windows of a 2-d image as columns (torch's ``unfold``).
+
+    Parameters
+    ----------
+    x : array_like
+        ``(N, C, H, W)`` or unbatched ``(C, H, W)``.
+    kernel_size : int or (int, int)
+        Window size.
+    stride, dilation : int or (int, int), optional
+        As for :func:`pyconvx.conv`.
+    padding : int, tuple or str, optional
+        Zero padding, in any form :func:`pyconvx.conv` accepts.
+    threads : int, optional
+        Threads to use (default: all usable).
+
+    Returns
+    -------
+    ndarray
+        ``(N, C * kh * kw, L)`` (or ``(C * kh * kw, L)``) where L is the number
+        of windows; row ``c * kh * kw + i * kw + j`` holds tap ``(i, j)`` of
+        channel ``c``.  float32 stays float32, everything else is float64.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`pyconvx.conv` for the same parameters.
+
+    Examples
+    --------
+    >>> import numpy as np, pyconvx
+    >>> x = np.arange(9.0).reshape(1, 3, 3)
+    >>> pyconvx.im2col(x, 2)
+    array([[0., 1., 3., 4.],
+           [1., 2., 4., 5.],
+           [3., 4., 6., 7.],
+           [4., 5., 7., 8.]])
+    """
+    x = as_array(x, "x")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"x must have shape (N, C, H, W) or (C, H, W), got shape {x.shape}")
+    batched = x.ndim == 4
+    dtype = result_dtype((x.dtype, "x"))
+    x4 = np.asarray(x if batched else x[np.newaxis], dtype=dtype)
+    if (not x4.dtype.isnative or not x4.flags.aligned
+            or any(s % x4.itemsize for s in x4.strides)):
+        x4 = np.ascontiguousarray(x4)
+    if min(x4.shape[2:]) == 0:
+        raise ValueError(f"the spatial input must not be empty, got x shape {x.shape}")
+    kernel, stride, dilation, pads, blocks = _window_params(kernel_size, stride, padding,
+                                                            dilation, x4.shape[2:])
+    threads = resolve_threads(threads)
+    shape = (x4.shape[0], x4.shape[1] * prod(kernel), prod(blocks))
+    check_memory(prod(shape) * dtype.itemsize, f"the columns of shape {shape}")
+    cols = np.empty(shape, dtype=dtype)
+    _core.im2col_kernel(x4, cols, kernel, stride, [lo for lo, _ in pads], dilation, blocks,
+                        threads)
+    return cols if batched else cols[0]
+
+
+def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *, threads=None):
+    """Sum columns back into a 2-d image (torch's ``fold``), the adjoint of im2col.
+
+    Parameters
+    ----------
+    cols : array_like
+        ``(N, C * kh * kw, L)`` or unbatched ``(C * kh * kw, L)``.
+    output_size : int or (int, int)
+        ``(H, W)`` of the image.
+    kernel_size, stride, padding, dilation
+        As for :func:`im2col`; L must equal the number of windows they give.
+    threads : int, optional
+        Threads to use (default: all usable).
+
+    Returns
+    -------
+    ndarray
+        ``(N, C, H, W)`` or ``(C, H, W)``: each pixel is the sum of the column
+        entries that came from it.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad types, or shapes that do not match the window count.
+
+    Examples
+    --------
+    >>> import numpy as np, pyconvx
+    >>> x = np.arange(9.0).reshape(1, 3, 3)
+    >>> pyconvx.col2im(pyconvx.im2col(x, 2), 3, 2)  # centre pixel was in 4 windows
+    array([[[ 0.,  2.,  2.],
+            [ 6., 16., 10.],
+            [ 6., 14.,  8.]]])
+    """
+    cols = as_array(cols, "cols")
+    if cols.ndim not in (2, 3):
+        raise ValueError(f"cols must have shape (N, C*kh*kw, L) or (C*kh*kw, L), "
+                         f"got shape {cols.shape}")
+    batched = cols.ndim == 3
+    dtype = result_dtype((cols.dtype, "cols"))
+    spatial = as_int_tuple(output_size, "output_size", 2, 1)
+    kernel, stride, dilation, pads, blocks = _window_params(kernel_size, stride, padding,
+                                                            dilation, spatial)
+    cols3 = np.ascontiguousarray(cols if batched else cols[np.newaxis], dtype=dtype)
+    block = prod(kernel)
+    if cols3.shape[1] % block:
+        raise ValueError(f"cols.shape[-2] = {cols3.shape[1]} must be a multiple of "
+                         f"kh * kw = {block} for kernel_size {kernel}")
+    if cols3.shape[2] != prod(blocks):
+        raise ValueError(f"cols.shape[-1] = {cols3.shape[2]} must equal the number of windows "
+                         f"{prod(blocks)} ({blocks[0]} x {blocks[1]}) for output_size "
+                         f"{spatial}, kernel_size {kernel}, stride {stride}, padding {pads}, "
+                         f"dilation {dilation}")
+    threads = resolve_threads(threads)
+    shape = (cols3.shape[0], cols3.shape[1] // block) + spatial
+    check_memory(prod(shape) * dtype.itemsize, f"the image of shape {shape}")
+    image = np.empty(shape, dtype=dtype)
+    _core.col2im_kernel(cols3, image, kernel, stride, [lo for lo, _ in pads], dilation, blocks,
+                        threads)
+    return image if batched else image[0]
