@@ -39,9 +39,11 @@ ctypedef fused real:
 
 cdef extern from "pcx_kernels.h" nogil:
     ctypedef void (*pcx_ukr_f32)(int64_t K, const float *A, const float *B,
-                                 const int64_t *off, float *C, int64_t ldc) noexcept nogil
+                                 const int64_t *off, float *C, int64_t ldc,
+                                 const float *bias) noexcept nogil
     ctypedef void (*pcx_ukr_f64)(int64_t K, const double *A, const double *B,
-                                 const int64_t *off, double *C, int64_t ldc) noexcept nogil
+                                 const int64_t *off, double *C, int64_t ldc,
+                                 const double *bias) noexcept nogil
     ctypedef double (*pcx_probe)(int64_t iterations) noexcept nogil
     ctypedef struct pcx_kernel_set:
         const char *name
@@ -313,22 +315,68 @@ cdef void build_band(const Geometry *geo, const real *x, int64_t n, int64_t g,
     memset(dst, 0, geo.nr * sizeof(real))
 
 
-cdef void scatter_tile(const Geometry *geo, const real *tile, int64_t rows, int64_t q0,
-                       real *out_rows, int64_t out_row_stride, const int64_t *origin,
-                       const int64_t *blen, const int64_t *out_strides,
-                       const real *bias_rows, int64_t *o) noexcept nogil:
-    """Write the valid positions of an MR x NR tile (plus bias) into the output."""
+cdef inline void advance(const Geometry *geo, int64_t *o, int64_t steps) noexcept nogil:
+    """Move the band multi-index ``o`` forward by ``steps`` pitch-space positions."""
+    cdef int64_t i = geo.ndim - 1
+    o[i] += steps
+    while i > 0 and o[i] >= geo.ext[i]:
+        o[i] -= geo.ext[i]
+        o[i - 1] += 1
+        if o[i] < geo.ext[i]:
+            i -= 1
+
+
+cdef int64_t tile_target(const Geometry *geo, int64_t q0, const int64_t *o0,
+                         const int64_t *origin, const int64_t *blen,
+                         const int64_t *out_strides, int64_t *o) noexcept nogil:
+    """Output offset of the tile at ``q0`` (band multi-index ``o0``) if its NR
+    positions are all valid and contiguous in the output (the kernel may then
+    store there directly), else -1."""
     cdef int64_t D = geo.ndim, last = geo.ndim - 1
-    cdef int64_t q = q0, q_end = q0 + geo.nr, rem = q0, i, m, t, count, in_row, dst_off
+    cdef int64_t q = q0, q_end = q0 + geo.nr, i, in_row, first = -1, expect = 0, dst
+    if q_end > geo.qmax:
+        return -1
+    for i in range(D):
+        o[i] = o0[i]
+    while q < q_end:
+        in_row = geo.ext[last] - o[last]
+        if in_row > q_end - q:
+            in_row = q_end - q
+        for i in range(last):
+            if o[i] >= blen[i]:
+                return -1
+        if o[last] + in_row > blen[last]:
+            return -1
+        dst = 0
+        for i in range(D):
+            dst += (origin[i] + o[i]) * out_strides[i]
+        if first < 0:
+            first = dst
+        elif dst != expect:
+            return -1
+        expect = dst + in_row
+        q += in_row
+        o[last] += in_row
+        i = last
+        while i > 0 and o[i] >= geo.ext[i]:
+            o[i] = 0
+            o[i - 1] += 1
+            i -= 1
+    return first
+
+
+cdef void scatter_tile(const Geometry *geo, const real *tile, int64_t rows, int64_t q0,
+                       const int64_t *o0, real *out_rows, int64_t out_row_stride,
+                       const int64_t *origin, const int64_t *blen,
+                       const int64_t *out_strides, int64_t *o) noexcept nogil:
+    """Copy the valid positions of an MR x NR tile into the output."""
+    cdef int64_t D = geo.ndim, last = geo.ndim - 1
+    cdef int64_t q = q0, q_end = q0 + geo.nr, i, m, count, in_row, dst_off
     cdef bint outer_ok
-    cdef const real *src
-    cdef real *dst
-    cdef real b
     if q_end > geo.qmax:
         q_end = geo.qmax
     for i in range(D):
-        o[i] = rem // geo.pitch[i]
-        rem = rem % geo.pitch[i]
+        o[i] = o0[i]
     while q < q_end:
         in_row = geo.ext[last] - o[last]
         if in_row > q_end - q:
@@ -346,11 +394,8 @@ cdef void scatter_tile(const Geometry *geo, const real *tile, int64_t rows, int6
             for i in range(D):
                 dst_off += (origin[i] + o[i]) * out_strides[i]
             for m in range(rows):
-                src = tile + m * geo.nr + (q - q0)
-                dst = out_rows + m * out_row_stride + dst_off
-                b = bias_rows[m] if bias_rows != NULL else 0
-                for t in range(count):
-                    dst[t] = src[t] + b
+                memcpy(out_rows + m * out_row_stride + dst_off, tile + m * geo.nr + (q - q0),
+                       count * sizeof(real))
         q += in_row
         o[last] += in_row
         i = last
@@ -361,18 +406,18 @@ cdef void scatter_tile(const Geometry *geo, const real *tile, int64_t rows, int6
 
 
 cdef inline void run_ukr(const pcx_kernel_set *ks, int64_t kind, int64_t K, const real *A,
-                         const real *B, const int64_t *off, real *C,
-                         int64_t ldc) noexcept nogil:
+                         const real *B, const int64_t *off, real *C, int64_t ldc,
+                         const real *bias) noexcept nogil:
     if real is float:
         if kind == KIND_GEMM:
-            ks.gemm_f32(K, A, B, off, C, ldc)
+            ks.gemm_f32(K, A, B, off, C, ldc, bias)
         else:
-            ks.row_f32(K, A, B, off, C, ldc)
+            ks.row_f32(K, A, B, off, C, ldc, bias)
     else:
         if kind == KIND_GEMM:
-            ks.gemm_f64(K, A, B, off, C, ldc)
+            ks.gemm_f64(K, A, B, off, C, ldc, bias)
         else:
-            ks.row_f64(K, A, B, off, C, ldc)
+            ks.row_f64(K, A, B, off, C, ldc, bias)
 
 
 cdef void pack_weights(const Geometry *geo, const real *w, int64_t taps, bint flip,
@@ -411,7 +456,8 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     cdef int64_t *origin = ints
     cdef int64_t *blen = origin + D
     cdef int64_t *o = blen + D
-    cdef int64_t *counter = o + D
+    cdef int64_t *o0 = o + D
+    cdef int64_t *counter = o0 + D
     cdef int64_t *table = counter + 4 * D + 3 * geo.n_res[D - 1] + 8
     cdef int64_t mb = u % geo.m_blocks
     cdef int64_t rest = u // geo.m_blocks
@@ -419,8 +465,9 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     cdef int64_t ng = rest // geo.box_count
     cdef int64_t g = ng % geo.groups
     cdef int64_t n = ng // geo.groups
-    cdef int64_t i, rem, p, p_end, q0, rows, chan_size
+    cdef int64_t i, rem, p, p_end, q0, rows, chan_size, direct, last
     cdef real *out_rows
+    cdef const real *bias_rows
     rem = box_lin
     i = D - 1
     while i >= 0:
@@ -439,17 +486,38 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     if p_end > geo.n_panels:
         p_end = geo.n_panels
     q0 = 0
+    for i in range(D):
+        o0[i] = 0
+    last = D - 1
     while q0 < geo.qmax:
+        # common case first: the tile lies inside one valid output row
+        direct = -1
+        if o0[last] + geo.nr <= blen[last] and q0 + geo.nr <= geo.qmax:
+            direct = (origin[last] + o0[last]) * out_strides[last]
+            for i in range(last):
+                if o0[i] >= blen[i]:
+                    direct = -1
+                    break
+                direct += (origin[i] + o0[i]) * out_strides[i]
+        elif o0[last] + geo.nr > geo.ext[last]:
+            # spans rows: direct only if the output is contiguous across them
+            direct = tile_target(geo, q0, o0, origin, blen, out_strides, o)
         for i in range(p, p_end):
             rows = geo.cout_g - i * geo.mr
             if rows > geo.mr:
                 rows = geo.mr
-            run_ukr(ks, geo.kind, geo.K, packed + (g * geo.n_panels + i) * geo.K * geo.mr,
-                    band + q0, geo.off, tile, geo.nr)
             out_rows = out + (n * geo.groups * geo.cout_g + g * geo.cout_g + i * geo.mr) * chan_size
-            scatter_tile(geo, tile, rows, q0, out_rows, chan_size, origin, blen, out_strides,
-                         (bias + g * geo.cout_g + i * geo.mr) if bias != NULL else NULL, o)
+            bias_rows = (bias + (g * geo.n_panels + i) * geo.mr) if bias != NULL else NULL
+            if direct >= 0 and rows == geo.mr:
+                run_ukr(ks, geo.kind, geo.K, packed + (g * geo.n_panels + i) * geo.K * geo.mr,
+                        band + q0, geo.off, out_rows + direct, chan_size, bias_rows)
+            else:
+                run_ukr(ks, geo.kind, geo.K, packed + (g * geo.n_panels + i) * geo.K * geo.mr,
+                        band + q0, geo.off, tile, geo.nr, bias_rows)
+                scatter_tile(geo, tile, rows, q0, o0, out_rows, chan_size, origin, blen,
+                             out_strides, o)
         q0 += geo.nr
+        advance(geo, o0, geo.nr)
 
 
 cdef int run_direct(const Geometry *geo, const pcx_kernel_set *ks, const real *x,
@@ -556,6 +624,11 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
                                      + 3 * plan["n_res"][len(plan["n_res"]) - 1] + 8 + 4 * geo.ndim))
     geo.scratch_bytes = ALIGN + geo.band_bytes + geo.tile_bytes + geo.table_bytes
     chunk = plan["chunk"]
+    if bias is not None:
+        # zero-padded to whole panels: the kernel reads MR bias values per panel
+        padded_bias = np.zeros((geo.groups, geo.n_panels * geo.mr), dtype=x.dtype)
+        padded_bias[:, :geo.cout_g] = np.asarray(bias).reshape(geo.groups, geo.cout_g)
+        bias = padded_bias
     if x.dtype == np.float32:
         _run_direct_f32(&geo, ks, x, weight, bias, out, &out_strides[0], plan, threads, chunk)
     else:

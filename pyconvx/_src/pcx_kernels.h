@@ -9,7 +9,8 @@
  *   A is a packed weight panel: K rows of MR weights (k-major, MR contiguous),
  *   B is addressed indirectly: row k of B is the NR contiguous values starting
  *     at B + off[k] (off[] is the convolution's tap-offset table), and
- *   C is MR rows of NR values with row stride ldc.
+ *   C is MR rows of NR values with row stride ldc, written as sum + bias[m]
+ *     (bias may be NULL).
  * The k loop runs in order 0..K-1 with one fused multiply-add per product, so
  * each output's summation order is fixed whatever the tiling or thread count.
  */
@@ -23,9 +24,9 @@ extern "C" {
 #endif
 
 typedef void (*pcx_ukr_f32)(int64_t K, const float *A, const float *B,
-                            const int64_t *off, float *C, int64_t ldc);
+                            const int64_t *off, float *C, int64_t ldc, const float *bias);
 typedef void (*pcx_ukr_f64)(int64_t K, const double *A, const double *B,
-                            const int64_t *off, double *C, int64_t ldc);
+                            const int64_t *off, double *C, int64_t ldc, const double *bias);
 
 /* One kernel set: a wide-M tile ("gemm", for many output channels) and a
  * single-row tile ("row", for depthwise and one-channel filtering). */

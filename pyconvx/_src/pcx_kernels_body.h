@@ -20,7 +20,7 @@ typedef PCX_TEMPLATE_TYPE PCX_CAT(uvec_, PCX_T)
     static void fname(int64_t K, const PCX_TEMPLATE_TYPE *restrict A,                \
                       const PCX_TEMPLATE_TYPE *restrict B,                           \
                       const int64_t *restrict off, PCX_TEMPLATE_TYPE *restrict C,    \
-                      int64_t ldc)                                                   \
+                      int64_t ldc, const PCX_TEMPLATE_TYPE *restrict bias)          \
     {                                                                                \
         VEC acc[MR][NV];                                                             \
         PCX_UNROLL for (int m = 0; m < MR; ++m)                                      \
@@ -35,6 +35,11 @@ typedef PCX_TEMPLATE_TYPE PCX_CAT(uvec_, PCX_T)
             PCX_UNROLL for (int m = 0; m < MR; ++m)                                  \
                 PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
                     acc[m][v] += a[m] * bv[v];                                       \
+        }                                                                            \
+        if (bias) {                                                                  \
+            PCX_UNROLL for (int m = 0; m < MR; ++m)                                  \
+                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
+                    acc[m][v] += bias[m];                                            \
         }                                                                            \
         PCX_UNROLL for (int m = 0; m < MR; ++m)                                      \
             PCX_UNROLL for (int v = 0; v < NV; ++v)                                  \
