@@ -10,11 +10,16 @@ array([[-2., -2., -2.]])
 
 __version__ = "0.1.0"
 
+from . import kernels
 from ._config import fma_peak_gflops, show_config
 from ._plan import ALGORITHMS, Plan, plan
 from .conv import conv, conv1d, conv2d, conv3d
+from .explain import Explanation, explain
+from .filters import edge_magnitude, filter2d
 from .layers import Conv1d, Conv2d, Conv3d
+from .pooling import avg_pool2d, max_pool2d
 from .shapes import output_shape, output_size, param_count
+from .signal import convolve, convolve2d, correlate, correlate2d
 from .unfold import col2im, im2col
 
 __all__ = [
@@ -22,14 +27,25 @@ __all__ = [
     "Conv1d",
     "Conv2d",
     "Conv3d",
+    "Explanation",
     "Plan",
+    "avg_pool2d",
+    "col2im",
     "conv",
     "conv1d",
     "conv2d",
-    "col2im",
     "conv3d",
+    "convolve",
+    "convolve2d",
+    "correlate",
+    "correlate2d",
+    "edge_magnitude",
+    "explain",
+    "filter2d",
     "fma_peak_gflops",
     "im2col",
+    "kernels",
+    "max_pool2d",
     "output_shape",
     "output_size",
     "param_count",

@@ -60,6 +60,10 @@ cdef extern from "pcx_kernels.h" nogil:
     int pcx_cpu_level()
     int PCX_N_LEVELS
 
+cdef extern from "pcx_driver.h" nogil:
+    int64_t pcx_offset(const int64_t *origin, const int64_t *index, const int64_t *strides,
+                       int64_t ndim)
+
 cdef extern from *:
     """
     #ifdef _OPENMP
@@ -347,9 +351,7 @@ cdef int64_t tile_target(const Geometry *geo, int64_t q0, const int64_t *o0,
                 return -1
         if o[last] + in_row > blen[last]:
             return -1
-        dst = 0
-        for i in range(D):
-            dst += (origin[i] + o[i]) * out_strides[i]
+        dst = pcx_offset(origin, o, out_strides, D)
         if first < 0:
             first = dst
         elif dst != expect:
@@ -363,6 +365,13 @@ cdef int64_t tile_target(const Geometry *geo, int64_t q0, const int64_t *o0,
             o[i - 1] += 1
             i -= 1
     return first
+
+
+cdef inline void copy_run(real *dst, const real *src, int64_t count) noexcept nogil:
+    # short runs are the common case here: a loop beats a memcpy call
+    cdef int64_t t
+    for t in range(count):
+        dst[t] = src[t]
 
 
 cdef void scatter_tile(const Geometry *geo, const real *tile, int64_t rows, int64_t q0,
@@ -390,12 +399,10 @@ cdef void scatter_tile(const Geometry *geo, const real *tile, int64_t rows, int6
             count = blen[last] - o[last]
             if count > in_row:
                 count = in_row
-            dst_off = 0
-            for i in range(D):
-                dst_off += (origin[i] + o[i]) * out_strides[i]
+            dst_off = pcx_offset(origin, o, out_strides, D)
             for m in range(rows):
-                memcpy(out_rows + m * out_row_stride + dst_off, tile + m * geo.nr + (q - q0),
-                       count * sizeof(real))
+                copy_run(out_rows + m * out_row_stride + dst_off, tile + m * geo.nr + (q - q0),
+                         count)
         q += in_row
         o[last] += in_row
         i = last
@@ -465,9 +472,7 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     cdef int64_t ng = rest // geo.box_count
     cdef int64_t g = ng % geo.groups
     cdef int64_t n = ng // geo.groups
-    cdef int64_t i, rem, p, p_end, q0, rows, chan_size, direct, last
-    cdef real *out_rows
-    cdef const real *bias_rows
+    cdef int64_t i, t, rem, p, p_end, q0, chan_size, last
     rem = box_lin
     i = D - 1
     while i >= 0:
@@ -489,35 +494,50 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     for i in range(D):
         o0[i] = 0
     last = D - 1
+    q0 = 0
+    for t in range(D):
+        o0[t] = 0
     while q0 < geo.qmax:
-        # common case first: the tile lies inside one valid output row
-        direct = -1
-        if o0[last] + geo.nr <= blen[last] and q0 + geo.nr <= geo.qmax:
-            direct = (origin[last] + o0[last]) * out_strides[last]
-            for i in range(last):
-                if o0[i] >= blen[i]:
-                    direct = -1
-                    break
-                direct += (origin[i] + o0[i]) * out_strides[i]
-        elif o0[last] + geo.nr > geo.ext[last]:
-            # spans rows: direct only if the output is contiguous across them
-            direct = tile_target(geo, q0, o0, origin, blen, out_strides, o)
         for i in range(p, p_end):
-            rows = geo.cout_g - i * geo.mr
-            if rows > geo.mr:
-                rows = geo.mr
-            out_rows = out + (n * geo.groups * geo.cout_g + g * geo.cout_g + i * geo.mr) * chan_size
-            bias_rows = (bias + (g * geo.n_panels + i) * geo.mr) if bias != NULL else NULL
-            if direct >= 0 and rows == geo.mr:
-                run_ukr(ks, geo.kind, geo.K, packed + (g * geo.n_panels + i) * geo.K * geo.mr,
-                        band + q0, geo.off, out_rows + direct, chan_size, bias_rows)
-            else:
-                run_ukr(ks, geo.kind, geo.K, packed + (g * geo.n_panels + i) * geo.K * geo.mr,
-                        band + q0, geo.off, tile, geo.nr, bias_rows)
-                scatter_tile(geo, tile, rows, q0, o0, out_rows, chan_size, origin, blen,
-                             out_strides, o)
+            run_tile(geo, ks, i, g, n, q0, o0, o, origin, blen, out_strides, chan_size,
+                     packed, band, tile, bias, out)
         q0 += geo.nr
         advance(geo, o0, geo.nr)
+
+
+cdef inline void run_tile(const Geometry *geo, const pcx_kernel_set *ks, int64_t panel,
+                          int64_t g, int64_t n, int64_t q0, const int64_t *o0, int64_t *o,
+                          const int64_t *origin, const int64_t *blen,
+                          const int64_t *out_strides, int64_t chan_size, const real *packed,
+                          const real *band, real *tile, const real *bias,
+                          real *out) noexcept nogil:
+    """One MR x NR tile of output channel panel ``panel`` at pitch position ``q0``."""
+    cdef int64_t last = geo.ndim - 1, i, direct = -1
+    cdef int64_t rows = geo.cout_g - panel * geo.mr
+    cdef real *out_rows = out + (n * geo.groups * geo.cout_g + g * geo.cout_g
+                                 + panel * geo.mr) * chan_size
+    cdef const real *bias_rows = NULL
+    cdef const real *a = packed + (g * geo.n_panels + panel) * geo.K * geo.mr
+    if rows > geo.mr:
+        rows = geo.mr
+    if bias != NULL:
+        bias_rows = bias + (g * geo.n_panels + panel) * geo.mr
+    # common case first: the tile lies inside one valid output row
+    if o0[last] + geo.nr <= blen[last] and q0 + geo.nr <= geo.qmax:
+        direct = pcx_offset(origin, o0, out_strides, geo.ndim)
+        for i in range(last):
+            if o0[i] >= blen[i]:
+                direct = -1
+                break
+    elif o0[last] + geo.nr > geo.ext[last]:
+        # spans rows: direct only if the output is contiguous across them
+        direct = tile_target(geo, q0, o0, origin, blen, out_strides, o)
+    if direct >= 0 and rows == geo.mr:
+        run_ukr(ks, geo.kind, geo.K, a, band + q0, geo.off, out_rows + direct, chan_size,
+                bias_rows)
+    else:
+        run_ukr(ks, geo.kind, geo.K, a, band + q0, geo.off, tile, geo.nr, bias_rows)
+        scatter_tile(geo, tile, rows, q0, o0, out_rows, chan_size, origin, blen, out_strides, o)
 
 
 cdef int run_direct(const Geometry *geo, const pcx_kernel_set *ks, const real *x,

@@ -1,0 +1,359 @@
+"""The ``pyconvx`` command (also ``python -m pyconvx``).
+
+Subcommands::
+
+    pyconvx info                      version, OpenMP, SIMD level, threads
+    pyconvx demo [--out DIR]          the seeds' worked examples + PNG pictures
+    pyconvx filter IN OUT --kernel NAME | --kernel-file FILE
+                  [--mode same|valid|full] [--boundary fill|wrap|symm]
+                  [--scale auto|clip|abs|minmax]
+    pyconvx bench [--quick] [--plot FILE] [--threads N]
+
+Images are read and written with Pillow, the optional extra
+``pip install 'pyconvx[image]'``; plots need matplotlib, ``pyconvx[plot]``.
+
+How ``filter`` writes 8-bit pictures (``--scale``):
+
+* ``clip``: the result is on the input's 0..255 scale; it is rounded and
+  clipped (right for blurs, sharpen, identity, emboss).
+* ``abs``: ``|result|`` scaled so that its maximum is 255 (right for signed
+  responses: edge detectors, the Laplacian).
+* ``minmax``: the range ``[min, max]`` stretched onto 0..255.
+* ``auto`` (default): ``abs`` when the kernel's weights sum to 0 (a
+  derivative filter), ``clip`` otherwise.
+
+Grayscale images (and palette/16-bit/float ones, converted to grayscale) stay
+grayscale; colour images are filtered per channel as RGB (alpha is dropped).
+
+Every failure the user can cause (a bad path, an unreadable or non-image
+file, an unknown kernel, a bad option) ends with one line on stderr and exit
+status 1 (2 for a command-line syntax error), never a traceback.
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+__all__ = ["main", "build_parser"]
+
+IMAGE_EXTRA = "pip install 'pyconvx[image]'"
+PLOT_EXTRA = "pip install 'pyconvx[plot]'"
+
+
+class UserError(Exception):
+    """A failure to report as one line, not a traceback."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (usage is in --help)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _need_pillow(what):
+    try:
+        from PIL import Image
+    except ImportError:
+        raise UserError(f"{what} needs Pillow, which is not installed: {IMAGE_EXTRA}") from None
+    return Image
+
+
+# ---------------------------------------------------------------- info
+
+
+def _config():
+    import pyconvx
+
+    show = getattr(pyconvx, "show_config", None)
+    if show is not None:
+        return show(print_=False)
+    from pyconvx import _config
+
+    return _config.config_info()
+
+
+def cmd_info(args):
+    info = dict(_config())
+    rows = [
+        ("pyconvx", info.pop("version", "?")),
+        ("OpenMP", "on" if info.pop("openmp", False) else "off"),
+        ("SIMD level", info.pop("simd_level", "?")),
+        ("default threads", info.pop("default_threads", "?")),
+    ]
+    for key, value in info.items():
+        if isinstance(value, (tuple, list)):
+            value = ", ".join(map(str, value))
+        elif isinstance(value, bool):
+            value = "on" if value else "off"
+        rows.append((key.replace("_", " "), value))
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}} : {value}")
+    return 0
+
+
+# ---------------------------------------------------------------- demo
+
+
+def cmd_demo(args):
+    from pyconvx import _demo
+
+    for title, text in _demo.worked_examples():
+        print(f"== {title}")
+        print(text)
+        print()
+    if args.no_pictures:
+        return 0
+    try:
+        _need_pillow("writing the demo pictures")
+    except UserError as exc:
+        print(f"pyconvx demo: pictures skipped: {exc}", file=sys.stderr)
+        return 0
+    directory = os.path.abspath(args.out)
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise UserError(f"--out {args.out!r} exists and is not a folder")
+    try:
+        paths = _demo.write_pictures(directory)
+    except OSError as exc:
+        raise UserError(f"cannot write the pictures into {args.out!r}: {exc.strerror or exc}") from None
+    print(f"Wrote {len(paths)} pictures ({', '.join(os.path.basename(p) for p in paths)}) to {directory}")
+    return 0
+
+
+# ---------------------------------------------------------------- filter
+
+
+def _read_kernel_file(path):
+    if not os.path.isfile(path):
+        raise UserError(f"kernel file {path!r} does not exist or is not a file")
+    try:
+        if path.lower().endswith(".npy"):
+            kernel = np.load(path, allow_pickle=False)
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read().replace(",", " ")
+            rows = [line.split() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+            kernel = np.array([[float(v) for v in row] for row in rows])
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read a kernel from {path!r}: {exc}") from None
+    if kernel.dtype.kind not in "biuf":
+        raise UserError(f"kernel file {path!r} holds dtype {kernel.dtype}; need real numbers")
+    if kernel.ndim == 1:
+        kernel = kernel[np.newaxis]
+    if kernel.ndim != 2 or kernel.size == 0:
+        raise UserError(f"kernel file {path!r} must hold a non-empty 2-D array, got shape {kernel.shape}")
+    kernel = kernel.astype(np.float64)
+    if not np.isfinite(kernel).all():
+        raise UserError(f"kernel file {path!r} holds NaN or Inf")
+    return kernel
+
+
+def _read_image(path, Image):
+    if not os.path.exists(path):
+        raise UserError(f"input image {path!r} does not exist")
+    if not os.path.isfile(path):
+        raise UserError(f"input image {path!r} is not a file")
+    try:
+        with Image.open(path) as picture:
+            picture.load()
+            if picture.mode not in ("L", "RGB"):
+                gray_modes = ("1", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+                picture = picture.convert("L" if picture.mode in gray_modes else "RGB")
+            return np.asarray(picture, dtype=np.float64), picture.mode
+    except Exception as exc:  # Pillow raises many kinds for a bad file
+        raise UserError(f"cannot read {path!r} as an image: {exc}") from None
+
+
+def _output_format(path):
+    extension = os.path.splitext(path)[1].lower()
+    formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+    if extension not in formats:
+        raise UserError(f"output {path!r} must end in .png, .jpg or .jpeg")
+    return formats[extension]
+
+
+def cmd_filter(args):
+    from pyconvx import _demo, kernels
+    from pyconvx.filters import filter2d
+
+    if args.kernel is not None:
+        try:
+            kernel = kernels.get(args.kernel)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    else:
+        kernel = _read_kernel_file(args.kernel_file)
+    fmt = _output_format(args.output)
+    out_dir = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(out_dir):
+        raise UserError(f"the folder of output {args.output!r} does not exist")
+    Image = _need_pillow("reading and writing images")
+    image, mode = _read_image(args.input, Image)
+    try:
+        result = filter2d(image, kernel, mode=args.mode, boundary=args.boundary)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    scale = args.scale
+    if scale == "auto":
+        scale = "abs" if abs(kernel.sum()) <= 1e-9 * max(np.abs(kernel).sum(), 1.0) else "clip"
+    pixels = _demo.to_uint8(result, scale)
+    try:
+        Image.fromarray(pixels).save(args.output, format=fmt)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot write {args.output!r}: {exc}") from None
+    height, width = pixels.shape[:2]
+    print(
+        f"Wrote {args.output} ({width}x{height} {'RGB' if pixels.ndim == 3 else 'grayscale'}, "
+        f"scale={scale})"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------- bench
+
+
+def cmd_bench(args):
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UserError(f"--plot needs matplotlib, which is not installed: {PLOT_EXTRA}") from None
+        plot_dir = os.path.dirname(os.path.abspath(args.plot))
+        if not os.path.isdir(plot_dir):
+            raise UserError(f"the folder of --plot {args.plot!r} does not exist")
+    from pyconvx import _benchtable
+
+    _benchtable.ensure_clean_env()
+    kwargs = {"quick": args.quick, "plot": args.plot, "progress": True}
+    if args.threads is not None:
+        kwargs["threads"] = args.threads
+    status = _benchtable.main(**kwargs)
+    return int(status or 0)
+
+
+# ---------------------------------------------------------------- parser
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def build_parser():
+    """The argparse parser of the ``pyconvx`` command."""
+    from pyconvx import kernels
+
+    parser = _Parser(
+        prog="pyconvx",
+        description="pyconvx: fast, strict N-d convolution for NumPy.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    info = sub.add_parser("info", help="version, OpenMP, SIMD level and default threads",
+                          description="Show pyconvx's version and build/run-time configuration.")
+    info.set_defaults(func=cmd_info)
+
+    demo = sub.add_parser(
+        "demo",
+        help="the seeds' worked examples, and PNG pictures of an edge-detection demo",
+        description=(
+            "Print the tutorials' worked examples computed by pyconvx and write PNG "
+            "pictures (input, Sobel-X, Sobel-Y, edge magnitude, blur) of a generated "
+            f"image into a folder. Pictures need Pillow: {IMAGE_EXTRA}."
+        ),
+    )
+    demo.add_argument("--out", default="pyconvx-demo", metavar="DIR",
+                      help="folder for the pictures (created if needed; default: ./pyconvx-demo)")
+    demo.add_argument("--no-pictures", action="store_true", help="only print the examples")
+    demo.set_defaults(func=cmd_demo)
+
+    filt = sub.add_parser(
+        "filter",
+        help="filter a PNG/JPEG image with a gallery kernel or a kernel file",
+        description=(
+            "Filter a PNG or JPEG image (grayscale or RGB, each channel on its own) by "
+            "2-D cross-correlation and write the result as PNG or JPEG. "
+            f"Needs Pillow: {IMAGE_EXTRA}. Gallery kernels: {', '.join(kernels.names())}."
+        ),
+        epilog=(
+            "--scale: clip = round and clip to 0..255; abs = |result| scaled so its max is "
+            "255; minmax = [min, max] stretched to 0..255; auto = abs for kernels summing "
+            "to 0 (edge detectors), else clip."
+        ),
+    )
+    filt.add_argument("input", metavar="IN", help="input image (PNG or JPEG)")
+    filt.add_argument("output", metavar="OUT", help="output image (.png, .jpg or .jpeg)")
+    which = filt.add_mutually_exclusive_group(required=True)
+    which.add_argument("--kernel", metavar="NAME", help="a gallery kernel name")
+    which.add_argument("--kernel-file", metavar="FILE",
+                       help="a 2-D kernel in a .npy file or a text file (rows of numbers)")
+    filt.add_argument("--mode", choices=("same", "valid", "full"), default="same",
+                      help="output size (default: same)")
+    filt.add_argument("--boundary", choices=("fill", "wrap", "symm"), default="fill",
+                      help="beyond the edge: zeros, periodic or mirrored (default: fill)")
+    filt.add_argument("--scale", choices=("auto", "clip", "abs", "minmax"), default="auto",
+                      help="how the result becomes 8-bit pixels (default: auto)")
+    filt.set_defaults(func=cmd_filter)
+
+    bench = sub.add_parser(
+        "bench",
+        help="run the speed table against the installed peers",
+        description=(
+            "Time pyconvx against the peers that are installed (PyTorch, SciPy, OpenCV, "
+            "NumPy) and print the ratio table; progress goes to stderr."
+        ),
+    )
+    bench.add_argument("--quick", action="store_true", help="fewer repeats, about a minute")
+    bench.add_argument("--plot", metavar="FILE",
+                       help=f"also draw a bar chart to FILE (needs matplotlib: {PLOT_EXTRA})")
+    bench.add_argument("--threads", type=_positive_int, metavar="N",
+                       help="threads for both sides (default: all usable cores)")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``pyconvx`` command; return its exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 for a failure (reported on stderr), 2 for a
+        command-line error.
+
+    Examples
+    --------
+    >>> from pyconvx.cli import main
+    >>> main(["info"])  # doctest: +ELLIPSIS
+    pyconvx ... : ...
+    ...
+    0
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"pyconvx {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"pyconvx {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (MemoryError, OSError, ValueError, TypeError) as exc:
+        # Anything left is still reported in one line, never a traceback.
+        print(f"pyconvx {args.command}: error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,210 @@
+"""The pyconvx command, run as a subprocess on files the tests create."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import pyconvx
+
+try:
+    from PIL import Image
+except ImportError:  # the optional extra pyconvx[image]
+    Image = None
+
+needs_pillow = pytest.mark.skipif(Image is None, reason="Pillow (pyconvx[image]) is not installed")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(pyconvx.__file__)))
+BLOCK = "import sys; sys.modules[{name!r}] = None; from pyconvx.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def run(*args, block=None, cwd=None):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+    env.pop("OPENBLAS_CORETYPE", None)
+    if block:
+        command = [sys.executable, "-c", BLOCK.format(name=block), *args]
+    else:
+        command = [sys.executable, "-m", "pyconvx", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def step_png(tmp_path):
+    """A 20x30 grayscale image: 10 on the left, 200 from column 15 on."""
+    pixels = np.full((20, 30), 10, dtype=np.uint8)
+    pixels[:, 15:] = 200
+    path = tmp_path / "step.png"
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+@pytest.fixture
+def rgb_png(tmp_path):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (12, 17, 3)).astype(np.uint8)
+    path = tmp_path / "colour.png"
+    Image.fromarray(pixels).save(path)
+    return path, pixels
+
+
+@pytest.mark.parametrize("command", [[], ["info"], ["demo"], ["filter"], ["bench"]])
+def test_help_everywhere(command):
+    result = run(*command, "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: pyconvx")
+
+
+def test_info():
+    result = run("info")
+    assert result.returncode == 0
+    out = result.stdout
+    assert pyconvx.__version__ in out
+    for label in ("OpenMP", "SIMD level", "default threads"):
+        assert label in out
+    assert "OpenMP" in out and (": on" in out or ": off" in out)
+
+
+@needs_pillow
+def test_demo_numbers_and_pictures(tmp_path):
+    out_dir = tmp_path / "pictures"
+    result = run("demo", "--out", str(out_dir))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[-2, -2, -2]" in out
+    assert "[[160, 160, 160],\n [240, 240, 240],\n [320, 320, 320]]" in out
+    assert "Sum all elements: -10 + 0 + 30 + (-40) + 0 + 120 + (-30) + 0 + 90 = 160" in out
+    assert "[[345, 380],\n [320, 320]]" in out
+    assert "R=5, G=13, B=42, output 60" in out
+    for count in ("1792", "73856", "2432"):
+        assert count in out
+    assert str(out_dir) in out
+    from pyconvx import _demo
+
+    image = _demo.demo_image()
+    pictures = {name: np.asarray(Image.open(out_dir / name)) for name in _demo.PICTURES}
+    for name, pixels in pictures.items():
+        assert pixels.shape == image.shape and pixels.dtype == np.uint8, name
+    np.testing.assert_array_equal(pictures["input.png"], np.rint(image * 255))
+    edges = pictures["edge_magnitude.png"].astype(int)
+    assert edges.max() == 255
+    # flat regions (only the soft background gradient) are dark, outlines bright
+    assert edges[2:8, 2:8].max() < 10 and edges[62:75, 60:75].max() < 10
+    column = int(0.72 * image.shape[1])
+    assert edges[20:40, column - 1 : column + 1].max() > 100
+    sobel_x, sobel_y = pictures["sobel_x.png"].astype(int), pictures["sobel_y.png"].astype(int)
+    # the vertical bar's sides are in Sobel-X, its top and bottom in Sobel-Y
+    assert sobel_x[25, column - 1 : column + 1].max() > 100 and sobel_y[25, column - 1 : column + 1].max() < 20
+    blur = pictures["blur.png"].astype(int)
+    assert np.abs(np.diff(blur, axis=1)).max() < np.abs(np.diff(pictures["input.png"].astype(int), axis=1)).max()
+
+
+def test_demo_without_pillow(tmp_path):
+    result = run("demo", "--out", str(tmp_path / "none"), block="PIL")
+    assert result.returncode == 0
+    assert "[[345, 380]" in result.stdout
+    assert "pyconvx[image]" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "none").exists()
+
+
+@needs_pillow
+def test_filter_sobel_on_vertical_step(step_png, tmp_path):
+    out = tmp_path / "edges.png"
+    result = run("filter", str(step_png), str(out), "--kernel", "sobel_x", "--boundary", "symm")
+    assert result.returncode == 0, result.stderr
+    assert "scale=abs" in result.stdout
+    pixels = np.asarray(Image.open(out))
+    assert pixels.shape == (20, 30)
+    assert set(np.flatnonzero(pixels.max(axis=0) == 255)) == {14, 15}
+    assert pixels[:, :13].max() == 0 and pixels[:, 17:].max() == 0
+
+
+@needs_pillow
+def test_filter_valid_full_and_kernel_files(step_png, tmp_path):
+    out = tmp_path / "valid.png"
+    assert run("filter", str(step_png), str(out), "--kernel", "box_blur", "--mode", "valid").returncode == 0
+    assert np.asarray(Image.open(out)).shape == (18, 28)
+    npy = tmp_path / "k.npy"
+    np.save(npy, np.array([[0.0, 0.0, 1.0]]))  # 'full': out[:, j] = image[:, j]
+    out = tmp_path / "shift.png"
+    result = run("filter", str(step_png), str(out), "--kernel-file", str(npy), "--mode", "full")
+    assert result.returncode == 0, result.stderr
+    pixels = np.asarray(Image.open(out))
+    assert pixels.shape == (20, 32)
+    np.testing.assert_array_equal(pixels[:, :15], 10)
+    np.testing.assert_array_equal(pixels[:, 15:30], 200)
+    np.testing.assert_array_equal(pixels[:, 30:], 0)
+    text = tmp_path / "k.txt"
+    text.write_text("# prewitt\n-1, 0, 1\n-1 0 1\n-1,0,1\n")
+    out = tmp_path / "prewitt.png"
+    assert run("filter", str(step_png), str(out), "--kernel-file", str(text), "--boundary", "wrap").returncode == 0
+    pixels = np.asarray(Image.open(out))
+    # with 'wrap' the image edges are a step too (200 -> 10)
+    assert pixels[:, 14].min() == 255 and pixels[:, 0].min() == 255 and pixels[:, 5].max() == 0
+
+
+@needs_pillow
+def test_filter_rgb_and_jpeg(rgb_png, tmp_path):
+    path, original = rgb_png
+    out = tmp_path / "identity.png"
+    assert run("filter", str(path), str(out), "--kernel", "identity").returncode == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), original)
+    jpeg = tmp_path / "blur.jpg"
+    result = run("filter", str(path), str(jpeg), "--kernel", "gaussian", "--boundary", "symm")
+    assert result.returncode == 0, result.stderr
+    blurred = np.asarray(Image.open(jpeg))
+    assert blurred.shape == (12, 17, 3)
+    again = tmp_path / "again.png"
+    assert run("filter", str(jpeg), str(again), "--kernel", "sharpen", "--scale", "minmax").returncode == 0
+    pixels = np.asarray(Image.open(again))
+    assert pixels.shape == (12, 17, 3) and pixels.min() == 0 and pixels.max() == 255
+
+
+@needs_pillow
+def test_filter_errors(step_png, tmp_path):
+    out = str(tmp_path / "out.png")
+    assert_one_line_error(run("filter", str(tmp_path / "missing.png"), out, "--kernel", "sobel_x"), "does not exist")
+    fake = tmp_path / "fake.png"
+    fake.write_text("not an image")
+    assert_one_line_error(run("filter", str(fake), out, "--kernel", "sobel_x"), "cannot read", "as an image")
+    assert_one_line_error(run("filter", str(tmp_path), out, "--kernel", "sobel_x"), "is not a file")
+    assert_one_line_error(run("filter", str(step_png), out, "--kernel", "sobelx"), "unknown kernel name 'sobelx'")
+    assert_one_line_error(run("filter", str(step_png), out, "--kernel", "sobel_x", "--mode", "middle"), "invalid choice")
+    assert_one_line_error(run("filter", str(step_png), out), "one of the arguments --kernel --kernel-file is required")
+    assert_one_line_error(
+        run("filter", str(step_png), out, "--kernel", "sobel_x", "--kernel-file", "k.npy"), "not allowed with"
+    )
+    assert_one_line_error(run("filter", str(step_png), str(tmp_path / "o.txt"), "--kernel", "sobel_x"), ".png, .jpg or .jpeg")
+    assert_one_line_error(run("filter", str(step_png), str(tmp_path / "no" / "o.png"), "--kernel", "sobel_x"), "does not exist")
+    assert_one_line_error(run("filter", str(step_png), out, "--kernel-file", str(fake)), "cannot read a kernel")
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.ones((2, 2, 2)))
+    assert_one_line_error(run("filter", str(step_png), out, "--kernel-file", str(bad)), "2-D array")
+    big = tmp_path / "big.npy"
+    np.save(big, np.ones((25, 3)))
+    assert_one_line_error(run("filter", str(step_png), out, "--kernel-file", str(big), "--mode", "valid"), "kernel to fit")
+    assert_one_line_error(run("filter", str(step_png), out, "--kernel", "sobel_x", block="PIL"), "pyconvx[image]")
+    assert not os.path.exists(out)
+
+
+def test_bad_commands_and_bench_arguments(tmp_path):
+    assert_one_line_error(run(), "required")
+    assert_one_line_error(run("frobnicate"), "invalid choice")
+    assert_one_line_error(run("bench", "--threads", "0"), "positive integer")
+    assert_one_line_error(run("bench", "--speed"), "unrecognized arguments")
+    assert_one_line_error(run("bench", "--plot", str(tmp_path / "no" / "p.png")), "does not exist")
+    assert_one_line_error(run("bench", "--plot", str(tmp_path / "p.png"), block="matplotlib"), "pyconvx[plot]")
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert_one_line_error(run("demo", "--out", str(target)), "not a folder")
