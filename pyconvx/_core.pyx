@@ -44,6 +44,13 @@ cdef extern from "pcx_kernels.h" nogil:
     ctypedef void (*pcx_ukr_f64)(int64_t K, const double *A, const double *B,
                                  const int64_t *off, double *C, int64_t ldc,
                                  const double *bias) noexcept nogil
+    ctypedef void (*pcx_rowblock_f32)(int64_t KH, int64_t KW, const float *w, const float *B,
+                                      int64_t row_pitch, const int64_t *col_off, float *C,
+                                      int64_t ldc, const float *bias) noexcept nogil
+    ctypedef void (*pcx_rowblock_f64)(int64_t KH, int64_t KW, const double *w,
+                                      const double *B, int64_t row_pitch,
+                                      const int64_t *col_off, double *C, int64_t ldc,
+                                      const double *bias) noexcept nogil
     ctypedef double (*pcx_probe)(int64_t iterations) noexcept nogil
     ctypedef struct pcx_kernel_set:
         const char *name
@@ -53,6 +60,9 @@ cdef extern from "pcx_kernels.h" nogil:
         pcx_ukr_f32 row_f32
         pcx_ukr_f64 gemm_f64
         pcx_ukr_f64 row_f64
+        int rowblock_mb_f32, rowblock_nr_f32, rowblock_mb_f64, rowblock_nr_f64
+        pcx_rowblock_f32 rowblock_f32
+        pcx_rowblock_f64 rowblock_f64
         pcx_probe fma_probe_f32
         pcx_probe fma_probe_f64
         int64_t probe_flops_per_iteration_f32, probe_flops_per_iteration_f64
@@ -79,6 +89,7 @@ cdef extern from *:
 cdef enum:
     KIND_GEMM = 0
     KIND_ROW = 1
+    KIND_ROWBLOCK = 2
 
 # Padding-mode codes, in the order of pyconvx._normalize.PADDING_MODES.
 cdef enum:
@@ -116,6 +127,8 @@ def kernel_set_info(int level):
         "gemm_mr": {"float32": ks.gemm_mr_f32, "float64": ks.gemm_mr_f64},
         "gemm_nr": {"float32": ks.gemm_nr_f32, "float64": ks.gemm_nr_f64},
         "row_nr": {"float32": ks.row_nr_f32, "float64": ks.row_nr_f64},
+        "rowblock_mb": {"float32": ks.rowblock_mb_f32, "float64": ks.rowblock_mb_f64},
+        "rowblock_nr": {"float32": ks.rowblock_nr_f32, "float64": ks.rowblock_nr_f64},
     }
 
 
@@ -167,6 +180,7 @@ cdef struct Geometry:
     int64_t K
     # tiling
     int64_t kind, mr, nr, n_panels, panels_per_block, m_blocks, n_units
+    int64_t rb_kh, rb_kw        # rowblock: kernel rows and columns
     # per-thread scratch layout, in bytes
     int64_t band_elems, scratch_bytes, band_bytes, tile_bytes, table_bytes
 
@@ -436,6 +450,11 @@ cdef void pack_weights(const Geometry *geo, const real *w, int64_t taps, bint fl
     """
     cdef int64_t g, p, k, m, co, ci, t, src_t
     cdef real *dst = packed
+    if geo.kind == KIND_ROWBLOCK:   # one output channel per group: the taps as they are
+        for g in range(geo.groups):
+            for t in range(taps):
+                dst[g * taps + t] = w[g * taps + (taps - 1 - t if flip else t)]
+        return
     for g in range(geo.groups):
         for p in range(geo.n_panels):
             for k in range(geo.K):
@@ -486,6 +505,10 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
         build_band(geo, x, n, g, origin, band, table, counter)
         key[0] = rest
     chan_size = out_strides[D]
+    if geo.kind == KIND_ROWBLOCK:
+        rowblock_unit(geo, ks, g, n, origin, blen, out_strides, chan_size, packed, band, tile,
+                      bias, out)
+        return
     p = mb * geo.panels_per_block
     p_end = p + geo.panels_per_block
     if p_end > geo.n_panels:
@@ -503,6 +526,47 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
                      packed, band, tile, bias, out)
         q0 += geo.nr
         advance(geo, o0, geo.nr)
+
+
+cdef void rowblock_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g, int64_t n,
+                        const int64_t *origin, const int64_t *blen,
+                        const int64_t *out_strides, int64_t chan_size, const real *packed,
+                        const real *band, real *tile, const real *bias,
+                        real *out) noexcept nogil:
+    """A 2-d one-channel box in tiles of MB output rows x NR columns."""
+    cdef int64_t mb = geo.mr, nr = geo.nr, oh, c0, rows, cols, m, ldc = out_strides[0]
+    cdef real *plane = out + (n * geo.groups + g) * chan_size
+    cdef real *dst
+    cdef const real *w = packed + g * geo.K
+    cdef const real *b = (bias + g * geo.n_panels * geo.mr) if bias != NULL else NULL
+    oh = 0
+    while oh < blen[0]:
+        rows = blen[0] - oh
+        if rows > mb:
+            rows = mb
+        c0 = 0
+        while c0 < blen[1]:
+            cols = blen[1] - c0
+            if cols > nr:
+                cols = nr
+            dst = plane + (origin[0] + oh) * ldc + origin[1] + c0
+            if rows == mb and cols == nr:
+                run_rowblock(ks, geo, w, band + oh * geo.pitch[0] + c0, dst, ldc, b)
+            else:
+                run_rowblock(ks, geo, w, band + oh * geo.pitch[0] + c0, tile, nr, b)
+                for m in range(rows):
+                    copy_run(dst + m * ldc, tile + m * nr, cols)
+            c0 += nr
+        oh += mb
+
+
+cdef inline void run_rowblock(const pcx_kernel_set *ks, const Geometry *geo, const real *w,
+                              const real *B, real *C, int64_t ldc,
+                              const real *bias) noexcept nogil:
+    if real is float:
+        ks.rowblock_f32(geo.rb_kh, geo.rb_kw, w, B, geo.pitch[0], geo.off, C, ldc, bias)
+    else:
+        ks.rowblock_f64(geo.rb_kh, geo.rb_kw, w, B, geo.pitch[0], geo.off, C, ldc, bias)
 
 
 cdef inline void run_tile(const Geometry *geo, const pcx_kernel_set *ks, int64_t panel,
@@ -544,7 +608,8 @@ cdef int run_direct(const Geometry *geo, const pcx_kernel_set *ks, const real *x
                     const real *w, int64_t taps, bint flip, const real *bias, real *out,
                     const int64_t *out_strides, int threads, int64_t chunk) except -1:
     """Pack the weights, then run every unit in signal-checked chunks."""
-    cdef int64_t packed_elems = geo.groups * geo.n_panels * geo.K * geo.mr
+    cdef int64_t packed_elems = geo.groups * geo.n_panels * geo.K * (
+        1 if geo.kind == KIND_ROWBLOCK else geo.mr)
     cdef char *block = <char *>malloc(packed_elems * sizeof(real) + ALIGN
                                       + threads * geo.scratch_bytes + ALIGN)
     cdef real *packed
@@ -637,6 +702,8 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     geo.panels_per_block = plan["panels_per_block"]
     geo.m_blocks = plan["m_blocks"]
     geo.n_units = plan["n_units"]
+    geo.rb_kh = plan["rb_kh"]
+    geo.rb_kw = plan["rb_kw"]
     geo.band_elems = plan["band_elems"]
     geo.band_bytes = _round_up(geo.band_elems * esize)
     geo.tile_bytes = _round_up(geo.mr * geo.nr * esize)

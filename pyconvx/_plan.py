@@ -118,27 +118,43 @@ def _tap_offsets(geometry, residues, ext, pitch, plane):
     return (channels[:, None] + per_tap[None, :]).ravel(), n_phase
 
 
-def _kernel_shape(level, dtype, out_per_group):
+def _kernel_shape(level, dtype, geometry):
+    """(kind code, name, MR, NR, set name) of the microkernel for this problem.
+
+    * rowblock: 2-d, one input and one output channel per group, unit stride
+      and dilation along the rows, rows wide enough for two tiles: MB output
+      rows share every input load (one-channel filters, depthwise on images);
+    * row: few output channels per group: one-row tiles over wide pixel runs;
+    * gemm: MR output channels x NR pixels.
+    """
     info = _core.kernel_set_info(level)
     name = dtype.name
     gemm_mr = info["gemm_mr"][name]
-    if out_per_group * 2 <= gemm_mr:
+    if (geometry.ndim == 2 and geometry.in_per_group == 1 and geometry.out_per_group == 1
+            and geometry.stride[0] == 1 and geometry.dilation[0] == 1 and geometry.kernel[0] > 1
+            and geometry.out_spatial[1] >= 2 * info["rowblock_nr"][name]):
+        return (2, "rowblock", info["rowblock_mb"][name], info["rowblock_nr"][name],
+                info["name"])
+    if geometry.out_per_group * 2 <= gemm_mr:
         return 1, "row", 1, info["row_nr"][name], info["name"]
     return 0, "gemm", gemm_mr, info["gemm_nr"][name], info["name"]
 
 
 def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
     esize = dtype.itemsize
-    kind, kind_name, mr, nr, set_name = _kernel_shape(level, dtype, geometry.out_per_group)
+    kind, kind_name, mr, nr, set_name = _kernel_shape(level, dtype, geometry)
     residues = _residues(geometry.kernel, geometry.stride, geometry.dilation)
     n_phase = prod(len(r) for r in residues)
     cin_g = geometry.in_per_group
     ndim = geometry.ndim
 
+    def layout(box):
+        if kind == 2:  # rowblock reads whole groups of MB rows: round the rows up
+            box = [-(-box[0] // mr) * mr] + list(box[1:])
+        return _band_layout(box, geometry.kernel, geometry.stride, geometry.dilation, residues)
+
     def band_bytes(box):
-        ext, _, plane = _band_layout(box, geometry.kernel, geometry.stride, geometry.dilation,
-                                     residues)
-        return cin_g * n_phase * plane * esize
+        return cin_g * n_phase * layout(box)[2] * esize
 
     # Shrink the output box, outermost dims first, until its band fits the cache.
     box = list(geometry.out_spatial)
@@ -162,8 +178,7 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
     m_blocks = -(-n_panels // panels_per_block)
 
     def tiles(box):
-        ext, pitch, _ = _band_layout(box, geometry.kernel, geometry.stride, geometry.dilation,
-                                     residues)
+        ext, pitch, _ = layout(box)
         return (sum((b - 1) * p for b, p in zip(box, pitch)) + 1) / nr
 
     while (unit_count(box) * m_blocks < wanted and any(b > 1 for b in box)
@@ -177,9 +192,12 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
     base_units = unit_count(box)
     n_units = base_units * m_blocks
 
-    ext, pitch, plane = _band_layout(box, geometry.kernel, geometry.stride, geometry.dilation,
-                                     residues)
+    if kind == 2 and box[0] < geometry.out_spatial[0]:
+        box[0] = -(-box[0] // mr) * mr  # whole row groups per box
+    ext, pitch, plane = layout(box)
     off, _ = _tap_offsets(geometry, residues, ext, pitch, plane)
+    if kind == 2:
+        off = off[:geometry.kernel[1]]  # column offsets; row r adds r * pitch[0]
     qmax = sum((b - 1) * p for b, p in zip(box, pitch)) + 1
     band_elems = cin_g * n_phase * plane + nr + 16
     table_elems = sum(len(r) * e for r, e in zip(residues, ext))
@@ -213,7 +231,7 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
         "flip": bool(flip), "kind": kind, "mr": mr, "nr": nr, "n_panels": n_panels,
         "panels_per_block": panels_per_block, "m_blocks": m_blocks, "n_units": n_units,
         "band_elems": band_elems, "table_elems": table_elems, "out_strides": out_strides,
-        "chunk": chunk,
+        "chunk": chunk, "rb_kh": geometry.kernel[0], "rb_kw": geometry.kernel[-1],
     }
     kernel = f"{kind_name} {mr}x{nr} ({set_name}), output box {tuple(box)}"
     return tables, kernel, workspace, n_units
@@ -242,6 +260,9 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
                                                       x_strides, flip)
     if algorithm == "direct":
         reason = "requested with algorithm='direct'"
+    elif tables["kind"] == 2:
+        reason = ("one channel per group on a 2-d image: row-blocked tiles reuse every input "
+                  "load for several output rows")
     elif tables["kind"] == 1:
         reason = ("few output channels per group: one-row tiles over wide pixel runs "
                   "(depthwise / one-channel filtering)")

@@ -28,14 +28,30 @@ typedef void (*pcx_ukr_f32)(int64_t K, const float *A, const float *B,
 typedef void (*pcx_ukr_f64)(int64_t K, const double *A, const double *B,
                             const int64_t *off, double *C, int64_t ldc, const double *bias);
 
-/* One kernel set: a wide-M tile ("gemm", for many output channels) and a
- * single-row tile ("row", for depthwise and one-channel filtering). */
+/* Row-blocked one-channel filtering: C[m][j] for MB output rows m and NR
+ * columns j of a 2-d filter with KH x KW taps w (row-major), stride 1 along
+ * the rows.  Input row r of the window starts at B + r * row_pitch; tap column
+ * kw adds col_off[kw].  Each loaded input vector feeds every output row it
+ * belongs to, so the kernel does one load per MB multiply-adds. */
+typedef void (*pcx_rowblock_f32)(int64_t KH, int64_t KW, const float *w, const float *B,
+                                 int64_t row_pitch, const int64_t *col_off, float *C,
+                                 int64_t ldc, const float *bias);
+typedef void (*pcx_rowblock_f64)(int64_t KH, int64_t KW, const double *w, const double *B,
+                                 int64_t row_pitch, const int64_t *col_off, double *C,
+                                 int64_t ldc, const double *bias);
+
+/* One kernel set: a wide-M tile ("gemm", for many output channels), a
+ * single-row tile ("row", for depthwise and one-channel filtering) and the
+ * row-blocked one-channel filter ("rowblock"). */
 typedef struct {
     const char *name;
     int gemm_mr_f32, gemm_nr_f32, row_nr_f32;
     int gemm_mr_f64, gemm_nr_f64, row_nr_f64;
     pcx_ukr_f32 gemm_f32, row_f32;
     pcx_ukr_f64 gemm_f64, row_f64;
+    int rowblock_mb_f32, rowblock_nr_f32, rowblock_mb_f64, rowblock_nr_f64;
+    pcx_rowblock_f32 rowblock_f32;
+    pcx_rowblock_f64 rowblock_f64;
     /* register-only FMA loop used to measure the machine's peak */
     double (*fma_probe_f32)(int64_t iterations);
     double (*fma_probe_f64)(int64_t iterations);

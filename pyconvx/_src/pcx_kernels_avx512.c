@@ -10,4 +10,8 @@
 #define PCX_GEMM_MR_F64 8
 #define PCX_GEMM_NV_F64 3
 #define PCX_ROW_NV_F64 12
+#define PCX_ROWBLOCK_MB_F32 8
+#define PCX_ROWBLOCK_NV_F32 3
+#define PCX_ROWBLOCK_MB_F64 8
+#define PCX_ROWBLOCK_NV_F64 3
 #include "pcx_kernels_impl.h"

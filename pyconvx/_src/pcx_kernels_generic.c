@@ -9,4 +9,8 @@
 #define PCX_GEMM_MR_F64 4
 #define PCX_GEMM_NV_F64 2
 #define PCX_ROW_NV_F64 6
+#define PCX_ROWBLOCK_MB_F32 4
+#define PCX_ROWBLOCK_NV_F32 2
+#define PCX_ROWBLOCK_MB_F64 4
+#define PCX_ROWBLOCK_NV_F64 2
 #include "pcx_kernels_impl.h"

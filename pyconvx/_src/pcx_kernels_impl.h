@@ -39,6 +39,9 @@ const pcx_kernel_set PCX_SUFFIX(pcx_set_) = {
     PCX_GEMM_MR_F64, PCX_GEMM_NV_F64 * (PCX_VBYTES / 8), PCX_ROW_NV_F64 * (PCX_VBYTES / 8),
     PCX_SUFFIX(gemm_f32_), PCX_SUFFIX(row_f32_),
     PCX_SUFFIX(gemm_f64_), PCX_SUFFIX(row_f64_),
+    PCX_ROWBLOCK_MB_F32, PCX_ROWBLOCK_NV_F32 * (PCX_VBYTES / 4),
+    PCX_ROWBLOCK_MB_F64, PCX_ROWBLOCK_NV_F64 * (PCX_VBYTES / 8),
+    PCX_SUFFIX(rowblock_f32_), PCX_SUFFIX(rowblock_f64_),
     PCX_SUFFIX(probe_f32_), PCX_SUFFIX(probe_f64_),
     16 * 2 * (PCX_VBYTES / 4), 16 * 2 * (PCX_VBYTES / 8),
 };
