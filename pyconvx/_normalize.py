@@ -205,6 +205,20 @@ def as_array(value, name):
     return array
 
 
+_FORKED_CHILD = False
+
+
+def _mark_forked_child():
+    global _FORKED_CHILD
+    _FORKED_CHILD = True
+
+
+# libgomp's thread pool does not survive fork(): a child that starts a parallel
+# region after its parent used one can hang.  Children of a fork run serially.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_mark_forked_child)
+
+
 def default_threads():
     """OMP_NUM_THREADS when set to a positive int, else the usable cores."""
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
@@ -217,13 +231,18 @@ def default_threads():
 
 
 def resolve_threads(threads):
-    """The thread count of one call: ``None`` means ``default_threads()``."""
+    """The thread count of one call: ``None`` means ``default_threads()``.
+
+    In a process forked from one that may have used OpenMP the answer is 1
+    (results do not depend on the thread count, only the speed does).
+    """
     if threads is None:
-        return default_threads()
-    count = as_int(threads, "threads")
-    if count < 1:
-        raise ValueError(f"threads must be >= 1 or None, got {threads!r}")
-    return count
+        count = default_threads()
+    else:
+        count = as_int(threads, "threads")
+        if count < 1:
+            raise ValueError(f"threads must be >= 1 or None, got {threads!r}")
+    return 1 if _FORKED_CHILD else count
 
 
 def check_size(count, what):

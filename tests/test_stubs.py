@@ -1,0 +1,18 @@
+"""The .pyi stubs of the compiled modules match what the build exports."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def test_stubs_match_the_compiled_modules():
+    pytest.importorskip("mypy")
+    allowlist = Path(__file__).with_name("stubtest_allowlist.txt")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "pyconvx._core", "pyconvx._pooling",
+         "--allowlist", str(allowlist)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
