@@ -8,7 +8,6 @@ count, so results are bitwise identical for every thread count (threads only
 change how the same work units are spread).
 """
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +24,8 @@ ALGORITHMS = ("auto", "direct", "fft")
 #: Per-thread band buffer the tiler aims for (fits the L2 cache).
 BAND_TARGET_BYTES = 512 * 1024
 
-#: Ceiling of all extra memory one call may use (packed weights + scratch).
+#: Ceiling of the scratch memory of one call, whatever the batch size.  On top
+#: of it the direct engine keeps one packed copy of the weights.
 WORKSPACE_LIMIT_BYTES = 64 * 2**20
 
 #: FLOPs between two checks for Ctrl-C.
@@ -213,7 +213,8 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
 
     scratch = (64 + rounded(band_elems * esize) + rounded(mr * nr * esize)
                + rounded(8 * (table_elems + 8 * ndim + 16 + 3 * len(residues[-1]))))
-    packed = geometry.groups * n_panels * geometry.reduction_length * mr * esize
+    packed = geometry.groups * n_panels * geometry.reduction_length * (
+        1 if kind == 2 else mr) * esize
     workspace = packed + threads * scratch + 128
     chunk = max(threads, int(n_units * CHUNK_FLOPS / max(flops, 1)))
     tables = {
@@ -234,7 +235,7 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
         "chunk": chunk, "rb_kh": geometry.kernel[0], "rb_kw": geometry.kernel[-1],
     }
     kernel = f"{kind_name} {mr}x{nr} ({set_name}), output box {tuple(box)}"
-    return tables, kernel, workspace, n_units
+    return tables, kernel, workspace, n_units, threads * scratch, packed
 
 
 def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None,
@@ -256,8 +257,8 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
         return Plan("fft", "requested with algorithm='fft'", "numpy.fft (pocketfft)",
                     dtype.name, threads, fft_workspace_bytes(geometry, dtype), geometry.flops,
                     geometry.batch, geometry)
-    tables, kernel, workspace, units = _direct_tables(geometry, dtype, threads, level,
-                                                      x_strides, flip)
+    tables, kernel, workspace, units, scratch, packed = _direct_tables(
+        geometry, dtype, threads, level, x_strides, flip)
     if algorithm == "direct":
         reason = "requested with algorithm='direct'"
     elif tables["kind"] == 2:
@@ -268,11 +269,13 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
                   "(depthwise / one-channel filtering)")
     else:
         reason = "register-blocked direct convolution, no im2col copy"
-    if workspace > WORKSPACE_LIMIT_BYTES:
+    if scratch > WORKSPACE_LIMIT_BYTES:
         raise MemoryError(
-            f"the direct engine needs {workspace} bytes of workspace for this problem, above "
-            f"the {WORKSPACE_LIMIT_BYTES}-byte limit (weights or one input band too large)"
+            f"the direct engine needs {scratch} bytes of scratch for this problem, above "
+            f"the {WORKSPACE_LIMIT_BYTES}-byte limit (one output's input window across all "
+            f"{geometry.in_per_group} channels of a group is too large)"
         )
+    check_memory(workspace, "the direct engine's workspace (packed weights and scratch)")
     return Plan("direct", reason, kernel, dtype.name, threads, workspace, geometry.flops,
                 units, geometry, tables)
 

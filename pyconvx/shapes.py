@@ -235,7 +235,12 @@ def describe_conv(
         check_size(size + low + high + d * k, "the padded input")
     check_size(prod(x_shape), "x")
     check_size(prod(w_shape), "weight")
-    check_size(batch * out_channels * prod(out_spatial), "the output")
+    out_elements = batch * out_channels * prod(out_spatial)
+    if out_elements >= SIZE_LIMIT:
+        raise MemoryError(
+            f"the output of shape {((batch, out_channels) + out_spatial)} needs "
+            f"{out_elements * 4} bytes even in float32: no memory can hold it"
+        )
     check_size(in_per_group * prod(kernel), "the reduction (C_in/groups * kernel)")
 
     if bias_shape is not None:
