@@ -670,6 +670,9 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     cdef int64_t[::1] res_start = tables["res_start"], res = tables["res"], off = tables["off"]
     cdef int64_t[::1] out_strides = tables["out_strides"]
     cdef int64_t esize = x.itemsize
+    if plan["n_units"] != (plan["batch"] * plan["groups"] * plan["box_count"]
+                           * plan["m_blocks"]) or out.shape[0] != plan["batch"]:
+        raise ValueError("inconsistent plan: work units do not cover the output exactly")
     geo.ndim = plan["ndim"]
     geo.batch = plan["batch"]
     geo.groups = plan["groups"]

@@ -68,6 +68,8 @@ def as_int_tuple(value, name, ndim, minimum):
         raise TypeError(
             f"{name} must be an int or a tuple of {ndim} ints, got {_describe(value)}"
         )
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
     if isinstance(value, (tuple, list, np.ndarray)):
         items = list(value)
         if len(items) != ndim:
@@ -131,6 +133,8 @@ def normalize_padding(padding, kernel, stride, dilation, in_spatial):
             f"padding must be an int, a tuple, or one of {', '.join(map(repr, PADDING_STRINGS))};"
             f" got {padding!r}"
         )
+    if isinstance(padding, np.ndarray) and padding.ndim == 0:
+        padding = padding[()]
     if padding is None or isinstance(padding, bytes):
         raise TypeError(
             "padding must be an int, a tuple of ints or (low, high) pairs, or one of "
@@ -165,9 +169,14 @@ def padding_mode_code(padding_mode):
     return PADDING_MODES.index(padding_mode)
 
 
+def _native(dtype):
+    """The dtype in native byte order (byte-swapped data is converted, not refused)."""
+    return dtype.newbyteorder("=") if dtype.byteorder not in "=|" else dtype
+
+
 def _check_dtype(dtype, name):
     kind = dtype.kind
-    if kind in "biu" or dtype in (np.float32, np.float64):
+    if kind in "biu" or _native(dtype) in (np.float32, np.float64):
         return
     raise TypeError(f"{name} has dtype {dtype}; supported dtypes are {SUPPORTED_DTYPES}")
 
@@ -183,7 +192,7 @@ def result_dtype(*dtypes_and_names):
     """
     for dtype, name in dtypes_and_names:
         _check_dtype(np.dtype(dtype), name)
-    if all(np.dtype(dtype) == np.float32 for dtype, _ in dtypes_and_names):
+    if all(_native(np.dtype(dtype)) == np.float32 for dtype, _ in dtypes_and_names):
         return np.dtype(np.float32)
     return np.dtype(np.float64)
 

@@ -59,6 +59,15 @@ class Plan:
         Independent work units the threads share.
     geometry : ConvGeometry
         The validated problem.
+
+    Examples
+    --------
+    >>> import pyconvx
+    >>> p = pyconvx.plan((1, 1, 2048, 2048), (1, 1, 7, 7), padding="same")
+    >>> p.algorithm, p.kernel.split()[0]
+    ('direct', 'rowblock')
+    >>> p.workspace_bytes < 64 * 2**20
+    True
     """
 
     algorithm: str
@@ -173,9 +182,9 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
     # blocks (each block re-reads the same band), then, while the work is
     # large enough to be worth sharing, split the box (never below two tiles).
     wanted = 4 * threads
-    m_blocks = min(n_panels, max(1, -(-wanted // unit_count(box))))
-    panels_per_block = -(-n_panels // m_blocks)
-    m_blocks = -(-n_panels // panels_per_block)
+    m_blocks = max(1, min(n_panels, -(-wanted // max(unit_count(box), 1))))
+    panels_per_block = max(1, -(-n_panels // m_blocks))
+    m_blocks = max(1, -(-n_panels // panels_per_block))
 
     def tiles(box):
         ext, pitch, _ = layout(box)
@@ -189,11 +198,11 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
         if tiles(trial) < 2:
             break
         box = trial
+    if kind == 2 and box[0] < geometry.out_spatial[0]:
+        box[0] = -(-box[0] // mr) * mr  # whole row groups per box
     base_units = unit_count(box)
     n_units = base_units * m_blocks
 
-    if kind == 2 and box[0] < geometry.out_spatial[0]:
-        box[0] = -(-box[0] // mr) * mr  # whole row groups per box
     ext, pitch, plane = layout(box)
     off, _ = _tap_offsets(geometry, residues, ext, pitch, plane)
     if kind == 2:
@@ -215,8 +224,14 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
                + rounded(8 * (table_elems + 8 * ndim + 16 + 3 * len(residues[-1]))))
     packed = geometry.groups * n_panels * geometry.reduction_length * (
         1 if kind == 2 else mr) * esize
+    # More threads than units, or than the scratch bound allows, would only
+    # idle or spill: results do not depend on the thread count, so cap it.
+    threads = max(1, min(threads, n_units, WORKSPACE_LIMIT_BYTES // scratch))
     workspace = packed + threads * scratch + 128
     chunk = max(threads, int(n_units * CHUNK_FLOPS / max(flops, 1)))
+    box_count = prod(-(-o // b) for o, b in zip(geometry.out_spatial, box))
+    # every unit is one (image, group, box, channel block): the core relies on it
+    assert n_units == geometry.batch * geometry.groups * box_count * m_blocks
     tables = {
         "ndim": ndim, "batch": geometry.batch, "groups": geometry.groups, "cin_g": cin_g,
         "cout_g": geometry.out_per_group, "mode": geometry.mode_code,
@@ -227,7 +242,7 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
         "n_boxes": [-(-o // b) for o, b in zip(geometry.out_spatial, box)],
         "ext": ext, "pitch": pitch, "n_res": [len(r) for r in residues],
         "res_start": res_start, "res": res_flat, "n_phase": n_phase, "plane_size": plane,
-        "box_count": prod(-(-o // b) for o, b in zip(geometry.out_spatial, box)),
+        "box_count": box_count,
         "qmax": qmax, "off": off, "K": geometry.reduction_length, "taps": taps,
         "flip": bool(flip), "kind": kind, "mr": mr, "nr": nr, "n_panels": n_panels,
         "panels_per_block": panels_per_block, "m_blocks": m_blocks, "n_units": n_units,
@@ -235,6 +250,7 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
         "chunk": chunk, "rb_kh": geometry.kernel[0], "rb_kw": geometry.kernel[-1],
     }
     kernel = f"{kind_name} {mr}x{nr} ({set_name}), output box {tuple(box)}"
+    tables["threads"] = threads
     return tables, kernel, workspace, n_units, threads * scratch, packed
 
 
@@ -276,8 +292,8 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
             f"{geometry.in_per_group} channels of a group is too large)"
         )
     check_memory(workspace, "the direct engine's workspace (packed weights and scratch)")
-    return Plan("direct", reason, kernel, dtype.name, threads, workspace, geometry.flops,
-                units, geometry, tables)
+    return Plan("direct", reason, kernel, dtype.name, tables["threads"], workspace,
+                geometry.flops, units, geometry, tables)
 
 
 def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,

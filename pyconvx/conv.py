@@ -155,7 +155,7 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
         conv_fft(compute_x, compute_w, compute_b, target, geometry, flip)
     else:
         _core.conv_direct(compute_x, compute_w, compute_b, target, plan.tables,
-                          _dispatch.level_code(), threads)
+                          _dispatch.level_code(), plan.threads)
     if out is not None and result is not out:
         out[...] = result
         return out

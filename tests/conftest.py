@@ -1,0 +1,96 @@
+"""Shared fixtures for the pyconvx core test suite.
+
+Tests import the installed (or in-place built) pyconvx, never a copy under tests/.
+``_reference`` (this directory) is the independent NumPy reference.
+"""
+
+import contextlib
+import os
+
+import numpy as np
+import pytest
+
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "pyconvx",
+        max_examples=int(os.environ.get("PYCONVX_HYPOTHESIS_EXAMPLES", "50")),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        derandomize=True,
+    )
+    settings.load_profile("pyconvx")
+except ImportError:  # hypothesis is a test extra; tests that need it importorskip
+    pass
+
+import pyconvx  # noqa: E402
+from _reference import assert_bitwise_equal, transform_algorithm  # noqa: E402
+
+
+# ----------------------------------------------------------------------------- algorithms
+def algorithm_names():
+    """'auto' plus every explicit path the library exposes in pyconvx.ALGORITHMS."""
+    names = ["auto"]
+    for name in getattr(pyconvx, "ALGORITHMS", ()):
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def is_transform_algorithm(name):
+    """FFT and Winograd paths have norm-wise, not element-wise, error bounds."""
+    return transform_algorithm(name, algorithm_names())
+
+
+# ----------------------------------------------------------------------------- SIMD levels
+def simd_levels():
+    dispatch = getattr(pyconvx, "_dispatch", None)
+    if dispatch is None:
+        try:
+            from pyconvx import _dispatch as dispatch  # noqa: F811
+        except ImportError:
+            return [None]
+    if not hasattr(dispatch, "available_levels") or not hasattr(dispatch, "forced_simd"):
+        return [None]
+    return list(dispatch.available_levels()) or [None]
+
+
+@contextlib.contextmanager
+def forced_level(level):
+    if level is None:
+        yield
+        return
+    from pyconvx import _dispatch
+
+    with _dispatch.forced_simd(level):
+        yield
+
+
+def pytest_generate_tests(metafunc):
+    if "simd_level" in metafunc.fixturenames:
+        levels = simd_levels()
+        metafunc.parametrize(
+            "simd_level", levels, ids=[str(level or "default") for level in levels]
+        )
+    if "algorithm" in metafunc.fixturenames:
+        names = algorithm_names()
+        metafunc.parametrize("algorithm", names, ids=names)
+
+
+@pytest.fixture
+def simd(simd_level):
+    """Run the test body with the kernels of ``simd_level`` forced (this thread)."""
+    with forced_level(simd_level):
+        yield simd_level
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20261122)
+
+
+# ----------------------------------------------------------------------------- helpers
+@pytest.fixture
+def bitwise():
+    return assert_bitwise_equal
