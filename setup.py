@@ -6,8 +6,9 @@
 * OpenMP is probed: when the compiler cannot build an OpenMP program (or
   PYCONVX_NO_OPENMP=1) the core is built without it and runs single-threaded.
 * The microkernels in ``pyconvx/_src`` are one source compiled once per
-  instruction set with that set's own target flags (never -march=native, never
-  -ffast-math/-Ofast); ``pcx_dispatch.c`` picks a set at run time.  A set the
+  instruction set with that set's own target flags (no host-specific "native"
+  tuning, no fast-math: IEEE semantics and the process's denormal handling are
+  left alone); ``pcx_dispatch.c`` picks a set at run time.  A set the
   compiler cannot target is left out (PYCONVX_MAX_SIMD=generic|avx2 caps it).
 """
 
