@@ -18,8 +18,10 @@ from .shapes import ConvGeometry, describe_conv
 
 __all__ = ["ALGORITHMS", "Plan", "make_plan", "plan"]
 
-#: Values accepted by ``algorithm=``.
-ALGORITHMS = ("auto", "direct", "fft")
+#: Values accepted by ``algorithm=``: "auto" lets the plan choose; "direct" is
+#: the direct engine with the plan's choice of microkernel; "gemm", "row" and
+#: "rowblock" force one microkernel of the direct engine; "fft" is numpy.fft.
+ALGORITHMS = ("auto", "direct", "gemm", "row", "rowblock", "fft")
 
 #: Per-thread band buffer the tiler aims for (fits the L2 cache).
 BAND_TARGET_BYTES = 512 * 1024
@@ -127,7 +129,20 @@ def _tap_offsets(geometry, residues, ext, pitch, plane):
     return (channels[:, None] + per_tap[None, :]).ravel(), n_phase
 
 
-def _kernel_shape(level, dtype, geometry):
+def _rowblock_refusal(geometry, info, name):
+    """Why the rowblock kernel cannot take this problem, or None if it can."""
+    if geometry.ndim != 2:
+        return f"it is 2-d only (this problem has {geometry.ndim} spatial dims)"
+    if geometry.in_per_group != 1 or geometry.out_per_group != 1:
+        return ("it needs one input and one output channel per group (this problem has "
+                f"{geometry.in_per_group} and {geometry.out_per_group})")
+    if geometry.stride[0] != 1 or geometry.dilation[0] != 1:
+        return (f"it needs stride and dilation 1 along the rows (got stride "
+                f"{geometry.stride[0]}, dilation {geometry.dilation[0]})")
+    return None
+
+
+def _kernel_shape(level, dtype, geometry, forced=None):
     """(kind code, name, MR, NR, set name) of the microkernel for this problem.
 
     * rowblock: 2-d, one input and one output channel per group, unit stride
@@ -139,19 +154,28 @@ def _kernel_shape(level, dtype, geometry):
     info = _core.kernel_set_info(level)
     name = dtype.name
     gemm_mr = info["gemm_mr"][name]
-    if (geometry.ndim == 2 and geometry.in_per_group == 1 and geometry.out_per_group == 1
-            and geometry.stride[0] == 1 and geometry.dilation[0] == 1 and geometry.kernel[0] > 1
-            and geometry.out_spatial[1] >= 2 * info["rowblock_nr"][name]):
-        return (2, "rowblock", info["rowblock_mb"][name], info["rowblock_nr"][name],
+    rowblock = (2, "rowblock", info["rowblock_mb"][name], info["rowblock_nr"][name],
                 info["name"])
+    row = (1, "row", 1, info["row_nr"][name], info["name"])
+    gemm = (0, "gemm", gemm_mr, info["gemm_nr"][name], info["name"])
+    if forced == "rowblock":
+        refusal = _rowblock_refusal(geometry, info, name)
+        if refusal:
+            raise ValueError(f"algorithm='rowblock' cannot take this problem: {refusal}")
+        return rowblock
+    if forced in ("row", "gemm"):
+        return row if forced == "row" else gemm
+    if (_rowblock_refusal(geometry, info, name) is None and geometry.kernel[0] > 1
+            and geometry.out_spatial[1] >= 2 * info["rowblock_nr"][name]):
+        return rowblock
     if geometry.out_per_group * 2 <= gemm_mr:
-        return 1, "row", 1, info["row_nr"][name], info["name"]
-    return 0, "gemm", gemm_mr, info["gemm_nr"][name], info["name"]
+        return row
+    return gemm
 
 
-def _direct_tables(geometry, dtype, threads, level, x_strides, flip):
+def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None):
     esize = dtype.itemsize
-    kind, kind_name, mr, nr, set_name = _kernel_shape(level, dtype, geometry)
+    kind, kind_name, mr, nr, set_name = _kernel_shape(level, dtype, geometry, forced)
     residues = _residues(geometry.kernel, geometry.stride, geometry.dilation)
     n_phase = prod(len(r) for r in residues)
     cin_g = geometry.in_per_group
@@ -274,9 +298,10 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
                     dtype.name, threads, fft_workspace_bytes(geometry, dtype), geometry.flops,
                     geometry.batch, geometry)
     tables, kernel, workspace, units, scratch, packed = _direct_tables(
-        geometry, dtype, threads, level, x_strides, flip)
-    if algorithm == "direct":
-        reason = "requested with algorithm='direct'"
+        geometry, dtype, threads, level, x_strides, flip,
+        forced=algorithm if algorithm in ("gemm", "row", "rowblock") else None)
+    if algorithm != "auto":
+        reason = f"requested with algorithm={algorithm!r}"
     elif tables["kind"] == 2:
         reason = ("one channel per group on a 2-d image: row-blocked tiles reuse every input "
                   "load for several output rows")

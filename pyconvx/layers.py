@@ -15,7 +15,8 @@ __all__ = ["Conv1d", "Conv2d", "Conv3d"]
 
 
 class _ConvNd:
-    ndim = None
+    #: Number of spatial dims; set by each concrete layer.
+    ndim: int = 0
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=np.float32,

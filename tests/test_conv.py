@@ -694,7 +694,11 @@ def test_hypothesis_big_every_algorithm_and_level(problem):
     x, w, b = make_problem(np.random.default_rng(seed), x_shape, w_shape, bias=bias, dtype=dtype)
     reference = None
     for algorithm in ALGORITHMS:
-        got = pyconvx.conv(x, w, b, algorithm=algorithm, threads=2, **kwargs)
+        try:
+            got = pyconvx.conv(x, w, b, algorithm=algorithm, threads=2, **kwargs)
+        except ValueError as exc:  # a forced microkernel may refuse, naming itself
+            assert f"algorithm={algorithm!r} cannot take this problem" in str(exc)
+            continue
         assert_matches_reference(got, x, w, b, normwise=transform_algorithm(algorithm, ALGORITHMS),
                                  **kwargs)
         if algorithm == "auto":
