@@ -39,6 +39,13 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
                        if p and os.path.abspath(p) != _PYCONVX_HOME])
 
 
+def child_env(**extra):
+    """Environment for a child Python process: this one's (see above) plus ``extra``."""
+    env = dict(os.environ)
+    env.update(extra)
+    return env
+
+
 # ----------------------------------------------------------------------------- algorithms
 def algorithm_names():
     """'auto' plus every explicit path the library exposes in pyconvx.ALGORITHMS."""

@@ -25,12 +25,7 @@ PROBLEMS = [
 ]
 
 
-def _env(**extra):
-    env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(pyconvx.__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    env.update(extra)
-    return env
+from conftest import child_env as _env  # noqa: E402
 
 
 def _run(code, timeout=120, **env):

@@ -437,12 +437,7 @@ def test_batch_rows_and_threads(rng):
         assert_bitwise_equal(pyconvx.conv(x[i:i + 1], w, padding=1, threads=2), full[i:i + 1])
 
 
-def _env(**extra):
-    env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(pyconvx.__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    env.update(extra)
-    return env
+from conftest import child_env as _env  # noqa: E402
 
 
 @pytest.mark.parametrize("threads", [
