@@ -51,6 +51,16 @@ cdef extern from "pcx_kernels.h" nogil:
                                       const double *B, int64_t row_pitch,
                                       const int64_t *col_off, double *C, int64_t ldc,
                                       const double *bias) noexcept nogil
+    ctypedef void (*pcx_wino_in_f32)(const float *band, int64_t pitch, int64_t TH, int64_t TW,
+                                     float *V, int64_t v_stride) noexcept nogil
+    ctypedef void (*pcx_wino_in_f64)(const double *band, int64_t pitch, int64_t TH,
+                                     int64_t TW, double *V, int64_t v_stride) noexcept nogil
+    ctypedef void (*pcx_wino_out_f32)(const float *M, int64_t m_stride, int64_t TH, int64_t TW,
+                                      float *out, int64_t ldo, int64_t rows, int64_t cols,
+                                      float bias) noexcept nogil
+    ctypedef void (*pcx_wino_out_f64)(const double *M, int64_t m_stride, int64_t TH,
+                                      int64_t TW, double *out, int64_t ldo, int64_t rows,
+                                      int64_t cols, double bias) noexcept nogil
     ctypedef double (*pcx_probe)(int64_t iterations) noexcept nogil
     ctypedef struct pcx_kernel_set:
         const char *name
@@ -63,6 +73,10 @@ cdef extern from "pcx_kernels.h" nogil:
         int rowblock_mb_f32, rowblock_nr_f32, rowblock_mb_f64, rowblock_nr_f64
         pcx_rowblock_f32 rowblock_f32
         pcx_rowblock_f64 rowblock_f64
+        pcx_wino_in_f32 wino_in_f32
+        pcx_wino_in_f64 wino_in_f64
+        pcx_wino_out_f32 wino_out_f32
+        pcx_wino_out_f64 wino_out_f64
         pcx_probe fma_probe_f32
         pcx_probe fma_probe_f64
         int64_t probe_flops_per_iteration_f32, probe_flops_per_iteration_f64
@@ -90,6 +104,7 @@ cdef enum:
     KIND_GEMM = 0
     KIND_ROW = 1
     KIND_ROWBLOCK = 2
+    KIND_WINOGRAD = 3
 
 # Padding-mode codes, in the order of pyconvx._normalize.PADDING_MODES.
 cdef enum:
@@ -181,6 +196,8 @@ cdef struct Geometry:
     # tiling
     int64_t kind, mr, nr, n_panels, panels_per_block, m_blocks, n_units
     int64_t rb_kh, rb_kw        # rowblock: kernel rows and columns
+    int64_t wino_th, wino_tw, wino_tp   # winograd: tile rows/cols per box, tile pitch
+    int64_t wino_v_bytes, wino_m_bytes
     # per-thread scratch layout, in bytes
     int64_t band_elems, scratch_bytes, band_bytes, tile_bytes, table_bytes
 
@@ -455,6 +472,9 @@ cdef void pack_weights(const Geometry *geo, const real *w, int64_t taps, bint fl
             for t in range(taps):
                 dst[g * taps + t] = w[g * taps + (taps - 1 - t if flip else t)]
         return
+    if geo.kind == KIND_WINOGRAD:
+        pack_winograd_weights(geo, w, flip, packed)
+        return
     for g in range(geo.groups):
         for p in range(geo.n_panels):
             for k in range(geo.K):
@@ -468,6 +488,98 @@ cdef void pack_weights(const Geometry *geo, const real *w, int64_t taps, bint fl
                     else:
                         dst[0] = 0
                     dst += 1
+
+
+cdef void pack_winograd_weights(const Geometry *geo, const real *w, bint flip,
+                                real *packed) noexcept nogil:
+    """U = G g G^T per (co, ci), as MR-row panels per transform point xi:
+    packed[xi][g][panel][ci][m].  G = [[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]]."""
+    cdef int64_t g, p, ci, m, co, i, j, xi, src
+    cdef real k[3][3]
+    cdef real gk[4][3]
+    cdef real u
+    cdef int64_t K = geo.cin_g, panel_elems = geo.cin_g * geo.mr
+    for g in range(geo.groups):
+        for p in range(geo.n_panels):
+            for ci in range(K):
+                for m in range(geo.mr):
+                    co = p * geo.mr + m
+                    for i in range(3):
+                        for j in range(3):
+                            if co < geo.cout_g:
+                                src = (((g * geo.cout_g + co) * geo.cin_g + ci) * 9
+                                       + (8 - (3 * i + j) if flip else 3 * i + j))
+                                k[i][j] = w[src]
+                            else:
+                                k[i][j] = 0
+                    for j in range(3):
+                        gk[0][j] = k[0][j]
+                        gk[1][j] = (k[0][j] + k[1][j] + k[2][j]) * <real>0.5
+                        gk[2][j] = (k[0][j] - k[1][j] + k[2][j]) * <real>0.5
+                        gk[3][j] = k[2][j]
+                    for i in range(4):
+                        for j in range(4):
+                            if j == 0:
+                                u = gk[i][0]
+                            elif j == 1:
+                                u = (gk[i][0] + gk[i][1] + gk[i][2]) * <real>0.5
+                            elif j == 2:
+                                u = (gk[i][0] - gk[i][1] + gk[i][2]) * <real>0.5
+                            else:
+                                u = gk[i][2]
+                            xi = 4 * i + j
+                            packed[((xi * geo.groups + g) * geo.n_panels + p) * panel_elems
+                                   + ci * geo.mr + m] = u
+
+
+cdef void winograd_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g, int64_t n,
+                        int64_t mb, const int64_t *origin, const int64_t *blen,
+                        int64_t chan_size, const real *packed, const real *band,
+                        bint fresh, real *V, real *M, const real *bias,
+                        real *out) noexcept nogil:
+    """Winograd F(2x2, 3x3) over one box: transform the band's tiles (once per
+    band), 16 GEMMs of the panels of this block, output transform with bias."""
+    cdef int64_t th = geo.wino_th, tw = geo.wino_tw, tp = geo.wino_tp, T = th * tw
+    cdef int64_t K = geo.cin_g, ci, xi, i, q0, row, co, rows_in_block, out_w = geo.out_size[1]
+    cdef int64_t p0 = mb * geo.panels_per_block
+    cdef int64_t p_end = p0 + geo.panels_per_block
+    cdef int64_t block_rows = geo.panels_per_block * geo.mr
+    cdef real b
+    cdef real *out_plane
+    if p_end > geo.n_panels:
+        p_end = geo.n_panels
+    if fresh:
+        for ci in range(K):
+            if real is float:
+                ks.wino_in_f32(band + ci * geo.plane_size, geo.ext[1], th, tw, V + ci * tp,
+                               K * tp)
+            else:
+                ks.wino_in_f64(band + ci * geo.plane_size, geo.ext[1], th, tw, V + ci * tp,
+                               K * tp)
+            for xi in range(16):   # the GEMMs read whole NR tiles: zero the tail
+                memset(V + (xi * K + ci) * tp + T, 0, (tp - T) * sizeof(real))
+    for xi in range(16):
+        for i in range(p0, p_end):
+            q0 = 0
+            while q0 < T:
+                run_ukr(ks, KIND_GEMM, K,
+                        packed + ((xi * geo.groups + g) * geo.n_panels + i) * K * geo.mr,
+                        V + xi * K * tp + q0, geo.off,
+                        M + (xi * block_rows + (i - p0) * geo.mr) * tp + q0, tp, NULL)
+                q0 += geo.nr
+    rows_in_block = geo.cout_g - p0 * geo.mr
+    if rows_in_block > block_rows:
+        rows_in_block = block_rows
+    for row in range(rows_in_block):
+        co = g * geo.cout_g + p0 * geo.mr + row
+        b = bias[(g * geo.n_panels + p0) * geo.mr + row] if bias != NULL else 0
+        out_plane = out + (n * geo.groups * geo.cout_g + co) * chan_size + origin[0] * out_w
+        if real is float:
+            ks.wino_out_f32(M + row * tp, block_rows * tp, th, tw, out_plane, out_w, blen[0],
+                            out_w, b)
+        else:
+            ks.wino_out_f64(M + row * tp, block_rows * tp, th, tw, out_plane, out_w, blen[0],
+                            out_w, b)
 
 
 cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
@@ -492,6 +604,8 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     cdef int64_t g = ng % geo.groups
     cdef int64_t n = ng // geo.groups
     cdef int64_t i, t, rem, p, p_end, q0, chan_size, last
+    cdef bint fresh
+    cdef real *wino_v
     rem = box_lin
     i = D - 1
     while i >= 0:
@@ -501,10 +615,16 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
         if blen[i] > geo.box[i]:
             blen[i] = geo.box[i]
         i -= 1
-    if key[0] != rest:
+    fresh = key[0] != rest
+    if fresh:
         build_band(geo, x, n, g, origin, band, table, counter)
         key[0] = rest
     chan_size = out_strides[D]
+    if geo.kind == KIND_WINOGRAD:
+        wino_v = <real *>(scratch + ALIGN + geo.band_bytes + geo.tile_bytes + geo.table_bytes)
+        winograd_unit(geo, ks, g, n, mb, origin, blen, chan_size, packed, band, fresh, wino_v,
+                      <real *>(<char *>wino_v + geo.wino_v_bytes), bias, out)
+        return
     if geo.kind == KIND_ROWBLOCK:
         rowblock_unit(geo, ks, g, n, origin, blen, out_strides, chan_size, packed, band, tile,
                       bias, out)
@@ -610,6 +730,8 @@ cdef int run_direct(const Geometry *geo, const pcx_kernel_set *ks, const real *x
     """Pack the weights, then run every unit in signal-checked chunks."""
     cdef int64_t packed_elems = geo.groups * geo.n_panels * geo.K * (
         1 if geo.kind == KIND_ROWBLOCK else geo.mr)
+    if geo.kind == KIND_WINOGRAD:
+        packed_elems = 16 * geo.groups * geo.n_panels * geo.cin_g * geo.mr
     cdef char *block = <char *>malloc(packed_elems * sizeof(real) + ALIGN
                                       + threads * geo.scratch_bytes + ALIGN)
     cdef real *packed
@@ -707,12 +829,21 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     geo.n_units = plan["n_units"]
     geo.rb_kh = plan["rb_kh"]
     geo.rb_kw = plan["rb_kw"]
+    geo.wino_th = plan.get("wino_th", 0)
+    geo.wino_tw = plan.get("wino_tw", 0)
+    geo.wino_tp = plan.get("wino_tp", 0)
     geo.band_elems = plan["band_elems"]
     geo.band_bytes = _round_up(geo.band_elems * esize)
     geo.tile_bytes = _round_up(geo.mr * geo.nr * esize)
     geo.table_bytes = _round_up(8 * (plan["table_elems"] + 4 * geo.ndim + 8
                                      + 3 * plan["n_res"][len(plan["n_res"]) - 1] + 8 + 4 * geo.ndim))
-    geo.scratch_bytes = ALIGN + geo.band_bytes + geo.tile_bytes + geo.table_bytes
+    geo.wino_v_bytes = _round_up(16 * geo.cin_g * geo.wino_tp * esize)
+    geo.wino_m_bytes = _round_up(16 * geo.panels_per_block * geo.mr * geo.wino_tp * esize)
+    if geo.kind != KIND_WINOGRAD:
+        geo.wino_v_bytes = 0
+        geo.wino_m_bytes = 0
+    geo.scratch_bytes = (ALIGN + geo.band_bytes + geo.tile_bytes + geo.table_bytes
+                         + geo.wino_v_bytes + geo.wino_m_bytes)
     chunk = plan["chunk"]
     if bias is not None:
         # zero-padded to whole panels: the kernel reads MR bias values per panel

@@ -21,7 +21,10 @@ __all__ = ["ALGORITHMS", "Plan", "make_plan", "plan"]
 #: Values accepted by ``algorithm=``: "auto" lets the plan choose; "direct" is
 #: the direct engine with the plan's choice of microkernel; "gemm", "row" and
 #: "rowblock" force one microkernel of the direct engine; "fft" is numpy.fft.
-ALGORITHMS = ("auto", "direct", "gemm", "row", "rowblock", "fft")
+ALGORITHMS = ("auto", "direct", "gemm", "row", "rowblock", "winograd", "fft")
+
+#: Winograd's V and M buffers and band per thread aim for this (the L2 cache).
+WINOGRAD_TARGET_BYTES = 1536 * 1024
 
 #: Per-thread band buffer the tiler aims for (fits the L2 cache).
 BAND_TARGET_BYTES = 512 * 1024
@@ -142,6 +145,16 @@ def _rowblock_refusal(geometry, info, name):
     return None
 
 
+def _winograd_refusal(geometry):
+    """Why Winograd F(2x2, 3x3) cannot take this problem, or None if it can."""
+    if geometry.ndim != 2 or geometry.kernel != (3, 3):
+        return f"it needs a 2-d 3x3 kernel (got kernel {geometry.kernel})"
+    if geometry.stride != (1, 1) or geometry.dilation != (1, 1):
+        return (f"it needs stride 1 and dilation 1 (got stride {geometry.stride}, "
+                f"dilation {geometry.dilation})")
+    return None
+
+
 def _kernel_shape(level, dtype, geometry, forced=None):
     """(kind code, name, MR, NR, set name) of the microkernel for this problem.
 
@@ -158,7 +171,12 @@ def _kernel_shape(level, dtype, geometry, forced=None):
                 info["name"])
     row = (1, "row", 1, info["row_nr"][name], info["name"])
     gemm = (0, "gemm", gemm_mr, info["gemm_nr"][name], info["name"])
-    if forced == "rowblock":
+    winograd = (3, "winograd F(2x2,3x3) + gemm", gemm_mr, info["gemm_nr"][name], info["name"])
+    if forced == "winograd":
+        refusal = _winograd_refusal(geometry)
+        if refusal:
+            raise ValueError(f"algorithm='winograd' cannot take this problem: {refusal}")
+        return winograd
         refusal = _rowblock_refusal(geometry, info, name)
         if refusal:
             raise ValueError(f"algorithm='rowblock' cannot take this problem: {refusal}")
@@ -170,6 +188,11 @@ def _kernel_shape(level, dtype, geometry, forced=None):
         return rowblock
     if geometry.out_per_group * 2 <= gemm_mr:
         return row
+    # 2.25x fewer multiplies; the GEMMs need enough channels on both sides
+    if (forced is None and _winograd_refusal(geometry) is None
+            and geometry.in_per_group >= 16 and geometry.out_per_group >= 16
+            and geometry.out_spatial[0] >= 16 and geometry.out_spatial[1] >= 32):
+        return winograd
     return gemm
 
 
@@ -181,20 +204,40 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
     cin_g = geometry.in_per_group
     ndim = geometry.ndim
 
+    n_panels = -(-geometry.out_per_group // mr)
+
     def layout(box):
         if kind == 2:  # rowblock reads whole groups of MB rows: round the rows up
             box = [-(-box[0] // mr) * mr] + list(box[1:])
         return _band_layout(box, geometry.kernel, geometry.stride, geometry.dilation, residues)
 
     def band_bytes(box):
+        if kind == 3:  # Winograd: the band, V (all channels) and M (all panels)
+            tiles = (box[0] // 2) * (box[1] // 2)
+            return (cin_g * (box[0] + 2) * (box[1] + 2)
+                    + 16 * (cin_g + n_panels * mr) * (-(-tiles // nr) * nr)) * esize
         return cin_g * n_phase * layout(box)[2] * esize
 
-    # Shrink the output box, outermost dims first, until its band fits the cache.
-    box = list(geometry.out_spatial)
-    while band_bytes(box) > BAND_TARGET_BYTES and any(b > 1 for b in box):
-        i = next(i for i, b in enumerate(box) if b > 1)
-        box[i] = -(-box[i] // 2)
-    n_panels = -(-geometry.out_per_group // mr)
+    if kind == 3:
+        # whole 2x2 tiles, full width; as many tile rows as the cache target allows
+        width = 2 * -(-geometry.out_spatial[1] // 2)
+        rows_max = -(-geometry.out_spatial[0] // 2)
+        while rows_max > 1 and band_bytes([2 * rows_max, width]) > WINOGRAD_TARGET_BYTES:
+            rows_max -= 1
+        # among the allowed tile-row counts, the one whose tiles fill whole NR-wide
+        # GEMM tiles best (ties: more rows)
+        def padding_waste(rows):
+            tiles = rows * (width // 2)
+            return (-(-tiles // nr) * nr - tiles) / tiles
+        best_rows = min(range(max(1, rows_max // 2), rows_max + 1),
+                        key=lambda rows: (round(padding_waste(rows), 3), -rows))
+        box = [2 * best_rows, width]
+    else:
+        # Shrink the output box, outermost dims first, until its band fits the cache.
+        box = list(geometry.out_spatial)
+        while band_bytes(box) > BAND_TARGET_BYTES and any(b > 1 for b in box):
+            i = next(i for i, b in enumerate(box) if b > 1)
+            box[i] = -(-box[i] // 2)
     taps = prod(geometry.kernel)
     flops = geometry.flops
 
@@ -214,7 +257,7 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         ext, pitch, _ = layout(box)
         return (sum((b - 1) * p for b, p in zip(box, pitch)) + 1) / nr
 
-    while (unit_count(box) * m_blocks < wanted and any(b > 1 for b in box)
+    while (kind != 3 and unit_count(box) * m_blocks < wanted and any(b > 1 for b in box)
            and flops / max(unit_count(box) * m_blocks, 1) > 4e6):
         i = next(i for i, b in enumerate(box) if b > 1)
         trial = list(box)
@@ -231,6 +274,12 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
     off, _ = _tap_offsets(geometry, residues, ext, pitch, plane)
     if kind == 2:
         off = off[:geometry.kernel[1]]  # column offsets; row r adds r * pitch[0]
+    wino = {}
+    if kind == 3:
+        wino_th, wino_tw = box[0] // 2, box[1] // 2
+        wino_tp = -(-(wino_th * wino_tw) // nr) * nr
+        off = np.arange(cin_g, dtype=np.int64) * wino_tp  # channel rows of V
+        wino = {"wino_th": wino_th, "wino_tw": wino_tw, "wino_tp": wino_tp}
     qmax = sum((b - 1) * p for b, p in zip(box, pitch)) + 1
     band_elems = cin_g * n_phase * plane + nr + 16
     table_elems = sum(len(r) * e for r, e in zip(residues, ext))
@@ -248,6 +297,10 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
                + rounded(8 * (table_elems + 8 * ndim + 16 + 3 * len(residues[-1]))))
     packed = geometry.groups * n_panels * geometry.reduction_length * (
         1 if kind == 2 else mr) * esize
+    if kind == 3:
+        scratch += (rounded(16 * cin_g * wino["wino_tp"] * esize)
+                    + rounded(16 * panels_per_block * mr * wino["wino_tp"] * esize))
+        packed = 16 * geometry.groups * n_panels * cin_g * mr * esize
     # More threads than units, or than the scratch bound allows, would only
     # idle or spill: results do not depend on the thread count, so cap it.
     threads = max(1, min(threads, n_units, WORKSPACE_LIMIT_BYTES // scratch))
@@ -272,6 +325,7 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         "panels_per_block": panels_per_block, "m_blocks": m_blocks, "n_units": n_units,
         "band_elems": band_elems, "table_elems": table_elems, "out_strides": out_strides,
         "chunk": chunk, "rb_kh": geometry.kernel[0], "rb_kw": geometry.kernel[-1],
+        **wino,
     }
     kernel = f"{kind_name} {mr}x{nr} ({set_name}), output box {tuple(box)}"
     tables["threads"] = threads
@@ -299,9 +353,13 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
                     geometry.batch, geometry)
     tables, kernel, workspace, units, scratch, packed = _direct_tables(
         geometry, dtype, threads, level, x_strides, flip,
-        forced=algorithm if algorithm in ("gemm", "row", "rowblock") else None)
+        forced=algorithm if algorithm in ("gemm", "row", "rowblock", "winograd") else None)
     if algorithm != "auto":
         reason = f"requested with algorithm={algorithm!r}"
+    elif tables["kind"] == 3:
+        reason = ("3x3, stride 1: Winograd F(2x2,3x3) does 2.25x fewer multiplies; its "
+                  "transforms use only +-1 and 1/2, so the rounding stays that of direct "
+                  "summation to a small factor")
     elif tables["kind"] == 2:
         reason = ("one channel per group on a 2-d image: row-blocked tiles reuse every input "
                   "load for several output rows")

@@ -709,3 +709,21 @@ def test_hypothesis_big_every_algorithm_and_level(problem):
         assert_matches_reference(got, x, w, b, **kwargs)
     # one thread gives the same bits as several
     assert_bitwise_equal(pyconvx.conv(x, w, b, threads=1, **kwargs), reference)
+
+
+# ----------------------------------------------------------------------------- winograd under auto
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_auto_winograd_meets_the_elementwise_bound(mode, dtype, rng):
+    """'auto' picks Winograd F(2x2,3x3) for large 3x3 layers: it must keep the strict,
+    per-output error bound of direct summation, and the bits of every thread count."""
+    x, w, b = make_problem(rng, (2, 24, 37, 70), (20, 24, 3, 3), dtype=dtype)
+    kwargs = dict(padding=1, padding_mode=mode)
+    assert pyconvx.plan(x, w, **kwargs).kernel.startswith("winograd")
+    got = pyconvx.conv(x, w, b, threads=1, **kwargs)
+    assert_matches_reference(got, x, w, b, **kwargs)
+    assert_bitwise_equal(pyconvx.conv(x, w, b, threads=2, **kwargs), got)
+    # large magnitudes next to small ones: cancellation inside the transforms
+    x[:, :, ::3] *= 1e4
+    got = pyconvx.conv(x, w, b, **kwargs)
+    assert_matches_reference(got, x, w, b, **kwargs)

@@ -40,6 +40,24 @@ typedef void (*pcx_rowblock_f64)(int64_t KH, int64_t KW, const double *w, const 
                                  int64_t row_pitch, const int64_t *col_off, double *C,
                                  int64_t ldc, const double *bias);
 
+/* Winograd F(2x2, 3x3) transforms (Lavin & Gray), vectorised across tiles.
+ * wino_in: for tiles t = th * TW + tw (th < TH, tw < TW), the 4x4 input patch at
+ *   band rows 2th..2th+3, columns 2tw..2tw+3 (row pitch `pitch`) becomes
+ *   V[xi * v_stride + t] = (B^T d B)[xi], xi = 4 * row + column.
+ * wino_out: the 2x2 outputs of tile t, A^T m A with m[xi] = M[xi * m_stride + t],
+ *   plus `bias`, go to out[(2th + i) * ldo + 2tw + j] for 2th + i < rows and
+ *   2tw + j < cols. */
+typedef void (*pcx_wino_in_f32)(const float *band, int64_t pitch, int64_t TH, int64_t TW,
+                                float *V, int64_t v_stride);
+typedef void (*pcx_wino_in_f64)(const double *band, int64_t pitch, int64_t TH, int64_t TW,
+                                double *V, int64_t v_stride);
+typedef void (*pcx_wino_out_f32)(const float *M, int64_t m_stride, int64_t TH, int64_t TW,
+                                 float *out, int64_t ldo, int64_t rows, int64_t cols,
+                                 float bias);
+typedef void (*pcx_wino_out_f64)(const double *M, int64_t m_stride, int64_t TH, int64_t TW,
+                                 double *out, int64_t ldo, int64_t rows, int64_t cols,
+                                 double bias);
+
 /* One kernel set: a wide-M tile ("gemm", for many output channels), a
  * single-row tile ("row", for depthwise and one-channel filtering) and the
  * row-blocked one-channel filter ("rowblock"). */
@@ -52,6 +70,10 @@ typedef struct {
     int rowblock_mb_f32, rowblock_nr_f32, rowblock_mb_f64, rowblock_nr_f64;
     pcx_rowblock_f32 rowblock_f32;
     pcx_rowblock_f64 rowblock_f64;
+    pcx_wino_in_f32 wino_in_f32;
+    pcx_wino_in_f64 wino_in_f64;
+    pcx_wino_out_f32 wino_out_f32;
+    pcx_wino_out_f64 wino_out_f64;
     /* register-only FMA loop used to measure the machine's peak */
     double (*fma_probe_f32)(int64_t iterations);
     double (*fma_probe_f64)(int64_t iterations);

@@ -18,18 +18,22 @@
 #define PCX_SUFFIX(name) PCX_CAT(name, PCX_ISA)
 
 #define PCX_TEMPLATE_TYPE float
+#define PCX_TEMPLATE_IS_DOUBLE 0
 #define PCX_T f32
 #define PCX_TU F32
 #include "pcx_kernels_body.h"
 #undef PCX_TEMPLATE_TYPE
+#undef PCX_TEMPLATE_IS_DOUBLE
 #undef PCX_T
 #undef PCX_TU
 
 #define PCX_TEMPLATE_TYPE double
+#define PCX_TEMPLATE_IS_DOUBLE 1
 #define PCX_T f64
 #define PCX_TU F64
 #include "pcx_kernels_body.h"
 #undef PCX_TEMPLATE_TYPE
+#undef PCX_TEMPLATE_IS_DOUBLE
 #undef PCX_T
 #undef PCX_TU
 
@@ -42,6 +46,8 @@ const pcx_kernel_set PCX_SUFFIX(pcx_set_) = {
     PCX_ROWBLOCK_MB_F32, PCX_ROWBLOCK_NV_F32 * (PCX_VBYTES / 4),
     PCX_ROWBLOCK_MB_F64, PCX_ROWBLOCK_NV_F64 * (PCX_VBYTES / 8),
     PCX_SUFFIX(rowblock_f32_), PCX_SUFFIX(rowblock_f64_),
+    PCX_SUFFIX(wino_in_f32_), PCX_SUFFIX(wino_in_f64_),
+    PCX_SUFFIX(wino_out_f32_), PCX_SUFFIX(wino_out_f64_),
     PCX_SUFFIX(probe_f32_), PCX_SUFFIX(probe_f64_),
     16 * 2 * (PCX_VBYTES / 4), 16 * 2 * (PCX_VBYTES / 8),
 };
