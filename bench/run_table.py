@@ -12,16 +12,22 @@ import argparse
 import os
 import sys
 
-# Remove OPENBLAS_CORETYPE before anything can import NumPy: OpenBLAS reads it
-# once, when it is loaded.  If NumPy is somehow loaded already (e.g. by
-# sitecustomize), re-execute this script without the variable instead.
-if "OPENBLAS_CORETYPE" in os.environ:
-    if "numpy" in sys.modules:
-        env = dict(os.environ)
-        env.pop("OPENBLAS_CORETYPE")
+# Set the measurement environment (see pyconvx._benchtable.bench_environment:
+# no OPENBLAS_CORETYPE, a bounded GOMP_SPINCOUNT) before anything loads NumPy,
+# OpenBLAS or an OpenMP runtime: they read it once, when loaded.  If NumPy is
+# somehow loaded already (e.g. by sitecustomize), re-execute instead.
+_REMOVED = ("OPENBLAS_CORETYPE",)
+_DEFAULTS = {"GOMP_SPINCOUNT": "20000"}   # kept equal to _benchtable.BENCH_ENV_DEFAULTS
+if any(name in os.environ for name in _REMOVED) or any(
+        name not in os.environ for name in _DEFAULTS):
+    env = {k: v for k, v in os.environ.items() if k not in _REMOVED}
+    for name, value in _DEFAULTS.items():
+        env.setdefault(name, value)
+    if "numpy" in sys.modules or "pyconvx" in sys.modules:
         env["PYCONVX_BENCH_REEXEC"] = "1"
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
-    del os.environ["OPENBLAS_CORETYPE"]
+    os.environ.clear()
+    os.environ.update(env)
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:

@@ -21,6 +21,7 @@ it.
 """
 
 import gc
+import importlib
 import json
 import math
 import os
@@ -208,6 +209,8 @@ class Workload:
 
 
 # -- peer factories ---------------------------------------------------------
+# The peers are optional and only ever timed here, never used to compute a
+# pyconvx result: they are imported on demand, by name.
 
 
 def _noop():
@@ -215,8 +218,8 @@ def _noop():
 
 
 def _torch_conv(x, w, threads, stride=1, padding=0, groups=1):
-    import torch
-    import torch.nn.functional as F
+    torch = importlib.import_module("torch")
+    F = importlib.import_module("torch.nn.functional")
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -244,7 +247,7 @@ def _cv2_filter2d(x, w, threads):
     """cv2.filter2D on the one image: correlation, same-size output, zeros
     outside the image (BORDER_CONSTANT), anchor at the kernel centre: the
     same result as pyconvx.conv(..., padding="same")."""
-    import cv2
+    cv2 = importlib.import_module("cv2")
 
     before = cv2.getNumThreads()
     cv2.setNumThreads(threads)
@@ -384,18 +387,45 @@ def openblas_coretype_warning():
             "which removes it.")
 
 
+#: Environment the measurements run in.  OpenBLAS reads OPENBLAS_CORETYPE and
+#: libgomp reads GOMP_SPINCOUNT once, when loaded, so they are set before any
+#: of them loads.  GOMP_SPINCOUNT bounds how long idle OpenMP workers spin after
+#: a call (the default spins for ~10 ms on CPUs with a slow `pause`): torch and
+#: pyconvx each ship an OpenMP runtime, and on two cores one runtime's spinning
+#: workers would otherwise steal a core from the other's next call.  The same
+#: setting applies to both sides; a user's own value is kept.
+BENCH_ENV_DEFAULTS = {"GOMP_SPINCOUNT": "20000"}
+BENCH_ENV_REMOVED = ("OPENBLAS_CORETYPE",)
+
+
+def bench_environment(environ=None):
+    """The measurement environment: ``environ`` (default os.environ) adjusted."""
+    env = dict(os.environ if environ is None else environ)
+    for name in BENCH_ENV_REMOVED:
+        env.pop(name, None)
+    for name, value in BENCH_ENV_DEFAULTS.items():
+        env.setdefault(name, value)
+    return env
+
+
+def needs_bench_environment(environ=None):
+    environ = os.environ if environ is None else environ
+    return (any(name in environ for name in BENCH_ENV_REMOVED)
+            or any(name not in environ for name in BENCH_ENV_DEFAULTS))
+
+
 def ensure_clean_env(args=None):
-    """Re-execute this program without OPENBLAS_CORETYPE if it is set.
+    """Re-execute this program in ``bench_environment()`` unless it runs there.
 
     ``args`` are the arguments after the interpreter, e.g.
     ``["-m", "pyconvx", "bench", "--quick"]``.  By default they are rebuilt
     from ``sys.argv``: ``-m pyconvx ...`` when running as ``python -m pyconvx``
     (``sys.argv[0]`` is pyconvx/__main__.py), else the script and its
-    arguments.  Returns (does nothing) when the variable is not set or when
-    this process is already the re-executed one; otherwise it does not return.
-    Call it before any heavy work; stdout/stderr are flushed first.
+    arguments.  Returns (does nothing) when the environment is already right or
+    when this process is already the re-executed one; otherwise it does not
+    return.  Call it before any heavy work; stdout/stderr are flushed first.
     """
-    if "OPENBLAS_CORETYPE" not in os.environ or os.environ.get(_REEXEC_MARK):
+    if not needs_bench_environment() or os.environ.get(_REEXEC_MARK):
         return
     if args is None:
         argv0 = sys.argv[0] if sys.argv else ""
@@ -406,8 +436,7 @@ def ensure_clean_env(args=None):
             return  # interactive or -c: nothing sensible to re-run
         else:
             args = [argv0] + sys.argv[1:]
-    env = dict(os.environ)
-    env.pop("OPENBLAS_CORETYPE", None)
+    env = bench_environment()
     env[_REEXEC_MARK] = "1"
     sys.stdout.flush()
     sys.stderr.flush()
@@ -415,8 +444,7 @@ def ensure_clean_env(args=None):
 
 
 def _clean_subprocess_env():
-    env = dict(os.environ)
-    env.pop("OPENBLAS_CORETYPE", None)
+    env = bench_environment()
     # make the pyconvx that this process imported importable in the child
     try:
         import pyconvx
