@@ -47,7 +47,8 @@ class Plan:
     ----------
     algorithm : str
         ``"direct"`` (register-blocked direct convolution over a padded,
-        phase-split input band) or ``"fft"``.
+        phase-split input band), ``"winograd"`` (F(2x2,3x3) transforms around
+        the same engine's GEMM microkernel) or ``"fft"``.
     reason : str
         Why this algorithm was chosen.
     kernel : str
@@ -375,8 +376,8 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
             f"{geometry.in_per_group} channels of a group is too large)"
         )
     check_memory(workspace, "the direct engine's workspace (packed weights and scratch)")
-    return Plan("direct", reason, kernel, dtype.name, tables["threads"], workspace,
-                geometry.flops, units, geometry, tables)
+    return Plan("winograd" if tables["kind"] == 3 else "direct", reason, kernel, dtype.name,
+                tables["threads"], workspace, geometry.flops, units, geometry, tables)
 
 
 def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
@@ -403,7 +404,7 @@ def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
     >>> import pyconvx
     >>> p = pyconvx.plan((8, 64, 56, 56), (64, 64, 3, 3), padding=1)
     >>> p.algorithm, p.flops
-    ('direct', 1849688064)
+    ('winograd', 1849688064)
     """
     shapes = []
     dtypes = []
