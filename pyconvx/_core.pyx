@@ -199,7 +199,7 @@ cdef struct Geometry:
     int64_t wino_th, wino_tw, wino_tp   # winograd: tile rows/cols per box, tile pitch
     int64_t wino_v_bytes, wino_m_bytes
     # per-thread scratch layout, in bytes
-    int64_t band_elems, scratch_bytes, band_bytes, tile_bytes, table_bytes
+    int64_t band_elems, scratch_bytes, band_bytes, tile_bytes, table_bytes, packed_elems
 
 
 cdef inline int64_t map_index(int64_t coord, int64_t pad_lo, int64_t size,
@@ -361,40 +361,49 @@ cdef inline void advance(const Geometry *geo, int64_t *o, int64_t steps) noexcep
             i -= 1
 
 
+cdef inline int64_t segment(const Geometry *geo, int64_t q, int64_t q_end, const int64_t *o,
+                            const int64_t *origin, const int64_t *blen,
+                            const int64_t *out_strides, int64_t *length,
+                            int64_t *dst) noexcept nogil:
+    """The band-row segment at pitch position ``q`` (multi-index ``o``): its length
+    up to the row's end or ``q_end`` goes to ``length``, the output offset of its
+    first position to ``dst``; returns how many of its leading positions are
+    valid outputs (0 for a garbage row or column)."""
+    cdef int64_t last = geo.ndim - 1, i, valid
+    length[0] = geo.ext[last] - o[last]
+    if length[0] > q_end - q:
+        length[0] = q_end - q
+    for i in range(last):
+        if o[i] >= blen[i]:
+            return 0
+    valid = blen[last] - o[last]
+    if valid <= 0:
+        return 0
+    dst[0] = pcx_offset(origin, o, out_strides, geo.ndim)
+    return valid if valid < length[0] else length[0]
+
+
 cdef int64_t tile_target(const Geometry *geo, int64_t q0, const int64_t *o0,
                          const int64_t *origin, const int64_t *blen,
                          const int64_t *out_strides, int64_t *o) noexcept nogil:
     """Output offset of the tile at ``q0`` (band multi-index ``o0``) if its NR
     positions are all valid and contiguous in the output (the kernel may then
     store there directly), else -1."""
-    cdef int64_t D = geo.ndim, last = geo.ndim - 1
-    cdef int64_t q = q0, q_end = q0 + geo.nr, i, in_row, first = -1, expect = 0, dst
+    cdef int64_t q = q0, q_end = q0 + geo.nr, i, length, dst, first = -1, expect = 0
     if q_end > geo.qmax:
         return -1
-    for i in range(D):
+    for i in range(geo.ndim):
         o[i] = o0[i]
     while q < q_end:
-        in_row = geo.ext[last] - o[last]
-        if in_row > q_end - q:
-            in_row = q_end - q
-        for i in range(last):
-            if o[i] >= blen[i]:
-                return -1
-        if o[last] + in_row > blen[last]:
+        if segment(geo, q, q_end, o, origin, blen, out_strides, &length, &dst) != length:
             return -1
-        dst = pcx_offset(origin, o, out_strides, D)
         if first < 0:
             first = dst
         elif dst != expect:
             return -1
-        expect = dst + in_row
-        q += in_row
-        o[last] += in_row
-        i = last
-        while i > 0 and o[i] >= geo.ext[i]:
-            o[i] = 0
-            o[i - 1] += 1
-            i -= 1
+        expect = dst + length
+        q += length
+        advance(geo, o, length)
     return first
 
 
@@ -410,37 +419,17 @@ cdef void scatter_tile(const Geometry *geo, const real *tile, int64_t rows, int6
                        const int64_t *origin, const int64_t *blen,
                        const int64_t *out_strides, int64_t *o) noexcept nogil:
     """Copy the valid positions of an MR x NR tile into the output."""
-    cdef int64_t D = geo.ndim, last = geo.ndim - 1
-    cdef int64_t q = q0, q_end = q0 + geo.nr, i, m, count, in_row, dst_off
-    cdef bint outer_ok
+    cdef int64_t q = q0, q_end = q0 + geo.nr, i, m, count, length, dst
     if q_end > geo.qmax:
         q_end = geo.qmax
-    for i in range(D):
+    for i in range(geo.ndim):
         o[i] = o0[i]
     while q < q_end:
-        in_row = geo.ext[last] - o[last]
-        if in_row > q_end - q:
-            in_row = q_end - q
-        outer_ok = True
-        for i in range(last):
-            if o[i] >= blen[i]:
-                outer_ok = False
-                break
-        if outer_ok and o[last] < blen[last]:
-            count = blen[last] - o[last]
-            if count > in_row:
-                count = in_row
-            dst_off = pcx_offset(origin, o, out_strides, D)
-            for m in range(rows):
-                copy_run(out_rows + m * out_row_stride + dst_off, tile + m * geo.nr + (q - q0),
-                         count)
-        q += in_row
-        o[last] += in_row
-        i = last
-        while i > 0 and o[i] >= geo.ext[i]:
-            o[i] = 0
-            o[i - 1] += 1
-            i -= 1
+        count = segment(geo, q, q_end, o, origin, blen, out_strides, &length, &dst)
+        for m in range(rows if count > 0 else 0):
+            copy_run(out_rows + m * out_row_stride + dst, tile + m * geo.nr + (q - q0), count)
+        q += length
+        advance(geo, o, length)
 
 
 cdef inline void run_ukr(const pcx_kernel_set *ks, int64_t kind, int64_t K, const real *A,
@@ -728,10 +717,7 @@ cdef int run_direct(const Geometry *geo, const pcx_kernel_set *ks, const real *x
                     const real *w, int64_t taps, bint flip, const real *bias, real *out,
                     const int64_t *out_strides, int threads, int64_t chunk) except -1:
     """Pack the weights, then run every unit in signal-checked chunks."""
-    cdef int64_t packed_elems = geo.groups * geo.n_panels * geo.K * (
-        1 if geo.kind == KIND_ROWBLOCK else geo.mr)
-    if geo.kind == KIND_WINOGRAD:
-        packed_elems = 16 * geo.groups * geo.n_panels * geo.cin_g * geo.mr
+    cdef int64_t packed_elems = geo.packed_elems
     cdef char *block = <char *>malloc(packed_elems * sizeof(real) + ALIGN
                                       + threads * geo.scratch_bytes + ALIGN)
     cdef real *packed
@@ -791,7 +777,6 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     cdef int64_t[::1] pitch = tables["pitch"], n_res = tables["n_res"]
     cdef int64_t[::1] res_start = tables["res_start"], res = tables["res"], off = tables["off"]
     cdef int64_t[::1] out_strides = tables["out_strides"]
-    cdef int64_t esize = x.itemsize
     if plan["n_units"] != (plan["batch"] * plan["groups"] * plan["box_count"]
                            * plan["m_blocks"]) or out.shape[0] != plan["batch"]:
         raise ValueError("inconsistent plan: work units do not cover the output exactly")
@@ -832,18 +817,18 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     geo.wino_th = plan.get("wino_th", 0)
     geo.wino_tw = plan.get("wino_tw", 0)
     geo.wino_tp = plan.get("wino_tp", 0)
+    # the per-thread scratch layout is the plan's (pyconvx._plan._direct_tables)
     geo.band_elems = plan["band_elems"]
-    geo.band_bytes = _round_up(geo.band_elems * esize)
-    geo.tile_bytes = _round_up(geo.mr * geo.nr * esize)
-    geo.table_bytes = _round_up(8 * (plan["table_elems"] + 4 * geo.ndim + 8
-                                     + 3 * plan["n_res"][len(plan["n_res"]) - 1] + 8 + 4 * geo.ndim))
-    geo.wino_v_bytes = _round_up(16 * geo.cin_g * geo.wino_tp * esize)
-    geo.wino_m_bytes = _round_up(16 * geo.panels_per_block * geo.mr * geo.wino_tp * esize)
-    if geo.kind != KIND_WINOGRAD:
-        geo.wino_v_bytes = 0
-        geo.wino_m_bytes = 0
-    geo.scratch_bytes = (ALIGN + geo.band_bytes + geo.tile_bytes + geo.table_bytes
-                         + geo.wino_v_bytes + geo.wino_m_bytes)
+    geo.band_bytes = plan["band_bytes"]
+    geo.tile_bytes = plan["tile_bytes"]
+    geo.table_bytes = plan["table_bytes"]
+    geo.wino_v_bytes = plan["wino_v_bytes"]
+    geo.wino_m_bytes = plan["wino_m_bytes"]
+    geo.scratch_bytes = plan["scratch_bytes"]
+    geo.packed_elems = plan["packed_elems"]
+    if geo.scratch_bytes != (ALIGN + geo.band_bytes + geo.tile_bytes + geo.table_bytes
+                             + geo.wino_v_bytes + geo.wino_m_bytes):
+        raise ValueError("inconsistent plan: the scratch layout does not add up")
     chunk = plan["chunk"]
     if bias is not None:
         # zero-padded to whole panels: the kernel reads MR bias values per panel
@@ -855,10 +840,6 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     else:
         _run_direct_f64(&geo, ks, x, weight, bias, out, &out_strides[0], plan, threads, chunk)
     return out
-
-
-cdef int64_t _round_up(int64_t nbytes) noexcept:
-    return (nbytes + ALIGN - 1) // ALIGN * ALIGN
 
 
 cdef _run_direct_f32(Geometry *geo, const pcx_kernel_set *ks, cnp.ndarray x,

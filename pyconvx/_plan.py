@@ -291,17 +291,29 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         out_strides[i] = out_strides[i + 1] * (geometry.out_spatial[i + 1] if i + 1 < ndim else 1)
     out_strides[ndim] = prod(geometry.out_spatial)
 
+    # The per-thread scratch layout, in bytes, each part aligned to 64: the
+    # band's cache key, the band, a scratch tile, the index tables (origin,
+    # blen and two tile multi-indices, the band builder's counters and runs,
+    # and the per-dim index maps), and for Winograd its V and M buffers.  The
+    # core allocates and addresses exactly this.
     def rounded(nbytes):
         return -(-nbytes // 64) * 64
 
-    scratch = (64 + rounded(band_elems * esize) + rounded(mr * nr * esize)
-               + rounded(8 * (table_elems + 8 * ndim + 16 + 3 * len(residues[-1]))))
-    packed = geometry.groups * n_panels * geometry.reduction_length * (
-        1 if kind == 2 else mr) * esize
+    layout = {
+        "band_bytes": rounded(band_elems * esize),
+        "tile_bytes": rounded(mr * nr * esize),
+        "table_bytes": rounded(8 * (table_elems + 8 * ndim + 16 + 3 * len(residues[-1]))),
+        "wino_v_bytes": rounded(16 * cin_g * wino["wino_tp"] * esize) if kind == 3 else 0,
+        "wino_m_bytes": (rounded(16 * panels_per_block * mr * wino["wino_tp"] * esize)
+                         if kind == 3 else 0),
+    }
+    scratch = 64 + sum(layout.values())
     if kind == 3:
-        scratch += (rounded(16 * cin_g * wino["wino_tp"] * esize)
-                    + rounded(16 * panels_per_block * mr * wino["wino_tp"] * esize))
-        packed = 16 * geometry.groups * n_panels * cin_g * mr * esize
+        packed_elems = 16 * geometry.groups * n_panels * cin_g * mr
+    else:
+        packed_elems = geometry.groups * n_panels * geometry.reduction_length * (
+            1 if kind == 2 else mr)
+    packed = packed_elems * esize
     # More threads than units, or than the scratch bound allows, would only
     # idle or spill: results do not depend on the thread count, so cap it.
     threads = max(1, min(threads, n_units, WORKSPACE_LIMIT_BYTES // scratch))
@@ -324,7 +336,8 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         "qmax": qmax, "off": off, "K": geometry.reduction_length, "taps": taps,
         "flip": bool(flip), "kind": kind, "mr": mr, "nr": nr, "n_panels": n_panels,
         "panels_per_block": panels_per_block, "m_blocks": m_blocks, "n_units": n_units,
-        "band_elems": band_elems, "table_elems": table_elems, "out_strides": out_strides,
+        "band_elems": band_elems, "out_strides": out_strides, "packed_elems": packed_elems,
+        "scratch_bytes": scratch, **layout,
         "chunk": chunk, "rb_kh": geometry.kernel[0], "rb_kw": geometry.kernel[-1],
         **wino,
     }
