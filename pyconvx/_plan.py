@@ -178,6 +178,7 @@ def _kernel_shape(level, dtype, geometry, forced=None):
         if refusal:
             raise ValueError(f"algorithm='winograd' cannot take this problem: {refusal}")
         return winograd
+    if forced == "rowblock":
         refusal = _rowblock_refusal(geometry, info, name)
         if refusal:
             raise ValueError(f"algorithm='rowblock' cannot take this problem: {refusal}")

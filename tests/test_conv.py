@@ -727,3 +727,17 @@ def test_auto_winograd_meets_the_elementwise_bound(mode, dtype, rng):
     x[:, :, ::3] *= 1e4
     got = pyconvx.conv(x, w, b, **kwargs)
     assert_matches_reference(got, x, w, b, **kwargs)
+
+
+# ----------------------------------------------------------------------------- forced microkernels
+@pytest.mark.parametrize("kernel_name", ["gemm", "row", "rowblock", "winograd"])
+def test_forced_microkernel_runs_or_refuses_never_substitutes(kernel_name):
+    """algorithm='gemm'|'row'|'rowblock'|'winograd' either plans that very kernel or
+    raises ValueError naming it: it never silently runs another one."""
+    takes_all = pyconvx.plan((1, 1, 64, 64), (1, 1, 3, 3), algorithm=kernel_name)
+    assert takes_all.kernel.startswith(kernel_name)
+    if kernel_name in ("gemm", "row"):
+        return
+    refused = (1, 4, 20, 40), (4, 4, 5, 5)  # several channels per group, 5x5
+    with pytest.raises(ValueError, match=f"algorithm={kernel_name!r} cannot take this problem"):
+        pyconvx.plan(*refused, algorithm=kernel_name)
