@@ -40,10 +40,10 @@ ctypedef fused real:
 cdef extern from "pcx_kernels.h" nogil:
     ctypedef void (*pcx_ukr_f32)(int64_t K, const float *A, const float *B,
                                  const int64_t *off, float *C, int64_t ldc,
-                                 const float *bias) noexcept nogil
+                                 const float *bias, int64_t load_c) noexcept nogil
     ctypedef void (*pcx_ukr_f64)(int64_t K, const double *A, const double *B,
                                  const int64_t *off, double *C, int64_t ldc,
-                                 const double *bias) noexcept nogil
+                                 const double *bias, int64_t load_c) noexcept nogil
     ctypedef void (*pcx_rowblock_f32)(int64_t KH, int64_t KW, const float *w, const float *B,
                                       int64_t row_pitch, const int64_t *col_off, float *C,
                                       int64_t ldc, const float *bias) noexcept nogil
@@ -192,7 +192,7 @@ cdef struct Geometry:
     int64_t n_phase, plane_size, box_count
     int64_t qmax                 # 1 + last pitch-space position of a full box
     const int64_t *off           # [K] tap offsets into the band
-    int64_t K
+    int64_t K, kc                # reduction length; its block length (L1 reuse)
     # tiling
     int64_t kind, mr, nr, n_panels, panels_per_block, m_blocks, n_units
     int64_t rb_kh, rb_kw        # rowblock: kernel rows and columns
@@ -287,6 +287,7 @@ cdef void build_band(const Geometry *geo, const real *x, int64_t n, int64_t g,
     cdef const real *x_chan
     cdef const real *src
     cdef real *dst = band
+    cdef real *plane_end
     build_tables(geo, origin, table, run_lo, run_hi, run_src)
     inner_stride = geo.x_strides[2 + last]
     row_len = geo.ext[last]
@@ -346,6 +347,10 @@ cdef void build_band(const Geometry *geo, const real *x, int64_t n, int64_t g,
                     i -= 1
                 if i < 0:
                     break
+            # planes start on aligned offsets: zero the gap up to the next one
+            plane_end = band + (ci * geo.n_phase + phase + 1) * geo.plane_size
+            memset(dst, 0, (plane_end - dst) * sizeof(real))
+            dst = plane_end
     # slack read by the last tiles' garbage lanes: zeros, never denormals
     memset(dst, 0, geo.nr * sizeof(real))
 
@@ -434,17 +439,17 @@ cdef void scatter_tile(const Geometry *geo, const real *tile, int64_t rows, int6
 
 cdef inline void run_ukr(const pcx_kernel_set *ks, int64_t kind, int64_t K, const real *A,
                          const real *B, const int64_t *off, real *C, int64_t ldc,
-                         const real *bias) noexcept nogil:
+                         const real *bias, int64_t load_c=0) noexcept nogil:
     if real is float:
         if kind == KIND_GEMM:
-            ks.gemm_f32(K, A, B, off, C, ldc, bias)
+            ks.gemm_f32(K, A, B, off, C, ldc, bias, load_c)
         else:
-            ks.row_f32(K, A, B, off, C, ldc, bias)
+            ks.row_f32(K, A, B, off, C, ldc, bias, load_c)
     else:
         if kind == KIND_GEMM:
-            ks.gemm_f64(K, A, B, off, C, ldc, bias)
+            ks.gemm_f64(K, A, B, off, C, ldc, bias, load_c)
         else:
-            ks.row_f64(K, A, B, off, C, ldc, bias)
+            ks.row_f64(K, A, B, off, C, ldc, bias, load_c)
 
 
 cdef void pack_weights(const Geometry *geo, const real *w, int64_t taps, bint flip,
@@ -622,19 +627,8 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     p_end = p + geo.panels_per_block
     if p_end > geo.n_panels:
         p_end = geo.n_panels
-    q0 = 0
-    for i in range(D):
-        o0[i] = 0
-    last = D - 1
-    q0 = 0
-    for t in range(D):
-        o0[t] = 0
-    while q0 < geo.qmax:
-        for i in range(p, p_end):
-            run_tile(geo, ks, i, g, n, q0, o0, o, origin, blen, out_strides, chan_size,
-                     packed, band, tile, bias, out)
-        q0 += geo.nr
-        advance(geo, o0, geo.nr)
+    gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, out_strides, chan_size, packed, band,
+               tile, o0, o, bias, out)
 
 
 cdef void rowblock_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g, int64_t n,
@@ -678,39 +672,82 @@ cdef inline void run_rowblock(const pcx_kernel_set *ks, const Geometry *geo, con
         ks.rowblock_f64(geo.rb_kh, geo.rb_kw, w, B, geo.pitch[0], geo.off, C, ldc, bias)
 
 
-cdef inline void run_tile(const Geometry *geo, const pcx_kernel_set *ks, int64_t panel,
-                          int64_t g, int64_t n, int64_t q0, const int64_t *o0, int64_t *o,
-                          const int64_t *origin, const int64_t *blen,
-                          const int64_t *out_strides, int64_t chan_size, const real *packed,
-                          const real *band, real *tile, const real *bias,
-                          real *out) noexcept nogil:
-    """One MR x NR tile of output channel panel ``panel`` at pitch position ``q0``."""
+cdef inline int64_t tile_direct(const Geometry *geo, int64_t q0, const int64_t *o0,
+                                int64_t *o, const int64_t *origin, const int64_t *blen,
+                                const int64_t *out_strides) noexcept nogil:
+    """Output offset where the NR-wide tile at pitch position ``q0`` can be written
+    in place (its outputs are valid and contiguous), or -1 (use a scratch tile)."""
     cdef int64_t last = geo.ndim - 1, i, direct = -1
-    cdef int64_t rows = geo.cout_g - panel * geo.mr
-    cdef real *out_rows = out + (n * geo.groups * geo.cout_g + g * geo.cout_g
-                                 + panel * geo.mr) * chan_size
-    cdef const real *bias_rows = NULL
-    cdef const real *a = packed + (g * geo.n_panels + panel) * geo.K * geo.mr
-    if rows > geo.mr:
-        rows = geo.mr
-    if bias != NULL:
-        bias_rows = bias + (g * geo.n_panels + panel) * geo.mr
     # common case first: the tile lies inside one valid output row
     if o0[last] + geo.nr <= blen[last] and q0 + geo.nr <= geo.qmax:
         direct = pcx_offset(origin, o0, out_strides, geo.ndim)
         for i in range(last):
             if o0[i] >= blen[i]:
-                direct = -1
-                break
+                return -1
     elif o0[last] + geo.nr > geo.ext[last]:
         # spans rows: direct only if the output is contiguous across them
         direct = tile_target(geo, q0, o0, origin, blen, out_strides, o)
-    if direct >= 0 and rows == geo.mr:
-        run_ukr(ks, geo.kind, geo.K, a, band + q0, geo.off, out_rows + direct, chan_size,
-                bias_rows)
-    else:
-        run_ukr(ks, geo.kind, geo.K, a, band + q0, geo.off, tile, geo.nr, bias_rows)
-        scatter_tile(geo, tile, rows, q0, o0, out_rows, chan_size, origin, blen, out_strides, o)
+    return direct
+
+
+cdef void gemm_tiles(const Geometry *geo, const pcx_kernel_set *ks, int64_t p, int64_t p_end,
+                     int64_t g, int64_t n, const int64_t *origin, const int64_t *blen,
+                     const int64_t *out_strides, int64_t chan_size, const real *packed,
+                     const real *band, real *tiles, int64_t *o0, int64_t *o,
+                     const real *bias, real *out) noexcept nogil:
+    """Panels p..p_end-1 of a box, MR x NR tile by tile along the band.
+
+    The reduction runs in blocks of ``kc``: one block of every panel's tile
+    while the block's band rows stay in the L1 cache, then the next, each
+    continuing the previous block's sums (the same bits as one pass).  A tile
+    whose outputs are contiguous is summed in place; the others in
+    ``tiles`` (MR x NR per panel) and scattered at the end.
+    """
+    cdef int64_t i, t, q0, k0, klen, direct, rows
+    cdef int64_t mr = geo.mr, nr = geo.nr, K = geo.K
+    cdef real *target
+    cdef real *out_rows
+    cdef int64_t ldc
+    cdef const real *bias_rows
+    for t in range(geo.ndim):
+        o0[t] = 0
+    q0 = 0
+    while q0 < geo.qmax:
+        direct = tile_direct(geo, q0, o0, o, origin, blen, out_strides)
+        k0 = 0
+        while True:   # at least once: with K == 0 the tile is the bias alone
+            klen = K - k0
+            if klen > geo.kc:
+                klen = geo.kc
+            for i in range(p, p_end):
+                rows = geo.cout_g - i * mr
+                out_rows = out + (n * geo.groups * geo.cout_g + g * geo.cout_g
+                                  + i * mr) * chan_size
+                if direct >= 0 and rows >= mr:
+                    target = out_rows + direct
+                    ldc = chan_size
+                else:
+                    target = tiles + (i - p) * mr * nr
+                    ldc = nr
+                bias_rows = NULL
+                if bias != NULL and k0 + klen == K:
+                    bias_rows = bias + (g * geo.n_panels + i) * mr
+                run_ukr(ks, geo.kind, klen, packed + ((g * geo.n_panels + i) * K + k0) * mr,
+                        band + q0, geo.off + k0, target, ldc, bias_rows, k0 > 0)
+            k0 += klen
+            if k0 >= K:
+                break
+        for i in range(p, p_end):
+            rows = geo.cout_g - i * mr
+            if direct < 0 or rows < mr:
+                if rows > mr:
+                    rows = mr
+                scatter_tile(geo, tiles + (i - p) * mr * nr, rows, q0, o0,
+                             out + (n * geo.groups * geo.cout_g + g * geo.cout_g
+                                    + i * mr) * chan_size,
+                             chan_size, origin, blen, out_strides, o)
+        q0 += nr
+        advance(geo, o0, nr)
 
 
 cdef int run_direct(const Geometry *geo, const pcx_kernel_set *ks, const real *x,
@@ -805,6 +842,7 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     geo.qmax = plan["qmax"]
     geo.off = &off[0] if off.shape[0] else NULL
     geo.K = plan["K"]
+    geo.kc = plan["kc"]
     geo.kind = plan["kind"]
     geo.mr = plan["mr"]
     geo.nr = plan["nr"]

@@ -29,6 +29,14 @@ WINOGRAD_TARGET_BYTES = 1536 * 1024
 #: Per-thread band buffer the tiler aims for (fits the L2 cache).
 BAND_TARGET_BYTES = 512 * 1024
 
+#: The GEMM tiles' reduction runs in blocks whose band rows (kc x NR values)
+#: fit this part of the L1 data cache, so every panel of a block reuses them.
+KC_TARGET_BYTES = 24 * 1024
+
+#: Band channel planes start on multiples of this many elements (64 bytes or
+#: more), so the microkernels' vector loads of a 1x1 layer never split a cache line.
+PLANE_ALIGN = 16
+
 #: Ceiling of the scratch memory of one call, whatever the batch size.  On top
 #: of it the direct engine keeps one packed copy of the weights.
 WORKSPACE_LIMIT_BYTES = 64 * 2**20
@@ -112,7 +120,7 @@ def _band_layout(box, kernel, stride, dilation, residues):
     pitch = [1] * len(ext)
     for i in range(len(ext) - 2, -1, -1):
         pitch[i] = pitch[i + 1] * ext[i + 1]
-    plane = prod(ext)
+    plane = -(-prod(ext) // PLANE_ALIGN) * PLANE_ALIGN
     return ext, pitch, plane
 
 
@@ -300,9 +308,16 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
     def rounded(nbytes):
         return -(-nbytes // 64) * 64
 
+    if kind == 0:
+        kc = max(8, KC_TARGET_BYTES // (nr * esize))
+        blocks = max(1, -(-geometry.reduction_length // kc))
+        kc = max(1, -(-geometry.reduction_length // blocks))  # blocks of even length
+    else:
+        kc = max(1, geometry.reduction_length)
+    tile_panels = panels_per_block if kind in (0, 1) else 1  # gemm_tiles keeps one per panel
     layout = {
         "band_bytes": rounded(band_elems * esize),
-        "tile_bytes": rounded(mr * nr * esize),
+        "tile_bytes": rounded(tile_panels * mr * nr * esize),
         "table_bytes": rounded(8 * (table_elems + 8 * ndim + 16 + 3 * len(residues[-1]))),
         "wino_v_bytes": rounded(16 * cin_g * wino["wino_tp"] * esize) if kind == 3 else 0,
         "wino_m_bytes": (rounded(16 * panels_per_block * mr * wino["wino_tp"] * esize)
@@ -334,7 +349,7 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         "ext": ext, "pitch": pitch, "n_res": [len(r) for r in residues],
         "res_start": res_start, "res": res_flat, "n_phase": n_phase, "plane_size": plane,
         "box_count": box_count,
-        "qmax": qmax, "off": off, "K": geometry.reduction_length, "taps": taps,
+        "qmax": qmax, "off": off, "K": geometry.reduction_length, "kc": kc, "taps": taps,
         "flip": bool(flip), "kind": kind, "mr": mr, "nr": nr, "n_panels": n_panels,
         "panels_per_block": panels_per_block, "m_blocks": m_blocks, "n_units": n_units,
         "band_elems": band_elems, "out_strides": out_strides, "packed_elems": packed_elems,

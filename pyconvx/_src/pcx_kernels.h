@@ -10,7 +10,9 @@
  *   B is addressed indirectly: row k of B is the NR contiguous values starting
  *     at B + off[k] (off[] is the convolution's tap-offset table), and
  *   C is MR rows of NR values with row stride ldc, written as sum + bias[m]
- *     (bias may be NULL).
+ *     (bias may be NULL); with load_c nonzero the sum starts from C's current
+ *     values instead of zero, so the k loop can be split into cache-sized
+ *     blocks (each but the last called without bias) with the same result.
  * The k loop runs in order 0..K-1 with one fused multiply-add per product, so
  * each output's summation order is fixed whatever the tiling or thread count.
  */
@@ -24,9 +26,11 @@ extern "C" {
 #endif
 
 typedef void (*pcx_ukr_f32)(int64_t K, const float *A, const float *B,
-                            const int64_t *off, float *C, int64_t ldc, const float *bias);
+                            const int64_t *off, float *C, int64_t ldc, const float *bias,
+                            int64_t load_c);
 typedef void (*pcx_ukr_f64)(int64_t K, const double *A, const double *B,
-                            const int64_t *off, double *C, int64_t ldc, const double *bias);
+                            const int64_t *off, double *C, int64_t ldc, const double *bias,
+                            int64_t load_c);
 
 /* Row-blocked one-channel filtering: C[m][j] for MB output rows m and NR
  * columns j of a 2-d filter with KH x KW taps w (row-major), stride 1 along

@@ -10,7 +10,9 @@ typedef PCX_TEMPLATE_TYPE PCX_CAT(uvec_, PCX_T)
 #define VEC PCX_CAT(vec_, PCX_T)
 #define UVEC PCX_CAT(uvec_, PCX_T)
 
-/* C[MR x NV*VL] = sum_k A[k][m] * B[off[k] + j] : the register-blocked tile. */
+/* C[MR x NV*VL] = sum_k A[k][m] * B[off[k] + j] : the register-blocked tile.  With
+ * load_c the sum continues from C's values (a later block of k), so a k loop split
+ * into blocks gives the same bits as one pass. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define PCX_UNROLL _Pragma("GCC unroll 32")
 #else
@@ -20,12 +22,19 @@ typedef PCX_TEMPLATE_TYPE PCX_CAT(uvec_, PCX_T)
     static void fname(int64_t K, const PCX_TEMPLATE_TYPE *restrict A,                \
                       const PCX_TEMPLATE_TYPE *restrict B,                           \
                       const int64_t *restrict off, PCX_TEMPLATE_TYPE *restrict C,    \
-                      int64_t ldc, const PCX_TEMPLATE_TYPE *restrict bias)          \
+                      int64_t ldc, const PCX_TEMPLATE_TYPE *restrict bias,          \
+                      int64_t load_c)                                                \
     {                                                                                \
         VEC acc[MR][NV];                                                             \
-        PCX_UNROLL for (int m = 0; m < MR; ++m)                                      \
-            PCX_UNROLL for (int v = 0; v < NV; ++v)                                  \
-                acc[m][v] = (VEC){0};                                                \
+        if (load_c) {                                                                \
+            PCX_UNROLL for (int m = 0; m < MR; ++m)                                  \
+                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
+                    acc[m][v] = *(const UVEC *)(C + m * ldc + v * PCX_VL);           \
+        } else {                                                                     \
+            PCX_UNROLL for (int m = 0; m < MR; ++m)                                  \
+                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
+                    acc[m][v] = (VEC){0};                                            \
+        }                                                                            \
         for (int64_t k = 0; k < K; ++k) {                                            \
             const PCX_TEMPLATE_TYPE *b = B + off[k];                                 \
             const PCX_TEMPLATE_TYPE *a = A + k * MR;                                 \
