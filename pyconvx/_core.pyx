@@ -197,6 +197,7 @@ cdef struct Geometry:
     int64_t kind, mr, nr, n_panels, panels_per_block, m_blocks, n_units
     int64_t rb_kh, rb_kw        # rowblock: kernel rows and columns
     int64_t wino_th, wino_tw, wino_tp   # winograd: tile rows/cols per box, tile pitch
+    int64_t wino_vx, wino_mx            # winograd: transform-plane strides of V and M
     int64_t wino_v_bytes, wino_m_bytes
     # per-thread scratch layout, in bytes
     int64_t band_elems, scratch_bytes, band_bytes, tile_bytes, table_bytes, packed_elems
@@ -534,6 +535,7 @@ cdef void winograd_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g
     """Winograd F(2x2, 3x3) over one box: transform the band's tiles (once per
     band), 16 GEMMs of the panels of this block, output transform with bias."""
     cdef int64_t th = geo.wino_th, tw = geo.wino_tw, tp = geo.wino_tp, T = th * tw
+    cdef int64_t vx = geo.wino_vx, mx = geo.wino_mx   # transform-plane strides of V, M
     cdef int64_t K = geo.cin_g, ci, xi, i, q0, row, co, rows_in_block, out_w = geo.out_size[1]
     cdef int64_t p0 = mb * geo.panels_per_block
     cdef int64_t p_end = p0 + geo.panels_per_block
@@ -546,21 +548,23 @@ cdef void winograd_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g
         for ci in range(K):
             if real is float:
                 ks.wino_in_f32(band + ci * geo.plane_size, geo.ext[1], th, tw, V + ci * tp,
-                               K * tp)
+                               vx)
             else:
                 ks.wino_in_f64(band + ci * geo.plane_size, geo.ext[1], th, tw, V + ci * tp,
-                               K * tp)
+                               vx)
             for xi in range(16):   # the GEMMs read whole NR tiles: zero the tail
-                memset(V + (xi * K + ci) * tp + T, 0, (tp - T) * sizeof(real))
+                memset(V + xi * vx + ci * tp + T, 0, (tp - T) * sizeof(real))
+    # per transform point, tile by tile: a tile's K x NR rows of V stay in L1
+    # while every panel of the block uses them
     for xi in range(16):
-        for i in range(p0, p_end):
-            q0 = 0
-            while q0 < T:
+        q0 = 0
+        while q0 < T:
+            for i in range(p0, p_end):
                 run_ukr(ks, KIND_GEMM, K,
                         packed + ((xi * geo.groups + g) * geo.n_panels + i) * K * geo.mr,
-                        V + xi * K * tp + q0, geo.off,
-                        M + (xi * block_rows + (i - p0) * geo.mr) * tp + q0, tp, NULL)
-                q0 += geo.nr
+                        V + xi * vx + q0, geo.off,
+                        M + xi * mx + (i - p0) * geo.mr * tp + q0, tp, NULL)
+            q0 += geo.nr
     rows_in_block = geo.cout_g - p0 * geo.mr
     if rows_in_block > block_rows:
         rows_in_block = block_rows
@@ -569,11 +573,9 @@ cdef void winograd_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g
         b = bias[(g * geo.n_panels + p0) * geo.mr + row] if bias != NULL else 0
         out_plane = out + (n * geo.groups * geo.cout_g + co) * chan_size + origin[0] * out_w
         if real is float:
-            ks.wino_out_f32(M + row * tp, block_rows * tp, th, tw, out_plane, out_w, blen[0],
-                            out_w, b)
+            ks.wino_out_f32(M + row * tp, mx, th, tw, out_plane, out_w, blen[0], out_w, b)
         else:
-            ks.wino_out_f64(M + row * tp, block_rows * tp, th, tw, out_plane, out_w, blen[0],
-                            out_w, b)
+            ks.wino_out_f64(M + row * tp, mx, th, tw, out_plane, out_w, blen[0], out_w, b)
 
 
 cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
@@ -855,6 +857,8 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     geo.wino_th = plan.get("wino_th", 0)
     geo.wino_tw = plan.get("wino_tw", 0)
     geo.wino_tp = plan.get("wino_tp", 0)
+    geo.wino_vx = plan.get("wino_vx", 0)
+    geo.wino_mx = plan.get("wino_mx", 0)
     # the per-thread scratch layout is the plan's (pyconvx._plan._direct_tables)
     geo.band_elems = plan["band_elems"]
     geo.band_bytes = plan["band_bytes"]

@@ -289,7 +289,11 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         wino_th, wino_tw = box[0] // 2, box[1] // 2
         wino_tp = -(-(wino_th * wino_tw) // nr) * nr
         off = np.arange(cin_g, dtype=np.int64) * wino_tp  # channel rows of V
-        wino = {"wino_th": wino_th, "wino_tw": wino_tw, "wino_tp": wino_tp}
+        # the 16 transform planes of V and of M sit one cache line off a multiple of
+        # 4 KiB apart, so the transforms' 16 streams do not contend for one L1 set
+        wino = {"wino_th": wino_th, "wino_tw": wino_tw, "wino_tp": wino_tp,
+                "wino_vx": cin_g * wino_tp + PLANE_ALIGN,
+                "wino_mx": panels_per_block * mr * wino_tp + PLANE_ALIGN}
     qmax = sum((b - 1) * p for b, p in zip(box, pitch)) + 1
     band_elems = cin_g * n_phase * plane + nr + 16
     table_elems = sum(len(r) * e for r, e in zip(residues, ext))
@@ -319,8 +323,8 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         "band_bytes": rounded(band_elems * esize),
         "tile_bytes": rounded(tile_panels * mr * nr * esize),
         "table_bytes": rounded(8 * (table_elems + 8 * ndim + 16 + 3 * len(residues[-1]))),
-        "wino_v_bytes": rounded(16 * cin_g * wino["wino_tp"] * esize) if kind == 3 else 0,
-        "wino_m_bytes": (rounded(16 * panels_per_block * mr * wino["wino_tp"] * esize)
+        "wino_v_bytes": rounded(16 * wino["wino_vx"] * esize) if kind == 3 else 0,
+        "wino_m_bytes": (rounded(16 * wino["wino_mx"] * esize)
                          if kind == 3 else 0),
     }
     scratch = 64 + sum(layout.values())
