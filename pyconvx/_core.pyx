@@ -454,77 +454,81 @@ cdef inline void run_ukr(const pcx_kernel_set *ks, int64_t kind, int64_t K, cons
 
 
 cdef void pack_weights(const Geometry *geo, const real *w, int64_t taps, bint flip,
-                       real *packed) noexcept nogil:
-    """Weights as zero-padded MR-row panels, k-major: packed[g][panel][k][m].
+                       real *packed, int64_t gp) noexcept nogil:
+    """Panel ``gp`` = (group, panel) of the packed weights; every kernel kind.
 
+    gemm/row: zero-padded MR-row panels, k-major: packed[g][panel][k][m] with
     k = ci * taps + t; with ``flip`` the taps are read reversed, which rotates
     the kernel by 180 degrees over every spatial axis (true convolution).
+    rowblock: one output channel per group, the taps as they are.
+    winograd: see ``pack_winograd_weights``.
     """
-    cdef int64_t g, p, k, m, co, ci, t, src_t
-    cdef real *dst = packed
-    if geo.kind == KIND_ROWBLOCK:   # one output channel per group: the taps as they are
-        for g in range(geo.groups):
-            for t in range(taps):
-                dst[g * taps + t] = w[g * taps + (taps - 1 - t if flip else t)]
+    cdef int64_t g = gp // geo.n_panels, p = gp % geo.n_panels
+    cdef int64_t k, m, rows, ci, t, K = geo.K, mr = geo.mr
+    cdef real *dst
+    cdef const real *src
+    if geo.kind == KIND_ROWBLOCK:
+        for t in range(taps):
+            packed[g * taps + t] = w[g * taps + (taps - 1 - t if flip else t)]
         return
     if geo.kind == KIND_WINOGRAD:
-        pack_winograd_weights(geo, w, flip, packed)
+        pack_winograd_weights(geo, w, flip, packed, g, p)
         return
-    for g in range(geo.groups):
-        for p in range(geo.n_panels):
-            for k in range(geo.K):
-                ci = k // taps
-                t = k - ci * taps
-                src_t = taps - 1 - t if flip else t
-                for m in range(geo.mr):
-                    co = p * geo.mr + m
-                    if co < geo.cout_g:
-                        dst[0] = w[((g * geo.cout_g + co) * geo.cin_g + ci) * taps + src_t]
-                    else:
-                        dst[0] = 0
-                    dst += 1
+    dst = packed + gp * K * mr
+    src = w + (g * geo.cout_g + p * mr) * K    # the weights of the panel's first channel
+    rows = geo.cout_g - p * mr                 # its real channels; the rest are zeros
+    if rows > mr:
+        rows = mr
+    # written in order (k-major, MR contiguous), read from MR rows at once
+    for ci in range(geo.cin_g):
+        for t in range(taps):
+            k = ci * taps + (taps - 1 - t if flip else t)
+            for m in range(rows):
+                dst[m] = src[m * K + k]
+            for m in range(rows, mr):
+                dst[m] = 0
+            dst += mr
 
 
 cdef void pack_winograd_weights(const Geometry *geo, const real *w, bint flip,
-                                real *packed) noexcept nogil:
-    """U = G g G^T per (co, ci), as MR-row panels per transform point xi:
-    packed[xi][g][panel][ci][m].  G = [[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]]."""
-    cdef int64_t g, p, ci, m, co, i, j, xi, src
+                                real *packed, int64_t g, int64_t p) noexcept nogil:
+    """U = G g G^T per (co, ci) of panel ``p`` of group ``g``, as MR-row panels per
+    transform point xi: packed[xi][g][panel][ci][m].
+    G = [[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]]."""
+    cdef int64_t ci, m, co, i, j, xi, src
     cdef real k[3][3]
     cdef real gk[4][3]
     cdef real u
     cdef int64_t K = geo.cin_g, panel_elems = geo.cin_g * geo.mr
-    for g in range(geo.groups):
-        for p in range(geo.n_panels):
-            for ci in range(K):
-                for m in range(geo.mr):
-                    co = p * geo.mr + m
-                    for i in range(3):
-                        for j in range(3):
-                            if co < geo.cout_g:
-                                src = (((g * geo.cout_g + co) * geo.cin_g + ci) * 9
-                                       + (8 - (3 * i + j) if flip else 3 * i + j))
-                                k[i][j] = w[src]
-                            else:
-                                k[i][j] = 0
-                    for j in range(3):
-                        gk[0][j] = k[0][j]
-                        gk[1][j] = (k[0][j] + k[1][j] + k[2][j]) * <real>0.5
-                        gk[2][j] = (k[0][j] - k[1][j] + k[2][j]) * <real>0.5
-                        gk[3][j] = k[2][j]
-                    for i in range(4):
-                        for j in range(4):
-                            if j == 0:
-                                u = gk[i][0]
-                            elif j == 1:
-                                u = (gk[i][0] + gk[i][1] + gk[i][2]) * <real>0.5
-                            elif j == 2:
-                                u = (gk[i][0] - gk[i][1] + gk[i][2]) * <real>0.5
-                            else:
-                                u = gk[i][2]
-                            xi = 4 * i + j
-                            packed[((xi * geo.groups + g) * geo.n_panels + p) * panel_elems
-                                   + ci * geo.mr + m] = u
+    for ci in range(K):
+        for m in range(geo.mr):
+            co = p * geo.mr + m
+            for i in range(3):
+                for j in range(3):
+                    if co < geo.cout_g:
+                        src = (((g * geo.cout_g + co) * geo.cin_g + ci) * 9
+                               + (8 - (3 * i + j) if flip else 3 * i + j))
+                        k[i][j] = w[src]
+                    else:
+                        k[i][j] = 0
+            for j in range(3):
+                gk[0][j] = k[0][j]
+                gk[1][j] = (k[0][j] + k[1][j] + k[2][j]) * <real>0.5
+                gk[2][j] = (k[0][j] - k[1][j] + k[2][j]) * <real>0.5
+                gk[3][j] = k[2][j]
+            for i in range(4):
+                for j in range(4):
+                    if j == 0:
+                        u = gk[i][0]
+                    elif j == 1:
+                        u = (gk[i][0] + gk[i][1] + gk[i][2]) * <real>0.5
+                    elif j == 2:
+                        u = (gk[i][0] - gk[i][1] + gk[i][2]) * <real>0.5
+                    else:
+                        u = gk[i][2]
+                    xi = 4 * i + j
+                    packed[((xi * geo.groups + g) * geo.n_panels + p) * panel_elems
+                           + ci * geo.mr + m] = u
 
 
 cdef void winograd_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g, int64_t n,
@@ -771,7 +775,8 @@ cdef int run_direct(const Geometry *geo, const pcx_kernel_set *ks, const real *x
         packed = <real *>align_up(block)
         scratch = align_up(<char *>(packed + packed_elems))
         with nogil:
-            pack_weights(geo, w, taps, flip, packed)
+            for u in prange(geo.groups * geo.n_panels, schedule="static", num_threads=threads):
+                pack_weights(geo, w, taps, flip, packed, u)
             for t in range(threads):
                 (<int64_t *>(scratch + t * geo.scratch_bytes))[0] = -1
         start = 0
