@@ -19,7 +19,7 @@ from .shapes import ConvGeometry, describe_conv
 __all__ = ["ALGORITHMS", "Plan", "make_plan", "plan"]
 
 #: Values accepted by ``algorithm=``: "auto" lets the plan choose; "direct" is
-#: the direct engine with the plan's choice of microkernel; "gemm", "row" and
+#: direct summation with the plan's choice of microkernel (never Winograd); "gemm", "row" and
 #: "rowblock" force one microkernel of the direct engine; "fft" is numpy.fft.
 ALGORITHMS = ("auto", "direct", "gemm", "row", "rowblock", "winograd", "fft")
 
@@ -164,6 +164,37 @@ def _winograd_refusal(geometry):
     return None
 
 
+def _winograd_box(geometry, mr, nr, esize):
+    """Winograd's output box: whole 2x2 tiles, full width, as many tile rows as
+    let the band, V (all input channels) and M (all output panels) fit
+    WINOGRAD_TARGET_BYTES; among those row counts, the one whose tiles fill
+    whole NR-wide GEMM tiles best (ties: more rows)."""
+    cin_g, n_panels = geometry.in_per_group, -(-geometry.out_per_group // mr)
+    width = 2 * -(-geometry.out_spatial[1] // 2)
+
+    def nbytes(rows):
+        tiles = rows * (width // 2)
+        return (cin_g * (2 * rows + 2) * (width + 2)
+                + 16 * (cin_g + n_panels * mr) * (-(-tiles // nr) * nr)) * esize
+
+    rows_max = -(-geometry.out_spatial[0] // 2)
+    while rows_max > 1 and nbytes(rows_max) > WINOGRAD_TARGET_BYTES:
+        rows_max -= 1
+    best_rows = min(range(max(1, rows_max // 2), rows_max + 1),
+                    key=lambda rows: (round(_winograd_waste(rows * (width // 2), nr), 3), -rows))
+    return [2 * best_rows, width]
+
+
+def _winograd_waste(tiles, nr):
+    """Share of the GEMMs' NR-wide columns that are padding for this many tiles."""
+    return (-(-tiles // nr) * nr - tiles) / (-(-tiles // nr) * nr)
+
+
+#: 'auto' takes Winograd only when at most this share of its GEMM columns is
+#: padding (few tiles per box, as with many channels on small images, lose).
+WINOGRAD_MAX_WASTE = 0.25
+
+
 def _kernel_shape(level, dtype, geometry, forced=None):
     """(kind code, name, MR, NR, set name) of the microkernel for this problem.
 
@@ -199,10 +230,12 @@ def _kernel_shape(level, dtype, geometry, forced=None):
     if geometry.out_per_group * 2 <= gemm_mr:
         return row
     # 2.25x fewer multiplies; the GEMMs need enough channels on both sides
-    if (forced is None and _winograd_refusal(geometry) is None
-            and geometry.in_per_group >= 16 and geometry.out_per_group >= 16
-            and geometry.out_spatial[0] >= 16 and geometry.out_spatial[1] >= 32):
-        return winograd
+    if (forced != "direct" and _winograd_refusal(geometry) is None
+            and geometry.in_per_group >= 16 and geometry.out_per_group >= 16):
+        box = _winograd_box(geometry, gemm_mr, info["gemm_nr"][name], dtype.itemsize)
+        tiles = (box[0] // 2) * (box[1] // 2)
+        if _winograd_waste(tiles, info["gemm_nr"][name]) <= WINOGRAD_MAX_WASTE:
+            return winograd
     return gemm
 
 
@@ -222,26 +255,10 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         return _band_layout(box, geometry.kernel, geometry.stride, geometry.dilation, residues)
 
     def band_bytes(box):
-        if kind == 3:  # Winograd: the band, V (all channels) and M (all panels)
-            tiles = (box[0] // 2) * (box[1] // 2)
-            return (cin_g * (box[0] + 2) * (box[1] + 2)
-                    + 16 * (cin_g + n_panels * mr) * (-(-tiles // nr) * nr)) * esize
         return cin_g * n_phase * layout(box)[2] * esize
 
     if kind == 3:
-        # whole 2x2 tiles, full width; as many tile rows as the cache target allows
-        width = 2 * -(-geometry.out_spatial[1] // 2)
-        rows_max = -(-geometry.out_spatial[0] // 2)
-        while rows_max > 1 and band_bytes([2 * rows_max, width]) > WINOGRAD_TARGET_BYTES:
-            rows_max -= 1
-        # among the allowed tile-row counts, the one whose tiles fill whole NR-wide
-        # GEMM tiles best (ties: more rows)
-        def padding_waste(rows):
-            tiles = rows * (width // 2)
-            return (-(-tiles // nr) * nr - tiles) / tiles
-        best_rows = min(range(max(1, rows_max // 2), rows_max + 1),
-                        key=lambda rows: (round(padding_waste(rows), 3), -rows))
-        box = [2 * best_rows, width]
+        box = _winograd_box(geometry, mr, nr, esize)
     else:
         # Shrink the output box, outermost dims first, until its band fits the cache.
         box = list(geometry.out_spatial)
@@ -387,7 +404,7 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
                     geometry.batch, geometry)
     tables, kernel, workspace, units, scratch, packed = _direct_tables(
         geometry, dtype, threads, level, x_strides, flip,
-        forced=algorithm if algorithm in ("gemm", "row", "rowblock", "winograd") else None)
+        forced=None if algorithm == "auto" else algorithm)
     if algorithm != "auto":
         reason = f"requested with algorithm={algorithm!r}"
     elif tables["kind"] == 3:

@@ -53,7 +53,7 @@ _DOC_PARAMETERS = """
         process may use.  Results are bitwise identical for every count.
     algorithm : {"auto", "direct", "gemm", "row", "rowblock", "winograd", "fft"}, optional
         Override the plan's choice (see :func:`pyconvx.plan`).  ``"direct"``
-        is the direct engine with the plan's microkernel; ``"gemm"``, ``"row"``
+        is direct summation with the plan's microkernel (never Winograd); ``"gemm"``, ``"row"``
         and ``"rowblock"`` force one, ``"winograd"`` the F(2x2,3x3) path
         (``"rowblock"`` and ``"winograd"`` raise ValueError for problems they
         cannot take); all give the same results up to rounding.

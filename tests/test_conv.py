@@ -741,3 +741,11 @@ def test_forced_microkernel_runs_or_refuses_never_substitutes(kernel_name):
     refused = (1, 4, 20, 40), (4, 4, 5, 5)  # several channels per group, 5x5
     with pytest.raises(ValueError, match=f"algorithm={kernel_name!r} cannot take this problem"):
         pyconvx.plan(*refused, algorithm=kernel_name)
+
+
+def test_direct_means_direct_summation():
+    """algorithm='direct' never runs Winograd, even where 'auto' would."""
+    shape = (8, 64, 56, 56), (64, 64, 3, 3)
+    assert pyconvx.plan(*shape, padding=1).algorithm == "winograd"
+    forced = pyconvx.plan(*shape, padding=1, algorithm="direct")
+    assert forced.algorithm == "direct" and not forced.kernel.startswith("winograd")
