@@ -23,8 +23,11 @@ __all__ = ["ALGORITHMS", "Plan", "make_plan", "plan"]
 #: "rowblock" force one microkernel of the direct engine; "fft" is numpy.fft.
 ALGORITHMS = ("auto", "direct", "gemm", "row", "rowblock", "winograd", "fft")
 
-#: Winograd's V and M buffers and band per thread aim for this (the L2 cache).
-WINOGRAD_TARGET_BYTES = 1536 * 1024
+#: Winograd's V and M buffers and band per thread aim for this (about the L2
+#: cache), by element size: float64 boxes of the same byte size hold half the
+#: tiles, too few to amortise the band's halo (measured: 1.5 MiB is best for
+#: float32, 2.5 MiB for float64).
+WINOGRAD_TARGET_BYTES = {4: 1536 * 1024, 8: 2560 * 1024}
 
 #: Per-thread band buffer the tiler aims for (fits the L2 cache).
 BAND_TARGET_BYTES = 512 * 1024
@@ -178,7 +181,7 @@ def _winograd_box(geometry, mr, nr, esize):
                 + 16 * (cin_g + n_panels * mr) * (-(-tiles // nr) * nr)) * esize
 
     rows_max = -(-geometry.out_spatial[0] // 2)
-    while rows_max > 1 and nbytes(rows_max) > WINOGRAD_TARGET_BYTES:
+    while rows_max > 1 and nbytes(rows_max) > WINOGRAD_TARGET_BYTES[esize]:
         rows_max -= 1
     best_rows = min(range(max(1, rows_max // 2), rows_max + 1),
                     key=lambda rows: (round(_winograd_waste(rows * (width // 2), nr), 3), -rows))
