@@ -38,10 +38,10 @@ ctypedef fused real:
     double
 
 cdef extern from "pcx_kernels.h" nogil:
-    ctypedef void (*pcx_ukr_f32)(int64_t K, const float *A, const float *B,
+    ctypedef void (*pcx_ukr_f32)(int64_t K, const float *A, int64_t lda, const float *B,
                                  const int64_t *off, float *C, int64_t ldc,
                                  const float *bias, int64_t load_c) noexcept nogil
-    ctypedef void (*pcx_ukr_f64)(int64_t K, const double *A, const double *B,
+    ctypedef void (*pcx_ukr_f64)(int64_t K, const double *A, int64_t lda, const double *B,
                                  const int64_t *off, double *C, int64_t ldc,
                                  const double *bias, int64_t load_c) noexcept nogil
     ctypedef void (*pcx_rowblock_f32)(int64_t KH, int64_t KW, const float *w, const float *B,
@@ -439,34 +439,34 @@ cdef void scatter_tile(const Geometry *geo, const real *tile, int64_t rows, int6
 
 
 cdef inline void run_ukr(const pcx_kernel_set *ks, int64_t kind, int64_t K, const real *A,
-                         const real *B, const int64_t *off, real *C, int64_t ldc,
+                         int64_t lda, const real *B, const int64_t *off, real *C, int64_t ldc,
                          const real *bias, int64_t load_c=0) noexcept nogil:
     if real is float:
         if kind == KIND_GEMM:
-            ks.gemm_f32(K, A, B, off, C, ldc, bias, load_c)
+            ks.gemm_f32(K, A, lda, B, off, C, ldc, bias, load_c)
         else:
-            ks.row_f32(K, A, B, off, C, ldc, bias, load_c)
+            ks.row_f32(K, A, lda, B, off, C, ldc, bias, load_c)
     else:
         if kind == KIND_GEMM:
-            ks.gemm_f64(K, A, B, off, C, ldc, bias, load_c)
+            ks.gemm_f64(K, A, lda, B, off, C, ldc, bias, load_c)
         else:
-            ks.row_f64(K, A, B, off, C, ldc, bias, load_c)
+            ks.row_f64(K, A, lda, B, off, C, ldc, bias, load_c)
 
 
 cdef void pack_weights(const Geometry *geo, const real *w, int64_t taps, bint flip,
                        real *packed, int64_t gp) noexcept nogil:
-    """Panel ``gp`` = (group, panel) of the packed weights; every kernel kind.
+    """Panel ``gp`` = (group, panel) of the packed weights, where a kind needs them.
 
-    gemm/row: zero-padded MR-row panels, k-major: packed[g][panel][k][m] with
-    k = ci * taps + t; with ``flip`` the taps are read reversed, which rotates
-    the kernel by 180 degrees over every spatial axis (true convolution).
-    rowblock: one output channel per group, the taps as they are.
+    gemm/row: the microkernels read the weights in place (MR output channels,
+    K apart; ``flip`` is in the plan's tap offsets), except a group's last panel
+    when it has fewer than MR channels: packed[g] is that panel, zero-padded to
+    MR rows of K.
+    rowblock: one output channel per group, the taps, reversed with ``flip``
+    (a 180-degree rotation over every spatial axis: true convolution).
     winograd: see ``pack_winograd_weights``.
     """
     cdef int64_t g = gp // geo.n_panels, p = gp % geo.n_panels
-    cdef int64_t k, m, rows, ci, t, K = geo.K, mr = geo.mr
-    cdef real *dst
-    cdef const real *src
+    cdef int64_t m, rows, t, K = geo.K, mr = geo.mr
     if geo.kind == KIND_ROWBLOCK:
         for t in range(taps):
             packed[g * taps + t] = w[g * taps + (taps - 1 - t if flip else t)]
@@ -474,26 +474,17 @@ cdef void pack_weights(const Geometry *geo, const real *w, int64_t taps, bint fl
     if geo.kind == KIND_WINOGRAD:
         pack_winograd_weights(geo, w, flip, packed, g, p)
         return
-    dst = packed + gp * K * mr
-    src = w + (g * geo.cout_g + p * mr) * K    # the weights of the panel's first channel
-    rows = geo.cout_g - p * mr                 # its real channels; the rest are zeros
-    if rows > mr:
-        rows = mr
-    # written in order (k-major, MR contiguous), read from MR rows at once
-    for ci in range(geo.cin_g):
-        for t in range(taps):
-            k = ci * taps + (taps - 1 - t if flip else t)
-            for m in range(rows):
-                dst[m] = src[m * K + k]
-            for m in range(rows, mr):
-                dst[m] = 0
-            dst += mr
+    rows = geo.cout_g - p * mr
+    if rows >= mr:
+        return
+    memcpy(packed + g * mr * K, w + (g * geo.cout_g + p * mr) * K, rows * K * sizeof(real))
+    memset(packed + (g * mr + rows) * K, 0, (mr - rows) * K * sizeof(real))
 
 
 cdef void pack_winograd_weights(const Geometry *geo, const real *w, bint flip,
                                 real *packed, int64_t g, int64_t p) noexcept nogil:
     """U = G g G^T per (co, ci) of panel ``p`` of group ``g``, as MR-row panels per
-    transform point xi: packed[xi][g][panel][ci][m].
+    transform point xi: packed[xi][g][panel][m][ci].
     G = [[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]]."""
     cdef int64_t ci, m, co, i, j, xi, src
     cdef real k[3][3]
@@ -528,7 +519,7 @@ cdef void pack_winograd_weights(const Geometry *geo, const real *w, bint flip,
                         u = gk[i][2]
                     xi = 4 * i + j
                     packed[((xi * geo.groups + g) * geo.n_panels + p) * panel_elems
-                           + ci * geo.mr + m] = u
+                           + m * K + ci] = u
 
 
 cdef void winograd_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g, int64_t n,
@@ -565,7 +556,7 @@ cdef void winograd_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g
         while q0 < T:
             for i in range(p0, p_end):
                 run_ukr(ks, KIND_GEMM, K,
-                        packed + ((xi * geo.groups + g) * geo.n_panels + i) * K * geo.mr,
+                        packed + ((xi * geo.groups + g) * geo.n_panels + i) * K * geo.mr, K,
                         V + xi * vx + q0, geo.off,
                         M + xi * mx + (i - p0) * geo.mr * tp + q0, tp, NULL)
             q0 += geo.nr
@@ -583,8 +574,8 @@ cdef void winograd_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g
 
 
 cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
-                   const real *x, const real *packed, const real *bias, real *out,
-                   const int64_t *out_strides, char *scratch) noexcept nogil:
+                   const real *x, const real *w, const real *packed, const real *bias,
+                   real *out, const int64_t *out_strides, char *scratch) noexcept nogil:
     """Compute one work unit: (image, group, output box, block of channel panels)."""
     cdef int64_t D = geo.ndim
     cdef int64_t *key = <int64_t *>scratch
@@ -633,8 +624,8 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     p_end = p + geo.panels_per_block
     if p_end > geo.n_panels:
         p_end = geo.n_panels
-    gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, out_strides, chan_size, packed, band,
-               tile, o0, o, bias, out)
+    gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, out_strides, chan_size, w, packed,
+               band, tile, o0, o, bias, out)
 
 
 cdef void rowblock_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g, int64_t n,
@@ -698,9 +689,9 @@ cdef inline int64_t tile_direct(const Geometry *geo, int64_t q0, const int64_t *
 
 cdef void gemm_tiles(const Geometry *geo, const pcx_kernel_set *ks, int64_t p, int64_t p_end,
                      int64_t g, int64_t n, const int64_t *origin, const int64_t *blen,
-                     const int64_t *out_strides, int64_t chan_size, const real *packed,
-                     const real *band, real *tiles, int64_t *o0, int64_t *o,
-                     const real *bias, real *out) noexcept nogil:
+                     const int64_t *out_strides, int64_t chan_size, const real *w,
+                     const real *packed, const real *band, real *tiles, int64_t *o0,
+                     int64_t *o, const real *bias, real *out) noexcept nogil:
     """Panels p..p_end-1 of a box, MR x NR tile by tile along the band.
 
     The reduction runs in blocks of ``kc``: one block of every panel's tile
@@ -712,6 +703,7 @@ cdef void gemm_tiles(const Geometry *geo, const pcx_kernel_set *ks, int64_t p, i
     cdef int64_t i, t, q0, k0, klen, direct, rows
     cdef int64_t mr = geo.mr, nr = geo.nr, K = geo.K
     cdef real *target
+    cdef const real *a
     cdef real *out_rows
     cdef int64_t ldc
     cdef const real *bias_rows
@@ -738,8 +730,12 @@ cdef void gemm_tiles(const Geometry *geo, const pcx_kernel_set *ks, int64_t p, i
                 bias_rows = NULL
                 if bias != NULL and k0 + klen == K:
                     bias_rows = bias + (g * geo.n_panels + i) * mr
-                run_ukr(ks, geo.kind, klen, packed + ((g * geo.n_panels + i) * K + k0) * mr,
-                        band + q0, geo.off + k0, target, ldc, bias_rows, k0 > 0)
+                if rows >= mr:   # the weights in place
+                    a = w + (g * geo.cout_g + i * mr) * K + k0
+                else:            # the zero-padded copy of a short last panel
+                    a = packed + g * mr * K + k0
+                run_ukr(ks, geo.kind, klen, a, K, band + q0, geo.off + k0, target, ldc,
+                        bias_rows, k0 > 0)
             k0 += klen
             if k0 >= K:
                 break
@@ -786,7 +782,7 @@ cdef int run_direct(const Geometry *geo, const pcx_kernel_set *ks, const real *x
                 stop = geo.n_units
             with nogil:
                 for u in prange(start, stop, schedule="static", num_threads=threads):
-                    run_unit(geo, ks, u, x, packed, bias, out, out_strides,
+                    run_unit(geo, ks, u, x, w, packed, bias, out, out_strides,
                              scratch + threadid() * geo.scratch_bytes)
             if PyErr_CheckSignals() != 0:
                 return -1

@@ -127,8 +127,9 @@ def _band_layout(box, kernel, stride, dilation, residues):
     return ext, pitch, plane
 
 
-def _tap_offsets(geometry, residues, ext, pitch, plane):
-    """Offset of every reduction index k = (ci, tap) into the band buffer."""
+def _tap_offsets(geometry, residues, ext, pitch, plane, reverse_taps=False):
+    """Offset of every reduction index k = (ci, tap) into the band buffer; with
+    ``reverse_taps``, tap t of every channel reads where tap taps-1-t would."""
     n_phase = prod(len(r) for r in residues)
     tap_offsets = np.zeros((1,), dtype=np.int64)
     phase_index = np.zeros((1,), dtype=np.int64)
@@ -140,6 +141,8 @@ def _tap_offsets(geometry, residues, ext, pitch, plane):
         tap_offsets = (tap_offsets[:, None] + (reach // s)[None, :] * p).ravel()
         phase_index = (phase_index[:, None] * len(res) + ri[None, :]).ravel()
     per_tap = phase_index * plane + tap_offsets
+    if reverse_taps:
+        per_tap = per_tap[::-1]
     channels = np.arange(geometry.in_per_group, dtype=np.int64) * (n_phase * plane)
     return (channels[:, None] + per_tap[None, :]).ravel(), n_phase
 
@@ -301,7 +304,10 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
     n_units = base_units * m_blocks
 
     ext, pitch, plane = layout(box)
-    off, _ = _tap_offsets(geometry, residues, ext, pitch, plane)
+    # gemm/row read the weights in place: true convolution (flip) walks the taps
+    # of every channel backwards instead of reversing the weights
+    off, _ = _tap_offsets(geometry, residues, ext, pitch, plane,
+                          reverse_taps=flip and kind in (0, 1))
     if kind == 2:
         off = off[:geometry.kernel[1]]  # column offsets; row r adds r * pitch[0]
     wino = {}
@@ -350,9 +356,11 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
     scratch = 64 + sum(layout.values())
     if kind == 3:
         packed_elems = 16 * geometry.groups * n_panels * cin_g * mr
-    else:
-        packed_elems = geometry.groups * n_panels * geometry.reduction_length * (
-            1 if kind == 2 else mr)
+    elif kind == 2:
+        packed_elems = geometry.groups * geometry.reduction_length
+    else:  # gemm/row read the weights in place; a short last panel is copied, padded
+        short = geometry.out_per_group % mr != 0
+        packed_elems = geometry.groups * mr * geometry.reduction_length if short else 0
     packed = packed_elems * esize
     # More threads than units, or than the scratch bound allows, would only
     # idle or spill: results do not depend on the thread count, so cap it.

@@ -6,7 +6,8 @@
  * features, so one binary runs on any x86-64 (and the generic set anywhere).
  *
  * A microkernel computes one register tile of C = A * B where
- *   A is a packed weight panel: K rows of MR weights (k-major, MR contiguous),
+ *   A is MR rows of K weights, lda apart (a weight array's output channels read
+ *     in place, k = input channel * taps + tap contiguous; or a packed panel),
  *   B is addressed indirectly: row k of B is the NR contiguous values starting
  *     at B + off[k] (off[] is the convolution's tap-offset table), and
  *   C is MR rows of NR values with row stride ldc, written as sum + bias[m]
@@ -25,10 +26,10 @@
 extern "C" {
 #endif
 
-typedef void (*pcx_ukr_f32)(int64_t K, const float *A, const float *B,
+typedef void (*pcx_ukr_f32)(int64_t K, const float *A, int64_t lda, const float *B,
                             const int64_t *off, float *C, int64_t ldc, const float *bias,
                             int64_t load_c);
-typedef void (*pcx_ukr_f64)(int64_t K, const double *A, const double *B,
+typedef void (*pcx_ukr_f64)(int64_t K, const double *A, int64_t lda, const double *B,
                             const int64_t *off, double *C, int64_t ldc, const double *bias,
                             int64_t load_c);
 

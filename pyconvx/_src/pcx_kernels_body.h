@@ -10,7 +10,8 @@ typedef PCX_TEMPLATE_TYPE PCX_CAT(uvec_, PCX_T)
 #define VEC PCX_CAT(vec_, PCX_T)
 #define UVEC PCX_CAT(uvec_, PCX_T)
 
-/* C[MR x NV*VL] = sum_k A[k][m] * B[off[k] + j] : the register-blocked tile.  With
+/* C[MR x NV*VL] = sum_k A[m * lda + k] * B[off[k] + j] : the register-blocked tile.
+ * A's rows are read in place (a weight array's output channels, lda apart).  With
  * load_c the sum continues from C's values (a later block of k), so a k loop split
  * into blocks gives the same bits as one pass. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -19,7 +20,7 @@ typedef PCX_TEMPLATE_TYPE PCX_CAT(uvec_, PCX_T)
 #define PCX_UNROLL
 #endif
 #define PCX_DEFINE_TILE(fname, MR, NV)                                              \
-    static void fname(int64_t K, const PCX_TEMPLATE_TYPE *restrict A,                \
+    static void fname(int64_t K, const PCX_TEMPLATE_TYPE *restrict A, int64_t lda,  \
                       const PCX_TEMPLATE_TYPE *restrict B,                           \
                       const int64_t *restrict off, PCX_TEMPLATE_TYPE *restrict C,    \
                       int64_t ldc, const PCX_TEMPLATE_TYPE *restrict bias,          \
@@ -37,13 +38,15 @@ typedef PCX_TEMPLATE_TYPE PCX_CAT(uvec_, PCX_T)
         }                                                                            \
         for (int64_t k = 0; k < K; ++k) {                                            \
             const PCX_TEMPLATE_TYPE *b = B + off[k];                                 \
-            const PCX_TEMPLATE_TYPE *a = A + k * MR;                                 \
+            const PCX_TEMPLATE_TYPE *a = A + k;                                      \
             VEC bv[NV];                                                              \
             PCX_UNROLL for (int v = 0; v < NV; ++v)                                  \
                 bv[v] = *(const UVEC *)(b + v * PCX_VL);                             \
-            PCX_UNROLL for (int m = 0; m < MR; ++m)                                  \
+            PCX_UNROLL for (int m = 0; m < MR; ++m) {                                \
+                const PCX_TEMPLATE_TYPE am = a[m * lda];                             \
                 PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
-                    acc[m][v] += a[m] * bv[v];                                       \
+                    acc[m][v] += am * bv[v];                                         \
+            }                                                                        \
         }                                                                            \
         if (bias) {                                                                  \
             PCX_UNROLL for (int m = 0; m < MR; ++m)                                  \
