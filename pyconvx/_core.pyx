@@ -191,7 +191,9 @@ cdef struct Geometry:
     const int64_t *res           # residues, all dims
     int64_t n_phase, plane_size, box_count
     int64_t qmax                 # 1 + last pitch-space position of a full box
-    const int64_t *off           # [K] tap offsets into the band
+    const int64_t *off           # [K] tap offsets into the band (or into x, in place)
+    bint inplace                 # pointwise: the kernels read x itself, no band
+    const int64_t *off_tail      # [K] in place: offsets into the copy of a partial tile
     int64_t K, kc                # reduction length; its block length (L1 reuse)
     # tiling
     int64_t kind, mr, nr, n_panels, panels_per_block, m_blocks, n_units
@@ -597,6 +599,7 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     cdef int64_t i, t, rem, p, p_end, q0, chan_size, last
     cdef bint fresh
     cdef real *wino_v
+    cdef const real *src
     rem = box_lin
     i = D - 1
     while i >= 0:
@@ -606,11 +609,20 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
         if blen[i] > geo.box[i]:
             blen[i] = geo.box[i]
         i -= 1
+    chan_size = out_strides[D]
+    if geo.inplace:   # x itself is the band; the buffer takes partial tiles
+        src = x + n * geo.x_strides[0] + g * geo.cin_g * geo.x_strides[1]
+        for i in range(D):
+            src += origin[i] * geo.x_strides[2 + i]
+        p = mb * geo.panels_per_block
+        p_end = min(p + geo.panels_per_block, geo.n_panels)
+        gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, out_strides, chan_size, w, packed,
+                   src, band, tile, o0, o, bias, out)
+        return
     fresh = key[0] != rest
     if fresh:
         build_band(geo, x, n, g, origin, band, table, counter)
         key[0] = rest
-    chan_size = out_strides[D]
     if geo.kind == KIND_WINOGRAD:
         wino_v = <real *>(scratch + ALIGN + geo.band_bytes + geo.tile_bytes + geo.table_bytes)
         winograd_unit(geo, ks, g, n, mb, origin, blen, chan_size, packed, band, fresh, wino_v,
@@ -625,7 +637,7 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     if p_end > geo.n_panels:
         p_end = geo.n_panels
     gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, out_strides, chan_size, w, packed,
-               band, tile, o0, o, bias, out)
+               band, NULL, tile, o0, o, bias, out)
 
 
 cdef void rowblock_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g, int64_t n,
@@ -690,20 +702,24 @@ cdef inline int64_t tile_direct(const Geometry *geo, int64_t q0, const int64_t *
 cdef void gemm_tiles(const Geometry *geo, const pcx_kernel_set *ks, int64_t p, int64_t p_end,
                      int64_t g, int64_t n, const int64_t *origin, const int64_t *blen,
                      const int64_t *out_strides, int64_t chan_size, const real *w,
-                     const real *packed, const real *band, real *tiles, int64_t *o0,
-                     int64_t *o, const real *bias, real *out) noexcept nogil:
+                     const real *packed, const real *band, real *tail, real *tiles,
+                     int64_t *o0, int64_t *o, const real *bias, real *out) noexcept nogil:
     """Panels p..p_end-1 of a box, MR x NR tile by tile along the band.
 
     The reduction runs in blocks of ``kc``: one block of every panel's tile
     while the block's band rows stay in the L1 cache, then the next, each
     continuing the previous block's sums (the same bits as one pass).  A tile
     whose outputs are contiguous is summed in place; the others in
-    ``tiles`` (MR x NR per panel) and scattered at the end.
+    ``tiles`` (MR x NR per panel) and scattered at the end.  In place
+    (``tail`` not NULL) ``band`` is x itself, and a tile reaching past the box
+    reads a zero-padded copy in ``tail`` instead.
     """
     cdef int64_t i, t, q0, k0, klen, direct, rows
     cdef int64_t mr = geo.mr, nr = geo.nr, K = geo.K
     cdef real *target
     cdef const real *a
+    cdef const real *b
+    cdef const int64_t *off
     cdef real *out_rows
     cdef int64_t ldc
     cdef const real *bias_rows
@@ -712,6 +728,14 @@ cdef void gemm_tiles(const Geometry *geo, const pcx_kernel_set *ks, int64_t p, i
     q0 = 0
     while q0 < geo.qmax:
         direct = tile_direct(geo, q0, o0, o, origin, blen, out_strides)
+        b = band + q0
+        off = geo.off
+        if tail != NULL and q0 + nr > geo.qmax:
+            for i in range(K):
+                memcpy(tail + i * nr, band + geo.off[i] + q0, (geo.qmax - q0) * sizeof(real))
+                memset(tail + i * nr + geo.qmax - q0, 0, (q0 + nr - geo.qmax) * sizeof(real))
+            b = tail
+            off = geo.off_tail
         k0 = 0
         while True:   # at least once: with K == 0 the tile is the bias alone
             klen = K - k0
@@ -734,8 +758,7 @@ cdef void gemm_tiles(const Geometry *geo, const pcx_kernel_set *ks, int64_t p, i
                     a = w + (g * geo.cout_g + i * mr) * K + k0
                 else:            # the zero-padded copy of a short last panel
                     a = packed + g * mr * K + k0
-                run_ukr(ks, geo.kind, klen, a, K, band + q0, geo.off + k0, target, ldc,
-                        bias_rows, k0 > 0)
+                run_ukr(ks, geo.kind, klen, a, K, b, off + k0, target, ldc, bias_rows, k0 > 0)
             k0 += klen
             if k0 >= K:
                 break
@@ -809,14 +832,15 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     # keep the int64 tables alive for the duration of the call
     tables = {name: np.ascontiguousarray(plan[name], dtype=np.int64) for name in (
         "in_size", "stride", "pad_lo", "padded_size", "out_size", "x_strides", "box",
-        "n_boxes", "ext", "pitch", "n_res", "res_start", "res", "off", "out_strides")}
+        "n_boxes", "ext", "pitch", "n_res", "res_start", "res", "off", "off_tail",
+        "out_strides")}
     cdef int64_t[::1] in_size = tables["in_size"], stride = tables["stride"]
     cdef int64_t[::1] pad_lo = tables["pad_lo"], padded_size = tables["padded_size"]
     cdef int64_t[::1] out_size = tables["out_size"], x_strides = tables["x_strides"]
     cdef int64_t[::1] box = tables["box"], n_boxes = tables["n_boxes"], ext = tables["ext"]
     cdef int64_t[::1] pitch = tables["pitch"], n_res = tables["n_res"]
     cdef int64_t[::1] res_start = tables["res_start"], res = tables["res"], off = tables["off"]
-    cdef int64_t[::1] out_strides = tables["out_strides"]
+    cdef int64_t[::1] out_strides = tables["out_strides"], off_tail = tables["off_tail"]
     if plan["n_units"] != (plan["batch"] * plan["groups"] * plan["box_count"]
                            * plan["m_blocks"]) or out.shape[0] != plan["batch"]:
         raise ValueError("inconsistent plan: work units do not cover the output exactly")
@@ -844,6 +868,8 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     geo.box_count = plan["box_count"]
     geo.qmax = plan["qmax"]
     geo.off = &off[0] if off.shape[0] else NULL
+    geo.off_tail = &off_tail[0] if off_tail.shape[0] else NULL
+    geo.inplace = plan["inplace"]
     geo.K = plan["K"]
     geo.kc = plan["kc"]
     geo.kind = plan["kind"]

@@ -254,6 +254,15 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
     ndim = geometry.ndim
 
     n_panels = -(-geometry.out_per_group // mr)
+    # A pointwise layer (1x1, stride 1, no padding) over rows contiguous in x
+    # needs no band: the kernels read x in place (only a box's last, partial
+    # tile is copied, so that no read passes the end of x).
+    inplace = (kind in (0, 1) and all(k == 1 for k in geometry.kernel)
+               and all(s == 1 for s in geometry.stride)
+               and all(lo == 0 and hi == 0 for lo, hi in geometry.pads)
+               and all(x_strides[2 + i] == prod(geometry.in_spatial[i + 1:])
+                       for i in range(ndim)))
+    splittable = ndim - 1 if inplace else ndim   # in place, boxes keep whole rows
 
     def layout(box):
         if kind == 2:  # rowblock reads whole groups of MB rows: round the rows up
@@ -268,7 +277,8 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
     else:
         # Shrink the output box, outermost dims first, until its band fits the cache.
         box = list(geometry.out_spatial)
-        while band_bytes(box) > BAND_TARGET_BYTES and any(b > 1 for b in box):
+        while (not inplace and band_bytes(box) > BAND_TARGET_BYTES
+               and any(b > 1 for b in box)):
             i = next(i for i, b in enumerate(box) if b > 1)
             box[i] = -(-box[i] // 2)
     taps = prod(geometry.kernel)
@@ -290,9 +300,10 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         ext, pitch, _ = layout(box)
         return (sum((b - 1) * p for b, p in zip(box, pitch)) + 1) / nr
 
-    while (kind != 3 and unit_count(box) * m_blocks < wanted and any(b > 1 for b in box)
+    while (kind != 3 and unit_count(box) * m_blocks < wanted
+           and any(b > 1 for b in box[:splittable])
            and flops / max(unit_count(box) * m_blocks, 1) > 4e6):
-        i = next(i for i, b in enumerate(box) if b > 1)
+        i = next(i for i, b in enumerate(box[:splittable]) if b > 1)
         trial = list(box)
         trial[i] = -(-box[i] // 2)
         if tiles(trial) < 2:
@@ -322,6 +333,11 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
                 "wino_mx": panels_per_block * mr * wino_tp + PLANE_ALIGN}
     qmax = sum((b - 1) * p for b, p in zip(box, pitch)) + 1
     band_elems = cin_g * n_phase * plane + nr + 16
+    off_tail = np.zeros(0, dtype=np.int64)
+    if inplace:   # rows of x itself; the band buffer holds only a partial tile's copy
+        off = np.arange(cin_g, dtype=np.int64) * x_strides[1]
+        off_tail = np.arange(cin_g, dtype=np.int64) * nr
+        band_elems = cin_g * nr + nr + 16
     table_elems = sum(len(r) * e for r, e in zip(residues, ext))
     res_flat = [r for rs in residues for r in rs]
     res_start = np.cumsum([0] + [len(r) for r in residues[:-1]])
@@ -381,7 +397,8 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         "ext": ext, "pitch": pitch, "n_res": [len(r) for r in residues],
         "res_start": res_start, "res": res_flat, "n_phase": n_phase, "plane_size": plane,
         "box_count": box_count,
-        "qmax": qmax, "off": off, "K": geometry.reduction_length, "kc": kc, "taps": taps,
+        "qmax": qmax, "off": off, "off_tail": off_tail, "inplace": inplace,
+        "K": geometry.reduction_length, "kc": kc, "taps": taps,
         "flip": bool(flip), "kind": kind, "mr": mr, "nr": nr, "n_panels": n_panels,
         "panels_per_block": panels_per_block, "m_blocks": m_blocks, "n_units": n_units,
         "band_elems": band_elems, "out_strides": out_strides, "packed_elems": packed_elems,

@@ -749,3 +749,33 @@ def test_direct_means_direct_summation():
     assert pyconvx.plan(*shape, padding=1).algorithm == "winograd"
     forced = pyconvx.plan(*shape, padding=1, algorithm="direct")
     assert forced.algorithm == "direct" and not forced.kernel.startswith("winograd")
+
+
+# ----------------------------------------------------------------------------- pointwise in place
+@pytest.mark.parametrize("x_shape, w_shape, groups", [
+    ((2, 7, 57), (5, 7, 1), 1),                 # 1-d, a partial last tile
+    ((3, 16, 28, 28), (24, 16, 1, 1), 1),       # 784 pixels: tiles end mid-row
+    ((1, 6, 5, 3), (10, 3, 1, 1), 2),           # fewer pixels than one tile, groups
+    ((2, 4, 3, 5, 7), (11, 4, 1, 1, 1), 1),     # 3-d
+    ((1, 3, 1, 1), (2, 3, 1, 1), 1),            # one pixel
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("layout", ["contiguous", "channel-strided", "batch-strided"])
+def test_pointwise_reads_x_in_place(x_shape, w_shape, groups, dtype, layout, rng):
+    """1x1 layers read x in place (no band copy); tiles reaching past a box use a
+    zero-padded copy, so nothing is read past x.  Any channel or batch stride."""
+    x, w, b = make_problem(rng, x_shape, w_shape, dtype=dtype)
+    if layout == "channel-strided":   # every other channel of a wider array
+        wide = rng.standard_normal((x_shape[0], 2 * x_shape[1]) + x_shape[2:]).astype(dtype)
+        x = wide[:, ::2]
+    elif layout == "batch-strided":
+        x = np.concatenate([x, x], axis=1)[:, :x_shape[1]]
+    plan = pyconvx.plan(x, w, groups=groups)
+    if plan.algorithm == "direct" and plan.kernel.startswith(("gemm", "row ")):
+        assert plan.tables["inplace"]
+    got = {t: pyconvx.conv(x, w, b, groups=groups, threads=t) for t in (1, 2, 3)}
+    assert_matches_reference(got[1], x, w, b, groups=groups)
+    assert_bitwise_equal(got[2], got[1])
+    assert_bitwise_equal(got[3], got[1])
+    flipped = pyconvx.conv(x, w, b, groups=groups, flip=True)   # 1x1: flip changes nothing
+    assert_bitwise_equal(flipped, got[1])
