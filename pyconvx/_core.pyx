@@ -62,6 +62,14 @@ cdef extern from "pcx_kernels.h" nogil:
                                       int64_t TW, double *out, int64_t ldo, int64_t rows,
                                       int64_t cols, double bias) noexcept nogil
     ctypedef double (*pcx_probe)(int64_t iterations) noexcept nogil
+    ctypedef void (*pcx_dw_f32)(int64_t K, const float *w, const int64_t *off,
+                                const float *band, int64_t row_pitch, int64_t rows,
+                                int64_t cols, float *out, int64_t ldo,
+                                const float *bias) noexcept nogil
+    ctypedef void (*pcx_dw_f64)(int64_t K, const double *w, const int64_t *off,
+                                const double *band, int64_t row_pitch, int64_t rows,
+                                int64_t cols, double *out, int64_t ldo,
+                                const double *bias) noexcept nogil
     ctypedef struct pcx_kernel_set:
         const char *name
         int gemm_mr_f32, gemm_nr_f32, row_nr_f32
@@ -80,6 +88,9 @@ cdef extern from "pcx_kernels.h" nogil:
         pcx_probe fma_probe_f32
         pcx_probe fma_probe_f64
         int64_t probe_flops_per_iteration_f32, probe_flops_per_iteration_f64
+        int dw_mb_f32, dw_vl_f32, dw_mb_f64, dw_vl_f64
+        pcx_dw_f32 dw_f32
+        pcx_dw_f64 dw_f64
     const pcx_kernel_set *pcx_kernel_set_for(int level)
     int pcx_cpu_level()
     int PCX_N_LEVELS
@@ -105,6 +116,7 @@ cdef enum:
     KIND_ROW = 1
     KIND_ROWBLOCK = 2
     KIND_WINOGRAD = 3
+    KIND_DEPTHWISE = 4
 
 # Padding-mode codes, in the order of pyconvx._normalize.PADDING_MODES.
 cdef enum:
@@ -144,6 +156,8 @@ def kernel_set_info(int level):
         "row_nr": {"float32": ks.row_nr_f32, "float64": ks.row_nr_f64},
         "rowblock_mb": {"float32": ks.rowblock_mb_f32, "float64": ks.rowblock_mb_f64},
         "rowblock_nr": {"float32": ks.rowblock_nr_f32, "float64": ks.rowblock_nr_f64},
+        "dw_mb": {"float32": ks.dw_mb_f32, "float64": ks.dw_mb_f64},
+        "dw_vl": {"float32": ks.dw_vl_f32, "float64": ks.dw_vl_f64},
     }
 
 
@@ -198,6 +212,8 @@ cdef struct Geometry:
     int64_t rb_kh, rb_kw        # rowblock: kernel rows and columns
     int64_t wino_th, wino_tw, wino_tp   # winograd: tile rows/cols per box, tile pitch
     int64_t wino_v_bytes, wino_m_bytes
+    # depthwise: channels per unit, channel blocks, zero-padding fast band copy
+    int64_t dw_cpu, dw_blocks, dw_fast
     # per-thread scratch layout, in bytes
     int64_t band_elems, scratch_bytes, band_bytes, tile_bytes, table_bytes, packed_elems
 
@@ -276,6 +292,17 @@ cdef void build_band(const Geometry *geo, const real *x, int64_t n, int64_t g,
                      const int64_t *origin, real *band, int64_t *table,
                      int64_t *counter) noexcept nogil:
     """Copy the padded, phase-split input region of one box into ``band``."""
+    cdef int64_t *run_lo = counter + geo.ndim
+    cdef int64_t *run_hi = run_lo + geo.n_res[geo.ndim - 1]
+    cdef int64_t *run_src = run_hi + geo.n_res[geo.ndim - 1]
+    build_tables(geo, origin, table, run_lo, run_hi, run_src)
+    copy_band(geo, x, n, g, band, table, counter)
+
+
+cdef void copy_band(const Geometry *geo, const real *x, int64_t n, int64_t g, real *band,
+                    const int64_t *table, int64_t *counter) noexcept nogil:
+    """The copy of build_band, with the box's tables (and runs, after ``counter``)
+    already built: the tables depend on the box only, not on the image or group."""
     cdef int64_t D = geo.ndim, last = geo.ndim - 1
     cdef int64_t *run_lo = counter + D
     cdef int64_t *run_hi = run_lo + geo.n_res[last]
@@ -287,7 +314,6 @@ cdef void build_band(const Geometry *geo, const real *x, int64_t n, int64_t g,
     cdef const real *x_chan
     cdef const real *src
     cdef real *dst = band
-    build_tables(geo, origin, table, run_lo, run_hi, run_src)
     inner_stride = geo.x_strides[2 + last]
     row_len = geo.ext[last]
     for ci in range(geo.cin_g):
@@ -456,7 +482,8 @@ cdef void pack_weights(const Geometry *geo, const real *w, int64_t taps, bint fl
     """
     cdef int64_t g, p, k, m, co, ci, t, src_t
     cdef real *dst = packed
-    if geo.kind == KIND_ROWBLOCK:   # one output channel per group: the taps as they are
+    if geo.kind == KIND_ROWBLOCK or geo.kind == KIND_DEPTHWISE:
+        # one output channel per group: the taps as they are
         for g in range(geo.groups):
             for t in range(taps):
                 dst[g * taps + t] = w[g * taps + (taps - 1 - t if flip else t)]
@@ -595,6 +622,9 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     cdef int64_t i, t, rem, p, p_end, q0, chan_size, last
     cdef bint fresh
     cdef real *wino_v
+    if geo.kind == KIND_DEPTHWISE:
+        depthwise_unit(geo, ks, u, x, packed, bias, out, out_strides, scratch)
+        return
     rem = box_lin
     i = D - 1
     while i >= 0:
@@ -635,6 +665,78 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
                      packed, band, tile, bias, out)
         q0 += geo.nr
         advance(geo, o0, geo.nr)
+
+
+cdef void depthwise_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
+                         const real *x, const real *packed, const real *bias, real *out,
+                         const int64_t *out_strides, char *scratch) noexcept nogil:
+    """One depthwise unit: an image, a block of ``dw_cpu`` channels, an output box.
+
+    Per channel, the padded (phase-split) input of the box goes to the band,
+    then the depthwise kernel writes the box's output rows in place.  With zero
+    padding and stride 1 the band's zero border is the same for every channel
+    of the unit: it is cleared once and only the input rows are copied."""
+    cdef int64_t *key = <int64_t *>scratch
+    cdef real *band = <real *>(scratch + ALIGN)
+    cdef int64_t *ints = <int64_t *>(scratch + ALIGN + geo.band_bytes + geo.tile_bytes)
+    cdef int64_t *origin = ints
+    cdef int64_t *blen = origin + 2
+    cdef int64_t *counter = blen + 6
+    cdef int64_t *table = counter + 4 * 2 + 3 * geo.n_res[1] + 8
+    cdef int64_t box_lin = u % geo.box_count
+    cdef int64_t rest = u // geo.box_count
+    cdef int64_t cb = rest % geo.dw_blocks
+    cdef int64_t n = rest // geo.dw_blocks
+    cdef int64_t g0 = cb * geo.dw_cpu, g1 = g0 + geo.dw_cpu, g, i, rem, r
+    cdef int64_t ldo = out_strides[0], chan_size = out_strides[2], pitch = geo.pitch[0]
+    cdef int64_t ih0 = 0, iw0 = 0, r_lo = 0, r_hi = 0, c_lo = 0, c_hi = 0, count = 0
+    cdef int64_t xs_h = geo.x_strides[2]
+    cdef const real *x_chan
+    cdef const real *src
+    cdef real *dst
+    if g1 > geo.groups:
+        g1 = geo.groups
+    rem = box_lin
+    i = 1
+    while i >= 0:
+        origin[i] = (rem % geo.n_boxes[i]) * geo.box[i]
+        rem = rem // geo.n_boxes[i]
+        blen[i] = geo.out_size[i] - origin[i]
+        if blen[i] > geo.box[i]:
+            blen[i] = geo.box[i]
+        i -= 1
+    key[0] = -1   # the band cache of run_unit does not survive this unit
+    if geo.dw_fast:
+        ih0 = origin[0] - geo.pad_lo[0]
+        iw0 = origin[1] - geo.pad_lo[1]
+        r_lo = max(0, -ih0)
+        r_hi = min(geo.ext[0], geo.in_size[0] - ih0)
+        c_lo = max(0, -iw0)
+        c_hi = min(geo.ext[1], geo.in_size[1] - iw0)
+        count = c_hi - c_lo
+        memset(band, 0, geo.band_elems * sizeof(real))
+    else:
+        build_tables(geo, origin, table, counter + 2, counter + 2 + geo.n_res[1],
+                     counter + 2 + 2 * geo.n_res[1])
+    for g in range(g0, g1):
+        x_chan = x + n * geo.x_strides[0] + g * geo.x_strides[1]
+        if geo.dw_fast:
+            if count > 0:
+                src = x_chan + (ih0 + r_lo) * xs_h + iw0 + c_lo
+                dst = band + r_lo * pitch + c_lo
+                for r in range(r_lo, r_hi):
+                    memcpy(dst, src, count * sizeof(real))
+                    src += xs_h
+                    dst += pitch
+        else:
+            copy_band(geo, x, n, g, band, table, counter)
+        dst = out + (n * geo.groups + g) * chan_size + origin[0] * ldo + origin[1]
+        if real is float:
+            ks.dw_f32(geo.K, packed + g * geo.K, geo.off, band, pitch, blen[0], blen[1], dst,
+                      ldo, (bias + g) if bias != NULL else NULL)
+        else:
+            ks.dw_f64(geo.K, packed + g * geo.K, geo.off, band, pitch, blen[0], blen[1], dst,
+                      ldo, (bias + g) if bias != NULL else NULL)
 
 
 cdef void rowblock_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g, int64_t n,
@@ -778,7 +880,9 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     cdef int64_t[::1] res_start = tables["res_start"], res = tables["res"], off = tables["off"]
     cdef int64_t[::1] out_strides = tables["out_strides"]
     if plan["n_units"] != (plan["batch"] * plan["groups"] * plan["box_count"]
-                           * plan["m_blocks"]) or out.shape[0] != plan["batch"]:
+                           * plan["m_blocks"] if plan["kind"] != KIND_DEPTHWISE
+                           else plan["batch"] * plan["dw_blocks"] * plan["box_count"]) \
+            or out.shape[0] != plan["batch"]:
         raise ValueError("inconsistent plan: work units do not cover the output exactly")
     geo.ndim = plan["ndim"]
     geo.batch = plan["batch"]
@@ -817,6 +921,13 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     geo.wino_th = plan.get("wino_th", 0)
     geo.wino_tw = plan.get("wino_tw", 0)
     geo.wino_tp = plan.get("wino_tp", 0)
+    geo.dw_cpu = plan.get("dw_cpu", 1)
+    geo.dw_blocks = plan.get("dw_blocks", 1)
+    geo.dw_fast = plan.get("dw_fast", 0)
+    if geo.kind == KIND_DEPTHWISE and (geo.ndim != 2 or geo.cin_g != 1 or geo.cout_g != 1
+                                       or geo.dw_cpu * geo.dw_blocks < geo.groups):
+        raise ValueError("inconsistent plan: the depthwise kernel needs 2-d, one channel "
+                         "per group, and channel blocks covering every group")
     # the per-thread scratch layout is the plan's (pyconvx._plan._direct_tables)
     geo.band_elems = plan["band_elems"]
     geo.band_bytes = plan["band_bytes"]

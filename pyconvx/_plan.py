@@ -19,9 +19,19 @@ from .shapes import ConvGeometry, describe_conv
 __all__ = ["ALGORITHMS", "Plan", "make_plan", "plan"]
 
 #: Values accepted by ``algorithm=``: "auto" lets the plan choose; "direct" is
-#: the direct engine with the plan's choice of microkernel; "gemm", "row" and
-#: "rowblock" force one microkernel of the direct engine; "fft" is numpy.fft.
-ALGORITHMS = ("auto", "direct", "gemm", "row", "rowblock", "winograd", "fft")
+#: the direct engine with the plan's choice of microkernel; "gemm", "row",
+#: "rowblock" and "depthwise" force one microkernel of the direct engine
+#: ("rowblock" and "depthwise" refuse problems outside their reach, with a
+#: ValueError); "winograd" forces F(2x2,3x3); "fft" is numpy.fft.
+ALGORITHMS = ("auto", "direct", "gemm", "row", "rowblock", "depthwise", "winograd", "fft")
+
+#: Input bytes (padded planes) one depthwise work unit aims for: several whole
+#: channel planes per unit keep the per-unit bookkeeping small.
+DEPTHWISE_UNIT_BYTES = 64 * 1024
+
+#: Fewest depthwise work units a problem is split into when it has the
+#: channels (or rows) for it, whatever the thread count.
+DEPTHWISE_MIN_UNITS = 32
 
 #: Winograd's V and M buffers and band per thread aim for this (the L2 cache).
 WINOGRAD_TARGET_BYTES = 1536 * 1024
@@ -52,7 +62,11 @@ class Plan:
     reason : str
         Why this algorithm was chosen.
     kernel : str
-        The microkernel (tile shape and instruction set), for ``"direct"``.
+        The microkernel (tile shape and instruction set), for ``"direct"``:
+        ``gemm``, ``row``, ``rowblock`` or ``depthwise`` (2-d, one channel per
+        group: units of several whole channel planes, output rows written in
+        place; "auto" picks it for depthwise layers whose rows are too narrow
+        for ``rowblock``).
     dtype : str
         The compute dtype.
     threads : int
@@ -146,6 +160,16 @@ def _rowblock_refusal(geometry, info, name):
     return None
 
 
+def _depthwise_refusal(geometry):
+    """Why the depthwise kernel cannot take this problem, or None if it can."""
+    if geometry.ndim != 2:
+        return f"it is 2-d only (this problem has {geometry.ndim} spatial dims)"
+    if geometry.in_per_group != 1 or geometry.out_per_group != 1:
+        return ("it needs one input and one output channel per group (this problem has "
+                f"{geometry.in_per_group} and {geometry.out_per_group})")
+    return None
+
+
 def _winograd_refusal(geometry):
     """Why Winograd F(2x2, 3x3) cannot take this problem, or None if it can."""
     if geometry.ndim != 2 or geometry.kernel != (3, 3):
@@ -162,6 +186,9 @@ def _kernel_shape(level, dtype, geometry, forced=None):
     * rowblock: 2-d, one input and one output channel per group, unit stride
       and dilation along the rows, rows wide enough for two tiles: MB output
       rows share every input load (one-channel filters, depthwise on images);
+    * depthwise: 2-d, one input and one output channel per group, any stride and
+      dilation: units of several whole channel planes (or boxes of large
+      ones), output rows written in place, MB rows x one vector per pass;
     * row: few output channels per group: one-row tiles over wide pixel runs;
     * gemm: MR output channels x NR pixels.
     """
@@ -173,6 +200,12 @@ def _kernel_shape(level, dtype, geometry, forced=None):
     row = (1, "row", 1, info["row_nr"][name], info["name"])
     gemm = (0, "gemm", gemm_mr, info["gemm_nr"][name], info["name"])
     winograd = (3, "winograd F(2x2,3x3) + gemm", gemm_mr, info["gemm_nr"][name], info["name"])
+    depthwise = (4, "depthwise", 1, info["dw_vl"][name], info["name"])
+    if forced == "depthwise":
+        refusal = _depthwise_refusal(geometry)
+        if refusal:
+            raise ValueError(f"algorithm='depthwise' cannot take this problem: {refusal}")
+        return depthwise
     if forced == "winograd":
         refusal = _winograd_refusal(geometry)
         if refusal:
@@ -188,6 +221,8 @@ def _kernel_shape(level, dtype, geometry, forced=None):
     if (_rowblock_refusal(geometry, info, name) is None and geometry.kernel[0] > 1
             and geometry.out_spatial[1] >= 2 * info["rowblock_nr"][name]):
         return rowblock
+    if _depthwise_refusal(geometry) is None:
+        return depthwise
     if geometry.out_per_group * 2 <= gemm_mr:
         return row
     # 2.25x fewer multiplies; the GEMMs need enough channels on both sides
@@ -196,6 +231,11 @@ def _kernel_shape(level, dtype, geometry, forced=None):
             and geometry.out_spatial[0] >= 16 and geometry.out_spatial[1] >= 32):
         return winograd
     return gemm
+
+
+def info_mb(level, dtype):
+    """Rows per pass of the depthwise kernel of ``level`` for ``dtype``."""
+    return _core.kernel_set_info(level)["dw_mb"][np.dtype(dtype).name]
 
 
 def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None):
@@ -259,7 +299,8 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         ext, pitch, _ = layout(box)
         return (sum((b - 1) * p for b, p in zip(box, pitch)) + 1) / nr
 
-    while (kind != 3 and unit_count(box) * m_blocks < wanted and any(b > 1 for b in box)
+    while (kind not in (3, 4) and unit_count(box) * m_blocks < wanted
+           and any(b > 1 for b in box)
            and flops / max(unit_count(box) * m_blocks, 1) > 4e6):
         i = next(i for i, b in enumerate(box) if b > 1)
         trial = list(box)
@@ -269,8 +310,33 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         box = trial
     if kind == 2 and box[0] < geometry.out_spatial[0]:
         box[0] = -(-box[0] // mr) * mr  # whole row groups per box
-    base_units = unit_count(box)
-    n_units = base_units * m_blocks
+    dw = {}
+    if kind == 4:
+        # Units of several channel planes (boxes of one channel for large planes),
+        # about DEPTHWISE_UNIT_BYTES of band each, balanced; never fewer than
+        # DEPTHWISE_MIN_UNITS when the channels or rows allow.  Independent of the
+        # thread count (each output's arithmetic does not depend on the units anyway).
+        per_channel = max(band_bytes(box), 1)
+        cpu = max(1, min(geometry.groups, DEPTHWISE_UNIT_BYTES // per_channel))
+
+        def dw_units(cpu, box):
+            return geometry.batch * -(-geometry.groups // cpu) * prod(
+                -(-o // b) for o, b in zip(geometry.out_spatial, box))
+
+        while cpu > 1 and dw_units(cpu, box) < DEPTHWISE_MIN_UNITS:
+            cpu = -(-cpu // 2)
+        while (dw_units(cpu, box) < DEPTHWISE_MIN_UNITS and box[0] > 8
+               and flops / max(dw_units(cpu, box), 1) > 1e6):
+            box[0] = -(-box[0] // 2)
+        dw_blocks = -(-geometry.groups // cpu)
+        cpu = -(-geometry.groups // dw_blocks)
+        dw = {"dw_cpu": cpu, "dw_blocks": dw_blocks,
+              "dw_fast": int(geometry.mode_code == 0 and geometry.stride == (1, 1)
+                             and x_strides[-1] == 1)}
+        n_units = dw_units(cpu, box)
+    else:
+        base_units = unit_count(box)
+        n_units = base_units * m_blocks
 
     ext, pitch, plane = layout(box)
     off, _ = _tap_offsets(geometry, residues, ext, pitch, plane)
@@ -321,8 +387,12 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
     workspace = packed + threads * scratch + 128
     chunk = max(threads, int(n_units * CHUNK_FLOPS / max(flops, 1)))
     box_count = prod(-(-o // b) for o, b in zip(geometry.out_spatial, box))
-    # every unit is one (image, group, box, channel block): the core relies on it
-    assert n_units == geometry.batch * geometry.groups * box_count * m_blocks
+    # every unit is one (image, group, box, channel block), or for the depthwise
+    # kernel one (image, block of groups, box): the core relies on it
+    if kind == 4:
+        assert n_units == geometry.batch * dw["dw_blocks"] * box_count
+    else:
+        assert n_units == geometry.batch * geometry.groups * box_count * m_blocks
     tables = {
         "ndim": ndim, "batch": geometry.batch, "groups": geometry.groups, "cin_g": cin_g,
         "cout_g": geometry.out_per_group, "mode": geometry.mode_code,
@@ -340,9 +410,12 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         "band_elems": band_elems, "out_strides": out_strides, "packed_elems": packed_elems,
         "scratch_bytes": scratch, **layout,
         "chunk": chunk, "rb_kh": geometry.kernel[0], "rb_kw": geometry.kernel[-1],
-        **wino,
+        **wino, **dw,
     }
     kernel = f"{kind_name} {mr}x{nr} ({set_name}), output box {tuple(box)}"
+    if kind == 4:
+        kernel = (f"depthwise {info_mb(level, dtype)}x{nr} ({set_name}), output box "
+                  f"{tuple(box)}, {dw['dw_cpu']} channel(s) per unit")
     tables["threads"] = threads
     return tables, kernel, workspace, n_units, threads * scratch, packed
 
@@ -368,13 +441,17 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
                     geometry.batch, geometry)
     tables, kernel, workspace, units, scratch, packed = _direct_tables(
         geometry, dtype, threads, level, x_strides, flip,
-        forced=algorithm if algorithm in ("gemm", "row", "rowblock", "winograd") else None)
+        forced=algorithm if algorithm in ("gemm", "row", "rowblock", "depthwise", "winograd")
+        else None)
     if algorithm != "auto":
         reason = f"requested with algorithm={algorithm!r}"
     elif tables["kind"] == 3:
         reason = ("3x3, stride 1: Winograd F(2x2,3x3) does 2.25x fewer multiplies; its "
                   "transforms use only +-1 and 1/2, so the rounding stays that of direct "
                   "summation to a small factor")
+    elif tables["kind"] == 4:
+        reason = ("one channel per group on a 2-d image: units of whole channel planes, "
+                  "output rows computed in place (no scratch tile, no scatter)")
     elif tables["kind"] == 2:
         reason = ("one channel per group on a 2-d image: row-blocked tiles reuse every input "
                   "load for several output rows")

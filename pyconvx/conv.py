@@ -51,12 +51,13 @@ _DOC_PARAMETERS = """
     threads : int, optional
         Threads to use; None means OMP_NUM_THREADS if set, else the cores this
         process may use.  Results are bitwise identical for every count.
-    algorithm : {"auto", "direct", "gemm", "row", "rowblock", "winograd", "fft"}, optional
+    algorithm : {"auto", "direct", "gemm", "row", "rowblock", "depthwise", "winograd", "fft"}, optional
         Override the plan's choice (see :func:`pyconvx.plan`).  ``"direct"``
-        is the direct engine with the plan's microkernel; ``"gemm"``, ``"row"``
-        and ``"rowblock"`` force one, ``"winograd"`` the F(2x2,3x3) path
-        (``"rowblock"`` and ``"winograd"`` raise ValueError for problems they
-        cannot take); all give the same results up to rounding.
+        is the direct engine with the plan's microkernel; ``"gemm"``, ``"row"``,
+        ``"rowblock"`` and ``"depthwise"`` force one, ``"winograd"`` the
+        F(2x2,3x3) path (``"rowblock"``, ``"depthwise"`` and ``"winograd"``
+        raise ValueError for problems they cannot take); all give the same
+        results up to rounding.
         ``"fft"`` is exact only to the FFT's rounding (about 1e-15 of the
         largest output in float64, 1e-6 in float32) and is never chosen by
         ``"auto"``.

@@ -91,6 +91,89 @@ PCX_DEFINE_TILE(PCX_NAME(row_), 1, PCX_CAT(PCX_ROW_NV_, PCX_TU))
 PCX_DEFINE_ROWBLOCK(PCX_NAME(rowblock_), PCX_CAT(PCX_ROWBLOCK_MB_, PCX_TU),
                     PCX_CAT(PCX_ROWBLOCK_NV_, PCX_TU))
 
+/* Depthwise planes (see pcx_kernels.h).  The first n lanes of v to dst. */
+static inline void PCX_NAME(dw_store_part_)(PCX_TEMPLATE_TYPE *restrict dst, VEC v,
+                                            int64_t n)
+{
+#if defined(__AVX512F__) && PCX_VBYTES == 64
+#if PCX_TEMPLATE_IS_DOUBLE
+    _mm512_mask_storeu_pd(dst, (__mmask8)((1u << n) - 1u), (__m512d)v);
+#else
+    _mm512_mask_storeu_ps(dst, (__mmask16)((1u << n) - 1u), (__m512)v);
+#endif
+#else
+    for (int64_t l = 0; l < n; ++l)
+        dst[l] = v[l];
+#endif
+}
+
+/* MB output rows x one vector at column c0 of the box (b, o: row 0, column c0). */
+#define PCX_DEFINE_DW_BLOCK(fname, MB)                                              \
+    static inline __attribute__((always_inline)) void fname(                        \
+        int64_t K, const PCX_TEMPLATE_TYPE *restrict w, const int64_t *restrict off, \
+        const PCX_TEMPLATE_TYPE *restrict b, int64_t rp, PCX_TEMPLATE_TYPE *restrict o, \
+        int64_t ldo, const PCX_TEMPLATE_TYPE *restrict bias, int64_t part)          \
+    {                                                                                \
+        VEC acc[MB];                                                                 \
+        PCX_UNROLL for (int m = 0; m < MB; ++m)                                      \
+            acc[m] = (VEC){0};                                                       \
+        for (int64_t k = 0; k < K; ++k) {                                            \
+            const PCX_TEMPLATE_TYPE wk = w[k];                                       \
+            const PCX_TEMPLATE_TYPE *p = b + off[k];                                 \
+            PCX_UNROLL for (int m = 0; m < MB; ++m)                                  \
+                acc[m] += wk * *(const UVEC *)(p + m * rp);                          \
+        }                                                                            \
+        if (bias) {                                                                  \
+            PCX_UNROLL for (int m = 0; m < MB; ++m)                                  \
+                acc[m] += bias[0];                                                   \
+        }                                                                            \
+        if (part == PCX_VL) {                                                        \
+            PCX_UNROLL for (int m = 0; m < MB; ++m)                                  \
+                *(UVEC *)(o + m * ldo) = acc[m];                                     \
+        } else {                                                                     \
+            PCX_UNROLL for (int m = 0; m < MB; ++m)                                  \
+                PCX_NAME(dw_store_part_)(o + m * ldo, acc[m], part);                 \
+        }                                                                            \
+    }
+
+PCX_DEFINE_DW_BLOCK(PCX_NAME(dw_block_), PCX_CAT(PCX_DW_MB_, PCX_TU))
+PCX_DEFINE_DW_BLOCK(PCX_NAME(dw_block1_), 1)
+
+static void PCX_NAME(dw_)(int64_t K, const PCX_TEMPLATE_TYPE *restrict w,
+                          const int64_t *restrict off, const PCX_TEMPLATE_TYPE *restrict band,
+                          int64_t rp, int64_t rows, int64_t cols,
+                          PCX_TEMPLATE_TYPE *restrict out, int64_t ldo,
+                          const PCX_TEMPLATE_TYPE *restrict bias)
+{
+    enum { MB = PCX_CAT(PCX_DW_MB_, PCX_TU) };
+    /* column starts 0, VL, 2 VL, ..., the last one moved back to cols - VL */
+    const int64_t c_last = cols >= PCX_VL ? cols - PCX_VL : 0;
+    const int64_t part = cols >= PCX_VL ? PCX_VL : cols;
+    if (cols <= 0)
+        return;
+    int64_t oh = 0;
+    for (; oh + MB <= rows; oh += MB) {
+        for (int64_t c0 = 0;; c0 += PCX_VL) {
+            if (c0 > c_last)
+                c0 = c_last;
+            PCX_NAME(dw_block_)(K, w, off, band + oh * rp + c0, rp, out + oh * ldo + c0, ldo,
+                                bias, part);
+            if (c0 == c_last)
+                break;
+        }
+    }
+    for (; oh < rows; ++oh) {
+        for (int64_t c0 = 0;; c0 += PCX_VL) {
+            if (c0 > c_last)
+                c0 = c_last;
+            PCX_NAME(dw_block1_)(K, w, off, band + oh * rp + c0, rp, out + oh * ldo + c0, ldo,
+                                 bias, part);
+            if (c0 == c_last)
+                break;
+        }
+    }
+}
+
 #if PCX_TEMPLATE_IS_DOUBLE
 typedef int64_t PCX_CAT(ivec_, PCX_T) __attribute__((vector_size(PCX_VBYTES)));
 #else
