@@ -62,11 +62,11 @@ cdef extern from "pcx_kernels.h" nogil:
                                       int64_t TW, double *out, int64_t ldo, int64_t rows,
                                       int64_t cols, double bias) noexcept nogil
     ctypedef double (*pcx_probe)(int64_t iterations) noexcept nogil
-    ctypedef void (*pcx_dw_f32)(int64_t K, const float *w, const int64_t *off,
+    ctypedef void (*pcx_dw_f32)(int64_t KH, int64_t KW, const float *w, const int64_t *off,
                                 const float *band, int64_t row_pitch, int64_t rows,
                                 int64_t cols, float *out, int64_t ldo,
                                 const float *bias) noexcept nogil
-    ctypedef void (*pcx_dw_f64)(int64_t K, const double *w, const int64_t *off,
+    ctypedef void (*pcx_dw_f64)(int64_t KH, int64_t KW, const double *w, const int64_t *off,
                                 const double *band, int64_t row_pitch, int64_t rows,
                                 int64_t cols, double *out, int64_t ldo,
                                 const double *bias) noexcept nogil
@@ -732,11 +732,11 @@ cdef void depthwise_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t 
             copy_band(geo, x, n, g, band, table, counter)
         dst = out + (n * geo.groups + g) * chan_size + origin[0] * ldo + origin[1]
         if real is float:
-            ks.dw_f32(geo.K, packed + g * geo.K, geo.off, band, pitch, blen[0], blen[1], dst,
-                      ldo, (bias + g) if bias != NULL else NULL)
+            ks.dw_f32(geo.rb_kh, geo.rb_kw, packed + g * geo.K, geo.off, band, pitch,
+                      blen[0], blen[1], dst, ldo, (bias + g) if bias != NULL else NULL)
         else:
-            ks.dw_f64(geo.K, packed + g * geo.K, geo.off, band, pitch, blen[0], blen[1], dst,
-                      ldo, (bias + g) if bias != NULL else NULL)
+            ks.dw_f64(geo.rb_kh, geo.rb_kw, packed + g * geo.K, geo.off, band, pitch,
+                      blen[0], blen[1], dst, ldo, (bias + g) if bias != NULL else NULL)
 
 
 cdef void rowblock_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g, int64_t n,

@@ -85,7 +85,7 @@ class Plan:
     >>> import pyconvx
     >>> p = pyconvx.plan((1, 1, 2048, 2048), (1, 1, 7, 7), padding="same")
     >>> p.algorithm, p.kernel.split()[0]
-    ('direct', 'rowblock')
+    ('direct', 'depthwise')
     >>> p.workspace_bytes < 64 * 2**20
     True
     """
@@ -183,12 +183,12 @@ def _winograd_refusal(geometry):
 def _kernel_shape(level, dtype, geometry, forced=None):
     """(kind code, name, MR, NR, set name) of the microkernel for this problem.
 
-    * rowblock: 2-d, one input and one output channel per group, unit stride
-      and dilation along the rows, rows wide enough for two tiles: MB output
-      rows share every input load (one-channel filters, depthwise on images);
     * depthwise: 2-d, one input and one output channel per group, any stride and
       dilation: units of several whole channel planes (or boxes of large
-      ones), output rows written in place, MB rows x one vector per pass;
+      ones), output rows written in place, MB rows x two vectors per pass
+      (3x3, 5x5, 7x7 at stride 1 unrolled, each input load shared by the rows);
+    * rowblock: the same problems with other kernels on rows wide enough for
+      two tiles: MB output rows share every input load;
     * row: few output channels per group: one-row tiles over wide pixel runs;
     * gemm: MR output channels x NR pixels.
     """
@@ -218,11 +218,20 @@ def _kernel_shape(level, dtype, geometry, forced=None):
         return rowblock
     if forced in ("row", "gemm"):
         return row if forced == "row" else gemm
+    if _depthwise_refusal(geometry) is None:
+        # Measured (AVX-512, AVX2, generic): the depthwise kernel's unrolled 3x3,
+        # 5x5 and 7x7 stride-1 path beats rowblock even on one wide channel;
+        # rowblock stays ahead for other kernels on wide rows.
+        unrolled = (geometry.kernel[0] == geometry.kernel[1] in (3, 5, 7)
+                    and geometry.stride == (1, 1) and geometry.dilation == (1, 1))
+        if (not unrolled and _rowblock_refusal(geometry, info, name) is None
+                and geometry.kernel[0] > 1
+                and geometry.out_spatial[1] >= 2 * info["rowblock_nr"][name]):
+            return rowblock
+        return depthwise
     if (_rowblock_refusal(geometry, info, name) is None and geometry.kernel[0] > 1
             and geometry.out_spatial[1] >= 2 * info["rowblock_nr"][name]):
         return rowblock
-    if _depthwise_refusal(geometry) is None:
-        return depthwise
     if geometry.out_per_group * 2 <= gemm_mr:
         return row
     # 2.25x fewer multiplies; the GEMMs need enough channels on both sides

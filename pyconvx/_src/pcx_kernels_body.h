@@ -107,72 +107,143 @@ static inline void PCX_NAME(dw_store_part_)(PCX_TEMPLATE_TYPE *restrict dst, VEC
 #endif
 }
 
-/* MB output rows x one vector at column c0 of the box (b, o: row 0, column c0). */
-#define PCX_DEFINE_DW_BLOCK(fname, MB)                                              \
+/* MB output rows x NV vectors at columns c[0..NV-1] of the box (b, o: its row 0).
+ * MB * NV independent accumulator chains hide the multiply-add latency.
+ * KS > 0: a KS x KS kernel whose taps are consecutive band rows and columns
+ * (stride and dilation 1 after the band's phase split), fully unrolled: each
+ * input vector is loaded once and feeds every output row it belongs to, the
+ * weights are broadcast operands.  KS = 0: any KH x KW taps at any offsets.
+ * Either way every output sums its taps in the order k = kh * KW + kw. */
+#define PCX_DEFINE_DW_BLOCK(fname, MB, NV, KS)                                      \
     static inline __attribute__((always_inline)) void fname(                        \
         int64_t K, const PCX_TEMPLATE_TYPE *restrict w, const int64_t *restrict off, \
         const PCX_TEMPLATE_TYPE *restrict b, int64_t rp, PCX_TEMPLATE_TYPE *restrict o, \
-        int64_t ldo, const PCX_TEMPLATE_TYPE *restrict bias, int64_t part)          \
+        int64_t ldo, const PCX_TEMPLATE_TYPE *restrict bias, const int64_t *c,       \
+        int64_t part)                                                                \
     {                                                                                \
-        VEC acc[MB];                                                                 \
+        VEC acc[MB][NV];                                                             \
         PCX_UNROLL for (int m = 0; m < MB; ++m)                                      \
-            acc[m] = (VEC){0};                                                       \
-        for (int64_t k = 0; k < K; ++k) {                                            \
-            const PCX_TEMPLATE_TYPE wk = w[k];                                       \
-            const PCX_TEMPLATE_TYPE *p = b + off[k];                                 \
-            PCX_UNROLL for (int m = 0; m < MB; ++m)                                  \
-                acc[m] += wk * *(const UVEC *)(p + m * rp);                          \
+            PCX_UNROLL for (int v = 0; v < NV; ++v)                                  \
+                acc[m][v] = (VEC){0};                                                \
+        if (KS > 0) {                                                                \
+            const PCX_TEMPLATE_TYPE *restrict b0 = b + off[0] + c[0];                \
+            const PCX_TEMPLATE_TYPE *restrict b1 = b + off[0] + c[NV - 1];           \
+            PCX_UNROLL for (int r = 0; r < MB + KS - 1; ++r) {                       \
+                PCX_UNROLL for (int kw = 0; kw < KS; ++kw) {                         \
+                    VEC in[NV];                                                      \
+                    in[0] = *(const UVEC *)(b0 + r * rp + kw);                       \
+                    if (NV > 1)                                                      \
+                        in[NV - 1] = *(const UVEC *)(b1 + r * rp + kw);              \
+                    PCX_UNROLL for (int m = 0; m < MB; ++m) {                        \
+                        if (r - m >= 0 && r - m < KS) {                              \
+                            const PCX_TEMPLATE_TYPE wk = w[(r - m) * KS + kw];       \
+                            PCX_UNROLL for (int v = 0; v < NV; ++v)                  \
+                                acc[m][v] += wk * in[v];                             \
+                        }                                                            \
+                    }                                                                \
+                }                                                                    \
+            }                                                                        \
+        } else {                                                                     \
+            for (int64_t k = 0; k < K; ++k) {                                        \
+                const PCX_TEMPLATE_TYPE wk = w[k];                                   \
+                const PCX_TEMPLATE_TYPE *p = b + off[k];                             \
+                PCX_UNROLL for (int m = 0; m < MB; ++m)                              \
+                    PCX_UNROLL for (int v = 0; v < NV; ++v)                          \
+                        acc[m][v] += wk * *(const UVEC *)(p + m * rp + c[v]);        \
+            }                                                                        \
         }                                                                            \
         if (bias) {                                                                  \
             PCX_UNROLL for (int m = 0; m < MB; ++m)                                  \
-                acc[m] += bias[0];                                                   \
+                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
+                    acc[m][v] += bias[0];                                            \
         }                                                                            \
         if (part == PCX_VL) {                                                        \
             PCX_UNROLL for (int m = 0; m < MB; ++m)                                  \
-                *(UVEC *)(o + m * ldo) = acc[m];                                     \
+                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
+                    *(UVEC *)(o + m * ldo + c[v]) = acc[m][v];                       \
         } else {                                                                     \
             PCX_UNROLL for (int m = 0; m < MB; ++m)                                  \
-                PCX_NAME(dw_store_part_)(o + m * ldo, acc[m], part);                 \
+                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
+                    PCX_NAME(dw_store_part_)(o + m * ldo + c[v], acc[m][v], part);   \
         }                                                                            \
     }
 
-PCX_DEFINE_DW_BLOCK(PCX_NAME(dw_block_), PCX_CAT(PCX_DW_MB_, PCX_TU))
-PCX_DEFINE_DW_BLOCK(PCX_NAME(dw_block1_), 1)
+/* One band of MB (or 1) output rows: the column vectors two at a time.  Column
+ * vector j starts at j * VL, the last one moved back to cols - VL (the overlapped
+ * outputs are recomputed bit for bit); below one vector, one partial vector. */
+#define PCX_DW_ROWS(B2, B1)                                                         \
+    do {                                                                             \
+        int64_t j = 0, cc[2];                                                        \
+        for (; j + 2 <= ncv; j += 2) {                                               \
+            cc[0] = j * PCX_VL;                                                      \
+            cc[1] = (j + 1) * PCX_VL > c_last ? c_last : (j + 1) * PCX_VL;           \
+            B2(K, w, off, band + oh * rp, rp, out + oh * ldo, ldo, bias, cc, part);  \
+        }                                                                            \
+        if (j < ncv) {                                                               \
+            cc[0] = j * PCX_VL > c_last ? c_last : j * PCX_VL;                       \
+            B1(K, w, off, band + oh * rp, rp, out + oh * ldo, ldo, bias, cc, part);  \
+        }                                                                            \
+    } while (0)
 
-static void PCX_NAME(dw_)(int64_t K, const PCX_TEMPLATE_TYPE *restrict w,
+/* A whole rows x cols box with the blocks of one KWC. */
+#define PCX_DEFINE_DW_PLANE(fname, KWC)                                             \
+    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, mb2), PCX_CAT(PCX_DW_MB_, PCX_TU), 2, KWC)    \
+    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, mb1), PCX_CAT(PCX_DW_MB_, PCX_TU), 1, KWC)    \
+    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, 12), 1, 2, KWC)                               \
+    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, 11), 1, 1, KWC)                               \
+    static void fname(int64_t K, const PCX_TEMPLATE_TYPE *restrict w,               \
+                      const int64_t *restrict off,                                   \
+                      const PCX_TEMPLATE_TYPE *restrict band, int64_t rp,            \
+                      int64_t rows, int64_t cols, PCX_TEMPLATE_TYPE *restrict out,   \
+                      int64_t ldo, const PCX_TEMPLATE_TYPE *restrict bias)          \
+    {                                                                                \
+        enum { MB = PCX_CAT(PCX_DW_MB_, PCX_TU) };                                   \
+        const int64_t ncv = cols >= PCX_VL ? (cols + PCX_VL - 1) / PCX_VL : 1;       \
+        const int64_t c_last = cols >= PCX_VL ? cols - PCX_VL : 0;                   \
+        const int64_t part = cols >= PCX_VL ? PCX_VL : cols;                         \
+        if (rows >= MB) {                                                            \
+            /* row bands of MB, the last one moved back to rows - MB */              \
+            for (int64_t oh = 0;; oh += MB) {                                        \
+                if (oh > rows - MB)                                                  \
+                    oh = rows - MB;                                                  \
+                PCX_DW_ROWS(PCX_CAT(fname, mb2), PCX_CAT(fname, mb1));               \
+                if (oh == rows - MB)                                                 \
+                    break;                                                           \
+            }                                                                        \
+        } else {                                                                     \
+            for (int64_t oh = 0; oh < rows; ++oh)                                    \
+                PCX_DW_ROWS(PCX_CAT(fname, 12), PCX_CAT(fname, 11));                 \
+        }                                                                            \
+    }
+
+PCX_DEFINE_DW_PLANE(PCX_NAME(dw_any_), 0)
+PCX_DEFINE_DW_PLANE(PCX_NAME(dw_k3_), 3)
+PCX_DEFINE_DW_PLANE(PCX_NAME(dw_k5_), 5)
+PCX_DEFINE_DW_PLANE(PCX_NAME(dw_k7_), 7)
+
+static void PCX_NAME(dw_)(int64_t KH, int64_t KW, const PCX_TEMPLATE_TYPE *restrict w,
                           const int64_t *restrict off, const PCX_TEMPLATE_TYPE *restrict band,
                           int64_t rp, int64_t rows, int64_t cols,
                           PCX_TEMPLATE_TYPE *restrict out, int64_t ldo,
                           const PCX_TEMPLATE_TYPE *restrict bias)
 {
-    enum { MB = PCX_CAT(PCX_DW_MB_, PCX_TU) };
-    /* column starts 0, VL, 2 VL, ..., the last one moved back to cols - VL */
-    const int64_t c_last = cols >= PCX_VL ? cols - PCX_VL : 0;
-    const int64_t part = cols >= PCX_VL ? PCX_VL : cols;
-    if (cols <= 0)
+    const int64_t K = KH * KW;
+    int consecutive = KH == KW;
+    if (cols <= 0 || rows <= 0)
         return;
-    int64_t oh = 0;
-    for (; oh + MB <= rows; oh += MB) {
-        for (int64_t c0 = 0;; c0 += PCX_VL) {
-            if (c0 > c_last)
-                c0 = c_last;
-            PCX_NAME(dw_block_)(K, w, off, band + oh * rp + c0, rp, out + oh * ldo + c0, ldo,
-                                bias, part);
-            if (c0 == c_last)
-                break;
-        }
-    }
-    for (; oh < rows; ++oh) {
-        for (int64_t c0 = 0;; c0 += PCX_VL) {
-            if (c0 > c_last)
-                c0 = c_last;
-            PCX_NAME(dw_block1_)(K, w, off, band + oh * rp + c0, rp, out + oh * ldo + c0, ldo,
-                                 bias, part);
-            if (c0 == c_last)
-                break;
-        }
-    }
+    for (int64_t kh = 0; kh < KH && consecutive; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw)
+            consecutive &= off[kh * KW + kw] == off[0] + kh * rp + kw;
+    if (consecutive && KW == 3)
+        PCX_NAME(dw_k3_)(K, w, off, band, rp, rows, cols, out, ldo, bias);
+    else if (consecutive && KW == 5)
+        PCX_NAME(dw_k5_)(K, w, off, band, rp, rows, cols, out, ldo, bias);
+    else if (consecutive && KW == 7)
+        PCX_NAME(dw_k7_)(K, w, off, band, rp, rows, cols, out, ldo, bias);
+    else
+        PCX_NAME(dw_any_)(K, w, off, band, rp, rows, cols, out, ldo, bias);
 }
+#undef PCX_DW_ROWS
 
 #if PCX_TEMPLATE_IS_DOUBLE
 typedef int64_t PCX_CAT(ivec_, PCX_T) __attribute__((vector_size(PCX_VBYTES)));
