@@ -16,7 +16,7 @@ from . import _core, _dispatch
 from ._normalize import as_array, check_memory, prod, resolve_threads, result_dtype
 from .shapes import ConvGeometry, describe_conv
 
-__all__ = ["ALGORITHMS", "Plan", "make_plan", "plan"]
+__all__ = ["ALGORITHMS", "Plan", "cached_plan", "make_plan", "plan"]
 
 #: Values accepted by ``algorithm=``: "auto" lets the plan choose; "direct" is
 #: the direct engine with the plan's choice of microkernel; "gemm", "row",
@@ -478,6 +478,36 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
     check_memory(workspace, "the direct engine's workspace (packed weights and scratch)")
     return Plan("winograd" if tables["kind"] == 3 else "direct", reason, kernel, dtype.name,
                 tables["threads"], workspace, geometry.flops, units, geometry, tables)
+
+
+#: Plans of recent calls of conv (see cached_plan): at most this many.
+PLAN_CACHE_SIZE = 128
+_plan_cache = {}
+
+
+def cached_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None):
+    """``make_plan`` for the compiled engine's own use, remembered per problem.
+
+    A plan is a pure function of these arguments and the kernel level (planning
+    costs about 70 us, as much as a small convolution).  The returned Plan and
+    its tables are shared: read them, never modify them (``pyconvx.plan`` returns
+    a fresh one).
+    """
+    level = _dispatch.level_code()
+    key = (geometry, np.dtype(dtype).str, threads, algorithm, bool(flip),
+           None if x_strides is None else tuple(int(s) for s in x_strides), level)
+    try:
+        found = _plan_cache.get(key)
+    except TypeError:  # an unhashable argument: make_plan reports it
+        found = key = None
+    if found is None:
+        found = make_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
+                          x_strides=x_strides, level=level)
+        if key is not None:
+            if len(_plan_cache) >= PLAN_CACHE_SIZE:
+                _plan_cache.clear()
+            _plan_cache[key] = found
+    return found
 
 
 def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,

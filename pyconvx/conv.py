@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _core, _dispatch
 from ._normalize import as_array, check_memory, prod, resolve_threads, result_dtype
-from ._plan import make_plan
+from ._plan import cached_plan
 from .shapes import describe_conv
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
@@ -140,8 +140,8 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
     if not geometry.batched:
         compute_x = compute_x[np.newaxis]
     x_strides = [s // compute_x.itemsize for s in compute_x.strides]
-    plan = make_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
-                     x_strides=x_strides)
+    plan = cached_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
+                       x_strides=x_strides)
 
     result = out
     if result is None or np.may_share_memory(result, x) or np.may_share_memory(

@@ -817,3 +817,29 @@ def test_auto_picks_depthwise_for_narrow_depthwise_layers():
     assert p.kernel.startswith("depthwise")
     with pytest.raises(ValueError, match="algorithm='depthwise' cannot take this problem"):
         pyconvx.plan((1, 4, 30), (4, 1, 3), groups=4, algorithm="depthwise")
+
+
+def test_plan_cache_follows_level_and_arguments(rng):
+    """conv remembers its plans (pyconvx._plan.cached_plan): the cached plan is the
+    one make_plan would make for the same problem, SIMD level, threads and strides."""
+    from conftest import forced_level, simd_levels
+    from pyconvx import _plan
+    from pyconvx.shapes import describe_conv
+
+    g = describe_conv((2, 6, 9, 10), (6, 1, 3, 3), padding=1, groups=6)
+    for level in simd_levels():
+        with forced_level(level):
+            for threads, strides in ((1, None), (3, [540, 90, 10, 1]), (2, [540, 90, 20, 2])):
+                cached = _plan.cached_plan(g, np.float32, threads=threads, x_strides=strides)
+                again = _plan.cached_plan(g, np.float32, threads=threads, x_strides=strides)
+                fresh = _plan.make_plan(g, np.float32, threads=threads, x_strides=strides)
+                assert again is cached
+                assert cached.kernel == fresh.kernel and cached.threads == fresh.threads
+                assert cached.tables.keys() == fresh.tables.keys()
+                for key, value in fresh.tables.items():
+                    assert np.array_equal(np.asarray(cached.tables[key]), np.asarray(value)), key
+    for _ in range(_plan.PLAN_CACHE_SIZE + 5):
+        _plan.cached_plan(g, np.float32, threads=int(rng.integers(1, 10**6)))
+    assert len(_plan._plan_cache) <= _plan.PLAN_CACHE_SIZE
+    with pytest.raises(ValueError, match="algorithm"):
+        _plan.cached_plan(g, np.float32, threads=1, algorithm="bogus")
