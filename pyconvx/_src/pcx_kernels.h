@@ -61,14 +61,16 @@ typedef void (*pcx_wino_out_f64)(const double *M, int64_t m_stride, int64_t TH, 
 /* Depthwise planes (one input and one output channel per group, 2-d): every
  * output (oh, ow) of a rows x cols box is
  *   out[oh * ldo + ow] = sum_k w[k] * band[off[k] + oh * row_pitch + ow] (+ bias[0]),
- * k = kh * KW + kw in order 0..KH*KW-1, one fused multiply-add per product (3x3,
- * 5x5 and 7x7 kernels on consecutive band rows and columns take an unrolled path
- * that loads each input vector once for all its output rows; same order).  MB output rows x one
- * vector per pass, written straight into the output: a width that is not a
- * multiple of the vector length ends with an overlapping vector (recomputing a
- * few outputs bit for bit), a width below it with a partial store; nothing is
- * written outside the box.  Reads may run up to one vector past the band's
- * last row (the band has that slack). */
+ * k = kh * KW + kw, summed column-major (k' = kw * KH + kh in order), one fused
+ * multiply-add per product.  3x3, 5x5 and 7x7 kernels on consecutive band rows
+ * and columns take an unrolled path that keeps a kernel column's weights in
+ * registers and loads each input vector once for all its output rows (same
+ * order, same bits).  MB output rows x two vectors per pass, written straight
+ * into the output: a width that is not a multiple of the vector length ends
+ * with an overlapping vector, the rows with an overlapping band (recomputing a
+ * few outputs bit for bit), a width below one vector with a partial store;
+ * nothing is written outside the box.  Reads may run up to one vector past the
+ * band's last row (the band has that slack). */
 typedef void (*pcx_dw_f32)(int64_t KH, int64_t KW, const float *w, const int64_t *off,
                            const float *band, int64_t row_pitch, int64_t rows, int64_t cols,
                            float *out, int64_t ldo, const float *bias);

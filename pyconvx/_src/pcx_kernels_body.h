@@ -110,16 +110,17 @@ static inline void PCX_NAME(dw_store_part_)(PCX_TEMPLATE_TYPE *restrict dst, VEC
 /* MB output rows x NV vectors at columns c[0..NV-1] of the box (b, o: its row 0).
  * MB * NV independent accumulator chains hide the multiply-add latency.
  * KS > 0: a KS x KS kernel whose taps are consecutive band rows and columns
- * (stride and dilation 1 after the band's phase split), fully unrolled: each
- * input vector is loaded once and feeds every output row it belongs to, the
- * weights are broadcast operands.  KS = 0: any KH x KW taps at any offsets.
- * Either way every output sums its taps in the order k = kh * KW + kw. */
+ * (stride and dilation 1 after the band's phase split), fully unrolled: per
+ * kernel column the KS weights sit in registers and each input vector is loaded
+ * once for every output row it feeds.  KS = 0: any KH x KW taps at any offsets.
+ * Either way every output sums its taps column-major, k' = kw * KH + kh, in
+ * order: the same bits on every path. */
 #define PCX_DEFINE_DW_BLOCK(fname, MB, NV, KS)                                      \
     static inline __attribute__((always_inline)) void fname(                        \
-        int64_t K, const PCX_TEMPLATE_TYPE *restrict w, const int64_t *restrict off, \
-        const PCX_TEMPLATE_TYPE *restrict b, int64_t rp, PCX_TEMPLATE_TYPE *restrict o, \
-        int64_t ldo, const PCX_TEMPLATE_TYPE *restrict bias, const int64_t *c,       \
-        int64_t part)                                                                \
+        int64_t KH, int64_t KW, const PCX_TEMPLATE_TYPE *restrict w,                 \
+        const int64_t *restrict off, const PCX_TEMPLATE_TYPE *restrict b, int64_t rp, \
+        PCX_TEMPLATE_TYPE *restrict o, int64_t ldo,                                  \
+        const PCX_TEMPLATE_TYPE *restrict bias, const int64_t *c, int64_t part)      \
     {                                                                                \
         VEC acc[MB][NV];                                                             \
         PCX_UNROLL for (int m = 0; m < MB; ++m)                                      \
@@ -128,28 +129,35 @@ static inline void PCX_NAME(dw_store_part_)(PCX_TEMPLATE_TYPE *restrict dst, VEC
         if (KS > 0) {                                                                \
             const PCX_TEMPLATE_TYPE *restrict b0 = b + off[0] + c[0];                \
             const PCX_TEMPLATE_TYPE *restrict b1 = b + off[0] + c[NV - 1];           \
-            PCX_UNROLL for (int r = 0; r < MB + KS - 1; ++r) {                       \
-                PCX_UNROLL for (int kw = 0; kw < KS; ++kw) {                         \
+            PCX_UNROLL for (int kw = 0; kw < KS; ++kw) {                             \
+                PCX_TEMPLATE_TYPE wv[KS > 0 ? KS : 1];                               \
+                PCX_UNROLL for (int kh = 0; kh < KS; ++kh)                           \
+                    wv[kh] = w[kh * KS + kw];                                        \
+                const PCX_TEMPLATE_TYPE *q0 = b0 + kw, *q1 = b1 + kw;                \
+                PCX_UNROLL for (int r = 0; r < MB + KS - 1; ++r) {                   \
                     VEC in[NV];                                                      \
-                    in[0] = *(const UVEC *)(b0 + r * rp + kw);                       \
+                    in[0] = *(const UVEC *)q0;                                       \
                     if (NV > 1)                                                      \
-                        in[NV - 1] = *(const UVEC *)(b1 + r * rp + kw);              \
+                        in[NV - 1] = *(const UVEC *)q1;                              \
+                    q0 += rp;                                                        \
+                    q1 += rp;                                                        \
                     PCX_UNROLL for (int m = 0; m < MB; ++m) {                        \
                         if (r - m >= 0 && r - m < KS) {                              \
-                            const PCX_TEMPLATE_TYPE wk = w[(r - m) * KS + kw];       \
                             PCX_UNROLL for (int v = 0; v < NV; ++v)                  \
-                                acc[m][v] += wk * in[v];                             \
+                                acc[m][v] += wv[r - m] * in[v];                      \
                         }                                                            \
                     }                                                                \
                 }                                                                    \
             }                                                                        \
         } else {                                                                     \
-            for (int64_t k = 0; k < K; ++k) {                                        \
-                const PCX_TEMPLATE_TYPE wk = w[k];                                   \
-                const PCX_TEMPLATE_TYPE *p = b + off[k];                             \
-                PCX_UNROLL for (int m = 0; m < MB; ++m)                              \
-                    PCX_UNROLL for (int v = 0; v < NV; ++v)                          \
-                        acc[m][v] += wk * *(const UVEC *)(p + m * rp + c[v]);        \
+            for (int64_t kw = 0; kw < KW; ++kw) {                                    \
+                for (int64_t kh = 0; kh < KH; ++kh) {                                \
+                    const PCX_TEMPLATE_TYPE wk = w[kh * KW + kw];                    \
+                    const PCX_TEMPLATE_TYPE *p = b + off[kh * KW + kw];              \
+                    PCX_UNROLL for (int m = 0; m < MB; ++m)                          \
+                        PCX_UNROLL for (int v = 0; v < NV; ++v)                      \
+                            acc[m][v] += wk * *(const UVEC *)(p + m * rp + c[v]);    \
+                }                                                                    \
             }                                                                        \
         }                                                                            \
         if (bias) {                                                                  \
@@ -168,7 +176,7 @@ static inline void PCX_NAME(dw_store_part_)(PCX_TEMPLATE_TYPE *restrict dst, VEC
         }                                                                            \
     }
 
-/* One band of MB (or 1) output rows: the column vectors two at a time.  Column
+/* One band of output rows from row oh: the column vectors two at a time.  Column
  * vector j starts at j * VL, the last one moved back to cols - VL (the overlapped
  * outputs are recomputed bit for bit); below one vector, one partial vector. */
 #define PCX_DW_ROWS(B2, B1)                                                         \
@@ -177,21 +185,34 @@ static inline void PCX_NAME(dw_store_part_)(PCX_TEMPLATE_TYPE *restrict dst, VEC
         for (; j + 2 <= ncv; j += 2) {                                               \
             cc[0] = j * PCX_VL;                                                      \
             cc[1] = (j + 1) * PCX_VL > c_last ? c_last : (j + 1) * PCX_VL;           \
-            B2(K, w, off, band + oh * rp, rp, out + oh * ldo, ldo, bias, cc, part);  \
+            B2(KH, KW, w, off, band + oh * rp, rp, out + oh * ldo, ldo, bias, cc, part); \
         }                                                                            \
         if (j < ncv) {                                                               \
             cc[0] = j * PCX_VL > c_last ? c_last : j * PCX_VL;                       \
-            B1(K, w, off, band + oh * rp, rp, out + oh * ldo, ldo, bias, cc, part);  \
+            B1(KH, KW, w, off, band + oh * rp, rp, out + oh * ldo, ldo, bias, cc, part); \
         }                                                                            \
     } while (0)
 
-/* A whole rows x cols box with the blocks of one KWC. */
-#define PCX_DEFINE_DW_PLANE(fname, KWC)                                             \
-    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, mb2), PCX_CAT(PCX_DW_MB_, PCX_TU), 2, KWC)    \
-    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, mb1), PCX_CAT(PCX_DW_MB_, PCX_TU), 1, KWC)    \
-    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, 12), 1, 2, KWC)                               \
-    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, 11), 1, 1, KWC)                               \
-    static void fname(int64_t K, const PCX_TEMPLATE_TYPE *restrict w,               \
+/* Row bands of R rows over [0, rows), the last one moved back to rows - R. */
+#define PCX_DW_BANDS(R, B2, B1)                                                     \
+    for (int64_t oh = 0;; oh += (R)) {                                               \
+        if (oh > rows - (R))                                                         \
+            oh = rows - (R);                                                         \
+        PCX_DW_ROWS(B2, B1);                                                         \
+        if (oh == rows - (R))                                                        \
+            break;                                                                   \
+    }
+
+/* A whole rows x cols box with the blocks of one KS: bands of MB rows, of 4 when
+ * the box has fewer rows than MB, of 1 below 4. */
+#define PCX_DEFINE_DW_PLANE(fname, KS)                                              \
+    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, mb2), PCX_CAT(PCX_DW_MB_, PCX_TU), 2, KS)     \
+    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, mb1), PCX_CAT(PCX_DW_MB_, PCX_TU), 1, KS)     \
+    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, 42), 4, 2, KS)                                \
+    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, 41), 4, 1, KS)                                \
+    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, 12), 1, 2, KS)                                \
+    PCX_DEFINE_DW_BLOCK(PCX_CAT(fname, 11), 1, 1, KS)                                \
+    static void fname(int64_t KH, int64_t KW, const PCX_TEMPLATE_TYPE *restrict w,   \
                       const int64_t *restrict off,                                   \
                       const PCX_TEMPLATE_TYPE *restrict band, int64_t rp,            \
                       int64_t rows, int64_t cols, PCX_TEMPLATE_TYPE *restrict out,   \
@@ -202,17 +223,11 @@ static inline void PCX_NAME(dw_store_part_)(PCX_TEMPLATE_TYPE *restrict dst, VEC
         const int64_t c_last = cols >= PCX_VL ? cols - PCX_VL : 0;                   \
         const int64_t part = cols >= PCX_VL ? PCX_VL : cols;                         \
         if (rows >= MB) {                                                            \
-            /* row bands of MB, the last one moved back to rows - MB */              \
-            for (int64_t oh = 0;; oh += MB) {                                        \
-                if (oh > rows - MB)                                                  \
-                    oh = rows - MB;                                                  \
-                PCX_DW_ROWS(PCX_CAT(fname, mb2), PCX_CAT(fname, mb1));               \
-                if (oh == rows - MB)                                                 \
-                    break;                                                           \
-            }                                                                        \
+            PCX_DW_BANDS(MB, PCX_CAT(fname, mb2), PCX_CAT(fname, mb1))               \
+        } else if (rows >= 4) {                                                      \
+            PCX_DW_BANDS(4, PCX_CAT(fname, 42), PCX_CAT(fname, 41))                  \
         } else {                                                                     \
-            for (int64_t oh = 0; oh < rows; ++oh)                                    \
-                PCX_DW_ROWS(PCX_CAT(fname, 12), PCX_CAT(fname, 11));                 \
+            PCX_DW_BANDS(1, PCX_CAT(fname, 12), PCX_CAT(fname, 11))                  \
         }                                                                            \
     }
 
@@ -227,7 +242,6 @@ static void PCX_NAME(dw_)(int64_t KH, int64_t KW, const PCX_TEMPLATE_TYPE *restr
                           PCX_TEMPLATE_TYPE *restrict out, int64_t ldo,
                           const PCX_TEMPLATE_TYPE *restrict bias)
 {
-    const int64_t K = KH * KW;
     int consecutive = KH == KW;
     if (cols <= 0 || rows <= 0)
         return;
@@ -235,14 +249,15 @@ static void PCX_NAME(dw_)(int64_t KH, int64_t KW, const PCX_TEMPLATE_TYPE *restr
         for (int64_t kw = 0; kw < KW; ++kw)
             consecutive &= off[kh * KW + kw] == off[0] + kh * rp + kw;
     if (consecutive && KW == 3)
-        PCX_NAME(dw_k3_)(K, w, off, band, rp, rows, cols, out, ldo, bias);
+        PCX_NAME(dw_k3_)(KH, KW, w, off, band, rp, rows, cols, out, ldo, bias);
     else if (consecutive && KW == 5)
-        PCX_NAME(dw_k5_)(K, w, off, band, rp, rows, cols, out, ldo, bias);
+        PCX_NAME(dw_k5_)(KH, KW, w, off, band, rp, rows, cols, out, ldo, bias);
     else if (consecutive && KW == 7)
-        PCX_NAME(dw_k7_)(K, w, off, band, rp, rows, cols, out, ldo, bias);
+        PCX_NAME(dw_k7_)(KH, KW, w, off, band, rp, rows, cols, out, ldo, bias);
     else
-        PCX_NAME(dw_any_)(K, w, off, band, rp, rows, cols, out, ldo, bias);
+        PCX_NAME(dw_any_)(KH, KW, w, off, band, rp, rows, cols, out, ldo, bias);
 }
+#undef PCX_DW_BANDS
 #undef PCX_DW_ROWS
 
 #if PCX_TEMPLATE_IS_DOUBLE
