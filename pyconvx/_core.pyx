@@ -62,6 +62,10 @@ cdef extern from "pcx_kernels.h" nogil:
                                       int64_t TW, double *out, int64_t ldo, int64_t rows,
                                       int64_t cols, double bias) noexcept nogil
     ctypedef double (*pcx_probe)(int64_t iterations) noexcept nogil
+    ctypedef void (*pcx_gather_f32)(const float *src, int64_t step, int64_t n,
+                                    float *dst) noexcept nogil
+    ctypedef void (*pcx_gather_f64)(const double *src, int64_t step, int64_t n,
+                                    double *dst) noexcept nogil
     ctypedef void (*pcx_dw_f32)(int64_t KH, int64_t KW, const float *w, const int64_t *off,
                                 const float *band, int64_t row_pitch, int64_t rows,
                                 int64_t cols, float *out, int64_t ldo,
@@ -91,6 +95,8 @@ cdef extern from "pcx_kernels.h" nogil:
         int dw_mb_f32, dw_vl_f32, dw_mb_f64, dw_vl_f64
         pcx_dw_f32 dw_f32
         pcx_dw_f64 dw_f64
+        pcx_gather_f32 gather_f32
+        pcx_gather_f64 gather_f64
     const pcx_kernel_set *pcx_kernel_set_for(int level)
     int pcx_cpu_level()
     int PCX_N_LEVELS
@@ -667,6 +673,42 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
         advance(geo, o0, geo.nr)
 
 
+cdef void depthwise_band(const Geometry *geo, const pcx_kernel_set *ks, const real *x_chan,
+                         real *band, const int64_t *table, const int64_t *run_lo,
+                         const int64_t *run_hi, const int64_t *run_src) noexcept nogil:
+    """copy_band for one channel of a 2-d problem (tables built by build_tables),
+    its strided runs gathered by the kernel set's vector code."""
+    cdef int64_t ri0, ri1, i, j, t, lo, hi, e0 = geo.ext[0], e1 = geo.ext[1]
+    cdef int64_t xs_h = geo.x_strides[2], xs_w = geo.x_strides[3]
+    cdef int64_t step = geo.stride[1] * xs_w
+    cdef const int64_t *rows
+    cdef const int64_t *cols
+    cdef const real *src
+    cdef real *dst = band
+    for ri0 in range(geo.n_res[0]):
+        rows = table + ri0 * e0
+        for ri1 in range(geo.n_res[1]):
+            cols = table + geo.n_res[0] * e0 + ri1 * e1
+            lo = run_lo[ri1]
+            hi = run_hi[ri1]
+            for i in range(e0):
+                t = rows[i]
+                if t < 0:
+                    memset(dst, 0, e1 * sizeof(real))
+                else:
+                    src = x_chan + t * xs_h
+                    for j in range(lo):
+                        dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else 0
+                    if hi > lo:
+                        if real is float:
+                            ks.gather_f32(src + run_src[ri1] * xs_w, step, hi - lo, dst + lo)
+                        else:
+                            ks.gather_f64(src + run_src[ri1] * xs_w, step, hi - lo, dst + lo)
+                    for j in range(hi, e1):
+                        dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else 0
+                dst += e1
+
+
 cdef void depthwise_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
                          const real *x, const real *packed, const real *bias, real *out,
                          const int64_t *out_strides, char *scratch) noexcept nogil:
@@ -718,6 +760,9 @@ cdef void depthwise_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t 
     else:
         build_tables(geo, origin, table, counter + 2, counter + 2 + geo.n_res[1],
                      counter + 2 + 2 * geo.n_res[1])
+        # the slack after the planes, read by the last vectors' spare lanes
+        memset(band + geo.n_phase * geo.plane_size, 0,
+               (geo.band_elems - geo.n_phase * geo.plane_size) * sizeof(real))
     for g in range(g0, g1):
         x_chan = x + n * geo.x_strides[0] + g * geo.x_strides[1]
         if geo.dw_fast:
@@ -729,7 +774,8 @@ cdef void depthwise_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t 
                     src += xs_h
                     dst += pitch
         else:
-            copy_band(geo, x, n, g, band, table, counter)
+            depthwise_band(geo, ks, x_chan, band, table, counter + 2,
+                           counter + 2 + geo.n_res[1], counter + 2 + 2 * geo.n_res[1])
         dst = out + (n * geo.groups + g) * chan_size + origin[0] * ldo + origin[1]
         if real is float:
             ks.dw_f32(geo.rb_kh, geo.rb_kw, packed + g * geo.K, geo.off, band, pitch,

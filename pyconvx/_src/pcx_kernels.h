@@ -78,6 +78,10 @@ typedef void (*pcx_dw_f64)(int64_t KH, int64_t KW, const double *w, const int64_
                            const double *band, int64_t row_pitch, int64_t rows, int64_t cols,
                            double *out, int64_t ldo, const double *bias);
 
+/* dst[j] = src[j * step] for j < n (the depthwise band builder's strided runs). */
+typedef void (*pcx_gather_f32)(const float *src, int64_t step, int64_t n, float *dst);
+typedef void (*pcx_gather_f64)(const double *src, int64_t step, int64_t n, double *dst);
+
 /* One kernel set: a wide-M tile ("gemm", for many output channels), a
  * single-row tile ("row", for depthwise and one-channel filtering) and the
  * row-blocked one-channel filter ("rowblock"). */
@@ -102,6 +106,8 @@ typedef struct {
     int dw_mb_f32, dw_vl_f32, dw_mb_f64, dw_vl_f64;
     pcx_dw_f32 dw_f32;
     pcx_dw_f64 dw_f64;
+    pcx_gather_f32 gather_f32;
+    pcx_gather_f64 gather_f64;
 } pcx_kernel_set;
 
 enum { PCX_LEVEL_GENERIC = 0, PCX_LEVEL_AVX2 = 1, PCX_LEVEL_AVX512 = 2, PCX_N_LEVELS = 3 };

@@ -55,4 +55,5 @@ const pcx_kernel_set PCX_SUFFIX(pcx_set_) = {
     16 * 2 * (PCX_VBYTES / 4), 16 * 2 * (PCX_VBYTES / 8),
     PCX_DW_MB_F32, PCX_VBYTES / 4, PCX_DW_MB_F64, PCX_VBYTES / 8,
     PCX_SUFFIX(dw_f32_), PCX_SUFFIX(dw_f64_),
+    PCX_SUFFIX(gather_f32_), PCX_SUFFIX(gather_f64_),
 };
