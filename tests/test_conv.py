@@ -843,3 +843,27 @@ def test_plan_cache_follows_level_and_arguments(rng):
     assert len(_plan._plan_cache) <= _plan.PLAN_CACHE_SIZE
     with pytest.raises(ValueError, match="algorithm"):
         _plan.cached_plan(g, np.float32, threads=1, algorithm="bogus")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("stride,dilation", [((1, 1), 1), ((1, 2), 1), ((2, 2), 1), ((2, 2), 2),
+                                             ((1, 3), (1, 2))])
+def test_depthwise_every_width_1_to_40(stride, dilation, dtype, rng):
+    """Every row width from 1 to 40 (around every vector length, the overlapping
+    last vector and band, the partial stores, the strided gathers with their masked
+    tails), zero and reflect padding, contiguous and strided input."""
+    dil_w = dilation if isinstance(dilation, int) else dilation[1]
+    for width in range(max(1, 2 * dil_w - 1), 41):  # the dilated kernel fits the padded row
+        x, w, b = make_problem(rng, (1, 3, 9, width), (3, 1, 3, 3), dtype=dtype)
+        for mode in ("zeros", "reflect"):
+            kwargs = dict(stride=stride, dilation=dilation, padding=1, groups=3,
+                          padding_mode=mode)
+            if not mode_allowed(mode, x.shape, w.shape, kwargs):
+                continue
+            got = pyconvx.conv(x, w, b, algorithm="depthwise", threads=2, **kwargs)
+            assert_matches_reference(got, x, w, b, **kwargs)
+            assert_bitwise_equal(pyconvx.conv(x, w, b, algorithm="depthwise", threads=1,
+                                              **kwargs), got)
+            wide = np.repeat(x, 2, axis=-1)[..., ::2]
+            assert wide.strides[-1] == 2 * x.itemsize
+            assert_bitwise_equal(pyconvx.conv(wide, w, b, algorithm="depthwise", **kwargs), got)
