@@ -288,6 +288,8 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         box = list(geometry.out_spatial)
         while band_bytes(box) > BAND_TARGET_BYTES and any(b > 1 for b in box):
             i = next(i for i, b in enumerate(box) if b > 1)
+            if kind == 4 and box[0] < 16 and box[1] > 1:
+                i = 1  # keep bands of whole row blocks: split wide rows instead
             box[i] = -(-box[i] // 2)
     taps = prod(geometry.kernel)
     flops = geometry.flops
