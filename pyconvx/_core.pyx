@@ -19,6 +19,10 @@ numbered in the band's pitch space (a few "garbage" columns per row are
 computed and thrown away), and row ``k`` of the implicit im2col matrix is just
 ``band + off[k]``.  A microkernel then computes an MR x NR register tile over
 the whole reduction, and the tile is scattered into the output with the bias.
+
+The depthwise kind (2-d, one channel per group) differs: a unit is an image, a
+block of channels and an output box; per channel the band is built and the
+depthwise kernel writes whole output rows in place (no tile, no scatter).
 """
 
 from cpython.exc cimport PyErr_CheckSignals
