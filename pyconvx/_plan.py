@@ -65,8 +65,8 @@ class Plan:
         The microkernel (tile shape and instruction set), for ``"direct"``:
         ``gemm``, ``row``, ``rowblock`` or ``depthwise`` (2-d, one channel per
         group: units of several whole channel planes, output rows written in
-        place; "auto" picks it for depthwise layers whose rows are too narrow
-        for ``rowblock``).
+        place; "auto" picks it for every such problem except kernels other than
+        3x3, 5x5 and 7x7 at stride 1 on rows wide enough for ``rowblock``).
     dtype : str
         The compute dtype.
     threads : int
@@ -242,7 +242,7 @@ def _kernel_shape(level, dtype, geometry, forced=None):
     return gemm
 
 
-def info_mb(level, dtype):
+def _depthwise_rows(level, dtype):
     """Rows per pass of the depthwise kernel of ``level`` for ``dtype``."""
     return _core.kernel_set_info(level)["dw_mb"][np.dtype(dtype).name]
 
@@ -425,7 +425,7 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
     }
     kernel = f"{kind_name} {mr}x{nr} ({set_name}), output box {tuple(box)}"
     if kind == 4:
-        kernel = (f"depthwise {info_mb(level, dtype)}x{nr} ({set_name}), output box "
+        kernel = (f"depthwise {_depthwise_rows(level, dtype)}x{nr} ({set_name}), output box "
                   f"{tuple(box)}, {dw['dw_cpu']} channel(s) per unit")
     tables["threads"] = threads
     return tables, kernel, workspace, n_units, threads * scratch, packed
