@@ -19,6 +19,10 @@ numbered in the band's pitch space (a few "garbage" columns per row are
 computed and thrown away), and row ``k`` of the implicit im2col matrix is just
 ``band + off[k]``.  A microkernel then computes an MR x NR register tile over
 the whole reduction, and the tile is scattered into the output with the bias.
+
+The depthwise kind (2-d, one channel per group) differs: a unit is an image, a
+block of channels and an output box; per channel the band is built and the
+depthwise kernel writes whole output rows in place (no tile, no scatter).
 """
 
 from cpython.exc cimport PyErr_CheckSignals
@@ -62,6 +66,18 @@ cdef extern from "pcx_kernels.h" nogil:
                                       int64_t TW, double *out, int64_t ldo, int64_t rows,
                                       int64_t cols, double bias) noexcept nogil
     ctypedef double (*pcx_probe)(int64_t iterations) noexcept nogil
+    ctypedef void (*pcx_gather_f32)(const float *src, int64_t step, int64_t n,
+                                    float *dst) noexcept nogil
+    ctypedef void (*pcx_gather_f64)(const double *src, int64_t step, int64_t n,
+                                    double *dst) noexcept nogil
+    ctypedef void (*pcx_dw_f32)(int64_t KH, int64_t KW, const float *w, const int64_t *off,
+                                const float *band, int64_t row_pitch, int64_t rows,
+                                int64_t cols, float *out, int64_t ldo,
+                                const float *bias) noexcept nogil
+    ctypedef void (*pcx_dw_f64)(int64_t KH, int64_t KW, const double *w, const int64_t *off,
+                                const double *band, int64_t row_pitch, int64_t rows,
+                                int64_t cols, double *out, int64_t ldo,
+                                const double *bias) noexcept nogil
     ctypedef struct pcx_kernel_set:
         const char *name
         int gemm_mr_f32, gemm_nr_f32, row_nr_f32
@@ -80,6 +96,11 @@ cdef extern from "pcx_kernels.h" nogil:
         pcx_probe fma_probe_f32
         pcx_probe fma_probe_f64
         int64_t probe_flops_per_iteration_f32, probe_flops_per_iteration_f64
+        int dw_mb_f32, dw_vl_f32, dw_mb_f64, dw_vl_f64
+        pcx_dw_f32 dw_f32
+        pcx_dw_f64 dw_f64
+        pcx_gather_f32 gather_f32
+        pcx_gather_f64 gather_f64
     const pcx_kernel_set *pcx_kernel_set_for(int level)
     int pcx_cpu_level()
     int PCX_N_LEVELS
@@ -105,6 +126,7 @@ cdef enum:
     KIND_ROW = 1
     KIND_ROWBLOCK = 2
     KIND_WINOGRAD = 3
+    KIND_DEPTHWISE = 4
 
 # Padding-mode codes, in the order of pyconvx._normalize.PADDING_MODES.
 cdef enum:
@@ -144,6 +166,8 @@ def kernel_set_info(int level):
         "row_nr": {"float32": ks.row_nr_f32, "float64": ks.row_nr_f64},
         "rowblock_mb": {"float32": ks.rowblock_mb_f32, "float64": ks.rowblock_mb_f64},
         "rowblock_nr": {"float32": ks.rowblock_nr_f32, "float64": ks.rowblock_nr_f64},
+        "dw_mb": {"float32": ks.dw_mb_f32, "float64": ks.dw_mb_f64},
+        "dw_vl": {"float32": ks.dw_vl_f32, "float64": ks.dw_vl_f64},
     }
 
 
@@ -201,6 +225,8 @@ cdef struct Geometry:
     int64_t wino_th, wino_tw, wino_tp   # winograd: tile rows/cols per box, tile pitch
     int64_t wino_vx, wino_mx            # winograd: transform-plane strides of V and M
     int64_t wino_v_bytes, wino_m_bytes
+    # depthwise: channels per unit, channel blocks, zero-padding fast band copy
+    int64_t dw_cpu, dw_blocks, dw_fast
     # per-thread scratch layout, in bytes
     int64_t band_elems, scratch_bytes, band_bytes, tile_bytes, table_bytes, packed_elems
 
@@ -279,6 +305,17 @@ cdef void build_band(const Geometry *geo, const real *x, int64_t n, int64_t g,
                      const int64_t *origin, real *band, int64_t *table,
                      int64_t *counter) noexcept nogil:
     """Copy the padded, phase-split input region of one box into ``band``."""
+    cdef int64_t *run_lo = counter + geo.ndim
+    cdef int64_t *run_hi = run_lo + geo.n_res[geo.ndim - 1]
+    cdef int64_t *run_src = run_hi + geo.n_res[geo.ndim - 1]
+    build_tables(geo, origin, table, run_lo, run_hi, run_src)
+    copy_band(geo, x, n, g, band, table, counter)
+
+
+cdef void copy_band(const Geometry *geo, const real *x, int64_t n, int64_t g, real *band,
+                    const int64_t *table, int64_t *counter) noexcept nogil:
+    """The copy of build_band, with the box's tables (and runs, after ``counter``)
+    already built: the tables depend on the box only, not on the image or group."""
     cdef int64_t D = geo.ndim, last = geo.ndim - 1
     cdef int64_t *run_lo = counter + D
     cdef int64_t *run_hi = run_lo + geo.n_res[last]
@@ -291,7 +328,6 @@ cdef void build_band(const Geometry *geo, const real *x, int64_t n, int64_t g,
     cdef const real *src
     cdef real *dst = band
     cdef real *plane_end
-    build_tables(geo, origin, table, run_lo, run_hi, run_src)
     inner_stride = geo.x_strides[2 + last]
     row_len = geo.ext[last]
     for ci in range(geo.cin_g):
@@ -463,13 +499,13 @@ cdef void pack_weights(const Geometry *geo, const real *w, int64_t taps, bint fl
     K apart; ``flip`` is in the plan's tap offsets), except a group's last panel
     when it has fewer than MR channels: packed[g] is that panel, zero-padded to
     MR rows of K.
-    rowblock: one output channel per group, the taps, reversed with ``flip``
+    rowblock, depthwise: one output channel per group, the taps, reversed with ``flip``
     (a 180-degree rotation over every spatial axis: true convolution).
     winograd: see ``pack_winograd_weights``.
     """
     cdef int64_t g = gp // geo.n_panels, p = gp % geo.n_panels
     cdef int64_t m, rows, t, K = geo.K, mr = geo.mr
-    if geo.kind == KIND_ROWBLOCK:
+    if geo.kind == KIND_ROWBLOCK or geo.kind == KIND_DEPTHWISE:
         for t in range(taps):
             packed[g * taps + t] = w[g * taps + (taps - 1 - t if flip else t)]
         return
@@ -600,6 +636,9 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     cdef bint fresh
     cdef real *wino_v
     cdef const real *src
+    if geo.kind == KIND_DEPTHWISE:
+        depthwise_unit(geo, ks, u, x, packed, bias, out, out_strides, scratch)
+        return
     rem = box_lin
     i = D - 1
     while i >= 0:
@@ -638,6 +677,123 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
         p_end = geo.n_panels
     gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, out_strides, chan_size, w, packed,
                band, NULL, tile, o0, o, bias, out)
+
+
+cdef void depthwise_band(const Geometry *geo, const pcx_kernel_set *ks, const real *x_chan,
+                         real *band, const int64_t *table, const int64_t *run_lo,
+                         const int64_t *run_hi, const int64_t *run_src) noexcept nogil:
+    """copy_band for one channel of a 2-d problem (tables built by build_tables),
+    its strided runs gathered by the kernel set's vector code."""
+    cdef int64_t ri0, ri1, i, j, t, lo, hi, e0 = geo.ext[0], e1 = geo.ext[1]
+    cdef int64_t xs_h = geo.x_strides[2], xs_w = geo.x_strides[3]
+    cdef int64_t step = geo.stride[1] * xs_w
+    cdef const int64_t *rows
+    cdef const int64_t *cols
+    cdef const real *src
+    cdef real *dst = band
+    cdef real *plane_start
+    for ri0 in range(geo.n_res[0]):
+        rows = table + ri0 * e0
+        for ri1 in range(geo.n_res[1]):
+            cols = table + geo.n_res[0] * e0 + ri1 * e1
+            lo = run_lo[ri1]
+            hi = run_hi[ri1]
+            # phase planes start plane_size apart (aligned): zero the gap before this one
+            plane_start = band + (ri0 * geo.n_res[1] + ri1) * geo.plane_size
+            memset(dst, 0, (plane_start - dst) * sizeof(real))
+            dst = plane_start
+            for i in range(e0):
+                t = rows[i]
+                if t < 0:
+                    memset(dst, 0, e1 * sizeof(real))
+                else:
+                    src = x_chan + t * xs_h
+                    for j in range(lo):
+                        dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else 0
+                    if hi > lo:
+                        if real is float:
+                            ks.gather_f32(src + run_src[ri1] * xs_w, step, hi - lo, dst + lo)
+                        else:
+                            ks.gather_f64(src + run_src[ri1] * xs_w, step, hi - lo, dst + lo)
+                    for j in range(hi, e1):
+                        dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else 0
+                dst += e1
+
+
+cdef void depthwise_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
+                         const real *x, const real *packed, const real *bias, real *out,
+                         const int64_t *out_strides, char *scratch) noexcept nogil:
+    """One depthwise unit: an image, a block of ``dw_cpu`` channels, an output box.
+
+    Per channel, the padded (phase-split) input of the box goes to the band,
+    then the depthwise kernel writes the box's output rows in place.  With zero
+    padding and stride 1 the band's zero border is the same for every channel
+    of the unit: it is cleared once and only the input rows are copied."""
+    cdef int64_t *key = <int64_t *>scratch
+    cdef real *band = <real *>(scratch + ALIGN)
+    cdef int64_t *ints = <int64_t *>(scratch + ALIGN + geo.band_bytes + geo.tile_bytes)
+    cdef int64_t *origin = ints
+    cdef int64_t *blen = origin + 2
+    cdef int64_t *counter = blen + 6
+    cdef int64_t *table = counter + 4 * 2 + 3 * geo.n_res[1] + 8
+    cdef int64_t box_lin = u % geo.box_count
+    cdef int64_t rest = u // geo.box_count
+    cdef int64_t cb = rest % geo.dw_blocks
+    cdef int64_t n = rest // geo.dw_blocks
+    cdef int64_t g0 = cb * geo.dw_cpu, g1 = g0 + geo.dw_cpu, g, i, rem, r
+    cdef int64_t ldo = out_strides[0], chan_size = out_strides[2], pitch = geo.pitch[0]
+    cdef int64_t ih0 = 0, iw0 = 0, r_lo = 0, r_hi = 0, c_lo = 0, c_hi = 0, count = 0
+    cdef int64_t xs_h = geo.x_strides[2]
+    cdef const real *x_chan
+    cdef const real *src
+    cdef real *dst
+    if g1 > geo.groups:
+        g1 = geo.groups
+    rem = box_lin
+    i = 1
+    while i >= 0:
+        origin[i] = (rem % geo.n_boxes[i]) * geo.box[i]
+        rem = rem // geo.n_boxes[i]
+        blen[i] = geo.out_size[i] - origin[i]
+        if blen[i] > geo.box[i]:
+            blen[i] = geo.box[i]
+        i -= 1
+    key[0] = -1   # the band cache of run_unit does not survive this unit
+    if geo.dw_fast:
+        ih0 = origin[0] - geo.pad_lo[0]
+        iw0 = origin[1] - geo.pad_lo[1]
+        r_lo = max(0, -ih0)
+        r_hi = min(geo.ext[0], geo.in_size[0] - ih0)
+        c_lo = max(0, -iw0)
+        c_hi = min(geo.ext[1], geo.in_size[1] - iw0)
+        count = c_hi - c_lo
+        memset(band, 0, geo.band_elems * sizeof(real))
+    else:
+        build_tables(geo, origin, table, counter + 2, counter + 2 + geo.n_res[1],
+                     counter + 2 + 2 * geo.n_res[1])
+        # the slack after the planes, read by the last vectors' spare lanes
+        memset(band + geo.n_phase * geo.plane_size, 0,
+               (geo.band_elems - geo.n_phase * geo.plane_size) * sizeof(real))
+    for g in range(g0, g1):
+        x_chan = x + n * geo.x_strides[0] + g * geo.x_strides[1]
+        if geo.dw_fast:
+            if count > 0:
+                src = x_chan + (ih0 + r_lo) * xs_h + iw0 + c_lo
+                dst = band + r_lo * pitch + c_lo
+                for r in range(r_lo, r_hi):
+                    memcpy(dst, src, count * sizeof(real))
+                    src += xs_h
+                    dst += pitch
+        else:
+            depthwise_band(geo, ks, x_chan, band, table, counter + 2,
+                           counter + 2 + geo.n_res[1], counter + 2 + 2 * geo.n_res[1])
+        dst = out + (n * geo.groups + g) * chan_size + origin[0] * ldo + origin[1]
+        if real is float:
+            ks.dw_f32(geo.rb_kh, geo.rb_kw, packed + g * geo.K, geo.off, band, pitch,
+                      blen[0], blen[1], dst, ldo, (bias + g) if bias != NULL else NULL)
+        else:
+            ks.dw_f64(geo.rb_kh, geo.rb_kw, packed + g * geo.K, geo.off, band, pitch,
+                      blen[0], blen[1], dst, ldo, (bias + g) if bias != NULL else NULL)
 
 
 cdef void rowblock_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g, int64_t n,
@@ -842,7 +998,9 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     cdef int64_t[::1] res_start = tables["res_start"], res = tables["res"], off = tables["off"]
     cdef int64_t[::1] out_strides = tables["out_strides"], off_tail = tables["off_tail"]
     if plan["n_units"] != (plan["batch"] * plan["groups"] * plan["box_count"]
-                           * plan["m_blocks"]) or out.shape[0] != plan["batch"]:
+                           * plan["m_blocks"] if plan["kind"] != KIND_DEPTHWISE
+                           else plan["batch"] * plan["dw_blocks"] * plan["box_count"]) \
+            or out.shape[0] != plan["batch"]:
         raise ValueError("inconsistent plan: work units do not cover the output exactly")
     geo.ndim = plan["ndim"]
     geo.batch = plan["batch"]
@@ -886,6 +1044,13 @@ def conv_direct(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, dict p
     geo.wino_tp = plan.get("wino_tp", 0)
     geo.wino_vx = plan.get("wino_vx", 0)
     geo.wino_mx = plan.get("wino_mx", 0)
+    geo.dw_cpu = plan.get("dw_cpu", 1)
+    geo.dw_blocks = plan.get("dw_blocks", 1)
+    geo.dw_fast = plan.get("dw_fast", 0)
+    if geo.kind == KIND_DEPTHWISE and (geo.ndim != 2 or geo.cin_g != 1 or geo.cout_g != 1
+                                       or geo.dw_cpu * geo.dw_blocks < geo.groups):
+        raise ValueError("inconsistent plan: the depthwise kernel needs 2-d, one channel "
+                         "per group, and channel blocks covering every group")
     # the per-thread scratch layout is the plan's (pyconvx._plan._direct_tables)
     geo.band_elems = plan["band_elems"]
     geo.band_bytes = plan["band_bytes"]

@@ -16,12 +16,22 @@ from . import _core, _dispatch
 from ._normalize import as_array, check_memory, prod, resolve_threads, result_dtype
 from .shapes import ConvGeometry, describe_conv
 
-__all__ = ["ALGORITHMS", "Plan", "make_plan", "plan"]
+__all__ = ["ALGORITHMS", "Plan", "cached_plan", "make_plan", "plan"]
 
 #: Values accepted by ``algorithm=``: "auto" lets the plan choose; "direct" is
-#: direct summation with the plan's choice of microkernel (never Winograd); "gemm", "row" and
-#: "rowblock" force one microkernel of the direct engine; "fft" is numpy.fft.
-ALGORITHMS = ("auto", "direct", "gemm", "row", "rowblock", "winograd", "fft")
+#: direct summation with the plan's choice of microkernel (never Winograd); "gemm",
+#: "row", "rowblock" and "depthwise" force one microkernel of the direct engine
+#: ("rowblock" and "depthwise" refuse problems outside their reach, with a
+#: ValueError); "winograd" forces F(2x2,3x3); "fft" is numpy.fft.
+ALGORITHMS = ("auto", "direct", "gemm", "row", "rowblock", "depthwise", "winograd", "fft")
+
+#: Input bytes (padded planes) one depthwise work unit aims for: several whole
+#: channel planes per unit keep the per-unit bookkeeping small.
+DEPTHWISE_UNIT_BYTES = 64 * 1024
+
+#: Fewest depthwise work units a problem is split into when it has the
+#: channels (or rows) for it, whatever the thread count.
+DEPTHWISE_MIN_UNITS = 32
 
 #: Winograd's V and M buffers and band per thread aim for this (about the L2
 #: cache), by element size: float64 boxes of the same byte size hold half the
@@ -63,7 +73,11 @@ class Plan:
     reason : str
         Why this algorithm was chosen.
     kernel : str
-        The microkernel (tile shape and instruction set), for ``"direct"``.
+        The microkernel (tile shape and instruction set), for ``"direct"``:
+        ``gemm``, ``row``, ``rowblock`` or ``depthwise`` (2-d, one channel per
+        group: units of several whole channel planes, output rows written in
+        place; "auto" picks it for every such problem except kernels other than
+        3x3, 5x5 and 7x7 at stride 1 on rows wide enough for ``rowblock``).
     dtype : str
         The compute dtype.
     threads : int
@@ -82,7 +96,7 @@ class Plan:
     >>> import pyconvx
     >>> p = pyconvx.plan((1, 1, 2048, 2048), (1, 1, 7, 7), padding="same")
     >>> p.algorithm, p.kernel.split()[0]
-    ('direct', 'rowblock')
+    ('direct', 'depthwise')
     >>> p.workspace_bytes < 64 * 2**20
     True
     """
@@ -160,6 +174,16 @@ def _rowblock_refusal(geometry, info, name):
     return None
 
 
+def _depthwise_refusal(geometry):
+    """Why the depthwise kernel cannot take this problem, or None if it can."""
+    if geometry.ndim != 2:
+        return f"it is 2-d only (this problem has {geometry.ndim} spatial dims)"
+    if geometry.in_per_group != 1 or geometry.out_per_group != 1:
+        return ("it needs one input and one output channel per group (this problem has "
+                f"{geometry.in_per_group} and {geometry.out_per_group})")
+    return None
+
+
 def _winograd_refusal(geometry):
     """Why Winograd F(2x2, 3x3) cannot take this problem, or None if it can."""
     if geometry.ndim != 2 or geometry.kernel != (3, 3):
@@ -204,9 +228,12 @@ WINOGRAD_MAX_WASTE = 0.25
 def _kernel_shape(level, dtype, geometry, forced=None):
     """(kind code, name, MR, NR, set name) of the microkernel for this problem.
 
-    * rowblock: 2-d, one input and one output channel per group, unit stride
-      and dilation along the rows, rows wide enough for two tiles: MB output
-      rows share every input load (one-channel filters, depthwise on images);
+    * depthwise: 2-d, one input and one output channel per group, any stride and
+      dilation: units of several whole channel planes (or boxes of large
+      ones), output rows written in place, MB rows x two vectors per pass
+      (3x3, 5x5, 7x7 at stride 1 unrolled, each input load shared by the rows);
+    * rowblock: the same problems with other kernels on rows wide enough for
+      two tiles: MB output rows share every input load;
     * row: few output channels per group: one-row tiles over wide pixel runs;
     * gemm: MR output channels x NR pixels.
     """
@@ -218,6 +245,12 @@ def _kernel_shape(level, dtype, geometry, forced=None):
     row = (1, "row", 1, info["row_nr"][name], info["name"])
     gemm = (0, "gemm", gemm_mr, info["gemm_nr"][name], info["name"])
     winograd = (3, "winograd F(2x2,3x3) + gemm", gemm_mr, info["gemm_nr"][name], info["name"])
+    depthwise = (4, "depthwise", 1, info["dw_vl"][name], info["name"])
+    if forced == "depthwise":
+        refusal = _depthwise_refusal(geometry)
+        if refusal:
+            raise ValueError(f"algorithm='depthwise' cannot take this problem: {refusal}")
+        return depthwise
     if forced == "winograd":
         refusal = _winograd_refusal(geometry)
         if refusal:
@@ -230,6 +263,17 @@ def _kernel_shape(level, dtype, geometry, forced=None):
         return rowblock
     if forced in ("row", "gemm"):
         return row if forced == "row" else gemm
+    if _depthwise_refusal(geometry) is None:
+        # Measured (AVX-512, AVX2, generic): the depthwise kernel's unrolled 3x3,
+        # 5x5 and 7x7 stride-1 path beats rowblock even on one wide channel;
+        # rowblock stays ahead for other kernels on wide rows.
+        unrolled = (geometry.kernel[0] == geometry.kernel[1] in (3, 5, 7)
+                    and geometry.stride == (1, 1) and geometry.dilation == (1, 1))
+        if (not unrolled and _rowblock_refusal(geometry, info, name) is None
+                and geometry.kernel[0] > 1
+                and geometry.out_spatial[1] >= 2 * info["rowblock_nr"][name]):
+            return rowblock
+        return depthwise
     if (_rowblock_refusal(geometry, info, name) is None and geometry.kernel[0] > 1
             and geometry.out_spatial[1] >= 2 * info["rowblock_nr"][name]):
         return rowblock
@@ -243,6 +287,11 @@ def _kernel_shape(level, dtype, geometry, forced=None):
         if _winograd_waste(tiles, info["gemm_nr"][name]) <= WINOGRAD_MAX_WASTE:
             return winograd
     return gemm
+
+
+def _depthwise_rows(level, dtype):
+    """Rows per pass of the depthwise kernel of ``level`` for ``dtype``."""
+    return _core.kernel_set_info(level)["dw_mb"][np.dtype(dtype).name]
 
 
 def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None):
@@ -280,6 +329,8 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         while (not inplace and band_bytes(box) > BAND_TARGET_BYTES
                and any(b > 1 for b in box)):
             i = next(i for i, b in enumerate(box) if b > 1)
+            if kind == 4 and box[0] < 16 and box[1] > 1:
+                i = 1  # keep bands of whole row blocks: split wide rows instead
             box[i] = -(-box[i] // 2)
     taps = prod(geometry.kernel)
     flops = geometry.flops
@@ -300,7 +351,7 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         ext, pitch, _ = layout(box)
         return (sum((b - 1) * p for b, p in zip(box, pitch)) + 1) / nr
 
-    while (kind != 3 and unit_count(box) * m_blocks < wanted
+    while (kind not in (3, 4) and unit_count(box) * m_blocks < wanted
            and any(b > 1 for b in box[:splittable])
            and flops / max(unit_count(box) * m_blocks, 1) > 4e6):
         i = next(i for i, b in enumerate(box[:splittable]) if b > 1)
@@ -311,8 +362,33 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         box = trial
     if kind == 2 and box[0] < geometry.out_spatial[0]:
         box[0] = -(-box[0] // mr) * mr  # whole row groups per box
-    base_units = unit_count(box)
-    n_units = base_units * m_blocks
+    dw = {}
+    if kind == 4:
+        # Units of several channel planes (boxes of one channel for large planes),
+        # about DEPTHWISE_UNIT_BYTES of band each, balanced; never fewer than
+        # DEPTHWISE_MIN_UNITS when the channels or rows allow.  Independent of the
+        # thread count (each output's arithmetic does not depend on the units anyway).
+        per_channel = max(band_bytes(box), 1)
+        cpu = max(1, min(geometry.groups, DEPTHWISE_UNIT_BYTES // per_channel))
+
+        def dw_units(cpu, box):
+            return geometry.batch * -(-geometry.groups // cpu) * prod(
+                -(-o // b) for o, b in zip(geometry.out_spatial, box))
+
+        while cpu > 1 and dw_units(cpu, box) < DEPTHWISE_MIN_UNITS:
+            cpu = -(-cpu // 2)
+        while (dw_units(cpu, box) < DEPTHWISE_MIN_UNITS and box[0] > 8
+               and flops / max(dw_units(cpu, box), 1) > 1e6):
+            box[0] = -(-box[0] // 2)
+        dw_blocks = -(-geometry.groups // cpu)
+        cpu = -(-geometry.groups // dw_blocks)
+        dw = {"dw_cpu": cpu, "dw_blocks": dw_blocks,
+              "dw_fast": int(geometry.mode_code == 0 and geometry.stride == (1, 1)
+                             and x_strides[-1] == 1)}
+        n_units = dw_units(cpu, box)
+    else:
+        base_units = unit_count(box)
+        n_units = base_units * m_blocks
 
     ext, pitch, plane = layout(box)
     # gemm/row read the weights in place: true convolution (flip) walks the taps
@@ -372,7 +448,7 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
     scratch = 64 + sum(layout.values())
     if kind == 3:
         packed_elems = 16 * geometry.groups * n_panels * cin_g * mr
-    elif kind == 2:
+    elif kind in (2, 4):   # rowblock, depthwise: the taps of every group
         packed_elems = geometry.groups * geometry.reduction_length
     else:  # gemm/row read the weights in place; a short last panel is copied, padded
         short = geometry.out_per_group % mr != 0
@@ -384,8 +460,12 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
     workspace = packed + threads * scratch + 128
     chunk = max(threads, int(n_units * CHUNK_FLOPS / max(flops, 1)))
     box_count = prod(-(-o // b) for o, b in zip(geometry.out_spatial, box))
-    # every unit is one (image, group, box, channel block): the core relies on it
-    assert n_units == geometry.batch * geometry.groups * box_count * m_blocks
+    # every unit is one (image, group, box, channel block), or for the depthwise
+    # kernel one (image, block of groups, box): the core relies on it
+    if kind == 4:
+        assert n_units == geometry.batch * dw["dw_blocks"] * box_count
+    else:
+        assert n_units == geometry.batch * geometry.groups * box_count * m_blocks
     tables = {
         "ndim": ndim, "batch": geometry.batch, "groups": geometry.groups, "cin_g": cin_g,
         "cout_g": geometry.out_per_group, "mode": geometry.mode_code,
@@ -404,9 +484,12 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         "band_elems": band_elems, "out_strides": out_strides, "packed_elems": packed_elems,
         "scratch_bytes": scratch, **layout,
         "chunk": chunk, "rb_kh": geometry.kernel[0], "rb_kw": geometry.kernel[-1],
-        **wino,
+        **wino, **dw,
     }
     kernel = f"{kind_name} {mr}x{nr} ({set_name}), output box {tuple(box)}"
+    if kind == 4:
+        kernel = (f"depthwise {_depthwise_rows(level, dtype)}x{nr} ({set_name}), output box "
+                  f"{tuple(box)}, {dw['dw_cpu']} channel(s) per unit")
     tables["threads"] = threads
     return tables, kernel, workspace, n_units, threads * scratch, packed
 
@@ -439,6 +522,9 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
         reason = ("3x3, stride 1: Winograd F(2x2,3x3) does 2.25x fewer multiplies; its "
                   "transforms use only +-1 and 1/2, so the rounding stays that of direct "
                   "summation to a small factor")
+    elif tables["kind"] == 4:
+        reason = ("one channel per group on a 2-d image: units of whole channel planes, "
+                  "output rows computed in place (no scratch tile, no scatter)")
     elif tables["kind"] == 2:
         reason = ("one channel per group on a 2-d image: row-blocked tiles reuse every input "
                   "load for several output rows")
@@ -456,6 +542,36 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
     check_memory(workspace, "the direct engine's workspace (packed weights and scratch)")
     return Plan("winograd" if tables["kind"] == 3 else "direct", reason, kernel, dtype.name,
                 tables["threads"], workspace, geometry.flops, units, geometry, tables)
+
+
+#: Plans of recent calls of conv (see cached_plan): at most this many.
+PLAN_CACHE_SIZE = 128
+_plan_cache = {}
+
+
+def cached_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None):
+    """``make_plan`` for the compiled engine's own use, remembered per problem.
+
+    A plan is a pure function of these arguments and the kernel level (planning
+    costs about 70 us, as much as a small convolution).  The returned Plan and
+    its tables are shared: read them, never modify them (``pyconvx.plan`` returns
+    a fresh one).
+    """
+    level = _dispatch.level_code()
+    key = (geometry, np.dtype(dtype).str, threads, algorithm, bool(flip),
+           None if x_strides is None else tuple(int(s) for s in x_strides), level)
+    try:
+        found = _plan_cache.get(key)
+    except TypeError:  # an unhashable argument: make_plan reports it
+        found = key = None
+    if found is None:
+        found = make_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
+                          x_strides=x_strides, level=level)
+        if key is not None:
+            if len(_plan_cache) >= PLAN_CACHE_SIZE:
+                _plan_cache.clear()
+            _plan_cache[key] = found
+    return found
 
 
 def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,

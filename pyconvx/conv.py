@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _core, _dispatch
 from ._normalize import as_array, check_memory, prod, resolve_threads, result_dtype
-from ._plan import make_plan
+from ._plan import cached_plan
 from .shapes import describe_conv
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
@@ -51,12 +51,13 @@ _DOC_PARAMETERS = """
     threads : int, optional
         Threads to use; None means OMP_NUM_THREADS if set, else the cores this
         process may use.  Results are bitwise identical for every count.
-    algorithm : {"auto", "direct", "gemm", "row", "rowblock", "winograd", "fft"}, optional
+    algorithm : {"auto", "direct", "gemm", "row", "rowblock", "depthwise", "winograd", "fft"}, optional
         Override the plan's choice (see :func:`pyconvx.plan`).  ``"direct"``
-        is direct summation with the plan's microkernel (never Winograd); ``"gemm"``, ``"row"``
-        and ``"rowblock"`` force one, ``"winograd"`` the F(2x2,3x3) path
-        (``"rowblock"`` and ``"winograd"`` raise ValueError for problems they
-        cannot take); all give the same results up to rounding.
+        is direct summation with the plan's microkernel (never Winograd); ``"gemm"``,
+        ``"row"``, ``"rowblock"`` and ``"depthwise"`` force one, ``"winograd"`` the
+        F(2x2,3x3) path (``"rowblock"``, ``"depthwise"`` and ``"winograd"``
+        raise ValueError for problems they cannot take); all give the same
+        results up to rounding.
         ``"fft"`` is exact only to the FFT's rounding (about 1e-15 of the
         largest output in float64, 1e-6 in float32) and is never chosen by
         ``"auto"``.
@@ -139,8 +140,8 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
     if not geometry.batched:
         compute_x = compute_x[np.newaxis]
     x_strides = [s // compute_x.itemsize for s in compute_x.strides]
-    plan = make_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
-                     x_strides=x_strides)
+    plan = cached_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
+                       x_strides=x_strides)
 
     result = out
     if result is None or np.may_share_memory(result, x) or np.may_share_memory(

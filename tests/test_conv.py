@@ -730,9 +730,9 @@ def test_auto_winograd_meets_the_elementwise_bound(mode, dtype, rng):
 
 
 # ----------------------------------------------------------------------------- forced microkernels
-@pytest.mark.parametrize("kernel_name", ["gemm", "row", "rowblock", "winograd"])
+@pytest.mark.parametrize("kernel_name", ["gemm", "row", "rowblock", "depthwise", "winograd"])
 def test_forced_microkernel_runs_or_refuses_never_substitutes(kernel_name):
-    """algorithm='gemm'|'row'|'rowblock'|'winograd' either plans that very kernel or
+    """algorithm='gemm'|'row'|'rowblock'|'depthwise'|'winograd' either plans that very kernel or
     raises ValueError naming it: it never silently runs another one."""
     takes_all = pyconvx.plan((1, 1, 64, 64), (1, 1, 3, 3), algorithm=kernel_name)
     assert takes_all.kernel.startswith(kernel_name)
@@ -779,3 +779,129 @@ def test_pointwise_reads_x_in_place(x_shape, w_shape, groups, dtype, layout, rng
     assert_bitwise_equal(got[3], got[1])
     flipped = pyconvx.conv(x, w, b, groups=groups, flip=True)   # 1x1: flip changes nothing
     assert_bitwise_equal(flipped, got[1])
+
+
+# ----------------------------------------------------------------------------- the depthwise kernel
+# (x shape, kernel, conv kwargs): narrow and wide rows around every vector length
+# (1..40 columns), kernels 1..7, stride 1 and 2, dilation, asymmetric padding.
+DEPTHWISE_CASES = [
+    ((2, 3, 5, 1), (1, 1), {}),
+    ((1, 4, 6, 2), (3, 3), dict(padding=1)),
+    ((2, 5, 9, 7), (3, 3), dict(padding=1)),
+    ((1, 3, 8, 8), (3, 3), dict(padding=1, stride=2)),
+    ((2, 6, 11, 15), (5, 5), dict(padding=2)),
+    ((1, 4, 13, 16), (3, 3), dict(padding=1)),
+    ((1, 3, 12, 17), (7, 7), dict(padding=3)),
+    ((3, 7, 10, 23), (3, 5), dict(padding=(1, 2), stride=(1, 2))),
+    ((1, 5, 14, 28), (3, 3), dict(padding=1)),
+    ((1, 4, 9, 31), (3, 3), dict(padding=2, dilation=2)),
+    ((2, 3, 16, 33), (5, 5), dict(padding=2, stride=2)),
+    ((1, 2, 7, 40), (7, 7), dict(padding=3)),
+    ((1, 3, 21, 40), (3, 3), dict(padding=((0, 2), (1, 0)), stride=(2, 1), dilation=(1, 3))),
+    ((1, 2, 30, 37), (4, 2), dict(padding="same")),
+    ((2, 40, 28, 28), (3, 3), dict(padding=1)),
+]
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", DEPTHWISE_CASES,
+                         ids=[f"{c[0]}-k{c[1]}-{c[2]}" for c in DEPTHWISE_CASES])
+def test_depthwise_kernel_vs_reference(case, dtype, mode, rng):
+    """algorithm='depthwise' (and 'auto', which picks it for these shapes unless the
+    rows are wide enough for 'rowblock'): every padding mode, bias, flip, threads 1/2/3
+    bitwise, every SIMD level."""
+    from conftest import forced_level, simd_levels
+
+    x_shape, kernel, kwargs = case
+    channels = x_shape[1]
+    kwargs = dict(kwargs, groups=channels)
+    if not mode_allowed(mode, x_shape, (channels, 1) + kernel, kwargs):
+        pytest.skip("padding too large for this mode")
+    kwargs["padding_mode"] = mode
+    x, w, b = make_problem(rng, x_shape, (channels, 1) + kernel, dtype=dtype)
+    assert pyconvx.plan(x, w, algorithm="depthwise", **kwargs).kernel.startswith("depthwise")
+    for flip, bias in ((False, b), (True, None)):
+        got = pyconvx.conv(x, w, bias, flip=flip, threads=1, algorithm="depthwise", **kwargs)
+        assert_matches_reference(got, x, w, bias, flip=flip, **kwargs)
+        for threads in (2, 3):
+            assert_bitwise_equal(pyconvx.conv(x, w, bias, flip=flip, threads=threads,
+                                              algorithm="depthwise", **kwargs), got)
+    for level in simd_levels():
+        with forced_level(level):
+            got = pyconvx.conv(x, w, b, threads=2, algorithm="depthwise", **kwargs)
+        assert_matches_reference(got, x, w, b, **kwargs)
+
+
+def test_depthwise_kernel_strided_input_and_boxes(rng):
+    """Non-contiguous input (the general band copy) and a plane split into row boxes
+    (large image) give the bits of the contiguous, whole-plane run."""
+    x, w, b = make_problem(rng, (1, 2, 1500, 100), (2, 1, 3, 3), dtype=np.float32)
+    kwargs = dict(padding=1, groups=2, algorithm="depthwise")
+    p = pyconvx.plan(x, w, **kwargs)
+    assert p.kernel.startswith("depthwise") and p.work_units > 2
+    got = pyconvx.conv(x, w, b, **kwargs)
+    assert_matches_reference(got, x, w, b, padding=1, groups=2)
+    wide = np.zeros((1, 2, 1500, 200), np.float32)
+    wide[..., ::2] = x
+    assert_bitwise_equal(pyconvx.conv(wide[..., ::2], w, b, **kwargs), got)
+    assert_bitwise_equal(pyconvx.conv(x, w, b, threads=3, **kwargs), got)
+
+
+def test_auto_picks_depthwise_for_narrow_depthwise_layers():
+    p = pyconvx.plan((8, 256, 28, 28), (256, 1, 3, 3), padding=1, groups=256)
+    assert p.kernel.startswith("depthwise") and p.work_units < 256
+    p = pyconvx.plan((8, 96, 112, 112), (96, 1, 3, 3), padding=1, groups=96, stride=2)
+    assert p.kernel.startswith("depthwise")
+    with pytest.raises(ValueError, match="algorithm='depthwise' cannot take this problem"):
+        pyconvx.plan((1, 4, 30), (4, 1, 3), groups=4, algorithm="depthwise")
+
+
+def test_plan_cache_follows_level_and_arguments(rng):
+    """conv remembers its plans (pyconvx._plan.cached_plan): the cached plan is the
+    one make_plan would make for the same problem, SIMD level, threads and strides."""
+    from conftest import forced_level, simd_levels
+    from pyconvx import _plan
+    from pyconvx.shapes import describe_conv
+
+    g = describe_conv((2, 6, 9, 10), (6, 1, 3, 3), padding=1, groups=6)
+    for level in simd_levels():
+        with forced_level(level):
+            for threads, strides in ((1, None), (3, [540, 90, 10, 1]), (2, [540, 90, 20, 2])):
+                cached = _plan.cached_plan(g, np.float32, threads=threads, x_strides=strides)
+                again = _plan.cached_plan(g, np.float32, threads=threads, x_strides=strides)
+                fresh = _plan.make_plan(g, np.float32, threads=threads, x_strides=strides)
+                assert again is cached
+                assert cached.kernel == fresh.kernel and cached.threads == fresh.threads
+                assert cached.tables.keys() == fresh.tables.keys()
+                for key, value in fresh.tables.items():
+                    assert np.array_equal(np.asarray(cached.tables[key]), np.asarray(value)), key
+    for _ in range(_plan.PLAN_CACHE_SIZE + 5):
+        _plan.cached_plan(g, np.float32, threads=int(rng.integers(1, 10**6)))
+    assert len(_plan._plan_cache) <= _plan.PLAN_CACHE_SIZE
+    with pytest.raises(ValueError, match="algorithm"):
+        _plan.cached_plan(g, np.float32, threads=1, algorithm="bogus")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("stride,dilation", [((1, 1), 1), ((1, 2), 1), ((2, 2), 1), ((2, 2), 2),
+                                             ((1, 3), (1, 2))])
+def test_depthwise_every_width_1_to_40(stride, dilation, dtype, rng):
+    """Every row width from 1 to 40 (around every vector length, the overlapping
+    last vector and band, the partial stores, the strided gathers with their masked
+    tails), zero and reflect padding, contiguous and strided input."""
+    dil_w = dilation if isinstance(dilation, int) else dilation[1]
+    for width in range(max(1, 2 * dil_w - 1), 41):  # the dilated kernel fits the padded row
+        x, w, b = make_problem(rng, (1, 3, 9, width), (3, 1, 3, 3), dtype=dtype)
+        for mode in ("zeros", "reflect"):
+            kwargs = dict(stride=stride, dilation=dilation, padding=1, groups=3,
+                          padding_mode=mode)
+            if not mode_allowed(mode, x.shape, w.shape, kwargs):
+                continue
+            got = pyconvx.conv(x, w, b, algorithm="depthwise", threads=2, **kwargs)
+            assert_matches_reference(got, x, w, b, **kwargs)
+            assert_bitwise_equal(pyconvx.conv(x, w, b, algorithm="depthwise", threads=1,
+                                              **kwargs), got)
+            wide = np.repeat(x, 2, axis=-1)[..., ::2]
+            assert wide.strides[-1] == 2 * x.itemsize
+            assert_bitwise_equal(pyconvx.conv(wide, w, b, algorithm="depthwise", **kwargs), got)

@@ -63,6 +63,30 @@ typedef void (*pcx_wino_out_f64)(const double *M, int64_t m_stride, int64_t TH, 
                                  double *out, int64_t ldo, int64_t rows, int64_t cols,
                                  double bias);
 
+/* Depthwise planes (one input and one output channel per group, 2-d): every
+ * output (oh, ow) of a rows x cols box is
+ *   out[oh * ldo + ow] = sum_k w[k] * band[off[k] + oh * row_pitch + ow] (+ bias[0]),
+ * k = kh * KW + kw, summed column-major (k' = kw * KH + kh in order), one fused
+ * multiply-add per product.  3x3, 5x5 and 7x7 kernels on consecutive band rows
+ * and columns take an unrolled path that keeps a kernel column's weights in
+ * registers and loads each input vector once for all its output rows (same
+ * order, same bits).  MB output rows x two vectors per pass, written straight
+ * into the output: a width that is not a multiple of the vector length ends
+ * with an overlapping vector, the rows with an overlapping band (recomputing a
+ * few outputs bit for bit), a width below one vector with a partial store;
+ * nothing is written outside the box.  Reads may run up to one vector past the
+ * band's last row (the band has that slack). */
+typedef void (*pcx_dw_f32)(int64_t KH, int64_t KW, const float *w, const int64_t *off,
+                           const float *band, int64_t row_pitch, int64_t rows, int64_t cols,
+                           float *out, int64_t ldo, const float *bias);
+typedef void (*pcx_dw_f64)(int64_t KH, int64_t KW, const double *w, const int64_t *off,
+                           const double *band, int64_t row_pitch, int64_t rows, int64_t cols,
+                           double *out, int64_t ldo, const double *bias);
+
+/* dst[j] = src[j * step] for j < n (the depthwise band builder's strided runs). */
+typedef void (*pcx_gather_f32)(const float *src, int64_t step, int64_t n, float *dst);
+typedef void (*pcx_gather_f64)(const double *src, int64_t step, int64_t n, double *dst);
+
 /* One kernel set: a wide-M tile ("gemm", for many output channels), a
  * single-row tile ("row", for depthwise and one-channel filtering) and the
  * row-blocked one-channel filter ("rowblock"). */
@@ -83,6 +107,12 @@ typedef struct {
     double (*fma_probe_f32)(int64_t iterations);
     double (*fma_probe_f64)(int64_t iterations);
     int64_t probe_flops_per_iteration_f32, probe_flops_per_iteration_f64;
+    /* depthwise planes: MB rows per pass, VL elements per vector */
+    int dw_mb_f32, dw_vl_f32, dw_mb_f64, dw_vl_f64;
+    pcx_dw_f32 dw_f32;
+    pcx_dw_f64 dw_f64;
+    pcx_gather_f32 gather_f32;
+    pcx_gather_f64 gather_f64;
 } pcx_kernel_set;
 
 enum { PCX_LEVEL_GENERIC = 0, PCX_LEVEL_AVX2 = 1, PCX_LEVEL_AVX512 = 2, PCX_N_LEVELS = 3 };

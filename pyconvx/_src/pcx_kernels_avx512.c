@@ -14,4 +14,6 @@
 #define PCX_ROWBLOCK_NV_F32 3
 #define PCX_ROWBLOCK_MB_F64 8
 #define PCX_ROWBLOCK_NV_F64 3
+#define PCX_DW_MB_F32 4
+#define PCX_DW_MB_F64 4
 #include "pcx_kernels_impl.h"

@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <string.h>
 #include "pcx_kernels.h"
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #define PCX_CAT2(a, b) a##b
 #define PCX_CAT(a, b) PCX_CAT2(a, b)
@@ -50,4 +53,7 @@ const pcx_kernel_set PCX_SUFFIX(pcx_set_) = {
     PCX_SUFFIX(wino_out_f32_), PCX_SUFFIX(wino_out_f64_),
     PCX_SUFFIX(probe_f32_), PCX_SUFFIX(probe_f64_),
     16 * 2 * (PCX_VBYTES / 4), 16 * 2 * (PCX_VBYTES / 8),
+    PCX_DW_MB_F32, PCX_VBYTES / 4, PCX_DW_MB_F64, PCX_VBYTES / 8,
+    PCX_SUFFIX(dw_f32_), PCX_SUFFIX(dw_f64_),
+    PCX_SUFFIX(gather_f32_), PCX_SUFFIX(gather_f64_),
 };
