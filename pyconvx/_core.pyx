@@ -611,6 +611,19 @@ cdef void winograd_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t g
             ks.wino_out_f64(M + row * tp, mx, th, tw, out_plane, out_w, blen[0], out_w, b)
 
 
+cdef inline void box_origin(const Geometry *geo, int64_t box_lin, int64_t *origin,
+                            int64_t *blen) noexcept nogil:
+    """First output index and extent, per dim, of output box number ``box_lin``."""
+    cdef int64_t i = geo.ndim - 1, rem = box_lin
+    while i >= 0:
+        origin[i] = (rem % geo.n_boxes[i]) * geo.box[i]
+        rem = rem // geo.n_boxes[i]
+        blen[i] = geo.out_size[i] - origin[i]
+        if blen[i] > geo.box[i]:
+            blen[i] = geo.box[i]
+        i -= 1
+
+
 cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
                    const real *x, const real *w, const real *packed, const real *bias,
                    real *out, const int64_t *out_strides, char *scratch) noexcept nogil:
@@ -639,15 +652,7 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     if geo.kind == KIND_DEPTHWISE:
         depthwise_unit(geo, ks, u, x, packed, bias, out, out_strides, scratch)
         return
-    rem = box_lin
-    i = D - 1
-    while i >= 0:
-        origin[i] = (rem % geo.n_boxes[i]) * geo.box[i]
-        rem = rem // geo.n_boxes[i]
-        blen[i] = geo.out_size[i] - origin[i]
-        if blen[i] > geo.box[i]:
-            blen[i] = geo.box[i]
-        i -= 1
+    box_origin(geo, box_lin, origin, blen)
     chan_size = out_strides[D]
     if geo.inplace:   # x itself is the band; the buffer takes partial tiles
         src = x + n * geo.x_strides[0] + g * geo.cin_g * geo.x_strides[1]
@@ -749,15 +754,7 @@ cdef void depthwise_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t 
     cdef real *dst
     if g1 > geo.groups:
         g1 = geo.groups
-    rem = box_lin
-    i = 1
-    while i >= 0:
-        origin[i] = (rem % geo.n_boxes[i]) * geo.box[i]
-        rem = rem // geo.n_boxes[i]
-        blen[i] = geo.out_size[i] - origin[i]
-        if blen[i] > geo.box[i]:
-            blen[i] = geo.box[i]
-        i -= 1
+    box_origin(geo, box_lin, origin, blen)
     key[0] = -1   # the band cache of run_unit does not survive this unit
     if geo.dw_fast:
         ih0 = origin[0] - geo.pad_lo[0]
