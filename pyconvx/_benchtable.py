@@ -607,8 +607,9 @@ def _measure_workload(wl, pyconvx, pc_note, quick, threads):
 
     if pyconvx is not None and hasattr(pyconvx, "plan"):
         try:
-            res["path"] = str(pyconvx.plan(x, w, threads=threads,
-                                           **wl.conv_kwargs).algorithm)
+            p = pyconvx.plan(x, w, threads=threads, **wl.conv_kwargs)
+            res["path"] = (f"direct/{p.kernel.split()[0]}" if p.algorithm == "direct"
+                           else str(p.algorithm))
         except Exception:
             pass
     if pyconvx is not None:
@@ -978,7 +979,7 @@ def format_table(results):
         f"Times are medians of interleaved calls on {threads} thread(s), in ms; "
         "ratio = pyconvx / peer (lower is better); GFLOP/s = "
         "2*N*C_out*(C_in/groups)*prod(kernel)*prod(out_spatial) / pyconvx time; "
-        "path = the algorithm pyconvx.plan chose.")
+        "path = the algorithm pyconvx.plan chose (for direct, its microkernel).")
     if "PERFORMANCE.md" in sources:
         footnotes.append(
             "% of peak uses PERFORMANCE.md's FMA peak for this machine (222.5 "
