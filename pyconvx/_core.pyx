@@ -108,6 +108,7 @@ cdef extern from "pcx_kernels.h" nogil:
 cdef extern from "pcx_driver.h" nogil:
     int64_t pcx_offset(const int64_t *origin, const int64_t *index, const int64_t *strides,
                        int64_t ndim)
+    void *pcx_workspace_alloc(size_t nbytes)
 
 cdef extern from *:
     """
@@ -933,7 +934,7 @@ cdef int run_direct(const Geometry *geo, const pcx_kernel_set *ks, const real *x
                     const int64_t *out_strides, int threads, int64_t chunk) except -1:
     """Pack the weights, then run every unit in signal-checked chunks."""
     cdef int64_t packed_elems = geo.packed_elems
-    cdef char *block = <char *>malloc(packed_elems * sizeof(real) + ALIGN
+    cdef char *block = <char *>pcx_workspace_alloc(packed_elems * sizeof(real) + ALIGN
                                       + threads * geo.scratch_bytes + ALIGN)
     cdef real *packed
     cdef char *scratch
