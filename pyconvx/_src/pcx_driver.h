@@ -38,6 +38,9 @@ static inline int64_t pcx_offset(const int64_t *origin, const int64_t *index,
 static inline void *pcx_workspace_alloc(size_t nbytes)
 {
     void *p = NULL;
+#if defined(_WIN32)
+    return malloc(nbytes);   /* no posix_memalign; free() must release it */
+#endif
     if (nbytes < PCX_HUGE)
         return malloc(nbytes);
     nbytes = (nbytes + PCX_HUGE - 1) / PCX_HUGE * PCX_HUGE;
