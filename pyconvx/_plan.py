@@ -546,7 +546,7 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
 
 #: Plans of recent calls of conv (see cached_plan): at most this many.
 PLAN_CACHE_SIZE = 128
-_plan_cache = {}
+_plan_cache: dict = {}
 
 
 def cached_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None):
