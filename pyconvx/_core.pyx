@@ -646,7 +646,7 @@ cdef void run_unit(const Geometry *geo, const pcx_kernel_set *ks, int64_t u,
     cdef int64_t ng = rest // geo.box_count
     cdef int64_t g = ng % geo.groups
     cdef int64_t n = ng // geo.groups
-    cdef int64_t i, t, rem, p, p_end, q0, chan_size, last
+    cdef int64_t i, p, p_end, chan_size
     cdef bint fresh
     cdef real *wino_v
     cdef const real *src
@@ -932,7 +932,8 @@ cdef void gemm_tiles(const Geometry *geo, const pcx_kernel_set *ks, int64_t p, i
 cdef int run_direct(const Geometry *geo, const pcx_kernel_set *ks, const real *x,
                     const real *w, int64_t taps, bint flip, const real *bias, real *out,
                     const int64_t *out_strides, int threads, int64_t chunk) except -1:
-    """Pack the weights, then run every unit in signal-checked chunks."""
+    """Pack the weights a kind needs packed, then run every unit in signal-checked
+    chunks."""
     cdef int64_t packed_elems = geo.packed_elems
     cdef char *block = <char *>pcx_workspace_alloc(packed_elems * sizeof(real) + ALIGN
                                       + threads * geo.scratch_bytes + ALIGN)
@@ -948,8 +949,10 @@ cdef int run_direct(const Geometry *geo, const pcx_kernel_set *ks, const real *x
         packed = <real *>align_up(block)
         scratch = align_up(<char *>(packed + packed_elems))
         with nogil:
-            for u in prange(geo.groups * geo.n_panels, schedule="static", num_threads=threads):
-                pack_weights(geo, w, taps, flip, packed, u)
+            if packed_elems > 0:   # gemm/row mostly read the weights in place
+                for u in prange(geo.groups * geo.n_panels, schedule="static",
+                                num_threads=threads):
+                    pack_weights(geo, w, taps, flip, packed, u)
             for t in range(threads):
                 (<int64_t *>(scratch + t * geo.scratch_bytes))[0] = -1
         start = 0

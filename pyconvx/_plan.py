@@ -47,11 +47,12 @@ BAND_TARGET_BYTES = 512 * 1024
 KC_TARGET_BYTES = 24 * 1024
 
 #: Band channel planes start on multiples of this many elements (64 bytes or
-#: more), so the microkernels' vector loads of a 1x1 layer never split a cache line.
+#: more), so every channel's rows sit at the same cache-line offset.
 PLANE_ALIGN = 16
 
 #: Ceiling of the scratch memory of one call, whatever the batch size.  On top
-#: of it the direct engine keeps one packed copy of the weights.
+#: of it the direct engine keeps the weights it repacks (Winograd's transforms,
+#: the taps of one-channel kernels, a short last panel of the gemm kernel).
 WORKSPACE_LIMIT_BYTES = 64 * 2**20
 
 #: FLOPs between two checks for Ctrl-C.
@@ -274,9 +275,6 @@ def _kernel_shape(level, dtype, geometry, forced=None):
                 and geometry.out_spatial[1] >= 2 * info["rowblock_nr"][name]):
             return rowblock
         return depthwise
-    if (_rowblock_refusal(geometry, info, name) is None and geometry.kernel[0] > 1
-            and geometry.out_spatial[1] >= 2 * info["rowblock_nr"][name]):
-        return rowblock
     if geometry.out_per_group * 2 <= gemm_mr:
         return row
     # 2.25x fewer multiplies; the GEMMs need enough channels on both sides

@@ -19,6 +19,12 @@ typedef PCX_TEMPLATE_TYPE PCX_CAT(uvec_, PCX_T)
 #else
 #define PCX_UNROLL
 #endif
+/* acc[m][v] += VALUE for every accumulator of an M x NV tile (VALUE may use m). */
+#define PCX_ACC_ADD(M, NV, VALUE)                                                   \
+    PCX_UNROLL for (int m = 0; m < (M); ++m)                                         \
+        PCX_UNROLL for (int v = 0; v < (NV); ++v)                                    \
+            acc[m][v] += (VALUE)
+
 #define PCX_DEFINE_TILE(fname, MR, NV)                                              \
     static void fname(int64_t K, const PCX_TEMPLATE_TYPE *restrict A, int64_t lda,  \
                       const PCX_TEMPLATE_TYPE *restrict B,                           \
@@ -48,11 +54,8 @@ typedef PCX_TEMPLATE_TYPE PCX_CAT(uvec_, PCX_T)
                     acc[m][v] += am * bv[v];                                         \
             }                                                                        \
         }                                                                            \
-        if (bias) {                                                                  \
-            PCX_UNROLL for (int m = 0; m < MR; ++m)                                  \
-                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
-                    acc[m][v] += bias[m];                                            \
-        }                                                                            \
+        if (bias)                                                                    \
+            PCX_ACC_ADD(MR, NV, bias[m]);                                         \
         PCX_UNROLL for (int m = 0; m < MR; ++m)                                      \
             PCX_UNROLL for (int v = 0; v < NV; ++v)                                  \
                 *(UVEC *)(C + m * ldc + v * PCX_VL) = acc[m][v];                     \
@@ -90,11 +93,8 @@ PCX_DEFINE_TILE(PCX_NAME(row_), 1, PCX_CAT(PCX_ROW_NV_, PCX_TU))
                 }                                                                    \
             }                                                                        \
         }                                                                            \
-        if (bias) {                                                                  \
-            PCX_UNROLL for (int m = 0; m < MB; ++m)                                  \
-                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
-                    acc[m][v] += bias[0];                                            \
-        }                                                                            \
+        if (bias)                                                                    \
+            PCX_ACC_ADD(MB, NV, bias[0]);                                         \
         PCX_UNROLL for (int m = 0; m < MB; ++m)                                      \
             PCX_UNROLL for (int v = 0; v < NV; ++v)                                  \
                 *(UVEC *)(C + m * ldc + v * PCX_VL) = acc[m][v];                     \
@@ -172,11 +172,8 @@ static inline void PCX_NAME(dw_store_part_)(PCX_TEMPLATE_TYPE *restrict dst, VEC
                 }                                                                    \
             }                                                                        \
         }                                                                            \
-        if (bias) {                                                                  \
-            PCX_UNROLL for (int m = 0; m < MB; ++m)                                  \
-                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
-                    acc[m][v] += bias[0];                                            \
-        }                                                                            \
+        if (bias)                                                                    \
+            PCX_ACC_ADD(MB, NV, bias[0]);                                         \
         if (part == PCX_VL) {                                                        \
             PCX_UNROLL for (int m = 0; m < MB; ++m)                                  \
                 PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
@@ -484,6 +481,7 @@ static double PCX_NAME(probe_)(int64_t iterations)
     return total;
 }
 
+#undef PCX_ACC_ADD
 #undef VEC
 #undef UVEC
 #undef PCX_VL
