@@ -868,7 +868,7 @@ cdef void gemm_tiles(const Geometry *geo, const pcx_kernel_set *ks, int64_t p, i
     (``tail`` not NULL) ``band`` is x itself, and a tile reaching past the box
     reads a zero-padded copy in ``tail`` instead.
     """
-    cdef int64_t i, t, q0, k0, klen, direct, rows
+    cdef int64_t i, t, q0, q_end, k0, klen, direct, rows
     cdef int64_t mr = geo.mr, nr = geo.nr, K = geo.K
     cdef real *target
     cdef const real *a
@@ -879,15 +879,22 @@ cdef void gemm_tiles(const Geometry *geo, const pcx_kernel_set *ks, int64_t p, i
     cdef const real *bias_rows
     for t in range(geo.ndim):
         o0[t] = 0
+    # In place, x's rows end where this box ends: a partial last box (fewer
+    # rows than a full one) must stop there, or its tiles would read past x.
+    q_end = geo.qmax
+    if tail != NULL:
+        q_end = 1
+        for t in range(geo.ndim):
+            q_end += (blen[t] - 1) * geo.pitch[t]
     q0 = 0
-    while q0 < geo.qmax:
+    while q0 < q_end:
         direct = tile_direct(geo, q0, o0, o, origin, blen, out_strides)
         b = band + q0
         off = geo.off
-        if tail != NULL and q0 + nr > geo.qmax:
+        if tail != NULL and q0 + nr > q_end:
             for i in range(K):
-                memcpy(tail + i * nr, band + geo.off[i] + q0, (geo.qmax - q0) * sizeof(real))
-                memset(tail + i * nr + geo.qmax - q0, 0, (q0 + nr - geo.qmax) * sizeof(real))
+                memcpy(tail + i * nr, band + geo.off[i] + q0, (q_end - q0) * sizeof(real))
+                memset(tail + i * nr + q_end - q0, 0, (q0 + nr - q_end) * sizeof(real))
             b = tail
             off = geo.off_tail
         k0 = 0

@@ -559,3 +559,41 @@ def test_large_one_channel_image_per_simd_level(level):
                             timeout=300, env=_env(PYCONVX_SIMD=level))
     assert result.returncode == 0 and result.stdout.strip() == "ok", (
         f"rc={result.returncode}: {result.stderr[-1500:]}")
+
+
+GUARDED_POINTWISE_CASES = [
+    # (x shape, weight shape, threads): pointwise layers read x in place; the last,
+    # partial output box of each must stop at the end of x
+    ((1, 256, 45, 45), (4, 256, 1, 1), 2),
+    ((1, 256, 45, 45), (64, 256, 1, 1), 2),
+    ((1, 512, 81, 80), (1, 512, 1, 1), 1),
+    ((1, 512, 81, 80), (1, 512, 1, 1), 2),
+    ((1, 184, 74, 74), (8, 184, 1, 1), 2),
+    ((1, 184, 74, 74), (24, 184, 1, 1), 1),
+    ((2, 96, 13, 17, 19), (5, 96, 1, 1, 1), 2),
+    ((1, 300, 61, 7), (3, 300, 1, 1), 2),
+]
+
+
+def test_pointwise_reads_stop_at_the_end_of_x():
+    """x ends right before an unmapped page: a read past its end kills the child."""
+    script = textwrap.dedent(
+        """
+        import numpy as np, pyconvx
+        from _guarded import guarded_array
+        cases = %r
+        for x_shape, w_shape, threads in cases:
+            for dtype in (np.float32, np.float64):
+                x = guarded_array(x_shape, dtype, fill=1)
+                w = np.full(w_shape, 0.5, dtype=dtype)
+                for algorithm in ("auto", "gemm", "row"):
+                    y = pyconvx.conv(x, w, threads=threads, algorithm=algorithm)
+                    assert (y == 0.5 * x_shape[1]).all(), (x_shape, w_shape, algorithm)
+        print("ok")
+        """ % (GUARDED_POINTWISE_CASES,))
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    env = _env(PYTHONPATH=os.pathsep.join([os.environ["PYTHONPATH"], tests_dir]))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", (
+        f"child exited with {result.returncode}: {result.stderr[-2000:]}")
