@@ -608,7 +608,7 @@ def _measure_workload(wl, pyconvx, pc_note, quick, threads):
     if pyconvx is not None and hasattr(pyconvx, "plan"):
         try:
             p = pyconvx.plan(x, w, threads=threads, **wl.conv_kwargs)
-            res["path"] = (f"direct/{p.kernel.split()[0]}" if p.algorithm == "direct"
+            res["path"] = (f"direct/{p.microkernel}" if p.algorithm == "direct"
                            else str(p.algorithm))
         except Exception:
             pass

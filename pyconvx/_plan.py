@@ -73,12 +73,24 @@ class Plan:
         the same engine's GEMM microkernel) or ``"fft"``.
     reason : str
         Why this algorithm was chosen.
-    kernel : str
-        The microkernel (tile shape and instruction set), for ``"direct"``:
-        ``gemm``, ``row``, ``rowblock`` or ``depthwise`` (2-d, one channel per
-        group: units of several whole channel planes, output rows written in
-        place; "auto" picks it for every such problem except kernels other than
-        3x3, 5x5 and 7x7 at stride 1 on rows wide enough for ``rowblock``).
+    microkernel : str or None
+        The SIMD microkernel that runs the inner loop: ``"gemm"`` (MR output
+        channels x NR positions), ``"row"`` (one output channel x NR
+        positions), ``"rowblock"`` (MB output rows of one channel), or
+        ``"depthwise"`` (2-d, one channel per group: units of several whole
+        channel planes, output rows written in place; "auto" picks it for
+        every such problem except kernels other than 3x3, 5x5 and 7x7 at
+        stride 1 on rows wide enough for ``rowblock``).  Winograd runs its
+        GEMMs on ``"gemm"``.  None for ``"fft"``.
+    tile : tuple of int or None
+        The microkernel's register tile, ``(rows, columns)``: output
+        channels (or output rows) by output positions.  None for ``"fft"``.
+    simd : str or None
+        The instruction set the microkernel was compiled for (``"avx512"``,
+        ``"avx2"`` or ``"generic"``).  None for ``"fft"``.
+    box : tuple of int or None
+        The output box one work unit computes, per spatial dim.  None for
+        ``"fft"``.
     dtype : str
         The compute dtype.
     threads : int
@@ -96,7 +108,7 @@ class Plan:
     --------
     >>> import pyconvx
     >>> p = pyconvx.plan((1, 1, 2048, 2048), (1, 1, 7, 7), padding="same")
-    >>> p.algorithm, p.kernel.split()[0]
+    >>> p.algorithm, p.microkernel
     ('direct', 'depthwise')
     >>> p.workspace_bytes < 64 * 2**20
     True
@@ -104,7 +116,10 @@ class Plan:
 
     algorithm: str
     reason: str
-    kernel: str
+    microkernel: "str | None"
+    tile: "tuple | None"
+    simd: "str | None"
+    box: "tuple | None"
     dtype: str
     threads: int
     workspace_bytes: int
@@ -120,11 +135,17 @@ class Plan:
             f"  problem   : x {(g.batch, g.in_channels) + g.in_spatial} * weight {g.weight_shape}"
             f" -> {g.out_shape}, groups={g.groups}, stride={g.stride}, dilation={g.dilation},"
             f" pads={g.pads}, padding_mode={g.padding_mode!r}",
-            f"  kernel    : {self.kernel}",
+            f"  kernel    : {self._describe_microkernel()}",
             f"  dtype     : {self.dtype}, threads: {self.threads}, work units: {self.work_units}",
             f"  workspace : {self.workspace_bytes} bytes",
             f"  FLOPs     : {self.flops} ({self.flops / 1e9:.3g} GFLOP)",
         ])
+
+    def _describe_microkernel(self):
+        if self.microkernel is None:
+            return "numpy.fft (pocketfft)"
+        rows, cols = self.tile
+        return f"{self.microkernel} {rows}x{cols} ({self.simd}), output box {self.box}"
 
 
 def _residues(kernel, stride, dilation):
@@ -245,7 +266,7 @@ def _kernel_shape(level, dtype, geometry, forced=None):
                 info["name"])
     row = (1, "row", 1, info["row_nr"][name], info["name"])
     gemm = (0, "gemm", gemm_mr, info["gemm_nr"][name], info["name"])
-    winograd = (3, "winograd F(2x2,3x3) + gemm", gemm_mr, info["gemm_nr"][name], info["name"])
+    winograd = (3, "gemm", gemm_mr, info["gemm_nr"][name], info["name"])
     depthwise = (4, "depthwise", 1, info["dw_vl"][name], info["name"])
     if forced == "depthwise":
         refusal = _depthwise_refusal(geometry)
@@ -484,12 +505,11 @@ def _direct_tables(geometry, dtype, threads, level, x_strides, flip, forced=None
         "chunk": chunk, "rb_kh": geometry.kernel[0], "rb_kw": geometry.kernel[-1],
         **wino, **dw,
     }
-    kernel = f"{kind_name} {mr}x{nr} ({set_name}), output box {tuple(box)}"
-    if kind == 4:
-        kernel = (f"depthwise {_depthwise_rows(level, dtype)}x{nr} ({set_name}), output box "
-                  f"{tuple(box)}, {dw['dw_cpu']} channel(s) per unit")
+    name = "gemm" if kind == 3 else kind_name
+    tile = (_depthwise_rows(level, dtype) if kind == 4 else mr, nr)
     tables["threads"] = threads
-    return tables, kernel, workspace, n_units, threads * scratch, packed
+    return (tables, (name, tile, set_name, tuple(box)), workspace, n_units, threads * scratch,
+            packed)
 
 
 def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None,
@@ -508,10 +528,10 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
         x_strides = [prod(shape[i + 1:]) for i in range(len(shape))]
     if algorithm == "fft":
         from ._fft import fft_workspace_bytes
-        return Plan("fft", "requested with algorithm='fft'", "numpy.fft (pocketfft)",
+        return Plan("fft", "requested with algorithm='fft'", None, None, None, None,
                     dtype.name, threads, fft_workspace_bytes(geometry, dtype), geometry.flops,
                     geometry.batch, geometry)
-    tables, kernel, workspace, units, scratch, packed = _direct_tables(
+    tables, microkernel, workspace, units, scratch, packed = _direct_tables(
         geometry, dtype, threads, level, x_strides, flip,
         forced=None if algorithm == "auto" else algorithm)
     if algorithm != "auto":
@@ -538,8 +558,9 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
             f"{geometry.in_per_group} channels of a group is too large)"
         )
     check_memory(workspace, "the direct engine's workspace (packed weights and scratch)")
-    return Plan("winograd" if tables["kind"] == 3 else "direct", reason, kernel, dtype.name,
-                tables["threads"], workspace, geometry.flops, units, geometry, tables)
+    name, tile, simd, box = microkernel
+    return Plan("winograd" if tables["kind"] == 3 else "direct", reason, name, tile, simd, box,
+                dtype.name, tables["threads"], workspace, geometry.flops, units, geometry, tables)
 
 
 #: Plans of recent calls of conv (see cached_plan): at most this many.
