@@ -25,6 +25,7 @@ except ImportError:  # hypothesis is a test extra; tests that need it importorsk
     pass
 
 import pyconvx  # noqa: E402
+from pyconvx._engine import dispatch  # noqa: E402
 from _reference import assert_bitwise_equal, transform_algorithm  # noqa: E402
 
 # Child processes started by the tests (the CLI, fork and crash checks) must
@@ -63,34 +64,21 @@ def is_transform_algorithm(name):
 
 # ----------------------------------------------------------------------------- SIMD levels
 def simd_levels():
-    dispatch = getattr(pyconvx, "_dispatch", None)
-    if dispatch is None:
-        try:
-            from pyconvx import _dispatch as dispatch  # noqa: F811
-        except ImportError:
-            return [None]
-    if not hasattr(dispatch, "available_levels") or not hasattr(dispatch, "forced_simd"):
-        return [None]
-    return list(dispatch.available_levels()) or [None]
+    """Every microkernel set this process can run (compiled in, supported here)."""
+    return list(dispatch.available_levels())
 
 
 @contextlib.contextmanager
 def forced_level(level):
-    if level is None:
-        yield
-        return
-    from pyconvx import _dispatch
-
-    with _dispatch.forced_simd(level):
+    """Run the calls of this thread on the microkernel set ``level``."""
+    with dispatch.forced_simd(level):
         yield
 
 
 def pytest_generate_tests(metafunc):
     if "simd_level" in metafunc.fixturenames:
         levels = simd_levels()
-        metafunc.parametrize(
-            "simd_level", levels, ids=[str(level or "default") for level in levels]
-        )
+        metafunc.parametrize("simd_level", levels, ids=levels)
     if "algorithm" in metafunc.fixturenames:
         names = algorithm_names()
         metafunc.parametrize("algorithm", names, ids=names, indirect=True)

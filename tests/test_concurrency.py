@@ -86,12 +86,8 @@ def test_threads_with_out_buffers():
 
 
 def test_forced_simd_is_per_thread():
-    try:
-        from pyconvx import _dispatch
-    except ImportError:
-        pytest.skip("no _dispatch")
-    if not hasattr(_dispatch, "forced_simd"):
-        pytest.skip("no forced_simd")
+    from pyconvx._engine import dispatch as _dispatch
+
     levels = list(_dispatch.available_levels())
     default = _dispatch.active_level()
     x, w, b = _inputs(7, (2, 8, 20, 21), (8, 8, 3, 3))
@@ -203,7 +199,7 @@ def test_omp_num_threads_one_starts_no_worker_threads():
 def test_pyconvx_simd_env_generic():
     code = """
         import numpy as np, pyconvx
-        from pyconvx import _dispatch
+        from pyconvx._engine import dispatch as _dispatch
         assert _dispatch.active_level() == "generic", _dispatch.active_level()
         assert _dispatch.available_levels() == ("generic",), _dispatch.available_levels()
         rng = np.random.default_rng(3)

@@ -1,27 +1,29 @@
-/* Run-time choice of a kernel set: compiled in (PCX_HAVE_*) and supported by
- * the CPU and the OS (GCC's cpu-feature checks include the XSAVE state). */
-#include "pcx_kernels.h"
+/* Run-time choice of a microkernel set: compiled in (PCX_HAVE_*) and supported
+ * by the CPU and the OS (GCC's cpu-feature checks include the XSAVE state).
+ * Other architectures (AArch64, ...) run the portable set, which the compiler
+ * vectorises for the baseline of the target (NEON on AArch64). */
+#include "ukernels.h"
 
-extern const pcx_kernel_set pcx_set_generic;
+extern const pcx_ukernel_set pcx_ukernel_set__generic;
 #ifdef PCX_HAVE_AVX2
-extern const pcx_kernel_set pcx_set_avx2;
+extern const pcx_ukernel_set pcx_ukernel_set__avx2;
 #endif
 #ifdef PCX_HAVE_AVX512
-extern const pcx_kernel_set pcx_set_avx512;
+extern const pcx_ukernel_set pcx_ukernel_set__avx512;
 #endif
 
-const pcx_kernel_set *pcx_kernel_set_for(int level)
+const pcx_ukernel_set *pcx_ukernel_set_for(int level)
 {
     switch (level) {
     case PCX_LEVEL_GENERIC:
-        return &pcx_set_generic;
+        return &pcx_ukernel_set__generic;
 #ifdef PCX_HAVE_AVX2
     case PCX_LEVEL_AVX2:
-        return &pcx_set_avx2;
+        return &pcx_ukernel_set__avx2;
 #endif
 #ifdef PCX_HAVE_AVX512
     case PCX_LEVEL_AVX512:
-        return &pcx_set_avx512;
+        return &pcx_ukernel_set__avx512;
 #endif
     default:
         return 0;

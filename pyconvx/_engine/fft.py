@@ -8,7 +8,7 @@ explicitly when kernels are large and that accuracy is enough.
 
 import numpy as np
 
-from ._normalize import check_memory, prod
+from .._normalize import check_memory, prod
 
 _NUMPY_PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
               "circular": "wrap"}

@@ -1,4 +1,4 @@
-"""Which SIMD kernel set a call uses.
+"""Which SIMD microkernel set a call uses.
 
 At import the highest set that is compiled in and supported by this CPU is
 chosen; the environment variable ``PYCONVX_SIMD`` (``generic``, ``avx2`` or
@@ -11,7 +11,7 @@ import contextlib
 import contextvars
 import os
 
-from . import _core
+from . import contract, cpu
 
 LEVEL_NAMES = ("generic", "avx2", "avx512")
 
@@ -19,13 +19,13 @@ _forced = contextvars.ContextVar("pyconvx_forced_simd", default=None)
 
 
 def compiled_levels():
-    """Names of the kernel sets compiled into this build."""
+    """Names of the microkernel sets compiled into this build."""
     return tuple(name for level, name in enumerate(LEVEL_NAMES)
-                 if _core.kernel_set_info(level) is not None)
+                 if contract.ukernel_set_tiles(level) is not None)
 
 
 def _detect():
-    level = _core.cpu_level()
+    level = cpu.cpu_level()
     cap = os.environ.get("PYCONVX_SIMD", "").strip().lower()
     if cap:
         if cap not in LEVEL_NAMES:
@@ -40,24 +40,25 @@ _DEFAULT_LEVEL = _detect()
 
 
 def available_levels():
-    """Kernel sets this process may use: compiled in, supported, under the cap."""
+    """Microkernel sets this process may use: compiled in, supported, under the cap."""
     return tuple(name for name in compiled_levels()
                  if LEVEL_NAMES.index(name) <= _DEFAULT_LEVEL)
 
 
 def active_level():
-    """Name of the kernel set the calls of this thread use now."""
+    """Name of the microkernel set the calls of this thread use now."""
     return LEVEL_NAMES[level_code()]
 
 
 def level_code():
+    """Code of the microkernel set the calls of this thread use now (see LEVEL_NAMES)."""
     forced = _forced.get()
     return _DEFAULT_LEVEL if forced is None else forced
 
 
 @contextlib.contextmanager
 def forced_simd(name):
-    """Make this thread's calls use kernel set ``name`` (testing aid)."""
+    """Make this thread's calls use microkernel set ``name`` (testing aid)."""
     if name not in available_levels():
         raise ValueError(f"SIMD level {name!r} is not available here; "
                          f"available: {', '.join(available_levels())}")

@@ -1,4 +1,4 @@
-"""Type stubs of pyconvx's compiled pooling core (see _pooling.pyx)."""
+"""Type stubs of pyconvx's compiled pooling core (see pooling.pyx)."""
 
 from typing import Any
 
