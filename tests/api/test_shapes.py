@@ -9,9 +9,9 @@ import sys
 
 import numpy as np
 import pytest
+from _reference import canonical_pads, out_length
 
 import pyconvx
-from _reference import canonical_pads, out_length
 
 
 # ----------------------------------------------------------------------------- output_size

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 
-
 COMPILED_MODULES = [f"pyconvx._engine.{name}" for name in
                     ("contract", "cpu", "direct", "pooling", "stage", "unfold")]
 
 
 def test_stubs_match_the_compiled_modules():
     pytest.importorskip("mypy")
-    allowlist = Path(__file__).with_name("stubtest_allowlist.txt")
+    allowlist = Path(__file__).parent.parent / "stubtest_allowlist.txt"
     result = subprocess.run(
         [sys.executable, "-m", "mypy.stubtest", *COMPILED_MODULES, "--allowlist", str(allowlist)],
         capture_output=True, text=True, timeout=300,

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
-
-import pyconvx
+from _problems import conv_or_refusal
 from _reference import conv_reference, error_bound
 
-ALGORITHMS = ["auto"] + [a for a in getattr(pyconvx, "ALGORITHMS", ()) if a != "auto"]
+import pyconvx
 
 
 def _close(got, expected, x, w, b=None, **kwargs):
@@ -27,7 +26,10 @@ scipy_signal = pytest.importorskip("scipy.signal")
 def test_scipy_correlate_and_convolve_valid(x_shape, k_shape, algorithm, rng):
     x = rng.standard_normal(x_shape)
     k = rng.standard_normal(k_shape)
-    corr = pyconvx.conv(x[None, None], k[None, None], algorithm=algorithm)[0, 0]
+    corr = conv_or_refusal(algorithm, x[None, None], k[None, None])
+    if corr is None:
+        return
+    corr = corr[0, 0]
     conv = pyconvx.conv(x[None, None], k[None, None], flip=True, algorithm=algorithm)[0, 0]
     _close(corr, scipy_signal.correlate(x, k, mode="valid", method="direct"), x[None, None],
            k[None, None], algorithm=algorithm)

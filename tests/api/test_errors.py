@@ -12,9 +12,9 @@ import textwrap
 
 import numpy as np
 import pytest
+from _reference import assert_bitwise_equal, assert_matches_reference, conv_reference
 
 import pyconvx
-from _reference import assert_bitwise_equal, assert_matches_reference, conv_reference
 
 MODES = r"'zeros', 'reflect', 'replicate', 'circular'"
 PAD_STRINGS = r"'valid', 'same', 'full'"
@@ -437,7 +437,8 @@ def test_batch_rows_and_threads(rng):
         assert_bitwise_equal(pyconvx.conv(x[i:i + 1], w, padding=1, threads=2), full[i:i + 1])
 
 
-from conftest import child_env as _env  # noqa: E402
+from conftest import TESTS_DIR  # noqa: E402
+from conftest import child_env as _env
 
 
 @pytest.mark.parametrize("threads", [
@@ -498,7 +499,7 @@ print("ok")
 ])
 def test_large_one_channel_image_no_memory_corruption(h, w, dtype, threads):
     """Never a crash (RELIABILITY): run in a child so a corrupting core cannot kill the suite."""
-    code = HEAP_CODE.format(tests=os.path.dirname(os.path.abspath(__file__)), h=h, w=w,
+    code = HEAP_CODE.format(tests=TESTS_DIR, h=h, w=w,
                             dtype=dtype, threads=threads)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=300, env=_env())
@@ -528,7 +529,7 @@ print("ok")
     (3, 770, 1079, (3, 4), ((1, 3), (0, 1)), "reflect", "float64", 2),
 ])
 def test_large_depthwise_no_memory_corruption(c, h, w, kernel, pad, mode, dtype, threads):
-    code = DEPTHWISE_CODE.format(tests=os.path.dirname(os.path.abspath(__file__)), c=c, h=h, w=w,
+    code = DEPTHWISE_CODE.format(tests=TESTS_DIR, c=c, h=h, w=w,
                                  kernel=kernel, pad=pad, mode=mode, dtype=dtype, threads=threads)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=300, env=_env())
@@ -553,7 +554,7 @@ def test_large_one_channel_image_per_simd_level(level):
 
     if level not in simd_levels():
         pytest.skip(f"{level} not available here")
-    code = HEAP_CODE.format(tests=os.path.dirname(os.path.abspath(__file__)), h=700, w=900,
+    code = HEAP_CODE.format(tests=TESTS_DIR, h=700, w=900,
                             dtype="float64", threads=1)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=300, env=_env(PYCONVX_SIMD=level))
@@ -591,7 +592,7 @@ def test_pointwise_reads_stop_at_the_end_of_x():
                     assert (y == 0.5 * x_shape[1]).all(), (x_shape, w_shape, algorithm)
         print("ok")
         """ % (GUARDED_POINTWISE_CASES,))
-    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    tests_dir = TESTS_DIR
     env = _env(PYTHONPATH=os.pathsep.join([os.environ["PYTHONPATH"], tests_dir]))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             env=env, timeout=120)

@@ -2,9 +2,14 @@
 
 import numpy as np
 import pytest
+from _reference import (
+    assert_bitwise_equal,
+    col2im_reference,
+    conv_reference,
+    im2col_reference,
+)
 
 import pyconvx
-from _reference import assert_bitwise_equal, col2im_reference, conv_reference, im2col_reference
 
 if not hasattr(pyconvx, "im2col"):
     pytest.skip("pyconvx.im2col not implemented yet", allow_module_level=True)
