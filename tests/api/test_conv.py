@@ -21,7 +21,6 @@ from _reference import (
 
 import pyconvx
 
-
 RANK_1_TO_3 = [case for case in GRID if len(case[2]) <= 5]   # conv1d/2d/3d exist
 
 

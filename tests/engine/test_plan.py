@@ -8,6 +8,7 @@ from _problems import (
 )
 
 import pyconvx
+from pyconvx._engine import dispatch
 
 
 def test_unknown_algorithm_lists_valid_ones(rng):
@@ -80,3 +81,28 @@ def test_plan_cache_follows_level_and_arguments(rng):
     assert len(_plan._plan_cache) <= _plan.PLAN_CACHE_SIZE
     with pytest.raises(ValueError, match="algorithm"):
         _plan.cached_plan(g, np.float32, threads=1, algorithm="bogus")
+
+
+def test_fft_plan_has_no_microkernel():
+    p = pyconvx.plan((1, 2, 30, 30), (3, 2, 5, 5), algorithm="fft")
+    assert (p.algorithm, p.microkernel, p.tile, p.simd, p.box, p.record) == (
+        "fft", None, None, None, None, None)
+    assert "numpy.fft" in str(p)
+
+
+def test_plan_fields_and_text_agree():
+    p = pyconvx.plan((2, 16, 30, 31), (24, 16, 3, 3), padding=1, algorithm="gemm",
+                     dtype=np.float64)
+    assert p.algorithm == "direct" and p.dtype == "float64" and p.microkernel == "gemm"
+    assert p.simd == dispatch.active_level()
+    assert len(p.box) == 2 and all(1 <= b <= o for b, o in zip(p.box, (30, 31)))
+    rows, cols = p.tile
+    assert f"gemm {rows}x{cols} ({p.simd}), output box {p.box}" in str(p)
+    assert p.flops == 2 * 2 * 24 * 16 * 9 * 30 * 31
+
+
+def test_plan_follows_the_simd_level_of_the_thread():
+    for level in dispatch.available_levels():
+        with dispatch.forced_simd(level):
+            p = pyconvx.plan((1, 8, 20, 20), (16, 8, 3, 3), padding=1, algorithm="gemm")
+        assert p.simd == level and p.record.fields["level"] == dispatch.LEVEL_NAMES.index(level)
