@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("pytest_benchmark")
 
-from pyconvx import _benchtable  # noqa: E402
+from pyconvx import _benchtable
 
 
 def _cases():

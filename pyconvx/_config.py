@@ -9,7 +9,7 @@ import numpy as np
 from ._engine import cpu, dispatch
 from ._normalize import default_threads
 
-__all__ = ["config_info", "show_config", "fma_peak_gflops"]
+__all__ = ["config_info", "fma_peak_gflops", "show_config"]
 
 
 def config_info():

@@ -1,7 +1,7 @@
-"""What ``pyconvx demo`` shows: the seeds' worked examples and a picture set.
+"""What ``pyconvx demo`` shows: the convolution tutorial's worked examples and a picture set.
 
 Every number is computed by pyconvx (``conv``, ``explain``, ``param_count``,
-``output_size``, ``edge_magnitude``, ``filter2d``); the seeds' published
+``output_size``, ``edge_magnitude``, ``filter2d``); the tutorial's published
 values are kept beside them so the demo shows both.  The picture set is made
 from an image the package generates (:func:`demo_image`), written as PNG
 through Pillow when it is installed.
@@ -12,17 +12,17 @@ import os
 import numpy as np
 
 __all__ = [
-    "SOBEL_IMAGE",
+    "PICTURES",
     "RGB_IMAGE",
     "RGB_KERNEL",
+    "SOBEL_IMAGE",
     "demo_image",
-    "worked_examples",
     "to_uint8",
+    "worked_examples",
     "write_pictures",
-    "PICTURES",
 ]
 
-#: The seeds' 5x5 gradient image (rows step by 10, 20, 30, ...).
+#: The tutorial's 5x5 gradient image (rows step by 10, 20, 30, ...).
 SOBEL_IMAGE = np.array(
     [
         [10, 20, 30, 40, 50],
@@ -34,7 +34,7 @@ SOBEL_IMAGE = np.array(
     dtype=np.float64,
 )
 
-#: The seeds' 4x4 RGB image, channels first (R, G, B).
+#: The tutorial's 4x4 RGB image, channels first (R, G, B).
 RGB_IMAGE = np.array(
     [
         [[255, 200, 150, 100], [220, 180, 140, 80], [180, 140, 100, 60], [140, 100, 60, 40]],
@@ -44,7 +44,7 @@ RGB_IMAGE = np.array(
     dtype=np.float64,
 )
 
-#: The seeds' 3x3x3 kernel for the RGB image: Sobel-X on R, Laplacian on G,
+#: The tutorial's 3x3x3 kernel for the RGB image: Sobel-X on R, Laplacian on G,
 #: an 8-neighbour Laplacian on B.
 RGB_KERNEL = np.array(
     [
@@ -101,7 +101,7 @@ def _g(value):
 
 
 def worked_examples():
-    """The seeds' worked examples computed by pyconvx, as (title, text) pairs."""
+    """The tutorial's worked examples computed by pyconvx, as (title, text) pairs."""
     import pyconvx
     from pyconvx import kernels
     from pyconvx.explain import explain
@@ -115,7 +115,8 @@ def worked_examples():
     sections.append(
         (
             "1-d: signal [1, 2, 3, 4, 5] with kernel [1, 0, -1] (backward difference)",
-            f"pyconvx.conv -> {_matrix(result.astype(int))}   (seeds: [-2, -2, -2])\n"
+            f"pyconvx.conv -> {_matrix(result.astype(int))}"
+            "   (the tutorial's answer: [-2, -2, -2])\n"
             "Each output is signal[n] - signal[n+2]: the signal rises by 2 per step.",
         )
     )
@@ -125,7 +126,7 @@ def worked_examples():
     steps = explain(SOBEL_IMAGE[None], sobel[None, None], (0, 0, 0))
     sections.append(
         (
-            "2-d: the 5x5 gradient image with Sobel-X (seeds: rows 160, 240, 320)",
+            "2-d: the 5x5 gradient image with Sobel-X (the tutorial's answer: rows 160, 240, 320)",
             f"Output (3x3):\n{_matrix(result.astype(int))}\n\n{steps}",
         )
     )
@@ -135,7 +136,8 @@ def worked_examples():
     sums = " + ".join(_g(s) for s in steps.channel_sums)
     sections.append(
         (
-            "RGB: a 4x4x3 image with one 3x3x3 kernel (seeds: [[345, 380], [320, 320]])",
+            "RGB: a 4x4x3 image with one 3x3x3 kernel"
+            " (the tutorial's answer: [[345, 380], [320, 320]])",
             f"Output (2x2x1):\n{_matrix(result.astype(int))}\n"
             f"At (0, 0): R, G, B channel sums {sums} = {_g(steps.value)}",
         )
@@ -149,7 +151,8 @@ def worked_examples():
     )
     sections.append(
         (
-            "RGB: a 2x2x3 patch with one 2x2x3 kernel (seeds: R=5, G=13, B=42, output 60)",
+            "RGB: a 2x2x3 patch with one 2x2x3 kernel"
+            " (the tutorial's answer: R=5, G=13, B=42, output 60)",
             f"{contributions}, output {_g(pyconvx.conv(patch, weights[None])[0, 0, 0])}",
         )
     )
@@ -165,8 +168,10 @@ def worked_examples():
         ("input 10, k=4", pyconvx.output_size(10, 4), 7),
         ("input 128, k=5, s=2, p=2", pyconvx.output_size(128, 5, stride=2, padding=2), 64),
     ]
-    lines = [f"{label:<20} {value:>7} parameters   (seeds: {seed})" for label, value, seed in counts]
-    lines += [f"{label:<26} output size {value:>4}   (seeds: {seed})" for label, value, seed in sizes]
+    lines = [f"{label:<20} {value:>7} parameters   (the tutorial: {answer})"
+             for label, value, answer in counts]
+    lines += [f"{label:<26} output size {value:>4}   (the tutorial: {answer})"
+              for label, value, answer in sizes]
     sections.append(("Parameter counts and output sizes", "\n".join(lines)))
 
     square = np.zeros((8, 8))
@@ -199,7 +204,8 @@ def write_pictures(directory, size=96):
         "sobel_x.png": to_uint8(filter2d(image, kernels.sobel_x(), boundary="symm"), "abs"),
         "sobel_y.png": to_uint8(filter2d(image, kernels.sobel_y(), boundary="symm"), "abs"),
         "edge_magnitude.png": to_uint8(edge_magnitude(image), "abs"),
-        "blur.png": to_uint8(filter2d(image, kernels.gaussian(7, sigma=2.0), boundary="symm"), "clip"),
+        "blur.png": to_uint8(filter2d(image, kernels.gaussian(7, sigma=2.0), boundary="symm"),
+                             "clip"),
     }
     os.makedirs(directory, exist_ok=True)
     paths = []

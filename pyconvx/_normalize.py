@@ -16,15 +16,16 @@ import numpy as np
 __all__ = [
     "PADDING_MODES",
     "PADDING_STRINGS",
+    "as_array",
     "as_int",
     "as_int_tuple",
-    "normalize_padding",
-    "padding_mode_code",
-    "result_dtype",
-    "as_array",
-    "resolve_threads",
+    "check_choice",
     "check_size",
     "compute_array",
+    "normalize_padding",
+    "padding_mode_code",
+    "resolve_threads",
+    "result_dtype",
 ]
 
 #: padding_mode values, in the order of their integer codes in the core.
@@ -155,19 +156,25 @@ def normalize_padding(padding, kernel, stride, dilation, in_spatial):
     return (_as_pad_pair(padding, padding),) * ndim
 
 
+def check_choice(value, name, choices):
+    """Return ``value`` if it is one of the strings ``choices``.
+
+    A non-string is a TypeError, an unknown string a ValueError; both list the
+    valid values and name ``name``.
+    """
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name} must be one of {', '.join(map(repr, choices))}; "
+            f"got {type(value).__name__} {value!r}"
+        )
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
 def padding_mode_code(padding_mode):
     """Return the core's integer code for ``padding_mode`` (see PADDING_MODES)."""
-    if not isinstance(padding_mode, str):
-        raise TypeError(
-            f"padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}; "
-            f"got {_describe(padding_mode)}"
-        )
-    if padding_mode not in PADDING_MODES:
-        raise ValueError(
-            f"padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}; "
-            f"got {padding_mode!r}"
-        )
-    return PADDING_MODES.index(padding_mode)
+    return PADDING_MODES.index(check_choice(padding_mode, "padding_mode", PADDING_MODES))
 
 
 def _native(dtype):

@@ -3,7 +3,7 @@
 Subcommands::
 
     pyconvx info                      version, OpenMP, SIMD level, threads
-    pyconvx demo [--out DIR]          the seeds' worked examples + PNG pictures
+    pyconvx demo [--out DIR]          the tutorial's worked examples + PNG pictures
     pyconvx filter IN OUT --kernel NAME | --kernel-file FILE
                   [--mode same|valid|full] [--boundary fill|wrap|symm]
                   [--scale auto|clip|abs|minmax]
@@ -36,7 +36,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 IMAGE_EXTRA = "pip install 'pyconvx[image]'"
 PLOT_EXTRA = "pip install 'pyconvx[plot]'"
@@ -65,14 +65,9 @@ def _need_pillow(what):
 
 
 def _config():
-    import pyconvx
+    from pyconvx._config import config_info
 
-    show = getattr(pyconvx, "show_config", None)
-    if show is not None:
-        return show(print_=False)
-    from pyconvx import _config
-
-    return _config.config_info()
+    return config_info()
 
 
 def cmd_info(args):
@@ -118,8 +113,10 @@ def cmd_demo(args):
     try:
         paths = _demo.write_pictures(directory)
     except OSError as exc:
-        raise UserError(f"cannot write the pictures into {args.out!r}: {exc.strerror or exc}") from None
-    print(f"Wrote {len(paths)} pictures ({', '.join(os.path.basename(p) for p in paths)}) to {directory}")
+        raise UserError(
+            f"cannot write the pictures into {args.out!r}: {exc.strerror or exc}") from None
+    names = ", ".join(os.path.basename(p) for p in paths)
+    print(f"Wrote {len(paths)} pictures ({names}) to {directory}")
     return 0
 
 
@@ -135,7 +132,8 @@ def _read_kernel_file(path):
         else:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read().replace(",", " ")
-            rows = [line.split() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+            rows = [line.split() for line in text.splitlines()
+                    if line.strip() and not line.lstrip().startswith("#")]
             kernel = np.array([[float(v) for v in row] for row in rows])
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read a kernel from {path!r}: {exc}") from None
@@ -144,7 +142,8 @@ def _read_kernel_file(path):
     if kernel.ndim == 1:
         kernel = kernel[np.newaxis]
     if kernel.ndim != 2 or kernel.size == 0:
-        raise UserError(f"kernel file {path!r} must hold a non-empty 2-D array, got shape {kernel.shape}")
+        raise UserError(
+            f"kernel file {path!r} must hold a non-empty 2-D array, got shape {kernel.shape}")
     kernel = kernel.astype(np.float64)
     if not np.isfinite(kernel).all():
         raise UserError(f"kernel file {path!r} holds NaN or Inf")
@@ -191,7 +190,7 @@ def cmd_filter(args):
     if not os.path.isdir(out_dir):
         raise UserError(f"the folder of output {args.output!r} does not exist")
     Image = _need_pillow("reading and writing images")
-    image, mode = _read_image(args.input, Image)
+    image, _mode = _read_image(args.input, Image)
     try:
         result = filter2d(image, kernel, mode=args.mode, boundary=args.boundary)
     except ValueError as exc:
@@ -220,7 +219,8 @@ def cmd_bench(args):
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            raise UserError(f"--plot needs matplotlib, which is not installed: {PLOT_EXTRA}") from None
+            raise UserError(
+                f"--plot needs matplotlib, which is not installed: {PLOT_EXTRA}") from None
         plot_dir = os.path.dirname(os.path.abspath(args.plot))
         if not os.path.isdir(plot_dir):
             raise UserError(f"the folder of --plot {args.plot!r} does not exist")
@@ -264,7 +264,7 @@ def build_parser():
 
     demo = sub.add_parser(
         "demo",
-        help="the seeds' worked examples, and PNG pictures of an edge-detection demo",
+        help="the convolution tutorial's worked examples, and PNG pictures of edge detection",
         description=(
             "Print the tutorials' worked examples computed by pyconvx and write PNG "
             "pictures (input, Sobel-X, Sobel-Y, edge magnitude, blur) of a generated "

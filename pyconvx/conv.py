@@ -9,86 +9,13 @@ array data itself.
 
 import numpy as np
 
-from ._normalize import (as_array, check_memory, compute_array, prod, resolve_threads,
-                         result_dtype)
+from ._docstrings import docfiller
 from ._engine import direct
 from ._engine.plan import cached_plan
+from ._normalize import as_array, check_memory, compute_array, prod, resolve_threads, result_dtype
 from .shapes import describe_conv
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
-
-_DOC_PARAMETERS = """
-    Parameters
-    ----------
-    x : array_like
-        Input ``(N, C_in, *spatial)``, or unbatched ``(C_in, *spatial)`` (the
-        result is then unbatched too).  Any memory layout is accepted.
-    weight : array_like
-        ``(C_out, C_in / groups, *kernel)``.
-    bias : array_like, optional
-        ``(C_out,)``, cast to the result dtype, added to every output.
-    stride : int or tuple of int, optional
-        Step between windows, per spatial dim (>= 1).
-    padding : int, tuple or str, optional
-        An int (both sides of every dim); one int per dim; one ``(low, high)``
-        pair per dim; ``"valid"`` (none); ``"same"`` (output size
-        ``ceil(size / stride)``, the odd extra on the high side as in
-        TensorFlow); ``"full"`` (``dilation * (k - 1)`` on both sides).
-    dilation : int or tuple of int, optional
-        Spacing between kernel taps (>= 1).
-    groups : int, optional
-        Split channels into this many independent groups; ``groups == C_in``
-        is depthwise.  Must divide C_in and C_out.
-    flip : bool, optional
-        False (default): cross-correlation, ``out[i] = sum_m x[i*s + m*d] w[m]``,
-        what PyTorch and TensorFlow call convolution.  True: true (signal
-        processing) convolution, the kernel rotated 180 degrees over every
-        spatial axis before sliding.
-    padding_mode : {"zeros", "reflect", "replicate", "circular"}, optional
-        What the padded border holds, with PyTorch's meaning.  ``reflect``
-        needs padding < the input size, ``circular`` padding <= the input size.
-    out : ndarray, optional
-        Preallocated result: exact shape, result dtype, C-contiguous,
-        writeable.  It may overlap an input.
-    threads : int, optional
-        Threads to use; None means OMP_NUM_THREADS if set, else the cores this
-        process may use.  Results are bitwise identical for every count.
-    algorithm : {"auto", "direct", "gemm", "row", "rowblock", "depthwise", "winograd", "fft"}, optional
-        Override the plan's choice (see :func:`pyconvx.plan`).  ``"direct"``
-        is direct summation with the plan's microkernel (never Winograd); ``"gemm"``,
-        ``"row"``, ``"rowblock"`` and ``"depthwise"`` force one, ``"winograd"`` the
-        F(2x2,3x3) path (``"rowblock"``, ``"depthwise"`` and ``"winograd"``
-        raise ValueError for problems they cannot take); all give the same
-        results up to rounding.
-        ``"fft"`` is exact only to the FFT's rounding (about 1e-15 of the
-        largest output in float64, 1e-6 in float32) and is never chosen by
-        ``"auto"``.
-
-    Returns
-    -------
-    ndarray
-        ``(N, C_out, *out_spatial)`` or ``(C_out, *out_spatial)``; float32 if
-        x and weight are float32, else float64.
-
-    Raises
-    ------
-    TypeError
-        Wrong argument types or unsupported dtypes (float16, complex, object...).
-    ValueError
-        Wrong shapes or values; the message names the parameter and the value.
-    MemoryError
-        When the output or the workspace cannot be had (checked before
-        anything is allocated).
-
-    Notes
-    -----
-    Padded taps hold what ``padding_mode`` says (zeros by default) and are
-    multiplied like any other tap, so a NaN or Inf in the weight reaches every
-    output, and an Inf input next to a zero weight gives NaN (IEEE 0 * Inf),
-    exactly as the plain definition does.  A NaN or Inf in the input reaches
-    only the outputs whose receptive field holds it.
-"""
-
 
 def _check_out(out, shape, dtype):
     if not isinstance(out, np.ndarray):
@@ -159,41 +86,33 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
     return result
 
 
+@docfiller
 def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
          padding_mode="zeros", out=None, threads=None, algorithm="auto"):
-    return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, out=out, threads=threads,
-                     algorithm=algorithm)
-
-
-def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", out=None, threads=None, algorithm="auto"):
-    return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, out=out, threads=threads,
-                     algorithm=algorithm, ndim=1)
-
-
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", out=None, threads=None, algorithm="auto"):
-    return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, out=out, threads=threads,
-                     algorithm=algorithm, ndim=2)
-
-
-def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", out=None, threads=None, algorithm="auto"):
-    return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, out=out, threads=threads,
-                     algorithm=algorithm, ndim=3)
-
-
-conv.__doc__ = """N-d convolution (cross-correlation by default) of a batch of images.
+    """N-d convolution (cross-correlation by default) of a batch of images.
 
     The number of spatial dims is taken from ``weight`` (``weight.ndim - 2``).
-""" + _DOC_PARAMETERS + """
+
+    Parameters
+    ----------
+    %(conv_parameters)s
+
+    Returns
+    -------
+    %(conv_returns)s
+
+    Raises
+    ------
+    %(conv_raises)s
+
+    Notes
+    -----
+    %(conv_notes)s
+
     Examples
     --------
-    The seeds' Sobel-X example: a 5x5 gradient image, rows of 160/240/320.
+    Sobel-X on the 5x5 gradient image of the tutorial's worked example: rows of
+    160, 240 and 320.
 
     >>> import numpy as np, pyconvx
     >>> image = np.array([[10, 20, 30, 40, 50], [20, 40, 60, 80, 100],
@@ -213,21 +132,61 @@ conv.__doc__ = """N-d convolution (cross-correlation by default) of a batch of i
     array([[-2., -2., -2.]])
     >>> pyconvx.conv(signal, kernel, flip=True)
     array([[2., 2., 2.]])
-"""
+    """
+    return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
+                     padding_mode=padding_mode, out=out, threads=threads,
+                     algorithm=algorithm)
 
-for _rank, _func in ((1, conv1d), (2, conv2d), (3, conv3d)):
-    _func.__doc__ = f"""{_rank}-d convolution: :func:`conv` with a check that there are {_rank} spatial dims.
+
+@docfiller
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
+           padding_mode="zeros", out=None, threads=None, algorithm="auto"):
+    """1-d convolution: :func:`conv` with a check that there is 1 spatial dim.
 
     Same engine as :func:`conv`, so the results are identical.
-""" + _DOC_PARAMETERS + {
-        1: """
+
+    Parameters
+    ----------
+    %(conv_parameters)s
+
+    Returns
+    -------
+    %(conv_returns)s
+
+    Raises
+    ------
+    %(conv_raises)s
+
     Examples
     --------
     >>> import numpy as np, pyconvx
     >>> pyconvx.conv1d(np.array([[[1., 2., 3., 4., 5.]]]), np.array([[[1., 0., -1.]]]))
     array([[[-2., -2., -2.]]])
-""",
-        2: """
+    """
+    return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
+                     padding_mode=padding_mode, out=out, threads=threads,
+                     algorithm=algorithm, ndim=1)
+
+
+@docfiller
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
+           padding_mode="zeros", out=None, threads=None, algorithm="auto"):
+    """2-d convolution: :func:`conv` with a check that there are 2 spatial dims.
+
+    Same engine as :func:`conv`, so the results are identical.
+
+    Parameters
+    ----------
+    %(conv_parameters)s
+
+    Returns
+    -------
+    %(conv_returns)s
+
+    Raises
+    ------
+    %(conv_raises)s
+
     Examples
     --------
     >>> import numpy as np, pyconvx
@@ -235,13 +194,38 @@ for _rank, _func in ((1, conv1d), (2, conv2d), (3, conv3d)):
     >>> pyconvx.conv2d(x, np.array([[[[1., 0.], [0., -1.]]]]))
     array([[[[-4., -4.],
              [-4., -4.]]]])
-""",
-        3: """
+    """
+    return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
+                     padding_mode=padding_mode, out=out, threads=threads,
+                     algorithm=algorithm, ndim=2)
+
+
+@docfiller
+def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
+           padding_mode="zeros", out=None, threads=None, algorithm="auto"):
+    """3-d convolution: :func:`conv` with a check that there are 3 spatial dims.
+
+    Same engine as :func:`conv`, so the results are identical.
+
+    Parameters
+    ----------
+    %(conv_parameters)s
+
+    Returns
+    -------
+    %(conv_returns)s
+
+    Raises
+    ------
+    %(conv_raises)s
+
     Examples
     --------
     >>> import numpy as np, pyconvx
     >>> x = np.ones((1, 2, 4, 4, 4), dtype=np.float32)
     >>> pyconvx.conv3d(x, np.ones((3, 2, 3, 3, 3), dtype=np.float32), padding=1).shape
     (1, 3, 4, 4, 4)
-""",
-    }[_rank]
+    """
+    return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
+                     padding_mode=padding_mode, out=out, threads=threads,
+                     algorithm=algorithm, ndim=3)

@@ -1,6 +1,6 @@
 """``explain``: the step-by-step computation of one output value of ``conv``.
 
-A teaching tool in the manner of the seeds' interactive convolution
+A teaching tool in the manner of the convolution tutorial's interactive
 calculator: for one index into the result of :func:`pyconvx.conv` it gathers
 the input window (padded cells marked), the kernel as applied (rotated 180
 degrees when ``flip=True``), the element-wise products, the sum per input
@@ -20,14 +20,14 @@ import numpy as np
 from ._normalize import as_array, result_dtype
 from .shapes import describe_conv
 
-__all__ = ["explain", "Explanation"]
+__all__ = ["Explanation", "explain"]
 
 #: Sums with more terms than this are shortened in the text.
 _MAX_TERMS = 36
 
 
 def _fmt(value):
-    """A number as the seeds write it: integers without a decimal point."""
+    """A number as the tutorial writes it: integers without a decimal point."""
     value = float(value)
     if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
@@ -250,7 +250,8 @@ def _normalize_index(index, out_shape):
                 f"index entries must be ints, got {type(entry).__name__} {entry!r} in {index!r}"
             ) from None
         if not -size <= entry < size:
-            raise ValueError(f"index {index!r} is out of range for a conv result of shape {out_shape}")
+            raise ValueError(
+                f"index {index!r} is out of range for a conv result of shape {out_shape}")
         normalised.append(entry % size)
     return tuple(normalised)
 
@@ -315,7 +316,7 @@ def explain(
 
     Examples
     --------
-    The seeds' Sobel-X example, output[0, 0]:
+    The tutorial's Sobel-X example on the 5x5 gradient image, output[0, 0]:
 
     >>> import numpy as np
     >>> import pyconvx
@@ -360,7 +361,8 @@ def explain(
     )
     out_shape = geometry.out_shape
     if 0 in out_shape:
-        raise ValueError(f"the conv result of shape {out_shape} is empty; there is nothing to explain")
+        raise ValueError(
+            f"the conv result of shape {out_shape} is empty; there is nothing to explain")
     index = _normalize_index(index, out_shape)
     if geometry.batched:
         batch, out_channel, position = index[0], index[1], index[2:]
@@ -380,7 +382,8 @@ def explain(
     axes_coords = []
     axes_sources = []
     for out_pos, size, k, s, d, (pad_low, _) in zip(
-        position, geometry.in_spatial, geometry.kernel, geometry.stride, geometry.dilation, geometry.pads
+        position, geometry.in_spatial, geometry.kernel, geometry.stride, geometry.dilation,
+        geometry.pads,
     ):
         coords = [out_pos * s - pad_low + tap * d for tap in range(k)]
         axes_coords.append(coords)

@@ -10,10 +10,10 @@ kernel is not flipped.
 import numpy as np
 
 from . import kernels as _kernels
-from ._normalize import as_array, result_dtype
-from .signal import MODES, _check_choice, boundary_conv, check_boundary, mode_pads
+from ._normalize import as_array, check_choice, result_dtype
+from .signal import MODES, boundary_conv, check_boundary, mode_pads
 
-__all__ = ["filter2d", "edge_magnitude"]
+__all__ = ["edge_magnitude", "filter2d"]
 
 
 def _image_planes(image, name="image"):
@@ -87,7 +87,7 @@ def filter2d(image, kernel, mode="same", boundary="fill"):
         raise ValueError(f"kernel must be 2-D, got shape {weight.shape}")
     if weight.size == 0:
         raise ValueError(f"kernel must not be empty, got shape {weight.shape}")
-    _check_choice(mode, "mode", MODES)
+    check_choice(mode, "mode", MODES)
     boundary = check_boundary(boundary)
     dtype = result_dtype((array.dtype, "image"), (weight.dtype, "kernel"))
     if mode == "valid" and (weight.shape[0] > planes.shape[1] or weight.shape[1] > planes.shape[2]):

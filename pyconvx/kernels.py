@@ -1,4 +1,4 @@
-"""The kernel gallery of the seeds' tutorials, as fresh float64 arrays.
+"""The classic image-filter kernels (the gallery of the convolution tutorial), as fresh arrays.
 
 Every function returns a new ``float64`` array on each call, so callers may
 modify the result freely.  ``names()`` lists the gallery and ``get(name)``
@@ -17,18 +17,18 @@ import numpy as np
 from ._normalize import as_int
 
 __all__ = [
+    "box_blur",
+    "emboss",
+    "gaussian",
+    "get",
     "identity",
-    "sobel_x",
-    "sobel_y",
+    "laplacian",
+    "names",
     "prewitt_x",
     "prewitt_y",
-    "box_blur",
-    "gaussian",
     "sharpen",
-    "laplacian",
-    "emboss",
-    "names",
-    "get",
+    "sobel_x",
+    "sobel_y",
 ]
 
 
@@ -215,7 +215,8 @@ def gaussian(size=3, sigma=None):
         if isinstance(sigma, (bool, np.bool_)) or not isinstance(
             sigma, (int, float, np.integer, np.floating)
         ):
-            raise TypeError(f"sigma must be a real number or None, got {type(sigma).__name__} {sigma!r}")
+            raise TypeError(
+                f"sigma must be a real number or None, got {type(sigma).__name__} {sigma!r}")
         sigma = float(sigma)
         if not (math.isfinite(sigma) and sigma > 0):
             raise ValueError(f"sigma must be finite and > 0, got {sigma!r}")
@@ -297,7 +298,7 @@ _GALLERY = {
 
 
 def names():
-    """The names of the gallery kernels, in the order of the seeds' gallery.
+    """The names of the gallery kernels, in the order of the tutorial's gallery.
 
     Returns
     -------

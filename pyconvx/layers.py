@@ -7,6 +7,7 @@ construction, with the same rules as :func:`pyconvx.conv` (it asks
 
 import numpy as np
 
+from ._docstrings import docfiller
 from ._normalize import PADDING_STRINGS, as_int, as_int_tuple, padding_mode_code
 from .conv import conv_impl
 from .shapes import describe_conv, param_count
@@ -33,13 +34,14 @@ class _ConvNd:
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"bias must be a bool, got {type(bias).__name__} {bias!r}")
         padding_mode_code(padding_mode)
-        self.padding = padding if isinstance(padding, str) else padding
+        self.padding = padding
         self.padding_mode = padding_mode
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
         self.dtype = dtype
-        weight_shape = (self.out_channels, self.in_channels // max(self.groups, 1)) + self.kernel_size
+        in_per_group = self.in_channels // max(self.groups, 1)
+        weight_shape = (self.out_channels, in_per_group) + self.kernel_size
         # Validate every hyper-parameter now, on the smallest input that fits.
         probe = tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
         describe_conv((1, self.in_channels) + probe, weight_shape, stride=self.stride,
@@ -95,54 +97,76 @@ class _ConvNd:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-_LAYER_DOC = """{rank}-d convolution layer, like ``torch.nn.Conv{rank}d``.
+@docfiller
+class Conv1d(_ConvNd):
+    """1-d convolution layer, like ``torch.nn.Conv1d``.
 
     Parameters
     ----------
-    in_channels, out_channels : int
-        Channel counts (>= 1), both divisible by ``groups``.
-    kernel_size : int or tuple of int
-        Kernel size, one per spatial dim.
-    stride, padding, dilation, groups, padding_mode
-        As for :func:`pyconvx.conv` (padding also accepts "same", "valid", "full").
-    bias : bool, optional
-        Whether the layer has a bias per output channel.
-    dtype : {{numpy.float32, numpy.float64}}, optional
-        dtype of the parameters.
-    seed : int, optional
-        Seed of the Kaiming-uniform initialisation (PyTorch's default law:
-        weight and bias uniform in +-1/sqrt(fan_in)); same seed, same weights.
+    %(layer_parameters)s
 
     Attributes
     ----------
-    weight : ndarray
-        ``(out_channels, in_channels / groups, *kernel_size)``.
-    bias : ndarray or None
-        ``(out_channels,)``.
+    %(layer_attributes)s
 
     Examples
     --------
     >>> import numpy as np, pyconvx
-    >>> layer = pyconvx.Conv{rank}d(3, 8, 3, padding=1, seed=0)
+    >>> layer = pyconvx.Conv1d(3, 8, 3, padding=1, seed=0)
     >>> layer.param_count
-    {params}
-    >>> layer.output_shape((2, 3) + (16,) * {rank})
-    {shape}
-    >>> layer(np.zeros((2, 3) + (16,) * {rank}, dtype=np.float32)).shape == layer.output_shape((2, 3) + (16,) * {rank})
-    True
-"""
+    80
+    >>> layer(np.zeros((2, 3, 16), dtype=np.float32)).shape
+    (2, 8, 16)
+    """
 
-
-class Conv1d(_ConvNd):
     ndim = 1
-    __doc__ = _LAYER_DOC.format(rank=1, params=3 * 8 * 3 + 8, shape=(2, 8, 16))
 
 
+@docfiller
 class Conv2d(_ConvNd):
+    """2-d convolution layer, like ``torch.nn.Conv2d``.
+
+    Parameters
+    ----------
+    %(layer_parameters)s
+
+    Attributes
+    ----------
+    %(layer_attributes)s
+
+    Examples
+    --------
+    >>> import numpy as np, pyconvx
+    >>> layer = pyconvx.Conv2d(3, 8, 3, padding=1, seed=0)
+    >>> layer.param_count
+    224
+    >>> layer(np.zeros((2, 3, 16, 16), dtype=np.float32)).shape
+    (2, 8, 16, 16)
+    """
+
     ndim = 2
-    __doc__ = _LAYER_DOC.format(rank=2, params=3 * 8 * 9 + 8, shape=(2, 8, 16, 16))
 
 
+@docfiller
 class Conv3d(_ConvNd):
+    """3-d convolution layer, like ``torch.nn.Conv3d``.
+
+    Parameters
+    ----------
+    %(layer_parameters)s
+
+    Attributes
+    ----------
+    %(layer_attributes)s
+
+    Examples
+    --------
+    >>> import numpy as np, pyconvx
+    >>> layer = pyconvx.Conv3d(3, 8, 3, padding=1, seed=0)
+    >>> layer.param_count
+    656
+    >>> layer(np.zeros((2, 3, 16, 16, 16), dtype=np.float32)).shape
+    (2, 8, 16, 16, 16)
+    """
+
     ndim = 3
-    __doc__ = _LAYER_DOC.format(rank=3, params=3 * 8 * 27 + 8, shape=(2, 8, 16, 16, 16))

@@ -22,11 +22,16 @@ from ._normalize import (
     prod,
 )
 
-__all__ = ["output_size", "output_shape", "param_count", "ConvGeometry", "describe_conv"]
+__all__ = ["ConvGeometry", "describe_conv", "output_shape", "output_size", "param_count"]
 
 
-def _output_length(size, kernel, stride, pad_low, pad_high, dilation):
-    """floor((size + pads - dilation*(kernel-1) - 1) / stride) + 1, checked."""
+def output_length(size, kernel, stride, pad_low, pad_high, dilation):
+    """floor((size + pads - dilation*(kernel-1) - 1) / stride) + 1, for canonical ints.
+
+    The one home of the output-size formula (``output_size`` validates its
+    arguments and calls this); a dilated kernel larger than the padded input
+    is a ValueError.
+    """
     padded = size + pad_low + pad_high
     reach = dilation * (kernel - 1) + 1
     if reach > padded:
@@ -83,7 +88,7 @@ def output_size(size, kernel_size, stride=1, padding=0, dilation=1):
     if isinstance(padding, (tuple, list)) and len(padding) == 2:
         padding = (tuple(padding),)
     ((low, high),) = normalize_padding(padding, (kernel,), (step,), (spacing,), (size,))
-    return _output_length(size, kernel, step, low, high, spacing)
+    return output_length(size, kernel, step, low, high, spacing)
 
 
 @dataclass(frozen=True)
@@ -228,7 +233,7 @@ def describe_conv(
                 f"got padding {pads} for spatial input {in_spatial}"
             )
     out_spatial = tuple(
-        _output_length(size, k, s, low, high, d)
+        output_length(size, k, s, low, high, d)
         for size, k, s, (low, high), d in zip(in_spatial, kernel, stride, pads, dilation)
     )
     for size, (low, high), k, d in zip(in_spatial, pads, kernel, dilation):

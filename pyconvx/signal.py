@@ -37,9 +37,10 @@ import math
 
 import numpy as np
 
-from ._normalize import as_array, result_dtype
+from ._normalize import as_array, check_choice, result_dtype
+from .conv import conv
 
-__all__ = ["correlate", "convolve", "correlate2d", "convolve2d"]
+__all__ = ["convolve", "convolve2d", "correlate", "correlate2d"]
 
 MODES = ("full", "same", "valid")
 METHODS = ("auto", "direct", "fft")
@@ -59,28 +60,9 @@ BOUNDARIES = {
 _FFT_ADVANTAGE = 40.0
 
 
-def _engine():
-    # Looked up at call time: the engine lives in the package __init__,
-    # which imports this module.
-    import pyconvx
-
-    return pyconvx.conv
-
-
-def _check_choice(value, name, choices):
-    if not isinstance(value, str):
-        raise TypeError(
-            f"{name} must be one of {', '.join(map(repr, choices))}; "
-            f"got {type(value).__name__} {value!r}"
-        )
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
-    return value
-
-
 def check_boundary(boundary):
     """Canonical boundary name ('fill', 'wrap' or 'symm') of a SciPy spelling."""
-    _check_choice(boundary, "boundary", tuple(BOUNDARIES))
+    check_choice(boundary, "boundary", tuple(BOUNDARIES))
     return BOUNDARIES[boundary]
 
 
@@ -153,7 +135,6 @@ def boundary_conv(x, weight, pads, boundary, fillvalue=0.0, flip=False, groups=1
 
     ``pads`` is the canonical per-dim padding; ``boundary`` a canonical name.
     """
-    conv = _engine()
     if not any(low or high for low, high in pads):
         return conv(x, weight, padding=0, groups=groups, flip=flip)
     if boundary == "fill" and fillvalue == 0:
@@ -189,7 +170,8 @@ def _fft_full(first, second, flip):
     full_shape = tuple(a + b - 1 for a, b in zip(first.shape, second.shape))
     fft_shape = tuple(_next_fast_len(size) for size in full_shape)
     axes = tuple(range(first.ndim))
-    spectrum = np.fft.rfftn(first, fft_shape, axes=axes) * np.fft.rfftn(second, fft_shape, axes=axes)
+    spectrum = (np.fft.rfftn(first, fft_shape, axes=axes)
+                * np.fft.rfftn(second, fft_shape, axes=axes))
     result = np.fft.irfftn(spectrum, fft_shape, axes=axes)
     return result[tuple(slice(0, size) for size in full_shape)]
 
@@ -213,8 +195,8 @@ def _use_fft(first, second, out_dtype):
 
 def _correlate_nd(in1, in2, mode, method, flip):
     first, second, out_dtype, compute = _prepare_pair(in1, in2)
-    _check_choice(mode, "mode", MODES)
-    _check_choice(method, "method", METHODS)
+    check_choice(mode, "mode", MODES)
+    check_choice(method, "method", METHODS)
     if first.ndim == second.ndim == 0:
         return np.multiply(first, second)
     if first.ndim != second.ndim:
@@ -234,13 +216,13 @@ def _correlate_nd(in1, in2, mode, method, flip):
         elif mode == "same":
             result = _centered(full, first.shape)
         else:
-            result = _centered(full, tuple(abs(a - b) + 1 for a, b in zip(first.shape, second.shape)))
+            valid = tuple(abs(a - b) + 1 for a, b in zip(first.shape, second.shape))
+            result = _centered(full, valid)
         return _finish(result, out_dtype)
     if swapped:
         # SciPy swaps the inputs for 'valid'; a correlation then comes out
         # reversed along every axis (a convolution is commutative).
         first, second = second, first
-    conv = _engine()
     result = conv(
         first[np.newaxis],
         second[np.newaxis, np.newaxis],
@@ -360,7 +342,7 @@ def _correlate_2d(in1, in2, mode, boundary, fillvalue, flip, name):
             f"{name} inputs must both be 2-D arrays, got in1 shape {first.shape} and "
             f"in2 shape {second.shape}"
         )
-    _check_choice(mode, "mode", MODES)
+    check_choice(mode, "mode", MODES)
     boundary = check_boundary(boundary)
     fill = _fill_scalar(fillvalue, out_dtype)
     if first.size == 0 or second.size == 0:

@@ -1,4 +1,4 @@
-"""im2col and col2im: the seeds' im2col, with torch's unfold / fold semantics.
+"""im2col and col2im: the im2col of the convolution tutorial, with torch's unfold / fold semantics.
 
 ``im2col`` lays every kernel window of a 2-d image out as one column, so that
 a convolution becomes one matrix product; ``col2im`` is its adjoint (sums
@@ -8,11 +8,19 @@ overlapping window entries back).  Both run in the compiled core.
 import numpy as np
 
 from ._engine import unfold as _unfold_engine
-from ._normalize import (as_array, as_int_tuple, check_memory, compute_array, normalize_padding,
-                         prod, resolve_threads, result_dtype)
-from .shapes import _output_length
+from ._normalize import (
+    as_array,
+    as_int_tuple,
+    check_memory,
+    compute_array,
+    normalize_padding,
+    prod,
+    resolve_threads,
+    result_dtype,
+)
+from .shapes import output_length
 
-__all__ = ["im2col", "col2im"]
+__all__ = ["col2im", "im2col"]
 
 
 def _window_params(kernel_size, stride, padding, dilation, spatial):
@@ -20,7 +28,7 @@ def _window_params(kernel_size, stride, padding, dilation, spatial):
     stride = as_int_tuple(stride, "stride", 2, 1)
     dilation = as_int_tuple(dilation, "dilation", 2, 1)
     pads = normalize_padding(padding, kernel, stride, dilation, spatial)
-    blocks = tuple(_output_length(size, k, s, lo, hi, d)
+    blocks = tuple(output_length(size, k, s, lo, hi, d)
                    for size, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation))
     return kernel, stride, dilation, pads, blocks
 

@@ -1,4 +1,4 @@
-"""Independent float64 reference for pyconvx, written from the seeds' definition.
+"""Independent float64 reference for pyconvx, written from the textbook definition.
 
     out[n, co, i...] = bias[co] + sum_{ci in group(co)} sum_{taps m...}
                        xpad[n, ci, i*stride + m*dilation ...] * w[co, ci - g*C_in/groups, m...]
@@ -159,7 +159,7 @@ def conv_reference(
 
 
 def conv_loops(x2d, k2d, stride=1):
-    """The seeds' own nested-loop definition, 2-d, single channel, valid padding."""
+    """The tutorial's nested-loop definition, 2-d, single channel, valid padding."""
     x2d = np.asarray(x2d, dtype=np.float64)
     k2d = np.asarray(k2d, dtype=np.float64)
     kh, kw = k2d.shape

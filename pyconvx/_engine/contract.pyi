@@ -1,7 +1,7 @@
 """Type stubs of the engine's plan contract (see contract.pyx)."""
 
 import enum
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from typing_extensions import disjoint_base
@@ -31,7 +31,7 @@ SCRATCH_INDEX_FIELDS: tuple[str, ...]
 FIELDS: frozenset[str]
 SCRATCH_ALIGN: int
 
-def ukernel_set_tiles(level: int) -> Optional[dict[str, Any]]: ...
+def ukernel_set_tiles(level: int) -> dict[str, Any] | None: ...
 
 @disjoint_base
 class DirectPlan:

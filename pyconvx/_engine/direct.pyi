@@ -1,6 +1,6 @@
 """Type stubs of the direct engine's executor (see direct.pyx)."""
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -10,7 +10,7 @@ from .contract import DirectPlan
 def run(
     x: npt.NDArray[np.floating[Any]],
     weight: npt.NDArray[np.floating[Any]],
-    bias: Optional[npt.NDArray[np.floating[Any]]],
+    bias: npt.NDArray[np.floating[Any]] | None,
     out: npt.NDArray[np.floating[Any]],
     plan: DirectPlan,
 ) -> npt.NDArray[np.floating[Any]]: ...

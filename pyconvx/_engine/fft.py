@@ -43,7 +43,8 @@ def conv_fft(x, weight, bias, out, geometry, flip):
     dilated = np.zeros(weight.shape[:2] + tuple(d * (k - 1) + 1 for k, d in
                                                 zip(geometry.kernel, geometry.dilation)),
                        dtype=weight.dtype)
-    dilated[(slice(None), slice(None)) + tuple(slice(None, None, d) for d in geometry.dilation)] = weight
+    taps = tuple(slice(None, None, d) for d in geometry.dilation)
+    dilated[(slice(None), slice(None)) + taps] = weight
     if not flip:
         dilated = dilated[(slice(None), slice(None)) + (slice(None, None, -1),) * ndim]
     kernel_spectrum = np.fft.rfftn(dilated, s=shape, axes=axes)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._normalize import as_array, check_memory, resolve_threads, result_dtype
+from .._normalize import as_array, check_choice, check_memory, resolve_threads, result_dtype
 from ..shapes import ConvGeometry, describe_conv
 from . import dispatch, layout
 from .contract import DirectPlan, Kind, ukernel_set_tiles
@@ -491,12 +491,7 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
     *spatial)`` the call will read (default: C-contiguous); ``level`` the SIMD
     level (default: the calling thread's, see ``dispatch.level_code``).
     """
-    if not isinstance(algorithm, str):
-        raise TypeError(f"algorithm must be one of {', '.join(map(repr, ALGORITHMS))}; "
-                        f"got {type(algorithm).__name__} {algorithm!r}")
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {', '.join(map(repr, ALGORITHMS))}; "
-                         f"got {algorithm!r}")
+    check_choice(algorithm, "algorithm", ALGORITHMS)
     dtype = np.dtype(dtype)
     level = dispatch.level_code() if level is None else level
     if x_strides is None:  # C-contiguous (N, C, *spatial)

@@ -17,7 +17,7 @@ def max_pool2d_planes(
     dilation_h: int,
     dilation_w: int,
     threads: int,
-) -> int: ...
+) -> None: ...
 def avg_pool2d_planes(
     x: npt.NDArray[np.floating[Any]],
     out: npt.NDArray[np.floating[Any]],
@@ -29,4 +29,4 @@ def avg_pool2d_planes(
     pad_w: int,
     count_include_pad: bool,
     threads: int,
-) -> int: ...
+) -> None: ...

@@ -4,8 +4,7 @@ This module only computes.  ``pyconvx.pooling`` validates every argument, puts
 the input in C-contiguous ``(planes, H, W)`` form, allocates the output and
 resolves the thread count; here the (N * C) planes are split over OpenMP
 threads with a static schedule.  Each output value is computed by one thread
-in a fixed order, so results never depend on the thread count.  The drivers
-return a status (0 = success) that the caller checks with the GIL held.
+in a fixed order, so results never depend on the thread count.
 """
 
 from cython cimport floating
@@ -107,13 +106,13 @@ def max_pool2d_planes(
     Py_ssize_t dilation_w,
     int threads,
 ):
-    """Max pooling of every (H, W) plane of ``x`` into ``out``; returns 0."""
+    """Max pooling of every (H, W) plane of ``x`` into ``out``."""
     cdef Py_ssize_t planes = x.shape[0]
     cdef Py_ssize_t in_h = x.shape[1], in_w = x.shape[2]
     cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
     cdef Py_ssize_t plane
     if planes == 0 or in_h * in_w == 0 or out_h * out_w == 0:
-        return 0
+        return
     with nogil:
         for plane in prange(planes, schedule="static", num_threads=threads):
             _max_plane(
@@ -121,7 +120,6 @@ def max_pool2d_planes(
                 kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
                 dilation_h, dilation_w,
             )
-    return 0
 
 
 def avg_pool2d_planes(
@@ -136,13 +134,13 @@ def avg_pool2d_planes(
     bint count_include_pad,
     int threads,
 ):
-    """Average pooling of every (H, W) plane of ``x`` into ``out``; returns 0."""
+    """Average pooling of every (H, W) plane of ``x`` into ``out``."""
     cdef Py_ssize_t planes = x.shape[0]
     cdef Py_ssize_t in_h = x.shape[1], in_w = x.shape[2]
     cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
     cdef Py_ssize_t plane
     if planes == 0 or in_h * in_w == 0 or out_h * out_w == 0:
-        return 0
+        return
     with nogil:
         for plane in prange(planes, schedule="static", num_threads=threads):
             _avg_plane(
@@ -150,4 +148,3 @@ def avg_pool2d_planes(
                 kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
                 count_include_pad,
             )
-    return 0

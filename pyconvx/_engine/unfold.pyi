@@ -1,6 +1,7 @@
 """Type stubs of the engine's im2col / col2im (see unfold.pyx)."""
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt

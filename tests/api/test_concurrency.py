@@ -102,7 +102,7 @@ def test_forced_simd_is_per_thread():
     with ThreadPoolExecutor(max_workers=len(levels) + 1) as pool:
         results = list(pool.map(work, levels * 4))
     assert _dispatch.active_level() == default
-    for level, got in results:
+    for _level, got in results:
         assert_matches_reference(got, x, w, b, padding=1)
     with pytest.raises(ValueError, match="not available"):
         with _dispatch.forced_simd("sse9"):

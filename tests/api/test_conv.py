@@ -26,7 +26,7 @@ RANK_1_TO_3 = [case for case in GRID if len(case[2]) <= 5]   # conv1d/2d/3d exis
 
 @pytest.mark.parametrize("case", RANK_1_TO_3, ids=[case[0] for case in RANK_1_TO_3])
 def test_conv_nd_wrappers_equal_conv(case, rng):
-    name, x_shape, w_shape, kwargs = case
+    _name, x_shape, w_shape, kwargs = case
     ndim = len(w_shape) - 2
     func = {1: pyconvx.conv1d, 2: pyconvx.conv2d, 3: pyconvx.conv3d}[ndim]
     x, w, b = make_problem(rng, x_shape, w_shape)
@@ -103,7 +103,7 @@ def test_lists_are_accepted():
 @pytest.mark.parametrize("case", [GRID[1], GRID[9], GRID[16], GRID[30], GRID[33]],
                          ids=[GRID_IDS[1], GRID_IDS[9], GRID_IDS[16], GRID_IDS[30], GRID_IDS[33]])
 def test_layout_bitwise_same_as_contiguous(case, layout, dtype, rng):
-    name, x_shape, w_shape, kwargs = case
+    _name, x_shape, w_shape, kwargs = case
     x, w, b = make_problem(rng, x_shape, w_shape, dtype=dtype)
     expected = pyconvx.conv(x, w, b, **kwargs)
     transform = LAYOUTS[layout]
@@ -111,7 +111,7 @@ def test_layout_bitwise_same_as_contiguous(case, layout, dtype, rng):
                  (transform(x), transform(w), transform(b))]:
         originals = [np.array(a, copy=True) for a in args]
         if layout == "byte-swapped":
-            # RELIABILITY 14: converted, or a clear TypeError naming the dtype; never misread
+            # converted, or a clear TypeError naming the dtype; never misread
             try:
                 got = pyconvx.conv(*args, **kwargs)
             except TypeError as exc:
@@ -140,7 +140,7 @@ def test_broadcast_zero_stride_input(rng):
 @pytest.mark.parametrize("case", [c for c in GRID if len(c[1]) == len(c[2])],
                          ids=[c[0] for c in GRID if len(c[1]) == len(c[2])])
 def test_batch_slice_rows_bitwise(case, rng):
-    name, x_shape, w_shape, kwargs = case
+    _name, x_shape, w_shape, kwargs = case
     x_shape = (5,) + x_shape[1:]
     x, w, b = make_problem(rng, x_shape, w_shape, dtype=np.float32)
     full = pyconvx.conv(x, w, b, **kwargs)

@@ -1,4 +1,4 @@
-"""RELIABILITY.md catalogue items 1-20: each pins the exception type and its message.
+"""What every bad input gets: each case pins the exception type and its message.
 
 Messages are those of pyconvx/_normalize.py and pyconvx/shapes.py, the single home
 of every validation rule; conv and output_shape must share them (see test_shapes).
@@ -13,6 +13,8 @@ import textwrap
 import numpy as np
 import pytest
 from _reference import assert_bitwise_equal, assert_matches_reference, conv_reference
+from conftest import TESTS_DIR
+from conftest import child_env as _env
 
 import pyconvx
 
@@ -96,7 +98,7 @@ IDS = [case[0] for case in BAD_CASES]
 
 @pytest.mark.parametrize("case", BAD_CASES, ids=IDS)
 def test_catalogue_conv(case):
-    name, x_shape, w_shape, kwargs, exc, match = case
+    _name, x_shape, w_shape, kwargs, exc, match = case
     x = np.zeros(x_shape)
     w = np.zeros(w_shape)
     with pytest.raises(exc, match=match):
@@ -105,7 +107,7 @@ def test_catalogue_conv(case):
 
 @pytest.mark.parametrize("case", BAD_CASES, ids=IDS)
 def test_catalogue_output_shape_same_error(case):
-    name, x_shape, w_shape, kwargs, exc, match = case
+    _name, x_shape, w_shape, kwargs, exc, match = case
     with pytest.raises(exc, match=match):
         pyconvx.output_shape(x_shape, w_shape, **kwargs)
 
@@ -437,10 +439,6 @@ def test_batch_rows_and_threads(rng):
         assert_bitwise_equal(pyconvx.conv(x[i:i + 1], w, padding=1, threads=2), full[i:i + 1])
 
 
-from conftest import TESTS_DIR  # noqa: E402
-from conftest import child_env as _env
-
-
 @pytest.mark.parametrize("threads", [
     4, 64,
     1024,
@@ -498,7 +496,7 @@ print("ok")
     (1400, 1800, "float32", 1),
 ])
 def test_large_one_channel_image_no_memory_corruption(h, w, dtype, threads):
-    """Never a crash (RELIABILITY): run in a child so a corrupting core cannot kill the suite."""
+    """Never a crash: run in a child so a corrupting core cannot kill the suite."""
     code = HEAP_CODE.format(tests=TESTS_DIR, h=h, w=w,
                             dtype=dtype, threads=threads)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -579,10 +577,10 @@ GUARDED_POINTWISE_CASES = [
 def test_pointwise_reads_stop_at_the_end_of_x():
     """x ends right before an unmapped page: a read past its end kills the child."""
     script = textwrap.dedent(
-        """
+        f"""
         import numpy as np, pyconvx
         from _guarded import guarded_array
-        cases = %r
+        cases = {GUARDED_POINTWISE_CASES!r}
         for x_shape, w_shape, threads in cases:
             for dtype in (np.float32, np.float64):
                 x = guarded_array(x_shape, dtype, fill=1)
@@ -591,7 +589,7 @@ def test_pointwise_reads_stop_at_the_end_of_x():
                     y = pyconvx.conv(x, w, threads=threads, algorithm=algorithm)
                     assert (y == 0.5 * x_shape[1]).all(), (x_shape, w_shape, algorithm)
         print("ok")
-        """ % (GUARDED_POINTWISE_CASES,))
+        """)
     tests_dir = TESTS_DIR
     env = _env(PYTHONPATH=os.pathsep.join([os.environ["PYTHONPATH"], tests_dir]))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -28,7 +28,7 @@ def test_seed_sobel_text():
     np.testing.assert_array_equal(steps.window[0], SOBEL_IMAGE[:3, :3])
     np.testing.assert_array_equal(steps.products[0], [[-10, 0, 30], [-40, 0, 120], [-30, 0, 90]])
     assert steps.bias is None and steps.channel_sums.tolist() == [160.0]
-    # the other rows of the seeds' output
+    # the other rows of the tutorial's output
     assert explain(SOBEL_IMAGE[None], kernels.sobel_x()[None, None], (0, 1, 2)).value == 240
     assert explain(SOBEL_IMAGE[None], kernels.sobel_x()[None, None], (0, -1, -1)).value == 320
 

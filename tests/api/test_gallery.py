@@ -1,4 +1,4 @@
-"""pyconvx.kernels: the seeds' gallery values, fresh float64 arrays, names/get."""
+"""pyconvx.kernels: the tutorial's gallery values, fresh float64 arrays, names/get."""
 
 import numpy as np
 import pytest

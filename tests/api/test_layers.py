@@ -1,4 +1,4 @@
-"""Conv1d / Conv2d / Conv3d layers: shapes, Kaiming-uniform init, seeds, call, repr."""
+"""Conv1d / Conv2d / Conv3d layers: shapes, Kaiming-uniform init, the seed argument, call, repr."""
 
 import math
 

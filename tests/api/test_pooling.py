@@ -110,7 +110,7 @@ def test_nan_propagates_and_padding_is_minus_infinity():
 def test_empty_batch_and_seed_example():
     assert max_pool2d(np.ones((0, 3, 4, 4)), 2).shape == (0, 3, 2, 2)
     assert avg_pool2d(np.ones((2, 0, 4, 4), np.float32), 2).shape == (2, 0, 2, 2)
-    # the seeds: a 5x5 feature map, 2x2 max pooling -> 2x2
+    # the tutorial's example: a 5x5 feature map, 2x2 max pooling -> 2x2
     assert max_pool2d(np.arange(25.0).reshape(1, 5, 5), 2).shape == (1, 2, 2)
     assert pool_output_size(5, 2, 2, 0) == 2
     x = np.arange(16.0).reshape(1, 4, 4)

@@ -1,4 +1,4 @@
-"""The seed tutorials' worked examples, verbatim and exact (integer data, float64)."""
+"""The convolution tutorial's worked examples, verbatim and exact (integer data, float64)."""
 
 import numpy as np
 import pytest

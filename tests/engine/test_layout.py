@@ -43,7 +43,7 @@ def test_band_layout(box, kernel, stride, dilation):
 def test_tap_offsets_match_brute_force(x_shape, w_shape, kwargs, reverse):
     g = describe_conv(x_shape, w_shape, **kwargs)
     residues = layout.phase_residues(g.kernel, g.stride, g.dilation)
-    ext, pitch, plane = layout.band_layout(g.out_spatial, g.kernel, g.stride, g.dilation)
+    _ext, pitch, plane = layout.band_layout(g.out_spatial, g.kernel, g.stride, g.dilation)
     offsets, n_phase = layout.tap_offsets(g, residues, pitch, plane, reverse_taps=reverse)
     assert n_phase == math.prod(len(r) for r in residues)
     taps = list(itertools.product(*[range(k) for k in g.kernel]))

@@ -37,7 +37,7 @@ import pyconvx
 
 def _probe_case_in_subprocess(case):
     """Run one grid case (float64 and float32) in a child; True if it crashes or corrupts."""
-    name, x_shape, w_shape, kwargs = case
+    _name, x_shape, w_shape, kwargs = case
     code = textwrap.dedent(f"""
         import sys, gc
         sys.path.insert(0, {TESTS_DIR!r})
@@ -79,7 +79,7 @@ def test_no_grid_case_crashes_in_a_child_process():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("case", GRID, ids=GRID_IDS)
 def test_grid_vs_reference(case, dtype, algorithm, rng):
-    name, x_shape, w_shape, kwargs = case
+    _name, x_shape, w_shape, kwargs = case
     x, w, b = make_problem(rng, x_shape, w_shape, dtype=dtype)
     got = conv_or_refusal(algorithm, x, w, b, **kwargs)
     if got is None:
@@ -95,7 +95,7 @@ def test_grid_vs_reference(case, dtype, algorithm, rng):
 @pytest.mark.parametrize("case", [c for c in GRID if c[3].get("padding", 0) not in (0, "valid")],
                          ids=[c[0] for c in GRID if c[3].get("padding", 0) not in (0, "valid")])
 def test_grid_padding_modes(case, mode, rng):
-    name, x_shape, w_shape, kwargs = case
+    _name, x_shape, w_shape, kwargs = case
     if not mode_allowed(mode, x_shape, w_shape, kwargs):
         with pytest.raises(ValueError, match=f"padding_mode='{mode}' needs padding"):
             pyconvx.conv(*make_problem(rng, x_shape, w_shape), padding_mode=mode, **kwargs)
@@ -108,7 +108,7 @@ def test_grid_padding_modes(case, mode, rng):
 @pytest.mark.parametrize("mode", PADDING_MODES)
 @pytest.mark.parametrize("case", GRID[:12] + GRID[15:19] + GRID[30:33], ids=GRID_IDS[:12] + GRID_IDS[15:19] + GRID_IDS[30:33])
 def test_grid_modes_every_algorithm(case, mode, algorithm, rng):
-    name, x_shape, w_shape, kwargs = case
+    _name, x_shape, w_shape, kwargs = case
     if not mode_allowed(mode, x_shape, w_shape, kwargs):
         return   # the refusal is tested by test_grid_padding_modes
     x, w, b = make_problem(rng, x_shape, w_shape, dtype=np.float32)
@@ -140,7 +140,7 @@ def test_every_algorithm_accepts_some_grid_problem(rng):
 @pytest.mark.parametrize("flip", [False, True])
 @pytest.mark.parametrize("case", GRID[:10] + GRID[30:34], ids=GRID_IDS[:10] + GRID_IDS[30:34])
 def test_grid_core_over_simd_levels(case, flip, simd, rng):
-    name, x_shape, w_shape, kwargs = case
+    _name, x_shape, w_shape, kwargs = case
     for dtype in (np.float32, np.float64):
         x, w, b = make_problem(rng, x_shape, w_shape, dtype=dtype)
         got = pyconvx.conv(x, w, b, flip=flip, **kwargs)
@@ -161,7 +161,7 @@ def test_simd_levels_agree_with_each_other(rng):
 
 @pytest.mark.parametrize("case", GRID, ids=GRID_IDS)
 def test_flip_is_correlation_with_rotated_kernel(case, rng):
-    name, x_shape, w_shape, kwargs = case
+    _name, x_shape, w_shape, kwargs = case
     x, w, b = make_problem(rng, x_shape, w_shape)
     ndim = len(w_shape) - 2
     rotated = np.ascontiguousarray(w[(slice(None), slice(None)) + (slice(None, None, -1),) * ndim])
@@ -172,7 +172,7 @@ def test_flip_is_correlation_with_rotated_kernel(case, rng):
 
 @pytest.mark.parametrize("case", GRID, ids=GRID_IDS)
 def test_threads_bitwise_equal(case, algorithm, rng):
-    name, x_shape, w_shape, kwargs = case
+    _name, x_shape, w_shape, kwargs = case
     x, w, b = make_problem(rng, x_shape, w_shape, dtype=np.float32)
     serial = conv_or_refusal(algorithm, x, w, b, threads=1, **kwargs)
     if serial is None:
@@ -254,7 +254,7 @@ def test_hypothesis_layouts_and_threads(problem, layout):
     args = (transform(x), transform(w), None if b is None else transform(b))
     try:
         got = pyconvx.conv(*args, threads=2, **kwargs)
-    except TypeError as exc:  # byte-swapped may be refused (RELIABILITY 14)
+    except TypeError as exc:  # byte-swapped may be refused with a TypeError
         assert layout == "byte-swapped" and "has dtype >" in str(exc), exc
         return
     assert_bitwise_equal(got, expected)

@@ -12,7 +12,7 @@ from pyconvx._engine import dispatch
 
 
 def test_unknown_algorithm_lists_valid_ones(rng):
-    x, w, b = make_problem(rng, (1, 1, 5, 5), (1, 1, 3, 3))
+    x, w, _b = make_problem(rng, (1, 1, 5, 5), (1, 1, 3, 3))
     with pytest.raises(ValueError, match="algorithm") as info:
         pyconvx.conv(x, w, algorithm="bogus")
     assert "bogus" in str(info.value)

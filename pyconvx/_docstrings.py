@@ -1,0 +1,123 @@
+"""Shared pieces of the public docstrings, and the decorator that fills them in.
+
+Several public functions take the same arguments (``conv``, ``conv1d/2d/3d``,
+the layers, ``plan``...).  Each docstring is written at its ``def``; a line
+that holds only ``%(name)s`` is replaced by the piece ``name`` below,
+indented like the placeholder.  One text per argument, in one place.
+"""
+
+import textwrap
+
+__all__ = ["DOCS", "docfiller"]
+
+DOCS = {
+    "x": """\
+x : array_like
+    Input ``(N, C_in, *spatial)``, or unbatched ``(C_in, *spatial)`` (the
+    result is then unbatched too).  Any memory layout is accepted.""",
+    "weight": """\
+weight : array_like
+    ``(C_out, C_in / groups, *kernel)``.""",
+    "bias": """\
+bias : array_like, optional
+    ``(C_out,)``, cast to the result dtype, added to every output.""",
+    "stride": """\
+stride : int or tuple of int, optional
+    Step between windows, per spatial dim (>= 1).""",
+    "padding": """\
+padding : int, tuple or str, optional
+    An int (both sides of every dim); one int per dim; one ``(low, high)``
+    pair per dim; ``"valid"`` (none); ``"same"`` (output size
+    ``ceil(size / stride)``, the odd extra on the high side as in
+    TensorFlow); ``"full"`` (``dilation * (k - 1)`` on both sides).""",
+    "dilation": """\
+dilation : int or tuple of int, optional
+    Spacing between kernel taps (>= 1).""",
+    "groups": """\
+groups : int, optional
+    Split channels into this many independent groups; ``groups == C_in``
+    is depthwise.  Must divide C_in and C_out.""",
+    "flip": """\
+flip : bool, optional
+    False (default): cross-correlation, ``out[i] = sum_m x[i*s + m*d] w[m]``,
+    what PyTorch and TensorFlow call convolution.  True: true (signal
+    processing) convolution, the kernel rotated 180 degrees over every
+    spatial axis before sliding.""",
+    "padding_mode": """\
+padding_mode : {"zeros", "reflect", "replicate", "circular"}, optional
+    What the padded border holds, with PyTorch's meaning.  ``reflect``
+    needs padding < the input size, ``circular`` padding <= the input size.""",
+    "out": """\
+out : ndarray, optional
+    Preallocated result: exact shape, result dtype, C-contiguous, aligned,
+    writeable.  It may overlap an input.""",
+    "threads": """\
+threads : int, optional
+    Threads to use; None means OMP_NUM_THREADS if set, else the cores this
+    process may use.  Results are bitwise identical for every count.""",
+    "algorithm": """\
+algorithm : {"auto", "direct", "gemm", "row", "rowblock", "depthwise", "winograd", "fft"}, optional
+    Override the plan's choice (see :func:`pyconvx.plan`).  ``"direct"``
+    is direct summation with the plan's microkernel (never Winograd); ``"gemm"``,
+    ``"row"``, ``"rowblock"`` and ``"depthwise"`` force one, ``"winograd"`` the
+    F(2x2,3x3) path (``"rowblock"``, ``"depthwise"`` and ``"winograd"``
+    raise ValueError for problems they cannot take); all give the same
+    results up to rounding.
+    ``"fft"`` is exact only to the FFT's rounding (about 1e-15 of the
+    largest output in float64, 1e-6 in float32) and is never chosen by
+    ``"auto"``.""",
+    "conv_returns": """\
+ndarray
+    ``(N, C_out, *out_spatial)`` or ``(C_out, *out_spatial)``; float32 if
+    x and weight are float32, else float64.""",
+    "conv_raises": """\
+TypeError
+    Wrong argument types or unsupported dtypes (float16, complex, object...).
+ValueError
+    Wrong shapes or values; the message names the parameter and the value.
+MemoryError
+    When the output or the workspace cannot be had (checked before
+    anything is allocated).""",
+    "conv_notes": """\
+Padded taps hold what ``padding_mode`` says (zeros by default) and are
+multiplied like any other tap, so a NaN or Inf in the weight reaches every
+output, and an Inf input next to a zero weight gives NaN (IEEE 0 * Inf),
+exactly as the plain definition does.  A NaN or Inf in the input reaches
+only the outputs whose receptive field holds it.""",
+}
+DOCS["layer_parameters"] = """\
+in_channels, out_channels : int
+    Channel counts (>= 1), both divisible by ``groups``.
+kernel_size : int or tuple of int
+    Kernel size, one per spatial dim.
+stride, padding, dilation, groups, padding_mode
+    As for :func:`pyconvx.conv` (padding also accepts "same", "valid", "full").
+bias : bool, optional
+    Whether the layer has a bias per output channel.
+dtype : {numpy.float32, numpy.float64}, optional
+    dtype of the parameters.
+seed : int, optional
+    Seed of the Kaiming-uniform initialisation (PyTorch's default law:
+    weight and bias uniform in +-1/sqrt(fan_in)); same seed, same weights."""
+DOCS["layer_attributes"] = """\
+weight : ndarray
+    ``(out_channels, in_channels / groups, *kernel_size)``.
+bias : ndarray or None
+    ``(out_channels,)``."""
+DOCS["conv_parameters"] = "\n".join(DOCS[name] for name in (
+    "x", "weight", "bias", "stride", "padding", "dilation", "groups", "flip", "padding_mode",
+    "out", "threads", "algorithm"))
+
+
+def docfiller(obj):
+    """Fill the ``%(name)s`` lines of ``obj.__doc__`` from :data:`DOCS`."""
+    lines = []
+    for line in obj.__doc__.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith("%(") and stripped.endswith(")s"):
+            indent = line[:len(line) - len(line.lstrip())]
+            lines.append(textwrap.indent(DOCS[stripped[2:-2]], indent))
+        else:
+            lines.append(line)
+    obj.__doc__ = "\n".join(lines)
+    return obj
