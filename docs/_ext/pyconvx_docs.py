@@ -1,0 +1,164 @@
+"""Sphinx directives of pyconvx's docs; everything they show is computed at build time.
+
+``.. runblock::``
+    Runs its Python code when the page is built and shows the code and what it
+    printed.  The blocks of one page share a namespace.  An exception fails
+    the build, so every example on the pages runs as written.
+``.. command-help:: SUBCOMMAND``
+    The ``--help`` text of ``pyconvx SUBCOMMAND``, from the installed parser.
+``.. bench-table::``
+    The speed table of the saved run (``_data/bench_run.json``, read by
+    ``bench_results``); ``:extras:`` shows the extra measurements instead.
+"""
+
+import contextlib
+import inspect
+import io
+import os
+import sys
+import textwrap
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
+from sphinx.pycode import ModuleAnalyzer
+from sphinx.util.docutils import SphinxDirective
+
+import bench_results
+
+
+class RunBlock(SphinxDirective):
+    """Run the content as Python; show the code, then its printed output."""
+
+    has_content = True
+    option_spec = {"hide-output": directives.flag}
+
+    def run(self):
+        code = "\n".join(self.content)
+        namespace = self.env.temp_data.setdefault("runblock_namespace", {"__name__": "__main__"})
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed):
+                exec(compile(code, f"<runblock in {self.env.docname}>", "exec"), namespace)
+        except Exception as exc:
+            raise self.error(f"runblock failed: {type(exc).__name__}: {exc}\n{code}") from exc
+        source = nodes.literal_block(code, code, language="python", classes=["runblock-code"])
+        result = [source]
+        output = printed.getvalue().rstrip()
+        if output and "hide-output" not in self.options:
+            result.append(nodes.literal_block(output, output, language="none",
+                                              classes=["runblock-output"]))
+        return result
+
+
+class CommandHelp(SphinxDirective):
+    """The ``--help`` text of one ``pyconvx`` subcommand."""
+
+    required_arguments = 1
+
+    def run(self):
+        from pyconvx.cli import main
+
+        printed = io.StringIO()
+        previous = os.environ.get("COLUMNS")
+        os.environ["COLUMNS"] = "88"  # argparse wraps to the terminal width
+        try:
+            with contextlib.redirect_stdout(printed):
+                try:
+                    main([self.arguments[0], "--help"])
+                except SystemExit as exit_:
+                    if exit_.code not in (0, None):
+                        raise self.error(f"pyconvx {self.arguments[0]} --help exited "
+                                         f"with {exit_.code}") from None
+        finally:
+            if previous is None:
+                del os.environ["COLUMNS"]
+            else:
+                os.environ["COLUMNS"] = previous
+        text = printed.getvalue().rstrip()
+        return [nodes.literal_block(text, text, language="none")]
+
+
+def _note_marks(rows):
+    """Number every distinct note; return the numbers per row and the notes in order."""
+    numbers = {}
+    for row in rows:
+        for note in row.notes:
+            numbers.setdefault(note, len(numbers) + 1)
+    return [[numbers[note] for note in row.notes] for row in rows], list(numbers)
+
+
+class BenchTable(SphinxDirective):
+    """The saved speed table as a list table, with its notes below it."""
+
+    option_spec = {"extras": directives.flag}
+
+    def run(self):
+        path = bench_results.DEFAULT_RUN
+        self.env.note_dependency(str(path))
+        workloads, extras = bench_results.load(path)
+        if "extras" in self.options:
+            header = ["measurement", "value"]
+            rows = extras
+            cells = [[row.name, f"{row.value:.3g} {row.unit}".strip()] for row in rows]
+        else:
+            header = ["workload", "dtype", "pyconvx ms", "peer", "peer ms", "ratio",
+                      "pyconvx path"]
+            rows = workloads
+            cells = [[row.name, row.dtype, f"{row.pyconvx_ms:.3g}", row.peer,
+                      f"{row.peer_ms:.3g}", f"{row.ratio:.2f}", row.path] for row in rows]
+        marks, notes = _note_marks(rows)
+        for row_cells, row_marks in zip(cells, marks):
+            if row_marks:
+                row_cells[0] += " (" + ", ".join(f"note {m}" for m in row_marks) + ")"
+        lines = [".. list-table::", "   :header-rows: 1", ""]
+        for row in [header] + cells:
+            lines.append("   * - " + _escape(row[0]))
+            lines.extend("     - " + _escape(cell) for cell in row[1:])
+        lines.append("")
+        for number, note in enumerate(notes, 1):
+            lines.append(f"Note {number}: {_escape(note)}")
+            lines.append("")
+        container = nodes.container(classes=["bench-table"])
+        self.state.nested_parse(StringList(lines, source=str(path)), self.content_offset, container)
+        return [container]
+
+
+def _escape(text):
+    """Plain text safe inside reStructuredText (no markup characters act)."""
+    text = str(text)
+    for char in "\\*`_|[]":
+        text = text.replace(char, "\\" + char)
+    return textwrap.dedent(text).replace("\n", " ")
+
+
+def _defining_comment(obj, package="pyconvx"):
+    """The ``#:`` comment above ``obj``'s assignment in the pyconvx module defining it."""
+    for module_name, module in sorted(sys.modules.items()):
+        if module is None or not module_name.startswith(package + "."):
+            continue
+        for attribute, value in vars(module).items():
+            if value is obj:
+                comment = ModuleAnalyzer.for_module(module_name).find_attr_docs().get(
+                    ("", attribute))
+                if comment:
+                    return list(comment)
+    return []
+
+
+def reexported_data_doc(app, what, name, obj, options, lines):
+    """A constant re-exported by ``pyconvx`` gets its defining module's comment,
+    not the docstring of its type (``tuple``'s, for ``ALGORITHMS``)."""
+    type_doc = inspect.getdoc(type(obj))
+    if what == "data" and type_doc and "\n".join(lines).strip() == type_doc.strip():
+        lines[:] = _defining_comment(obj)
+
+
+def setup(app):
+    # Before numpydoc (priority 500) rewrites the docstring.
+    app.connect("autodoc-process-docstring", reexported_data_doc, priority=400)
+    app.add_directive("runblock", RunBlock)
+    app.add_directive("command-help", CommandHelp)
+    app.add_directive("bench-table", BenchTable)
+    app.add_css_file("pyconvx.css")
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
