@@ -11,17 +11,11 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "_ext"))
 
-try:
-    import pyconvx
-except ModuleNotFoundError as exc:
-    if exc.name != "pyconvx":
-        raise
-    # Not installed: document the source tree, built in place
-    # (python setup.py build_ext --inplace).
-    sys.path.insert(0, str(DOCS.parent))
-    import pyconvx
+import api_listing  # noqa: E402
 
-import api_listing
+# The installed pyconvx; when it is not installed, the source tree built in
+# place (python setup.py build_ext --inplace).
+pyconvx = api_listing.import_package("pyconvx")
 
 # Every process that renders examples draws the same pictures, on any display.
 os.environ.setdefault("MPLBACKEND", "Agg")

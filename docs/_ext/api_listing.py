@@ -7,8 +7,13 @@ module that defines them; modules without a title below are titled by the
 first line of their docstring.
 """
 
+import importlib
 import inspect
+import sys
 from pathlib import Path
+
+#: The repository root: pyconvx's source tree, when it is built in place.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: Section titles of the defining modules, in the order the page shows them.
 SECTION_TITLES = {
@@ -39,6 +44,17 @@ example.
 .. currentmodule:: pyconvx
 
 """
+
+
+def import_package(name="pyconvx"):
+    """Import the installed package, or else the source tree built in place."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+    sys.path.insert(0, str(REPO_ROOT))
+    return importlib.import_module(name)
 
 
 def _title(module_name, module):

@@ -79,13 +79,15 @@ class CommandHelp(SphinxDirective):
         return [nodes.literal_block(text, text, language="none")]
 
 
-def _note_marks(rows):
-    """Number every distinct note; return the numbers per row and the notes in order."""
-    numbers = {}
+def _note_marks(rows, first):
+    """Number every distinct note from ``first``; return the numbers per row and
+    (number, note) in order."""
+    marks = {}
     for row in rows:
         for note in row.notes:
-            numbers.setdefault(note, len(numbers) + 1)
-    return [[numbers[note] for note in row.notes] for row in rows], list(numbers)
+            marks.setdefault(note, first + len(marks))
+    return [[marks[note] for note in row.notes] for row in rows], [
+        (label, note) for note, label in marks.items()]
 
 
 class BenchTable(SphinxDirective):
@@ -98,30 +100,39 @@ class BenchTable(SphinxDirective):
         self.env.note_dependency(str(path))
         workloads, extras = bench_results.load(path)
         if "extras" in self.options:
-            header = ["measurement", "value"]
+            header, widths = ["measurement", "value"], "70 30"
+            # Numbered after the workloads' notes: every note number on a page is unique.
+            first = len(_note_marks(workloads, 1)[1]) + 1
             rows = extras
-            cells = [[row.name, f"{row.value:.3g} {row.unit}".strip()] for row in rows]
+            cells = [[row.name, f"{_number(row.value)} {row.unit}".strip()] for row in rows]
         else:
-            header = ["workload", "dtype", "pyconvx ms", "peer", "peer ms", "ratio",
-                      "pyconvx path"]
+            header = ["workload", "pyconvx ms", "peer ms", "ratio", "peer", "pyconvx path"]
+            widths = "34 12 9 8 20 17"
+            first = 1
             rows = workloads
-            cells = [[row.name, row.dtype, f"{row.pyconvx_ms:.3g}", row.peer,
-                      f"{row.peer_ms:.3g}", f"{row.ratio:.2f}", row.path] for row in rows]
-        marks, notes = _note_marks(rows)
+            cells = [[row.name if row.dtype in row.name else f"{row.name} ({row.dtype})",
+                      _number(row.pyconvx_ms), _number(row.peer_ms), f"{row.ratio:.2f}",
+                      row.peer, row.path] for row in rows]
+        marks, notes = _note_marks(rows, first)
         for row_cells, row_marks in zip(cells, marks):
             if row_marks:
                 row_cells[0] += " (" + ", ".join(f"note {m}" for m in row_marks) + ")"
-        lines = [".. list-table::", "   :header-rows: 1", ""]
+        lines = [".. list-table::", "   :header-rows: 1", f"   :widths: {widths}", ""]
         for row in [header] + cells:
             lines.append("   * - " + _escape(row[0]))
             lines.extend("     - " + _escape(cell) for cell in row[1:])
         lines.append("")
-        for number, note in enumerate(notes, 1):
+        for number, note in notes:
             lines.append(f"Note {number}: {_escape(note)}")
             lines.append("")
         container = nodes.container(classes=["bench-table"])
         self.state.nested_parse(StringList(lines, source=str(path)), self.content_offset, container)
         return [container]
+
+
+def _number(value):
+    """A measured number with three significant digits, never in e-notation."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def _escape(text):

@@ -23,7 +23,7 @@ from pyconvx import kernels
 
 with cbook.get_sample_data("grace_hopper.jpg") as file:
     photo = plt.imread(file)                      # (H, W, 3) uint8
-gray = photo.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+gray = photo @ np.array([0.299, 0.587, 0.114])     # luma, float64
 print(photo.shape, photo.dtype, "->", gray.shape, gray.dtype)
 
 # %%
@@ -38,15 +38,16 @@ magnitude = pyconvx.edge_magnitude(gray)
 print(gx.dtype, gx.shape, float(magnitude.max()))
 
 # %%
-# ``edge_magnitude`` is exactly the combination of the two responses:
+# ``edge_magnitude`` is the combination of the two responses (computed in one
+# call, so it agrees with them to rounding):
 
-print(np.allclose(magnitude, np.hypot(gx, gy), rtol=1e-5))
+print(np.abs(magnitude - np.hypot(gx, gy)).max() / magnitude.max())
 
 # %%
 # Signed responses are drawn with a diverging colour map: red where brightness
 # grows to the right (or downwards), blue where it falls.
 
-limit = np.percentile(np.abs(gx), 99.5)
+limit = np.percentile(np.abs(gx), 98)
 fig, axes = plt.subplots(1, 4, figsize=(13, 4.4))
 axes[0].imshow(gray, cmap="gray")
 axes[0].set_title("grayscale photograph")
@@ -54,7 +55,7 @@ axes[1].imshow(gx, cmap="RdBu_r", vmin=-limit, vmax=limit)
 axes[1].set_title("Sobel-X (vertical edges)")
 axes[2].imshow(gy, cmap="RdBu_r", vmin=-limit, vmax=limit)
 axes[2].set_title("Sobel-Y (horizontal edges)")
-axes[3].imshow(magnitude, cmap="magma", vmax=np.percentile(magnitude, 99.5))
+axes[3].imshow(magnitude, cmap="magma", vmax=np.percentile(magnitude, 99))
 axes[3].set_title("edge_magnitude")
 for ax in axes:
     ax.axis("off")

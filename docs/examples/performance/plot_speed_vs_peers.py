@@ -27,30 +27,35 @@ import bench_results  # noqa: E402
 
 workloads, extras = bench_results.load()
 for row in workloads:
-    print(f"{row.name:48s} {row.pyconvx_ms:8.2f} ms vs {row.peer:28s} {row.peer_ms:8.2f} ms"
-          f"  ratio {row.ratio:.2f}")
+    print(f"{row.name[:44]:44s} {row.pyconvx_ms:7.2f} ms / {row.peer_ms:7.2f} ms"
+          f" = {row.ratio:.2f}")
 
 # %%
-# One bar per workload, on a logarithmic axis so that "twice as fast" and
-# "twice as slow" are the same length; the colour names the peer.
+# One line per workload, from 1 (the peer's speed) to pyconvx's ratio, on a
+# logarithmic axis so that "twice as fast" and "twice as slow" are the same
+# length; the colour names the peer.
 
 peers = sorted({row.peer for row in workloads})
 colours = dict(zip(peers, plt.get_cmap("tab10").colors))
 labels = [f"{row.name} ({row.dtype})" for row in workloads]
 ratios = np.array([row.ratio for row in workloads])
 
-fig, ax = plt.subplots(figsize=(10, 0.42 * len(workloads) + 1.6))
+fig, ax = plt.subplots(figsize=(10, 0.42 * len(workloads) + 2.2))
 positions = np.arange(len(workloads))[::-1]
-ax.barh(positions, ratios, color=[colours[row.peer] for row in workloads])
-for y, ratio in zip(positions, ratios):
-    ax.text(ratio * 1.05, y, f"{ratio:.2f}", va="center", fontsize=8)
+for y, row in zip(positions, workloads):
+    ax.plot([1.0, row.ratio], [y, y], color=colours[row.peer], linewidth=3,
+            solid_capstyle="butt")
+    ax.plot(row.ratio, y, "o", color=colours[row.peer], markersize=7)
+    ax.text(row.ratio / 1.12, y + 0.28, f"{row.ratio:.2f}", ha="center", fontsize=8)
 ax.axvline(1.0, color="black", linewidth=1)
 ax.set_xscale("log")
 ax.set_xlim(ratios.min() / 2, max(ratios.max(), 1.0) * 2)
+ax.set_ylim(-0.8, len(workloads) - 0.2)
 ax.set_yticks(positions, labels, fontsize=8)
-ax.set_xlabel("pyconvx time / peer time (log scale; below 1 = pyconvx faster)")
-ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=colours[p]) for p in peers], labels=peers,
-          loc="lower right", fontsize=8, title="peer")
+ax.set_xlabel("pyconvx time / peer time (log scale; left of 1: pyconvx faster)")
+ax.legend(handles=[plt.Line2D([], [], color=colours[p], linewidth=3) for p in peers],
+          labels=peers, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3,
+          fontsize=8, title="peer")
 ax.set_title("Median time ratio against the peer, saved run")
 fig.tight_layout()
 plt.show()

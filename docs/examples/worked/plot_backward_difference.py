@@ -34,24 +34,33 @@ print(pyconvx.correlate(signal[0], kernel[0, 0], mode="valid"))
 print(pyconvx.convolve(signal[0], kernel[0, 0], mode="valid"))
 
 # %%
-# In pictures: each output ``y[n]`` reads the samples ``x[n]``, ``x[n+1]``
-# and ``x[n+2]``; the weight each sample gets is written on its line.
+# In pictures: the signal on top, and below it, for each output ``y[n]``, the
+# weight each sample gets (red +1, blue -1); the output is the sum of the
+# weights times the samples above them.
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
 for ax, flip, output in ((axes[0], False, correlation[0]), (axes[1], True, convolution[0])):
-    weights = kernel[0, 0, ::-1] if flip else kernel[0, 0]
-    ax.bar(np.arange(5), signal[0], color="#9ecae1", label="signal x")
-    ax.bar(np.arange(3) + 1, output, width=0.4, color="#fd8d3c", label="output y (at the window centre)")
-    for tap, weight in enumerate(weights):
-        ax.annotate(f"{weight:+.0f}", xy=(tap, signal[0, tap]), xytext=(1, 4.6),
-                    ha="center", fontsize=9,
-                    arrowprops=dict(arrowstyle="-", color="crimson" if weight else "lightgray"))
-    ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_title(f"flip={flip}: y = {output[0]:+.0f}, {output[1]:+.0f}, {output[2]:+.0f}")
-    ax.set_xticks(range(5))
-    ax.set_xlabel("sample index")
-    ax.set_ylim(-2.8, 5.4)
-axes[0].legend(loc="lower right", fontsize=8)
-fig.suptitle("The weights that y[0] gives to x[0], x[1], x[2]")
+    applied = kernel[0, 0, ::-1] if flip else kernel[0, 0]
+    weights = np.full((len(output), signal.shape[1]), np.nan)
+    for n in range(len(output)):
+        weights[n, n:n + len(applied)] = applied
+    ax.imshow(weights, cmap="RdBu_r", vmin=-1.6, vmax=1.6, extent=(-0.5, 4.5, 3.5, 0.5))
+    for n in range(len(output)):
+        for i in range(signal.shape[1]):
+            if not np.isnan(weights[n, i]):
+                weight = weights[n, i]
+                ax.text(i, n + 1, f"{weight:+.0f}" if weight else "0", ha="center", va="center")
+        ax.text(5.0, n + 1, f"= {output[n]:+.0f}", va="center", fontsize=11, fontweight="bold")
+    for i, value in enumerate(signal[0]):
+        ax.text(i, 0, f"{value:.0f}", ha="center", va="center", fontsize=11,
+                bbox=dict(boxstyle="square", facecolor="#dbe9f6", edgecolor="#4a6f9c"))
+    ax.set_xlim(-0.6, 6.0)
+    ax.set_ylim(3.6, -0.6)
+    ax.set_xticks(range(5), [f"x[{i}]" for i in range(5)])
+    ax.set_yticks(range(4), ["signal", "y[0]", "y[1]", "y[2]"])
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_title(f"flip={flip}: kernel applied as {applied.astype(int).tolist()}")
 fig.tight_layout()
 plt.show()

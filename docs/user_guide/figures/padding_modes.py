@@ -15,7 +15,8 @@ import pyconvx
 PAD = 2
 image = np.arange(20.0).reshape(4, 5)
 copy_kernel = np.ones((1, 1, 1, 1))
-panels = [(f'padding_mode="{mode}"', pyconvx.conv(image[None], copy_kernel, padding=PAD,
+panels = [("the input, 4x5", np.pad(image, PAD, constant_values=np.nan))]
+panels += [(f'padding_mode="{mode}"', pyconvx.conv(image[None], copy_kernel, padding=PAD,
                                                   padding_mode=mode)[0])
           for mode in ("zeros", "reflect", "replicate", "circular")]
 centre_tap = np.zeros((2 * PAD + 1, 2 * PAD + 1))
@@ -23,20 +24,22 @@ centre_tap[PAD, PAD] = 1.0
 panels.append(('correlate2d boundary="symm"',
                pyconvx.correlate2d(image, centre_tap, mode="full", boundary="symm")))
 
-fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels), 3.1))
-for ax, (title, padded) in zip(axes, panels):
+fig, axes = plt.subplots(2, 3, figsize=(10, 7))
+for ax, (title, padded) in zip(axes.flat, panels):
     ax.imshow(padded, cmap="Blues", vmin=-8, vmax=45)
     rows, cols = padded.shape
     for r in range(rows):
         for c in range(cols):
             inside = PAD <= r < rows - PAD and PAD <= c < cols - PAD
-            ax.text(c, r, f"{padded[r, c]:.0f}", ha="center", va="center", fontsize=9,
+            if np.isnan(padded[r, c]):
+                continue
+            ax.text(c, r, f"{padded[r, c]:.0f}", ha="center", va="center", fontsize=10,
                     color="black" if inside else "dimgray",
                     fontweight="bold" if inside else "normal")
     ax.add_patch(Rectangle((PAD - 0.5, PAD - 0.5), image.shape[1], image.shape[0],
                            fill=False, edgecolor="crimson", linewidth=2))
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=11)
     ax.set_xticks([])
     ax.set_yticks([])
-fig.suptitle("The input (inside the red frame) and what padding 2 adds around it", fontsize=11)
+fig.suptitle("What padding 2 adds around the input (red frame)", fontsize=12)
 fig.tight_layout()
