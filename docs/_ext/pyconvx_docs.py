@@ -61,7 +61,8 @@ class CommandHelp(SphinxDirective):
 
         printed = io.StringIO()
         previous = os.environ.get("COLUMNS")
-        os.environ["COLUMNS"] = "88"  # argparse wraps to the terminal width
+        # argparse wraps to the terminal width: make it that of the page column.
+        os.environ["COLUMNS"] = "72"
         try:
             with contextlib.redirect_stdout(printed):
                 try:
