@@ -35,8 +35,8 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "_templates", "_data", "examples", "README.md",
-                    "auto_examples/*.ipynb", "auto_examples/**/*.ipynb"]
+# examples/ holds the gallery's sources; sphinx-gallery writes auto_examples/.
+exclude_patterns = ["_build", "_templates", "_data", "examples"]
 root_doc = "index"
 
 # The API reference lists pyconvx.__all__, regenerated on every build.
