@@ -11,7 +11,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "_ext"))
 
-import api_listing  # noqa: E402
+import api_listing
 
 # The installed pyconvx; when it is not installed, the source tree built in
 # place (python setup.py build_ext --inplace).

@@ -23,7 +23,7 @@ import numpy as np
 # The docs' reader of saved runs lives in docs/_ext; examples run from their
 # own folder (docs/examples/performance), as the gallery builder runs them.
 sys.path.insert(0, str(Path.cwd().resolve().parents[1] / "_ext"))
-import bench_results  # noqa: E402
+import bench_results
 
 workloads, extras = bench_results.load()
 for row in workloads:

@@ -53,7 +53,7 @@ for ax, flip, output in ((axes[0], False, correlation[0]), (axes[1], True, convo
         ax.text(5.0, n + 1, f"= {output[n]:+.0f}", va="center", fontsize=11, fontweight="bold")
     for i, value in enumerate(signal[0]):
         ax.text(i, 0, f"{value:.0f}", ha="center", va="center", fontsize=11,
-                bbox=dict(boxstyle="square", facecolor="#dbe9f6", edgecolor="#4a6f9c"))
+                bbox={"boxstyle": "square", "facecolor": "#dbe9f6", "edgecolor": "#4a6f9c"})
     ax.set_xlim(-0.6, 6.0)
     ax.set_ylim(3.6, -0.6)
     ax.set_xticks(range(5), [f"x[{i}]" for i in range(5)])

@@ -13,10 +13,10 @@ LENGTH = 11
 signal = np.arange(LENGTH, dtype=float)[None]  # (C_in=1, length)
 kernel = np.ones((1, 1, 3))                    # (C_out=1, C_in=1, taps)
 cases = [
-    ("stride 1, dilation 1", dict(stride=1, dilation=1)),
-    ("stride 2", dict(stride=2, dilation=1)),
-    ("dilation 2", dict(stride=1, dilation=2)),
-    ("stride 2, dilation 2, padding 2", dict(stride=2, dilation=2, padding=2)),
+    ("stride 1, dilation 1", {"stride": 1, "dilation": 1}),
+    ("stride 2", {"stride": 2, "dilation": 1}),
+    ("dilation 2", {"stride": 1, "dilation": 2}),
+    ("stride 2, dilation 2, padding 2", {"stride": 2, "dilation": 2, "padding": 2}),
 ]
 
 fig, axes = plt.subplots(len(cases), 1, figsize=(8, 1.9 * len(cases)))
