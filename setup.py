@@ -1,20 +1,22 @@
-"""Build of pyconvx's compiled core.
+"""Build of pyconvx's compiled engine (``pyconvx/_engine``).
 
-* Every ``pyconvx/*.pyx`` is one extension, compiled with -O3 and the house
-  Cython directives (bounds/wraparound checks off; PYCONVX_DEBUG=1 turns the
-  checks back on for a debug build).
-* OpenMP is probed: when the compiler cannot build an OpenMP program (or
-  PYCONVX_NO_OPENMP=1) the core is built without it and runs single-threaded.
-* The microkernels in ``pyconvx/_src`` are one source compiled once per
-  instruction set with that set's own target flags (no host-specific "native"
-  tuning, no fast-math: IEEE semantics and the process's denormal handling are
-  left alone); ``pcx_dispatch.c`` picks a set at run time.  A set the
-  compiler cannot target is left out (PYCONVX_MAX_SIMD=generic|avx2 caps it).
+* Every ``pyconvx/_engine/*.pyx`` is one extension, compiled with -O3 and the
+  house Cython directives (bounds/wraparound checks off; PYCONVX_DEBUG=1 turns
+  the checks back on for a debug build).
+* OpenMP is probed: when the compiler cannot build and link an OpenMP program
+  (or PYCONVX_NO_OPENMP=1) the engine is built without it and runs
+  single-threaded.
+* The microkernels in ``pyconvx/_engine/src`` are one template compiled once
+  per instruction set with that set's own target flags (no host-specific
+  "native" tuning, no fast-math: IEEE semantics and the process's denormal
+  handling are left alone) and linked into ``pyconvx._engine.contract`` only;
+  ``src/dispatch.c`` picks a set at run time.  A set the compiler cannot
+  target is left out (PYCONVX_MAX_SIMD=generic|avx2 caps it).
 """
 
 import os
 import platform
-import sys
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -23,25 +25,34 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-HERE = Path(__file__).resolve().parent
-SRC = Path("pyconvx") / "_src"
+ENGINE = Path("pyconvx") / "_engine"
+SRC = ENGINE / "src"
 BASE_FLAGS = ["-O3", "-ffp-contract=fast"]
 ISA_FLAGS = {
     "avx2": ["-mavx2", "-mfma"],
     "avx512": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma"],
 }
 ISA_ORDER = ["generic", "avx2", "avx512"]
+#: The extension the microkernel sets are linked into.
+UKERNEL_HOST = "pyconvx._engine.contract"
 
 
 def _compiles(compiler, code, flags, link=False):
-    """Whether ``compiler`` builds ``code`` with ``flags`` (and links, if asked)."""
+    """Whether ``compiler`` builds ``code`` with ``flags`` (and links, if asked).
+
+    The compiler already carries the environment's CFLAGS; the link of an
+    executable does not carry LDFLAGS, so they are added: a sanitizer build
+    (-fsanitize in both) must probe OpenMP with its runtime linked in.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "probe.c"
         source.write_text(code)
         try:
             objects = compiler.compile([str(source)], output_dir=tmp, extra_postargs=flags)
             if link:
-                compiler.link_executable(objects, "probe", output_dir=tmp, extra_postargs=flags)
+                ldflags = shlex.split(os.environ.get("LDFLAGS", ""))
+                compiler.link_executable(objects, "probe", output_dir=tmp,
+                                         extra_postargs=flags + ldflags)
         except Exception:  # any compiler or linker failure means "no"
             return False
     return True
@@ -68,7 +79,7 @@ __m512 f(__m512 a) { return _mm512_fmadd_ps(a, a, a); }
 
 
 class BuildExt(build_ext):
-    """build_ext that probes OpenMP and compiles the per-ISA kernel objects."""
+    """build_ext that probes OpenMP and compiles the per-ISA microkernel objects."""
 
     def build_extensions(self):
         compiler = self.compiler
@@ -89,23 +100,22 @@ class BuildExt(build_ext):
                 compiler, AVX512_PROBE, ISA_FLAGS["avx512"]
             ):
                 levels.append("avx512")
-        print(f"pyconvx build: kernel sets {', '.join(levels)}")
+        print(f"pyconvx build: microkernel sets {', '.join(levels)}")
 
         base = BASE_FLAGS if is_unix else []
+        headers = [str(p) for p in SRC.rglob("*.h")]
         for ext in self.extensions:
             ext.extra_compile_args = list(ext.extra_compile_args) + base + openmp_flags
             ext.extra_link_args = list(ext.extra_link_args) + openmp_flags
-            if ext.name == "pyconvx._core":
+            if ext.name == UKERNEL_HOST:
                 objects = []
                 for level in levels:
-                    source = str(SRC / f"pcx_kernels_{level}.c")
-                    flags = base + ISA_FLAGS.get(level, [])
                     objects += compiler.compile(
-                        [source],
+                        [str(SRC / "sets" / f"{level}.c")],
                         output_dir=self.build_temp,
                         include_dirs=[str(SRC)],
-                        extra_postargs=flags,
-                        depends=[str(p) for p in SRC.glob("*.h")],
+                        extra_postargs=base + ISA_FLAGS.get(level, []),
+                        depends=headers,
                     )
                     if level != "generic":
                         ext.define_macros.append((f"PCX_HAVE_{level.upper()}", "1"))
@@ -124,18 +134,19 @@ def extensions():
         "embedsignature": True,
     }
     result = []
-    for pyx in sorted(Path("pyconvx").glob("*.pyx")):
-        name = "pyconvx." + pyx.stem
+    for pyx in sorted(ENGINE.glob("*.pyx")):
+        name = f"pyconvx._engine.{pyx.stem}"
         sources = [str(pyx)]
-        if pyx.stem == "_core":
-            sources.append(str(SRC / "pcx_dispatch.c"))
+        if name == UKERNEL_HOST:
+            sources.append(str(SRC / "dispatch.c"))
         result.append(
             Extension(
                 name,
                 sources,
                 include_dirs=[np.get_include(), str(SRC)],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
-                depends=[str(p) for p in SRC.glob("*")],
+                depends=[str(p) for p in SRC.rglob("*") if p.is_file()]
+                + [str(p) for p in ENGINE.glob("*.pxd")],
             )
         )
     return cythonize(result, compiler_directives=directives, quiet=True)

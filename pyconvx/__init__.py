@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 from . import kernels
 from ._config import fma_peak_gflops, show_config
-from ._plan import ALGORITHMS, Plan, plan
+from ._engine.plan import ALGORITHMS, Plan, plan
 from .conv import conv, conv1d, conv2d, conv3d
 from .explain import Explanation, explain
 from .filters import edge_magnitude, filter2d

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from . import _core, _dispatch
+from ._engine import cpu, dispatch
 from ._normalize import default_threads
 
 __all__ = ["config_info", "show_config", "fma_peak_gflops"]
@@ -18,10 +18,10 @@ def config_info():
 
     return {
         "version": __version__,
-        "openmp": _core.openmp_enabled(),
-        "simd_level": _dispatch.active_level(),
-        "simd_levels_compiled": _dispatch.compiled_levels(),
-        "simd_levels_available": _dispatch.available_levels(),
+        "openmp": cpu.openmp_enabled(),
+        "simd_level": dispatch.active_level(),
+        "simd_levels_compiled": dispatch.compiled_levels(),
+        "simd_levels_available": dispatch.available_levels(),
         "default_threads": default_threads(),
         "numpy": np.__version__,
         "python": sys.version.split()[0],
@@ -85,14 +85,14 @@ def fma_peak_gflops(double=False, threads=None, seconds=0.2):
     True
     """
     threads = default_threads() if threads is None else threads
-    level = _dispatch.level_code()
+    level = dispatch.level_code()
     iterations = 100_000
-    _core.fma_probe(level, double, threads, 1000)  # wake the cores up
+    cpu.fma_probe(level, double, threads, 1000)  # wake the cores up
     best = 0.0
     deadline = time.perf_counter() + seconds
     while True:
         start = time.perf_counter()
-        flops = _core.fma_probe(level, double, threads, iterations)
+        flops = cpu.fma_probe(level, double, threads, iterations)
         elapsed = time.perf_counter() - start
         if elapsed < 0.01:
             iterations *= 4

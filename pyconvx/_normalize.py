@@ -24,6 +24,7 @@ __all__ = [
     "as_array",
     "resolve_threads",
     "check_size",
+    "compute_array",
 ]
 
 #: padding_mode values, in the order of their integer codes in the core.
@@ -252,6 +253,22 @@ def resolve_threads(threads):
         if count < 1:
             raise ValueError(f"threads must be >= 1 or None, got {threads!r}")
     return 1 if _FORKED_CHILD else count
+
+
+def compute_array(array, dtype, *, contiguous=False):
+    """``array`` as the engine reads it: ``dtype``, native byte order, aligned.
+
+    No copy when it already is; otherwise a C-contiguous copy.  Without
+    ``contiguous`` any layout (negative, zero or Fortran strides) is kept, as
+    long as every stride is a whole number of elements.  A misaligned array is
+    always copied: ``np.ascontiguousarray`` returns an already contiguous
+    misaligned array unchanged, and the compiled code must never read one.
+    """
+    result = np.asarray(array, dtype=dtype)
+    usable = (result.dtype.isnative and result.flags.aligned
+              and all(s % result.itemsize == 0 for s in result.strides)
+              and (result.flags.c_contiguous or not contiguous))
+    return result if usable else np.array(result, dtype=dtype, order="C", copy=True)
 
 
 def check_size(count, what):

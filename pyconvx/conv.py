@@ -1,16 +1,18 @@
 """conv, conv1d, conv2d, conv3d: the public face of the engine.
 
 This layer validates (through ``shapes.describe_conv`` and ``_normalize``),
-applies the dtype rule, allocates the output, asks ``_plan`` how to compute,
-and hands canonical buffers to the compiled core.  It does no arithmetic on
+applies the dtype rule, allocates the output, asks the planner
+(``pyconvx._engine.plan``) how to compute, and hands canonical buffers and
+the frozen plan to the compiled engine.  It does no arithmetic on
 array data itself.
 """
 
 import numpy as np
 
-from . import _core, _dispatch
-from ._normalize import as_array, check_memory, prod, resolve_threads, result_dtype
-from ._plan import cached_plan
+from ._normalize import (as_array, check_memory, compute_array, prod, resolve_threads,
+                         result_dtype)
+from ._engine import direct
+from ._engine.plan import cached_plan
 from .shapes import describe_conv
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
@@ -97,21 +99,11 @@ def _check_out(out, shape, dtype):
         raise ValueError(f"out must have dtype {dtype} (the result dtype), got {out.dtype}")
     if not out.flags.c_contiguous:
         raise ValueError("out must be C-contiguous")
+    if not out.flags.aligned:
+        raise ValueError(f"out must be aligned to its {dtype.itemsize}-byte elements "
+                         f"(got data at address {out.ctypes.data:#x})")
     if not out.flags.writeable:
         raise ValueError("out must be writeable (got a read-only array)")
-
-
-def _as_compute_array(array, dtype):
-    """``array`` in ``dtype``, native byte order, aligned, element strides.
-
-    No copy when it already is; any layout (negative, zero, Fortran strides)
-    is kept, the core reads it through its strides.
-    """
-    result = np.asarray(array, dtype=dtype)
-    if (not result.dtype.isnative or not result.flags.aligned
-            or any(s % result.itemsize for s in result.strides)):
-        result = np.ascontiguousarray(result, dtype=dtype)
-    return result
 
 
 def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
@@ -136,7 +128,7 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
     else:
         check_memory(prod(out_shape) * dtype.itemsize, f"the output of shape {out_shape}")
 
-    compute_x = _as_compute_array(x, dtype)
+    compute_x = compute_array(x, dtype)
     if not geometry.batched:
         compute_x = compute_x[np.newaxis]
     x_strides = [s // compute_x.itemsize for s in compute_x.strides]
@@ -148,8 +140,8 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
             result, weight) or (bias is not None and np.may_share_memory(result, bias)):
         result = np.empty(out_shape, dtype=dtype)
     target = result if geometry.batched else result[np.newaxis]
-    compute_w = np.ascontiguousarray(weight, dtype=dtype)
-    compute_b = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
+    compute_w = compute_array(weight, dtype, contiguous=True)
+    compute_b = None if bias is None else compute_array(bias, dtype, contiguous=True)
 
     if target.size == 0:
         pass
@@ -157,11 +149,10 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
         target[...] = 0 if compute_b is None else compute_b.reshape(
             (1, -1) + (1,) * geometry.ndim)
     elif plan.algorithm == "fft":
-        from ._fft import conv_fft
+        from ._engine.fft import conv_fft
         conv_fft(compute_x, compute_w, compute_b, target, geometry, flip)
     else:
-        _core.conv_direct(compute_x, compute_w, compute_b, target, plan.tables,
-                          _dispatch.level_code(), plan.threads)
+        direct.run(compute_x, compute_w, compute_b, target, plan.record)
     if out is not None and result is not out:
         out[...] = result
         return out

@@ -7,16 +7,18 @@ shapes and values: batched ``(N, C, H, W)`` or unbatched ``(C, H, W)`` input,
 most half the kernel, ``-inf`` padding for max pooling, and torch's
 ``ceil_mode`` rule (a last window is kept only if it starts inside the input
 or the left padding).  This module validates and allocates; the arithmetic is
-in the compiled ``pyconvx._pooling`` (nogil, OpenMP over the N * C planes).
+in the compiled ``pyconvx._engine.pooling`` (nogil, OpenMP over the N * C planes).
 """
 
 import numpy as np
 
+from ._engine import pooling as _pooling_engine
 from ._normalize import (
     as_array,
     as_int_tuple,
     check_memory,
     check_size,
+    compute_array,
     prod,
     resolve_threads,
     result_dtype,
@@ -26,12 +28,6 @@ __all__ = ["max_pool2d", "avg_pool2d", "pool_output_size"]
 
 #: Window taps below which one more thread does not pay for itself.
 _WORK_PER_THREAD = 1 << 16
-
-
-def _core():
-    from . import _pooling
-
-    return _pooling
 
 
 def pool_output_size(size, kernel_size, stride, padding, dilation=1, ceil_mode=False):
@@ -114,7 +110,7 @@ def _prepare(x, kernel_size, stride, padding, dilation, ceil_mode, threads, name
     planes = prod(array.shape[:-2])
     check_size(planes * prod(out_spatial), "the output")
     check_memory(planes * prod(out_spatial) * dtype.itemsize, f"the {name} output")
-    source = np.ascontiguousarray(array.reshape((planes, in_h, in_w)), dtype=dtype)
+    source = compute_array(array.reshape((planes, in_h, in_w)), dtype, contiguous=True)
     out = np.empty((planes,) + out_spatial, dtype=dtype)
     shape = array.shape[:-2] + out_spatial
     # Waking a thread team costs more than a small pooling: use at most one
@@ -177,7 +173,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     source, out, shape, kernel, step, pads, spacing, count = _prepare(
         x, kernel_size, stride, padding, dilation, ceil_mode, threads, "max_pool2d"
     )
-    status = _core().max_pool2d_planes(
+    status = _pooling_engine.max_pool2d_planes(
         source, out, kernel[0], kernel[1], step[0], step[1], pads[0], pads[1],
         spacing[0], spacing[1], count,
     )
@@ -242,7 +238,7 @@ def avg_pool2d(
     source, out, shape, kernel, step, pads, _, count = _prepare(
         x, kernel_size, stride, padding, 1, ceil_mode, threads, "avg_pool2d"
     )
-    status = _core().avg_pool2d_planes(
+    status = _pooling_engine.avg_pool2d_planes(
         source, out, kernel[0], kernel[1], step[0], step[1], pads[0], pads[1],
         include_pad, count,
     )

@@ -7,9 +7,9 @@ overlapping window entries back).  Both run in the compiled core.
 
 import numpy as np
 
-from . import _core
-from ._normalize import (as_array, as_int_tuple, check_memory, normalize_padding, prod,
-                         resolve_threads, result_dtype)
+from ._engine import unfold as _unfold_engine
+from ._normalize import (as_array, as_int_tuple, check_memory, compute_array, normalize_padding,
+                         prod, resolve_threads, result_dtype)
 from .shapes import _output_length
 
 __all__ = ["im2col", "col2im"]
@@ -68,10 +68,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, threads=None):
         raise ValueError(f"x must have shape (N, C, H, W) or (C, H, W), got shape {x.shape}")
     batched = x.ndim == 4
     dtype = result_dtype((x.dtype, "x"))
-    x4 = np.asarray(x if batched else x[np.newaxis], dtype=dtype)
-    if (not x4.dtype.isnative or not x4.flags.aligned
-            or any(s % x4.itemsize for s in x4.strides)):
-        x4 = np.ascontiguousarray(x4)
+    x4 = compute_array(x if batched else x[np.newaxis], dtype)
     if min(x4.shape[2:]) == 0:
         raise ValueError(f"the spatial input must not be empty, got x shape {x.shape}")
     kernel, stride, dilation, pads, blocks = _window_params(kernel_size, stride, padding,
@@ -80,7 +77,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, threads=None):
     shape = (x4.shape[0], x4.shape[1] * prod(kernel), prod(blocks))
     check_memory(prod(shape) * dtype.itemsize, f"the columns of shape {shape}")
     cols = np.empty(shape, dtype=dtype)
-    _core.im2col_kernel(x4, cols, kernel, stride, [lo for lo, _ in pads], dilation, blocks,
+    _unfold_engine.im2col(x4, cols, kernel, stride, [lo for lo, _ in pads], dilation, blocks,
                         threads)
     return cols if batched else cols[0]
 
@@ -128,7 +125,7 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *, t
     spatial = as_int_tuple(output_size, "output_size", 2, 1)
     kernel, stride, dilation, pads, blocks = _window_params(kernel_size, stride, padding,
                                                             dilation, spatial)
-    cols3 = np.ascontiguousarray(cols if batched else cols[np.newaxis], dtype=dtype)
+    cols3 = compute_array(cols if batched else cols[np.newaxis], dtype, contiguous=True)
     block = prod(kernel)
     if cols3.shape[1] % block:
         raise ValueError(f"cols.shape[-2] = {cols3.shape[1]} must be a multiple of "
@@ -142,6 +139,6 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *, t
     shape = (cols3.shape[0], cols3.shape[1] // block) + spatial
     check_memory(prod(shape) * dtype.itemsize, f"the image of shape {shape}")
     image = np.empty(shape, dtype=dtype)
-    _core.col2im_kernel(cols3, image, kernel, stride, [lo for lo, _ in pads], dilation, blocks,
+    _unfold_engine.col2im(cols3, image, kernel, stride, [lo for lo, _ in pads], dilation, blocks,
                         threads)
     return image if batched else image[0]

@@ -1,7 +1,10 @@
-"""Shared fixtures for the pyconvx core test suite.
+"""Shared fixtures of the test suite.
 
-Tests import the installed (or in-place built) pyconvx, never a copy under tests/.
-``_reference`` (this directory) is the independent NumPy reference.
+``tests/api`` tests the public functions, ``tests/engine`` the planner, the
+layouts, the compiled paths and each microkernel.  Tests import the installed
+(or in-place built) pyconvx, never a copy under tests/.  ``_reference`` (this
+directory) is the independent NumPy reference, ``_problems`` the shared
+problems and layouts.
 """
 
 import contextlib
@@ -9,23 +12,21 @@ import os
 
 import numpy as np
 import pytest
+from _reference import assert_bitwise_equal
+from hypothesis import HealthCheck, settings
 
-try:
-    from hypothesis import HealthCheck, settings
+import pyconvx
+from pyconvx._engine import dispatch
 
-    settings.register_profile(
-        "pyconvx",
-        max_examples=int(os.environ.get("PYCONVX_HYPOTHESIS_EXAMPLES", "50")),
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        derandomize=True,
-    )
-    settings.load_profile("pyconvx")
-except ImportError:  # hypothesis is a test extra; tests that need it importorskip
-    pass
-
-import pyconvx  # noqa: E402
-from _reference import assert_bitwise_equal, transform_algorithm  # noqa: E402
+# Reproducible examples; PYCONVX_HYPOTHESIS_EXAMPLES raises the count for a long run.
+settings.register_profile(
+    "pyconvx",
+    max_examples=int(os.environ.get("PYCONVX_HYPOTHESIS_EXAMPLES", "50")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    derandomize=True,
+)
+settings.load_profile("pyconvx")
 
 # Child processes started by the tests (the CLI, fork and crash checks) must
 # import the same pyconvx as this process: the installed package in CI, where
@@ -39,6 +40,10 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
                        if p and os.path.abspath(p) != _PYCONVX_HOME])
 
 
+#: The directory of the shared test modules (_reference, _problems, _guarded).
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
 def child_env(**extra):
     """Environment for a child Python process: this one's (see above) plus ``extra``."""
     env = dict(os.environ)
@@ -46,77 +51,27 @@ def child_env(**extra):
     return env
 
 
-# ----------------------------------------------------------------------------- algorithms
-def algorithm_names():
-    """'auto' plus every explicit path the library exposes in pyconvx.ALGORITHMS."""
-    names = ["auto"]
-    for name in getattr(pyconvx, "ALGORITHMS", ()):
-        if name not in names:
-            names.append(name)
-    return names
-
-
-def is_transform_algorithm(name):
-    """FFT and Winograd paths have norm-wise, not element-wise, error bounds."""
-    return transform_algorithm(name, algorithm_names())
-
-
 # ----------------------------------------------------------------------------- SIMD levels
 def simd_levels():
-    dispatch = getattr(pyconvx, "_dispatch", None)
-    if dispatch is None:
-        try:
-            from pyconvx import _dispatch as dispatch  # noqa: F811
-        except ImportError:
-            return [None]
-    if not hasattr(dispatch, "available_levels") or not hasattr(dispatch, "forced_simd"):
-        return [None]
-    return list(dispatch.available_levels()) or [None]
+    """Every microkernel set this process can run (compiled in, supported here)."""
+    return list(dispatch.available_levels())
 
 
 @contextlib.contextmanager
 def forced_level(level):
-    if level is None:
-        yield
-        return
-    from pyconvx import _dispatch
-
-    with _dispatch.forced_simd(level):
+    """Run the calls of this thread on the microkernel set ``level``."""
+    with dispatch.forced_simd(level):
         yield
 
 
 def pytest_generate_tests(metafunc):
+    """``simd_level``: every microkernel set this process can run; ``algorithm``: every
+    value of ``pyconvx.ALGORITHMS`` (tests check refusals with ``conv_or_refusal``)."""
     if "simd_level" in metafunc.fixturenames:
         levels = simd_levels()
-        metafunc.parametrize(
-            "simd_level", levels, ids=[str(level or "default") for level in levels]
-        )
+        metafunc.parametrize("simd_level", levels, ids=levels)
     if "algorithm" in metafunc.fixturenames:
-        names = algorithm_names()
-        metafunc.parametrize("algorithm", names, ids=names, indirect=True)
-
-
-@pytest.fixture
-def algorithm(request, monkeypatch):
-    """An algorithm name; a path that documents a refusal skips the problems it refuses.
-
-    An explicit microkernel (e.g. "rowblock") raises ValueError "algorithm=... cannot
-    take this problem: why" for shapes outside its reach; every other error still fails.
-    """
-    name = request.param
-    if name != "auto":
-        real_conv = pyconvx.conv
-
-        def conv(*args, **kwargs):
-            try:
-                return real_conv(*args, **kwargs)
-            except ValueError as exc:
-                if f"algorithm={name!r} cannot take this problem" in str(exc):
-                    pytest.skip(str(exc))
-                raise
-
-        monkeypatch.setattr(pyconvx, "conv", conv)
-    return name
+        metafunc.parametrize("algorithm", pyconvx.ALGORITHMS, ids=pyconvx.ALGORITHMS)
 
 
 @pytest.fixture

@@ -1,0 +1,578 @@
+"""The direct engine's executor: runs a frozen ``DirectPlan`` over its work units.
+
+This module only computes.  The planner (``pyconvx._engine.plan``) has laid
+everything out in the plan record; ``run`` checks that the arrays it is given
+are the ones the plan describes, allocates the workspace (repacked weights and
+one scratch block per thread), releases the GIL and splits the *output* work
+units over OpenMP threads with a static schedule, so each output's summation
+order never depends on the thread count.  It checks for Ctrl-C between chunks
+of units.
+
+For one work unit (an image, a channel group, an output box and a block of
+output channels) the unit's input band is built (``stage.build_band``: the
+padded, phase-split input region, so every tap reads NR contiguous values for
+NR consecutive output positions).  Output positions are numbered in the band's
+pitch space (a few "garbage" columns per row are computed and thrown away), and
+row ``k`` of the implicit im2col matrix is just ``band + off[k]``.  A
+microkernel computes an MR x NR register tile over the whole reduction; the
+tile is written in place when its outputs are contiguous, else scattered.
+Pointwise layers read ``x`` itself instead of a band.  The depthwise kind (2-d,
+one channel per group) works on units of several channel planes and writes
+whole output rows in place; Winograd transforms the band's 4x4 tiles, runs 16
+GEMMs on the gemm tile and transforms the products back.
+"""
+
+from cpython.exc cimport PyErr_CheckSignals
+from cython.parallel cimport prange, threadid
+from libc.stdint cimport int64_t, uintptr_t
+from libc.stdlib cimport free
+from libc.string cimport memcpy, memset
+
+cimport numpy as cnp
+
+import numpy as np
+
+from pyconvx._engine.contract cimport (DEPTHWISE, GEMM, ROW, ROWBLOCK, WINOGRAD,
+                                       DirectGeometry, DirectPlan, Kind, pcx_ukernel_set, real)
+from pyconvx._engine.stage cimport build_band, build_tables, depthwise_band, pack_weights
+
+cnp.import_array()
+
+cdef extern from "driver.h" nogil:
+    int64_t pcx_offset(const int64_t *origin, const int64_t *index, const int64_t *strides,
+                       int64_t ndim)
+    void *pcx_workspace_alloc(size_t nbytes)
+
+# Alignment of the workspace's parts, in bytes.
+cdef enum:
+    ALIGN = 64
+
+
+cdef inline char *align_up(char *ptr) noexcept nogil:
+    return <char *>((<uintptr_t>ptr + ALIGN - 1) & ~(<uintptr_t>(ALIGN - 1)))
+
+
+cdef inline void advance(const DirectGeometry *geo, int64_t *o, int64_t steps) noexcept nogil:
+    """Move the band multi-index ``o`` forward by ``steps`` pitch-space positions."""
+    cdef int64_t i = geo.ndim - 1
+    o[i] += steps
+    while i > 0 and o[i] >= geo.ext[i]:
+        o[i] -= geo.ext[i]
+        o[i - 1] += 1
+        if o[i] < geo.ext[i]:
+            i -= 1
+
+
+cdef inline int64_t segment(const DirectGeometry *geo, int64_t q, int64_t q_end, const int64_t *o,
+                            const int64_t *origin, const int64_t *blen,
+                            const int64_t *out_strides, int64_t *length,
+                            int64_t *dst) noexcept nogil:
+    """The band-row segment at pitch position ``q`` (multi-index ``o``): its length
+    up to the row's end or ``q_end`` goes to ``length``, the output offset of its
+    first position to ``dst``; returns how many of its leading positions are
+    valid outputs (0 for a garbage row or column)."""
+    cdef int64_t last = geo.ndim - 1, i, valid
+    length[0] = geo.ext[last] - o[last]
+    if length[0] > q_end - q:
+        length[0] = q_end - q
+    for i in range(last):
+        if o[i] >= blen[i]:
+            return 0
+    valid = blen[last] - o[last]
+    if valid <= 0:
+        return 0
+    dst[0] = pcx_offset(origin, o, out_strides, geo.ndim)
+    return valid if valid < length[0] else length[0]
+
+
+cdef int64_t tile_target(const DirectGeometry *geo, int64_t q0, const int64_t *o0,
+                         const int64_t *origin, const int64_t *blen,
+                         const int64_t *out_strides, int64_t *o) noexcept nogil:
+    """Output offset of the tile at ``q0`` (band multi-index ``o0``) if its NR
+    positions are all valid and contiguous in the output (the kernel may then
+    store there directly), else -1."""
+    cdef int64_t q = q0, q_end = q0 + geo.nr, i, length, dst, first = -1, expect = 0
+    if q_end > geo.qmax:
+        return -1
+    for i in range(geo.ndim):
+        o[i] = o0[i]
+    while q < q_end:
+        if segment(geo, q, q_end, o, origin, blen, out_strides, &length, &dst) != length:
+            return -1
+        if first < 0:
+            first = dst
+        elif dst != expect:
+            return -1
+        expect = dst + length
+        q += length
+        advance(geo, o, length)
+    return first
+
+
+cdef inline void copy_run(real *dst, const real *src, int64_t count) noexcept nogil:
+    # short runs are the common case here: a loop beats a memcpy call
+    cdef int64_t t
+    for t in range(count):
+        dst[t] = src[t]
+
+
+cdef void scatter_tile(const DirectGeometry *geo, const real *tile, int64_t rows, int64_t q0,
+                       const int64_t *o0, real *out_rows, int64_t out_row_stride,
+                       const int64_t *origin, const int64_t *blen,
+                       const int64_t *out_strides, int64_t *o) noexcept nogil:
+    """Copy the valid positions of an MR x NR tile into the output."""
+    cdef int64_t q = q0, q_end = q0 + geo.nr, i, m, count, length, dst
+    if q_end > geo.qmax:
+        q_end = geo.qmax
+    for i in range(geo.ndim):
+        o[i] = o0[i]
+    while q < q_end:
+        count = segment(geo, q, q_end, o, origin, blen, out_strides, &length, &dst)
+        for m in range(rows if count > 0 else 0):
+            copy_run(out_rows + m * out_row_stride + dst, tile + m * geo.nr + (q - q0), count)
+        q += length
+        advance(geo, o, length)
+
+
+cdef inline void run_tile(const pcx_ukernel_set *ks, Kind kind, int64_t K, const real *A,
+                          int64_t lda, const real *B, const int64_t *off, real *C, int64_t ldc,
+                          const real *bias, int64_t load_c=0) noexcept nogil:
+    """One gemm (MR x NR) or row (1 x NR) tile of this plan's dtype."""
+    if real is float:
+        if kind == ROW:
+            ks.f32.row.run(K, A, lda, B, off, C, ldc, bias, load_c)
+        else:
+            ks.f32.gemm.run(K, A, lda, B, off, C, ldc, bias, load_c)
+    else:
+        if kind == ROW:
+            ks.f64.row.run(K, A, lda, B, off, C, ldc, bias, load_c)
+        else:
+            ks.f64.gemm.run(K, A, lda, B, off, C, ldc, bias, load_c)
+
+
+cdef void winograd_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t g, int64_t n,
+                        int64_t mb, const int64_t *origin, const int64_t *blen,
+                        int64_t chan_size, const real *packed, const real *band,
+                        bint fresh, real *V, real *M, const real *bias,
+                        real *out) noexcept nogil:
+    """Winograd F(2x2, 3x3) over one box: transform the band's tiles (once per
+    band), 16 GEMMs of the panels of this block, output transform with bias."""
+    cdef int64_t th = geo.wino_th, tw = geo.wino_tw, tp = geo.wino_tp, T = th * tw
+    cdef int64_t vx = geo.wino_vx, mx = geo.wino_mx   # transform-plane strides of V, M
+    cdef int64_t K = geo.cin_g, ci, xi, i, q0, row, co, rows_in_block, out_w = geo.out_size[1]
+    cdef int64_t p0 = mb * geo.panels_per_block
+    cdef int64_t p_end = p0 + geo.panels_per_block
+    cdef int64_t block_rows = geo.panels_per_block * geo.mr
+    cdef real b
+    cdef real *out_plane
+    if p_end > geo.n_panels:
+        p_end = geo.n_panels
+    if fresh:
+        for ci in range(K):
+            if real is float:
+                ks.f32.winograd_input(band + ci * geo.plane_size, geo.ext[1], th, tw,
+                                      V + ci * tp, vx)
+            else:
+                ks.f64.winograd_input(band + ci * geo.plane_size, geo.ext[1], th, tw,
+                                      V + ci * tp, vx)
+            for xi in range(16):   # the GEMMs read whole NR tiles: zero the tail
+                memset(V + xi * vx + ci * tp + T, 0, (tp - T) * sizeof(real))
+    # per transform point, tile by tile: a tile's K x NR rows of V stay in L1
+    # while every panel of the block uses them
+    for xi in range(16):
+        q0 = 0
+        while q0 < T:
+            for i in range(p0, p_end):
+                run_tile(ks, GEMM, K,
+                        packed + ((xi * geo.groups + g) * geo.n_panels + i) * K * geo.mr, K,
+                        V + xi * vx + q0, geo.off,
+                        M + xi * mx + (i - p0) * geo.mr * tp + q0, tp, NULL)
+            q0 += geo.nr
+    rows_in_block = geo.cout_g - p0 * geo.mr
+    if rows_in_block > block_rows:
+        rows_in_block = block_rows
+    for row in range(rows_in_block):
+        co = g * geo.cout_g + p0 * geo.mr + row
+        b = bias[(g * geo.n_panels + p0) * geo.mr + row] if bias != NULL else 0
+        out_plane = out + (n * geo.groups * geo.cout_g + co) * chan_size + origin[0] * out_w
+        if real is float:
+            ks.f32.winograd_output(M + row * tp, mx, th, tw, out_plane, out_w, blen[0], out_w, b)
+        else:
+            ks.f64.winograd_output(M + row * tp, mx, th, tw, out_plane, out_w, blen[0], out_w, b)
+
+
+cdef inline void box_origin(const DirectGeometry *geo, int64_t box_lin, int64_t *origin,
+                            int64_t *blen) noexcept nogil:
+    """First output index and extent, per dim, of output box number ``box_lin``."""
+    cdef int64_t i = geo.ndim - 1, rem = box_lin
+    while i >= 0:
+        origin[i] = (rem % geo.n_boxes[i]) * geo.box[i]
+        rem = rem // geo.n_boxes[i]
+        blen[i] = geo.out_size[i] - origin[i]
+        if blen[i] > geo.box[i]:
+            blen[i] = geo.box[i]
+        i -= 1
+
+
+cdef void run_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t u,
+                   const real *x, const real *w, const real *packed, const real *bias,
+                   real *out, const int64_t *out_strides, char *scratch) noexcept nogil:
+    """Compute one work unit: (image, group, output box, block of channel panels)."""
+    cdef int64_t D = geo.ndim
+    cdef int64_t *key = <int64_t *>scratch
+    cdef real *band = <real *>(scratch + geo.scratch.band)
+    cdef real *tile = <real *>(scratch + geo.scratch.tile)
+    cdef int64_t *index = <int64_t *>(scratch + geo.scratch.index)
+    cdef int64_t *origin = index + geo.scratch.origin
+    cdef int64_t *blen = index + geo.scratch.blen
+    cdef int64_t *o = index + geo.scratch.o
+    cdef int64_t *o0 = index + geo.scratch.o0
+    cdef int64_t mb = u % geo.m_blocks
+    cdef int64_t rest = u // geo.m_blocks
+    cdef int64_t box_lin = rest % geo.box_count
+    cdef int64_t ng = rest // geo.box_count
+    cdef int64_t g = ng % geo.groups
+    cdef int64_t n = ng // geo.groups
+    cdef int64_t i, p, p_end, chan_size
+    cdef bint fresh
+    cdef real *wino_v
+    cdef const real *src
+    if geo.kind == DEPTHWISE:
+        depthwise_unit(geo, ks, u, x, packed, bias, out, out_strides, scratch)
+        return
+    box_origin(geo, box_lin, origin, blen)
+    chan_size = out_strides[D]
+    if geo.inplace:   # x itself is the band; the buffer takes partial tiles
+        src = x + n * geo.x_strides[0] + g * geo.cin_g * geo.x_strides[1]
+        for i in range(D):
+            src += origin[i] * geo.x_strides[2 + i]
+        p = mb * geo.panels_per_block
+        p_end = min(p + geo.panels_per_block, geo.n_panels)
+        gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, out_strides, chan_size, w, packed,
+                   src, band, tile, o0, o, bias, out)
+        return
+    fresh = key[0] != rest
+    if fresh:
+        build_band(geo, x, n, g, band, index)
+        key[0] = rest
+    if geo.kind == WINOGRAD:
+        winograd_unit(geo, ks, g, n, mb, origin, blen, chan_size, packed, band, fresh,
+                      <real *>(scratch + geo.scratch.winograd_v),
+                      <real *>(scratch + geo.scratch.winograd_m), bias, out)
+        return
+    if geo.kind == ROWBLOCK:
+        rowblock_unit(geo, ks, g, n, origin, blen, out_strides, chan_size, packed, band, tile,
+                      bias, out)
+        return
+    p = mb * geo.panels_per_block
+    p_end = p + geo.panels_per_block
+    if p_end > geo.n_panels:
+        p_end = geo.n_panels
+    gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, out_strides, chan_size, w, packed,
+               band, NULL, tile, o0, o, bias, out)
+
+
+cdef void depthwise_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t u,
+                         const real *x, const real *packed, const real *bias, real *out,
+                         const int64_t *out_strides, char *scratch) noexcept nogil:
+    """One depthwise unit: an image, a block of ``dw_cpu`` channels, an output box.
+
+    Per channel, the padded (phase-split) input of the box goes to the band,
+    then the depthwise kernel writes the box's output rows in place.  With zero
+    padding and stride 1 the band's zero border is the same for every channel
+    of the unit: it is cleared once and only the input rows are copied."""
+    cdef int64_t *key = <int64_t *>scratch
+    cdef real *band = <real *>(scratch + geo.scratch.band)
+    cdef int64_t *index = <int64_t *>(scratch + geo.scratch.index)
+    cdef int64_t *origin = index + geo.scratch.origin
+    cdef int64_t *blen = index + geo.scratch.blen
+    cdef int64_t box_lin = u % geo.box_count
+    cdef int64_t rest = u // geo.box_count
+    cdef int64_t cb = rest % geo.dw_blocks
+    cdef int64_t n = rest // geo.dw_blocks
+    cdef int64_t g0 = cb * geo.dw_cpu, g1 = g0 + geo.dw_cpu, g, i, rem, r
+    cdef int64_t ldo = out_strides[0], chan_size = out_strides[2], pitch = geo.pitch[0]
+    cdef int64_t ih0 = 0, iw0 = 0, r_lo = 0, r_hi = 0, c_lo = 0, c_hi = 0, count = 0
+    cdef int64_t xs_h = geo.x_strides[2]
+    cdef const real *x_chan
+    cdef const real *src
+    cdef real *dst
+    if g1 > geo.groups:
+        g1 = geo.groups
+    box_origin(geo, box_lin, origin, blen)
+    key[0] = -1   # the band cache of run_unit does not survive this unit
+    if geo.dw_fast:
+        ih0 = origin[0] - geo.pad_lo[0]
+        iw0 = origin[1] - geo.pad_lo[1]
+        r_lo = max(0, -ih0)
+        r_hi = min(geo.ext[0], geo.in_size[0] - ih0)
+        c_lo = max(0, -iw0)
+        c_hi = min(geo.ext[1], geo.in_size[1] - iw0)
+        count = c_hi - c_lo
+        memset(band, 0, geo.band_elems * sizeof(real))
+    else:
+        build_tables(geo, index)
+        # the slack after the planes, read by the last vectors' spare lanes
+        memset(band + geo.n_phase * geo.plane_size, 0,
+               (geo.band_elems - geo.n_phase * geo.plane_size) * sizeof(real))
+    for g in range(g0, g1):
+        x_chan = x + n * geo.x_strides[0] + g * geo.x_strides[1]
+        if geo.dw_fast:
+            if count > 0:
+                src = x_chan + (ih0 + r_lo) * xs_h + iw0 + c_lo
+                dst = band + r_lo * pitch + c_lo
+                for r in range(r_lo, r_hi):
+                    memcpy(dst, src, count * sizeof(real))
+                    src += xs_h
+                    dst += pitch
+        else:
+            depthwise_band(geo, ks, x_chan, band, index)
+        dst = out + (n * geo.groups + g) * chan_size + origin[0] * ldo + origin[1]
+        if real is float:
+            ks.f32.depthwise.run(geo.kernel_h, geo.kernel_w, packed + g * geo.K, geo.off, band,
+                                 pitch, blen[0], blen[1], dst, ldo,
+                                 (bias + g) if bias != NULL else NULL)
+        else:
+            ks.f64.depthwise.run(geo.kernel_h, geo.kernel_w, packed + g * geo.K, geo.off, band,
+                                 pitch, blen[0], blen[1], dst, ldo,
+                                 (bias + g) if bias != NULL else NULL)
+
+
+cdef void rowblock_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t g, int64_t n,
+                        const int64_t *origin, const int64_t *blen,
+                        const int64_t *out_strides, int64_t chan_size, const real *packed,
+                        const real *band, real *tile, const real *bias,
+                        real *out) noexcept nogil:
+    """A 2-d one-channel box in tiles of MB output rows x NR columns."""
+    cdef int64_t mb = geo.mr, nr = geo.nr, oh, c0, rows, cols, m, ldc = out_strides[0]
+    cdef real *plane = out + (n * geo.groups + g) * chan_size
+    cdef real *dst
+    cdef const real *w = packed + g * geo.K
+    cdef const real *b = (bias + g * geo.n_panels * geo.mr) if bias != NULL else NULL
+    oh = 0
+    while oh < blen[0]:
+        rows = blen[0] - oh
+        if rows > mb:
+            rows = mb
+        c0 = 0
+        while c0 < blen[1]:
+            cols = blen[1] - c0
+            if cols > nr:
+                cols = nr
+            dst = plane + (origin[0] + oh) * ldc + origin[1] + c0
+            if rows == mb and cols == nr:
+                run_rowblock(ks, geo, w, band + oh * geo.pitch[0] + c0, dst, ldc, b)
+            else:
+                run_rowblock(ks, geo, w, band + oh * geo.pitch[0] + c0, tile, nr, b)
+                for m in range(rows):
+                    copy_run(dst + m * ldc, tile + m * nr, cols)
+            c0 += nr
+        oh += mb
+
+
+cdef inline void run_rowblock(const pcx_ukernel_set *ks, const DirectGeometry *geo, const real *w,
+                              const real *B, real *C, int64_t ldc,
+                              const real *bias) noexcept nogil:
+    if real is float:
+        ks.f32.rowblock.run(geo.kernel_h, geo.kernel_w, w, B, geo.pitch[0], geo.off, C, ldc, bias)
+    else:
+        ks.f64.rowblock.run(geo.kernel_h, geo.kernel_w, w, B, geo.pitch[0], geo.off, C, ldc, bias)
+
+
+cdef inline int64_t tile_direct(const DirectGeometry *geo, int64_t q0, const int64_t *o0,
+                                int64_t *o, const int64_t *origin, const int64_t *blen,
+                                const int64_t *out_strides) noexcept nogil:
+    """Output offset where the NR-wide tile at pitch position ``q0`` can be written
+    in place (its outputs are valid and contiguous), or -1 (use a scratch tile)."""
+    cdef int64_t last = geo.ndim - 1, i, direct = -1
+    # common case first: the tile lies inside one valid output row
+    if o0[last] + geo.nr <= blen[last] and q0 + geo.nr <= geo.qmax:
+        direct = pcx_offset(origin, o0, out_strides, geo.ndim)
+        for i in range(last):
+            if o0[i] >= blen[i]:
+                return -1
+    elif o0[last] + geo.nr > geo.ext[last]:
+        # spans rows: direct only if the output is contiguous across them
+        direct = tile_target(geo, q0, o0, origin, blen, out_strides, o)
+    return direct
+
+
+cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t p, int64_t p_end,
+                     int64_t g, int64_t n, const int64_t *origin, const int64_t *blen,
+                     const int64_t *out_strides, int64_t chan_size, const real *w,
+                     const real *packed, const real *band, real *tail, real *tiles,
+                     int64_t *o0, int64_t *o, const real *bias, real *out) noexcept nogil:
+    """Panels p..p_end-1 of a box, MR x NR tile by tile along the band.
+
+    The reduction runs in blocks of ``kc``: one block of every panel's tile
+    while the block's band rows stay in the L1 cache, then the next, each
+    continuing the previous block's sums (the same bits as one pass).  A tile
+    whose outputs are contiguous is summed in place; the others in
+    ``tiles`` (MR x NR per panel) and scattered at the end.  In place
+    (``tail`` not NULL) ``band`` is x itself, and a tile reaching past the box
+    reads a zero-padded copy in ``tail`` instead.
+    """
+    cdef int64_t i, t, q0, q_end, k0, klen, direct, rows
+    cdef int64_t mr = geo.mr, nr = geo.nr, K = geo.K
+    cdef real *target
+    cdef const real *a
+    cdef const real *b
+    cdef const int64_t *off
+    cdef real *out_rows
+    cdef int64_t ldc
+    cdef const real *bias_rows
+    for t in range(geo.ndim):
+        o0[t] = 0
+    # In place, x's rows end where this box ends: a partial last box (fewer
+    # rows than a full one) must stop there, or its tiles would read past x.
+    q_end = geo.qmax
+    if tail != NULL:
+        q_end = 1
+        for t in range(geo.ndim):
+            q_end += (blen[t] - 1) * geo.pitch[t]
+    q0 = 0
+    while q0 < q_end:
+        direct = tile_direct(geo, q0, o0, o, origin, blen, out_strides)
+        b = band + q0
+        off = geo.off
+        if tail != NULL and q0 + nr > q_end:
+            for i in range(K):
+                memcpy(tail + i * nr, band + geo.off[i] + q0, (q_end - q0) * sizeof(real))
+                memset(tail + i * nr + q_end - q0, 0, (q0 + nr - q_end) * sizeof(real))
+            b = tail
+            off = geo.off_tail
+        k0 = 0
+        while True:   # at least once: with K == 0 the tile is the bias alone
+            klen = K - k0
+            if klen > geo.kc:
+                klen = geo.kc
+            for i in range(p, p_end):
+                rows = geo.cout_g - i * mr
+                out_rows = out + (n * geo.groups * geo.cout_g + g * geo.cout_g
+                                  + i * mr) * chan_size
+                if direct >= 0 and rows >= mr:
+                    target = out_rows + direct
+                    ldc = chan_size
+                else:
+                    target = tiles + (i - p) * mr * nr
+                    ldc = nr
+                bias_rows = NULL
+                if bias != NULL and k0 + klen == K:
+                    bias_rows = bias + (g * geo.n_panels + i) * mr
+                if rows >= mr:   # the weights in place
+                    a = w + (g * geo.cout_g + i * mr) * K + k0
+                else:            # the zero-padded copy of a short last panel
+                    a = packed + g * mr * K + k0
+                run_tile(ks, geo.kind, klen, a, K, b, off + k0, target, ldc, bias_rows, k0 > 0)
+            k0 += klen
+            if k0 >= K:
+                break
+        for i in range(p, p_end):
+            rows = geo.cout_g - i * mr
+            if direct < 0 or rows < mr:
+                if rows > mr:
+                    rows = mr
+                scatter_tile(geo, tiles + (i - p) * mr * nr, rows, q0, o0,
+                             out + (n * geo.groups * geo.cout_g + g * geo.cout_g
+                                    + i * mr) * chan_size,
+                             chan_size, origin, blen, out_strides, o)
+        q0 += nr
+        advance(geo, o0, nr)
+
+
+cdef int run_units(const DirectGeometry *geo, const pcx_ukernel_set *ks, const real *x,
+                   const real *w, const real *bias, real *out) except -1:
+    """Pack the weights the plan's kind needs packed, then run every unit in
+    signal-checked chunks."""
+    cdef int64_t packed_elems = geo.packed_elems, per_thread = geo.scratch.bytes_per_thread
+    cdef int threads = geo.threads
+    cdef size_t nbytes = packed_elems * sizeof(real) + ALIGN + threads * per_thread + ALIGN
+    cdef char *block = <char *>pcx_workspace_alloc(nbytes)
+    cdef real *packed
+    cdef char *scratch
+    cdef int64_t start, stop, u, t
+    if block == NULL:
+        raise MemoryError(f"the direct engine's workspace of {nbytes} bytes could not be "
+                          f"allocated")
+    try:
+        packed = <real *>align_up(block)
+        scratch = align_up(<char *>(packed + packed_elems))
+        with nogil:
+            if packed_elems > 0:   # gemm/row mostly read the weights in place
+                for u in prange(geo.groups * geo.n_panels, schedule="static",
+                                num_threads=threads):
+                    pack_weights(geo, w, packed, u)
+            for t in range(threads):   # no thread's band is cached yet
+                (<int64_t *>(scratch + t * per_thread))[0] = -1
+        start = 0
+        while start < geo.n_units:
+            stop = start + geo.chunk
+            if stop > geo.n_units:
+                stop = geo.n_units
+            with nogil:
+                for u in prange(start, stop, schedule="static", num_threads=threads):
+                    run_unit(geo, ks, u, x, w, packed, bias, out, geo.out_strides,
+                             scratch + threadid() * per_thread)
+            if PyErr_CheckSignals() != 0:
+                return -1
+            start = stop
+    finally:
+        free(block)
+    return 0
+
+
+def run(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, DirectPlan plan):
+    """Run ``plan`` on these arrays; return ``out``.
+
+    ``x``: the batched input in the plan's dtype, element strides as the plan
+    says; ``weight``: C-contiguous ``(C_out, C_in/groups, *kernel)``;
+    ``bias``: contiguous ``(C_out,)`` or None; ``out``: C-contiguous
+    ``(N, C_out, *out_spatial)``.  Arrays that do not match the plan are a
+    ValueError (nothing is computed).
+    """
+    cdef const DirectGeometry *geo = &plan.geo
+    cdef int64_t i
+    dtype = plan.dtype
+    for name, array in (("x", x), ("weight", weight), ("out", out)):
+        if array.dtype != dtype:
+            raise ValueError(f"{name} has dtype {array.dtype}, the plan computes in {dtype}")
+    x_strides = tuple(s // x.itemsize for s in (<object>x).strides)
+    if (x.ndim != geo.ndim + 2 or x.shape[0] != geo.batch
+            or x.shape[1] != geo.groups * geo.cin_g
+            or any(x.shape[2 + i] != geo.in_size[i] for i in range(geo.ndim))
+            or x_strides != tuple(geo.x_strides[i] for i in range(geo.ndim + 2))
+            or not x.flags.aligned):
+        raise ValueError("x does not match the plan (shape, strides or alignment)")
+    if (not weight.flags.c_contiguous or weight.ndim != geo.ndim + 2
+            or weight.shape[0] != geo.groups * geo.cout_g or weight.size != (
+                geo.groups * geo.cout_g * geo.K)):
+        raise ValueError("weight does not match the plan")
+    if (not out.flags.c_contiguous or out.ndim != geo.ndim + 2 or out.shape[0] != geo.batch
+            or out.shape[1] != geo.groups * geo.cout_g
+            or any(out.shape[2 + i] != geo.out_size[i] for i in range(geo.ndim))):
+        raise ValueError("out does not match the plan")
+    if bias is not None:
+        bias = np.asarray(bias)
+        if bias.dtype != dtype or bias.shape != (geo.groups * geo.cout_g,):
+            raise ValueError("bias does not match the plan")
+        # zero-padded to whole panels: the tiles read MR bias values per panel
+        padded_bias = np.zeros((geo.groups, geo.n_panels * geo.mr), dtype=dtype)
+        padded_bias[:, :geo.cout_g] = bias.reshape(geo.groups, geo.cout_g)
+        bias = padded_bias
+    if dtype == np.float32:
+        run_units[float](geo, plan.ukernels, <const float *>cnp.PyArray_DATA(x),
+                         <const float *>cnp.PyArray_DATA(weight),
+                         <const float *>_data_or_null(bias),
+                         <float *>cnp.PyArray_DATA(out))
+    else:
+        run_units[double](geo, plan.ukernels, <const double *>cnp.PyArray_DATA(x),
+                          <const double *>cnp.PyArray_DATA(weight),
+                          <const double *>_data_or_null(bias),
+                          <double *>cnp.PyArray_DATA(out))
+    return out
+
+
+cdef const void *_data_or_null(object array):
+    if array is None:
+        return NULL
+    return cnp.PyArray_DATA(<cnp.ndarray>array)

@@ -1,0 +1,118 @@
+"""Memory layouts of the direct engine: the input band and the per-thread scratch.
+
+The single home of this arithmetic: the planner calls these functions and
+stores their results in the plan record; the compiled engine only adds the
+record's offsets to its pointers.
+
+The band
+--------
+For one output box, the input region the box reads is copied into a band
+buffer, padded by the padding mode and, for strides above one, split into
+*phase planes* (one per combination of residues ``(tap * dilation) % stride``
+the taps use), so that every kernel tap reads NR contiguous values for NR
+consecutive output positions.  A plane is ``ext`` values per dim, row-major
+with ``pitch``; planes start on multiples of ``PLANE_ALIGN`` elements.
+
+The scratch
+-----------
+Each thread owns one block: the band's cache key, the band, the scratch tiles,
+the index area (box origin and extent, tile multi-indices, the band builder's
+odometer and runs, the per-dim index maps) and, for Winograd, its transformed
+input (V) and product (M) planes.  Every part starts on a 64-byte boundary.
+"""
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "PLANE_ALIGN",
+    "SCRATCH_ALIGN",
+    "band_layout",
+    "phase_residues",
+    "scratch_layout",
+    "tap_offsets",
+]
+
+#: Band channel planes start on multiples of this many elements (64 bytes or
+#: more), so every channel's rows sit at the same cache-line offset.
+PLANE_ALIGN = 16
+
+#: Alignment of every part of a thread's scratch block, in bytes.
+SCRATCH_ALIGN = 64
+
+
+def phase_residues(kernel, stride, dilation):
+    """Per dim, the sorted phase residues ``(t * dilation) % stride`` the taps use."""
+    return [sorted({(t * d) % s for t in range(k)}) for k, s, d in zip(kernel, stride, dilation)]
+
+
+def band_layout(box, kernel, stride, dilation):
+    """Band plane extents, pitches and aligned plane size for an output box."""
+    ext = [b + ((k - 1) * d) // s for b, k, s, d in zip(box, kernel, stride, dilation)]
+    pitch = [1] * len(ext)
+    for i in range(len(ext) - 2, -1, -1):
+        pitch[i] = pitch[i + 1] * ext[i + 1]
+    plane = -(-math.prod(ext) // PLANE_ALIGN) * PLANE_ALIGN
+    return ext, pitch, plane
+
+
+def tap_offsets(geometry, residues, pitch, plane, reverse_taps=False):
+    """Offset into the band of every reduction index k = (input channel, tap).
+
+    With ``reverse_taps``, tap t of every channel reads where tap taps-1-t
+    would (true convolution with the weights read in place).  Returns the
+    offsets and the number of phase planes per channel.
+    """
+    n_phase = math.prod(len(r) for r in residues)
+    offsets = np.zeros((1,), dtype=np.int64)
+    phase_index = np.zeros((1,), dtype=np.int64)
+    for k, s, d, res, p in zip(geometry.kernel, geometry.stride, geometry.dilation, residues,
+                               pitch):
+        reach = np.arange(k, dtype=np.int64) * d
+        lookup = {r: i for i, r in enumerate(res)}
+        residue_index = np.array([lookup[int(v)] for v in reach % s], dtype=np.int64)
+        offsets = (offsets[:, None] + (reach // s)[None, :] * p).ravel()
+        phase_index = (phase_index[:, None] * len(res) + residue_index[None, :]).ravel()
+    per_tap = phase_index * plane + offsets
+    if reverse_taps:
+        per_tap = per_tap[::-1]
+    channels = np.arange(geometry.in_per_group, dtype=np.int64) * (n_phase * plane)
+    return (channels[:, None] + per_tap[None, :]).ravel(), n_phase
+
+
+def _aligned(nbytes):
+    return -(-nbytes // SCRATCH_ALIGN) * SCRATCH_ALIGN
+
+
+def scratch_layout(*, ndim, residues, ext, band_bytes, tile_bytes, winograd_v_bytes=0,
+                   winograd_m_bytes=0):
+    """The per-thread scratch block: byte offsets of its parts and the index area.
+
+    Returns a dict with the fields of ``ScratchLayout`` (contract.pxd): byte
+    offsets ``band``, ``tile``, ``index``, ``winograd_v``, ``winograd_m`` and
+    ``bytes_per_thread``; int64 element offsets inside the index area.
+    """
+    n_runs = len(residues[-1])
+    index = {}
+    position = 0
+    # box origin and extent, two tile multi-indices, the band odometer, the
+    # residue index and table base per dim: ndim entries each
+    for name in ("origin", "blen", "o", "o0", "counter", "res_idx", "tab_base"):
+        index[name] = position
+        position += ndim
+    # the innermost dim's in-range runs: one entry per residue
+    for name in ("run_lo", "run_hi", "run_src"):
+        index[name] = position
+        position += n_runs
+    index["table"] = position
+    position += sum(len(r) * e for r, e in zip(residues, ext))
+    band = SCRATCH_ALIGN                      # after the band's cache key
+    tile = band + _aligned(band_bytes)
+    index_start = tile + _aligned(tile_bytes)
+    winograd_v = index_start + _aligned(8 * position)
+    winograd_m = winograd_v + _aligned(winograd_v_bytes)
+    total = winograd_m + _aligned(winograd_m_bytes)
+    return {"band": band, "tile": tile, "index": index_start, "winograd_v": winograd_v,
+            "winograd_m": winograd_m, "bytes_per_thread": total, "index_elems": position,
+            **index}

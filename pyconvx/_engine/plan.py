@@ -1,0 +1,598 @@
+"""The plan: which algorithm runs a convolution, how it is tiled, what it costs.
+
+One place decides.  ``make_plan`` takes a validated ``ConvGeometry`` and
+returns a ``Plan``: the algorithm and the reason for it, the microkernel and
+its tile, the workspace in bytes, the FLOPs, and, for the direct engine, the
+frozen ``DirectPlan`` record the compiled code reads (built here and nowhere
+else).  The decision depends on the problem's shape, dtype and SIMD level,
+never on the thread count, so results are bitwise identical for every thread
+count (threads only change how the same work units are spread).
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._normalize import as_array, check_memory, resolve_threads, result_dtype
+from ..shapes import ConvGeometry, describe_conv
+from . import dispatch, layout
+from .contract import DirectPlan, Kind, ukernel_set_tiles
+
+__all__ = ["ALGORITHMS", "Plan", "cached_plan", "make_plan", "plan"]
+
+#: Values accepted by ``algorithm=``: "auto" lets the plan choose; "direct" is
+#: direct summation with the plan's choice of microkernel (never Winograd); "gemm",
+#: "row", "rowblock" and "depthwise" force one microkernel of the direct engine
+#: ("rowblock" and "depthwise" refuse problems outside their reach, with a
+#: ValueError); "winograd" forces F(2x2,3x3); "fft" is numpy.fft.
+ALGORITHMS = ("auto", "direct", "gemm", "row", "rowblock", "depthwise", "winograd", "fft")
+
+#: Input bytes (padded planes) one depthwise work unit aims for: several whole
+#: channel planes per unit keep the per-unit bookkeeping small.
+DEPTHWISE_UNIT_BYTES = 64 * 1024
+
+#: Fewest depthwise work units a problem is split into when it has the
+#: channels (or rows) for it, whatever the thread count.
+DEPTHWISE_MIN_UNITS = 32
+
+#: Winograd's V and M buffers and band per thread aim for this (about the L2
+#: cache), by element size: float64 boxes of the same byte size hold half the
+#: tiles, too few to amortise the band's halo (measured: 1.5 MiB is best for
+#: float32, 2.5 MiB for float64).
+WINOGRAD_TARGET_BYTES = {4: 1536 * 1024, 8: 2560 * 1024}
+
+#: 'auto' takes Winograd only when at most this share of its GEMM columns is
+#: padding (few tiles per box, as with many channels on small images, lose).
+WINOGRAD_MAX_WASTE = 0.25
+
+#: Per-thread band buffer the tiler aims for (fits the L2 cache).
+BAND_TARGET_BYTES = 512 * 1024
+
+#: The GEMM tiles' reduction runs in blocks whose band rows (kc x NR values)
+#: fit this part of the L1 data cache, so every panel of a block reuses them.
+KC_TARGET_BYTES = 24 * 1024
+
+#: Ceiling of the scratch memory of one call, whatever the batch size.  On top
+#: of it the direct engine keeps the weights it repacks (Winograd's transforms,
+#: the taps of one-channel kernels, a short last panel of the gemm kernel).
+WORKSPACE_LIMIT_BYTES = 64 * 2**20
+
+#: FLOPs between two checks for Ctrl-C.
+CHUNK_FLOPS = 2e9
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How pyconvx will compute one convolution (see :func:`pyconvx.plan`).
+
+    Attributes
+    ----------
+    algorithm : str
+        ``"direct"`` (register-blocked direct convolution over a padded,
+        phase-split input band), ``"winograd"`` (F(2x2,3x3) transforms around
+        the same engine's GEMM microkernel) or ``"fft"``.
+    reason : str
+        Why this algorithm was chosen.
+    microkernel : str or None
+        The SIMD microkernel that runs the inner loop: ``"gemm"`` (MR output
+        channels x NR positions), ``"row"`` (one output channel x NR
+        positions), ``"rowblock"`` (MB output rows of one channel), or
+        ``"depthwise"`` (2-d, one channel per group: units of several whole
+        channel planes, output rows written in place; "auto" picks it for
+        every such problem except kernels other than 3x3, 5x5 and 7x7 at
+        stride 1 on rows wide enough for ``rowblock``).  Winograd runs its
+        GEMMs on ``"gemm"``.  None for ``"fft"``.
+    tile : tuple of int or None
+        The microkernel's register tile, ``(rows, columns)``: output
+        channels (or output rows) by output positions.  None for ``"fft"``.
+    simd : str or None
+        The instruction set the microkernel was compiled for (``"avx512"``,
+        ``"avx2"`` or ``"generic"``).  None for ``"fft"``.
+    box : tuple of int or None
+        The output box one work unit computes, per spatial dim.  None for
+        ``"fft"``.
+    dtype : str
+        The compute dtype.
+    threads : int
+        Threads the call uses.
+    workspace_bytes : int
+        Extra memory beyond input and output (packed weights and scratch).
+    flops : int
+        2 * multiply-adds of the convolution.
+    work_units : int
+        Independent work units the threads share.
+    geometry : ConvGeometry
+        The validated problem.
+    record : DirectPlan or None
+        The frozen record the compiled engine runs (None for ``"fft"``).
+
+    Examples
+    --------
+    >>> import pyconvx
+    >>> p = pyconvx.plan((1, 1, 2048, 2048), (1, 1, 7, 7), padding="same")
+    >>> p.algorithm, p.microkernel
+    ('direct', 'depthwise')
+    >>> p.workspace_bytes < 64 * 2**20
+    True
+    """
+
+    algorithm: str
+    reason: str
+    microkernel: "str | None"
+    tile: "tuple | None"
+    simd: "str | None"
+    box: "tuple | None"
+    dtype: str
+    threads: int
+    workspace_bytes: int
+    flops: int
+    work_units: int
+    geometry: ConvGeometry
+    record: "DirectPlan | None" = field(repr=False, compare=False, default=None)
+
+    def __str__(self):
+        g = self.geometry
+        return "\n".join([
+            f"pyconvx plan: {self.algorithm} ({self.reason})",
+            f"  problem   : x {(g.batch, g.in_channels) + g.in_spatial} * weight {g.weight_shape}"
+            f" -> {g.out_shape}, groups={g.groups}, stride={g.stride}, dilation={g.dilation},"
+            f" pads={g.pads}, padding_mode={g.padding_mode!r}",
+            f"  kernel    : {self._describe_microkernel()}",
+            f"  dtype     : {self.dtype}, threads: {self.threads}, work units: {self.work_units}",
+            f"  workspace : {self.workspace_bytes} bytes",
+            f"  FLOPs     : {self.flops} ({self.flops / 1e9:.3g} GFLOP)",
+        ])
+
+    def _describe_microkernel(self):
+        if self.microkernel is None:
+            return "numpy.fft (pocketfft)"
+        rows, cols = self.tile
+        return f"{self.microkernel} {rows}x{cols} ({self.simd}), output box {self.box}"
+
+
+def _rowblock_refusal(geometry):
+    """Why the rowblock microkernel cannot take this problem, or None if it can."""
+    if geometry.ndim != 2:
+        return f"it is 2-d only (this problem has {geometry.ndim} spatial dims)"
+    if geometry.in_per_group != 1 or geometry.out_per_group != 1:
+        return ("it needs one input and one output channel per group (this problem has "
+                f"{geometry.in_per_group} and {geometry.out_per_group})")
+    if geometry.stride[0] != 1 or geometry.dilation[0] != 1:
+        return (f"it needs stride and dilation 1 along the rows (got stride "
+                f"{geometry.stride[0]}, dilation {geometry.dilation[0]})")
+    return None
+
+
+def _depthwise_refusal(geometry):
+    """Why the depthwise microkernel cannot take this problem, or None if it can."""
+    if geometry.ndim != 2:
+        return f"it is 2-d only (this problem has {geometry.ndim} spatial dims)"
+    if geometry.in_per_group != 1 or geometry.out_per_group != 1:
+        return ("it needs one input and one output channel per group (this problem has "
+                f"{geometry.in_per_group} and {geometry.out_per_group})")
+    return None
+
+
+def _winograd_refusal(geometry):
+    """Why Winograd F(2x2, 3x3) cannot take this problem, or None if it can."""
+    if geometry.ndim != 2 or geometry.kernel != (3, 3):
+        return f"it needs a 2-d 3x3 kernel (got kernel {geometry.kernel})"
+    if geometry.stride != (1, 1) or geometry.dilation != (1, 1):
+        return (f"it needs stride 1 and dilation 1 (got stride {geometry.stride}, "
+                f"dilation {geometry.dilation})")
+    return None
+
+
+def _winograd_box(geometry, mr, nr, esize):
+    """Winograd's output box: whole 2x2 tiles, full width, as many tile rows as
+    let the band, V (all input channels) and M (all output panels) fit
+    WINOGRAD_TARGET_BYTES; among those row counts, the one whose tiles fill
+    whole NR-wide GEMM tiles best (ties: more rows)."""
+    cin_g, n_panels = geometry.in_per_group, -(-geometry.out_per_group // mr)
+    width = 2 * -(-geometry.out_spatial[1] // 2)
+
+    def nbytes(rows):
+        tiles = rows * (width // 2)
+        return (cin_g * (2 * rows + 2) * (width + 2)
+                + 16 * (cin_g + n_panels * mr) * (-(-tiles // nr) * nr)) * esize
+
+    rows_max = -(-geometry.out_spatial[0] // 2)
+    while rows_max > 1 and nbytes(rows_max) > WINOGRAD_TARGET_BYTES[esize]:
+        rows_max -= 1
+    best_rows = min(range(max(1, rows_max // 2), rows_max + 1),
+                    key=lambda rows: (round(_winograd_waste(rows * (width // 2), nr), 3), -rows))
+    return [2 * best_rows, width]
+
+
+def _winograd_waste(tiles, nr):
+    """Share of the GEMMs' NR-wide columns that are padding for this many tiles."""
+    return (-(-tiles // nr) * nr - tiles) / (-(-tiles // nr) * nr)
+
+
+def _choose_microkernel(level, dtype, geometry, forced=None):
+    """The kind of work (a ``Kind``) and its tile ``(rows, cols)`` for this problem.
+
+    * depthwise: 2-d, one input and one output channel per group, any stride and
+      dilation: units of several whole channel planes (or boxes of large
+      ones), output rows written in place, MB rows x two vectors per pass
+      (3x3, 5x5, 7x7 at stride 1 unrolled, each input load shared by the rows);
+    * rowblock: the same problems with other kernels on rows wide enough for
+      two tiles: MB output rows share every input load;
+    * row: few output channels per group: one-row tiles over wide pixel runs;
+    * gemm: MR output channels x NR pixels;
+    * winograd: 3x3 stride-1 layers with enough channels, on the gemm tile.
+    """
+    tiles = ukernel_set_tiles(level)[dtype.name]
+    gemm_mr, gemm_nr = tiles["gemm"]
+    rowblock = (Kind.ROWBLOCK, tiles["rowblock"])
+    row = (Kind.ROW, tiles["row"])
+    gemm = (Kind.GEMM, tiles["gemm"])
+    winograd = (Kind.WINOGRAD, tiles["gemm"])
+    depthwise = (Kind.DEPTHWISE, (1, tiles["depthwise"][1]))
+    refusals = {"depthwise": (_depthwise_refusal, depthwise),
+                "winograd": (_winograd_refusal, winograd),
+                "rowblock": (_rowblock_refusal, rowblock)}
+    if forced in refusals:
+        refusal, choice = refusals[forced]
+        why = refusal(geometry)
+        if why:
+            raise ValueError(f"algorithm={forced!r} cannot take this problem: {why}")
+        return choice
+    if forced in ("row", "gemm"):
+        return row if forced == "row" else gemm
+    if _depthwise_refusal(geometry) is None:
+        # Measured (AVX-512, AVX2, generic): the depthwise kernel's unrolled 3x3,
+        # 5x5 and 7x7 stride-1 path beats rowblock even on one wide channel;
+        # rowblock stays ahead for other kernels on wide rows.
+        unrolled = (geometry.kernel[0] == geometry.kernel[1] in (3, 5, 7)
+                    and geometry.stride == (1, 1) and geometry.dilation == (1, 1))
+        if (not unrolled and _rowblock_refusal(geometry) is None
+                and geometry.kernel[0] > 1
+                and geometry.out_spatial[1] >= 2 * tiles["rowblock"][1]):
+            return rowblock
+        return depthwise
+    if geometry.out_per_group * 2 <= gemm_mr:
+        return row
+    # 2.25x fewer multiplies; the GEMMs need enough channels on both sides
+    if (forced != "direct" and _winograd_refusal(geometry) is None
+            and geometry.in_per_group >= 16 and geometry.out_per_group >= 16):
+        box = _winograd_box(geometry, gemm_mr, gemm_nr, dtype.itemsize)
+        tile_count = (box[0] // 2) * (box[1] // 2)
+        if _winograd_waste(tile_count, gemm_nr) <= WINOGRAD_MAX_WASTE:
+            return winograd
+    return gemm
+
+
+def _output_box(geometry, kind, mr, nr, esize, threads, residues, inplace):
+    """The output box of one work unit and the split of the output channels.
+
+    Returns ``(box, m_blocks, panels_per_block)``.  The box shrinks, outermost
+    dims first, until its band fits the cache; then, for enough units per
+    thread, the output channels are split into blocks (each re-reads the same
+    band) and, while the work is large enough to be worth sharing, the box is
+    split further (never below two tiles).  In place, boxes keep whole rows.
+    """
+    ndim = geometry.ndim
+    n_panels = -(-geometry.out_per_group // mr)
+    n_phase = math.prod(len(r) for r in residues)
+    splittable = ndim - 1 if inplace else ndim
+
+    def band_ext(box):
+        if kind == Kind.ROWBLOCK:  # whole groups of MB rows: round the rows up
+            box = [-(-box[0] // mr) * mr] + list(box[1:])
+        return layout.band_layout(box, geometry.kernel, geometry.stride, geometry.dilation)
+
+    def band_bytes(box):
+        return geometry.in_per_group * n_phase * band_ext(box)[2] * esize
+
+    if kind == Kind.WINOGRAD:
+        box = _winograd_box(geometry, mr, nr, esize)
+    else:
+        box = list(geometry.out_spatial)
+        while (not inplace and band_bytes(box) > BAND_TARGET_BYTES
+               and any(b > 1 for b in box)):
+            i = next(i for i, b in enumerate(box) if b > 1)
+            if kind == Kind.DEPTHWISE and box[0] < 16 and box[1] > 1:
+                i = 1  # keep bands of whole row blocks: split wide rows instead
+            box[i] = -(-box[i] // 2)
+
+    def unit_count(box):
+        return geometry.batch * geometry.groups * math.prod(
+            -(-o // b) for o, b in zip(geometry.out_spatial, box))
+
+    wanted = 4 * threads
+    m_blocks = max(1, min(n_panels, -(-wanted // max(unit_count(box), 1))))
+    panels_per_block = max(1, -(-n_panels // m_blocks))
+    m_blocks = max(1, -(-n_panels // panels_per_block))
+
+    def tiles(box):
+        _, pitch, _ = band_ext(box)
+        return (sum((b - 1) * p for b, p in zip(box, pitch)) + 1) / nr
+
+    while (kind not in (Kind.WINOGRAD, Kind.DEPTHWISE)
+           and unit_count(box) * m_blocks < wanted
+           and any(b > 1 for b in box[:splittable])
+           and geometry.flops / max(unit_count(box) * m_blocks, 1) > 4e6):
+        i = next(i for i, b in enumerate(box[:splittable]) if b > 1)
+        trial = list(box)
+        trial[i] = -(-box[i] // 2)
+        if tiles(trial) < 2:
+            break
+        box = trial
+    if kind == Kind.ROWBLOCK and box[0] < geometry.out_spatial[0]:
+        box[0] = -(-box[0] // mr) * mr  # whole row groups per box
+    return box, m_blocks, panels_per_block, band_bytes
+
+
+def _depthwise_units(geometry, box, band_bytes):
+    """Channels per depthwise unit and the (possibly shorter) box.
+
+    Units of several channel planes (boxes of one channel for large planes),
+    about DEPTHWISE_UNIT_BYTES of band each, balanced; never fewer than
+    DEPTHWISE_MIN_UNITS when the channels or rows allow.  Independent of the
+    thread count (each output's arithmetic does not depend on the units anyway).
+    """
+    per_channel = max(band_bytes(box), 1)
+    cpu = max(1, min(geometry.groups, DEPTHWISE_UNIT_BYTES // per_channel))
+
+    def dw_units(cpu, box):
+        return geometry.batch * -(-geometry.groups // cpu) * math.prod(
+            -(-o // b) for o, b in zip(geometry.out_spatial, box))
+
+    while cpu > 1 and dw_units(cpu, box) < DEPTHWISE_MIN_UNITS:
+        cpu = -(-cpu // 2)
+    while (dw_units(cpu, box) < DEPTHWISE_MIN_UNITS and box[0] > 8
+           and geometry.flops / max(dw_units(cpu, box), 1) > 1e6):
+        box[0] = -(-box[0] // 2)
+    dw_blocks = -(-geometry.groups // cpu)
+    cpu = -(-geometry.groups // dw_blocks)
+    return cpu, dw_blocks, box
+
+
+def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None):
+    """Lay out the direct engine's computation; return the DirectPlan record."""
+    esize = dtype.itemsize
+    kind, (mr, nr) = _choose_microkernel(level, dtype, geometry, forced)
+    residues = layout.phase_residues(geometry.kernel, geometry.stride, geometry.dilation)
+    n_phase = math.prod(len(r) for r in residues)
+    cin_g = geometry.in_per_group
+    ndim = geometry.ndim
+    n_panels = -(-geometry.out_per_group // mr)
+    # A pointwise layer (1x1, stride 1, no padding) over rows contiguous in x
+    # needs no band: the kernels read x in place (only a box's last, partial
+    # tile is copied, so that no read passes the end of x).
+    inplace = (kind in (Kind.GEMM, Kind.ROW) and all(k == 1 for k in geometry.kernel)
+               and all(s == 1 for s in geometry.stride)
+               and all(lo == 0 and hi == 0 for lo, hi in geometry.pads)
+               and all(x_strides[2 + i] == math.prod(geometry.in_spatial[i + 1:])
+                       for i in range(ndim)))
+    box, m_blocks, panels_per_block, band_bytes = _output_box(
+        geometry, kind, mr, nr, esize, threads, residues, inplace)
+    dw_cpu = dw_blocks = 1
+    if kind == Kind.DEPTHWISE:
+        dw_cpu, dw_blocks, box = _depthwise_units(geometry, box, band_bytes)
+        m_blocks = panels_per_block = 1
+    box_count = math.prod(-(-o // b) for o, b in zip(geometry.out_spatial, box))
+    if kind == Kind.DEPTHWISE:
+        n_units = geometry.batch * dw_blocks * box_count
+    else:
+        n_units = geometry.batch * geometry.groups * box_count * m_blocks
+
+    band_box = box
+    if kind == Kind.ROWBLOCK:
+        band_box = [-(-box[0] // mr) * mr] + list(box[1:])
+    ext, pitch, plane = layout.band_layout(band_box, geometry.kernel, geometry.stride,
+                                           geometry.dilation)
+    # gemm/row read the weights in place: true convolution (flip) walks the taps
+    # of every channel backwards instead of reversing the weights
+    off, _ = layout.tap_offsets(geometry, residues, pitch, plane,
+                                reverse_taps=flip and kind in (Kind.GEMM, Kind.ROW))
+    if kind == Kind.ROWBLOCK:
+        off = off[:geometry.kernel[1]]  # column offsets; row r adds r * pitch[0]
+    wino_th = wino_tw = wino_tp = wino_vx = wino_mx = 0
+    if kind == Kind.WINOGRAD:
+        wino_th, wino_tw = box[0] // 2, box[1] // 2
+        wino_tp = -(-(wino_th * wino_tw) // nr) * nr
+        off = np.arange(cin_g, dtype=np.int64) * wino_tp  # channel rows of V
+        # the 16 transform planes of V and of M sit one cache line off a multiple of
+        # 4 KiB apart, so the transforms' 16 streams do not contend for one L1 set
+        wino_vx = cin_g * wino_tp + layout.PLANE_ALIGN
+        wino_mx = panels_per_block * mr * wino_tp + layout.PLANE_ALIGN
+    qmax = sum((b - 1) * p for b, p in zip(box, pitch)) + 1
+    band_elems = cin_g * n_phase * plane + nr + 16
+    off_tail = np.zeros(0, dtype=np.int64)
+    if inplace:   # rows of x itself; the band buffer holds only a partial tile's copy
+        off = np.arange(cin_g, dtype=np.int64) * x_strides[1]
+        off_tail = np.arange(cin_g, dtype=np.int64) * nr
+        band_elems = cin_g * nr + nr + 16
+    out_strides = [math.prod(geometry.out_spatial[i + 1:]) for i in range(ndim)]
+    out_strides.append(math.prod(geometry.out_spatial))
+
+    if kind == Kind.GEMM:
+        kc = max(8, KC_TARGET_BYTES // (nr * esize))
+        blocks = max(1, -(-geometry.reduction_length // kc))
+        kc = max(1, -(-geometry.reduction_length // blocks))  # blocks of even length
+    else:
+        kc = max(1, geometry.reduction_length)
+    tile_panels = panels_per_block if kind in (Kind.GEMM, Kind.ROW) else 1
+    scratch = layout.scratch_layout(
+        ndim=ndim, residues=residues, ext=ext, band_bytes=band_elems * esize,
+        tile_bytes=tile_panels * mr * nr * esize,
+        winograd_v_bytes=16 * wino_vx * esize, winograd_m_bytes=16 * wino_mx * esize)
+    if kind == Kind.WINOGRAD:
+        packed_elems = 16 * geometry.groups * n_panels * cin_g * mr
+    elif kind in (Kind.ROWBLOCK, Kind.DEPTHWISE):   # the taps of every group
+        packed_elems = geometry.groups * geometry.reduction_length
+    else:  # gemm/row read the weights in place; a short last panel is copied, padded
+        short = geometry.out_per_group % mr != 0
+        packed_elems = geometry.groups * mr * geometry.reduction_length if short else 0
+    per_thread = scratch["bytes_per_thread"]
+    if per_thread > WORKSPACE_LIMIT_BYTES:
+        raise MemoryError(
+            f"the direct engine needs {per_thread} bytes of scratch for this problem, above "
+            f"the {WORKSPACE_LIMIT_BYTES}-byte limit (one output's input window across all "
+            f"{geometry.in_per_group} channels of a group is too large)"
+        )
+    # More threads than units, or than the scratch bound allows, would only
+    # idle or spill: results do not depend on the thread count, so cap it.
+    threads = max(1, min(threads, n_units, WORKSPACE_LIMIT_BYTES // per_thread))
+    return DirectPlan({
+        "dtype": dtype, "level": level, "kind": kind, "mr": mr, "nr": nr,
+        "ndim": ndim, "batch": geometry.batch, "groups": geometry.groups, "cin_g": cin_g,
+        "cout_g": geometry.out_per_group, "mode": geometry.mode_code,
+        "kernel_h": geometry.kernel[0], "kernel_w": geometry.kernel[-1],
+        "taps": math.prod(geometry.kernel), "flip": bool(flip),
+        "in_size": geometry.in_spatial, "stride": geometry.stride,
+        "pad_lo": [lo for lo, _ in geometry.pads],
+        "padded_size": [s + lo + hi for s, (lo, hi) in zip(geometry.in_spatial, geometry.pads)],
+        "out_size": geometry.out_spatial, "x_strides": x_strides, "out_strides": out_strides,
+        "box": box, "n_boxes": [-(-o // b) for o, b in zip(geometry.out_spatial, box)],
+        "ext": ext, "pitch": pitch, "n_res": [len(r) for r in residues],
+        "res_start": np.cumsum([0] + [len(r) for r in residues[:-1]]),
+        "res": [r for rs in residues for r in rs],
+        "n_phase": n_phase, "plane_size": plane, "box_count": box_count,
+        "band_elems": band_elems, "qmax": qmax, "off": off, "off_tail": off_tail,
+        "inplace": inplace, "K": geometry.reduction_length, "kc": kc,
+        "n_panels": n_panels, "panels_per_block": panels_per_block, "m_blocks": m_blocks,
+        "n_units": n_units, "threads": threads,
+        "chunk": max(threads, int(n_units * CHUNK_FLOPS / max(geometry.flops, 1))),
+        "packed_elems": packed_elems,
+        "wino_th": wino_th, "wino_tw": wino_tw, "wino_tp": wino_tp, "wino_vx": wino_vx,
+        "wino_mx": wino_mx, "dw_cpu": dw_cpu, "dw_blocks": dw_blocks,
+        "dw_fast": (kind == Kind.DEPTHWISE and geometry.mode_code == 0
+                    and geometry.stride == (1, 1) and x_strides[-1] == 1),
+        "scratch": scratch,
+    })
+
+
+_REASONS = {
+    Kind.WINOGRAD: ("3x3, stride 1: Winograd F(2x2,3x3) does 2.25x fewer multiplies; its "
+                    "transforms use only +-1 and 1/2, so the rounding stays that of direct "
+                    "summation to a small factor"),
+    Kind.DEPTHWISE: ("one channel per group on a 2-d image: units of whole channel planes, "
+                     "output rows computed in place (no scratch tile, no scatter)"),
+    Kind.ROWBLOCK: ("one channel per group on a 2-d image: row-blocked tiles reuse every input "
+                    "load for several output rows"),
+    Kind.ROW: ("few output channels per group: one-row tiles over wide pixel runs "
+               "(depthwise / one-channel filtering)"),
+    Kind.GEMM: "register-blocked direct convolution, no im2col copy",
+}
+
+_MICROKERNEL_NAMES = {Kind.GEMM: "gemm", Kind.ROW: "row", Kind.ROWBLOCK: "rowblock",
+                      Kind.WINOGRAD: "gemm", Kind.DEPTHWISE: "depthwise"}
+
+
+def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None,
+              level=None):
+    """Choose and lay out the computation of a validated problem.
+
+    ``x_strides`` are the element strides of the batched input ``(N, C,
+    *spatial)`` the call will read (default: C-contiguous); ``level`` the SIMD
+    level (default: the calling thread's, see ``dispatch.level_code``).
+    """
+    if not isinstance(algorithm, str):
+        raise TypeError(f"algorithm must be one of {', '.join(map(repr, ALGORITHMS))}; "
+                        f"got {type(algorithm).__name__} {algorithm!r}")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {', '.join(map(repr, ALGORITHMS))}; "
+                         f"got {algorithm!r}")
+    dtype = np.dtype(dtype)
+    level = dispatch.level_code() if level is None else level
+    if x_strides is None:  # C-contiguous (N, C, *spatial)
+        shape = (geometry.batch, geometry.in_channels) + geometry.in_spatial
+        x_strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
+    if algorithm == "fft":
+        from .fft import fft_workspace_bytes
+        return Plan("fft", "requested with algorithm='fft'", None, None, None, None,
+                    dtype.name, threads, fft_workspace_bytes(geometry, dtype), geometry.flops,
+                    geometry.batch, geometry)
+    record = _direct_record(geometry, dtype, threads, level, x_strides, flip,
+                            forced=None if algorithm == "auto" else algorithm)
+    fields = record.fields
+    kind = Kind(fields["kind"])
+    workspace = (fields["packed_elems"] * dtype.itemsize
+                 + fields["threads"] * fields["scratch"]["bytes_per_thread"] + 128)
+    check_memory(workspace, "the direct engine's workspace (packed weights and scratch)")
+    reason = (_REASONS[kind] if algorithm == "auto"
+              else f"requested with algorithm={algorithm!r}")
+    tile = (fields["mr"], fields["nr"])
+    if kind == Kind.DEPTHWISE:   # rows per pass x vector lanes
+        tile = (ukernel_set_tiles(level)[dtype.name]["depthwise"][0], fields["nr"])
+    return Plan("winograd" if kind == Kind.WINOGRAD else "direct", reason,
+                _MICROKERNEL_NAMES[kind], tile, dispatch.LEVEL_NAMES[level],
+                tuple(int(b) for b in fields["box"]), dtype.name, fields["threads"], workspace,
+                geometry.flops, fields["n_units"], geometry, record)
+
+
+#: Plans of recent calls of conv (see cached_plan): at most this many.
+PLAN_CACHE_SIZE = 128
+_plan_cache: dict = {}
+
+
+def cached_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None):
+    """``make_plan`` for the compiled engine's own use, remembered per problem.
+
+    A plan is a pure function of these arguments and the SIMD level (planning
+    costs about 70 us, as much as a small convolution).  The returned Plan and
+    its record are shared and frozen (``pyconvx.plan`` returns a fresh one).
+    """
+    level = dispatch.level_code()
+    key = (geometry, np.dtype(dtype).str, threads, algorithm, bool(flip),
+           None if x_strides is None else tuple(int(s) for s in x_strides), level)
+    try:
+        found = _plan_cache.get(key)
+    except TypeError:  # an unhashable argument: make_plan reports it
+        found = key = None
+    if found is None:
+        found = make_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
+                          x_strides=x_strides, level=level)
+        if key is not None:
+            if len(_plan_cache) >= PLAN_CACHE_SIZE:
+                _plan_cache.clear()
+            _plan_cache[key] = found
+    return found
+
+
+def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
+         padding_mode="zeros", threads=None, algorithm="auto", dtype=None):
+    """How :func:`pyconvx.conv` would compute this convolution, without running it.
+
+    Parameters
+    ----------
+    x, weight : array_like or tuple of int
+        The input and weight arrays, or just their shapes.
+    stride, padding, dilation, groups, flip, padding_mode, threads, algorithm
+        As for :func:`pyconvx.conv`.
+    dtype : dtype, optional
+        Compute dtype when only shapes are given (default float32); with
+        arrays the dtype rule of :func:`pyconvx.conv` applies.
+
+    Returns
+    -------
+    Plan
+        The algorithm and why, the microkernel, workspace bytes, FLOPs.
+
+    Examples
+    --------
+    >>> import pyconvx
+    >>> p = pyconvx.plan((8, 64, 56, 56), (64, 64, 3, 3), padding=1)
+    >>> p.algorithm, p.flops
+    ('winograd', 1849688064)
+    """
+    shapes = []
+    dtypes = []
+    for value, name in ((x, "x"), (weight, "weight")):
+        if isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value):
+            shapes.append(value)
+        else:
+            array = as_array(value, name)
+            shapes.append(array.shape)
+            dtypes.append((array.dtype, name))
+    geometry = describe_conv(shapes[0], shapes[1], stride=stride, padding=padding,
+                             dilation=dilation, groups=groups, padding_mode=padding_mode)
+    if dtype is not None:
+        dtypes.append((np.dtype(dtype), "dtype"))
+    compute_dtype = result_dtype(*dtypes) if dtypes else np.dtype(np.float32)
+    return make_plan(geometry, compute_dtype, threads=resolve_threads(threads),
+                     algorithm=algorithm, flip=flip)

@@ -1,0 +1,46 @@
+/* The tile microkernels "gemm" (MR x NR) and "row" (1 x NR); see ukernels.h.
+ *
+ * C[MR x NV*VL] = sum_k A[m * lda + k] * B[off[k] + j] : the register-blocked tile.
+ * A's rows are read in place (a weight array's output channels, lda apart).  With
+ * load_c the sum continues from C's values (a later block of k), so a k loop split
+ * into blocks gives the same bits as one pass. */
+#define PCX_DEFINE_TILE(fname, MR, NV)                                              \
+    static void fname(int64_t K, const PCX_TEMPLATE_TYPE *restrict A, int64_t lda,  \
+                      const PCX_TEMPLATE_TYPE *restrict B,                           \
+                      const int64_t *restrict off, PCX_TEMPLATE_TYPE *restrict C,    \
+                      int64_t ldc, const PCX_TEMPLATE_TYPE *restrict bias,          \
+                      int64_t load_c)                                                \
+    {                                                                                \
+        VEC acc[MR][NV];                                                             \
+        if (load_c) {                                                                \
+            PCX_UNROLL for (int m = 0; m < MR; ++m)                                  \
+                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
+                    acc[m][v] = *(const UVEC *)(C + m * ldc + v * PCX_VL);           \
+        } else {                                                                     \
+            PCX_UNROLL for (int m = 0; m < MR; ++m)                                  \
+                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
+                    acc[m][v] = (VEC){0};                                            \
+        }                                                                            \
+        for (int64_t k = 0; k < K; ++k) {                                            \
+            const PCX_TEMPLATE_TYPE *b = B + off[k];                                 \
+            const PCX_TEMPLATE_TYPE *a = A + k;                                      \
+            VEC bv[NV];                                                              \
+            PCX_UNROLL for (int v = 0; v < NV; ++v)                                  \
+                bv[v] = *(const UVEC *)(b + v * PCX_VL);                             \
+            PCX_UNROLL for (int m = 0; m < MR; ++m) {                                \
+                const PCX_TEMPLATE_TYPE am = a[m * lda];                             \
+                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
+                    acc[m][v] += am * bv[v];                                         \
+            }                                                                        \
+        }                                                                            \
+        if (bias)                                                                    \
+            PCX_ACC_ADD(MR, NV, bias[m]);                                         \
+        PCX_UNROLL for (int m = 0; m < MR; ++m)                                      \
+            PCX_UNROLL for (int v = 0; v < NV; ++v)                                  \
+                *(UVEC *)(C + m * ldc + v * PCX_VL) = acc[m][v];                     \
+    }
+
+PCX_DEFINE_TILE(PCX_UKERNEL(gemm, PCX_TILE(PCX_CFG(GEMM_MR), PCX_CFG(GEMM_NR))),
+                PCX_CFG(GEMM_MR), (PCX_CFG(GEMM_NR) / PCX_VL))
+PCX_DEFINE_TILE(PCX_UKERNEL(row, PCX_TILE(1, PCX_CFG(ROW_NR))), 1, (PCX_CFG(ROW_NR) / PCX_VL))
+#undef PCX_DEFINE_TILE

@@ -1,0 +1,297 @@
+"""What the direct engine copies before the microkernels run.
+
+* The input band of one output box (``build_band``): the input region the box
+  reads, padded by the padding mode and split into phase planes, laid out as
+  ``pyconvx._engine.layout`` says (the plan carries the numbers).  Per dim, an
+  index map from band coordinates to input indices (``build_tables``) does the
+  padding; the in-range run of the innermost dim is a plain strided copy.
+* One channel's band for the depthwise microkernel (``depthwise_band``), its
+  strided runs gathered by the microkernel set's vector code.
+* The weights a kind needs repacked (``pack_weights``): a short last panel of
+  the gemm/row tiles, the taps of one-channel kernels, Winograd's transformed
+  weights.
+
+Every function reads the frozen plan record and writes only the buffers it is
+given; the index area (``index``) is the thread's own, addressed by the plan's
+scratch layout.
+"""
+
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy, memset
+
+from pyconvx._engine.contract cimport (DEPTHWISE, REFLECT, REPLICATE, ROWBLOCK, WINOGRAD,
+                                       ZEROS, DirectGeometry, pcx_ukernel_set, real)
+
+
+cdef inline int64_t map_index(int64_t coord, int64_t pad_lo, int64_t size,
+                              int64_t padded, int64_t mode) noexcept nogil:
+    """Input index feeding padded coordinate ``coord``, or -1 for a zero."""
+    cdef int64_t i = coord - pad_lo
+    if coord < 0 or coord >= padded:
+        return -1          # only garbage (discarded) positions reach here
+    if 0 <= i < size:
+        return i
+    if mode == ZEROS:
+        return -1
+    if mode == REFLECT:
+        return -i if i < 0 else 2 * (size - 1) - i
+    if mode == REPLICATE:
+        return 0 if i < 0 else size - 1
+    # circular: |overshoot| <= size, checked by the Python layer
+    return (i % size + size) % size
+
+
+cdef inline int64_t floor_div(int64_t a, int64_t b) noexcept nogil:
+    """Floor division for b > 0 (C division truncates toward zero)."""
+    cdef int64_t q = a / b
+    if q * b > a:
+        q -= 1
+    return q
+
+
+cdef void build_tables(const DirectGeometry *geo, int64_t *index) noexcept nogil:
+    """Per dim and residue, the input index of every band plane coordinate.
+
+    For dim i and residue index ri, ``table`` holds ``ext[i]`` entries (an
+    input index, or -1 for a zero), dims one after the other.  For the
+    innermost dim, plane coordinates j in [run_lo, run_hi) map to the evenly
+    stepping in-range input indices run_src + (j - run_lo) * stride, which the
+    band builder copies without looking at the table.  The box origin is read
+    from the index area; the tables and runs are written there.
+    """
+    cdef const int64_t *origin = index + geo.scratch.origin
+    cdef int64_t *table = index + geo.scratch.table
+    cdef int64_t *run_lo = index + geo.scratch.run_lo
+    cdef int64_t *run_hi = index + geo.scratch.run_hi
+    cdef int64_t *run_src = index + geo.scratch.run_src
+    cdef int64_t i, ri, j, r, base, lo, hi, pos = 0, last = geo.ndim - 1
+    for i in range(geo.ndim):
+        for ri in range(geo.n_res[i]):
+            r = geo.res[geo.res_start[i] + ri]
+            lo = 0
+            hi = 0
+            if i == last:
+                # input index of plane coordinate j is base + j * stride
+                base = origin[i] * geo.stride[i] + r - geo.pad_lo[i]
+                lo = -floor_div(base, geo.stride[i])          # ceil(-base / stride)
+                hi = -floor_div(base - geo.in_size[i], geo.stride[i])
+                if lo < 0:
+                    lo = 0
+                if hi > geo.ext[i]:
+                    hi = geo.ext[i]
+                if hi < lo:
+                    hi = lo
+                run_lo[ri] = lo
+                run_hi[ri] = hi
+                run_src[ri] = base + lo * geo.stride[i]
+            # the run is copied without the table: fill only the rest
+            for j in range(lo):
+                table[pos + j] = map_index((origin[i] + j) * geo.stride[i] + r, geo.pad_lo[i],
+                                           geo.in_size[i], geo.padded_size[i], geo.mode)
+            for j in range(hi, geo.ext[i]):
+                table[pos + j] = map_index((origin[i] + j) * geo.stride[i] + r, geo.pad_lo[i],
+                                           geo.in_size[i], geo.padded_size[i], geo.mode)
+            pos += geo.ext[i]
+
+
+cdef void build_band(const DirectGeometry *geo, const real *x, int64_t n, int64_t g,
+                     real *band, int64_t *index) noexcept nogil:
+    """Copy the padded, phase-split input region of one box into ``band``."""
+    build_tables(geo, index)
+    copy_band(geo, x, n, g, band, index)
+
+
+cdef void copy_band(const DirectGeometry *geo, const real *x, int64_t n, int64_t g,
+                    real *band, int64_t *index) noexcept nogil:
+    """The copy of build_band, with the box's tables and runs already built."""
+    cdef int64_t D = geo.ndim, last = geo.ndim - 1
+    cdef const int64_t *table = index + geo.scratch.table
+    cdef const int64_t *run_lo = index + geo.scratch.run_lo
+    cdef const int64_t *run_hi = index + geo.scratch.run_hi
+    cdef const int64_t *run_src = index + geo.scratch.run_src
+    cdef int64_t *counter = index + geo.scratch.counter     # [D] odometer over the outer dims
+    cdef int64_t *res_idx = index + geo.scratch.res_idx     # [D] residue index per dim
+    cdef int64_t *tab_base = index + geo.scratch.tab_base   # [D] table offset per dim
+    cdef int64_t ci, phase, rem, i, j, k, src_off, t, valid, inner_stride, row_len
+    cdef int64_t tab_pos
+    cdef const real *x_chan
+    cdef const real *src
+    cdef real *dst = band
+    cdef real *plane_end
+    inner_stride = geo.x_strides[2 + last]
+    row_len = geo.ext[last]
+    for ci in range(geo.cin_g):
+        x_chan = x + n * geo.x_strides[0] + (g * geo.cin_g + ci) * geo.x_strides[1]
+        for phase in range(geo.n_phase):
+            # residue index per dim (mixed radix, innermost fastest)
+            rem = phase
+            i = D - 1
+            while i >= 0:
+                res_idx[i] = rem % geo.n_res[i]
+                rem = rem // geo.n_res[i]
+                i -= 1
+            tab_pos = 0
+            for i in range(D):
+                tab_base[i] = tab_pos + res_idx[i] * geo.ext[i]
+                tab_pos += geo.n_res[i] * geo.ext[i]
+            # odometer over the outer dims
+            for i in range(D):
+                counter[i] = 0
+            while True:
+                valid = 1
+                src_off = 0
+                for i in range(last):
+                    t = table[tab_base[i] + counter[i]]
+                    if t < 0:
+                        valid = 0
+                        break
+                    src_off += t * geo.x_strides[2 + i]
+                if not valid:
+                    memset(dst, 0, row_len * sizeof(real))
+                else:
+                    src = x_chan + src_off
+                    k = res_idx[last]
+                    for j in range(run_lo[k]):
+                        t = table[tab_base[last] + j]
+                        dst[j] = src[t * inner_stride] if t >= 0 else 0
+                    if run_hi[k] > run_lo[k]:
+                        if geo.stride[last] == 1 and inner_stride == 1:
+                            memcpy(dst + run_lo[k], src + run_src[k],
+                                   (run_hi[k] - run_lo[k]) * sizeof(real))
+                        else:
+                            t = geo.stride[last] * inner_stride
+                            for j in range(run_hi[k] - run_lo[k]):
+                                dst[run_lo[k] + j] = src[run_src[k] * inner_stride + j * t]
+                    for j in range(run_hi[k], row_len):
+                        t = table[tab_base[last] + j]
+                        dst[j] = src[t * inner_stride] if t >= 0 else 0
+                dst += row_len
+                # advance the outer odometer
+                i = last - 1
+                while i >= 0:
+                    counter[i] += 1
+                    if counter[i] < geo.ext[i]:
+                        break
+                    counter[i] = 0
+                    i -= 1
+                if i < 0:
+                    break
+            # planes start on aligned offsets: zero the gap up to the next one
+            plane_end = band + (ci * geo.n_phase + phase + 1) * geo.plane_size
+            memset(dst, 0, (plane_end - dst) * sizeof(real))
+            dst = plane_end
+    # slack read by the last tiles' garbage lanes: zeros, never denormals
+    memset(dst, 0, geo.nr * sizeof(real))
+
+
+cdef void depthwise_band(const DirectGeometry *geo, const pcx_ukernel_set *ks,
+                         const real *x_chan, real *band, const int64_t *index) noexcept nogil:
+    """copy_band for one channel of a 2-d problem (tables built by build_tables),
+    its strided runs gathered by the microkernel set's vector code."""
+    cdef const int64_t *table = index + geo.scratch.table
+    cdef const int64_t *run_lo = index + geo.scratch.run_lo
+    cdef const int64_t *run_hi = index + geo.scratch.run_hi
+    cdef const int64_t *run_src = index + geo.scratch.run_src
+    cdef int64_t ri0, ri1, i, j, t, lo, hi, e0 = geo.ext[0], e1 = geo.ext[1]
+    cdef int64_t xs_h = geo.x_strides[2], xs_w = geo.x_strides[3]
+    cdef int64_t step = geo.stride[1] * xs_w
+    cdef const int64_t *rows
+    cdef const int64_t *cols
+    cdef const real *src
+    cdef real *dst = band
+    cdef real *plane_start
+    for ri0 in range(geo.n_res[0]):
+        rows = table + ri0 * e0
+        for ri1 in range(geo.n_res[1]):
+            cols = table + geo.n_res[0] * e0 + ri1 * e1
+            lo = run_lo[ri1]
+            hi = run_hi[ri1]
+            # phase planes start plane_size apart (aligned): zero the gap before this one
+            plane_start = band + (ri0 * geo.n_res[1] + ri1) * geo.plane_size
+            memset(dst, 0, (plane_start - dst) * sizeof(real))
+            dst = plane_start
+            for i in range(e0):
+                t = rows[i]
+                if t < 0:
+                    memset(dst, 0, e1 * sizeof(real))
+                else:
+                    src = x_chan + t * xs_h
+                    for j in range(lo):
+                        dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else 0
+                    if hi > lo:
+                        if real is float:
+                            ks.f32.gather(src + run_src[ri1] * xs_w, step, hi - lo, dst + lo)
+                        else:
+                            ks.f64.gather(src + run_src[ri1] * xs_w, step, hi - lo, dst + lo)
+                    for j in range(hi, e1):
+                        dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else 0
+                dst += e1
+
+
+cdef void pack_weights(const DirectGeometry *geo, const real *w, real *packed,
+                       int64_t gp) noexcept nogil:
+    """Panel ``gp`` = (group, panel) of the packed weights, where a kind needs them.
+
+    gemm/row: the microkernels read the weights in place (MR output channels,
+    K apart; ``flip`` is in the plan's tap offsets), except a group's last panel
+    when it has fewer than MR channels: packed[g] is that panel, zero-padded to
+    MR rows of K.
+    rowblock, depthwise: one output channel per group, the taps, reversed with ``flip``
+    (a 180-degree rotation over every spatial axis: true convolution).
+    winograd: see ``pack_winograd_weights``.
+    """
+    cdef int64_t g = gp // geo.n_panels, p = gp % geo.n_panels
+    cdef int64_t rows, t, K = geo.K, mr = geo.mr, taps = geo.taps
+    if geo.kind == ROWBLOCK or geo.kind == DEPTHWISE:
+        for t in range(taps):
+            packed[g * taps + t] = w[g * taps + (taps - 1 - t if geo.flip else t)]
+        return
+    if geo.kind == WINOGRAD:
+        pack_winograd_weights(geo, w, geo.flip, packed, g, p)
+        return
+    rows = geo.cout_g - p * mr
+    if rows >= mr:
+        return
+    memcpy(packed + g * mr * K, w + (g * geo.cout_g + p * mr) * K, rows * K * sizeof(real))
+    memset(packed + (g * mr + rows) * K, 0, (mr - rows) * K * sizeof(real))
+
+
+cdef void pack_winograd_weights(const DirectGeometry *geo, const real *w, bint flip,
+                                real *packed, int64_t g, int64_t p) noexcept nogil:
+    """U = G g G^T per (co, ci) of panel ``p`` of group ``g``, as MR-row panels per
+    transform point xi: packed[xi][g][panel][m][ci].
+    G = [[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]]."""
+    cdef int64_t ci, m, co, i, j, xi, src
+    cdef real k[3][3]
+    cdef real gk[4][3]
+    cdef real u
+    cdef int64_t K = geo.cin_g, panel_elems = geo.cin_g * geo.mr
+    for ci in range(K):
+        for m in range(geo.mr):
+            co = p * geo.mr + m
+            for i in range(3):
+                for j in range(3):
+                    if co < geo.cout_g:
+                        src = (((g * geo.cout_g + co) * geo.cin_g + ci) * 9
+                               + (8 - (3 * i + j) if flip else 3 * i + j))
+                        k[i][j] = w[src]
+                    else:
+                        k[i][j] = 0
+            for j in range(3):
+                gk[0][j] = k[0][j]
+                gk[1][j] = (k[0][j] + k[1][j] + k[2][j]) * <real>0.5
+                gk[2][j] = (k[0][j] - k[1][j] + k[2][j]) * <real>0.5
+                gk[3][j] = k[2][j]
+            for i in range(4):
+                for j in range(4):
+                    if j == 0:
+                        u = gk[i][0]
+                    elif j == 1:
+                        u = (gk[i][0] + gk[i][1] + gk[i][2]) * <real>0.5
+                    elif j == 2:
+                        u = (gk[i][0] - gk[i][1] + gk[i][2]) * <real>0.5
+                    else:
+                        u = gk[i][2]
+                    xi = 4 * i + j
+                    packed[((xi * geo.groups + g) * geo.n_panels + p) * panel_elems
+                           + m * K + ci] = u

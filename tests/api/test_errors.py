@@ -1,0 +1,600 @@
+"""RELIABILITY.md catalogue items 1-20: each pins the exception type and its message.
+
+Messages are those of pyconvx/_normalize.py and pyconvx/shapes.py, the single home
+of every validation rule; conv and output_shape must share them (see test_shapes).
+"""
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from _reference import assert_bitwise_equal, assert_matches_reference, conv_reference
+
+import pyconvx
+
+MODES = r"'zeros', 'reflect', 'replicate', 'circular'"
+PAD_STRINGS = r"'valid', 'same', 'full'"
+
+# (id, x shape, weight shape, kwargs, exception, message regex)
+BAD_CASES = [
+    # 1. wrong rank
+    ("1-x-0d", (), (2, 3, 3, 3), {}, ValueError, r"x must have shape \(N, C_in, \*spatial\) or \(C_in, \*spatial\) with 2 spatial dims, got shape \(\)"),
+    ("1-x-too-few", (3,), (2, 3, 3, 3), {}, ValueError, r"x must have shape .* with 2 spatial dims, got shape \(3,\)"),
+    ("1-x-too-many", (1, 1, 3, 5, 5), (2, 3, 3, 3), {}, ValueError, r"with 2 spatial dims, got shape \(1, 1, 3, 5, 5\)"),
+    ("1-w-0d", (1, 3, 5, 5), (), {}, ValueError, r"weight must have shape \(C_out, C_in/groups, \*kernel\) with at least one spatial dim, got shape \(\)"),
+    ("1-w-2d", (1, 3, 5, 5), (2, 3), {}, ValueError, r"at least one spatial dim, got shape \(2, 3\)"),
+    # 2. channel mismatch
+    ("2-cin-mismatch", (1, 4, 5, 5), (2, 3, 3, 3), {}, ValueError, r"x has C_in=4 channels but weight shape \(2, 3, 3, 3\) with groups=1 expects 3 \(= weight.shape\[1\] \* groups\)"),
+    ("2-cin-mismatch-groups", (1, 4, 5, 5), (4, 1, 3, 3), dict(groups=2), ValueError, r"x has C_in=4 channels but weight shape \(4, 1, 3, 3\) with groups=2 expects 2"),
+    # 3. groups
+    ("3-groups-0", (1, 4, 5, 5), (4, 4, 3, 3), dict(groups=0), ValueError, r"groups must be >= 1, got 0"),
+    ("3-groups-neg", (1, 4, 5, 5), (4, 4, 3, 3), dict(groups=-2), ValueError, r"groups must be >= 1, got -2"),
+    ("3-groups-not-dividing-cin", (1, 4, 5, 5), (3, 1, 3, 3), dict(groups=3), ValueError, r"groups=3 must divide both C_in=4 and C_out=3 \(x shape \(1, 4, 5, 5\), weight shape \(3, 1, 3, 3\)\)"),
+    ("3-groups-not-dividing-cout", (1, 4, 5, 5), (3, 2, 3, 3), dict(groups=2), ValueError, r"groups=2 must divide both C_in=4 and C_out=3"),
+    ("3-groups-float", (1, 4, 5, 5), (4, 2, 3, 3), dict(groups=2.0), TypeError, r"groups must be an int, got float 2.0"),
+    ("3-groups-bool", (1, 4, 5, 5), (4, 4, 3, 3), dict(groups=True), TypeError, r"groups must be an int, got bool True"),
+    ("3-groups-none", (1, 4, 5, 5), (4, 4, 3, 3), dict(groups=None), TypeError, r"groups must be an int, got NoneType None"),
+    ("3-groups-str", (1, 4, 5, 5), (4, 4, 3, 3), dict(groups="2"), TypeError, r"groups must be an int, got str '2'"),
+    # 4. ranges
+    ("4-stride-0", (1, 1, 5, 5), (1, 1, 3, 3), dict(stride=0), ValueError, r"stride must be >= 1, got 0"),
+    ("4-stride-neg-entry", (1, 1, 5, 5), (1, 1, 3, 3), dict(stride=(1, -1)), ValueError, r"stride must be >= 1, got \(1, -1\)"),
+    ("4-dilation-0", (1, 1, 5, 5), (1, 1, 3, 3), dict(dilation=0), ValueError, r"dilation must be >= 1, got 0"),
+    ("4-dilation-neg", (1, 1, 5, 5), (1, 1, 3, 3), dict(dilation=(-1, 1)), ValueError, r"dilation must be >= 1, got \(-1, 1\)"),
+    ("4-padding-neg", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=-1), ValueError, r"padding must be >= 0 on every side, got padding=-1"),
+    ("4-padding-neg-entry", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=(1, -1)), ValueError, r"padding must be >= 0 on every side, got padding=\(1, -1\)"),
+    ("4-padding-neg-low", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=((-1, 0), (0, 0))), ValueError, r"padding must be >= 0 on every side"),
+    ("4-padding-neg-high", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=((0, 0), (0, -2))), ValueError, r"padding must be >= 0 on every side"),
+    # 5. tuple lengths
+    ("5-stride-len3", (1, 1, 5, 5), (1, 1, 3, 3), dict(stride=(1, 2, 3)), ValueError, r"stride must be an int or a tuple of 2 ints \(one per spatial dim\), got 3 entries: \(1, 2, 3\)"),
+    ("5-stride-empty", (1, 1, 5, 5), (1, 1, 3, 3), dict(stride=()), ValueError, r"stride must be an int or a tuple of 2 ints \(one per spatial dim\), got 0 entries"),
+    ("5-dilation-len1", (1, 1, 5, 5), (1, 1, 3, 3), dict(dilation=[2]), ValueError, r"dilation must be an int or a tuple of 2 ints \(one per spatial dim\), got 1 entries"),
+    ("5-padding-len3", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=(1, 1, 1)), ValueError, r"padding must have 2 entries \(one int or \(low, high\) pair per spatial dim\), got 3"),
+    ("5-padding-empty", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=()), ValueError, r"padding must have 2 entries .*got 0"),
+    ("5-padding-triple", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=((1, 2, 3), 0)), ValueError, r"padding entries must be an int or a \(low, high\) pair, got \(1, 2, 3\)"),
+    ("5-padding-1d-pair-hint", (1, 1, 5), (1, 1, 3), dict(padding=(1, 2)), ValueError, r"for an asymmetric 1-d padding write \(\(1, 2\),\)"),
+    # 6. wrong types where ints are needed
+    ("6-stride-float", (1, 1, 5, 5), (1, 1, 3, 3), dict(stride=1.0), TypeError, r"stride must be an int, got float 1.0"),
+    ("6-stride-bool", (1, 1, 5, 5), (1, 1, 3, 3), dict(stride=True), TypeError, r"stride must be an int, got bool True"),
+    ("6-stride-none", (1, 1, 5, 5), (1, 1, 3, 3), dict(stride=None), TypeError, r"stride must be an int or a tuple of 2 ints, got NoneType None"),
+    ("6-stride-str", (1, 1, 5, 5), (1, 1, 3, 3), dict(stride="2"), TypeError, r"stride must be an int or a tuple of 2 ints, got str '2'"),
+    ("6-stride-entry-float", (1, 1, 5, 5), (1, 1, 3, 3), dict(stride=(1, 2.5)), TypeError, r"stride must be an int, got float 2.5"),
+    ("6-dilation-float", (1, 1, 5, 5), (1, 1, 3, 3), dict(dilation=2.0), TypeError, r"dilation must be an int, got float 2.0"),
+    ("6-dilation-bool-entry", (1, 1, 5, 5), (1, 1, 3, 3), dict(dilation=(1, False)), TypeError, r"dilation must be an int, got bool False"),
+    ("6-padding-float", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=1.5), TypeError, r"padding must be an int, got float 1.5"),
+    ("6-padding-bool", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=True), TypeError, r"padding must be an int, got bool True"),
+    ("6-padding-none", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=None), TypeError, r"padding must be an int, a tuple of ints or \(low, high\) pairs, or one of 'valid', 'same', 'full'; got NoneType None"),
+    ("6-padding-pair-float", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=((1, 1.0), 0)), TypeError, r"padding must be an int, got float 1.0"),
+    ("6-padding-mode-none", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding_mode=None), TypeError, rf"padding_mode must be one of {MODES}; got NoneType None"),
+    # 7. overflow
+    ("7-stride-2**63", (1, 1, 5, 5), (1, 1, 3, 3), dict(stride=2**63), ValueError, r"stride is too large \(9223372036854775808 >= 2\*\*62\)"),
+    ("7-dilation-2**62", (1, 1, 5, 5), (1, 1, 3, 3), dict(dilation=(1, 2**62)), ValueError, r"dilation is too large"),
+    ("7-padding-2**64", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=2**64), ValueError, r"padding is too large \(>= 2\*\*62\)"),
+    ("7-padding-sum-overflow", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=((2**61, 2**61), 0)), ValueError, r"the padded input has \d+ elements, more than 64-bit arithmetic can index"),
+    ("9-output-too-large-2d", (1, 1, 5, 5), (1, 1, 1, 1), dict(padding=2**40), MemoryError, r"the output of shape \(1, 1, 2199023255557, 2199023255557\) needs \d+ bytes"),
+    # 8. kernel too large / empty
+    ("8-dilated-kernel", (1, 1, 5, 5), (1, 1, 3, 3), dict(dilation=3), ValueError, r"the dilated kernel \(7 = dilation 3 \* \(kernel 3 - 1\) \+ 1\) is larger than the padded input \(5 = 5 \+ 0 \+ 0\)"),
+    ("8-kernel-gt-input", (1, 1, 2, 5), (1, 1, 3, 3), {}, ValueError, r"the dilated kernel \(3 = dilation 1 \* \(kernel 3 - 1\) \+ 1\) is larger than the padded input \(2 = 2 \+ 0 \+ 0\)"),
+    ("8-kernel-gt-padded", (1, 1, 2, 5), (1, 1, 6, 3), dict(padding=((1, 2), 0)), ValueError, r"larger than the padded input \(5 = 2 \+ 1 \+ 2\)"),
+    ("8-empty-kernel", (1, 1, 5, 5), (1, 1, 0, 3), {}, ValueError, r"the kernel must not be empty, got weight shape \(1, 1, 0, 3\)"),
+    ("8-empty-spatial", (1, 1, 0, 5), (1, 1, 1, 1), {}, ValueError, r"the spatial input must not be empty, got x shape \(1, 1, 0, 5\)"),
+    # 11. strings
+    ("11-padding-typo", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding="sme"), ValueError, rf"padding must be an int, a tuple, or one of {PAD_STRINGS}; got 'sme'"),
+    ("11-padding-case", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding="SAME"), ValueError, rf"one of {PAD_STRINGS}; got 'SAME'"),
+    ("11-mode-typo", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=1, padding_mode="zero"), ValueError, rf"padding_mode must be one of {MODES}; got 'zero'"),
+    ("11-mode-constant", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=1, padding_mode="constant"), ValueError, rf"padding_mode must be one of {MODES}; got 'constant'"),
+    ("11-reflect-eq-size", (1, 1, 3, 5), (1, 1, 3, 3), dict(padding=3, padding_mode="reflect"), ValueError, r"padding_mode='reflect' needs padding < the input size on every side, got padding \(\(3, 3\), \(3, 3\)\) for spatial input \(3, 5\)"),
+    ("11-reflect-high-side", (1, 1, 4, 5), (1, 1, 3, 3), dict(padding=((0, 4), 0), padding_mode="reflect"), ValueError, r"padding_mode='reflect' needs padding < the input size"),
+    ("11-circular-gt-size", (1, 1, 3, 5), (1, 1, 3, 3), dict(padding=4, padding_mode="circular"), ValueError, r"padding_mode='circular' needs padding <= the input size on every side, got padding \(\(4, 4\), \(4, 4\)\) for spatial input \(3, 5\)"),
+]
+
+IDS = [case[0] for case in BAD_CASES]
+
+
+@pytest.mark.parametrize("case", BAD_CASES, ids=IDS)
+def test_catalogue_conv(case):
+    name, x_shape, w_shape, kwargs, exc, match = case
+    x = np.zeros(x_shape)
+    w = np.zeros(w_shape)
+    with pytest.raises(exc, match=match):
+        pyconvx.conv(x, w, **kwargs)
+
+
+@pytest.mark.parametrize("case", BAD_CASES, ids=IDS)
+def test_catalogue_output_shape_same_error(case):
+    name, x_shape, w_shape, kwargs, exc, match = case
+    with pytest.raises(exc, match=match):
+        pyconvx.output_shape(x_shape, w_shape, **kwargs)
+
+
+def test_edge_values_accepted():
+    """The boundaries of the refused ranges are accepted (reflect size-1, circular size)."""
+    x = np.arange(15.0).reshape(1, 1, 3, 5)
+    w = np.ones((1, 1, 3, 3))
+    for mode, pad in (("reflect", 2), ("circular", 3), ("replicate", 9), ("zeros", 9)):
+        got = pyconvx.conv(x, w, padding=pad, padding_mode=mode)
+        assert_matches_reference(got, x, w, padding=pad, padding_mode=mode)
+    # dilated kernel exactly the padded input
+    got = pyconvx.conv(x, w, dilation=(1, 2))
+    assert got.shape == (1, 1, 1, 1)
+
+
+# ----------------------------------------------------------------------------- 6. numpy ints
+def test_numpy_integer_scalars_accepted(rng):
+    x = rng.standard_normal((2, 4, 9, 8))
+    w = rng.standard_normal((6, 2, 3, 3))
+    expected = pyconvx.conv(x, w, stride=2, padding=1, dilation=(1, 2), groups=2, threads=2)
+    got = pyconvx.conv(
+        x, w, stride=np.int64(2), padding=np.int32(1), dilation=(np.uint8(1), np.int16(2)),
+        groups=np.int64(2), threads=np.int8(2),
+    )
+    assert_bitwise_equal(got, expected)
+    got = pyconvx.conv(x, w, stride=np.array([2, 2]), padding=((np.int64(1), 1), np.intp(1)),
+                       dilation=[1, 2], groups=2)
+    assert_bitwise_equal(got, expected)
+
+
+# ----------------------------------------------------------------------------- 9. memory
+@pytest.mark.parametrize("ndim,padding,mode", [
+    (1, 2**40, "zeros"),
+    (2, (2**40, 0), "zeros"),
+    (2, ((0, 2**40), (1, 1)), "replicate"),
+    (3, (0, 2**40, 0), "zeros"),
+])
+def test_huge_padding_memory_error(ndim, padding, mode):
+    x = np.ones((1, 1) + (5,) * ndim)
+    w = np.ones((1, 1) + (3,) * ndim)
+    with pytest.raises(MemoryError, match=r"\d+ bytes"):
+        pyconvx.conv(x, w, padding=padding, padding_mode=mode)
+
+
+def test_huge_broadcast_output_memory_error():
+    # a zero-stride input of 2**60 logical elements: only the output would be allocated
+    x = np.broadcast_to(np.float32(1), (2**20, 1, 2**20, 2**20))
+    w = np.ones((1, 1, 1, 1), np.float32)
+    with pytest.raises(MemoryError, match=r"bytes"):
+        pyconvx.conv(x, w)
+    with pytest.raises(MemoryError, match=r"bytes"):
+        pyconvx.conv(x, np.ones((3, 1, 1, 1), np.float32))
+
+
+def test_memory_error_in_address_space_limited_process():
+    """The refusal happens before any allocation: works under a 3 GiB address-space cap."""
+    code = textwrap.dedent("""
+        import resource, numpy as np, pyconvx
+        x = np.ones((1, 1, 5)); w = np.ones((1, 1, 3))
+        pyconvx.conv(x, w, padding=1)  # warm up (threads, imports)
+        resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
+        for padding in (2**40, 2**35, 2**33):
+            try:
+                pyconvx.conv(x, w, padding=padding)
+            except MemoryError as exc:
+                assert "bytes" in str(exc), exc
+            else:
+                raise SystemExit("no MemoryError for padding %d" % padding)
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=_env())
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "ok"
+
+
+def test_memory_error_leaves_out_untouched():
+    x = np.ones((1, 1, 5))
+    w = np.ones((1, 1, 3))
+    out = np.full((1, 1, 3), 7.0)
+    with pytest.raises((MemoryError, ValueError)):
+        pyconvx.conv(x, w, padding=2**40, out=out)
+    np.testing.assert_array_equal(out, 7.0)
+
+
+# ----------------------------------------------------------------------------- 10. huge stride
+@pytest.mark.parametrize("stride", [2**40, (2**40, 3), 10**12])
+def test_huge_stride_tiny_output(stride, rng):
+    x = rng.standard_normal((2, 3, 7, 8))
+    w = rng.standard_normal((2, 3, 2, 2))
+    got = pyconvx.conv(x, w, stride=stride)
+    assert_matches_reference(got, x, w, stride=stride)
+    assert got.shape[2] == 1
+
+
+# ----------------------------------------------------------------------------- 12. empties
+def test_empties():
+    got = pyconvx.conv(np.zeros((0, 2, 5, 5), np.float32), np.ones((3, 2, 3, 3), np.float32))
+    assert got.shape == (0, 3, 3, 3) and got.dtype == np.float32
+    got = pyconvx.conv(np.ones((2, 2, 5, 5)), np.ones((0, 2, 3, 3)))
+    assert got.shape == (2, 0, 3, 3)
+    got = pyconvx.conv(np.ones((2, 0, 5, 5)), np.ones((3, 0, 3, 3)), np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(got, np.broadcast_to(np.array([1.0, 2.0, 3.0])[:, None, None], (2, 3, 3, 3)))
+    got = pyconvx.conv(np.zeros((0, 5)), np.ones((2, 0, 3)))  # unbatched, C_in = 0
+    np.testing.assert_array_equal(got, np.zeros((2, 3)))
+
+
+# ----------------------------------------------------------------------------- 13/14 layouts
+def test_layouts_bitwise(rng):
+    x = rng.standard_normal((3, 4, 9, 10)).astype(np.float32)
+    w = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
+    expected = pyconvx.conv(x, w, padding=1)
+    variants = [
+        np.asfortranarray(x),
+        np.ascontiguousarray(x.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2),
+        np.ascontiguousarray(x[:, :, ::-1, ::-1])[:, :, ::-1, ::-1],
+        np.pad(x, ((0, 0), (0, 0), (1, 1), (2, 2)))[:, :, 1:-1, 2:-2],
+    ]
+    ro = x.copy()
+    ro.flags.writeable = False
+    variants.append(ro)
+    buf = np.empty(x.nbytes + 2, np.uint8)[2:].view(np.float32).reshape(x.shape)
+    buf[...] = x
+    variants.append(buf)
+    for variant in variants:
+        assert_bitwise_equal(pyconvx.conv(variant, w, padding=1), expected)
+    # 14: byte-swapped data is converted, or refused with a TypeError naming the dtype
+    for swapped, name in ((x.astype(">f4"), "x"), (w.astype(">f4"), "weight")):
+        args = (swapped, w) if name == "x" else (x, swapped)
+        try:
+            got = pyconvx.conv(*args, padding=1)
+        except TypeError as exc:
+            assert f"{name} has dtype >f4" in str(exc), exc
+        else:
+            assert_bitwise_equal(got, expected)
+
+
+def test_broadcast_bitwise(rng):
+    x = np.broadcast_to(rng.standard_normal((1, 2, 1, 7)), (3, 2, 6, 7))
+    w = rng.standard_normal((2, 2, 3, 3))
+    assert_bitwise_equal(pyconvx.conv(x, w, padding=1), pyconvx.conv(x.copy(), w, padding=1))
+
+
+# ----------------------------------------------------------------------------- 15. dtypes
+@pytest.mark.parametrize("which", ["x", "weight", "bias"])
+@pytest.mark.parametrize("dtype", [np.float16, np.complex64, np.complex128, object, "U3", "S2", "M8[s]", np.longdouble])
+def test_unsupported_dtypes(which, dtype):
+    if np.dtype(dtype) == np.float64:  # longdouble == double on some platforms
+        pytest.skip("longdouble is float64 here")
+    arrays = {"x": np.ones((1, 2, 5, 5)), "weight": np.ones((3, 2, 3, 3)), "bias": np.ones(3)}
+    if np.dtype(dtype).kind in "USM":
+        arrays[which] = np.zeros(arrays[which].shape, dtype=dtype)
+    else:
+        arrays[which] = arrays[which].astype(dtype)
+    with pytest.raises(TypeError, match=rf"{which} has dtype .*; supported dtypes are float32 or float64"):
+        pyconvx.conv(arrays["x"], arrays["weight"], arrays["bias"])
+
+
+def test_not_arrays():
+    w = np.ones((1, 1, 3))
+    with pytest.raises(TypeError, match="x must be an array, got None"):
+        pyconvx.conv(None, w)
+    with pytest.raises(TypeError, match="weight must be an array, got None"):
+        pyconvx.conv(np.ones((1, 1, 5)), None)
+    with pytest.raises(TypeError, match="x must be an array, got str 'abc'"):
+        pyconvx.conv("abc", w)
+    with pytest.raises(TypeError, match="x could not be converted to an array"):
+        pyconvx.conv([[[1.0, 2.0], [3.0]]], w)
+
+
+def test_array_likes_accepted():
+    got = pyconvx.conv(((1, 2, 3, 4, 5),), [[[1, 0, -1]]])
+    np.testing.assert_array_equal(got, [[-2.0, -2.0, -2.0]])
+
+
+# ----------------------------------------------------------------------------- bias
+@pytest.mark.parametrize("bias_shape", [(4,), (2,), (3, 1), (1, 3), ()])
+def test_bias_wrong_shape(bias_shape):
+    x = np.ones((1, 2, 5, 5))
+    w = np.ones((3, 2, 3, 3))
+    with pytest.raises(ValueError, match=rf"bias must have shape \(C_out,\) = \(3,\), got shape {re.escape(str(bias_shape))}"):
+        pyconvx.conv(x, w, np.ones(bias_shape))
+
+
+# ----------------------------------------------------------------------------- 16. out=
+def _conv_args():
+    rng = np.random.default_rng(1)
+    return rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3))
+
+
+@pytest.mark.parametrize("kind", ["shape", "shape-unbatched", "dtype-f32", "dtype-int", "fortran", "strided", "read-only", "transposed"])
+def test_out_refused(kind):
+    x, w = _conv_args()
+    shape = (2, 4, 4, 4)
+    if kind == "shape":
+        out = np.zeros((2, 4, 4, 5))
+    elif kind == "shape-unbatched":
+        out = np.zeros((4, 4, 4))
+    elif kind == "dtype-f32":
+        out = np.zeros(shape, np.float32)
+    elif kind == "dtype-int":
+        out = np.zeros(shape, np.int64)
+    elif kind == "fortran":
+        out = np.zeros(shape, order="F")
+    elif kind == "strided":
+        out = np.zeros((2, 4, 4, 8))[..., ::2]
+    elif kind == "transposed":
+        out = np.zeros((4, 4, 4, 2)).transpose(3, 2, 1, 0)
+    else:
+        out = np.zeros(shape)
+        out.flags.writeable = False
+    before = out.copy()
+    with pytest.raises(ValueError, match="out"):
+        pyconvx.conv(x, w, out=out)
+    assert_bitwise_equal(out, before)  # never half-written
+
+
+def test_out_float32_result_refuses_float64_out():
+    x, w = _conv_args()
+    with pytest.raises(ValueError, match="out"):
+        pyconvx.conv(x.astype(np.float32), w.astype(np.float32), out=np.zeros((2, 4, 4, 4)))
+
+
+def test_out_not_an_array():
+    x, w = _conv_args()
+    with pytest.raises((TypeError, ValueError), match="out"):
+        pyconvx.conv(x, w, out=[[0.0]])
+
+
+def test_out_overlap_correct(rng):
+    x = rng.standard_normal((1, 2, 6, 6))
+    w = rng.standard_normal((2, 2, 3, 3))
+    expected = conv_reference(x, w, padding=1)
+    got = pyconvx.conv(x, w, padding=1, out=x)
+    assert got is x
+    np.testing.assert_allclose(x, expected, rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- threads
+@pytest.mark.parametrize("threads,exc,match", [
+    (0, ValueError, r"threads must be >= 1 or None, got 0"),
+    (-3, ValueError, r"threads must be >= 1 or None, got -3"),
+    (1.0, TypeError, r"threads must be an int, got float 1.0"),
+    (True, TypeError, r"threads must be an int, got bool True"),
+    ("2", TypeError, r"threads must be an int, got str '2'"),
+])
+def test_threads_refused(threads, exc, match):
+    with pytest.raises(exc, match=match):
+        pyconvx.conv(np.ones((1, 1, 5)), np.ones((1, 1, 3)), threads=threads)
+
+
+# ----------------------------------------------------------------------------- 17. inputs kept
+def test_inputs_not_modified(rng):
+    x = rng.standard_normal((2, 4, 7, 7)).astype(np.float32)
+    w = rng.standard_normal((4, 1, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    saved = [a.copy() for a in (x, w, b)]
+    for mode in ("zeros", "reflect", "replicate", "circular"):
+        pyconvx.conv(x, w, b, padding=2, groups=4, padding_mode=mode, flip=True)
+    for before, after in zip(saved, (x, w, b)):
+        assert_bitwise_equal(after, before)
+
+
+# ----------------------------------------------------------------------------- 18. NaN / Inf
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_nonfinite_reach_only_their_receptive_field(mode, value, rng):
+    x = rng.standard_normal((1, 2, 8, 9))
+    x[0, 1, 0, 7] = value  # near a border: padded copies carry it too (except zeros)
+    w = rng.uniform(0.5, 1.0, (2, 2, 3, 3))  # no zero weights: inf * 0 would make NaN
+    got = pyconvx.conv(x, w, padding=2, padding_mode=mode)
+    expected = conv_reference(x, w, padding=2, padding_mode=mode)
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expected))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-10, atol=1e-10)
+
+
+def test_nan_in_weight_spreads_to_its_output_channel_only(rng):
+    x = rng.standard_normal((1, 2, 6, 6))
+    w = rng.standard_normal((3, 2, 3, 3))
+    w[1, 0, 2, 2] = np.nan
+    got = pyconvx.conv(x, w, padding=1)
+    assert np.isnan(got[:, 1]).all()
+    assert np.isfinite(got[:, [0, 2]]).all()
+
+
+# ----------------------------------------------------------------------------- 19. denormals
+def test_denormals_preserved_after_import_and_call():
+    code = textwrap.dedent("""
+        import numpy as np
+        def check(where):
+            tiny32 = np.finfo(np.float32).tiny
+            a = np.array([tiny32], np.float32) / np.float32(4)      # denormal result
+            assert a[0] != 0, f"float32 denormal flushed to zero {where}"
+            b = np.float32(1e-40) * np.float32(1.0)
+            assert b != 0, f"float32 denormal input treated as zero {where}"
+            t64 = np.finfo(np.float64).tiny / 2
+            assert t64 != 0 and t64 * 1.0 != 0, f"float64 denormal lost {where}"
+        check("before import")
+        import pyconvx
+        check("after import")
+        x = np.random.default_rng(0).standard_normal((2, 8, 32, 32)).astype(np.float32)
+        w = np.ones((8, 8, 3, 3), np.float32)
+        pyconvx.conv(x, w, padding=1, threads=2)
+        pyconvx.conv(x.astype(np.float64), w, padding=1, threads=1)
+        check("after conv")
+        # the library itself must not flush denormal data either
+        xd = np.full((1, 1, 4), np.float32(1e-40))
+        got = pyconvx.conv(xd.astype(np.float32), np.ones((1, 1, 1), np.float32))
+        assert (got != 0).all(), "conv flushed denormal float32 data"
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=_env())
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert result.stdout.strip() == "ok"
+
+
+# ----------------------------------------------------------------------------- 20. batches/threads
+def test_batch_rows_and_threads(rng):
+    x = rng.standard_normal((7, 3, 13, 11)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    full = pyconvx.conv(x, w, padding=1, threads=1)
+    for threads in (1, 2, 3, 8):
+        assert_bitwise_equal(pyconvx.conv(x, w, padding=1, threads=threads), full)
+    for i in range(7):
+        assert_bitwise_equal(pyconvx.conv(x[i:i + 1], w, padding=1, threads=2), full[i:i + 1])
+
+
+from conftest import TESTS_DIR  # noqa: E402
+from conftest import child_env as _env
+
+
+@pytest.mark.parametrize("threads", [
+    4, 64,
+    1024,
+])
+def test_large_thread_counts_same_bits(threads, rng):
+    x = rng.standard_normal((1, 64, 56, 56)).astype(np.float32)
+    w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
+    expected = pyconvx.conv(x, w, padding=1, threads=1)
+    assert_bitwise_equal(pyconvx.conv(x, w, padding=1, threads=threads), expected)
+
+
+@pytest.mark.parametrize("name", ["stride", "dilation"])
+def test_zero_d_integer_array_parameter(name):
+    x = np.ones((1, 1, 7, 7))
+    w = np.ones((1, 1, 3, 3))
+    try:
+        got = pyconvx.conv(x, w, **{name: np.array(2)})
+    except TypeError as exc:
+        assert name in str(exc), exc
+    else:
+        assert_bitwise_equal(got, pyconvx.conv(x, w, **{name: 2}))
+
+
+HEAP_CODE = """
+import sys, gc
+sys.path.insert(0, {tests!r})
+import numpy as np, pyconvx
+from _reference import assert_matches_reference
+h, w_, dtype, threads = {h}, {w}, np.dtype({dtype!r}), {threads}
+rng = np.random.default_rng(0)
+x = rng.standard_normal((1, 1, h, w_)).astype(dtype)
+k = rng.standard_normal((1, 1, 3, 3)).astype(dtype)
+x0 = x.copy()
+guard = 4096
+buf = np.full(h * w_ + 2 * guard, 7.0, dtype)
+out = buf[guard:guard + h * w_].reshape(1, 1, h, w_)
+pyconvx.conv(x, k, padding=1, out=out, threads=threads)
+assert (buf[:guard] == 7).all() and (buf[guard + h * w_:] == 7).all(), "wrote outside out"
+assert (x == x0).all(), "input overwritten"
+assert_matches_reference(out, x, k, padding=1)
+got = pyconvx.conv(x, k, padding=1, threads=threads)
+assert (got == out).all()
+del got, out, buf
+gc.collect()
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("h,w,dtype,threads", [
+    (500, 900, "float64", 1),
+    (1000, 1000, "float64", 2),
+    (700, 900, "float64", 1),
+    (600, 900, "float64", 2),
+    (700, 800, "float64", 1),
+    (1400, 1800, "float32", 1),
+])
+def test_large_one_channel_image_no_memory_corruption(h, w, dtype, threads):
+    """Never a crash (RELIABILITY): run in a child so a corrupting core cannot kill the suite."""
+    code = HEAP_CODE.format(tests=TESTS_DIR, h=h, w=w,
+                            dtype=dtype, threads=threads)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, env=_env())
+    assert result.returncode == 0 and result.stdout.strip() == "ok", (
+        f"rc={result.returncode}: {result.stderr[-1500:]}")
+
+
+DEPTHWISE_CODE = """
+import sys
+sys.path.insert(0, {tests!r})
+import numpy as np, pyconvx
+from _reference import assert_matches_reference
+rng = np.random.default_rng(0)
+x = rng.standard_normal((1, {c}, {h}, {w})).astype({dtype!r})
+k = rng.standard_normal(({c}, 1) + {kernel!r}).astype({dtype!r})
+x0 = x.copy()
+got = pyconvx.conv(x, k, padding={pad!r}, groups={c}, padding_mode={mode!r}, threads={threads})
+assert (x == x0).all(), "input overwritten"
+assert_matches_reference(got, x, k, padding={pad!r}, groups={c}, padding_mode={mode!r})
+print("ok")
+"""
+
+@pytest.mark.parametrize("c,h,w,kernel,pad,mode,dtype,threads", [
+    (2, 300, 310, (3, 3), 1, "reflect", "float64", 2),
+    (2, 958, 1030, (3, 3), ((0, 1), (3, 2)), "replicate", "float64", 3),
+    (3, 702, 705, (6, 3), ((3, 3), (1, 1)), "zeros", "float64", 1),
+    (3, 770, 1079, (3, 4), ((1, 3), (0, 1)), "reflect", "float64", 2),
+])
+def test_large_depthwise_no_memory_corruption(c, h, w, kernel, pad, mode, dtype, threads):
+    code = DEPTHWISE_CODE.format(tests=TESTS_DIR, c=c, h=h, w=w,
+                                 kernel=kernel, pad=pad, mode=mode, dtype=dtype, threads=threads)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, env=_env())
+    assert result.returncode == 0 and result.stdout.strip() == "ok", (
+        f"rc={result.returncode}: {result.stderr[-1500:]}")
+
+
+def test_large_weights_are_not_refused(rng):
+    """75 MB of float64 weights (1024 -> 1024, 3x3) fit easily: no MemoryError."""
+    x = rng.standard_normal((1, 1024, 4, 4))
+    w = rng.standard_normal((1024, 1024, 3, 3))
+    got = pyconvx.conv(x, w, padding=1)
+    assert_matches_reference(got, x, w, padding=1)
+
+
+@pytest.mark.parametrize("level", [
+    "generic", "avx2",
+    "avx512",
+])
+def test_large_one_channel_image_per_simd_level(level):
+    from conftest import simd_levels
+
+    if level not in simd_levels():
+        pytest.skip(f"{level} not available here")
+    code = HEAP_CODE.format(tests=TESTS_DIR, h=700, w=900,
+                            dtype="float64", threads=1)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, env=_env(PYCONVX_SIMD=level))
+    assert result.returncode == 0 and result.stdout.strip() == "ok", (
+        f"rc={result.returncode}: {result.stderr[-1500:]}")
+
+
+GUARDED_POINTWISE_CASES = [
+    # (x shape, weight shape, threads): pointwise layers read x in place; the last,
+    # partial output box of each must stop at the end of x
+    ((1, 256, 45, 45), (4, 256, 1, 1), 2),
+    ((1, 256, 45, 45), (64, 256, 1, 1), 2),
+    ((1, 512, 81, 80), (1, 512, 1, 1), 1),
+    ((1, 512, 81, 80), (1, 512, 1, 1), 2),
+    ((1, 184, 74, 74), (8, 184, 1, 1), 2),
+    ((1, 184, 74, 74), (24, 184, 1, 1), 1),
+    ((2, 96, 13, 17, 19), (5, 96, 1, 1, 1), 2),
+    ((1, 300, 61, 7), (3, 300, 1, 1), 2),
+]
+
+
+def test_pointwise_reads_stop_at_the_end_of_x():
+    """x ends right before an unmapped page: a read past its end kills the child."""
+    script = textwrap.dedent(
+        """
+        import numpy as np, pyconvx
+        from _guarded import guarded_array
+        cases = %r
+        for x_shape, w_shape, threads in cases:
+            for dtype in (np.float32, np.float64):
+                x = guarded_array(x_shape, dtype, fill=1)
+                w = np.full(w_shape, 0.5, dtype=dtype)
+                for algorithm in ("auto", "gemm", "row"):
+                    y = pyconvx.conv(x, w, threads=threads, algorithm=algorithm)
+                    assert (y == 0.5 * x_shape[1]).all(), (x_shape, w_shape, algorithm)
+        print("ok")
+        """ % (GUARDED_POINTWISE_CASES,))
+    tests_dir = TESTS_DIR
+    env = _env(PYTHONPATH=os.pathsep.join([os.environ["PYTHONPATH"], tests_dir]))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", (
+        f"child exited with {result.returncode}: {result.stderr[-2000:]}")

@@ -1,0 +1,448 @@
+"""Every computation path of the engine against the float64 reference.
+
+The grid of odd-shaped problems, every ``algorithm=``, every padding mode,
+every compiled SIMD set, thread counts, hypothesis-generated problems, and
+the path-specific cases (pointwise layers read in place, the depthwise
+kernel's widths and boxes, Winograd under "auto").
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from _problems import (
+    ALGORITHMS,
+    GRID,
+    GRID_IDS,
+    LAYOUTS,
+    conv_or_refusal,
+    make_problem,
+    mode_allowed,
+)
+from _reference import (
+    PADDING_MODES,
+    assert_bitwise_equal,
+    assert_matches_reference,
+    canonical_pads,
+    transform_algorithm,
+)
+from conftest import TESTS_DIR, forced_level, simd_levels
+
+import pyconvx
+
+
+def _probe_case_in_subprocess(case):
+    """Run one grid case (float64 and float32) in a child; True if it crashes or corrupts."""
+    name, x_shape, w_shape, kwargs = case
+    code = textwrap.dedent(f"""
+        import sys, gc
+        sys.path.insert(0, {TESTS_DIR!r})
+        import numpy as np, pyconvx
+        from _reference import assert_matches_reference
+        for dtype in (np.float64, np.float32):
+            rng = np.random.default_rng(0)
+            x = rng.standard_normal({x_shape!r}).astype(dtype)
+            w = rng.standard_normal({w_shape!r}).astype(dtype)
+            x0, w0 = x.copy(), w.copy()
+            got = pyconvx.conv(x, w, **{kwargs!r})
+            assert (x == x0).all() and (w == w0).all(), "inputs modified"
+            assert_matches_reference(got, x, w, **{kwargs!r})
+            del got
+            gc.collect()
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    return result.returncode != 0 or result.stdout.strip() != "ok"
+
+
+def _crashing_cases(cases):
+    """Large cases are first run in children, so a heap-corrupting core cannot kill the suite."""
+    big = [c for c in cases if int(np.prod(c[1])) >= 10_000]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        flags = list(pool.map(_probe_case_in_subprocess, big))
+    return {case[0] for case, crashed in zip(big, flags) if crashed}
+
+
+CRASHING = _crashing_cases(GRID)
+
+
+def test_no_grid_case_crashes_in_a_child_process():
+    """Regression: a box-rounding bug once let the engine write past the output."""
+    assert not CRASHING, f"grid cases that crash or corrupt memory in a child: {sorted(CRASHING)}"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", GRID, ids=GRID_IDS)
+def test_grid_vs_reference(case, dtype, algorithm, rng):
+    name, x_shape, w_shape, kwargs = case
+    x, w, b = make_problem(rng, x_shape, w_shape, dtype=dtype)
+    got = conv_or_refusal(algorithm, x, w, b, **kwargs)
+    if got is None:
+        return
+    assert got.dtype == dtype
+    assert got.flags.c_contiguous
+    assert_matches_reference(
+        got, x, w, b, normwise=transform_algorithm(algorithm, ALGORITHMS), **kwargs
+    )
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("case", [c for c in GRID if c[3].get("padding", 0) not in (0, "valid")],
+                         ids=[c[0] for c in GRID if c[3].get("padding", 0) not in (0, "valid")])
+def test_grid_padding_modes(case, mode, rng):
+    name, x_shape, w_shape, kwargs = case
+    if not mode_allowed(mode, x_shape, w_shape, kwargs):
+        with pytest.raises(ValueError, match=f"padding_mode='{mode}' needs padding"):
+            pyconvx.conv(*make_problem(rng, x_shape, w_shape), padding_mode=mode, **kwargs)
+        return
+    x, w, b = make_problem(rng, x_shape, w_shape)
+    got = pyconvx.conv(x, w, b, padding_mode=mode, **kwargs)
+    assert_matches_reference(got, x, w, b, padding_mode=mode, **kwargs)
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("case", GRID[:12] + GRID[15:19] + GRID[30:33], ids=GRID_IDS[:12] + GRID_IDS[15:19] + GRID_IDS[30:33])
+def test_grid_modes_every_algorithm(case, mode, algorithm, rng):
+    name, x_shape, w_shape, kwargs = case
+    if not mode_allowed(mode, x_shape, w_shape, kwargs):
+        return   # the refusal is tested by test_grid_padding_modes
+    x, w, b = make_problem(rng, x_shape, w_shape, dtype=np.float32)
+    got = conv_or_refusal(algorithm, x, w, b, padding_mode=mode, flip=True, **kwargs)
+    if got is None:
+        return
+    assert_matches_reference(
+        got, x, w, b, padding_mode=mode, flip=True,
+        normwise=transform_algorithm(algorithm, ALGORITHMS), **kwargs,
+    )
+
+
+def test_every_algorithm_accepts_some_grid_problem(rng):
+    """Each explicit path must actually run somewhere in the grid (not refuse everything)."""
+    for algorithm in ALGORITHMS:
+        accepted = []
+        for name, x_shape, w_shape, kwargs in GRID:
+            x, w, b = make_problem(rng, x_shape, w_shape)
+            got = conv_or_refusal(algorithm, x, w, b, **kwargs)
+            if got is None:
+                continue
+            accepted.append(name)
+            assert_matches_reference(
+                got, x, w, b, normwise=transform_algorithm(algorithm, ALGORITHMS), **kwargs
+            )
+        assert accepted, f"algorithm {algorithm!r} refused every grid problem"
+
+
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize("case", GRID[:10] + GRID[30:34], ids=GRID_IDS[:10] + GRID_IDS[30:34])
+def test_grid_core_over_simd_levels(case, flip, simd, rng):
+    name, x_shape, w_shape, kwargs = case
+    for dtype in (np.float32, np.float64):
+        x, w, b = make_problem(rng, x_shape, w_shape, dtype=dtype)
+        got = pyconvx.conv(x, w, b, flip=flip, **kwargs)
+        assert_matches_reference(
+            got, x, w, b, flip=flip, normwise=transform_algorithm("auto", ALGORITHMS), **kwargs
+        )
+
+
+def test_simd_levels_agree_with_each_other(rng):
+    levels = simd_levels()
+    x, w, b = make_problem(rng, (2, 3, 19, 21), (4, 3, 3, 3), dtype=np.float32)
+    results = {}
+    for level in levels:
+        with forced_level(level):
+            results[level] = pyconvx.conv(x, w, b, padding=1)
+        assert_matches_reference(results[level], x, w, b, padding=1)
+
+
+@pytest.mark.parametrize("case", GRID, ids=GRID_IDS)
+def test_flip_is_correlation_with_rotated_kernel(case, rng):
+    name, x_shape, w_shape, kwargs = case
+    x, w, b = make_problem(rng, x_shape, w_shape)
+    ndim = len(w_shape) - 2
+    rotated = np.ascontiguousarray(w[(slice(None), slice(None)) + (slice(None, None, -1),) * ndim])
+    got = pyconvx.conv(x, w, b, flip=True, **kwargs)
+    assert_matches_reference(got, x, w, b, flip=True, **kwargs)
+    assert_matches_reference(pyconvx.conv(x, rotated, b, **kwargs), x, w, b, flip=True, **kwargs)
+
+
+@pytest.mark.parametrize("case", GRID, ids=GRID_IDS)
+def test_threads_bitwise_equal(case, algorithm, rng):
+    name, x_shape, w_shape, kwargs = case
+    x, w, b = make_problem(rng, x_shape, w_shape, dtype=np.float32)
+    serial = conv_or_refusal(algorithm, x, w, b, threads=1, **kwargs)
+    if serial is None:
+        return
+    for threads in (2, 3):
+        assert_bitwise_equal(pyconvx.conv(x, w, b, threads=threads, algorithm=algorithm, **kwargs), serial)
+    assert_bitwise_equal(pyconvx.conv(x, w, b, threads=None, algorithm=algorithm, **kwargs), serial)
+
+
+# ----------------------------------------------------------------------------- hypothesis
+import hypothesis  # noqa: E402
+from hypothesis import assume, given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def problems(draw):
+    ndim = draw(st.integers(1, 3))
+    groups = draw(st.integers(1, 3))
+    c_in = groups * draw(st.integers(1, 3))
+    c_out = groups * draw(st.integers(1, 3))
+    batch = draw(st.integers(1, 3))
+    unbatched = draw(st.booleans())
+    max_size = {1: 20, 2: 10, 3: 6}[ndim]
+    spatial = tuple(draw(st.integers(1, max_size)) for _ in range(ndim))
+    kernel = tuple(draw(st.integers(1, 4)) for _ in range(ndim))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
+    dilation = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
+    kind = draw(st.sampled_from(["int", "per-dim", "pairs", "valid", "same", "full"]))
+    if kind == "int":
+        padding = draw(st.integers(0, 3))
+    elif kind == "per-dim":
+        padding = tuple(draw(st.integers(0, 3)) for _ in range(ndim))
+    elif kind == "pairs":
+        padding = tuple((draw(st.integers(0, 3)), draw(st.integers(0, 3))) for _ in range(ndim))
+    else:
+        padding = kind
+    mode = draw(st.sampled_from(PADDING_MODES))
+    pads = canonical_pads(padding, spatial, kernel, stride, dilation)
+    for n, (lo, hi) in zip(spatial, pads):
+        assume(mode != "reflect" or max(lo, hi) < n)
+        assume(mode != "circular" or max(lo, hi) <= n)
+    for n, k, d, (lo, hi) in zip(spatial, kernel, dilation, pads):
+        assume(d * (k - 1) + 1 <= n + lo + hi)
+    x_shape = ((c_in,) if unbatched else (batch, c_in)) + spatial
+    w_shape = (c_out, c_in // groups) + kernel
+    kwargs = dict(
+        stride=stride if draw(st.booleans()) else stride[0] if len(set(stride)) == 1 else stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        padding_mode=mode,
+        flip=draw(st.booleans()),
+    )
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    bias = draw(st.booleans())
+    seed = draw(st.integers(0, 2**32 - 1))
+    return x_shape, w_shape, kwargs, dtype, bias, seed
+
+
+@given(problems())
+def test_hypothesis_vs_reference(problem):
+    x_shape, w_shape, kwargs, dtype, bias, seed = problem
+    x, w, b = make_problem(np.random.default_rng(seed), x_shape, w_shape, bias=bias, dtype=dtype)
+    got = pyconvx.conv(x, w, b, **kwargs)
+    assert got.dtype == dtype
+    assert_matches_reference(got, x, w, b, normwise=transform_algorithm("auto", ALGORITHMS), **kwargs)
+    # output_shape agrees with conv, without arrays
+    shape_kwargs = {k: v for k, v in kwargs.items() if k != "flip"}
+    assert pyconvx.output_shape(x_shape, w_shape, **shape_kwargs) == got.shape
+
+
+@given(problems(), st.sampled_from(list(LAYOUTS)))
+def test_hypothesis_layouts_and_threads(problem, layout):
+    x_shape, w_shape, kwargs, dtype, bias, seed = problem
+    x, w, b = make_problem(np.random.default_rng(seed), x_shape, w_shape, bias=bias, dtype=dtype)
+    expected = pyconvx.conv(x, w, b, threads=1, **kwargs)
+    transform = LAYOUTS[layout]
+    args = (transform(x), transform(w), None if b is None else transform(b))
+    try:
+        got = pyconvx.conv(*args, threads=2, **kwargs)
+    except TypeError as exc:  # byte-swapped may be refused (RELIABILITY 14)
+        assert layout == "byte-swapped" and "has dtype >" in str(exc), exc
+        return
+    assert_bitwise_equal(got, expected)
+
+
+@given(problems(), st.sampled_from(ALGORITHMS))
+def test_hypothesis_every_algorithm(problem, algorithm):
+    x_shape, w_shape, kwargs, dtype, bias, seed = problem
+    x, w, b = make_problem(np.random.default_rng(seed), x_shape, w_shape, bias=bias, dtype=dtype)
+    got = conv_or_refusal(algorithm, x, w, b, **kwargs)
+    if got is None:
+        return
+    assert_matches_reference(got, x, w, b, normwise=transform_algorithm(algorithm, ALGORITHMS), **kwargs)
+
+
+@st.composite
+def big_problems(draw):
+    """Channel counts and sizes that cross the microkernel tiles (remainders everywhere)."""
+    ndim = draw(st.integers(1, 2))
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    c_in = groups * draw(st.integers(1, 24))
+    c_out = groups * draw(st.integers(1, 40))
+    batch = draw(st.integers(1, 3))
+    spatial = tuple(draw(st.integers(8, 300 if ndim == 1 else 40)) for _ in range(ndim))
+    kernel = tuple(draw(st.integers(1, 5)) for _ in range(ndim))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(ndim))
+    padding = tuple((draw(st.integers(0, 3)), draw(st.integers(0, 3))) for _ in range(ndim))
+    mode = draw(st.sampled_from(PADDING_MODES))
+    x_shape = (batch, c_in) + spatial
+    w_shape = (c_out, c_in // groups) + kernel
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
+                  padding_mode=mode, flip=draw(st.booleans()))
+    return x_shape, w_shape, kwargs, draw(st.sampled_from([np.float32, np.float64])), True, draw(
+        st.integers(0, 2**32 - 1))
+
+
+@hypothesis.settings(max_examples=max(1, hypothesis.settings().max_examples // 2))
+@given(big_problems())
+def test_hypothesis_big_every_algorithm_and_level(problem):
+    x_shape, w_shape, kwargs, dtype, bias, seed = problem
+    x, w, b = make_problem(np.random.default_rng(seed), x_shape, w_shape, bias=bias, dtype=dtype)
+    reference = None
+    for algorithm in ALGORITHMS:
+        got = conv_or_refusal(algorithm, x, w, b, threads=2, **kwargs)
+        if got is None:
+            continue
+        assert_matches_reference(got, x, w, b, normwise=transform_algorithm(algorithm, ALGORITHMS),
+                                 **kwargs)
+        if algorithm == "auto":
+            reference = got
+    for level in simd_levels():
+        with forced_level(level):
+            got = pyconvx.conv(x, w, b, threads=3, **kwargs)
+        assert_matches_reference(got, x, w, b, **kwargs)
+    # one thread gives the same bits as several
+    assert_bitwise_equal(pyconvx.conv(x, w, b, threads=1, **kwargs), reference)
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_auto_winograd_meets_the_elementwise_bound(mode, dtype, rng):
+    """'auto' picks Winograd F(2x2,3x3) for large 3x3 layers: it must keep the strict,
+    per-output error bound of direct summation, and the bits of every thread count."""
+    x, w, b = make_problem(rng, (2, 24, 37, 70), (20, 24, 3, 3), dtype=dtype)
+    kwargs = dict(padding=1, padding_mode=mode)
+    assert pyconvx.plan(x, w, **kwargs).algorithm == "winograd"
+    got = pyconvx.conv(x, w, b, threads=1, **kwargs)
+    assert_matches_reference(got, x, w, b, **kwargs)
+    assert_bitwise_equal(pyconvx.conv(x, w, b, threads=2, **kwargs), got)
+    # large magnitudes next to small ones: cancellation inside the transforms
+    x[:, :, ::3] *= 1e4
+    got = pyconvx.conv(x, w, b, **kwargs)
+    assert_matches_reference(got, x, w, b, **kwargs)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, groups", [
+    ((2, 7, 57), (5, 7, 1), 1),                 # 1-d, a partial last tile
+    ((3, 16, 28, 28), (24, 16, 1, 1), 1),       # 784 pixels: tiles end mid-row
+    ((1, 6, 5, 3), (10, 3, 1, 1), 2),           # fewer pixels than one tile, groups
+    ((2, 4, 3, 5, 7), (11, 4, 1, 1, 1), 1),     # 3-d
+    ((1, 3, 1, 1), (2, 3, 1, 1), 1),            # one pixel
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("layout", ["contiguous", "channel-strided", "batch-strided"])
+def test_pointwise_reads_x_in_place(x_shape, w_shape, groups, dtype, layout, rng):
+    """1x1 layers read x in place (no band copy); tiles reaching past a box use a
+    zero-padded copy, so nothing is read past x.  Any channel or batch stride."""
+    x, w, b = make_problem(rng, x_shape, w_shape, dtype=dtype)
+    if layout == "channel-strided":   # every other channel of a wider array
+        wide = rng.standard_normal((x_shape[0], 2 * x_shape[1]) + x_shape[2:]).astype(dtype)
+        x = wide[:, ::2]
+    elif layout == "batch-strided":
+        x = np.concatenate([x, x], axis=1)[:, :x_shape[1]]
+    plan = pyconvx.plan(x, w, groups=groups)
+    if plan.algorithm == "direct" and plan.microkernel in ("gemm", "row"):
+        assert plan.record.fields["inplace"]
+    got = {t: pyconvx.conv(x, w, b, groups=groups, threads=t) for t in (1, 2, 3)}
+    assert_matches_reference(got[1], x, w, b, groups=groups)
+    assert_bitwise_equal(got[2], got[1])
+    assert_bitwise_equal(got[3], got[1])
+    flipped = pyconvx.conv(x, w, b, groups=groups, flip=True)   # 1x1: flip changes nothing
+    assert_bitwise_equal(flipped, got[1])
+
+
+# (x shape, kernel, conv kwargs): narrow and wide rows around every vector length
+# (1..40 columns), kernels 1..7, stride 1 and 2, dilation, asymmetric padding.
+DEPTHWISE_CASES = [
+    ((2, 3, 5, 1), (1, 1), {}),
+    ((1, 4, 6, 2), (3, 3), dict(padding=1)),
+    ((2, 5, 9, 7), (3, 3), dict(padding=1)),
+    ((1, 3, 8, 8), (3, 3), dict(padding=1, stride=2)),
+    ((2, 6, 11, 15), (5, 5), dict(padding=2)),
+    ((1, 4, 13, 16), (3, 3), dict(padding=1)),
+    ((1, 3, 12, 17), (7, 7), dict(padding=3)),
+    ((3, 7, 10, 23), (3, 5), dict(padding=(1, 2), stride=(1, 2))),
+    ((1, 5, 14, 28), (3, 3), dict(padding=1)),
+    ((1, 4, 9, 31), (3, 3), dict(padding=2, dilation=2)),
+    ((2, 3, 16, 33), (5, 5), dict(padding=2, stride=2)),
+    ((1, 2, 7, 40), (7, 7), dict(padding=3)),
+    ((1, 3, 21, 40), (3, 3), dict(padding=((0, 2), (1, 0)), stride=(2, 1), dilation=(1, 3))),
+    ((1, 2, 30, 37), (4, 2), dict(padding="same")),
+    ((2, 40, 28, 28), (3, 3), dict(padding=1)),
+]
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", DEPTHWISE_CASES,
+                         ids=[f"{c[0]}-k{c[1]}-{c[2]}" for c in DEPTHWISE_CASES])
+def test_depthwise_kernel_vs_reference(case, dtype, mode, rng):
+    """algorithm='depthwise' (and 'auto', which picks it for these shapes unless the
+    rows are wide enough for 'rowblock'): every padding mode, bias, flip, threads 1/2/3
+    bitwise, every SIMD level."""
+    x_shape, kernel, kwargs = case
+    channels = x_shape[1]
+    kwargs = dict(kwargs, groups=channels)
+    if not mode_allowed(mode, x_shape, (channels, 1) + kernel, kwargs):
+        pytest.skip("padding too large for this mode")
+    kwargs["padding_mode"] = mode
+    x, w, b = make_problem(rng, x_shape, (channels, 1) + kernel, dtype=dtype)
+    assert pyconvx.plan(x, w, algorithm="depthwise", **kwargs).microkernel == "depthwise"
+    for flip, bias in ((False, b), (True, None)):
+        got = pyconvx.conv(x, w, bias, flip=flip, threads=1, algorithm="depthwise", **kwargs)
+        assert_matches_reference(got, x, w, bias, flip=flip, **kwargs)
+        for threads in (2, 3):
+            assert_bitwise_equal(pyconvx.conv(x, w, bias, flip=flip, threads=threads,
+                                              algorithm="depthwise", **kwargs), got)
+    for level in simd_levels():
+        with forced_level(level):
+            got = pyconvx.conv(x, w, b, threads=2, algorithm="depthwise", **kwargs)
+        assert_matches_reference(got, x, w, b, **kwargs)
+
+
+def test_depthwise_kernel_strided_input_and_boxes(rng):
+    """Non-contiguous input (the general band copy) and a plane split into row boxes
+    (large image) give the bits of the contiguous, whole-plane run."""
+    x, w, b = make_problem(rng, (1, 2, 1500, 100), (2, 1, 3, 3), dtype=np.float32)
+    kwargs = dict(padding=1, groups=2, algorithm="depthwise")
+    p = pyconvx.plan(x, w, **kwargs)
+    assert p.microkernel == "depthwise" and p.work_units > 2
+    got = pyconvx.conv(x, w, b, **kwargs)
+    assert_matches_reference(got, x, w, b, padding=1, groups=2)
+    wide = np.zeros((1, 2, 1500, 200), np.float32)
+    wide[..., ::2] = x
+    assert_bitwise_equal(pyconvx.conv(wide[..., ::2], w, b, **kwargs), got)
+    assert_bitwise_equal(pyconvx.conv(x, w, b, threads=3, **kwargs), got)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("stride,dilation", [((1, 1), 1), ((1, 2), 1), ((2, 2), 1), ((2, 2), 2),
+                                             ((1, 3), (1, 2))])
+def test_depthwise_every_width_1_to_40(stride, dilation, dtype, rng):
+    """Every row width from 1 to 40 (around every vector length, the overlapping
+    last vector and band, the partial stores, the strided gathers with their masked
+    tails), zero and reflect padding, contiguous and strided input."""
+    dil_w = dilation if isinstance(dilation, int) else dilation[1]
+    for width in range(max(1, 2 * dil_w - 1), 41):  # the dilated kernel fits the padded row
+        x, w, b = make_problem(rng, (1, 3, 9, width), (3, 1, 3, 3), dtype=dtype)
+        for mode in ("zeros", "reflect"):
+            kwargs = dict(stride=stride, dilation=dilation, padding=1, groups=3,
+                          padding_mode=mode)
+            if not mode_allowed(mode, x.shape, w.shape, kwargs):
+                continue
+            got = pyconvx.conv(x, w, b, algorithm="depthwise", threads=2, **kwargs)
+            assert_matches_reference(got, x, w, b, **kwargs)
+            assert_bitwise_equal(pyconvx.conv(x, w, b, algorithm="depthwise", threads=1,
+                                              **kwargs), got)
+            wide = np.repeat(x, 2, axis=-1)[..., ::2]
+            assert wide.strides[-1] == 2 * x.itemsize
+            assert_bitwise_equal(pyconvx.conv(wide, w, b, algorithm="depthwise", **kwargs), got)

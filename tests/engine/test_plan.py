@@ -1,0 +1,108 @@
+"""The planner: which path and microkernel each problem gets, refusals, the plan cache."""
+
+import numpy as np
+import pytest
+from _problems import (
+    ALGORITHMS,
+    make_problem,
+)
+
+import pyconvx
+from pyconvx._engine import dispatch
+
+
+def test_unknown_algorithm_lists_valid_ones(rng):
+    x, w, b = make_problem(rng, (1, 1, 5, 5), (1, 1, 3, 3))
+    with pytest.raises(ValueError, match="algorithm") as info:
+        pyconvx.conv(x, w, algorithm="bogus")
+    assert "bogus" in str(info.value)
+    for name in ALGORITHMS:
+        assert name in str(info.value)
+    with pytest.raises(TypeError, match="algorithm"):
+        pyconvx.conv(x, w, algorithm=3)
+
+
+@pytest.mark.parametrize("kernel_name", ["gemm", "row", "rowblock", "depthwise", "winograd"])
+def test_forced_microkernel_runs_or_refuses_never_substitutes(kernel_name):
+    """algorithm='gemm'|'row'|'rowblock'|'depthwise'|'winograd' either plans that very kernel or
+    raises ValueError naming it: it never silently runs another one."""
+    takes_all = pyconvx.plan((1, 1, 64, 64), (1, 1, 3, 3), algorithm=kernel_name)
+    if kernel_name == "winograd":
+        assert takes_all.algorithm == "winograd" and takes_all.microkernel == "gemm"
+    else:
+        assert takes_all.algorithm == "direct" and takes_all.microkernel == kernel_name
+    if kernel_name in ("gemm", "row"):
+        return
+    refused = (1, 4, 20, 40), (4, 4, 5, 5)  # several channels per group, 5x5
+    with pytest.raises(ValueError, match=f"algorithm={kernel_name!r} cannot take this problem"):
+        pyconvx.plan(*refused, algorithm=kernel_name)
+
+
+def test_direct_means_direct_summation():
+    """algorithm='direct' never runs Winograd, even where 'auto' would."""
+    shape = (8, 64, 56, 56), (64, 64, 3, 3)
+    assert pyconvx.plan(*shape, padding=1).algorithm == "winograd"
+    forced = pyconvx.plan(*shape, padding=1, algorithm="direct")
+    assert forced.algorithm == "direct" and forced.microkernel == "gemm"
+
+
+def test_auto_picks_depthwise_for_narrow_depthwise_layers():
+    p = pyconvx.plan((8, 256, 28, 28), (256, 1, 3, 3), padding=1, groups=256)
+    assert p.microkernel == "depthwise" and p.work_units < 256
+    p = pyconvx.plan((8, 96, 112, 112), (96, 1, 3, 3), padding=1, groups=96, stride=2)
+    assert p.microkernel == "depthwise"
+    with pytest.raises(ValueError, match="algorithm='depthwise' cannot take this problem"):
+        pyconvx.plan((1, 4, 30), (4, 1, 3), groups=4, algorithm="depthwise")
+
+
+def test_plan_cache_follows_level_and_arguments(rng):
+    """conv remembers its plans (pyconvx._engine.plan.cached_plan): the cached plan is the
+    one make_plan would make for the same problem, SIMD level, threads and strides."""
+    from conftest import forced_level, simd_levels
+
+    from pyconvx._engine import plan as _plan
+    from pyconvx.shapes import describe_conv
+
+    g = describe_conv((2, 6, 9, 10), (6, 1, 3, 3), padding=1, groups=6)
+    for level in simd_levels():
+        with forced_level(level):
+            for threads, strides in ((1, None), (3, [540, 90, 10, 1]), (2, [540, 90, 20, 2])):
+                cached = _plan.cached_plan(g, np.float32, threads=threads, x_strides=strides)
+                again = _plan.cached_plan(g, np.float32, threads=threads, x_strides=strides)
+                fresh = _plan.make_plan(g, np.float32, threads=threads, x_strides=strides)
+                assert again is cached
+                assert cached.microkernel == fresh.microkernel and cached.tile == fresh.tile
+                assert cached.box == fresh.box and cached.threads == fresh.threads
+                assert cached.record.fields.keys() == fresh.record.fields.keys()
+                for key, value in fresh.record.fields.items():
+                    assert str(cached.record.fields[key]) == str(value), key
+    for _ in range(_plan.PLAN_CACHE_SIZE + 5):
+        _plan.cached_plan(g, np.float32, threads=int(rng.integers(1, 10**6)))
+    assert len(_plan._plan_cache) <= _plan.PLAN_CACHE_SIZE
+    with pytest.raises(ValueError, match="algorithm"):
+        _plan.cached_plan(g, np.float32, threads=1, algorithm="bogus")
+
+
+def test_fft_plan_has_no_microkernel():
+    p = pyconvx.plan((1, 2, 30, 30), (3, 2, 5, 5), algorithm="fft")
+    assert (p.algorithm, p.microkernel, p.tile, p.simd, p.box, p.record) == (
+        "fft", None, None, None, None, None)
+    assert "numpy.fft" in str(p)
+
+
+def test_plan_fields_and_text_agree():
+    p = pyconvx.plan((2, 16, 30, 31), (24, 16, 3, 3), padding=1, algorithm="gemm",
+                     dtype=np.float64)
+    assert p.algorithm == "direct" and p.dtype == "float64" and p.microkernel == "gemm"
+    assert p.simd == dispatch.active_level()
+    assert len(p.box) == 2 and all(1 <= b <= o for b, o in zip(p.box, (30, 31)))
+    rows, cols = p.tile
+    assert f"gemm {rows}x{cols} ({p.simd}), output box {p.box}" in str(p)
+    assert p.flops == 2 * 2 * 24 * 16 * 9 * 30 * 31
+
+
+def test_plan_follows_the_simd_level_of_the_thread():
+    for level in dispatch.available_levels():
+        with dispatch.forced_simd(level):
+            p = pyconvx.plan((1, 8, 20, 20), (16, 8, 3, 3), padding=1, algorithm="gemm")
+        assert p.simd == level and p.record.fields["level"] == dispatch.LEVEL_NAMES.index(level)
