@@ -21,7 +21,7 @@ SECTION_TITLES = {
     "pyconvx.layers": "Layers",
     "pyconvx.signal": "SciPy-style signal functions",
     "pyconvx.filters": "Image filtering",
-    "pyconvx._plan": "Planning",
+    "pyconvx._engine.plan": "Planning",
     "pyconvx.shapes": "Shapes and sizes",
     "pyconvx.explain": "Explaining one output",
     "pyconvx.pooling": "Pooling",
