@@ -1,0 +1,67 @@
+"""
+Speed against the peer libraries
+================================
+
+The speed table of a saved benchmark run (``docs/_data/bench_run.json``,
+written by ``python bench/run_table.py --json FILE``), drawn as a chart.
+Each workload was timed against one peer (PyTorch, OpenCV, SciPy or NumPy)
+in the same process, the two called alternately after a warm-up; the times
+are medians.  The ratio is pyconvx's time divided by the peer's: below 1,
+pyconvx is faster.
+
+The numbers are those of the machine and the moment of that run (see the
+:doc:`performance page </user_guide/performance>`); the chart is not
+re-measured when the documentation is built.
+"""
+
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+# The docs' reader of saved runs lives in docs/_ext; examples run from their
+# own folder (docs/examples/performance), as the gallery builder runs them.
+sys.path.insert(0, str(Path.cwd().resolve().parents[1] / "_ext"))
+import bench_results
+
+workloads, extras = bench_results.load()
+for row in workloads:
+    print(f"{row.name[:44]:44s} {row.pyconvx_ms:7.2f} ms / {row.peer_ms:7.2f} ms"
+          f" = {row.ratio:.2f}")
+
+# %%
+# One line per workload, from 1 (the peer's speed) to pyconvx's ratio, on a
+# logarithmic axis so that "twice as fast" and "twice as slow" are the same
+# length; the colour names the peer.
+
+peers = sorted({row.peer for row in workloads})
+colours = dict(zip(peers, plt.get_cmap("tab10").colors))
+labels = [f"{row.name} ({row.dtype})" for row in workloads]
+ratios = np.array([row.ratio for row in workloads])
+
+fig, ax = plt.subplots(figsize=(10, 0.42 * len(workloads) + 2.2))
+positions = np.arange(len(workloads))[::-1]
+for y, row in zip(positions, workloads):
+    ax.plot([1.0, row.ratio], [y, y], color=colours[row.peer], linewidth=3,
+            solid_capstyle="butt")
+    ax.plot(row.ratio, y, "o", color=colours[row.peer], markersize=7)
+    ax.text(row.ratio / 1.12, y + 0.28, f"{row.ratio:.2f}", ha="center", fontsize=8)
+ax.axvline(1.0, color="black", linewidth=1)
+ax.set_xscale("log")
+ax.set_xlim(ratios.min() / 2, max(ratios.max(), 1.0) * 2)
+ax.set_ylim(-0.8, len(workloads) - 0.2)
+ax.set_yticks(positions, labels, fontsize=8)
+ax.set_xlabel("pyconvx time / peer time (log scale; left of 1: pyconvx faster)")
+ax.legend(handles=[plt.Line2D([], [], color=colours[p], linewidth=3) for p in peers],
+          labels=peers, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3,
+          fontsize=8, title="peer")
+ax.set_title("Median time ratio against the peer, saved run")
+fig.tight_layout()
+plt.show()
+
+# %%
+# The run's other measurements:
+
+for extra in extras:
+    print(f"{extra.name}: {extra.value:.3g} {extra.unit}")
