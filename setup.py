@@ -149,7 +149,9 @@ def extensions():
                 + [str(p) for p in ENGINE.glob("*.pxd")],
             )
         )
-    return cythonize(result, compiler_directives=directives, quiet=True)
+    # the generated C goes to build/, never next to the sources
+    return cythonize(result, compiler_directives=directives, quiet=True,
+                     build_dir=str(Path("build") / "cython"))
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
