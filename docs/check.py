@@ -41,7 +41,8 @@ sys.path.insert(0, str(DOCS / "_ext"))
 import api_listing
 
 FRONT_PAGE = ("index.html", "pyconvx: fast, strict N-d convolution for NumPy")
-GALLERY_PAGE = ("auto_examples/filtering/plot_edge_detection.html", "Edge detection on a photograph")
+GALLERY_PAGE = ("auto_examples/filtering/plot_edge_detection.html",
+                "Edge detection on a photograph")
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome-headless-shell")
 
 #: A screenshot is blank when fewer of its pixels than this differ from the background.
@@ -237,9 +238,8 @@ def docstring_report(pyconvx):
                         continue  # documented as Attributes (a dataclass's fields)
                 notes.append(f"{code} {message}")
         doc = inspect.getdoc(value) or ""
-        for line in doc.splitlines():
-            if OUTSIDE_WORDS.search(line):
-                notes.append(f"points outside the project: {line.strip()!r}")
+        notes.extend(f"points outside the project: {line.strip()!r}"
+                     for line in doc.splitlines() if OUTSIDE_WORDS.search(line))
         if notes:
             problems.append((name, notes))
     return problems
@@ -267,7 +267,8 @@ def main(argv=None):
     started = time.perf_counter()
     try:
         build_seconds = build(clean=not args.incremental)
-        print(f"docs check: built in {build_seconds:.1f} s ({'incremental' if args.incremental else 'clean'})")
+        kind = "incremental" if args.incremental else "clean"
+        print(f"docs check: built in {build_seconds:.1f} s ({kind})")
         count = check_api_reference(pyconvx)
         print(f"docs check: all {count} public names are in the API reference "
               f"(pyconvx from {Path(pyconvx.__file__).parent})")

@@ -103,8 +103,7 @@ def render(package):
     order = [m for m in SECTION_TITLES if m in sections]
     order += sorted(m for m in sections if m not in SECTION_TITLES)
     parts = [HEADER]
-    for module_name in order:
-        parts.append(_section(_title(module_name, modules[module_name]), sections[module_name]))
+    parts.extend(_section(_title(name, modules[name]), sections[name]) for name in order)
     if data_names:
         parts.append(_section("Constants", data_names, template="data.rst"))
     for module in submodules:

@@ -40,7 +40,7 @@ class RunBlock(SphinxDirective):
         try:
             with contextlib.redirect_stdout(printed):
                 # Running the page's own example code is the directive's purpose.
-                exec(compile(code, f"<runblock in {self.env.docname}>", "exec"), namespace)  # noqa: S102
+                exec(compile(code, f"<runblock in {self.env.docname}>", "exec"), namespace)
         except Exception as exc:
             raise self.error(f"runblock failed: {type(exc).__name__}: {exc}\n{code}") from exc
         source = nodes.literal_block(code, code, language="python", classes=["runblock-code"])

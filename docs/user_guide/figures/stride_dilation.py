@@ -37,8 +37,8 @@ for ax, (title, options) in zip(axes, cases):
         highlight = j == 1
         colour = "crimson" if highlight else "#c8c8c8"
         for tap in taps:
-            ax.plot([out_x[j], tap], [1.55, 0.45], color=colour, linewidth=1.6 if highlight else 0.8,
-                    zorder=3 if highlight else 1)
+            ax.plot([out_x[j], tap], [1.55, 0.45], color=colour,
+                    linewidth=1.6 if highlight else 0.8, zorder=3 if highlight else 1)
         ax.add_patch(plt.Rectangle((out_x[j] - 0.45, 1.55), 0.9, 0.9, facecolor="#fde3c8",
                                    edgecolor="#c0662b", zorder=4))
         ax.text(out_x[j], 2.0, f"y{j}", ha="center", va="center", fontsize=8, zorder=5)
