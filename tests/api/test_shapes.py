@@ -12,6 +12,7 @@ import pytest
 from _reference import canonical_pads, out_length
 
 import pyconvx
+from conftest import TESTS_DIR
 
 
 # ----------------------------------------------------------------------------- output_size
@@ -220,15 +221,9 @@ def test_every_public_function_has_a_runnable_example():
     assert not missing, f"public callables without a docstring example: {missing}"
 
 
-def _readme_path():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(pyconvx.__file__)))
-    return os.path.join(root, "README.md")
-
-
 def test_readme_python_blocks_run(tmp_path, monkeypatch):
-    path = _readme_path()
-    if not os.path.exists(path):
-        pytest.skip("no README.md yet")
+    """The README of the source tree the tests belong to (not of the installed copy)."""
+    path = os.path.join(os.path.dirname(TESTS_DIR), "README.md")
     text = open(path, encoding="utf-8").read()
     blocks = re.findall(r"```(?:python|py|pycon)\s*\n(.*?)```", text, flags=re.S)
     if not blocks:
