@@ -7,9 +7,10 @@ ValueError naming the algorithm.
 """
 
 import numpy as np
-from _reference import canonical_pads
 
 import pyconvx
+
+from _reference import canonical_pads
 
 ALGORITHMS = list(pyconvx.ALGORITHMS)
 

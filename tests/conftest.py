@@ -12,11 +12,12 @@ import os
 
 import numpy as np
 import pytest
-from _reference import assert_bitwise_equal
 from hypothesis import HealthCheck, settings
 
 import pyconvx
 from pyconvx._engine import dispatch
+
+from _reference import assert_bitwise_equal
 
 # Reproducible examples; PYCONVX_HYPOTHESIS_EXAMPLES raises the count for a long run.
 settings.register_profile(

@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from _problems import conv_or_refusal
-from _reference import assert_bitwise_equal, assert_matches_reference
 
 import pyconvx
+
+from _problems import conv_or_refusal
+from _reference import assert_bitwise_equal, assert_matches_reference
 
 ALGORITHMS = ["auto"] + [a for a in getattr(pyconvx, "ALGORITHMS", ()) if a != "auto"]
 

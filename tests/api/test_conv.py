@@ -2,6 +2,9 @@
 
 import numpy as np
 import pytest
+
+import pyconvx
+
 from _problems import (
     ALGORITHMS,
     GRID,
@@ -18,8 +21,6 @@ from _reference import (
     out_length,
     transform_algorithm,
 )
-
-import pyconvx
 
 RANK_1_TO_3 = [case for case in GRID if len(case[2]) <= 5]   # conv1d/2d/3d exist
 

@@ -12,11 +12,12 @@ import textwrap
 
 import numpy as np
 import pytest
+
+import pyconvx
+
 from _reference import assert_bitwise_equal, assert_matches_reference, conv_reference
 from conftest import TESTS_DIR
 from conftest import child_env as _env
-
-import pyconvx
 
 MODES = r"'zeros', 'reflect', 'replicate', 'circular'"
 PAD_STRINGS = r"'valid', 'same', 'full'"

@@ -4,9 +4,10 @@ import math
 
 import numpy as np
 import pytest
-from _reference import assert_bitwise_equal, assert_matches_reference
 
 import pyconvx
+
+from _reference import assert_bitwise_equal, assert_matches_reference
 
 LAYERS = {1: pyconvx.Conv1d, 2: pyconvx.Conv2d, 3: pyconvx.Conv3d}
 

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from _problems import conv_or_refusal
-from _reference import conv_reference, error_bound
 
 import pyconvx
+
+from _problems import conv_or_refusal
+from _reference import conv_reference, error_bound
 
 
 def _close(got, expected, x, w, b=None, **kwargs):

@@ -9,9 +9,10 @@ import sys
 
 import numpy as np
 import pytest
-from _reference import canonical_pads, out_length
 
 import pyconvx
+
+from _reference import canonical_pads, out_length
 from conftest import TESTS_DIR
 
 

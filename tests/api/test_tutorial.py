@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from _reference import conv_loops
 
 import pyconvx
+
+from _reference import conv_loops
 
 SOBEL_X = [[-1, 0, 1],
            [-2, 0, 2],

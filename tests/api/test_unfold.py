@@ -2,14 +2,15 @@
 
 import numpy as np
 import pytest
+
+import pyconvx
+
 from _reference import (
     assert_bitwise_equal,
     col2im_reference,
     conv_reference,
     im2col_reference,
 )
-
-import pyconvx
 
 if not hasattr(pyconvx, "im2col"):
     pytest.skip("pyconvx.im2col not implemented yet", allow_module_level=True)

@@ -14,6 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+
+import pyconvx
+
 from _problems import (
     ALGORITHMS,
     GRID,
@@ -31,8 +34,6 @@ from _reference import (
     transform_algorithm,
 )
 from conftest import TESTS_DIR, forced_level, simd_levels
-
-import pyconvx
 
 
 def _probe_case_in_subprocess(case):

@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
+
+import pyconvx
+from pyconvx._engine import dispatch
+
 from _problems import (
     ALGORITHMS,
     make_problem,
 )
-
-import pyconvx
-from pyconvx._engine import dispatch
 
 
 def test_unknown_algorithm_lists_valid_ones(rng):
@@ -58,10 +59,10 @@ def test_auto_picks_depthwise_for_narrow_depthwise_layers():
 def test_plan_cache_follows_level_and_arguments(rng):
     """conv remembers its plans (pyconvx._engine.plan.cached_plan): the cached plan is the
     one make_plan would make for the same problem, SIMD level, threads and strides."""
-    from conftest import forced_level, simd_levels
-
     from pyconvx._engine import plan as _plan
     from pyconvx.shapes import describe_conv
+
+    from conftest import forced_level, simd_levels
 
     g = describe_conv((2, 6, 9, 10), (6, 1, 3, 3), padding=1, groups=6)
     for level in simd_levels():
