@@ -44,9 +44,17 @@ flip : bool, optional
     processing) convolution, the kernel rotated 180 degrees over every
     spatial axis before sliding.""",
     "padding_mode": """\
-padding_mode : {"zeros", "reflect", "replicate", "circular"}, optional
-    What the padded border holds, with PyTorch's meaning.  ``reflect``
-    needs padding < the input size, ``circular`` padding <= the input size.""",
+padding_mode : {"zeros", "reflect", "replicate", "circular", "symmetric", "constant"}, optional
+    What the padded border holds.  ``"zeros"``; ``"reflect"`` (mirror about
+    the edge sample, PyTorch's and numpy's "reflect", scipy.ndimage's
+    "mirror"; padding < the input size); ``"symmetric"`` (mirror repeating the
+    edge sample, numpy's "symmetric", scipy.ndimage's "reflect"; padding <=
+    the input size); ``"replicate"`` (the edge sample); ``"circular"`` (wrap
+    around; padding <= the input size); ``"constant"`` (``padding_value``).""",
+    "padding_value": """\
+padding_value : float, optional
+    The value a ``"constant"`` border holds (default 0); only 0 with the
+    other modes.""",
     "out": """\
 out : ndarray, optional
     Preallocated result: exact shape, result dtype, C-contiguous, aligned,
@@ -98,7 +106,9 @@ dtype : {numpy.float32, numpy.float64}, optional
     dtype of the parameters.
 seed : int, optional
     Seed of the Kaiming-uniform initialisation (PyTorch's default law:
-    weight and bias uniform in +-1/sqrt(fan_in)); same seed, same weights."""
+    weight and bias uniform in +-1/sqrt(fan_in)); same seed, same weights.
+padding_value : float, optional
+    What a ``padding_mode="constant"`` border holds."""
 DOCS["layer_attributes"] = """\
 weight : ndarray
     ``(out_channels, in_channels / groups, *kernel_size)``.
@@ -106,7 +116,7 @@ bias : ndarray or None
     ``(out_channels,)``."""
 DOCS["conv_parameters"] = "\n".join(DOCS[name] for name in (
     "x", "weight", "bias", "stride", "padding", "dilation", "groups", "flip", "padding_mode",
-    "out", "threads", "algorithm"))
+    "padding_value", "out", "threads", "algorithm"))
 
 
 def docfiller(obj):

@@ -13,12 +13,15 @@ import os
 
 import numpy as np
 
+from ._boundary import PADDING_MODES
+
 __all__ = [
     "PADDING_MODES",
     "PADDING_STRINGS",
     "as_array",
     "as_int",
     "as_int_tuple",
+    "as_padding_value",
     "check_choice",
     "check_size",
     "compute_array",
@@ -28,8 +31,6 @@ __all__ = [
     "result_dtype",
 ]
 
-#: padding_mode values, in the order of their integer codes in the core.
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 #: The padding strings accepted besides explicit sizes.
 PADDING_STRINGS = ("valid", "same", "full")
@@ -173,8 +174,23 @@ def check_choice(value, name, choices):
 
 
 def padding_mode_code(padding_mode):
-    """Return the core's integer code for ``padding_mode`` (see PADDING_MODES)."""
+    """Return the engine's integer code for ``padding_mode`` (see ``_boundary``)."""
     return PADDING_MODES.index(check_choice(padding_mode, "padding_mode", PADDING_MODES))
+
+
+def as_padding_value(value, padding_mode):
+    """``padding_value`` as a float: any real number with ``padding_mode="constant"``.
+
+    With another mode only 0 is accepted (the border holds what the mode says).
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"padding_value must be a real number, got {_describe(value)}")
+    value = float(value)
+    if value != 0.0 and padding_mode != "constant":
+        raise ValueError(f"padding_value={value!r} is used only with padding_mode='constant' "
+                         f"(got padding_mode={padding_mode!r})")
+    return value
 
 
 def _native(dtype):

@@ -34,7 +34,8 @@ def _check_out(out, shape, dtype):
 
 
 def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-              padding_mode="zeros", out=None, threads=None, algorithm="auto", ndim=None):
+              padding_mode="zeros", padding_value=0.0, out=None, threads=None,
+              algorithm="auto", ndim=None):
     """The shared implementation of conv and conv1d/2d/3d (``ndim`` fixes the rank)."""
     x = as_array(x, "x")
     weight = as_array(weight, "weight")
@@ -44,7 +45,7 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
         raise TypeError(f"flip must be a bool, got {type(flip).__name__} {flip!r}")
     geometry = describe_conv(
         x.shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
-        groups=groups, padding_mode=padding_mode,
+        groups=groups, padding_mode=padding_mode, padding_value=padding_value,
         bias_shape=None if bias is None else bias.shape, ndim=ndim,
     )
     dtype = result_dtype((x.dtype, "x"), (weight.dtype, "weight"))
@@ -88,7 +89,7 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
 
 @docfiller
 def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-         padding_mode="zeros", out=None, threads=None, algorithm="auto"):
+         padding_mode="zeros", padding_value=0.0, out=None, threads=None, algorithm="auto"):
     """N-d convolution (cross-correlation by default) of a batch of images.
 
     The number of spatial dims is taken from ``weight`` (``weight.ndim - 2``).
@@ -134,13 +135,13 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, fli
     array([[2., 2., 2.]])
     """
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, out=out, threads=threads,
-                     algorithm=algorithm)
+                     padding_mode=padding_mode, padding_value=padding_value, out=out,
+                     threads=threads, algorithm=algorithm)
 
 
 @docfiller
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", out=None, threads=None, algorithm="auto"):
+           padding_mode="zeros", padding_value=0.0, out=None, threads=None, algorithm="auto"):
     """1-d convolution: :func:`conv` with a check that there is 1 spatial dim.
 
     Same engine as :func:`conv`, so the results are identical.
@@ -164,13 +165,13 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
     array([[[-2., -2., -2.]]])
     """
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, out=out, threads=threads,
-                     algorithm=algorithm, ndim=1)
+                     padding_mode=padding_mode, padding_value=padding_value, out=out,
+                     threads=threads, algorithm=algorithm, ndim=1)
 
 
 @docfiller
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", out=None, threads=None, algorithm="auto"):
+           padding_mode="zeros", padding_value=0.0, out=None, threads=None, algorithm="auto"):
     """2-d convolution: :func:`conv` with a check that there are 2 spatial dims.
 
     Same engine as :func:`conv`, so the results are identical.
@@ -196,13 +197,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
              [-4., -4.]]]])
     """
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, out=out, threads=threads,
-                     algorithm=algorithm, ndim=2)
+                     padding_mode=padding_mode, padding_value=padding_value, out=out,
+                     threads=threads, algorithm=algorithm, ndim=2)
 
 
 @docfiller
 def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", out=None, threads=None, algorithm="auto"):
+           padding_mode="zeros", padding_value=0.0, out=None, threads=None, algorithm="auto"):
     """3-d convolution: :func:`conv` with a check that there are 3 spatial dims.
 
     Same engine as :func:`conv`, so the results are identical.
@@ -227,5 +228,5 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
     (1, 3, 4, 4, 4)
     """
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, out=out, threads=threads,
-                     algorithm=algorithm, ndim=3)
+                     padding_mode=padding_mode, padding_value=padding_value, out=out,
+                     threads=threads, algorithm=algorithm, ndim=3)

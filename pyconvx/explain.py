@@ -17,6 +17,7 @@ import operator
 
 import numpy as np
 
+from ._boundary import source_index
 from ._normalize import as_array, result_dtype
 from .shapes import describe_conv
 
@@ -182,6 +183,8 @@ class Explanation:
         if self.padded.any():
             if self.padding_mode == "zeros":
                 lines.append("'pad' marks a padded cell (value 0).")
+            elif self.padding_mode == "constant":
+                lines.append("(v) marks a padded cell holding the padding value v.")
             else:
                 lines.append(
                     f"(v) marks a padded cell holding v, taken from the input by "
@@ -256,20 +259,6 @@ def _normalize_index(index, out_shape):
     return tuple(normalised)
 
 
-def _source_coordinate(coordinate, size, padding_mode):
-    """Where a padded coordinate reads from (None: a zero pad)."""
-    if 0 <= coordinate < size:
-        return coordinate
-    if padding_mode == "zeros":
-        return None
-    if padding_mode == "replicate":
-        return min(max(coordinate, 0), size - 1)
-    if padding_mode == "circular":
-        return coordinate % size
-    # reflect (padding < size is guaranteed by describe_conv)
-    return -coordinate if coordinate < 0 else 2 * (size - 1) - coordinate
-
-
 def explain(
     x,
     weight,
@@ -282,6 +271,7 @@ def explain(
     *,
     flip=False,
     padding_mode="zeros",
+    padding_value=0.0,
     threads=None,
     algorithm="auto",
 ):
@@ -289,7 +279,7 @@ def explain(
 
     Parameters
     ----------
-    x, weight, bias, stride, padding, dilation, groups, flip, padding_mode
+    x, weight, bias, stride, padding, dilation, groups, flip, padding_mode, padding_value
         Exactly as for :func:`pyconvx.conv` (same validation, same errors).
     index : tuple of int
         An index into the conv result: ``(n, c_out, *position)`` for batched
@@ -357,6 +347,7 @@ def explain(
         dilation=dilation,
         groups=groups,
         padding_mode=padding_mode,
+        padding_value=padding_value,
         bias_shape=None if bias_array is None else bias_array.shape,
     )
     out_shape = geometry.out_shape
@@ -387,7 +378,7 @@ def explain(
     ):
         coords = [out_pos * s - pad_low + tap * d for tap in range(k)]
         axes_coords.append(coords)
-        axes_sources.append([_source_coordinate(c, size, geometry.padding_mode) for c in coords])
+        axes_sources.append([source_index(c, size, geometry.padding_mode) for c in coords])
     grids = np.meshgrid(*[np.array(c, dtype=np.int64) for c in axes_coords], indexing="ij")
     positions = np.stack(grids, axis=-1)
     padded = np.zeros(geometry.kernel, dtype=bool)
@@ -400,6 +391,7 @@ def explain(
             for axis, (t, size) in enumerate(zip(tap, geometry.in_spatial))
         )
         if any(source is None for source in sources):
+            window[(slice(None),) + tap] = geometry.padding_value
             continue
         window[(slice(None),) + tap] = channel_block[(slice(None),) + tuple(sources)]
 

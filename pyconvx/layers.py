@@ -8,7 +8,7 @@ construction, with the same rules as :func:`pyconvx.conv` (it asks
 import numpy as np
 
 from ._docstrings import docfiller
-from ._normalize import PADDING_STRINGS, as_int, as_int_tuple, padding_mode_code
+from ._normalize import PADDING_STRINGS, as_int, as_int_tuple, as_padding_value, padding_mode_code
 from .conv import conv_impl
 from .shapes import describe_conv, param_count
 
@@ -21,7 +21,7 @@ class _ConvNd:
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=np.float32,
-                 seed=None):
+                 seed=None, *, padding_value=0.0):
         self.in_channels = as_int(in_channels, "in_channels")
         self.out_channels = as_int(out_channels, "out_channels")
         if self.in_channels < 1 or self.out_channels < 1:
@@ -36,6 +36,7 @@ class _ConvNd:
         padding_mode_code(padding_mode)
         self.padding = padding
         self.padding_mode = padding_mode
+        self.padding_value = as_padding_value(padding_value, padding_mode)
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
@@ -65,7 +66,8 @@ class _ConvNd:
     def __call__(self, x, *, out=None, threads=None, algorithm="auto"):
         """Apply the layer: :func:`pyconvx.conv` with the layer's weight and settings."""
         return conv_impl(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                         self.groups, padding_mode=self.padding_mode, out=out,
+                         self.groups, padding_mode=self.padding_mode,
+                         padding_value=self.padding_value, out=out,
                          threads=threads, algorithm=algorithm, ndim=self.ndim)
 
     @property
@@ -93,6 +95,8 @@ class _ConvNd:
             parts.append("bias=False")
         if self.padding_mode != "zeros":
             parts.append(f"padding_mode={self.padding_mode!r}")
+        if self.padding_value != 0:
+            parts.append(f"padding_value={self.padding_value!r}")
         parts.append(f"dtype={self.dtype.name}")
         return f"{type(self).__name__}({', '.join(parts)})"
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._boundary import PADDING_MODES, padding_limit
 from ._normalize import (
-    PADDING_MODES,
     SIZE_LIMIT,
     as_int,
     as_int_tuple,
+    as_padding_value,
     check_size,
     normalize_padding,
     padding_mode_code,
@@ -106,6 +107,7 @@ class ConvGeometry:
     dilation: tuple
     pads: tuple
     padding_mode: str
+    padding_value: float
     out_spatial: tuple
 
     @property
@@ -162,6 +164,7 @@ def describe_conv(
     dilation=1,
     groups=1,
     padding_mode="zeros",
+    padding_value=0.0,
     bias_shape=None,
     ndim=None,
 ):
@@ -221,15 +224,13 @@ def describe_conv(
     dilation = as_int_tuple(dilation, "dilation", ndim, 1)
     pads = normalize_padding(padding, kernel, stride, dilation, in_spatial)
     padding_mode_code(padding_mode)
+    padding_value = as_padding_value(padding_value, padding_mode)
     for size, (low, high) in zip(in_spatial, pads):
-        if padding_mode == "reflect" and max(low, high) >= size:
+        limit = padding_limit(padding_mode, size)
+        if limit is not None and max(low, high) > limit:
+            relation = "< the input size" if padding_mode == "reflect" else "<= the input size"
             raise ValueError(
-                f"padding_mode='reflect' needs padding < the input size on every side, "
-                f"got padding {pads} for spatial input {in_spatial}"
-            )
-        if padding_mode == "circular" and max(low, high) > size:
-            raise ValueError(
-                f"padding_mode='circular' needs padding <= the input size on every side, "
+                f"padding_mode={padding_mode!r} needs padding {relation} on every side, "
                 f"got padding {pads} for spatial input {in_spatial}"
             )
     out_spatial = tuple(
@@ -266,6 +267,7 @@ def describe_conv(
         dilation=dilation,
         pads=pads,
         padding_mode=padding_mode,
+        padding_value=padding_value,
         out_spatial=out_spatial,
     )
 
@@ -278,6 +280,7 @@ def output_shape(
     dilation=1,
     groups=1,
     padding_mode="zeros",
+    padding_value=0.0,
 ):
     """Shape of the result of ``conv`` for these shapes, with no array needed.
 
@@ -289,7 +292,7 @@ def output_shape(
         ``(N, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``.
     weight_shape : tuple of int
         ``(C_out, C_in / groups, *kernel)``.
-    stride, padding, dilation, groups, padding_mode
+    stride, padding, dilation, groups, padding_mode, padding_value
         As for :func:`pyconvx.conv`.
 
     Returns
@@ -318,6 +321,7 @@ def output_shape(
         dilation=dilation,
         groups=groups,
         padding_mode=padding_mode,
+        padding_value=padding_value,
     )
     return geometry.out_shape
 

@@ -87,7 +87,7 @@ def mode_allowed(mode, x_shape, w_shape, kwargs):
     pads, spatial = _padding_of(x_shape, w_shape, kwargs)
     if mode == "reflect":
         return all(max(p) < n for p, n in zip(pads, spatial))
-    if mode == "circular":
+    if mode in ("circular", "symmetric"):
         return all(max(p) <= n for p, n in zip(pads, spatial))
     return True
 

@@ -5,10 +5,13 @@
 
 (cross-correlation; ``flip=True`` rotates the kernel 180 degrees over every spatial
 axis first).  Padding is built by an explicit index map per axis, written from the
-PyTorch documentation of each padding_mode rather than by calling ``np.pad``:
+documentation of each padding_mode (PyTorch's and numpy.pad's) rather than by calling
+``np.pad``:
 
 * zeros:     an index outside [0, size) reads 0.
+* constant:  an index outside [0, size) reads the padding value.
 * reflect:   mirror about the edge sample, which is NOT repeated: -1 -> 1, size -> size-2.
+* symmetric: mirror with the edge sample repeated: -1 -> 0, size -> size-1.
 * replicate: clamp to the nearest edge sample.
 * circular:  wrap around, index mod size.
 
@@ -21,23 +24,37 @@ import math
 
 import numpy as np
 
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular", "symmetric", "constant")
+
+#: The value the tests' "constant" borders hold when a case does not say.
+TEST_PADDING_VALUE = -1.75
+
+
+def mode_kwargs(mode):
+    """``padding_mode=mode`` plus, for "constant", a nonzero ``padding_value``."""
+    if mode == "constant":
+        return {"padding_mode": mode, "padding_value": TEST_PADDING_VALUE}
+    return {"padding_mode": mode}
 
 
 # ----------------------------------------------------------------------------- padding
 def source_index(index, size, mode):
     """Input index read at padded position ``index`` (relative to the input start).
 
-    Returns None when the padded value is a zero.  Follows torch.nn.functional.pad.
+    Returns None when the padded cell holds the fill value (zeros, constant).
     """
     if 0 <= index < size:
         return index
-    if mode == "zeros":
+    if mode in ("zeros", "constant"):
         return None
     if mode == "replicate":
         return 0 if index < 0 else size - 1
     if mode == "circular":
         return index % size
+    if mode == "symmetric":
+        mirrored = -index - 1 if index < 0 else 2 * size - 1 - index
+        assert 0 <= mirrored < size, "symmetric padding must be <= size"
+        return mirrored
     if mode == "reflect":
         # one reflection is all torch allows (pad < size), so this is exact
         mirrored = -index if index < 0 else 2 * (size - 1) - index
@@ -46,8 +63,9 @@ def source_index(index, size, mode):
     raise ValueError(mode)
 
 
-def pad_reference(x, pads, mode):
-    """Pad the trailing len(pads) axes of ``x`` (float64) by index mapping."""
+def pad_reference(x, pads, mode, value=0.0):
+    """Pad the trailing len(pads) axes of ``x`` (float64) by index mapping; ``value``
+    is what "constant" fills with."""
     x = np.asarray(x, dtype=np.float64)
     first_spatial = x.ndim - len(pads)
     for offset, (low, high) in enumerate(pads):
@@ -58,7 +76,7 @@ def pad_reference(x, pads, mode):
         is_zero = np.array([s is None for s in sources])
         shape = [1] * x.ndim
         shape[axis] = len(sources)
-        x = np.where(is_zero.reshape(shape), 0.0, taken)
+        x = np.where(is_zero.reshape(shape), value if mode == "constant" else 0.0, taken)
     return x
 
 
@@ -114,6 +132,7 @@ def conv_reference(
     *,
     flip=False,
     padding_mode="zeros",
+    padding_value=0.0,
 ):
     """float64 N-d grouped convolution straight from the definition."""
     x = np.asarray(x, dtype=np.float64)
@@ -139,7 +158,7 @@ def conv_reference(
     )
     out = np.zeros((n_batch, c_out) + out_spatial, dtype=np.float64)
     if c_in > 0 and c_out > 0 and n_batch > 0:
-        xpad = pad_reference(x, pads, padding_mode)
+        xpad = pad_reference(x, pads, padding_mode, padding_value)
         c_out_group = c_out // groups
         for tap in itertools.product(*(range(k) for k in kernel)):
             window = (slice(None), slice(None)) + tuple(
@@ -193,6 +212,8 @@ def error_bound(x, weight, bias=None, dtype=np.float64, normwise=False, **kwargs
     """
     x = np.asarray(x, dtype=np.float64)
     weight = np.asarray(weight, dtype=np.float64)
+    if "padding_value" in kwargs:   # a constant border's magnitude counts like |x|'s
+        kwargs = dict(kwargs, padding_value=abs(kwargs["padding_value"]))
     scale = conv_reference(np.abs(x), np.abs(weight), None, **kwargs)
     if bias is not None:
         scale = scale + np.abs(np.asarray(bias, dtype=np.float64)).reshape(

@@ -23,11 +23,13 @@ cpdef enum Kind:
 
 
 cpdef enum PaddingMode:
-    # what the padded border holds, in the order of pyconvx._normalize.PADDING_MODES
+    # what the padded border holds, in the order of pyconvx._boundary.PADDING_MODES
     ZEROS = 0
     REFLECT = 1
     REPLICATE = 2
     CIRCULAR = 3
+    SYMMETRIC = 4
+    CONSTANT = 5
 
 
 cpdef enum SimdLevel:
@@ -150,6 +152,7 @@ ctypedef struct DirectGeometry:
     # the problem
     int64_t ndim, batch, groups, cin_g, cout_g
     PaddingMode mode
+    double padding_value          # what a CONSTANT (or ZEROS: 0) border holds
     const int64_t *in_size        # [ndim]
     const int64_t *stride         # [ndim]
     const int64_t *pad_lo         # [ndim]

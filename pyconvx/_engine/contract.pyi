@@ -18,6 +18,8 @@ class PaddingMode(enum.IntEnum):
     REFLECT = 1
     REPLICATE = 2
     CIRCULAR = 3
+    SYMMETRIC = 4
+    CONSTANT = 5
 
 class SimdLevel(enum.IntEnum):
     GENERIC = 0

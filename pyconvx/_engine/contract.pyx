@@ -17,7 +17,7 @@ import numpy as np
 
 #: Scalar fields of a plan (ints, or bools where noted in contract.pxd).
 SCALAR_FIELDS = (
-    "ndim", "batch", "groups", "cin_g", "cout_g", "mode", "kernel_h", "kernel_w", "taps",
+    "ndim", "batch", "groups", "cin_g", "cout_g", "mode", "padding_value", "kernel_h", "kernel_w", "taps",
     "flip", "n_phase", "plane_size", "box_count", "band_elems", "qmax", "inplace", "level",
     "kind", "K", "kc", "mr", "nr", "n_panels", "panels_per_block", "m_blocks", "n_units",
     "chunk", "threads", "packed_elems", "wino_th", "wino_tw", "wino_tp", "wino_vx",
@@ -113,6 +113,9 @@ cdef _set_scalars(DirectGeometry *g, dict f):
     g.cin_g = f["cin_g"]
     g.cout_g = f["cout_g"]
     g.mode = PaddingMode(f["mode"])
+    g.padding_value = f["padding_value"]
+    if g.mode != CONSTANT and g.padding_value != 0:
+        raise ValueError("inconsistent plan: a padding value with a mode other than CONSTANT")
     g.kernel_h = f["kernel_h"]
     g.kernel_w = f["kernel_w"]
     g.taps = f["taps"]

@@ -8,10 +8,8 @@ explicitly when kernels are large and that accuracy is enough.
 
 import numpy as np
 
+from .._boundary import NUMPY_PAD_MODES
 from .._normalize import check_memory, prod
-
-_NUMPY_PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
-              "circular": "wrap"}
 
 #: Memory the FFT path may use at once; batches are processed in chunks.
 FFT_CHUNK_BYTES = 256 * 2**20
@@ -60,7 +58,9 @@ def conv_fft(x, weight, bias, out, geometry, flip):
         block = x[start:start + chunk]
         for g in range(geometry.groups):
             channels = block[:, g * cin_g:(g + 1) * cin_g]
-            padded = np.pad(channels, pad_width, mode=_NUMPY_PAD[geometry.padding_mode])
+            mode = NUMPY_PAD_MODES[geometry.padding_mode]
+            fill = {"constant_values": geometry.padding_value} if mode == "constant" else {}
+            padded = np.pad(channels, pad_width, mode=mode, **fill)
             spectrum = np.fft.rfftn(padded, s=shape, axes=axes)
             product = np.einsum("nc...,oc...->no...", spectrum,
                                 kernel_spectrum[g * cout_g:(g + 1) * cout_g])

@@ -137,7 +137,8 @@ class Plan:
             f"pyconvx plan: {self.algorithm} ({self.reason})",
             f"  problem   : x {(g.batch, g.in_channels) + g.in_spatial} * weight {g.weight_shape}"
             f" -> {g.out_shape}, groups={g.groups}, stride={g.stride}, dilation={g.dilation},"
-            f" pads={g.pads}, padding_mode={g.padding_mode!r}",
+            f" pads={g.pads}, padding_mode={g.padding_mode!r}"
+            + (f", padding_value={g.padding_value!r}" if g.padding_mode == "constant" else ""),
             f"  kernel    : {self._describe_microkernel()}",
             f"  dtype     : {self.dtype}, threads: {self.threads}, work units: {self.work_units}",
             f"  workspace : {self.workspace_bytes} bytes",
@@ -441,6 +442,7 @@ def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None
         "dtype": dtype, "level": level, "kind": kind, "mr": mr, "nr": nr,
         "ndim": ndim, "batch": geometry.batch, "groups": geometry.groups, "cin_g": cin_g,
         "cout_g": geometry.out_per_group, "mode": geometry.mode_code,
+        "padding_value": geometry.padding_value,
         "kernel_h": geometry.kernel[0], "kernel_w": geometry.kernel[-1],
         "taps": math.prod(geometry.kernel), "flip": bool(flip),
         "in_size": geometry.in_spatial, "stride": geometry.stride,
@@ -550,14 +552,14 @@ def cached_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_str
 
 
 def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-         padding_mode="zeros", threads=None, algorithm="auto", dtype=None):
+         padding_mode="zeros", padding_value=0.0, threads=None, algorithm="auto", dtype=None):
     """How :func:`pyconvx.conv` would compute this convolution, without running it.
 
     Parameters
     ----------
     x, weight : array_like or tuple of int
         The input and weight arrays, or just their shapes.
-    stride, padding, dilation, groups, flip, padding_mode, threads, algorithm
+    stride, padding, dilation, groups, flip, padding_mode, padding_value, threads, algorithm
         As for :func:`pyconvx.conv`.
     dtype : dtype, optional
         Compute dtype when only shapes are given (default float32); with
@@ -585,7 +587,8 @@ def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
             shapes.append(array.shape)
             dtypes.append((array.dtype, name))
     geometry = describe_conv(shapes[0], shapes[1], stride=stride, padding=padding,
-                             dilation=dilation, groups=groups, padding_mode=padding_mode)
+                             dilation=dilation, groups=groups, padding_mode=padding_mode,
+                             padding_value=padding_value)
     if dtype is not None:
         dtypes.append((np.dtype(dtype), "dtype"))
     compute_dtype = result_dtype(*dtypes) if dtypes else np.dtype(np.float32)

@@ -19,26 +19,42 @@ scratch layout.
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy, memset
 
-from pyconvx._engine.contract cimport (DEPTHWISE, REFLECT, REPLICATE, ROWBLOCK, WINOGRAD,
-                                       ZEROS, DirectGeometry, pcx_ukernel_set, real)
+from pyconvx._engine.contract cimport (CONSTANT, DEPTHWISE, REFLECT, REPLICATE, ROWBLOCK,
+                                       SYMMETRIC, WINOGRAD, ZEROS, DirectGeometry,
+                                       pcx_ukernel_set, real)
 
 
 cdef inline int64_t map_index(int64_t coord, int64_t pad_lo, int64_t size,
                               int64_t padded, int64_t mode) noexcept nogil:
-    """Input index feeding padded coordinate ``coord``, or -1 for a zero."""
+    """Input index feeding padded coordinate ``coord``, or -1 for the fill value.
+
+    The rules of ``pyconvx._boundary`` (one reflection: the padding widths
+    were checked by the Python layer)."""
     cdef int64_t i = coord - pad_lo
     if coord < 0 or coord >= padded:
         return -1          # only garbage (discarded) positions reach here
     if 0 <= i < size:
         return i
-    if mode == ZEROS:
+    if mode == ZEROS or mode == CONSTANT:
         return -1
     if mode == REFLECT:
         return -i if i < 0 else 2 * (size - 1) - i
+    if mode == SYMMETRIC:
+        return -i - 1 if i < 0 else 2 * size - 1 - i
     if mode == REPLICATE:
         return 0 if i < 0 else size - 1
-    # circular: |overshoot| <= size, checked by the Python layer
+    # circular
     return (i % size + size) % size
+
+
+cdef inline void fill_run(real *dst, int64_t count, real value) noexcept nogil:
+    """dst[:count] = value (the border of a constant padding; zeros by memset)."""
+    cdef int64_t j
+    if value == 0:
+        memset(dst, 0, count * sizeof(real))
+    else:
+        for j in range(count):
+            dst[j] = value
 
 
 cdef inline int64_t floor_div(int64_t a, int64_t b) noexcept nogil:
@@ -118,6 +134,7 @@ cdef void copy_band(const DirectGeometry *geo, const real *x, int64_t n, int64_t
     cdef const real *src
     cdef real *dst = band
     cdef real *plane_end
+    cdef real fill = <real>geo.padding_value
     inner_stride = geo.x_strides[2 + last]
     row_len = geo.ext[last]
     for ci in range(geo.cin_g):
@@ -147,13 +164,13 @@ cdef void copy_band(const DirectGeometry *geo, const real *x, int64_t n, int64_t
                         break
                     src_off += t * geo.x_strides[2 + i]
                 if not valid:
-                    memset(dst, 0, row_len * sizeof(real))
+                    fill_run(dst, row_len, fill)
                 else:
                     src = x_chan + src_off
                     k = res_idx[last]
                     for j in range(run_lo[k]):
                         t = table[tab_base[last] + j]
-                        dst[j] = src[t * inner_stride] if t >= 0 else 0
+                        dst[j] = src[t * inner_stride] if t >= 0 else fill
                     if run_hi[k] > run_lo[k]:
                         if geo.stride[last] == 1 and inner_stride == 1:
                             memcpy(dst + run_lo[k], src + run_src[k],
@@ -164,7 +181,7 @@ cdef void copy_band(const DirectGeometry *geo, const real *x, int64_t n, int64_t
                                 dst[run_lo[k] + j] = src[run_src[k] * inner_stride + j * t]
                     for j in range(run_hi[k], row_len):
                         t = table[tab_base[last] + j]
-                        dst[j] = src[t * inner_stride] if t >= 0 else 0
+                        dst[j] = src[t * inner_stride] if t >= 0 else fill
                 dst += row_len
                 # advance the outer odometer
                 i = last - 1
@@ -200,6 +217,7 @@ cdef void depthwise_band(const DirectGeometry *geo, const pcx_ukernel_set *ks,
     cdef const real *src
     cdef real *dst = band
     cdef real *plane_start
+    cdef real fill = <real>geo.padding_value
     for ri0 in range(geo.n_res[0]):
         rows = table + ri0 * e0
         for ri1 in range(geo.n_res[1]):
@@ -213,18 +231,18 @@ cdef void depthwise_band(const DirectGeometry *geo, const pcx_ukernel_set *ks,
             for i in range(e0):
                 t = rows[i]
                 if t < 0:
-                    memset(dst, 0, e1 * sizeof(real))
+                    fill_run(dst, e1, fill)
                 else:
                     src = x_chan + t * xs_h
                     for j in range(lo):
-                        dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else 0
+                        dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else fill
                     if hi > lo:
                         if real is float:
                             ks.f32.gather(src + run_src[ri1] * xs_w, step, hi - lo, dst + lo)
                         else:
                             ks.f64.gather(src + run_src[ri1] * xs_w, step, hi - lo, dst + lo)
                     for j in range(hi, e1):
-                        dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else 0
+                        dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else fill
                 dst += e1
 
 

@@ -18,6 +18,7 @@ from _reference import (
     assert_bitwise_equal,
     assert_matches_reference,
     conv_reference,
+    mode_kwargs,
     out_length,
     transform_algorithm,
 )
@@ -155,7 +156,7 @@ def test_batch_slice_rows_bitwise(case, rng):
 def test_inputs_never_modified(mode, rng, algorithm):
     x, w, b = make_problem(rng, (2, 4, 9, 8), (6, 2, 3, 3))
     copies = [x.copy(), w.copy(), b.copy()]
-    conv_or_refusal(algorithm, x, w, b, padding=2, groups=2, padding_mode=mode, flip=True,
+    conv_or_refusal(algorithm, x, w, b, padding=2, groups=2, **mode_kwargs(mode), flip=True,
                     stride=2)
     for before, after in zip(copies, (x, w, b)):
         assert_bitwise_equal(after, before)

@@ -15,11 +15,11 @@ import pytest
 
 import pyconvx
 
-from _reference import assert_bitwise_equal, assert_matches_reference, conv_reference
+from _reference import assert_bitwise_equal, assert_matches_reference, conv_reference, mode_kwargs
 from conftest import TESTS_DIR
 from conftest import child_env as _env
 
-MODES = r"'zeros', 'reflect', 'replicate', 'circular'"
+MODES = r"'zeros', 'reflect', 'replicate', 'circular', 'symmetric', 'constant'"
 PAD_STRINGS = r"'valid', 'same', 'full'"
 
 # (id, x shape, weight shape, kwargs, exception, message regex)
@@ -88,7 +88,11 @@ BAD_CASES = [
     ("11-padding-typo", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding="sme"), ValueError, rf"padding must be an int, a tuple, or one of {PAD_STRINGS}; got 'sme'"),
     ("11-padding-case", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding="SAME"), ValueError, rf"one of {PAD_STRINGS}; got 'SAME'"),
     ("11-mode-typo", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=1, padding_mode="zero"), ValueError, rf"padding_mode must be one of {MODES}; got 'zero'"),
-    ("11-mode-constant", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=1, padding_mode="constant"), ValueError, rf"padding_mode must be one of {MODES}; got 'constant'"),
+    ("11-mode-ndimage-name", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=1, padding_mode="mirror"), ValueError, rf"padding_mode must be one of {MODES}; got 'mirror'"),
+    ("11-symmetric-gt-size", (1, 1, 3, 5), (1, 1, 3, 3), dict(padding=4, padding_mode="symmetric"), ValueError, r"padding_mode='symmetric' needs padding <= the input size on every side"),
+    ("11-padding-value-without-constant", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=1, padding_value=2.0), ValueError, r"padding_value=2.0 is used only with padding_mode='constant' \(got padding_mode='zeros'\)"),
+    ("11-padding-value-str", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=1, padding_mode="constant", padding_value="1"), TypeError, r"padding_value must be a real number, got str '1'"),
+    ("11-padding-value-bool", (1, 1, 5, 5), (1, 1, 3, 3), dict(padding=1, padding_mode="constant", padding_value=True), TypeError, r"padding_value must be a real number, got bool True"),
     ("11-reflect-eq-size", (1, 1, 3, 5), (1, 1, 3, 3), dict(padding=3, padding_mode="reflect"), ValueError, r"padding_mode='reflect' needs padding < the input size on every side, got padding \(\(3, 3\), \(3, 3\)\) for spatial input \(3, 5\)"),
     ("11-reflect-high-side", (1, 1, 4, 5), (1, 1, 3, 3), dict(padding=((0, 4), 0), padding_mode="reflect"), ValueError, r"padding_mode='reflect' needs padding < the input size"),
     ("11-circular-gt-size", (1, 1, 3, 5), (1, 1, 3, 3), dict(padding=4, padding_mode="circular"), ValueError, r"padding_mode='circular' needs padding <= the input size on every side, got padding \(\(4, 4\), \(4, 4\)\) for spatial input \(3, 5\)"),
@@ -114,12 +118,14 @@ def test_catalogue_output_shape_same_error(case):
 
 
 def test_edge_values_accepted():
-    """The boundaries of the refused ranges are accepted (reflect size-1, circular size)."""
+    """The boundaries of the refused ranges are accepted (reflect size-1, circular and
+    symmetric size, any width for the rest)."""
     x = np.arange(15.0).reshape(1, 1, 3, 5)
     w = np.ones((1, 1, 3, 3))
-    for mode, pad in (("reflect", 2), ("circular", 3), ("replicate", 9), ("zeros", 9)):
-        got = pyconvx.conv(x, w, padding=pad, padding_mode=mode)
-        assert_matches_reference(got, x, w, padding=pad, padding_mode=mode)
+    for mode, pad in (("reflect", 2), ("circular", 3), ("symmetric", 3), ("replicate", 9),
+                      ("zeros", 9), ("constant", 9)):
+        got = pyconvx.conv(x, w, padding=pad, **mode_kwargs(mode))
+        assert_matches_reference(got, x, w, padding=pad, **mode_kwargs(mode))
     # dilated kernel exactly the padded input
     got = pyconvx.conv(x, w, dilation=(1, 2))
     assert got.shape == (1, 1, 1, 1)

@@ -7,7 +7,7 @@ import pytest
 
 import pyconvx
 
-from _reference import assert_bitwise_equal, assert_matches_reference
+from _reference import PADDING_MODES, assert_bitwise_equal, assert_matches_reference, mode_kwargs
 
 LAYERS = {1: pyconvx.Conv1d, 2: pyconvx.Conv2d, 3: pyconvx.Conv3d}
 
@@ -98,18 +98,18 @@ def test_seed_accepts_generator_like_numpy():
     assert_bitwise_equal(a.weight, b.weight)
 
 
-@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("mode", PADDING_MODES)
 def test_call_equals_conv(mode, rng):
     layer = pyconvx.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=1, dilation=(1, 2), groups=2,
-                           padding_mode=mode, seed=7)
+                           **mode_kwargs(mode), seed=7)
     x = rng.standard_normal((3, 4, 9, 10)).astype(np.float32)
     expected = pyconvx.conv(x, layer.weight, layer.bias, stride=(2, 1), padding=1, dilation=(1, 2),
-                            groups=2, padding_mode=mode)
+                            groups=2, **mode_kwargs(mode))
     got = layer(x)
     assert_bitwise_equal(got, expected)
     assert got.shape == layer.output_shape(x.shape)
     assert_matches_reference(got, x, layer.weight, layer.bias, stride=(2, 1), padding=1,
-                             dilation=(1, 2), groups=2, padding_mode=mode)
+                             dilation=(1, 2), groups=2, **mode_kwargs(mode))
     assert_bitwise_equal(layer(x[1]), expected[1])  # unbatched
 
 
@@ -140,7 +140,7 @@ def test_wrong_input_rank_and_channels():
     ((3, 4, 3), dict(stride=0), ValueError, r"stride must be >= 1, got 0"),
     ((3, 4, 3), dict(padding=-1), ValueError, r"padding must be >= 0"),
     ((3, 4, 3), dict(padding="sme"), ValueError, r"'valid', 'same', 'full'"),
-    ((3, 4, 3), dict(padding_mode="zero"), ValueError, r"padding_mode must be one of 'zeros', 'reflect', 'replicate', 'circular'; got 'zero'"),
+    ((3, 4, 3), dict(padding_mode="zero"), ValueError, r"padding_mode must be one of 'zeros', 'reflect', 'replicate', 'circular', 'symmetric', 'constant'; got 'zero'"),
     ((3, 4, 3), dict(bias=1), TypeError, r"bias must be a bool"),
     ((-3, 4, 3), {}, ValueError, r"in_channels"),
     ((3, 4, 3), dict(dilation=1.5), TypeError, r"dilation must be an int, got float 1.5"),

@@ -31,6 +31,7 @@ from _reference import (
     assert_bitwise_equal,
     assert_matches_reference,
     canonical_pads,
+    mode_kwargs,
     transform_algorithm,
 )
 from conftest import TESTS_DIR, forced_level, simd_levels
@@ -99,11 +100,11 @@ def test_grid_padding_modes(case, mode, rng):
     _name, x_shape, w_shape, kwargs = case
     if not mode_allowed(mode, x_shape, w_shape, kwargs):
         with pytest.raises(ValueError, match=f"padding_mode='{mode}' needs padding"):
-            pyconvx.conv(*make_problem(rng, x_shape, w_shape), padding_mode=mode, **kwargs)
+            pyconvx.conv(*make_problem(rng, x_shape, w_shape), **mode_kwargs(mode), **kwargs)
         return
     x, w, b = make_problem(rng, x_shape, w_shape)
-    got = pyconvx.conv(x, w, b, padding_mode=mode, **kwargs)
-    assert_matches_reference(got, x, w, b, padding_mode=mode, **kwargs)
+    got = pyconvx.conv(x, w, b, **mode_kwargs(mode), **kwargs)
+    assert_matches_reference(got, x, w, b, **mode_kwargs(mode), **kwargs)
 
 
 @pytest.mark.parametrize("mode", PADDING_MODES)
@@ -113,11 +114,11 @@ def test_grid_modes_every_algorithm(case, mode, algorithm, rng):
     if not mode_allowed(mode, x_shape, w_shape, kwargs):
         return   # the refusal is tested by test_grid_padding_modes
     x, w, b = make_problem(rng, x_shape, w_shape, dtype=np.float32)
-    got = conv_or_refusal(algorithm, x, w, b, padding_mode=mode, flip=True, **kwargs)
+    got = conv_or_refusal(algorithm, x, w, b, **mode_kwargs(mode), flip=True, **kwargs)
     if got is None:
         return
     assert_matches_reference(
-        got, x, w, b, padding_mode=mode, flip=True,
+        got, x, w, b, **mode_kwargs(mode), flip=True,
         normwise=transform_algorithm(algorithm, ALGORITHMS), **kwargs,
     )
 
@@ -215,7 +216,7 @@ def problems(draw):
     pads = canonical_pads(padding, spatial, kernel, stride, dilation)
     for n, (lo, hi) in zip(spatial, pads):
         assume(mode != "reflect" or max(lo, hi) < n)
-        assume(mode != "circular" or max(lo, hi) <= n)
+        assume(mode not in ("circular", "symmetric") or max(lo, hi) <= n)
     for n, k, d, (lo, hi) in zip(spatial, kernel, dilation, pads):
         assume(d * (k - 1) + 1 <= n + lo + hi)
     x_shape = ((c_in,) if unbatched else (batch, c_in)) + spatial
@@ -225,7 +226,7 @@ def problems(draw):
         padding=padding,
         dilation=dilation,
         groups=groups,
-        padding_mode=mode,
+        **mode_kwargs(mode),
         flip=draw(st.booleans()),
     )
     dtype = draw(st.sampled_from([np.float32, np.float64]))
@@ -288,7 +289,7 @@ def big_problems(draw):
     x_shape = (batch, c_in) + spatial
     w_shape = (c_out, c_in // groups) + kernel
     kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
-                  padding_mode=mode, flip=draw(st.booleans()))
+                  **mode_kwargs(mode), flip=draw(st.booleans()))
     return x_shape, w_shape, kwargs, draw(st.sampled_from([np.float32, np.float64])), True, draw(
         st.integers(0, 2**32 - 1))
 
@@ -321,7 +322,7 @@ def test_auto_winograd_meets_the_elementwise_bound(mode, dtype, rng):
     """'auto' picks Winograd F(2x2,3x3) for large 3x3 layers: it must keep the strict,
     per-output error bound of direct summation, and the bits of every thread count."""
     x, w, b = make_problem(rng, (2, 24, 37, 70), (20, 24, 3, 3), dtype=dtype)
-    kwargs = dict(padding=1, padding_mode=mode)
+    kwargs = dict(padding=1, **mode_kwargs(mode))
     assert pyconvx.plan(x, w, **kwargs).algorithm == "winograd"
     got = pyconvx.conv(x, w, b, threads=1, **kwargs)
     assert_matches_reference(got, x, w, b, **kwargs)
