@@ -17,7 +17,6 @@ import pyconvx
 from _problems import conv_or_refusal
 from _reference import assert_bitwise_equal, assert_matches_reference
 
-
 PROBLEMS = [
     ((4, 16, 23, 21), (32, 16, 3, 3), dict(padding=1)),
     ((2, 8, 30, 31), (8, 1, 3, 3), dict(padding=1, groups=8)),
