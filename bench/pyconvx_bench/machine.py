@@ -21,6 +21,7 @@ __all__ = [
     "default_threads",
     "environment_line",
     "fma_peak",
+    "load_average",
     "simd_level",
     "usable_cpus",
     "versions",
@@ -167,8 +168,21 @@ def environment_line(threads):
             parts.append(f"{name}={value}")
     if os.environ.get("OPENBLAS_CORETYPE") is None:
         parts.append("OPENBLAS_CORETYPE unset")
-    try:
-        parts.append("load average before the run {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    except (AttributeError, OSError):
-        pass
+    load = load_average()
+    if load:
+        parts.append(f"load average before the run {load}")
     return "# " + ", ".join(parts)
+
+
+def load_average():
+    """The 1, 5 and 15 minute load averages as text, or None where there are none.
+
+    Examples
+    --------
+    >>> load_average() is None or len(load_average().split()) == 3
+    True
+    """
+    try:
+        return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except (AttributeError, OSError):
+        return None

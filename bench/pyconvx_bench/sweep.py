@@ -259,6 +259,7 @@ def main(options):
         "pyconvx": pyconvx.__version__, "threads": threads, "dtype": dtype, "batches": batches,
         "models": models, "isa": options.isa or "default", "algorithms": algorithms,
         "repeat": repeat, "quick": bool(options.quick), "environment": environment.switches(),
+        "load_average_before": machine.load_average(),
     }
     header = [
         "# pyconvx.conv vs torch.nn.functional.conv1d/conv2d, every distinct convolution layer",
@@ -285,6 +286,8 @@ def main(options):
     finally:
         torch.set_num_threads(torch_threads)
     wall = time.perf_counter() - start
+    facts["wall_seconds"] = wall
+    facts["load_average_after"] = machine.load_average()
     combined = combine_runs(runs)
 
     print("\n".join(header))
@@ -294,9 +297,9 @@ def main(options):
         print()
         print(format_sweep_model(result, algorithms, repeat))
     print()
-    print(f"# sweep wall time {wall:.0f} s")
+    print(f"# sweep wall time {wall:.0f} s; load average (1, 5, 15 min) before "
+          f"{facts['load_average_before']}, after {facts['load_average_after']}")
     if options.json:
-        facts["wall_seconds"] = wall
         with open(options.json, "w", encoding="utf-8") as handle:
             json.dump({**facts, "results": combined, "runs": runs}, handle, indent=1, default=str)
     return 0
