@@ -90,8 +90,8 @@ def add_bench_arguments(parser):
     parser.add_argument("--sweep", action="store_true",
                         help="run the model-zoo sweep against PyTorch instead of the table")
     _add_common(parser)
-    _add_table(parser, dev_flag=True)
-    _add_sweep(parser)
+    _add_table(parser.add_argument_group("the ratio table (without --sweep)"), dev_flag=True)
+    _add_sweep(parser.add_argument_group("the sweep (with --sweep)"))
 
 
 def table_parser():

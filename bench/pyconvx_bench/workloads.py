@@ -267,18 +267,10 @@ WORKLOADS = [
              (1, 1, 1_000_000), (1, 1, 64), "float64", {"padding": 0},
              "numpy.correlate", "numpy", _numpy_correlate, 0.3, peer_threaded=False),
     # every one-channel case above against scipy.signal.correlate2d, one row each
-    _one_channel("c2d_2048_3x3", "correlate2d: one channel 2048x2048, 3x3",
-                 2048, 3, _C2D, "scipy", _scipy_correlate2d, 0.02,
-                 slow_peer=True, peer_threaded=False, group="img2048_3x3"),
-    _one_channel("c2d_2048_7x7", "correlate2d: one channel 2048x2048, 7x7",
-                 2048, 7, _C2D, "scipy", _scipy_correlate2d, 0.02,
-                 slow_peer=True, peer_threaded=False, group="img2048_7x7"),
-    _one_channel("c2d_2048_15x15", "correlate2d: one channel 2048x2048, 15x15",
-                 2048, 15, _C2D, "scipy", _scipy_correlate2d, 0.02,
-                 slow_peer=True, peer_threaded=False, group="img2048_15x15"),
-    _one_channel("c2d_512_31x31", "correlate2d: one channel 512x512, 31x31",
-                 512, 31, _C2D, "scipy", _scipy_correlate2d, 0.02,
-                 slow_peer=True, peer_threaded=False, group="img512_31x31"),
+    *[_one_channel(f"c2d_{size}_{k}x{k}", f"correlate2d: one channel {size}x{size}, {k}x{k}",
+                   size, k, _C2D, "scipy", _scipy_correlate2d, 0.02, slow_peer=True,
+                   peer_threaded=False, group=f"img{size}_{k}x{k}")
+      for size, k in ((2048, 3), (2048, 7), (2048, 15), (512, 31))],
 ]
 
 
