@@ -14,6 +14,7 @@
 import os
 import sys
 
+import pytest
 from pyconvx_bench import environment
 
 _NOT_APPLIED = environment.prepare(reexec=False)
@@ -21,8 +22,6 @@ _NOT_APPLIED = environment.prepare(reexec=False)
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(1, _ROOT)
-
-import pytest
 
 
 def pytest_addoption(parser):

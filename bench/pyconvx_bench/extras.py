@@ -93,11 +93,9 @@ def first_call_row(quick, threads):
     run and the median ratio is reported, all of them in the note.
     """
     name, unit, goal = _names(threads)["first_call"]
-    runs = []
+    arguments = [threads, 5 if quick else 11, FIRST_CALL_SETTLE_SECONDS]
     try:
-        for _ in range(2 if quick else 5):
-            runs.append(run_probe("first_call",
-                                  [threads, 5 if quick else 11, FIRST_CALL_SETTLE_SECONDS], 300))
+        runs = [run_probe("first_call", arguments, 300) for _ in range(2 if quick else 5)]
     except _PROBE_FAILURES as exc:  # a note in the table, not a crash
         return _row("first_call", name, None, unit, goal, None, [str(exc)])
     runs.sort(key=lambda r: r["first"] / r["warm"])

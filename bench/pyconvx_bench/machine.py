@@ -119,7 +119,8 @@ def fma_peak(dtype, threads):
                 value = max(value, one * min(threads, usable_cpus()))
         except (RuntimeError, ValueError, TypeError, AttributeError, MemoryError) as exc:
             # reported in the output; the times are measured all the same
-            _PEAKS[key] = (None, f"the FMA peak could not be measured ({type(exc).__name__}: {exc})")
+            why = f"the FMA peak could not be measured ({type(exc).__name__}: {exc})"
+            _PEAKS[key] = (None, why)
         else:
             if value > 0 and math.isfinite(value):
                 _PEAKS[key] = (value, None)
@@ -141,15 +142,15 @@ def versions(names=("pyconvx", "numpy", "scipy", "torch", "cv2")):
     >>> versions(("numpy",))["numpy"] == np.__version__
     True
     """
-    found = {}
-    for name in names:
-        try:
-            module = importlib.import_module(name)
-        except (ImportError, OSError):  # not installed, or a broken install: reported as missing
-            found[name] = None
-        else:
-            found[name] = getattr(module, "__version__", "?")
-    return found
+    return {name: _version(name) for name in names}
+
+
+def _version(name):
+    try:
+        module = importlib.import_module(name)
+    except (ImportError, OSError):  # not installed, or a broken install: reported as missing
+        return None
+    return getattr(module, "__version__", "?")
 
 
 def environment_line(threads):

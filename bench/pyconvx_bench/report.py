@@ -291,8 +291,10 @@ def format_sweep_model(result, algorithms=False, repeat=1):
     if worst:
         lines.append(f"Worst layer: {worst['name']} ({worst['shape']}, x{worst['count']}), "
                      f"ratio {worst['ratio']:.2f}.")
-    total = (f"Total (sum of multiplicity x median): pyconvx {fmt_ms(result['pyconvx_total_ms'])} ms, "
-             f"torch {fmt_ms(result['torch_total_ms'])} ms, ratio {fmt(result['total_ratio'], '.2f')}")
+    total = ("Total (sum of multiplicity x median): "
+             f"pyconvx {fmt_ms(result['pyconvx_total_ms'])} ms, "
+             f"torch {fmt_ms(result['torch_total_ms'])} ms, "
+             f"ratio {fmt(result['total_ratio'], '.2f')}")
     if repeat > 1:
         total += f" (runs: {_runs(result['total_ratios'], '.2f')})"
     if not result["complete"]:
@@ -301,9 +303,11 @@ def format_sweep_model(result, algorithms=False, repeat=1):
     if algorithms:
         slow = [r for r in result["layers"] if r["name"] in result["auto_slower"]]
         if slow:
-            lines.append("auto is more than 10% slower than the best forced algorithm on: " + "; ".join(
+            named = "; ".join(
                 f"{r['name']} ({r['path']} {fmt_ms(r['pyconvx_ms'])} ms vs {r['best_forced']} "
-                f"{fmt_ms(r['forced'][r['best_forced']])} ms)" for r in slow) + ".")
+                f"{fmt_ms(r['forced'][r['best_forced']])} ms)" for r in slow)
+            lines.append(f"auto is more than 10% slower than the best forced algorithm on: "
+                         f"{named}.")
         else:
             lines.append("auto is within 10% of the best forced algorithm on every layer.")
         lines.append("Forced algorithms that cannot take a layer are left out; auto / best "

@@ -214,8 +214,9 @@ def combine_runs(runs):
         worst = max((r for r in layers if r["ratio"] is not None), key=lambda r: r["ratio"],
                     default=None)
         result["worst"] = worst["name"] if worst else None
-        result["auto_slower"] = [r["name"] for r in layers
-                                 if r["auto_vs_best"] is not None and r["auto_vs_best"] > AUTO_SLACK]
+        result["auto_slower"] = [
+            r["name"] for r in layers
+            if r["auto_vs_best"] is not None and r["auto_vs_best"] > AUTO_SLACK]
         combined.append(result)
     return combined
 

@@ -3,7 +3,9 @@
 Each side is called a few times to warm up (thread pools, caches, plans), then
 the sides are called alternately, the order reversed every round (A B, B A,
 A B, ...), so that drift in the clock or in the load of other processes hits
-them alike.  Every call is timed with ``time.perf_counter``; the garbage
+them alike.  With more than two sides the order also turns by one place every
+second round (A B C, C B A, B C A, A C B, ...), so that no side keeps the same
+neighbours.  Every call is timed with ``time.perf_counter``; the garbage
 collector is off during the timed rounds; the medians are compared.
 """
 
@@ -79,19 +81,27 @@ def interleave(calls, budget, gap=GAP_SECONDS, counts=None):
     >>> times = interleave([lambda: None, lambda: None], Budget(1, 3, 3, 0.0), gap=0)
     >>> [len(t) for t in times]
     [3, 3]
+    >>> order = []
+    >>> _ = interleave([lambda s=s: order.append(s) for s in "ABC"], Budget(0, 4, 4, 0.0), gap=0)
+    >>> "".join(order)
+    'ABCCBABCAACB'
     """
     counts = list(counts or [1] * len(calls))
     for _ in range(budget.warmup):
         for call in calls:
             call()
     times = [[] for _ in calls]
-    order = list(range(len(calls)))
+    sides = list(range(len(calls)))
     start = time.perf_counter()
     collecting = gc.isenabled()
     gc.disable()
     try:
         rounds = 0
         while rounds < budget.rounds:
+            turn = rounds // 2 % len(sides) if len(sides) > 2 else 0
+            order = sides[turn:] + sides[:turn]
+            if rounds % 2:
+                order.reverse()
             for index in order:
                 for _ in range(counts[index]):
                     if gap:
@@ -99,7 +109,6 @@ def interleave(calls, budget, gap=GAP_SECONDS, counts=None):
                     begin = time.perf_counter()
                     calls[index]()
                     times[index].append(time.perf_counter() - begin)
-            order.reverse()
             rounds += 1
             if rounds >= budget.min_rounds and time.perf_counter() - start > budget.seconds:
                 break

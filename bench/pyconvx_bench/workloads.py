@@ -14,10 +14,15 @@ import numpy as np
 
 import pyconvx
 
-__all__ = ["PYCONVX_ERRORS", "WORKLOADS", "Workload", "random_operands", "select", "torch_conv"]
+__all__ = ["PEER_ERRORS", "PYCONVX_ERRORS", "WORKLOADS", "Workload", "random_operands", "select",
+           "torch_conv"]
 
 #: What a pyconvx call raises for a problem it refuses or cannot hold in memory.
 PYCONVX_ERRORS = (ValueError, TypeError, MemoryError)
+
+#: What a peer's call raises when it fails (the OpenCV factory turns cv2.error
+#: into RuntimeError, which is what torch raises).
+PEER_ERRORS = (RuntimeError, ValueError, TypeError, MemoryError, OSError)
 
 
 def random_operands(x_shape, w_shape, dtype, seed=0):
@@ -182,7 +187,10 @@ def _cv2_filter2d(x, w, threads):
     depth = cv2.CV_32F if x.dtype == np.float32 else cv2.CV_64F
 
     def call():
-        return cv2.filter2D(image, depth, kernel, borderType=cv2.BORDER_CONSTANT)
+        try:
+            return cv2.filter2D(image, depth, kernel, borderType=cv2.BORDER_CONSTANT)
+        except cv2.error as exc:  # OpenCV's own class, not a built-in error
+            raise RuntimeError(f"cv2.filter2D: {exc}") from exc
 
     def restore():
         cv2.setNumThreads(before)
