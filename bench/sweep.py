@@ -12,17 +12,7 @@ see bench/README.md.
 import os
 import sys
 
-
-def main():
-    # this folder (with pyconvx_bench) is on sys.path as the script's own; the
-    # repository root goes after it, so that an in-place build of pyconvx is found
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if root not in sys.path:
-        sys.path.insert(1, root)
-    from pyconvx_bench.commands import run_sweep_script
-
-    return run_sweep_script()
-
+from pyconvx_bench.commands import run_sweep_script
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_sweep_script(source_tree=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))

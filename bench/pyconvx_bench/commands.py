@@ -176,7 +176,11 @@ def run_bench(options):
     return table.main(options, dev=options.dev)
 
 
-def _script(parser, argv, run):
+def _script(parser, argv, run, source_tree):
+    if source_tree is not None and source_tree not in sys.path:
+        # after the script's own folder (which holds this package): an in-place
+        # build of pyconvx in the source tree is found before an installed one
+        sys.path.insert(1, source_tree)
     options = parser.parse_args(argv)
     try:
         return run(options)
@@ -185,8 +189,11 @@ def _script(parser, argv, run):
         return 1
 
 
-def run_table_script(argv=None):
-    """``python bench/run_table.py``: the table with the developer columns."""
+def run_table_script(argv=None, source_tree=None):
+    """``python bench/run_table.py``: the table with the developer columns.
+
+    ``source_tree``: the repository root when run from a source checkout.
+    """
     def run(options):
         _check_json(options)
         _check_table(options)
@@ -195,11 +202,14 @@ def run_table_script(argv=None):
 
         return table.main(options, dev=True)
 
-    return _script(table_parser(), argv, run)
+    return _script(table_parser(), argv, run, source_tree)
 
 
-def run_sweep_script(argv=None):
-    """``python bench/sweep.py``: the model-zoo sweep."""
+def run_sweep_script(argv=None, source_tree=None):
+    """``python bench/sweep.py``: the model-zoo sweep.
+
+    ``source_tree``: the repository root when run from a source checkout.
+    """
     def run(options):
         _check_json(options)
         _check_sweep(options)
@@ -208,4 +218,4 @@ def run_sweep_script(argv=None):
 
         return sweep.main(options)
 
-    return _script(sweep_parser(), argv, run)
+    return _script(sweep_parser(), argv, run, source_tree)
