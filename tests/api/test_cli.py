@@ -286,5 +286,5 @@ def test_bench_sweep_reports_layers_totals_and_json(tmp_path):
     assert len(model["total_ratios"]) == 2
     first = model["layers"][0]
     assert first["plan"]["algorithm"] in ("direct", "winograd", "fft")
-    assert set(first["forced"]) == {"direct", "gemm", "row"}
+    assert set(first["forced"]) == {"fast", "direct", "gemm", "row"}
     assert set(first["not_applicable"]) == {"rowblock", "depthwise", "winograd"}
