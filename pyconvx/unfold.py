@@ -12,6 +12,7 @@ from ._normalize import (
     as_array,
     as_int_tuple,
     check_memory,
+    check_size,
     compute_array,
     normalize_padding,
     prod,
@@ -28,6 +29,9 @@ def _window_params(kernel_size, stride, padding, dilation, spatial):
     stride = as_int_tuple(stride, "stride", 2, 1)
     dilation = as_int_tuple(dilation, "dilation", 2, 1)
     pads = normalize_padding(padding, kernel, stride, dilation, spatial)
+    # the engine indexes every tap of every window with int64
+    for size, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation):
+        check_size(size + lo + hi + d * (k - 1) + s + 1, "the padded input plus one window")
     blocks = tuple(output_length(size, k, s, lo, hi, d)
                    for size, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation))
     return kernel, stride, dilation, pads, blocks
@@ -146,7 +150,7 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *, t
     threads = resolve_threads(threads)
     shape = (cols3.shape[0], cols3.shape[1] // block) + spatial
     check_memory(prod(shape) * dtype.itemsize, f"the image of shape {shape}")
-    image = np.empty(shape, dtype=dtype)
+    image = np.zeros(shape, dtype=dtype)
     _unfold_engine.col2im(cols3, image, kernel, stride, [lo for lo, _ in pads], dilation, blocks,
                         threads)
     return image if batched else image[0]

@@ -133,7 +133,7 @@ def test_empty_batch_and_seed_example():
         (lambda: max_pool2d(np.ones((1, 4, 4)), 2, stride=0), ValueError, "stride must be >= 1"),
         (lambda: max_pool2d(np.ones((1, 4, 4)), 2, padding=-1), ValueError, "padding must be >= 0"),
         (lambda: max_pool2d(np.ones((1, 4, 4)), 2.0), TypeError, "kernel_size must be an int, got float 2.0"),
-        (lambda: max_pool2d(np.ones((1, 4, 4)), (2, 2, 2)), ValueError, "kernel_size must be an int or a tuple of 2"),
+        (lambda: max_pool2d(np.ones((1, 4, 4)), (2, 2, 2)), ValueError, "kernel_size must be an int or a tuple of 1 or 2 ints"),
         (lambda: max_pool2d(np.ones((1, 2, 2)), 3), ValueError, "the output would be empty"),
         (lambda: max_pool2d(np.ones((1, 4, 4)), 2, ceil_mode=1), TypeError, "ceil_mode must be a bool"),
         (lambda: avg_pool2d(np.ones((1, 4, 4)), 2, count_include_pad="yes"), TypeError, "count_include_pad must be a bool"),
