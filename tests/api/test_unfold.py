@@ -1,9 +1,16 @@
 """im2col / col2im: torch.nn.functional.unfold / fold semantics (2-d)."""
 
+import os
+import signal
+import threading
+import time
+import traceback
+
 import numpy as np
 import pytest
 
 import pyconvx
+from pyconvx._engine import unfold as unfold_engine
 
 from _reference import (
     assert_bitwise_equal,
@@ -11,9 +18,6 @@ from _reference import (
     conv_reference,
     im2col_reference,
 )
-
-if not hasattr(pyconvx, "im2col"):
-    pytest.skip("pyconvx.im2col not implemented yet", allow_module_level=True)
 
 CASES = [
     # (x shape, kernel_size, stride, padding, dilation)
@@ -169,3 +173,108 @@ def test_inputs_unmodified(rng):
     saved_cols = cols.copy()
     pyconvx.col2im(cols, (5, 5), 3, padding=1)
     assert_bitwise_equal(cols, saved_cols)
+
+
+# ----------------------------------------------------------------------------- threads, chunks
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("shape, kernel, stride, padding, dilation", [
+    ((3, 4, 23, 19), 3, 1, 1, 1),
+    ((1, 1, 57, 61), (5, 4), (2, 1), (2, 1), (1, 2)),
+])
+def test_every_thread_count_and_chunking_same_bits(shape, kernel, stride, padding, dilation,
+                                                   dtype, rng, monkeypatch):
+    """Bitwise identical for every thread count and when the rows are cut into
+    many small chunks (the walk checks for Ctrl-C between them)."""
+    x = rng.standard_normal(shape).astype(dtype)
+    window = dict(stride=stride, padding=padding, dilation=dilation)
+    cols = pyconvx.im2col(x, kernel, threads=1, **window)
+    weights = rng.standard_normal(cols.shape).astype(dtype)
+    image = pyconvx.col2im(weights, shape[-2:], kernel, threads=1, **window)
+    for chunk, thread_counts in ((None, (1, 2, 3, 5)), (40, (1,)), (400, (3,))):
+        if chunk is not None:
+            monkeypatch.setattr(unfold_engine, "CHUNK_VALUES", chunk)
+        for threads in thread_counts:
+            assert_bitwise_equal(pyconvx.im2col(x, kernel, threads=threads, **window), cols)
+            assert_bitwise_equal(pyconvx.col2im(weights, shape[-2:], kernel, threads=threads,
+                                                **window), image)
+
+
+def _interrupted(call):
+    """Run ``call`` while another thread sends SIGINT every 5 ms; return the
+    KeyboardInterrupt it raised."""
+    done = threading.Event()
+
+    def ring():
+        while not done.wait(0.005):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    bell = threading.Thread(target=ring)
+    try:
+        bell.start()
+        call()
+    except KeyboardInterrupt as exc:
+        return exc
+    finally:
+        done.set()
+        bell.join()
+        # a signal sent while stopping may still be pending: let it go off here
+        try:
+            time.sleep(0.02)
+        except KeyboardInterrupt:
+            pass
+    raise AssertionError("the call ran to its end")
+
+
+@pytest.mark.parametrize("which", ["im2col", "col2im"])
+def test_ctrl_c_is_raised_inside_the_engine(which, monkeypatch):
+    """Repeated SIGINTs during a call of many small chunks: the KeyboardInterrupt
+    comes out of the compiled walk (its traceback holds unfold.pyx), not from
+    the Python code after it."""
+    monkeypatch.setattr(unfold_engine, "CHUNK_VALUES", 256)
+    x = np.ones((1, 4, 200, 200), np.float32)
+    cols = np.ones((1, 4 * 49, 200 * 200), np.float32)
+    if which == "im2col":
+        exc = _interrupted(lambda: pyconvx.im2col(x, 7, padding=3, threads=1))
+    else:
+        exc = _interrupted(lambda: pyconvx.col2im(cols, (200, 200), 7, padding=3, threads=1))
+    assert any(frame.filename.endswith("unfold.pyx") for frame in traceback.extract_tb(
+        exc.__traceback__)), traceback.format_tb(exc.__traceback__)
+
+
+# ----------------------------------------------------------------------------- NaN, Inf, sizes
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_nonfinite_values_reach_exactly_their_places(value, rng):
+    """im2col copies a NaN or Inf into exactly the columns whose window holds it;
+    col2im sums it into exactly the pixel it came from (inf stays inf)."""
+    x = rng.standard_normal((1, 2, 6, 7))
+    x[0, 1, 2, 5] = value
+    cols = pyconvx.im2col(x, 3, padding=1)
+    marker = im2col_reference(np.where(np.isfinite(x), 0.0, 1.0), 3, padding=1)
+    assert_bitwise_equal(~np.isfinite(cols), marker == 1)
+    finite_cols = rng.standard_normal(cols.shape)
+    finite_cols[0, 9 + 4, 2 * 7 + 5] = value   # channel 1, centre tap, window (2, 5)
+    image = pyconvx.col2im(finite_cols, (6, 7), 3, padding=1)
+    expected = np.zeros((1, 2, 6, 7), dtype=bool)
+    expected[0, 1, 2, 5] = True
+    assert_bitwise_equal(~np.isfinite(image), expected)
+    if not np.isnan(value):
+        assert image[0, 1, 2, 5] == value
+
+
+@pytest.mark.parametrize("call", [
+    lambda: pyconvx.im2col(np.ones((1, 1, 5, 5)), 3, padding="same", dilation=2**61),
+    lambda: pyconvx.col2im(np.ones((1, 9, 25)), (5, 5), 3, padding="same", dilation=2**61),
+    lambda: pyconvx.im2col(np.ones((1, 1, 5, 5)), 3, padding=2**61, dilation=1),
+])
+def test_sizes_beyond_int64_are_a_value_error(call):
+    with pytest.raises(ValueError, match="more than 64-bit arithmetic can index"):
+        call()
+
+
+def test_huge_thread_counts_are_capped(rng):
+    x = rng.standard_normal((1, 2, 6, 6))
+    expected = pyconvx.im2col(x, 3)
+    for threads in (2**31 - 1, 2**31, 2**63, 2**200):
+        assert_bitwise_equal(pyconvx.im2col(x, 3, threads=threads), expected)
+        assert_bitwise_equal(pyconvx.col2im(expected, (6, 6), 3, threads=threads),
+                             pyconvx.col2im(expected, (6, 6), 3))
