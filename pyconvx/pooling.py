@@ -450,9 +450,10 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
     >>> pyconvx.max_pool2d_backward(np.array([[[10.]]]), x, 2)
     array([[[ 0., 10.],
             [ 0.,  0.]]])
-    >>> pyconvx.max_pool2d_backward(np.ones((1, 2, 2)), np.zeros((1, 3, 3)), 2, stride=1)
-    array([[[4., 0., 0.],
-            [0., 0., 0.],
+    >>> peak = np.array([[[0., 0., 0.], [0., 9., 0.], [0., 0., 0.]]])   # every window's maximum
+    >>> pyconvx.max_pool2d_backward(np.ones((1, 2, 2)), peak, 2, stride=1)
+    array([[[0., 0., 0.],
+            [0., 4., 0.],
             [0., 0., 0.]]])
     """
     grad = as_array(grad_output, "grad_output")

@@ -273,8 +273,8 @@ def describe_conv(
     # channel group (split into phase planes) with 64-bit arithmetic: a padding
     # or dilation so large that one group's padded input cannot be indexed is
     # refused here, whatever the (small) output.
-    check_size(in_per_group * prod(size + low + high + d * k + s for size, (low, high), k, d, s
-                                   in zip(in_spatial, pads, kernel, dilation, stride)),
+    check_size(in_per_group * prod(size + low + high + d * k for size, (low, high), k, d
+                                   in zip(in_spatial, pads, kernel, dilation)),
                "the padded input of one channel group")
 
     if bias_shape is not None:
