@@ -66,7 +66,7 @@ def _fft_shape(geometry):
                                                   geometry.kernel, geometry.dilation))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _itemsizes(dtype):
     """(real input, complex spectrum, real inverse) itemsizes numpy.fft uses
     for ``dtype`` (NumPy 2 keeps float32 as complex64; NumPy 1 goes to
