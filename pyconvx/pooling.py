@@ -202,16 +202,27 @@ class _PoolGeometry:
                                                                self.dilation))
 
 
-def _describe_pool(shape, kernel_size, stride, padding, dilation, ceil_mode, data_format, name):
-    """Validate a pooling problem given by the input's shape; return its geometry."""
+def _layout(shape, data_format):
+    """(channels_last, batched, spatial sizes, channels) of a 2-d pooling array."""
     channels_last = check_choice(data_format, "data_format", DATA_FORMATS) == "channels_last"
     if len(shape) not in (3, 4):
         layouts = "(N, H, W, C) or unbatched (H, W, C)" if channels_last else (
             "(N, C, H, W) or unbatched (C, H, W)")
         raise ValueError(f"x must have shape {layouts}, got shape {tuple(shape)}")
+    spatial = tuple(shape[-3:-1] if channels_last else shape[-2:])
+    return channels_last, len(shape) == 4, spatial, shape[-1] if channels_last else shape[-3]
+
+
+def _window(kernel_size, stride, padding):
+    """The canonical kernel, stride and padding pairs (torch's spellings)."""
     kernel = _pool_pair(kernel_size, "kernel_size", 1)
-    step = _pool_stride(stride, kernel)
-    pads = _pool_pair(padding, "padding", 0)
+    return kernel, _pool_stride(stride, kernel), _pool_pair(padding, "padding", 0)
+
+
+def _describe_pool(shape, kernel_size, stride, padding, dilation, ceil_mode, data_format, name):
+    """Validate a pooling problem given by the input's shape; return its geometry."""
+    channels_last, batched, spatial, channels = _layout(shape, data_format)
+    kernel, step, pads = _window(kernel_size, stride, padding)
     spacing = _pool_pair(dilation, "dilation", 1)
     ceil_mode = _as_bool(ceil_mode, "ceil_mode")
     for pad, size in zip(pads, kernel):
@@ -220,9 +231,6 @@ def _describe_pool(shape, kernel_size, stride, padding, dilation, ceil_mode, dat
                 f"padding must be at most half of kernel_size, got padding={padding!r} "
                 f"for kernel_size={kernel_size!r}"
             )
-    batched = len(shape) == 4
-    spatial = tuple(shape[-3:-1] if channels_last else shape[-2:])
-    channels = shape[-1] if channels_last else shape[-3]
     if min(spatial) == 0:
         raise ValueError(f"the spatial input must not be empty, got x shape {tuple(shape)}")
     out_spatial = tuple(
@@ -656,17 +664,8 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
 def _describe_unpool(shape, kernel_size, stride, padding, data_format):
     """The geometry of max_unpool2d's input (the pooled array): its window
     arguments in torch's spellings, any padding (torch checks none)."""
-    channels_last = check_choice(data_format, "data_format", DATA_FORMATS) == "channels_last"
-    if len(shape) not in (3, 4):
-        layouts = "(N, H, W, C) or unbatched (H, W, C)" if channels_last else (
-            "(N, C, H, W) or unbatched (C, H, W)")
-        raise ValueError(f"x must have shape {layouts}, got shape {tuple(shape)}")
-    kernel = _pool_pair(kernel_size, "kernel_size", 1)
-    step = _pool_stride(stride, kernel)
-    pads = _pool_pair(padding, "padding", 0)
-    batched = len(shape) == 4
-    spatial = tuple(shape[-3:-1] if channels_last else shape[-2:])
-    channels = shape[-1] if channels_last else shape[-3]
+    channels_last, batched, spatial, channels = _layout(shape, data_format)
+    kernel, step, pads = _window(kernel_size, stride, padding)
     check_size(prod(shape), "x")
     return _PoolGeometry(batched, channels_last, shape[0] if batched else 1, channels, spatial,
                          spatial, kernel, step, pads, (1, 1))

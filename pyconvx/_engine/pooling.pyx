@@ -77,6 +77,14 @@ cdef inline int64_t plane_offset(const int64_t *strides, int64_t plane,
     return (plane // channels) * strides[0] + (plane % channels) * strides[1]
 
 
+cdef inline void next_position(int64_t *oh, int64_t *ow, int64_t grid_w) noexcept nogil:
+    """The next position of the walk, in row-major order."""
+    ow[0] += 1
+    if ow[0] == grid_w:
+        ow[0] = 0
+        oh[0] += 1
+
+
 cdef inline floating window_max(const Job *job, const floating *x, int64_t oh, int64_t ow,
                                 int64_t *best_row, int64_t *best_col) noexcept nogil:
     """The window's maximum, and where it is: the first maximum in row-major
@@ -125,10 +133,7 @@ cdef void max_range(const Job *job, const floating *x, floating *out, int64_t *i
         if indices != NULL:
             indices[oh * job.index_strides[2] + ow * job.index_strides[3]] = (
                 best_row * job.plane_w + best_col if best_row >= 0 else -1)
-        ow += 1
-        if ow == grid_w:
-            ow = 0
-            oh += 1
+        next_position(&oh, &ow, grid_w)
 
 
 cdef void avg_range(const Job *job, const floating *x, floating *out, int64_t first,
@@ -150,10 +155,7 @@ cdef void avg_range(const Job *job, const floating *x, floating *out, int64_t fi
                 total = total + line[c * sw]
         out[oh * job.out_strides[2] + ow * job.out_strides[3]] = <floating>(
             total / window_divisor(job, oh, ow))
-        ow += 1
-        if ow == grid_w:
-            ow = 0
-            oh += 1
+        next_position(&oh, &ow, grid_w)
 
 
 cdef void max_backward_range(const Job *job, const floating *x, const floating *grad,
@@ -167,10 +169,7 @@ cdef void max_backward_range(const Job *job, const floating *x, const floating *
         if best_row >= 0:
             grad_x[best_row * job.out_strides[2] + best_col * job.out_strides[3]] += grad[
                 oh * job.grad_strides[2] + ow * job.grad_strides[3]]
-        ow += 1
-        if ow == grid_w:
-            ow = 0
-            oh += 1
+        next_position(&oh, &ow, grid_w)
 
 
 cdef void avg_backward_range(const Job *job, const floating *grad, floating *grad_x,
@@ -193,10 +192,7 @@ cdef void avg_backward_range(const Job *job, const floating *grad, floating *gra
             line = grad_x + (row0 + r) * gh + col0 * gw
             for c in range(cols):
                 line[c * gw] += share
-        ow += 1
-        if ow == grid_w:
-            ow = 0
-            oh += 1
+        next_position(&oh, &ow, grid_w)
 
 
 cdef void unpool_range(const Job *job, const floating *x, const int64_t *indices,
@@ -211,10 +207,7 @@ cdef void unpool_range(const Job *job, const floating *x, const int64_t *indices
             out[(target // job.plane_w) * job.out_strides[2]
                 + (target % job.plane_w) * job.out_strides[3]] = x[
                     oh * job.x_strides[2] + ow * job.x_strides[3]]
-        ow += 1
-        if ow == grid_w:
-            ow = 0
-            oh += 1
+        next_position(&oh, &ow, grid_w)
 
 
 cdef void run_planes(const Job *job, const floating *x, const floating *grad, floating *out,

@@ -7,9 +7,13 @@ of every validation rule; conv and output_shape must share them (see test_shapes
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+import traceback
 
 import numpy as np
 import pytest
@@ -18,6 +22,7 @@ from hypothesis import strategies as st
 
 import pyconvx
 
+from _problems import LAYOUTS
 from _reference import assert_bitwise_equal, assert_matches_reference, conv_reference, mode_kwargs
 from conftest import TESTS_DIR
 from conftest import child_env as _env
@@ -609,14 +614,8 @@ def test_pointwise_reads_stop_at_the_end_of_x():
 
 
 # ----------------------------------------------------------------------------- 21. misaligned
-def _misaligned(array):
-    """A float view of a uint8 buffer at offset 1, holding ``array``'s values."""
-    array = np.asarray(array)
-    raw = np.zeros(array.nbytes + 1, dtype=np.uint8)
-    view = raw[1:].view(array.dtype).reshape(array.shape)
-    view[...] = array
-    assert not view.flags.aligned
-    return view
+#: A float view of a uint8 buffer at offset 1, holding an array's values.
+_misaligned = LAYOUTS["unaligned"]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
@@ -908,3 +907,65 @@ def test_fft_workspace_is_checked_before_anything_is_allocated():
     estimate = pyconvx.plan(x, w, stride=2**17, algorithm="fft").workspace_bytes
     with pytest.raises(MemoryError, match=rf"the FFT path's workspace needs {estimate} bytes"):
         pyconvx.conv(x, w, stride=2**17, algorithm="fft")
+
+
+# ----------------------------------------------------------------------------- 25. Ctrl-C
+def _interrupted(call):
+    """Run ``call`` while another thread sends SIGINT every 5 ms from 100 ms on
+    (the call is then in its compiled part); return the KeyboardInterrupt it
+    raised."""
+    done = threading.Event()
+
+    def ring():
+        if done.wait(0.1):
+            return
+        while not done.wait(0.005):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    bell = threading.Thread(target=ring)
+    bell.start()
+    try:
+        call()
+    except KeyboardInterrupt as exc:
+        return exc
+    finally:
+        done.set()
+        bell.join()
+        # a signal sent while stopping may still be pending: let it go off here
+        try:
+            time.sleep(0.02)
+        except KeyboardInterrupt:
+            pass
+    raise AssertionError("the call ran to its end")
+
+
+#: Calls of many small chunks (the chunk sizes set small), seconds of work
+#: each: (engine module, its chunk-size constant, the function, its arguments).
+INTERRUPTIBLE_CALLS = {
+    "max_pool2d": ("pooling", "CHUNK_TAPS", pyconvx.max_pool2d, lambda plane: (plane, 101, 1, 50)),
+    "avg_pool2d": ("pooling", "CHUNK_TAPS", pyconvx.avg_pool2d, lambda plane: (plane, 101, 1, 50)),
+    "max_pool2d_backward": ("pooling", "CHUNK_TAPS", pyconvx.max_pool2d_backward,
+                            lambda plane: (plane, plane, 101, 1, 50)),
+    "avg_pool2d_backward": ("pooling", "CHUNK_TAPS", pyconvx.avg_pool2d_backward,
+                            lambda plane: (plane, plane.shape, 101, 1, 50)),
+    "im2col": ("unfold", "CHUNK_VALUES", pyconvx.im2col, lambda plane: (plane, 15, 1, 7)),
+    "col2im": ("unfold", "CHUNK_VALUES", pyconvx.col2im,
+               lambda plane: (np.ones((1, 2 * 225, 400 * 400), np.float32), (400, 400), 15, 1,
+                              7)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INTERRUPTIBLE_CALLS))
+def test_ctrl_c_is_raised_inside_the_engine(name, monkeypatch):
+    """Repeated SIGINTs during a call: the KeyboardInterrupt comes out of the
+    compiled walk between two chunks (its traceback holds the engine's .pyx
+    file), not from the Python code after the call."""
+    from pyconvx import _engine
+
+    module, constant, function, arguments = INTERRUPTIBLE_CALLS[name]
+    monkeypatch.setattr(getattr(_engine, module), constant, 1024)
+    args = arguments(np.ones((1, 2, 400, 400), np.float32))
+    exc = _interrupted(lambda: function(*args, threads=1))
+    frames = traceback.extract_tb(exc.__traceback__)
+    assert any(frame.filename.endswith(f"{module}.pyx") for frame in frames), (
+        traceback.format_tb(exc.__traceback__))

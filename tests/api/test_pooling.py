@@ -8,14 +8,9 @@ in row-major order of the outputs.  torch is the oracle where installed.
 """
 
 import itertools
-import os
-import signal
 import subprocess
 import sys
 import textwrap
-import threading
-import time
-import traceback
 
 import numpy as np
 import pytest
@@ -31,6 +26,7 @@ from pyconvx.pooling import (
     pool_output_size,
 )
 
+from _problems import LAYOUTS
 from _reference import assert_bitwise_equal
 from conftest import child_env
 
@@ -527,50 +523,30 @@ def test_gradients_and_unpool_channels_last_bitwise_equal(dtype, rng):
                              max_unpool2d(out, indices, 3, 2, 1, (10, 7)))
 
 
-@pytest.mark.parametrize("layout", ["fortran", "negative", "strided", "readonly", "broadcast",
-                                    "misaligned"])
+@pytest.mark.parametrize("layout", sorted(LAYOUTS) + ["broadcast"])
 def test_any_input_layout_same_bits(layout, rng):
+    """Every layout of every input (misaligned ones too) gives the bits of a
+    C-contiguous copy, and no input is modified."""
     x = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
-    if layout == "fortran":
-        y = np.asfortranarray(x)
-    elif layout == "negative":
-        y = np.ascontiguousarray(x[..., ::-1])[..., ::-1]
-    elif layout == "strided":
-        y = np.zeros((2, 3, 18, 16), np.float32)[:, :, ::2, ::2]
-        y[...] = x
-    elif layout == "readonly":
-        y = x.copy()
-        y.flags.writeable = False
-    elif layout == "broadcast":
+    out, indices = max_pool2d(x, 3, 2, 1, return_indices=True)
+    if layout == "broadcast":
         x = np.broadcast_to(x[:1], x.shape)
-        y = x
+        out, indices = max_pool2d(x, 3, 2, 1, return_indices=True)
+        y, grad, where = x, out, indices
     else:
-        y = _misaligned_copy(x)
-    before = np.array(y, copy=True)
-    out, indices = max_pool2d(y, 3, 2, 1, return_indices=True)
-    expected_out, expected_indices = max_pool2d(np.ascontiguousarray(x), 3, 2, 1,
-                                                return_indices=True)
-    assert_bitwise_equal(out, expected_out)
-    assert_bitwise_equal(indices, expected_indices)
-    assert_bitwise_equal(avg_pool2d(y, 3, 2, 1), avg_pool2d(np.ascontiguousarray(x), 3, 2, 1))
-    grad = _misaligned_copy(out) if layout == "misaligned" else np.asfortranarray(out)
-    assert_bitwise_equal(max_pool2d_backward(grad, y, 3, 2, 1),
-                         max_pool2d_backward(np.ascontiguousarray(out), x, 3, 2, 1))
+        y, grad, where = (LAYOUTS[layout](a) for a in (x, out, indices))
+    before = [np.array(a, copy=True) for a in (y, grad, where)]
+    got, got_indices = max_pool2d(y, 3, 2, 1, return_indices=True)
+    assert_bitwise_equal(got, out.astype(got.dtype))
+    assert_bitwise_equal(got_indices, indices)
+    assert_bitwise_equal(avg_pool2d(y, 3, 2, 1), avg_pool2d(x, 3, 2, 1))
+    assert_bitwise_equal(max_pool2d_backward(grad, y, 3, 2, 1), max_pool2d_backward(out, x, 3, 2, 1))
     assert_bitwise_equal(avg_pool2d_backward(grad, x.shape, 3, 2, 1),
-                         avg_pool2d_backward(np.ascontiguousarray(out), x.shape, 3, 2, 1))
-    where = _misaligned_copy(indices) if layout == "misaligned" else indices[..., ::-1][..., ::-1]
+                         avg_pool2d_backward(out, x.shape, 3, 2, 1))
     assert_bitwise_equal(max_unpool2d(grad, where, 3, 2, 1, (9, 8)),
-                         max_unpool2d(np.ascontiguousarray(out), indices, 3, 2, 1, (9, 8)))
-    assert_bitwise_equal(np.asarray(y), before)
-
-
-def _misaligned_copy(array):
-    """A copy of ``array`` whose data starts one byte past an aligned address."""
-    raw = np.zeros(array.nbytes + 1, dtype=np.uint8)
-    view = raw[1:].view(array.dtype).reshape(array.shape)
-    view[...] = array
-    assert not view.flags.aligned
-    return view
+                         max_unpool2d(out, indices, 3, 2, 1, (9, 8)))
+    for after, saved in zip((y, grad, where), before):
+        assert_bitwise_equal(np.asarray(after), saved)
 
 
 # ----------------------------------------------------------------------------- threads, chunks
@@ -641,79 +617,6 @@ def test_large_windows_match_the_reference_bounds(rng):
         assert_bitwise_equal(indices, where)
         np.testing.assert_allclose(avg_pool2d(x, kernel, 1, padding),
                                    avg_reference(x, kernel, 1, padding), rtol=1e-15)
-
-
-POOL_FOREVER = """
-import sys, numpy as np, pyconvx
-x = np.ones((1, 1, 3000, 3000), np.float32)
-print("started", flush=True)
-try:
-    pyconvx.{call}
-except KeyboardInterrupt:
-    print("interrupted", flush=True)
-    sys.exit(0)
-print("finished", flush=True)
-"""
-
-
-@pytest.mark.parametrize("call", [
-    "max_pool2d(x, 2001, 1, 1000)",
-    "avg_pool2d(x, 2001, 1, 1000)",
-    "max_pool2d_backward(np.ones((1, 1, 3000, 3000), np.float32), x, 2001, 1, 1000)",
-    "avg_pool2d_backward(np.ones((1, 1, 3000, 3000), np.float32), x.shape, 2001, 1, 1000)",
-])
-def test_ctrl_c_stops_a_long_pooling(call):
-    """SIGINT during a pooling of ~1e13 taps (hours of work) raises KeyboardInterrupt
-    from inside the call: the engine checks for Ctrl-C between chunks."""
-    child = subprocess.Popen([sys.executable, "-c", POOL_FOREVER.format(call=call)],
-                             env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-    try:
-        assert child.stdout.readline().strip() == "started"
-        time.sleep(0.3)
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
-    finally:
-        child.kill()
-    assert out.strip() == "interrupted", (out, err[-2000:])
-    assert child.returncode == 0
-
-
-def test_interrupt_is_raised_inside_the_engine(monkeypatch):
-    """Repeated SIGINTs during a call of many small chunks: the KeyboardInterrupt
-    comes out of the compiled walk (its traceback holds pooling.pyx), not from
-    the Python code after it."""
-    monkeypatch.setattr(pooling_engine, "CHUNK_TAPS", 64)
-    x = np.ones((1, 1, 400, 400), np.float32)
-    exc = _interrupted(lambda: max_pool2d(x, 101, 1, 50, threads=1))
-    assert any(frame.filename.endswith("pooling.pyx") for frame in traceback.extract_tb(
-        exc.__traceback__)), traceback.format_tb(exc.__traceback__)
-
-
-def _interrupted(call):
-    """Run ``call`` while another thread sends SIGINT every 5 ms; return the
-    KeyboardInterrupt it raised."""
-    done = threading.Event()
-
-    def ring():
-        while not done.wait(0.005):
-            os.kill(os.getpid(), signal.SIGINT)
-
-    bell = threading.Thread(target=ring)
-    try:
-        bell.start()
-        call()
-    except KeyboardInterrupt as exc:
-        return exc
-    finally:
-        done.set()
-        bell.join()
-        # a signal sent while stopping may still be pending: let it go off here
-        try:
-            time.sleep(0.02)
-        except KeyboardInterrupt:
-            pass
-    raise AssertionError("the call ran to its end")
 
 
 # ----------------------------------------------------------------------------- small cases

@@ -1,11 +1,5 @@
 """im2col / col2im: torch.nn.functional.unfold / fold semantics (2-d)."""
 
-import os
-import signal
-import threading
-import time
-import traceback
-
 import numpy as np
 import pytest
 
@@ -197,48 +191,6 @@ def test_every_thread_count_and_chunking_same_bits(shape, kernel, stride, paddin
             assert_bitwise_equal(pyconvx.im2col(x, kernel, threads=threads, **window), cols)
             assert_bitwise_equal(pyconvx.col2im(weights, shape[-2:], kernel, threads=threads,
                                                 **window), image)
-
-
-def _interrupted(call):
-    """Run ``call`` while another thread sends SIGINT every 5 ms; return the
-    KeyboardInterrupt it raised."""
-    done = threading.Event()
-
-    def ring():
-        while not done.wait(0.005):
-            os.kill(os.getpid(), signal.SIGINT)
-
-    bell = threading.Thread(target=ring)
-    try:
-        bell.start()
-        call()
-    except KeyboardInterrupt as exc:
-        return exc
-    finally:
-        done.set()
-        bell.join()
-        # a signal sent while stopping may still be pending: let it go off here
-        try:
-            time.sleep(0.02)
-        except KeyboardInterrupt:
-            pass
-    raise AssertionError("the call ran to its end")
-
-
-@pytest.mark.parametrize("which", ["im2col", "col2im"])
-def test_ctrl_c_is_raised_inside_the_engine(which, monkeypatch):
-    """Repeated SIGINTs during a call of many small chunks: the KeyboardInterrupt
-    comes out of the compiled walk (its traceback holds unfold.pyx), not from
-    the Python code after it."""
-    monkeypatch.setattr(unfold_engine, "CHUNK_VALUES", 256)
-    x = np.ones((1, 4, 200, 200), np.float32)
-    cols = np.ones((1, 4 * 49, 200 * 200), np.float32)
-    if which == "im2col":
-        exc = _interrupted(lambda: pyconvx.im2col(x, 7, padding=3, threads=1))
-    else:
-        exc = _interrupted(lambda: pyconvx.col2im(cols, (200, 200), 7, padding=3, threads=1))
-    assert any(frame.filename.endswith("unfold.pyx") for frame in traceback.extract_tb(
-        exc.__traceback__)), traceback.format_tb(exc.__traceback__)
 
 
 # ----------------------------------------------------------------------------- NaN, Inf, sizes
