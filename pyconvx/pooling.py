@@ -59,14 +59,22 @@ def pool_output_size(size, kernel_size, stride, padding, dilation=1, ceil_mode=F
     Parameters
     ----------
     size, kernel_size, stride, padding, dilation : int
-        Input length, window size, step, padding per side and tap spacing.
+        Input length (>= 1), window size (>= 1), step (>= 1), padding per side
+        (>= 0) and tap spacing (>= 1).
     ceil_mode : bool, optional
         Round up instead of down.
 
     Returns
     -------
     int
-        May be < 1; the callers turn that into a ValueError.
+        May be < 1; the pooling functions turn that into a ValueError.
+
+    Raises
+    ------
+    TypeError
+        For a non-int size or a non-bool ``ceil_mode``.
+    ValueError
+        For a size out of its range.
 
     Examples
     --------
@@ -78,7 +86,17 @@ def pool_output_size(size, kernel_size, stride, padding, dilation=1, ceil_mode=F
     >>> pool_output_size(6, 3, 2, 1, ceil_mode=True)
     4
     """
-    span = size + 2 * padding - dilation * (kernel_size - 1) - 1
+    (size,) = as_int_tuple(size, "size", 1, 1)
+    (kernel,) = as_int_tuple(kernel_size, "kernel_size", 1, 1)
+    (step,) = as_int_tuple(stride, "stride", 1, 1)
+    (pad,) = as_int_tuple(padding, "padding", 1, 0)
+    (spacing,) = as_int_tuple(dilation, "dilation", 1, 1)
+    return _pool_length(size, kernel, step, pad, spacing, _as_bool(ceil_mode, "ceil_mode"))
+
+
+def _pool_length(size, kernel, stride, padding, dilation, ceil_mode):
+    """pool_output_size for canonical ints: the one home of torch's rule."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
     if ceil_mode:
         length = -(-span // stride) + 1
         if (length - 1) * stride >= size + padding:
@@ -234,7 +252,7 @@ def _describe_pool(shape, kernel_size, stride, padding, dilation, ceil_mode, dat
     if min(spatial) == 0:
         raise ValueError(f"the spatial input must not be empty, got x shape {tuple(shape)}")
     out_spatial = tuple(
-        pool_output_size(size, k, s, p, d, ceil_mode)
+        _pool_length(size, k, s, p, d, ceil_mode)
         for size, k, s, p, d in zip(spatial, kernel, step, pads, spacing)
     )
     if min(out_spatial) < 1:

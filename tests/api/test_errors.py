@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pyconvx
+from pyconvx.pooling import pool_output_size
 
 from _problems import LAYOUTS
 from _reference import assert_bitwise_equal, assert_matches_reference, conv_reference, mode_kwargs
@@ -730,6 +731,7 @@ PROBE_CALLS = {
                             dict(stride=2, padding=(0, 1), divisor_override=2, threads=1)),
     "filter2d": (pyconvx.filter2d, (np.ones((6, 6)), np.ones((3, 3))), {}),
     "correlate": (pyconvx.correlate, (np.ones((6, 6)), np.ones((3, 3))), {}),
+    "pool_output_size": (pool_output_size, (5, 2, 2, 1), dict(dilation=1)),
     "box_blur": (pyconvx.kernels.box_blur, (), dict(size=3)),
     "gaussian": (pyconvx.kernels.gaussian, (), dict(size=3)),
 }

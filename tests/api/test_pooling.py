@@ -717,6 +717,9 @@ def test_unpool_later_duplicate_wins_and_output_size_forms():
         (lambda: max_unpool2d(np.ones((1, 2, 2)), np.zeros((1, 2, 2), int), 2, output_size=(6, 4)), ValueError, r"output_size \(6, 4\) must be within stride \(2, 2\) of the default size \(4, 4\)"),
         (lambda: max_unpool2d(np.ones((1, 2, 2)), np.zeros((1, 2, 2), int), 2, output_size=(4, 4, 4, 4)), ValueError, r"output_size must be \(H_out, W_out\) or the output's full shape \(3 entries\)"),
         (lambda: max_unpool2d(np.ones((1, 1, 1)), np.zeros((1, 1, 1), int), 1, 1, 1), ValueError, r"max_unpool2d: the output would be empty"),
+        (lambda: pool_output_size(5, 2, 0, 0), ValueError, "stride must be >= 1, got 0"),
+        (lambda: pool_output_size(5, 2.0, 1, 0), TypeError, "kernel_size must be an int, got float 2.0"),
+        (lambda: pool_output_size(5, 2, 1, 0, ceil_mode=None), TypeError, "ceil_mode must be a bool"),
     ],
 )
 def test_errors(call, error, match):
