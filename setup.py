@@ -1,8 +1,9 @@
-"""Build of pyconvx's compiled engine (``pyconvx/_engine``).
+"""Build of pyconvx's compiled engine (``pyconvx/_engine``) and its C API.
 
-* Every ``pyconvx/_engine/*.pyx`` is one extension, compiled with -O3 and the
-  house Cython directives (bounds/wraparound checks off; PYCONVX_DEBUG=1 turns
-  the checks back on for a debug build).
+* Every ``pyconvx/_engine/*.pyx`` is one extension, and so is the C API,
+  ``pyconvx/capi.pyx``; all are compiled with -O3 and the house Cython
+  directives (bounds/wraparound checks off; PYCONVX_DEBUG=1 turns the checks
+  back on for a debug build).
 * OpenMP is probed: when the compiler cannot build and link an OpenMP program
   (or PYCONVX_NO_OPENMP=1) the engine is built without it and runs
   single-threaded.
@@ -134,8 +135,9 @@ def extensions():
         "embedsignature": True,
     }
     result = []
-    for pyx in sorted(ENGINE.glob("*.pyx")):
-        name = f"pyconvx._engine.{pyx.stem}"
+    # the engine, and the C API other compiled extensions cimport (pyconvx/capi.pxd)
+    for pyx in sorted(ENGINE.glob("*.pyx")) + [Path("pyconvx") / "capi.pyx"]:
+        name = ".".join(pyx.with_suffix("").parts)
         sources = [str(pyx)]
         if name == UKERNEL_HOST:
             sources.append(str(SRC / "dispatch.c"))

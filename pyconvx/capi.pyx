@@ -1,0 +1,582 @@
+# cython: autotestdict=False
+"""pyconvx's C API: N-d convolution for Cython, C and numba callers, without the GIL.
+
+The functions are declared in ``pyconvx/capi.pxd`` (installed with the
+package: ``from pyconvx cimport capi`` in Cython, with :func:`get_include` on
+the include path) and exported as PyCapsules in ``__pyx_capi__`` (ctypes,
+cffi, numba's ``get_cython_function_address``; :func:`function_address`
+reads one).  ``capi.pxd`` documents the ABI: the functions, the
+``pcx_conv_params`` record (:data:`PARAMS_DTYPE` is its NumPy twin) and the
+constants, which this module also exports as ints: ``PCX_OK``,
+``PCX_ERR_ARGUMENT``, ``PCX_ERR_NO_MEMORY``, ``PCX_ERR_INTERRUPTED``,
+``PCX_ERR_INTERNAL``, ``PCX_PAD_ZEROS`` ... ``PCX_PAD_CONSTANT``,
+``PCX_MAX_SPATIAL_DIMS`` and ``PCX_CAPI_VERSION``.
+
+A call checks and plans with the GIL held for a moment (the public layer's
+own rules: ``pyconvx.shapes.describe_conv``, the cached plan of
+``pyconvx._engine.plan``), turns any Python exception into a status and a
+per-thread message, and runs the direct engine's executor without the GIL.
+"""
+
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
+from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
+from libc.stdint cimport uintptr_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset, strncpy
+
+import os
+import sys
+
+import numpy as np
+
+from pyconvx._engine.contract cimport DirectGeometry, DirectPlan, pcx_ukernel_set, real
+from pyconvx._engine.direct cimport EXECUTE_INTERRUPTED, EXECUTE_NO_MEMORY, execute
+
+from ._boundary import PADDING_MODES
+from ._engine.plan import cached_plan
+from ._normalize import check_memory, resolve_threads
+from .shapes import describe_conv
+
+__all__ = ["PARAMS_DTYPE", "default_params", "function_address", "get_include"]
+
+
+cdef extern from "Python.h":
+    void PyErr_SetInterrupt() nogil
+
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    #  define PCX_THREAD_LOCAL __declspec(thread)
+    #else
+    #  define PCX_THREAD_LOCAL __thread
+    #endif
+    /* the message of the calling thread's last failed call */
+    static PCX_THREAD_LOCAL char pcx_error_text[1024];
+    """
+    char pcx_error_text[1024]
+
+# Bytes of pcx_error_text, the terminating NUL included.
+cdef enum:
+    ERROR_TEXT_SIZE = 1024
+    MAX_ARRAY_DIMS = PCX_MAX_SPATIAL_DIMS + 2
+
+# What a call does once its arguments are checked.
+cdef enum Action:
+    NOTHING = 0      # the output is empty
+    FILL = 1         # no input channels: every output is its bias (or 0)
+    ENGINE = 2       # the direct engine runs the plan
+
+
+cdef struct Call:
+    Action action
+    PyObject *record                 # a reference to the plan record (ENGINE)
+    const DirectGeometry *geo
+    const pcx_ukernel_set *ks
+    bint out_in_place                # out is C-contiguous and overlaps no input
+    bint weight_in_place             # weight is C-contiguous
+    Py_ssize_t out_elems, weight_elems
+
+
+# ----------------------------------------------------------------------------- ABI
+
+
+cdef int pcx_capi_version() noexcept nogil:
+    """The ABI version of these functions (PCX_CAPI_VERSION)."""
+    return PCX_CAPI_VERSION
+
+
+cdef void pcx_params_init(pcx_conv_params *params) noexcept nogil:
+    """Stride 1, no padding, dilation 1, one group, cross-correlation, zeros
+    padding, pyconvx's default thread count."""
+    cdef int i
+    memset(params, 0, sizeof(pcx_conv_params))
+    for i in range(PCX_MAX_SPATIAL_DIMS):
+        params.stride[i] = 1
+        params.dilation[i] = 1
+    params.groups = 1
+    params.padding_mode = PCX_PAD_ZEROS
+
+
+cdef int pcx_conv_f32(int ndim,
+                      const float *x, const Py_ssize_t *x_shape, const Py_ssize_t *x_strides,
+                      const float *weight, const Py_ssize_t *weight_shape,
+                      const Py_ssize_t *weight_strides,
+                      const float *bias,
+                      float *out, const Py_ssize_t *out_shape, const Py_ssize_t *out_strides,
+                      const pcx_conv_params *params) noexcept nogil:
+    """float32 convolution (see capi.pxd)."""
+    return convolve(ndim, x, x_shape, x_strides, weight, weight_shape, weight_strides, bias,
+                    out, out_shape, out_strides, params)
+
+
+cdef int pcx_conv_f64(int ndim,
+                      const double *x, const Py_ssize_t *x_shape, const Py_ssize_t *x_strides,
+                      const double *weight, const Py_ssize_t *weight_shape,
+                      const Py_ssize_t *weight_strides,
+                      const double *bias,
+                      double *out, const Py_ssize_t *out_shape, const Py_ssize_t *out_strides,
+                      const pcx_conv_params *params) noexcept nogil:
+    """float64 convolution (see capi.pxd)."""
+    return convolve(ndim, x, x_shape, x_strides, weight, weight_shape, weight_strides, bias,
+                    out, out_shape, out_strides, params)
+
+
+cdef const char *pcx_status_message(int status) noexcept nogil:
+    """What a status means (a static string)."""
+    if status == PCX_OK:
+        return "success"
+    if status == PCX_ERR_ARGUMENT:
+        return "invalid argument"
+    if status == PCX_ERR_NO_MEMORY:
+        return "out of memory"
+    if status == PCX_ERR_INTERRUPTED:
+        return "interrupted by a signal"
+    if status == PCX_ERR_INTERNAL:
+        return "internal error"
+    return "unknown status"
+
+
+cdef const char *pcx_last_error() noexcept nogil:
+    """The message of the calling thread's last failed call ("" after a success).
+
+    Valid until the thread's next call."""
+    return pcx_error_text
+
+
+# ----------------------------------------------------------------------------- the call
+
+
+cdef int convolve(int ndim, const real *x, const Py_ssize_t *x_shape,
+                  const Py_ssize_t *x_strides, const real *weight,
+                  const Py_ssize_t *weight_shape, const Py_ssize_t *weight_strides,
+                  const real *bias, real *out, const Py_ssize_t *out_shape,
+                  const Py_ssize_t *out_strides, const pcx_conv_params *params) noexcept nogil:
+    """Check and plan (with the GIL), compute (without), release the plan (with)."""
+    cdef Call call
+    cdef Py_ssize_t contiguous[MAX_ARRAY_DIMS]
+    cdef int nd = ndim + 2, status, executed
+    cdef real *target = out
+    cdef real *out_copy = NULL
+    cdef real *weight_copy = NULL
+    cdef const real *w = weight
+    status = prepare(&call, ndim, sizeof(real), x, x_shape, x_strides, weight, weight_shape,
+                     weight_strides, bias, out, out_shape, out_strides, params)
+    if status != PCX_OK or call.action == NOTHING:
+        return status
+    if not call.out_in_place:
+        out_copy = <real *>malloc(call.out_elems * sizeof(real))
+        target = out_copy
+    if call.action == ENGINE and not call.weight_in_place:
+        weight_copy = <real *>malloc(call.weight_elems * sizeof(real))
+        w = weight_copy
+        if weight_copy != NULL:
+            c_strides(weight_shape, nd, contiguous)
+            copy_strided(weight, weight_strides, weight_copy, contiguous, weight_shape, nd)
+    if target == NULL or w == NULL:
+        status = PCX_ERR_NO_MEMORY
+    elif call.action == FILL:
+        fill_bias(target, bias, out_shape, nd)
+    else:
+        executed = execute(call.geo, call.ks, x, w, bias, target, True)
+        if executed == EXECUTE_NO_MEMORY:
+            status = PCX_ERR_NO_MEMORY
+        elif executed == EXECUTE_INTERRUPTED:
+            status = PCX_ERR_INTERRUPTED
+    if status == PCX_OK and out_copy != NULL:
+        c_strides(out_shape, nd, contiguous)
+        copy_strided(out_copy, contiguous, out, out_strides, out_shape, nd)
+    free(out_copy)
+    free(weight_copy)
+    if call.record != NULL or status != PCX_OK:
+        status = finish(&call, status)
+    return status
+
+
+cdef int prepare(Call *call, int ndim, Py_ssize_t itemsize, const void *x,
+                 const Py_ssize_t *x_shape, const Py_ssize_t *x_strides, const void *weight,
+                 const Py_ssize_t *weight_shape, const Py_ssize_t *weight_strides,
+                 const void *bias, void *out, const Py_ssize_t *out_shape,
+                 const Py_ssize_t *out_strides, const pcx_conv_params *params) noexcept with gil:
+    """Check the arguments and fill ``call``; a Python exception becomes a status.
+
+    No exception leaves: one that escaped a noexcept function would be printed
+    and the call would return 0, PCX_OK.  So the status starts as an error and
+    becomes PCX_OK only when everything went through.
+    """
+    cdef int status = PCX_ERR_INTERNAL
+    cdef bint rearm = False
+    call.action = NOTHING
+    call.record = NULL
+    try:
+        try:
+            _prepare(call, ndim, itemsize, x, x_shape, x_strides, weight, weight_shape,
+                     weight_strides, bias, out, out_shape, out_strides, params)
+            pcx_error_text[0] = 0
+            status = PCX_OK
+        except BaseException as exc:  # every exception becomes a status
+            rearm = isinstance(exc, KeyboardInterrupt)
+            status = _report(exc, -1)
+    except BaseException:  # reporting failed too: the status says internal error
+        pass
+    if status != PCX_OK:
+        Py_XDECREF(call.record)
+        call.record = NULL
+    if rearm:   # last: Python runs the SIGINT handler at its next check
+        PyErr_SetInterrupt()
+    return status
+
+
+cdef int finish(Call *call, int status) noexcept with gil:
+    """Release the plan.  The exception of an interruption becomes the thread's last
+    error; Ctrl-C is re-armed, so that the caller's Python code still sees it."""
+    cdef bint rearm = False
+    Py_XDECREF(call.record)
+    call.record = NULL
+    try:
+        if status == PCX_ERR_INTERRUPTED:
+            try:
+                _raise_pending_exception()
+            except BaseException as exc:  # the signal handler's, taken off the thread
+                rearm = isinstance(exc, KeyboardInterrupt)
+                _report(exc, PCX_ERR_INTERRUPTED)
+        elif status == PCX_ERR_NO_MEMORY:
+            _set_error("the memory for the direct engine's workspace or for a copy of out "
+                       "or weight could not be allocated")
+    except BaseException:  # reporting failed: the status stands
+        pass
+    if rearm:   # last: Python runs the SIGINT handler at its next check
+        PyErr_SetInterrupt()
+    return status
+
+
+cdef int _raise_pending_exception() except -1:
+    """Raise the exception a signal handler left set (returning -1 makes Cython do it)."""
+    return -1
+
+
+cdef int _report(exc, int status) except -1:
+    """The status of an exception (``status``, or else the one its type says); its
+    message becomes the thread's last error."""
+    if isinstance(exc, KeyboardInterrupt):
+        status = PCX_ERR_INTERRUPTED
+    elif status >= 0:
+        pass
+    elif isinstance(exc, MemoryError):
+        status = PCX_ERR_NO_MEMORY
+    elif isinstance(exc, (ValueError, TypeError, OverflowError)):
+        status = PCX_ERR_ARGUMENT
+    else:
+        status = PCX_ERR_INTERNAL
+    text = str(exc)
+    if status in (PCX_ERR_INTERRUPTED, PCX_ERR_INTERNAL) or not text:
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if status == PCX_ERR_INTERRUPTED:
+        text = f"interrupted by {text}"
+    _set_error(text)
+    return status
+
+
+cdef _set_error(str text):
+    encoded = text.encode("utf-8", "replace")[:ERROR_TEXT_SIZE - 1]
+    strncpy(pcx_error_text, encoded, ERROR_TEXT_SIZE - 1)
+    pcx_error_text[len(encoded)] = 0
+
+
+cdef tuple _sizes(const Py_ssize_t *values, int count, str name):
+    if values == NULL:
+        raise ValueError(f"{name} must not be NULL")
+    return tuple(values[i] for i in range(count))
+
+
+cdef tuple _element_strides(const Py_ssize_t *strides, tuple shape, str name):
+    """The given element strides, or the C-contiguous ones for NULL."""
+    if strides != NULL:
+        return _sizes(strides, len(shape), name)
+    result = []
+    step = 1
+    for size in reversed(shape):
+        result.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(result))
+
+
+cdef bint _c_contiguous(tuple shape, tuple strides):
+    step = 1
+    for size, stride in zip(reversed(shape), reversed(strides)):
+        if size != 1 and stride != step:
+            return False
+        step *= size
+    return True
+
+
+cdef tuple _byte_span(const void *data, tuple shape, tuple strides, Py_ssize_t itemsize):
+    """[first, last) bytes an array touches, or None when it is empty."""
+    if 0 in shape:
+        return None
+    low = sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
+    high = sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)
+    base = <uintptr_t>data
+    return (base + low * itemsize, base + (high + 1) * itemsize)
+
+
+cdef bint _overlap(tuple a, tuple b):
+    return a is not None and b is not None and a[0] < b[1] and b[0] < a[1]
+
+
+cdef int _prepare(Call *call, int ndim, Py_ssize_t itemsize, const void *x,
+                  const Py_ssize_t *x_shape, const Py_ssize_t *x_strides, const void *weight,
+                  const Py_ssize_t *weight_shape, const Py_ssize_t *weight_strides,
+                  const void *bias, void *out, const Py_ssize_t *out_shape,
+                  const Py_ssize_t *out_strides, const pcx_conv_params *params) except -1:
+    cdef pcx_conv_params defaults
+    cdef DirectPlan record
+    if not 1 <= ndim <= PCX_MAX_SPATIAL_DIMS:
+        raise ValueError(f"ndim must be between 1 and {PCX_MAX_SPATIAL_DIMS}, got {ndim}")
+    for name, pointer in (("x", <uintptr_t>x), ("weight", <uintptr_t>weight),
+                          ("out", <uintptr_t>out), ("bias", <uintptr_t>bias)):
+        if pointer == 0 and name != "bias":
+            raise ValueError(f"{name} must not be NULL")
+        if pointer % itemsize:
+            raise ValueError(f"{name} must be aligned to its {itemsize}-byte elements "
+                             f"(got address {pointer:#x})")
+    nd = ndim + 2
+    xs = _sizes(x_shape, nd, "x_shape")
+    ws = _sizes(weight_shape, nd, "weight_shape")
+    os_ = _sizes(out_shape, nd, "out_shape")
+    if params == NULL:
+        pcx_params_init(&defaults)
+        params = &defaults
+    if not 0 <= params.padding_mode < len(PADDING_MODES):
+        raise ValueError(f"params.padding_mode must be a PCX_PAD_* value (0 to "
+                         f"{len(PADDING_MODES) - 1}), got {params.padding_mode}")
+    if params.threads < 0:
+        raise ValueError(f"params.threads must be >= 0 (0: pyconvx's default), "
+                         f"got {params.threads}")
+    geometry = describe_conv(
+        xs, ws, ndim=ndim,
+        stride=tuple(params.stride[i] for i in range(ndim)),
+        padding=tuple((params.padding[i][0], params.padding[i][1]) for i in range(ndim)),
+        dilation=tuple(params.dilation[i] for i in range(ndim)),
+        groups=params.groups, padding_mode=PADDING_MODES[params.padding_mode],
+        padding_value=params.padding_value,
+        bias_shape=None if bias == NULL else (ws[0],))
+    if os_ != geometry.out_shape:
+        raise ValueError(f"out_shape is {os_}; this convolution's output has shape "
+                         f"{geometry.out_shape}")
+    threads = resolve_threads(None if params.threads == 0 else params.threads)
+    x_steps = _element_strides(x_strides, xs, "x_strides")
+    w_steps = _element_strides(weight_strides, ws, "weight_strides")
+    out_steps = _element_strides(out_strides, os_, "out_strides")
+
+    out_span = _byte_span(out, os_, out_steps, itemsize)
+    inputs = [_byte_span(x, xs, x_steps, itemsize), _byte_span(weight, ws, w_steps, itemsize)]
+    if bias != NULL:
+        inputs.append(_byte_span(bias, (ws[0],), (1,), itemsize))
+    call.out_in_place = (_c_contiguous(os_, out_steps)
+                         and not any(_overlap(out_span, span) for span in inputs))
+    call.weight_in_place = _c_contiguous(ws, w_steps)
+    call.out_elems = np.prod(os_, dtype=np.int64)
+    call.weight_elems = np.prod(ws, dtype=np.int64)
+    if call.out_elems == 0:
+        call.action = NOTHING
+        return 0
+    copies = (0 if call.out_in_place else call.out_elems) + (
+        0 if call.weight_in_place else call.weight_elems)
+    check_memory(copies * itemsize, "the copies of out and weight")
+    if geometry.reduction_length == 0:
+        call.action = FILL
+        return 0
+    dtype = np.float32 if itemsize == 4 else np.float64
+    record = cached_plan(geometry, dtype, threads=threads, algorithm="auto",
+                         flip=bool(params.flip), x_strides=x_steps).record
+    Py_INCREF(record)
+    call.record = <PyObject *>record
+    call.geo = &record.geo
+    call.ks = record.ukernels
+    call.action = ENGINE
+    return 0
+
+
+# ----------------------------------------------------------------------------- copies
+
+
+cdef void c_strides(const Py_ssize_t *shape, int nd, Py_ssize_t *strides) noexcept nogil:
+    """The element strides of a C-contiguous array of ``shape``."""
+    cdef Py_ssize_t step = 1
+    cdef int i = nd - 1
+    while i >= 0:
+        strides[i] = step
+        step *= shape[i]
+        i -= 1
+
+
+cdef void copy_strided(const real *src, const Py_ssize_t *src_strides, real *dst,
+                       const Py_ssize_t *dst_strides, const Py_ssize_t *shape,
+                       int nd) noexcept nogil:
+    """dst[i...] = src[i...] over ``shape`` (element strides; C order)."""
+    cdef Py_ssize_t index[MAX_ARRAY_DIMS]
+    cdef Py_ssize_t s = 0, d = 0
+    cdef int i
+    for i in range(nd):
+        if shape[i] == 0:
+            return
+        index[i] = 0
+    while True:
+        dst[d] = src[s]
+        i = nd - 1
+        while i >= 0:
+            index[i] += 1
+            s += src_strides[i]
+            d += dst_strides[i]
+            if index[i] < shape[i]:
+                break
+            s -= src_strides[i] * shape[i]
+            d -= dst_strides[i] * shape[i]
+            index[i] = 0
+            i -= 1
+        if i < 0:
+            return
+
+
+cdef void fill_bias(real *out, const real *bias, const Py_ssize_t *shape, int nd) noexcept nogil:
+    """A C-contiguous output of empty sums: every value its channel's bias, or 0."""
+    cdef Py_ssize_t plane = 1, n, c, j
+    cdef real value
+    cdef int i
+    for i in range(2, nd):
+        plane *= shape[i]
+    for n in range(shape[0]):
+        for c in range(shape[1]):
+            value = bias[c] if bias != NULL else 0
+            for j in range(plane):
+                out[(n * shape[1] + c) * plane + j] = value
+
+
+# ----------------------------------------------------------------------------- Python side
+
+
+cdef pcx_conv_params _layout_probe
+
+#: The NumPy layout of ``pcx_conv_params`` (field offsets and size read from the
+#: compiled struct): ctypes and numba callers fill one and pass its address.
+PARAMS_DTYPE = np.dtype({
+    "names": ["stride", "padding", "dilation", "groups", "flip", "padding_mode",
+              "padding_value", "threads"],
+    "formats": [(np.intp, (PCX_MAX_SPATIAL_DIMS,)), (np.intp, (PCX_MAX_SPATIAL_DIMS, 2)),
+                (np.intp, (PCX_MAX_SPATIAL_DIMS,)), np.intp, np.intc, np.intc, np.float64,
+                np.intc],
+    "offsets": [<char *>&_layout_probe.stride[0] - <char *>&_layout_probe,
+                <char *>&_layout_probe.padding[0][0] - <char *>&_layout_probe,
+                <char *>&_layout_probe.dilation[0] - <char *>&_layout_probe,
+                <char *>&_layout_probe.groups - <char *>&_layout_probe,
+                <char *>&_layout_probe.flip - <char *>&_layout_probe,
+                <char *>&_layout_probe.padding_mode - <char *>&_layout_probe,
+                <char *>&_layout_probe.padding_value - <char *>&_layout_probe,
+                <char *>&_layout_probe.threads - <char *>&_layout_probe],
+    "itemsize": sizeof(pcx_conv_params),
+})
+
+# The ABI's constants as module attributes (their names are those of capi.pxd).
+_ABI_CONSTANTS = {
+    "PCX_CAPI_VERSION": PCX_CAPI_VERSION,
+    "PCX_MAX_SPATIAL_DIMS": PCX_MAX_SPATIAL_DIMS,
+    "PCX_OK": PCX_OK,
+    "PCX_ERR_ARGUMENT": PCX_ERR_ARGUMENT,
+    "PCX_ERR_NO_MEMORY": PCX_ERR_NO_MEMORY,
+    "PCX_ERR_INTERRUPTED": PCX_ERR_INTERRUPTED,
+    "PCX_ERR_INTERNAL": PCX_ERR_INTERNAL,
+    "PCX_PAD_ZEROS": PCX_PAD_ZEROS,
+    "PCX_PAD_REFLECT": PCX_PAD_REFLECT,
+    "PCX_PAD_REPLICATE": PCX_PAD_REPLICATE,
+    "PCX_PAD_CIRCULAR": PCX_PAD_CIRCULAR,
+    "PCX_PAD_SYMMETRIC": PCX_PAD_SYMMETRIC,
+    "PCX_PAD_CONSTANT": PCX_PAD_CONSTANT,
+}
+globals().update(_ABI_CONSTANTS)
+__all__ += list(_ABI_CONSTANTS)
+
+
+def get_include():
+    """The directory to put on Cython's include path for ``from pyconvx cimport capi``.
+
+    It is the directory that holds the ``pyconvx`` package (``capi.pxd``
+    declares the whole API; no C header is needed).
+
+    Returns
+    -------
+    str
+        An absolute path.
+
+    Examples
+    --------
+    >>> import os
+    >>> from pyconvx import capi
+    >>> os.path.isfile(os.path.join(capi.get_include(), "pyconvx", "capi.pxd"))
+    True
+    """
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def function_address(name):
+    """The address of the C function ``name`` of the API, from its PyCapsule.
+
+    For callers without Cython: wrap it with ``ctypes.CFUNCTYPE`` (or numba's
+    ``ctypes`` support; numba's ``get_cython_function_address("pyconvx.capi",
+    name)`` returns the same number).
+
+    Parameters
+    ----------
+    name : str
+        ``"pcx_conv_f32"``, ``"pcx_conv_f64"``, ``"pcx_params_init"``,
+        ``"pcx_status_message"``, ``"pcx_last_error"`` or ``"pcx_capi_version"``.
+
+    Returns
+    -------
+    int
+        The function's address.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a function of the API.
+
+    Examples
+    --------
+    >>> import ctypes
+    >>> from pyconvx import capi
+    >>> version = ctypes.CFUNCTYPE(ctypes.c_int)(capi.function_address("pcx_capi_version"))
+    >>> version() == capi.PCX_CAPI_VERSION
+    True
+    """
+    table = sys.modules[__name__].__pyx_capi__
+    if not isinstance(name, str) or name not in table:
+        raise ValueError(f"name must be one of {', '.join(map(repr, sorted(table)))}; "
+                         f"got {name!r}")
+    capsule = table[name]
+    return <uintptr_t>PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
+
+
+def default_params():
+    """A ``pcx_conv_params`` record holding the defaults of ``pcx_params_init``.
+
+    Stride 1, no padding and dilation 1 on every dim, one group, no flip,
+    zeros padding, ``threads`` 0 (pyconvx's default).  Change its fields and
+    pass ``record.ctypes.data`` as the ``params`` pointer.
+
+    Returns
+    -------
+    numpy.ndarray
+        A 0-d array of dtype :data:`PARAMS_DTYPE`.
+
+    Examples
+    --------
+    >>> from pyconvx import capi
+    >>> params = capi.default_params()
+    >>> int(params["groups"]), params["stride"][:2].tolist()
+    (1, [1, 1])
+    >>> params["padding"][:2] = [(1, 1), (2, 0)]     # (low, high) per spatial dim
+    >>> params["threads"] = 1
+    """
+    record = np.zeros((), dtype=PARAMS_DTYPE)
+    pcx_params_init(<pcx_conv_params *><uintptr_t>record.ctypes.data)
+    return record
