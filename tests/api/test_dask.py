@@ -213,7 +213,7 @@ def test_errors_are_those_of_conv_and_come_at_once(rng):
         pyconvx.dask.conv(x, np.ones((1, 3, 3, 3)))
     with pytest.raises(ValueError, match="padding_mode='reflect' needs padding < the input"):
         pyconvx.dask.conv(x, np.ones((1, 2, 3, 3)), padding=10, padding_mode="reflect")
-    with pytest.raises(ValueError, match="algorithm='fft' is not available in pyconvx.dask"):
+    with pytest.raises(ValueError, match=r"algorithm='fft' is not available in pyconvx\.dask"):
         pyconvx.dask.conv(x, np.ones((1, 2, 3, 3)), algorithm="fft")
     with pytest.raises(ValueError, match="algorithm must be one of"):
         pyconvx.dask.conv(x, np.ones((1, 2, 3, 3)), algorithm="fast")
