@@ -24,6 +24,7 @@ from libc.stdint cimport uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset, strncpy
 
+import math
 import os
 import sys
 
@@ -375,8 +376,8 @@ cdef int _prepare(Call *call, int ndim, Py_ssize_t itemsize, const void *x,
     call.out_in_place = (_c_contiguous(os_, out_steps)
                          and not any(_overlap(out_span, span) for span in inputs))
     call.weight_in_place = _c_contiguous(ws, w_steps)
-    call.out_elems = np.prod(os_, dtype=np.int64)
-    call.weight_elems = np.prod(ws, dtype=np.int64)
+    call.out_elems = math.prod(os_)     # both below 2**62: describe_conv checked them
+    call.weight_elems = math.prod(ws)
     if call.out_elems == 0:
         call.action = NOTHING
         return 0

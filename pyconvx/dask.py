@@ -54,7 +54,8 @@ from .shapes import describe_conv
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
 
-# The axes of the input and of the result: (N, C, *spatial).
+# The roles of the axes of the input and of the result: (N, C, *spatial).  A
+# channels-last layout would change only these; the blocks are plain conv calls.
 BATCH_AXIS, CHANNEL_AXIS, FIRST_SPATIAL_AXIS = 0, 1, 2
 
 
