@@ -93,9 +93,14 @@ TypeError, ValueError, MemoryError
     As :func:`pyconvx.conv` would for the whole array, when the graph is
     built; ``algorithm="fft"``, and unknown chunk sizes, are ValueErrors.""",
 })
-DOCS["dask_conv_parameters"] = "\n".join(DOCS[name] for name in (
-    "dask_x", "dask_weight", "dask_bias", "stride", "padding", "dilation", "groups", "flip",
-    "padding_mode", "padding_value", "dask_threads", "dask_algorithm"))
+# Parameters, Returns and Raises of conv and conv1d/2d/3d, in one piece.
+DOCS["dask_conv_sections"] = "\n".join([
+    "Parameters", "----------",
+    *(DOCS[name] for name in ("dask_x", "dask_weight", "dask_bias", "stride", "padding",
+                              "dilation", "groups", "flip", "padding_mode", "padding_value",
+                              "dask_threads", "dask_algorithm")),
+    "", "Returns", "-------", DOCS["dask_returns"],
+    "", "Raises", "------", DOCS["dask_raises"]])
 
 
 def _periodic_extension(x, axis, pads):
@@ -212,17 +217,7 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, fli
     The result is bitwise equal to ``pyconvx.conv`` on the whole array, for
     every chunking.
 
-    Parameters
-    ----------
-    %(dask_conv_parameters)s
-
-    Returns
-    -------
-    %(dask_returns)s
-
-    Raises
-    ------
-    %(dask_raises)s
+    %(dask_conv_sections)s
 
     Notes
     -----
@@ -256,17 +251,7 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
            padding_mode="zeros", padding_value=0.0, threads=None, algorithm="auto"):
     """1-d convolution of a dask array: :func:`conv` with a check that there is 1 spatial dim.
 
-    Parameters
-    ----------
-    %(dask_conv_parameters)s
-
-    Returns
-    -------
-    %(dask_returns)s
-
-    Raises
-    ------
-    %(dask_raises)s
+    %(dask_conv_sections)s
 
     Examples
     --------
@@ -285,17 +270,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
            padding_mode="zeros", padding_value=0.0, threads=None, algorithm="auto"):
     """2-d convolution of a dask array: :func:`conv` with a check that there are 2 spatial dims.
 
-    Parameters
-    ----------
-    %(dask_conv_parameters)s
-
-    Returns
-    -------
-    %(dask_returns)s
-
-    Raises
-    ------
-    %(dask_raises)s
+    %(dask_conv_sections)s
 
     Examples
     --------
@@ -320,17 +295,7 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
            padding_mode="zeros", padding_value=0.0, threads=None, algorithm="auto"):
     """3-d convolution of a dask array: :func:`conv` with a check that there are 3 spatial dims.
 
-    Parameters
-    ----------
-    %(dask_conv_parameters)s
-
-    Returns
-    -------
-    %(dask_returns)s
-
-    Raises
-    ------
-    %(dask_raises)s
+    %(dask_conv_sections)s
 
     Examples
     --------
