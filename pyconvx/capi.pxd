@@ -40,12 +40,14 @@
 # failed call of the calling thread.  No exception ever leaves these
 # functions.
 #
-# The GIL: the functions are ``nogil``.  A call takes the GIL for a moment to
-# check its arguments and plan (a plan is cached per problem: microseconds),
-# computes without it, and takes it once more to release the plan.  Call it
-# from any thread that may take the GIL (a thread of ``prange``, a numba
-# ``parallel=True`` loop, a plain C thread), never while another thread holds
-# the GIL waiting for this one.
+# The GIL: the functions are ``nogil``.  The first call of a problem (shapes,
+# strides, dtype, params: all but the data pointers) takes the GIL for a
+# moment to check the arguments and plan; the plans of the last 64 problems
+# are kept, and a call of one of them takes no GIL at all.  The computation
+# never holds it.  Call from any thread that may take the GIL (a thread of
+# ``prange``, a numba ``parallel=True`` loop, a plain C thread), never while
+# another thread holds the GIL waiting for this one.  The plans are made for
+# the process's SIMD level (PYCONVX_SIMD caps it).
 #
 # Threads: ``params.threads`` = 0 means pyconvx's default (OMP_NUM_THREADS,
 # else the usable cores); inside a caller's own parallel loop use 1, so the

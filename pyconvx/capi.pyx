@@ -12,17 +12,21 @@ constants, which this module also exports as ints: ``PCX_OK``,
 ``PCX_ERR_INTERNAL``, ``PCX_PAD_ZEROS`` ... ``PCX_PAD_CONSTANT``,
 ``PCX_MAX_SPATIAL_DIMS`` and ``PCX_CAPI_VERSION``.
 
-A call checks and plans with the GIL held for a moment (the public layer's
-own rules: ``pyconvx.shapes.describe_conv``, the cached plan of
-``pyconvx._engine.plan``), turns any Python exception into a status and a
-per-thread message, and runs the direct engine's executor without the GIL.
+The first call of a problem checks and plans with the GIL held for a moment
+(the public layer's own rules: ``pyconvx.shapes.describe_conv``, then
+``pyconvx._engine.plan``), turning any Python exception into a status and a
+per-thread message; this module keeps the plans of recent problems, so later
+calls of the same problem find theirs without the GIL.  The direct engine's
+executor computes without it.
 """
 
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
+from cpython.pythread cimport (WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock,
+                               PyThread_release_lock, PyThread_type_lock)
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from libc.stdint cimport uintptr_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset, strncpy
+from libc.string cimport memcmp, memset, strncpy
 
 import math
 import os
@@ -34,11 +38,16 @@ from pyconvx._engine.contract cimport DirectGeometry, DirectPlan, pcx_ukernel_se
 from pyconvx._engine.direct cimport EXECUTE_INTERRUPTED, EXECUTE_NO_MEMORY, execute
 
 from ._boundary import PADDING_MODES
-from ._engine.plan import cached_plan
+from ._engine import dispatch
+from ._engine.plan import make_plan
 from ._normalize import check_memory, resolve_threads
 from .shapes import describe_conv
 
 __all__ = ["PARAMS_DTYPE", "default_params", "function_address", "get_include"]
+
+# The SIMD level of every plan of the C API: the process's own (PYCONVX_SIMD caps
+# it), whatever thread plans it (dispatch.forced_simd is a per-thread testing aid).
+_PROCESS_LEVEL = max(map(dispatch.LEVEL_NAMES.index, dispatch.available_levels()))
 
 
 cdef extern from "Python.h":
@@ -68,14 +77,34 @@ cdef enum Action:
     ENGINE = 2       # the direct engine runs the plan
 
 
-cdef struct Call:
+cdef struct Problem:
+    # Everything the checks and the planner read of a call: all but the data
+    # pointers.  NULL strides and params are spelled out (C order, the
+    # defaults) and unused entries are zero, so equal problems are equal bytes.
+    int itemsize, ndim, has_bias
+    Py_ssize_t x_shape[MAX_ARRAY_DIMS]
+    Py_ssize_t x_strides[MAX_ARRAY_DIMS]
+    Py_ssize_t weight_shape[MAX_ARRAY_DIMS]
+    Py_ssize_t weight_strides[MAX_ARRAY_DIMS]
+    Py_ssize_t out_shape[MAX_ARRAY_DIMS]
+    Py_ssize_t out_strides[MAX_ARRAY_DIMS]
+    pcx_conv_params params
+
+
+cdef struct Prepared:
+    # What the checks and the planner made of a problem.
     Action action
     PyObject *record                 # a reference to the plan record (ENGINE)
     const DirectGeometry *geo
     const pcx_ukernel_set *ks
-    bint out_in_place                # out is C-contiguous and overlaps no input
-    bint weight_in_place             # weight is C-contiguous
+    bint out_contiguous              # out is C-contiguous (still copied if it overlaps)
+    bint weight_contiguous
     Py_ssize_t out_elems, weight_elems
+
+
+cdef struct Call:
+    Prepared prepared                # the plan; its record is the cache's, or owned
+    int slot                         # the cache entry it came from, or -1
 
 
 # ----------------------------------------------------------------------------- ABI
@@ -152,53 +181,179 @@ cdef int convolve(int ndim, const real *x, const Py_ssize_t *x_shape,
                   const Py_ssize_t *weight_shape, const Py_ssize_t *weight_strides,
                   const real *bias, real *out, const Py_ssize_t *out_shape,
                   const Py_ssize_t *out_strides, const pcx_conv_params *params) noexcept nogil:
-    """Check and plan (with the GIL), compute (without), release the plan (with)."""
+    """Find the problem's plan in the cache (no GIL), or check and plan it (with the
+    GIL), then compute without the GIL."""
+    cdef Problem problem
     cdef Call call
+    cdef Prepared *prep = &call.prepared
     cdef Py_ssize_t contiguous[MAX_ARRAY_DIMS]
-    cdef int nd = ndim + 2, status, executed
+    cdef int nd = ndim + 2, status = PCX_OK, executed
+    cdef bint described, overlaps
     cdef real *target = out
     cdef real *out_copy = NULL
     cdef real *weight_copy = NULL
     cdef const real *w = weight
-    status = prepare(&call, ndim, sizeof(real), x, x_shape, x_strides, weight, weight_shape,
-                     weight_strides, bias, out, out_shape, out_strides, params)
-    if status != PCX_OK or call.action == NOTHING:
-        return status
-    if not call.out_in_place:
-        out_copy = <real *>malloc(call.out_elems * sizeof(real))
-        target = out_copy
-    if call.action == ENGINE and not call.weight_in_place:
-        weight_copy = <real *>malloc(call.weight_elems * sizeof(real))
-        w = weight_copy
-        if weight_copy != NULL:
-            c_strides(weight_shape, nd, contiguous)
-            copy_strided(weight, weight_strides, weight_copy, contiguous, weight_shape, nd)
-    if target == NULL or w == NULL:
-        status = PCX_ERR_NO_MEMORY
-    elif call.action == FILL:
-        fill_bias(target, bias, out_shape, nd)
-    else:
-        executed = execute(call.geo, call.ks, x, w, bias, target, True)
-        if executed == EXECUTE_NO_MEMORY:
+    described = (usable_pointers(sizeof(real), x, weight, bias, out)
+                 and describe(&problem, ndim, sizeof(real), x_shape, x_strides, weight_shape,
+                              weight_strides, bias != NULL, out_shape, out_strides, params))
+    if not described:
+        # a NULL or misaligned pointer, ndim out of range, a NULL shape: the checks
+        # say which (they refuse all of these)
+        status = prepare(&call, NULL, ndim, sizeof(real), x, x_shape, x_strides, weight,
+                         weight_shape, weight_strides, bias, out, out_shape, out_strides,
+                         params)
+        return status if status != PCX_OK else finish(&call, PCX_ERR_INTERNAL)
+    if not cache_acquire(&problem, &call):   # a new problem: check and plan it
+        status = prepare(&call, &problem, ndim, sizeof(real), x, x_shape, x_strides, weight,
+                         weight_shape, weight_strides, bias, out, out_shape, out_strides,
+                         params)
+        if status != PCX_OK:
+            return status
+    pcx_error_text[0] = 0
+    if prep.action != NOTHING:
+        overlaps = (spans_overlap(out, problem.out_shape, problem.out_strides, nd,
+                                  x, problem.x_shape, problem.x_strides, sizeof(real))
+                    or spans_overlap(out, problem.out_shape, problem.out_strides, nd, weight,
+                                     problem.weight_shape, problem.weight_strides, sizeof(real))
+                    or (bias != NULL and spans_overlap(out, problem.out_shape,
+                                                       problem.out_strides, nd, bias,
+                                                       problem.weight_shape, contiguous_one,
+                                                       sizeof(real), 1)))
+        if overlaps or not prep.out_contiguous:
+            out_copy = <real *>malloc(prep.out_elems * sizeof(real))
+            target = out_copy
+        if prep.action == ENGINE and not prep.weight_contiguous:
+            weight_copy = <real *>malloc(prep.weight_elems * sizeof(real))
+            w = weight_copy
+            if weight_copy != NULL:
+                c_strides(problem.weight_shape, nd, contiguous)
+                copy_strided(weight, problem.weight_strides, weight_copy, contiguous,
+                             problem.weight_shape, nd)
+        if target == NULL or w == NULL:
             status = PCX_ERR_NO_MEMORY
-        elif executed == EXECUTE_INTERRUPTED:
-            status = PCX_ERR_INTERRUPTED
-    if status == PCX_OK and out_copy != NULL:
-        c_strides(out_shape, nd, contiguous)
-        copy_strided(out_copy, contiguous, out, out_strides, out_shape, nd)
-    free(out_copy)
-    free(weight_copy)
-    if call.record != NULL or status != PCX_OK:
+        elif prep.action == FILL:
+            fill_bias(target, bias, problem.out_shape, nd)
+        else:
+            executed = execute(prep.geo, prep.ks, x, w, bias, target, True)
+            if executed == EXECUTE_NO_MEMORY:
+                status = PCX_ERR_NO_MEMORY
+            elif executed == EXECUTE_INTERRUPTED:
+                status = PCX_ERR_INTERRUPTED
+        if status == PCX_OK and out_copy != NULL:
+            c_strides(problem.out_shape, nd, contiguous)
+            copy_strided(out_copy, contiguous, out, problem.out_strides, problem.out_shape, nd)
+        free(out_copy)
+        free(weight_copy)
+    if call.slot >= 0:
+        cache_release(call.slot)
+        prep.record = NULL      # the cache's reference, not this call's
+    if prep.record != NULL or status != PCX_OK:
         status = finish(&call, status)
     return status
 
 
-cdef int prepare(Call *call, int ndim, Py_ssize_t itemsize, const void *x,
-                 const Py_ssize_t *x_shape, const Py_ssize_t *x_strides, const void *weight,
-                 const Py_ssize_t *weight_shape, const Py_ssize_t *weight_strides,
-                 const void *bias, void *out, const Py_ssize_t *out_shape,
-                 const Py_ssize_t *out_strides, const pcx_conv_params *params) noexcept with gil:
-    """Check the arguments and fill ``call``; a Python exception becomes a status.
+cdef bint usable_pointers(Py_ssize_t itemsize, const void *x, const void *weight,
+                          const void *bias, const void *out) noexcept nogil:
+    """x, weight and out given, every pointer aligned (else the checks say why)."""
+    if x == NULL or weight == NULL or out == NULL:
+        return False
+    return ((<uintptr_t>x | <uintptr_t>weight | <uintptr_t>bias | <uintptr_t>out)
+            % itemsize == 0)
+
+
+cdef bint describe(Problem *problem, int ndim, int itemsize, const Py_ssize_t *x_shape,
+                   const Py_ssize_t *x_strides, const Py_ssize_t *weight_shape,
+                   const Py_ssize_t *weight_strides, bint has_bias,
+                   const Py_ssize_t *out_shape, const Py_ssize_t *out_strides,
+                   const pcx_conv_params *params) noexcept nogil:
+    """Fill ``problem`` from the arguments; False when they cannot even be read
+    (ndim out of range, a NULL shape): the checks then say what is wrong."""
+    cdef int nd = ndim + 2, i
+    if not 1 <= ndim <= PCX_MAX_SPATIAL_DIMS or x_shape == NULL or weight_shape == NULL \
+            or out_shape == NULL:
+        return False
+    memset(problem, 0, sizeof(Problem))
+    problem.itemsize = itemsize
+    problem.ndim = ndim
+    problem.has_bias = has_bias
+    for i in range(nd):
+        problem.x_shape[i] = x_shape[i]
+        problem.weight_shape[i] = weight_shape[i]
+        problem.out_shape[i] = out_shape[i]
+    spell_strides(x_strides, x_shape, nd, problem.x_strides)
+    spell_strides(weight_strides, weight_shape, nd, problem.weight_strides)
+    spell_strides(out_strides, out_shape, nd, problem.out_strides)
+    if params == NULL:
+        pcx_params_init(&problem.params)
+    else:
+        problem.params.groups = params.groups
+        problem.params.flip = params.flip
+        problem.params.padding_mode = params.padding_mode
+        problem.params.padding_value = params.padding_value
+        problem.params.threads = params.threads
+        for i in range(ndim):
+            problem.params.stride[i] = params.stride[i]
+            problem.params.padding[i][0] = params.padding[i][0]
+            problem.params.padding[i][1] = params.padding[i][1]
+            problem.params.dilation[i] = params.dilation[i]
+    return True
+
+
+cdef void spell_strides(const Py_ssize_t *strides, const Py_ssize_t *shape, int nd,
+                        Py_ssize_t *result) noexcept nogil:
+    """The given element strides, or the C-contiguous ones for NULL."""
+    cdef int i
+    if strides == NULL:
+        c_strides(shape, nd, result)
+    else:
+        for i in range(nd):
+            result[i] = strides[i]
+
+
+cdef Py_ssize_t contiguous_one[1]
+contiguous_one[0] = 1
+
+
+cdef bint spans_overlap(const void *a, const Py_ssize_t *a_shape, const Py_ssize_t *a_strides,
+                        int a_dims, const void *b, const Py_ssize_t *b_shape,
+                        const Py_ssize_t *b_strides, Py_ssize_t itemsize,
+                        int b_dims=-1) noexcept nogil:
+    """Whether the bytes two arrays span (first to last element) intersect."""
+    cdef uintptr_t a_low, a_high, b_low, b_high
+    if b_dims < 0:
+        b_dims = a_dims
+    if not byte_span(a, a_shape, a_strides, a_dims, itemsize, &a_low, &a_high) or \
+            not byte_span(b, b_shape, b_strides, b_dims, itemsize, &b_low, &b_high):
+        return False
+    return a_low < b_high and b_low < a_high
+
+
+cdef bint byte_span(const void *data, const Py_ssize_t *shape, const Py_ssize_t *strides,
+                    int nd, Py_ssize_t itemsize, uintptr_t *low,
+                    uintptr_t *high) noexcept nogil:
+    """[low, high): the bytes an array spans; False when it is empty."""
+    cdef Py_ssize_t first = 0, last = 0
+    cdef int i
+    for i in range(nd):
+        if shape[i] == 0:
+            return False
+        if strides[i] < 0:
+            first += (shape[i] - 1) * strides[i]
+        else:
+            last += (shape[i] - 1) * strides[i]
+    low[0] = <uintptr_t>data + first * itemsize
+    high[0] = <uintptr_t>data + (last + 1) * itemsize
+    return True
+
+
+cdef int prepare(Call *call, const Problem *problem, int ndim, Py_ssize_t itemsize,
+                 const void *x, const Py_ssize_t *x_shape, const Py_ssize_t *x_strides,
+                 const void *weight, const Py_ssize_t *weight_shape,
+                 const Py_ssize_t *weight_strides, const void *bias, void *out,
+                 const Py_ssize_t *out_shape, const Py_ssize_t *out_strides,
+                 const pcx_conv_params *params) noexcept with gil:
+    """Check the arguments and plan; remember the problem's plan in the cache (when
+    ``problem`` is given).  A Python exception becomes a status.
 
     No exception leaves: one that escaped a noexcept function would be printed
     and the call would return 0, PCX_OK.  So the status starts as an error and
@@ -206,33 +361,35 @@ cdef int prepare(Call *call, int ndim, Py_ssize_t itemsize, const void *x,
     """
     cdef int status = PCX_ERR_INTERNAL
     cdef bint rearm = False
-    call.action = NOTHING
-    call.record = NULL
+    memset(&call.prepared, 0, sizeof(Prepared))
+    call.slot = -1
     try:
         try:
-            _prepare(call, ndim, itemsize, x, x_shape, x_strides, weight, weight_shape,
-                     weight_strides, bias, out, out_shape, out_strides, params)
-            pcx_error_text[0] = 0
+            _prepare(&call.prepared, ndim, itemsize, x, x_shape, x_strides, weight,
+                     weight_shape, weight_strides, bias, out, out_shape, out_strides, params)
+            if problem != NULL:
+                cache_insert(problem, call)
             status = PCX_OK
         except BaseException as exc:  # every exception becomes a status
             rearm = isinstance(exc, KeyboardInterrupt)
             status = _report(exc, -1)
     except BaseException:  # reporting failed too: the status says internal error
         pass
-    if status != PCX_OK:
-        Py_XDECREF(call.record)
-        call.record = NULL
+    if status != PCX_OK and call.slot < 0:
+        Py_XDECREF(call.prepared.record)
+        call.prepared.record = NULL
     if rearm:   # last: Python runs the SIGINT handler at its next check
         PyErr_SetInterrupt()
     return status
 
 
 cdef int finish(Call *call, int status) noexcept with gil:
-    """Release the plan.  The exception of an interruption becomes the thread's last
-    error; Ctrl-C is re-armed, so that the caller's Python code still sees it."""
+    """Release the plan the call owns.  The exception of an interruption becomes the
+    thread's last error; Ctrl-C is re-armed, so that the caller's Python code still
+    sees it."""
     cdef bint rearm = False
-    Py_XDECREF(call.record)
-    call.record = NULL
+    Py_XDECREF(call.prepared.record)
+    call.prepared.record = NULL
     try:
         if status == PCX_ERR_INTERRUPTED:
             try:
@@ -248,6 +405,119 @@ cdef int finish(Call *call, int status) noexcept with gil:
     if rearm:   # last: Python runs the SIGINT handler at its next check
         PyErr_SetInterrupt()
     return status
+
+
+# ----------------------------------------------------------------------------- the cache
+# The plans of recent problems, found without the GIL: a call whose problem is
+# here only takes a lock for a moment, twice.  The cache holds a reference to
+# each plan record; ``users`` counts the calls running with one, and an entry
+# is replaced only when none is (always with the GIL held, by a new problem).
+
+cdef enum:
+    CACHE_SIZE = 64
+
+cdef struct CacheEntry:
+    bint filled
+    unsigned long long hash
+    Problem problem
+    Prepared prepared
+    Py_ssize_t users
+
+cdef CacheEntry cache[CACHE_SIZE]
+cdef int cache_next = 0                      # where the next replacement looks first
+cdef PyThread_type_lock cache_lock = PyThread_allocate_lock()
+
+
+cdef unsigned long long problem_hash(const Problem *problem) noexcept nogil:
+    """FNV-1a over the problem's bytes."""
+    cdef const unsigned char *byte = <const unsigned char *>problem
+    cdef unsigned long long h = 14695981039346656037ULL
+    cdef size_t i
+    for i in range(sizeof(Problem)):
+        h = (h ^ byte[i]) * 1099511628211ULL
+    return h
+
+
+cdef int cache_find(const Problem *problem, unsigned long long h) noexcept nogil:
+    """The slot holding ``problem`` (the lock held), or -1."""
+    cdef int i
+    for i in range(CACHE_SIZE):
+        if cache[i].filled and cache[i].hash == h and memcmp(
+                &cache[i].problem, problem, sizeof(Problem)) == 0:
+            return i
+    return -1
+
+
+cdef bint cache_acquire(const Problem *problem, Call *call) noexcept nogil:
+    """Take the problem's plan from the cache, if it is there (no GIL needed)."""
+    cdef unsigned long long h = problem_hash(problem)
+    cdef int slot
+    PyThread_acquire_lock(cache_lock, WAIT_LOCK)
+    slot = cache_find(problem, h)
+    if slot >= 0:
+        cache[slot].users += 1
+        call.prepared = cache[slot].prepared
+        call.slot = slot
+    PyThread_release_lock(cache_lock)
+    return slot >= 0
+
+
+cdef void cache_release(int slot) noexcept nogil:
+    PyThread_acquire_lock(cache_lock, WAIT_LOCK)
+    cache[slot].users -= 1
+    PyThread_release_lock(cache_lock)
+
+
+cdef int cache_insert(const Problem *problem, Call *call) except -1:
+    """Remember the call's fresh plan (the GIL held).  The call then uses the cache's
+    entry; with every entry in use, it keeps its own reference instead."""
+    global cache_next
+    cdef unsigned long long h = problem_hash(problem)
+    cdef int slot, i
+    cdef PyObject *dropped = NULL
+    PyThread_acquire_lock(cache_lock, WAIT_LOCK)
+    slot = cache_find(problem, h)          # another thread planned it meanwhile
+    if slot >= 0:
+        dropped = call.prepared.record
+    else:
+        for i in range(CACHE_SIZE):
+            if cache[(cache_next + i) % CACHE_SIZE].users == 0:
+                slot = (cache_next + i) % CACHE_SIZE
+                break
+        if slot >= 0:
+            cache_next = (slot + 1) % CACHE_SIZE
+            if cache[slot].filled:
+                dropped = cache[slot].prepared.record
+            cache[slot].filled = True
+            cache[slot].hash = h
+            cache[slot].problem = problem[0]
+            cache[slot].prepared = call.prepared
+    if slot >= 0:
+        cache[slot].users += 1
+        call.prepared = cache[slot].prepared
+        call.slot = slot
+    PyThread_release_lock(cache_lock)
+    Py_XDECREF(dropped)     # outside the lock: a record's deallocation runs Python code
+    return 0
+
+
+def _empty_cache_after_fork():
+    """In a forked child: a fresh lock (a thread of the parent may have held the old
+    one) and no plans (they were made for the parent's thread count)."""
+    global cache_lock, cache_next
+    cache_lock = PyThread_allocate_lock()
+    cache_next = 0
+    for i in range(CACHE_SIZE):
+        if cache[i].filled:
+            Py_XDECREF(cache[i].prepared.record)
+        memset(&cache[i], 0, sizeof(CacheEntry))
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_empty_cache_after_fork)
+
+
+# ----------------------------------------------------------------------------- errors
 
 
 cdef int _raise_pending_exception() except -1:
@@ -310,25 +580,13 @@ cdef bint _c_contiguous(tuple shape, tuple strides):
     return True
 
 
-cdef tuple _byte_span(const void *data, tuple shape, tuple strides, Py_ssize_t itemsize):
-    """[first, last) bytes an array touches, or None when it is empty."""
-    if 0 in shape:
-        return None
-    low = sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
-    high = sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)
-    base = <uintptr_t>data
-    return (base + low * itemsize, base + (high + 1) * itemsize)
-
-
-cdef bint _overlap(tuple a, tuple b):
-    return a is not None and b is not None and a[0] < b[1] and b[0] < a[1]
-
-
-cdef int _prepare(Call *call, int ndim, Py_ssize_t itemsize, const void *x,
+cdef int _prepare(Prepared *prep, int ndim, Py_ssize_t itemsize, const void *x,
                   const Py_ssize_t *x_shape, const Py_ssize_t *x_strides, const void *weight,
                   const Py_ssize_t *weight_shape, const Py_ssize_t *weight_strides,
                   const void *bias, void *out, const Py_ssize_t *out_shape,
                   const Py_ssize_t *out_strides, const pcx_conv_params *params) except -1:
+    """The checks of pyconvx.conv, then the plan (on the process's SIMD level: the
+    plan is shared by every thread through the cache)."""
     cdef pcx_conv_params defaults
     cdef DirectPlan record
     if not 1 <= ndim <= PCX_MAX_SPATIAL_DIMS:
@@ -368,33 +626,27 @@ cdef int _prepare(Call *call, int ndim, Py_ssize_t itemsize, const void *x,
     x_steps = _element_strides(x_strides, xs, "x_strides")
     w_steps = _element_strides(weight_strides, ws, "weight_strides")
     out_steps = _element_strides(out_strides, os_, "out_strides")
-
-    out_span = _byte_span(out, os_, out_steps, itemsize)
-    inputs = [_byte_span(x, xs, x_steps, itemsize), _byte_span(weight, ws, w_steps, itemsize)]
-    if bias != NULL:
-        inputs.append(_byte_span(bias, (ws[0],), (1,), itemsize))
-    call.out_in_place = (_c_contiguous(os_, out_steps)
-                         and not any(_overlap(out_span, span) for span in inputs))
-    call.weight_in_place = _c_contiguous(ws, w_steps)
-    call.out_elems = math.prod(os_)     # both below 2**62: describe_conv checked them
-    call.weight_elems = math.prod(ws)
-    if call.out_elems == 0:
-        call.action = NOTHING
+    prep.out_contiguous = _c_contiguous(os_, out_steps)
+    prep.weight_contiguous = _c_contiguous(ws, w_steps)
+    prep.out_elems = math.prod(os_)     # both below 2**62: describe_conv checked them
+    prep.weight_elems = math.prod(ws)
+    if prep.out_elems == 0:
+        prep.action = NOTHING
         return 0
-    copies = (0 if call.out_in_place else call.out_elems) + (
-        0 if call.weight_in_place else call.weight_elems)
+    # out is copied when it overlaps an input, whatever its layout
+    copies = prep.out_elems + (0 if prep.weight_contiguous else prep.weight_elems)
     check_memory(copies * itemsize, "the copies of out and weight")
     if geometry.reduction_length == 0:
-        call.action = FILL
+        prep.action = FILL
         return 0
     dtype = np.float32 if itemsize == 4 else np.float64
-    record = cached_plan(geometry, dtype, threads=threads, algorithm="auto",
-                         flip=bool(params.flip), x_strides=x_steps).record
+    record = make_plan(geometry, dtype, threads=threads, algorithm="auto",
+                       flip=bool(params.flip), x_strides=x_steps, level=_PROCESS_LEVEL).record
     Py_INCREF(record)
-    call.record = <PyObject *>record
-    call.geo = &record.geo
-    call.ks = record.ukernels
-    call.action = ENGINE
+    prep.record = <PyObject *>record
+    prep.geo = &record.geo
+    prep.ks = record.ukernels
+    prep.action = ENGINE
     return 0
 
 

@@ -226,6 +226,111 @@ def test_default_params_and_thread_counts(rng, bitwise):
         bitwise(out, expected)
 
 
+def test_out_overlapping_x_without_strides(rng, bitwise):
+    """out is x's own buffer, both given without strides: computed aside, then copied."""
+    x = rng.standard_normal((1, 2, 9, 9))
+    weight = rng.standard_normal((2, 2, 3, 3))
+    expected = pyconvx.conv(x, weight, padding=1)
+    assert call_capi(x, weight, None, x, _params(2, padding=1), x_strides=False,
+                     out_strides=False)[0] == capi.PCX_OK
+    bitwise(x, expected)
+
+
+def test_more_problems_than_the_cache_holds(rng, bitwise):
+    """The plans of recent problems are kept (without the GIL a repeated problem only
+    looks its plan up); cycling through more problems than are kept replaces them,
+    and every call stays right."""
+    weight = rng.standard_normal((2, 1, 3, 3))
+    sizes = range(8, 8 + 90)
+    images = {n: rng.standard_normal((1, 1, n, 7)) for n in sizes}
+    expected = {n: pyconvx.conv(images[n], weight) for n in sizes}
+    for _ in range(2):
+        for n in sizes:
+            out = np.empty_like(expected[n])
+            assert call_capi(images[n], weight, None, out, None)[0] == capi.PCX_OK
+            bitwise(out, expected[n])
+
+
+def test_threads_calling_at_once(rng):
+    """Threads calling at once (the GIL released by ctypes), on a few problems each
+    seen for the first time by several threads at the same moment."""
+    problems = []
+    for n in (12, 13, 14, 15):
+        x = rng.standard_normal((1, 2, n, n))
+        weight = rng.standard_normal((3, 2, 3, 3))
+        problems.append((x, weight, pyconvx.conv(x, weight, padding=1)))
+    failures = []
+    start = threading.Barrier(6)
+
+    def work(seed):
+        order = np.random.default_rng(seed).permutation(40) % len(problems)
+        start.wait(30)
+        for index in order:
+            x, weight, expected = problems[index]
+            out = np.empty_like(expected)
+            status, message = call_capi(x, weight, None, out, _params(2, padding=1, threads=1))
+            if status != capi.PCX_OK or out.tobytes() != expected.tobytes():
+                failures.append((seed, index, status, message))
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures
+
+
+def test_the_process_simd_level_whatever_the_thread_forces(rng, bitwise):
+    """A plan of the C API serves every thread, so it is made for the process's own
+    SIMD level: a thread that forces another level for pyconvx.conv (a testing aid)
+    does not change what the C API computes."""
+    from pyconvx._engine import dispatch
+
+    x = rng.standard_normal((1, 3, 21, 23)).astype(np.float32)
+    weight = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    expected = pyconvx.conv(x, weight, padding=1)
+    for level in dispatch.available_levels():
+        with dispatch.forced_simd(level):
+            out = np.empty_like(expected)
+            assert call_capi(x, weight, None, out, _params(2, padding=1))[0] == capi.PCX_OK
+        bitwise(out, expected)
+
+
+FORKED_CHILD = """
+    import ctypes, os, sys
+    import numpy as np
+    import pyconvx
+    from pyconvx import capi
+
+    conv = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, *[ctypes.c_size_t] * 11)(
+        capi.function_address("pcx_conv_f64"))
+    x = np.random.default_rng(0).standard_normal((2, 4, 40, 40))
+    w = np.ones((4, 4, 3, 3))
+    out = np.empty((2, 4, 38, 38))
+    shapes = [np.array(a.shape, dtype=np.intp) for a in (x, w, out)]
+
+    def call():
+        return conv(2, x.ctypes.data, shapes[0].ctypes.data, 0, w.ctypes.data,
+                    shapes[1].ctypes.data, 0, 0, out.ctypes.data, shapes[2].ctypes.data, 0, 0)
+
+    assert call() == 0                     # planned for this process's threads, cached
+    pid = os.fork()
+    if pid == 0:                           # the child plans afresh, single-threaded
+        status = call()
+        good = out.tobytes() == pyconvx.conv(x, w).tobytes()
+        os._exit(0 if status == 0 and good else 1)
+    _, code = os.waitpid(pid, 0)
+    print("child", os.waitstatus_to_exitcode(code))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_calls_the_c_api():
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(FORKED_CHILD)],
+                            env=child_env(), capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "child 0", result.stdout + result.stderr[-2000:]
+
+
 # ----------------------------------------------------------------------------- statuses
 def _good_problem():
     x = np.ones((1, 2, 8, 8))
