@@ -50,9 +50,10 @@
 # the process's SIMD level (PYCONVX_SIMD caps it).
 #
 # Threads: ``params.threads`` = 0 means pyconvx's default (OMP_NUM_THREADS,
-# else the usable cores); inside a caller's own parallel loop use 1, so the
-# loop's threads are not each multiplied by pyconvx's.  Results are the same
-# bits for every thread count.
+# else the usable cores, as they are when the problem is first planned);
+# inside a caller's own parallel loop use 1, so the loop's threads are not
+# each multiplied by pyconvx's.  Results are the same bits for every thread
+# count.
 
 cdef enum:
     PCX_CAPI_VERSION = 1
