@@ -39,12 +39,22 @@ def test_forced_microkernel_runs_or_refuses_never_substitutes(kernel_name):
         pyconvx.plan(*refused, algorithm=kernel_name)
 
 
-def test_direct_means_direct_summation():
-    """algorithm='direct' never runs Winograd, even where 'auto' would."""
+def test_only_fast_opts_into_winograd():
+    """'auto' and 'direct' keep direct summation (the per-output bound); 'fast' takes
+    Winograd where it pays and says that its bound is the tile's."""
     shape = (8, 64, 56, 56), (64, 64, 3, 3)
-    assert pyconvx.plan(*shape, padding=1).algorithm == "winograd"
-    forced = pyconvx.plan(*shape, padding=1, algorithm="direct")
-    assert forced.algorithm == "direct" and forced.microkernel == "gemm"
+    for algorithm in ("auto", "direct"):
+        p = pyconvx.plan(*shape, padding=1, algorithm=algorithm)
+        assert (p.algorithm, p.microkernel, p.error_bound) == ("direct", "gemm", "elementwise")
+    fast = pyconvx.plan(*shape, padding=1, algorithm="fast")
+    assert (fast.algorithm, fast.error_bound) == ("winograd", "tile")
+    assert "fast" in fast.reason and "tile" in fast.reason
+    # where Winograd does not pay (or cannot run), 'fast' is 'auto'
+    for other in [((1, 512, 7, 7), (512, 512, 3, 3)), ((8, 64, 56, 56), (64, 64, 5, 5))]:
+        fast, auto = (pyconvx.plan(*other, padding=1, algorithm=name) for name in ("fast", "auto"))
+        assert (fast.algorithm, fast.microkernel, fast.tile, fast.box, fast.work_units) == (
+            auto.algorithm, auto.microkernel, auto.tile, auto.box, auto.work_units)
+    assert pyconvx.plan(*shape, algorithm="fft").error_bound == "global"
 
 
 def test_auto_picks_depthwise_for_narrow_depthwise_layers():
@@ -74,9 +84,9 @@ def test_plan_cache_follows_level_and_arguments(rng):
                 assert again is cached
                 assert cached.microkernel == fresh.microkernel and cached.tile == fresh.tile
                 assert cached.box == fresh.box and cached.threads == fresh.threads
-                assert cached.record.fields.keys() == fresh.record.fields.keys()
-                for key, value in fresh.record.fields.items():
-                    assert str(cached.record.fields[key]) == str(value), key
+                assert cached.records[0].fields.keys() == fresh.records[0].fields.keys()
+                for key, value in fresh.records[0].fields.items():
+                    assert str(cached.records[0].fields[key]) == str(value), key
     for _ in range(_plan.PLAN_CACHE_SIZE + 5):
         _plan.cached_plan(g, np.float32, threads=int(rng.integers(1, 10**6)))
     assert len(_plan._plan_cache) <= _plan.PLAN_CACHE_SIZE
@@ -86,8 +96,8 @@ def test_plan_cache_follows_level_and_arguments(rng):
 
 def test_fft_plan_has_no_microkernel():
     p = pyconvx.plan((1, 2, 30, 30), (3, 2, 5, 5), algorithm="fft")
-    assert (p.algorithm, p.microkernel, p.tile, p.simd, p.box, p.record) == (
-        "fft", None, None, None, None, None)
+    assert (p.algorithm, p.microkernel, p.tile, p.simd, p.box, p.records) == (
+        "fft", None, None, None, None, ())
     assert "numpy.fft" in str(p)
 
 
@@ -106,4 +116,4 @@ def test_plan_follows_the_simd_level_of_the_thread():
     for level in dispatch.available_levels():
         with dispatch.forced_simd(level):
             p = pyconvx.plan((1, 8, 20, 20), (16, 8, 3, 3), padding=1, algorithm="gemm")
-        assert p.simd == level and p.record.fields["level"] == dispatch.LEVEL_NAMES.index(level)
+        assert p.simd == level and p.records[0].fields["level"] == dispatch.LEVEL_NAMES.index(level)
