@@ -91,19 +91,47 @@ cdef struct Problem:
     pcx_conv_params params
 
 
+cdef struct RecordRef:
+    # One plan record, as the nogil code reads it.
+    const DirectGeometry *geo
+    const pcx_ukernel_set *ks
+
+
+cdef class _Records:
+    """The plan records of one problem (run in order, each continuing the sums of
+    the one before), with the C array of their geometries the nogil code reads."""
+    cdef tuple records          # keeps the records alive
+    cdef RecordRef *refs
+    cdef Py_ssize_t count
+
+    def __cinit__(self, tuple records):
+        cdef DirectPlan record
+        self.records = records
+        self.count = len(records)
+        self.refs = <RecordRef *>malloc(max(self.count, 1) * sizeof(RecordRef))
+        if self.refs == NULL:
+            raise MemoryError("the list of the plan's records could not be allocated")
+        for i, record in enumerate(records):
+            self.refs[i].geo = &record.geo
+            self.refs[i].ks = record.ukernels
+
+    def __dealloc__(self):
+        free(self.refs)
+
+
 cdef struct Prepared:
     # What the checks and the planner made of a problem.
     Action action
-    PyObject *record                 # a reference to the plan record (ENGINE)
-    const DirectGeometry *geo
-    const pcx_ukernel_set *ks
+    PyObject *record                 # a reference to the _Records of the plan (ENGINE)
+    const RecordRef *refs            # its records, in order
+    Py_ssize_t n_records
     bint out_contiguous              # out is C-contiguous (still copied if it overlaps)
     bint weight_contiguous
     Py_ssize_t out_elems, weight_elems
 
 
 cdef struct Call:
-    Prepared prepared                # the plan; its record is the cache's, or owned
+    Prepared prepared                # the plan; its records are the cache's, or owned
     int slot                         # the cache entry it came from, or -1
 
 
@@ -188,6 +216,7 @@ cdef int convolve(int ndim, const real *x, const Py_ssize_t *x_shape,
     cdef Prepared *prep = &call.prepared
     cdef Py_ssize_t contiguous[MAX_ARRAY_DIMS]
     cdef int nd = ndim + 2, status = PCX_OK, executed
+    cdef Py_ssize_t r
     cdef bint described, overlaps
     cdef real *target = out
     cdef real *out_copy = NULL
@@ -234,11 +263,15 @@ cdef int convolve(int ndim, const real *x, const Py_ssize_t *x_shape,
         elif prep.action == FILL:
             fill_bias(target, bias, problem.out_shape, nd)
         else:
-            executed = execute(prep.geo, prep.ks, x, w, bias, target, True)
-            if executed == EXECUTE_NO_MEMORY:
-                status = PCX_ERR_NO_MEMORY
-            elif executed == EXECUTE_INTERRUPTED:
-                status = PCX_ERR_INTERRUPTED
+            for r in range(prep.n_records):   # the bias comes with the last one
+                executed = execute(prep.refs[r].geo, prep.refs[r].ks, x, w,
+                                   bias if r == prep.n_records - 1 else NULL, target, True)
+                if executed == EXECUTE_NO_MEMORY:
+                    status = PCX_ERR_NO_MEMORY
+                elif executed == EXECUTE_INTERRUPTED:
+                    status = PCX_ERR_INTERRUPTED
+                if status != PCX_OK:
+                    break
         if status == PCX_OK and out_copy != NULL:
             c_strides(problem.out_shape, nd, contiguous)
             copy_strided(out_copy, contiguous, out, problem.out_strides, problem.out_shape, nd)
@@ -588,7 +621,7 @@ cdef int _prepare(Prepared *prep, int ndim, Py_ssize_t itemsize, const void *x,
     """The checks of pyconvx.conv, then the plan (on the process's SIMD level: the
     plan is shared by every thread through the cache)."""
     cdef pcx_conv_params defaults
-    cdef DirectPlan record
+    cdef _Records records
     if not 1 <= ndim <= PCX_MAX_SPATIAL_DIMS:
         raise ValueError(f"ndim must be between 1 and {PCX_MAX_SPATIAL_DIMS}, got {ndim}")
     for name, pointer in (("x", <uintptr_t>x), ("weight", <uintptr_t>weight),
@@ -640,12 +673,13 @@ cdef int _prepare(Prepared *prep, int ndim, Py_ssize_t itemsize, const void *x,
         prep.action = FILL
         return 0
     dtype = np.float32 if itemsize == 4 else np.float64
-    record = make_plan(geometry, dtype, threads=threads, algorithm="auto",
-                       flip=bool(params.flip), x_strides=x_steps, level=_PROCESS_LEVEL).record
-    Py_INCREF(record)
-    prep.record = <PyObject *>record
-    prep.geo = &record.geo
-    prep.ks = record.ukernels
+    records = _Records(make_plan(geometry, dtype, threads=threads, algorithm="auto",
+                                 flip=bool(params.flip), x_strides=x_steps,
+                                 level=_PROCESS_LEVEL).records)
+    Py_INCREF(records)
+    prep.record = <PyObject *>records
+    prep.refs = records.refs
+    prep.n_records = records.count
     prep.action = ENGINE
     return 0
 

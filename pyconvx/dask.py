@@ -54,18 +54,26 @@ from .shapes import describe_conv
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
 
-# The roles of the axes of the input and of the result: (N, C, *spatial).  A
-# channels-last layout would change only these; the blocks are plain conv calls.
-BATCH_AXIS, CHANNEL_AXIS, FIRST_SPATIAL_AXIS = 0, 1, 2
+# The batch axis of the (batched) input and result; the channel and spatial
+# axes follow data_format (see _axes).
+BATCH_AXIS = 0
+
+
+def _axes(data_format, ndim):
+    """The channel axis and the spatial axes of a batched array in ``data_format``."""
+    if data_format == "channels_last":
+        return ndim + 1, tuple(range(1, ndim + 1))
+    return 1, tuple(range(2, ndim + 2))
 
 
 # The argument texts that differ from pyconvx.conv's join the shared table.
 DOCS.update({
     "dask_x": """\
 x : dask.array.Array or array_like
-    Input ``(N, C_in, *spatial)``, or unbatched ``(C_in, *spatial)``; any
-    chunking of the batch and spatial axes (chunk sizes must be known).  An
-    in-memory array becomes a one-chunk dask array.""",
+    Input ``(N, C_in, *spatial)``, or unbatched ``(C_in, *spatial)`` (the
+    channel axis last with ``data_format="channels_last"``); any chunking of
+    the batch and spatial axes (chunk sizes must be known).  An in-memory
+    array becomes a one-chunk dask array.""",
     "dask_weight": """\
 weight : array_like
     ``(C_out, C_in / groups, *kernel)``, in memory (sent once to the
@@ -79,15 +87,16 @@ threads : int, optional
     already runs as many tasks at once as its scheduler or worker has
     threads.  Results are bitwise identical for every count.""",
     "dask_algorithm": """\
-algorithm : {"auto", "direct", "gemm", "row", "rowblock", "depthwise", "winograd"}, optional
-    As for :func:`pyconvx.conv`: the plan of the whole problem picks the
-    microkernel and every block runs that one.  ``"fft"`` is refused: its
-    rounding depends on the block's size.""",
+algorithm : str, optional
+    One of "auto", "fast", "direct", "gemm", "row", "rowblock", "depthwise",
+    "winograd", as for :func:`pyconvx.conv`: the plan of the whole problem
+    picks the microkernel (or Winograd) and every block runs that one.
+    ``"fft"`` is refused: its rounding depends on the block's size.""",
     "dask_returns": """\
 dask.array.Array
-    Lazy, ``(N, C_out, *out_spatial)`` (or unbatched), float32 if x and
-    weight are float32, else float64; chunked like ``x`` along the batch
-    axis, one chunk along the channels.""",
+    Lazy, ``(N, C_out, *out_spatial)`` (or unbatched, or channels last, like
+    ``x``), float32 if x and weight are float32, else float64; chunked like
+    ``x`` along the batch axis, one chunk along the channels.""",
     "dask_raises": """\
 TypeError, ValueError, MemoryError
     As :func:`pyconvx.conv` would for the whole array, when the graph is
@@ -98,7 +107,7 @@ DOCS["dask_conv_sections"] = "\n".join([
     "Parameters", "----------",
     *(DOCS[name] for name in ("dask_x", "dask_weight", "dask_bias", "stride", "padding",
                               "dilation", "groups", "flip", "padding_mode", "padding_value",
-                              "dask_threads", "dask_algorithm")),
+                              "data_format", "dask_threads", "dask_algorithm")),
     "", "Returns", "-------", DOCS["dask_returns"],
     "", "Raises", "------", DOCS["dask_raises"]])
 
@@ -131,22 +140,22 @@ def _block_algorithm(geometry, dtype, algorithm, flip):
     return "winograd" if whole.algorithm == "winograd" else whole.microkernel
 
 
-def _conv_block(block, *, weight, bias, windows, conv_kwargs, block_id):
+def _conv_block(block, *, weight, bias, windows, spatial_axes, conv_kwargs, block_id):
     """One block of the result: ``pyconvx.conv`` on the block's window, padded at
     the array's true edges."""
-    index = [slice(None)] * FIRST_SPATIAL_AXIS
+    index = [slice(None)] * block.ndim
     padding = []
-    for axis_windows, j in zip(windows, block_id[FIRST_SPATIAL_AXIS:]):
-        stop, pad_low, pad_high = axis_windows[j]
-        index.append(slice(0, stop))
+    for axis, axis_windows in zip(spatial_axes, windows):
+        stop, pad_low, pad_high = axis_windows[block_id[axis]]
+        index[axis] = slice(0, stop)
         padding.append((pad_low, pad_high))
     return conv_in_memory(block[tuple(index)], weight, bias, padding=tuple(padding),
                           **conv_kwargs)
 
 
 def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-              padding_mode="zeros", padding_value=0.0, threads=None, algorithm="auto",
-              ndim=None):
+              padding_mode="zeros", padding_value=0.0, data_format="channels_first",
+              threads=None, algorithm="auto", ndim=None):
     """The shared implementation of conv and conv1d/2d/3d (``ndim`` fixes the rank)."""
     if not isinstance(x, da.Array):
         x = da.asarray(as_array(x, "x"))
@@ -161,7 +170,7 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
     geometry = describe_conv(
         x.shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
         groups=groups, padding_mode=padding_mode, padding_value=padding_value,
-        bias_shape=None if bias is None else bias.shape, ndim=ndim)
+        data_format=data_format, bias_shape=None if bias is None else bias.shape, ndim=ndim)
     dtype = result_dtype((x.dtype, "x"), (weight.dtype, "weight"))
     threads = 1 if threads is None else as_int(threads, "threads")
     if threads < 1:
@@ -170,14 +179,14 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
 
     if not geometry.batched:
         x = x[np.newaxis]
-    if len(x.chunks[CHANNEL_AXIS]) > 1:
-        warnings.warn(f"x is chunked along its channel axis {x.chunks[CHANNEL_AXIS]}; "
+    channel_axis, spatial_axes = _axes(geometry.data_format, geometry.ndim)
+    if len(x.chunks[channel_axis]) > 1:
+        warnings.warn(f"x is chunked along its channel axis {x.chunks[channel_axis]}; "
                       "pyconvx.dask needs whole channels and rechunks it to one chunk",
                       stacklevel=3)
-        x = x.rechunk({CHANNEL_AXIS: -1})
+        x = x.rechunk({channel_axis: -1})
     splits = []
-    for i in range(geometry.ndim):
-        axis = FIRST_SPATIAL_AXIS + i
+    for i, axis in enumerate(spatial_axes):
         pads = geometry.pads[i]
         if padding_mode == "circular" and any(pads) and len(x.chunks[axis]) > 1:
             x = _periodic_extension(x, axis, pads)
@@ -186,31 +195,36 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
             x.shape[axis], geometry.kernel[i], geometry.stride[i], geometry.dilation[i],
             pads, padding_mode, x.chunks[axis], geometry.out_spatial[i],
             out_align=2 if block_algorithm == "winograd" else 1))
-    wanted = {FIRST_SPATIAL_AXIS + i: s.input_chunks for i, s in enumerate(splits)}
+    wanted = {axis: s.input_chunks for axis, s in zip(spatial_axes, splits)}
     if any(x.chunks[axis] != chunks for axis, chunks in wanted.items()):
         x = x.rechunk(wanted)
     overlapped = da.overlap.overlap(
-        x, depth={FIRST_SPATIAL_AXIS + i: s.depth for i, s in enumerate(splits)},
+        x, depth={axis: s.depth for axis, s in zip(spatial_axes, splits)},
         boundary="none", allow_rechunk=False)
 
     conv_kwargs = dict(stride=geometry.stride, dilation=geometry.dilation, groups=groups,
                        flip=bool(flip), padding_mode=padding_mode,
-                       padding_value=geometry.padding_value, threads=threads,
+                       padding_value=geometry.padding_value,
+                       data_format=geometry.data_format, threads=threads,
                        algorithm=block_algorithm)
-    out_chunks = ((x.chunks[BATCH_AXIS], (geometry.out_channels,))
-                  + tuple(s.output_chunks for s in splits))
+    out_chunks = [x.chunks[BATCH_AXIS]] + [None] * (geometry.ndim + 1)
+    out_chunks[channel_axis] = (geometry.out_channels,)
+    for axis, split in zip(spatial_axes, splits):
+        out_chunks[axis] = split.output_chunks
     result = da.map_blocks(
-        _conv_block, overlapped, chunks=out_chunks, dtype=dtype,
+        _conv_block, overlapped, chunks=tuple(out_chunks), dtype=dtype,
         meta=np.empty((0,) * len(out_chunks), dtype=dtype), token="pyconvx-conv",
         weight=dask.delayed(weight, pure=True),
         bias=None if bias is None else dask.delayed(bias, pure=True),
-        windows=tuple(s.windows for s in splits), conv_kwargs=conv_kwargs)
+        windows=tuple(s.windows for s in splits), spatial_axes=spatial_axes,
+        conv_kwargs=conv_kwargs)
     return result if geometry.batched else result[0]
 
 
 @docfiller
 def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-         padding_mode="zeros", padding_value=0.0, threads=None, algorithm="auto"):
+         padding_mode="zeros", padding_value=0.0, data_format="channels_first", threads=None,
+         algorithm="auto"):
     """N-d convolution of a chunked dask array: :func:`pyconvx.conv`, lazily, per block.
 
     The number of spatial dims is taken from ``weight`` (``weight.ndim - 2``).
@@ -242,13 +256,14 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, fli
     True
     """
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, padding_value=padding_value, threads=threads,
-                     algorithm=algorithm)
+                     padding_mode=padding_mode, padding_value=padding_value,
+                     data_format=data_format, threads=threads, algorithm=algorithm)
 
 
 @docfiller
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", padding_value=0.0, threads=None, algorithm="auto"):
+           padding_mode="zeros", padding_value=0.0, data_format="channels_first", threads=None,
+           algorithm="auto"):
     """1-d convolution of a dask array: :func:`conv` with a check that there is 1 spatial dim.
 
     %(dask_conv_sections)s
@@ -261,13 +276,14 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
     array([[[-2., -2., -2., -2., -2., -2., -2., -2., -2., -2.]]])
     """
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, padding_value=padding_value, threads=threads,
-                     algorithm=algorithm, ndim=1)
+                     padding_mode=padding_mode, padding_value=padding_value,
+                     data_format=data_format, threads=threads, algorithm=algorithm, ndim=1)
 
 
 @docfiller
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", padding_value=0.0, threads=None, algorithm="auto"):
+           padding_mode="zeros", padding_value=0.0, data_format="channels_first", threads=None,
+           algorithm="auto"):
     """2-d convolution of a dask array: :func:`conv` with a check that there are 2 spatial dims.
 
     %(dask_conv_sections)s
@@ -286,13 +302,14 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
     27.0
     """
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, padding_value=padding_value, threads=threads,
-                     algorithm=algorithm, ndim=2)
+                     padding_mode=padding_mode, padding_value=padding_value,
+                     data_format=data_format, threads=threads, algorithm=algorithm, ndim=2)
 
 
 @docfiller
 def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", padding_value=0.0, threads=None, algorithm="auto"):
+           padding_mode="zeros", padding_value=0.0, data_format="channels_first", threads=None,
+           algorithm="auto"):
     """3-d convolution of a dask array: :func:`conv` with a check that there are 3 spatial dims.
 
     %(dask_conv_sections)s
@@ -307,5 +324,5 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
     (27.0, 27.0)
     """
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, padding_value=padding_value, threads=threads,
-                     algorithm=algorithm, ndim=3)
+                     padding_mode=padding_mode, padding_value=padding_value,
+                     data_format=data_format, threads=threads, algorithm=algorithm, ndim=3)

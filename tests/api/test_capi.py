@@ -236,6 +236,30 @@ def test_out_overlapping_x_without_strides(rng, bitwise):
     bitwise(x, expected)
 
 
+def test_a_plan_in_reduction_blocks(rng, bitwise, monkeypatch):
+    """A window larger than the scratch limit is planned as several records that
+    continue each other's sums (the bias comes with the last): the C API runs them
+    all, with the bits of pyconvx.conv.  The limits are lowered so that a small
+    problem takes that path."""
+    from pyconvx._engine import plan as planner
+
+    x = rng.standard_normal((2, 9, 11, 13))
+    weight = rng.standard_normal((6, 9, 3, 3))
+    bias = rng.standard_normal(6)
+    expected = pyconvx.conv(x, weight, bias, padding=1)
+    geometry = pyconvx.plan(x, weight, padding=1).geometry
+    one_channel = planner._window_band_bytes(geometry, 1, geometry.kernel, 8)
+    monkeypatch.setattr(planner, "BAND_TARGET_BYTES", 1)    # one-output boxes
+    whole = planner.make_plan(geometry, np.float64, threads=1)
+    monkeypatch.setattr(planner, "WORKSPACE_LIMIT_BYTES",
+                        whole.records[0].fields["scratch"]["bytes_per_thread"] - 1)
+    monkeypatch.setattr(planner, "REDUCTION_BLOCK_BYTES", 2 * one_channel)
+    assert len(planner.make_plan(geometry, np.float64, threads=1).records) > 1
+    out = np.full(expected.shape, np.nan)
+    assert call_capi(x, weight, bias, out, _params(2, padding=1)) == (capi.PCX_OK, "")
+    bitwise(out, expected)
+
+
 def test_more_problems_than_the_cache_holds(rng, bitwise):
     """The plans of recent problems are kept (without the GIL a repeated problem only
     looks its plan up); cycling through more problems than are kept replaces them,

@@ -78,13 +78,19 @@ def chunked_problems(draw, max_rank=3):
         limit = padding_limit(mode, n)
         assume(limit is None or max(lo, hi) <= limit)
         assume(d * (k - 1) + 1 <= n + lo + hi)
-    x_shape = ((c_in,) if unbatched else (batch, c_in)) + spatial
+    data_format = draw(st.sampled_from(["channels_first", "channels_last"]))
+    lead = () if unbatched else (batch,)
     w_shape = (c_out, c_in // groups) + kernel
     kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
-                  flip=draw(st.booleans()), **mode_kwargs(mode))
-    chunks = tuple(draw(chunk_sizes(n)) for n in spatial)
-    lead = (draw(chunk_sizes(batch)),) if not unbatched else ()
-    chunks = lead + ((c_in,),) + chunks
+                  flip=draw(st.booleans()), data_format=data_format, **mode_kwargs(mode))
+    spatial_chunks = tuple(draw(chunk_sizes(n)) for n in spatial)
+    lead_chunks = tuple(draw(chunk_sizes(n)) for n in lead)
+    if data_format == "channels_first":
+        x_shape = lead + (c_in,) + spatial
+        chunks = lead_chunks + ((c_in,),) + spatial_chunks
+    else:
+        x_shape = lead + spatial + (c_in,)
+        chunks = lead_chunks + spatial_chunks + ((c_in,),)
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     return x_shape, w_shape, kwargs, chunks, dtype, draw(st.booleans()), draw(
         st.integers(0, 2**32 - 1))
@@ -92,8 +98,9 @@ def chunked_problems(draw, max_rank=3):
 
 def _valid(x_shape, w_shape, kwargs):
     """Whether pyconvx.conv takes this problem (the kernel fits, the padding suits the mode)."""
+    shape_kwargs = {k: v for k, v in kwargs.items() if k not in ("flip", "algorithm")}
     try:
-        pyconvx.output_shape(x_shape, w_shape, **kwargs)
+        pyconvx.output_shape(x_shape, w_shape, **shape_kwargs)
     except ValueError:
         return False
     return True
@@ -118,7 +125,8 @@ def test_every_chunking_gives_the_bits_of_the_whole_array(problem):
 @st.composite
 def engine_problems(draw):
     """2-d problems each microkernel takes: one wide channel (rowblock, depthwise),
-    depthwise channels, many channels (gemm, and Winograd for 3x3 stride 1)."""
+    depthwise channels, many channels (gemm, and Winograd for 3x3 stride 1 with
+    algorithm="fast")."""
     kind = draw(st.sampled_from(["one channel", "depthwise", "channels", "winograd"]))
     rows = draw(st.integers(8, 40))
     cols = draw(st.integers(8, 140))
@@ -134,7 +142,8 @@ def engine_problems(draw):
     stride = 1 if kind == "winograd" else draw(st.integers(1, 2))
     padding = tuple((draw(st.integers(0, k)), draw(st.integers(0, k))) for k in w_shape[2:])
     mode = draw(st.sampled_from(PADDING_MODES))
-    kwargs = dict(stride=stride, padding=padding, groups=groups, **mode_kwargs(mode))
+    kwargs = dict(stride=stride, padding=padding, groups=groups, **mode_kwargs(mode),
+                  algorithm=draw(st.sampled_from(["auto", "fast"])))
     assume(_valid(x_shape, w_shape, kwargs))
     chunks = (1, x_shape[1]) + tuple(draw(chunk_sizes(n)) for n in x_shape[2:])
     dtype = draw(st.sampled_from([np.float32, np.float64]))
@@ -147,6 +156,24 @@ def test_every_microkernel_gives_the_same_bits_per_block(problem):
     plan may pick another), and Winograd's blocks start on its 2x2 tile grid."""
     lazy, expected = _lazy_and_expected(problem)
     assert_bitwise_equal(lazy.compute(), expected)
+
+
+def test_channels_last_and_winograd_blocks(rng):
+    """data_format="channels_last" passes through to every block; algorithm="fast"
+    on a 3x3 layer with many channels runs Winograd in every block, its 2x2 output
+    tiles where the whole array's are."""
+    x = rng.standard_normal((2, 30, 27, 16)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    kwargs = dict(padding=1, data_format="channels_last", algorithm="fast")
+    assert pyconvx.plan(x, w, **kwargs).algorithm == "winograd"
+    expected = pyconvx.conv(x, w, **kwargs)
+    for chunks in [(1, 7, 9, 16), (2, (3, 11, 16), (5, 22), 16), (1, 30, 27, (6, 10))]:
+        with warnings.catch_warnings():   # the last chunking splits the channels
+            warnings.filterwarnings("ignore", "x is chunked along its channel axis")
+            lazy = pyconvx.dask.conv2d(da.from_array(x, chunks=chunks), w, **kwargs)
+        assert lazy.chunks[3] == (16,)
+        assert all(size % 2 == 0 for size in np.cumsum(lazy.chunks[1])[:-1])
+        assert_bitwise_equal(lazy.compute(), expected)
 
 
 @pytest.mark.parametrize("mode", PADDING_MODES)
@@ -226,7 +253,7 @@ def test_errors_are_those_of_conv_and_come_at_once(rng):
     with pytest.raises(ValueError, match=r"algorithm='fft' is not available in pyconvx\.dask"):
         pyconvx.dask.conv(x, np.ones((1, 2, 3, 3)), algorithm="fft")
     with pytest.raises(ValueError, match="algorithm must be one of"):
-        pyconvx.dask.conv(x, np.ones((1, 2, 3, 3)), algorithm="fast")
+        pyconvx.dask.conv(x, np.ones((1, 2, 3, 3)), algorithm="quick")
     with pytest.raises(TypeError, match="x has dtype complex128"):
         pyconvx.dask.conv(x.astype(complex), np.ones((1, 2, 3, 3)))
     with pytest.raises(ValueError, match="threads must be >= 1 or None, got 0"):
