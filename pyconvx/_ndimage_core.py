@@ -1,0 +1,150 @@
+"""Correlation of an N-d array with a kernel over some of its axes, on the engine.
+
+The one computing layer under :mod:`pyconvx.ndimage` and
+:mod:`pyconvx.filters`.  :func:`correlate` takes an array of any rank, a
+kernel of the same rank (length 1 on the axes it does not filter), the
+``(low, high)`` border each axis gets and a pyconvx padding mode, and runs one
+:func:`pyconvx.conv` call on a strided view of the array: no transpose, no
+copy of data already in the compute dtype.
+
+How an N-d array becomes a convolution problem ``(N, C, *spatial)``: axes the
+kernel does not filter are merged with their neighbours when the memory
+layout allows it; a leading unfiltered axis becomes the batch; every other
+axis is a spatial axis, the unfiltered ones with a kernel of length 1.  A
+1-D pass along axis ``k`` of a C-contiguous array is thus a batch of rows
+(``k`` last) or a 2-d problem with a ``(K, 1)`` kernel over ``(n_k,
+prod(shape[k+1:]))`` planes.
+
+Borders wider than the engine's single reflection (``pyconvx._boundary``)
+are built explicitly with ``extend_indices``, the periodic extension SciPy
+uses, before a border-free convolution.
+
+:func:`correlate_separable` runs a rank-1 kernel (see ``_separable``) as one
+1-D pass per filtered axis when that does fewer multiply-adds.
+"""
+
+import math
+
+import numpy as np
+
+from ._boundary import extend_indices, padding_limit
+from ._normalize import compute_array
+from ._separable import rank_one_factors
+from .conv import conv
+
+__all__ = ["correlate", "correlate_separable", "origin_pads"]
+
+#: A rank-1 kernel runs as 1-D passes when the full kernel has at least this
+#: many times the taps of all the passes together.
+SEPARABLE_ADVANTAGE = 1.5
+
+
+def origin_pads(size, origin):
+    """``(low, high)`` border of an axis for a kernel of ``size`` taps at ``origin``.
+
+    The output keeps the input's length and output ``i`` reads input
+    ``i + k - (size // 2 + origin)`` for tap ``k``: scipy.ndimage's anchor.
+    """
+    low = size // 2 + origin
+    return (low, size - 1 - low)
+
+
+def _extend(array, axis, pads, mode):
+    """``array`` with the border of ``axis`` written out (any width)."""
+    low, high = pads
+    size = array.shape[axis]
+    index = extend_indices(np.arange(-low, size + high), size, mode)
+    return np.take(array, index, axis=axis)
+
+
+def _merged_layout(shape, strides, kernel, pads):
+    """Dims ``(size, stride, taps, pads)`` with neighbouring unfiltered dims merged."""
+    dims = []
+    for dim in zip(shape, strides, kernel, pads):
+        plain = dim[2] == 1 and dim[3] == (0, 0)
+        if dims and plain and dims[-1][2] == 1 and dims[-1][3] == (0, 0) and (
+                dims[-1][1] == dim[0] * dim[1]):
+            size, _, _, _ = dims[-1]
+            dims[-1] = (size * dim[0], dim[1], 1, (0, 0))
+        else:
+            dims.append(dim)
+    return dims
+
+
+def correlate(x, kernel, pads, mode, value, dtype, threads):
+    """Correlate ``x`` with ``kernel`` (same rank) in ``dtype``; return the result.
+
+    ``pads`` gives each axis's ``(low, high)`` border (output length ``n +
+    low + high - taps + 1``), ``mode`` a pyconvx padding mode (``value`` for
+    ``"constant"``).  ``x`` is real, of any dtype and layout; the result is
+    a new C-contiguous array in ``dtype``.
+    """
+    out_shape = tuple(n + low + high - k + 1
+                      for n, k, (low, high) in zip(x.shape, kernel.shape, pads))
+    if x.size == 0 or 0 in out_shape:
+        return np.zeros(out_shape, dtype=dtype)
+    source = compute_array(x, dtype)
+    pads = list(pads)
+    for axis, (size, (low, high)) in enumerate(zip(source.shape, pads)):
+        limit = padding_limit(mode, size)
+        if limit is not None and max(low, high) > limit:
+            source = _extend(source, axis, (low, high), mode)
+            pads[axis] = (0, 0)
+    weight = compute_array(kernel, dtype, contiguous=True)
+    if source.ndim == 0:
+        source, weight, pads = source.reshape(1), weight.reshape(1), [(0, 0)]
+    steps = [s // source.itemsize for s in source.strides]
+    dims = _merged_layout(source.shape, steps, weight.shape, pads)
+    batch, batch_step = 1, 0
+    if len(dims) > 1 and dims[0][2] == 1 and dims[0][3] == (0, 0):
+        (batch, batch_step, _, _), dims = dims[0], dims[1:]
+    itemsize = source.itemsize
+    view = np.lib.stride_tricks.as_strided(
+        source, shape=(batch, 1) + tuple(d[0] for d in dims),
+        strides=(batch_step * itemsize, itemsize) + tuple(d[1] * itemsize for d in dims),
+        writeable=False)
+    weight = weight.reshape((1, 1) + tuple(d[2] for d in dims))
+    if mode == "constant" and value == 0:
+        mode = "zeros"
+    result = conv(view, weight, padding=[d[3] for d in dims], padding_mode=mode,
+                  padding_value=value if mode == "constant" else 0.0, threads=threads)
+    return result.reshape(out_shape)
+
+
+def correlate_separable(x, kernel, pads, mode, value, dtype, threads):
+    """:func:`correlate`, as 1-D passes when ``kernel`` is rank 1 and that is cheaper.
+
+    The passes keep their partial results in ``dtype``.  With a
+    ``"constant"`` border, a later pass's border holds ``value`` times the
+    sums of the earlier factors: what the full kernel sums over a constant
+    region.
+    """
+    filtered = [axis for axis, taps in enumerate(kernel.shape) if taps > 1]
+    if len(filtered) < 2:
+        return correlate(x, kernel, pads, mode, value, dtype, threads)
+    taps = [kernel.shape[axis] for axis in filtered]
+    if math.prod(taps) < SEPARABLE_ADVANTAGE * sum(taps):
+        return correlate(x, kernel, pads, mode, value, dtype, threads)
+    squeezed = np.asarray(kernel, dtype=dtype).reshape(taps)
+    factors = rank_one_factors(squeezed)
+    if factors is None:
+        return correlate(x, kernel, pads, mode, value, dtype, threads)
+    result = x
+    border = float(value)
+    for axis, factor in zip(filtered, factors):
+        shape = [1] * kernel.ndim
+        shape[axis] = factor.size
+        pass_pads = [(0, 0)] * kernel.ndim
+        pass_pads[axis] = pads[axis]
+        result = correlate(result, factor.reshape(shape), pass_pads, mode, border, dtype,
+                           threads)
+        border *= float(np.sum(factor, dtype=np.float64))
+    unfiltered = [(axis, p) for axis, p in enumerate(pads)
+                  if kernel.shape[axis] == 1 and p != (0, 0)]
+    if unfiltered:   # a border on a length-1 axis: one more pass with the unit kernel
+        unit = np.ones([1] * kernel.ndim, dtype=dtype)
+        pass_pads = [(0, 0)] * kernel.ndim
+        for axis, p in unfiltered:
+            pass_pads[axis] = p
+        result = correlate(result, unit, pass_pads, mode, border, dtype, threads)
+    return result
