@@ -155,8 +155,8 @@ def output_spec(output, shape, input_dtype, complex_output=False):
             dtype = np.dtype(output)
         except TypeError:
             raise NdimageTypeError(f"output must have numeric dtype, got {output!r}") from None
-        if not issubclass(dtype.type, np.number) and dtype.kind != "b":
-            raise NdimageTypeError(f"output must have numeric dtype, got {dtype}")
+        if isinstance(output, str) and not issubclass(dtype.type, np.number):
+            raise NdimageTypeError(f"output must have numeric dtype, got {output!r}")
         if complex_output and dtype.kind != "c":
             import warnings
 
@@ -191,32 +191,49 @@ def compute_dtype(source_dtype, out_dtype):
     return np.dtype(np.float64)
 
 
+def _convert(values, bits):
+    """x86-64's truncating conversion of doubles to a signed integer of ``bits``.
+
+    Values outside the integer's range, and NaN, give its most negative value.
+    """
+    limit = 2.0 ** (bits - 1)
+    inside = (values >= -limit) & (values < limit)
+    itype = np.int64 if bits == 64 else np.int32
+    with np.errstate(invalid="ignore"):
+        converted = np.trunc(np.where(inside, values, 0.0)).astype(itype)
+    return np.where(inside, converted, itype(np.iinfo(itype).min))
+
+
 def store(values, dtype):
     """``values`` (a float result) as ``dtype``, cast as ``scipy.ndimage``'s C code casts.
 
-    Integers are truncated toward zero and wrap around modulo 2**bits (C's
-    conversion on x86-64, so -10 becomes 246 in uint8); bool is that
-    conversion to an unsigned byte, then nonzero.  NaN and values beyond
-    64 bits have no defined integer; they give whatever the conversion
-    gives, as in SciPy.
+    Floats are rounded to the nearest.  Integers are truncated toward zero
+    and, out of range, follow the C conversion of an x86-64 build of SciPy:
+    int64 and int32 convert directly (out of range: their most negative
+    value); uint32 is the low half of the int64 conversion; 8- and 16-bit
+    types (and bool, an unsigned byte then nonzero) the low bits of the int32
+    conversion; uint64 converts values from 2**63 up by an offset.  So -10
+    becomes 246 in uint8, as in SciPy.
     """
     dtype = np.dtype(dtype)
     if values.dtype == dtype:
         return values
     if dtype.kind not in "biu":
         return values.astype(dtype)
-    with np.errstate(invalid="ignore", over="ignore"):
-        truncated = np.trunc(values.real if values.dtype.kind == "c" else values)
-        if dtype == np.uint64:
-            high = truncated >= 2.0**63
-            wide = np.where(high, 0, truncated).astype(np.int64).view(np.uint64)
-            if high.any():
-                wide[high] = truncated[high].astype(np.uint64)
-            return wide
-        wide = truncated.astype(np.int64)
+    if dtype == np.int64:
+        return _convert(values, 64)
+    if dtype == np.uint64:
+        high = values >= 2.0**63
+        result = _convert(np.where(high, values - 2.0**63, values), 64).view(np.uint64)
+        result[high] ^= np.uint64(2**63)
+        return result
+    if dtype == np.int32:
+        return _convert(values, 32)
+    if dtype == np.uint32:
+        return _convert(values, 64).astype(np.uint32)
     if dtype.kind == "b":
-        return wide.astype(np.uint8) != 0
-    return wide.astype(dtype)
+        return _convert(values, 32).astype(np.uint8) != 0
+    return _convert(values, 32).astype(dtype)
 
 
 def is_integral(value):

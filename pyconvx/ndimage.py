@@ -515,8 +515,8 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     """
     array, target, out_dtype = _prepare(input, output)
     axis = _axis(axis, array.ndim)
-    result = _gaussian_passes(array, [sigma], [order], [mode], [radius], [axis], cval,
-                              truncate, out_dtype, threads)
+    kernel = _gaussian_kernel(sigma, order, truncate, radius)
+    result = _one_axis(array, kernel, axis, 0, padding_mode(mode), cval, out_dtype, threads)
     return result_array(result, target)
 
 
