@@ -22,7 +22,6 @@ whole output rows in place; Winograd transforms the band's 4x4 tiles, runs 16
 GEMMs on the gemm tile and transforms the products back.
 """
 
-from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int64_t, uintptr_t
 from libc.stdlib cimport free
@@ -37,6 +36,11 @@ from pyconvx._engine.contract cimport (DEPTHWISE, GEMM, ROW, ROWBLOCK, WINOGRAD,
 from pyconvx._engine.stage cimport build_band, build_tables, depthwise_band, pack_weights
 
 cnp.import_array()
+
+cdef extern from "Python.h":
+    # the C call itself: a raised signal handler leaves its exception set for
+    # the caller to propagate (Cython's own declaration would swallow it here)
+    int check_signals_keep_exception "PyErr_CheckSignals"() noexcept
 
 cdef extern from "driver.h" nogil:
     int64_t pcx_offset(const int64_t *origin, const int64_t *index, const int64_t *strides,
@@ -480,45 +484,66 @@ cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64
         advance(geo, o0, nr)
 
 
-cdef int run_units(const DirectGeometry *geo, const pcx_ukernel_set *ks, const real *x,
-                   const real *w, const real *bias, real *out) except -1:
-    """Pack the weights the plan's kind needs packed, then run every unit in
-    signal-checked chunks."""
+cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const real *x,
+                 const real *w, const real *bias, real *out,
+                 bint check_signals) noexcept nogil:
+    """Run every work unit of the plan; return a status (``EXECUTE_*``).
+
+    ``bias`` is ``(C_out,)`` or NULL.  Allocates the workspace (repacked
+    weights, the bias padded to whole panels, one scratch block per thread),
+    packs the weights, then runs the units in chunks of about CHUNK_FLOPS,
+    checking for Ctrl-C between chunks when ``check_signals`` (it takes the
+    GIL for that moment only).  Callable without the GIL from any thread.
+    """
     cdef int64_t packed_elems = geo.packed_elems, per_thread = geo.scratch.bytes_per_thread
+    cdef int64_t bias_elems = geo.groups * geo.n_panels * geo.mr if bias != NULL else 0
     cdef int threads = geo.threads
-    cdef size_t nbytes = packed_elems * sizeof(real) + ALIGN + threads * per_thread + ALIGN
+    cdef size_t nbytes = ((packed_elems + bias_elems) * sizeof(real) + 2 * ALIGN
+                          + threads * per_thread + ALIGN)
     cdef char *block = <char *>pcx_workspace_alloc(nbytes)
     cdef real *packed
+    cdef real *padded_bias = NULL
     cdef char *scratch
-    cdef int64_t start, stop, u, t
+    cdef int64_t start, stop, u, t, g, c
+    cdef int status = EXECUTE_OK
     if block == NULL:
-        raise MemoryError(f"the direct engine's workspace of {nbytes} bytes could not be "
-                          f"allocated")
-    try:
-        packed = <real *>align_up(block)
+        return EXECUTE_NO_MEMORY
+    packed = <real *>align_up(block)
+    if bias != NULL:
+        # zero-padded to whole panels: the tiles read MR bias values per panel
+        padded_bias = <real *>align_up(<char *>(packed + packed_elems))
+        for g in range(geo.groups):
+            for c in range(geo.n_panels * geo.mr):
+                padded_bias[g * geo.n_panels * geo.mr + c] = (
+                    bias[g * geo.cout_g + c] if c < geo.cout_g else 0)
+        scratch = align_up(<char *>(padded_bias + bias_elems))
+    else:
         scratch = align_up(<char *>(packed + packed_elems))
-        with nogil:
-            if packed_elems > 0:   # gemm/row mostly read the weights in place
-                for u in prange(geo.groups * geo.n_panels, schedule="static",
-                                num_threads=threads):
-                    pack_weights(geo, w, packed, u)
-            for t in range(threads):   # no thread's band is cached yet
-                (<int64_t *>(scratch + t * per_thread))[0] = -1
-        start = 0
-        while start < geo.n_units:
-            stop = start + geo.chunk
-            if stop > geo.n_units:
-                stop = geo.n_units
-            with nogil:
-                for u in prange(start, stop, schedule="static", num_threads=threads):
-                    run_unit(geo, ks, u, x, w, packed, bias, out, geo.out_strides,
-                             scratch + threadid() * per_thread)
-            if PyErr_CheckSignals() != 0:
-                return -1
-            start = stop
-    finally:
-        free(block)
-    return 0
+    if packed_elems > 0:   # gemm/row mostly read the weights in place
+        for u in prange(geo.groups * geo.n_panels, schedule="static", num_threads=threads):
+            pack_weights(geo, w, packed, u)
+    for t in range(threads):   # no thread's band is cached yet
+        (<int64_t *>(scratch + t * per_thread))[0] = -1
+    start = 0
+    while start < geo.n_units:
+        stop = start + geo.chunk
+        if stop > geo.n_units:
+            stop = geo.n_units
+        for u in prange(start, stop, schedule="static", num_threads=threads):
+            run_unit(geo, ks, u, x, w, packed, padded_bias, out, geo.out_strides,
+                     scratch + threadid() * per_thread)
+        start = stop
+        if check_signals and start < geo.n_units and signal_pending():
+            status = EXECUTE_INTERRUPTED
+            break
+    free(block)
+    return status
+
+
+cdef inline bint signal_pending() noexcept nogil:
+    """Whether a signal handler raised (Ctrl-C): the exception stays set."""
+    with gil:
+        return check_signals_keep_exception() != 0
 
 
 def run(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, DirectPlan plan):
@@ -528,10 +553,17 @@ def run(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, DirectPlan pla
     says; ``weight``: C-contiguous ``(C_out, C_in/groups, *kernel)``;
     ``bias``: contiguous ``(C_out,)`` or None; ``out``: C-contiguous
     ``(N, C_out, *out_spatial)``.  Arrays that do not match the plan are a
-    ValueError (nothing is computed).
+    ValueError (nothing is computed); Ctrl-C during the run raises
+    KeyboardInterrupt (``out`` is then partly written).
     """
     cdef const DirectGeometry *geo = &plan.geo
     cdef int64_t i
+    cdef int status
+    cdef const void *x_data
+    cdef const void *w_data
+    cdef const void *b_data
+    cdef void *out_data
+    cdef bint is_double = plan.dtype == np.float64
     dtype = plan.dtype
     for name, array in (("x", x), ("weight", weight), ("out", out)):
         if array.dtype != dtype:
@@ -551,28 +583,31 @@ def run(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, DirectPlan pla
             or out.shape[1] != geo.groups * geo.cout_g
             or any(out.shape[2 + i] != geo.out_size[i] for i in range(geo.ndim))):
         raise ValueError("out does not match the plan")
+    b_data = NULL
     if bias is not None:
-        bias = np.asarray(bias)
-        if bias.dtype != dtype or bias.shape != (geo.groups * geo.cout_g,):
+        if (not isinstance(bias, np.ndarray) or bias.dtype != dtype
+                or bias.shape != (geo.groups * geo.cout_g,) or not bias.flags.c_contiguous):
             raise ValueError("bias does not match the plan")
-        # zero-padded to whole panels: the tiles read MR bias values per panel
-        padded_bias = np.zeros((geo.groups, geo.n_panels * geo.mr), dtype=dtype)
-        padded_bias[:, :geo.cout_g] = bias.reshape(geo.groups, geo.cout_g)
-        bias = padded_bias
-    if dtype == np.float32:
-        run_units[float](geo, plan.ukernels, <const float *>cnp.PyArray_DATA(x),
-                         <const float *>cnp.PyArray_DATA(weight),
-                         <const float *>_data_or_null(bias),
-                         <float *>cnp.PyArray_DATA(out))
-    else:
-        run_units[double](geo, plan.ukernels, <const double *>cnp.PyArray_DATA(x),
-                          <const double *>cnp.PyArray_DATA(weight),
-                          <const double *>_data_or_null(bias),
-                          <double *>cnp.PyArray_DATA(out))
+        b_data = cnp.PyArray_DATA(<cnp.ndarray>bias)
+    x_data = cnp.PyArray_DATA(x)
+    w_data = cnp.PyArray_DATA(weight)
+    out_data = cnp.PyArray_DATA(out)
+    with nogil:
+        if is_double:
+            status = execute[double](geo, plan.ukernels, <const double *>x_data,
+                                     <const double *>w_data, <const double *>b_data,
+                                     <double *>out_data, True)
+        else:
+            status = execute[float](geo, plan.ukernels, <const float *>x_data,
+                                    <const float *>w_data, <const float *>b_data,
+                                    <float *>out_data, True)
+    if status == EXECUTE_INTERRUPTED:
+        _propagate_pending_exception()
+    if status == EXECUTE_NO_MEMORY:
+        raise MemoryError("the direct engine's workspace could not be allocated")
     return out
 
 
-cdef const void *_data_or_null(object array):
-    if array is None:
-        return NULL
-    return cnp.PyArray_DATA(<cnp.ndarray>array)
+cdef int _propagate_pending_exception() except -1:
+    """Raise the exception a signal handler left set (returning -1 makes Cython do it)."""
+    return -1

@@ -2,9 +2,11 @@
 subprocess timeouts only guard against hangs."""
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -14,8 +16,6 @@ import pyconvx
 
 from _problems import conv_or_refusal
 from _reference import assert_bitwise_equal, assert_matches_reference
-
-ALGORITHMS = ["auto"] + [a for a in getattr(pyconvx, "ALGORITHMS", ()) if a != "auto"]
 
 PROBLEMS = [
     ((4, 16, 23, 21), (32, 16, 3, 3), dict(padding=1)),
@@ -230,3 +230,34 @@ def test_show_config_smoke(capsys):
     pyconvx.show_config()
     text = capsys.readouterr().out
     assert "version" in text and pyconvx.__version__ in text and len(text.splitlines()) >= 2
+
+
+# ----------------------------------------------------------------------------- Ctrl-C
+@pytest.mark.parametrize("path", ["auto", "direct"])
+def test_ctrl_c_stops_a_long_call(path):
+    """SIGINT during one long conv call raises KeyboardInterrupt from inside it (the
+    engine checks for signals between chunks of work units), long before it could end."""
+    code = f"""
+        import sys, numpy as np, pyconvx
+        x = np.ones((512, 64, 64, 64), np.float32)      # ~300 GFLOP: seconds of work
+        w = np.ones((64, 64, 3, 3), np.float32)
+        pyconvx.conv(x[:1], w, padding=1, algorithm={path!r})   # warm up, plan
+        print("started", flush=True)
+        try:
+            pyconvx.conv(x, w, padding=1, algorithm={path!r})
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(0)
+        print("finished", flush=True)
+    """
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "started"
+        time.sleep(0.3)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert out.strip() == "interrupted", (out, err[-2000:])
+    assert child.returncode == 0
