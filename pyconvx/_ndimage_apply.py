@@ -10,10 +10,10 @@ engine is real), combined as ``(a + ib)(c + id) = ac - bd + i(ad + bc)``.
 
 import numpy as np
 
-from ._ndimage_core import correlate, correlate_separable
+from ._ndimage_core import correlate, correlate_passes, correlate_separable
 from ._ndimage_support import compute_dtype, store
 
-__all__ = ["filter_array", "real_cval", "result_array"]
+__all__ = ["filter_array", "filter_passes", "real_cval", "result_array"]
 
 
 def real_cval(cval):
@@ -72,6 +72,27 @@ def filter_array(source, weights, pads, mode, cval, out_dtype, threads, separabl
     result = np.empty(real.shape, dtype=out_dtype)
     result.real = real
     result.imag = imag
+    return result
+
+
+def filter_passes(source, passes, cval, out_dtype, threads):
+    """One :func:`filter_array` step per ``(kernel, pads, mode)`` of ``passes``, in turn.
+
+    Each step's result is stored in ``out_dtype`` before the next reads it,
+    as in SciPy's multi-pass filters.  When every step computes in
+    ``out_dtype`` (real data, a float output the first step already computes
+    in), the steps run as one chain whose intermediate results reuse
+    scratch buffers; the results are the same.
+    """
+    out_dtype = np.dtype(out_dtype)
+    if (source.dtype.kind != "c" and out_dtype.kind == "f"
+            and compute_dtype(source.dtype, out_dtype) == out_dtype):
+        value = real_cval(cval)
+        return correlate_passes(source, [(kernel, pads, mode, value)
+                                         for kernel, pads, mode in passes], out_dtype, threads)
+    result = source
+    for kernel, pads, mode in passes:
+        result = filter_array(result, kernel, pads, mode, cval, out_dtype, threads)
     return result
 
 

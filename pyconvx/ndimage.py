@@ -42,7 +42,7 @@ import operator
 import numpy as np
 
 from ._docstrings import DOCS, docfiller
-from ._ndimage_apply import filter_array, result_array
+from ._ndimage_apply import filter_array, filter_passes, result_array
 from ._ndimage_core import origin_pads
 from ._ndimage_support import (
     NdimageValueError,
@@ -90,8 +90,10 @@ output : ndarray or dtype, optional
     may be the input itself), or the dtype of the result.  Default: the
     input's dtype.""",
     "ndimage_mode": """\
-mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-mirror', 'grid-constant', 'grid-wrap'}, optional
-    What lies beyond the border: ``'reflect'`` (default) mirrors with the
+mode : str, optional
+    One of ``'reflect'``, ``'constant'``, ``'nearest'``, ``'mirror'``,
+    ``'wrap'``, ``'grid-mirror'``, ``'grid-constant'``, ``'grid-wrap'``:
+    what lies beyond the border.  ``'reflect'`` (default) mirrors with the
     edge sample repeated (``d c b a | a b c d | d c b a``), pyconvx's
     ``"symmetric"``; ``'mirror'`` mirrors about the edge sample (``d c b |
     a b c d | c b a``), pyconvx's ``"reflect"``; ``'nearest'`` repeats the
@@ -171,13 +173,26 @@ def _weights(weights, name="weights"):
     return array.astype(np.float64)
 
 
+def _axis_pass(ndim, weights, axis, origin, mode):
+    """``(kernel, pads, mode)`` of a pass of the 1-D ``weights`` along ``axis``."""
+    shape = [1] * ndim
+    shape[axis] = weights.size
+    pads = [(0, 0)] * ndim
+    pads[axis] = origin_pads(weights.size, origin)
+    return weights.reshape(shape), pads, mode
+
+
 def _one_axis(source, weights, axis, origin, mode, cval, out_dtype, threads):
     """Correlate ``source`` with the 1-D ``weights`` along ``axis``; the result in ``out_dtype``."""
-    shape = [1] * source.ndim
-    shape[axis] = weights.size
-    pads = [(0, 0)] * source.ndim
-    pads[axis] = origin_pads(weights.size, origin)
-    return filter_array(source, weights.reshape(shape), pads, mode, cval, out_dtype, threads)
+    kernel, pads, mode = _axis_pass(source.ndim, weights, axis, origin, mode)
+    return filter_array(source, kernel, pads, mode, cval, out_dtype, threads)
+
+
+def _run_passes(array, passes, cval, out_dtype, threads):
+    """The passes in turn (each stored in ``out_dtype``), or a copy of ``array`` for none."""
+    if not passes:
+        return _copy(array, out_dtype)
+    return filter_passes(array, passes, cval, out_dtype, threads)
 
 
 def _prepare(input, output, complex_weights=False):
@@ -211,8 +226,8 @@ def _correlate1d(input, weights, axis, output, mode, cval, origin, threads, conv
         raise NdimageValueError(
             f"no filter weights given: weights must be a non-empty 1-D array, got shape "
             f"{kernel.shape}")
-    target, out_dtype = output_spec(output, array.shape, array.dtype,
-                                    complex_output=array.dtype.kind == "c" or kernel.dtype.kind == "c")
+    complex_output = array.dtype.kind == "c" or kernel.dtype.kind == "c"
+    target, out_dtype = output_spec(output, array.shape, array.dtype, complex_output)
     axis = _axis(axis, array.ndim)
     origin = check_origin(origin, kernel.size)
     pmode = padding_mode(mode)
@@ -332,8 +347,8 @@ def _correlate(input, weights, output, mode, cval, origin, axes, threads, convol
         origins = [-o - (1 if size % 2 == 0 else 0) for o, size in zip(origins, kernel.shape)]
     elif kernel.dtype.kind == "c":
         kernel = np.conj(kernel)
-    target, out_dtype = output_spec(output, array.shape, array.dtype,
-                                    complex_output=array.dtype.kind == "c" or kernel.dtype.kind == "c")
+    complex_output = array.dtype.kind == "c" or kernel.dtype.kind == "c"
+    target, out_dtype = output_spec(output, array.shape, array.dtype, complex_output)
     pads = [origin_pads(size, o) for size, o in zip(kernel.shape, origins)]
     result = filter_array(array, kernel, pads, pmode, cval, out_dtype, threads)
     return result_array(result, target)
@@ -461,14 +476,13 @@ def _gaussian_kernel(sigma, order, truncate, radius):
 
 def _gaussian_passes(array, sigmas, orders, modes, radii, axes, cval, truncate, out_dtype,
                      threads):
-    current = None
+    passes = []
     for axis, sigma, order, mode, radius in zip(axes, sigmas, orders, modes, radii):
         if not sigma > 1e-15:   # SciPy leaves an axis of sigma ~0 (or below) unfiltered
             continue
         kernel = _gaussian_kernel(sigma, order, truncate, radius)
-        source = array if current is None else current
-        current = _one_axis(source, kernel, axis, 0, padding_mode(mode), cval, out_dtype, threads)
-    return _copy(array, out_dtype) if current is None else current
+        passes.append(_axis_pass(array.ndim, kernel, axis, 0, padding_mode(mode)))
+    return _run_passes(array, passes, cval, out_dtype, threads)
 
 
 @docfiller
@@ -580,19 +594,24 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
 # ----------------------------------------------------------------------------- uniform
 
 
-def _uniform_pass(source, size, axis, origin, mode, cval, out_dtype, threads):
-    """The mean over ``size`` samples along ``axis``.
+def _uniform_passes(array, jobs, cval, out_dtype, threads):
+    """The mean over ``size`` samples along each ``(axis, size, origin, mode)`` of ``jobs``.
 
-    Integer data are summed with unit weights (exactly, in float64) and the
-    sum divided by ``size``, as SciPy does, so that an integer result is
-    never a rounding below a whole number; floats use weights ``1 / size``.
+    Into an integer output each sum is taken with unit weights (exactly, in
+    float64) and divided by ``size``, as SciPy does, so that a whole-number
+    mean is never truncated one lower; float outputs use weights ``1 / size``.
     """
-    if source.dtype.kind in "biu" or np.dtype(out_dtype).kind in "biu":
-        ones = np.ones(size)
-        sums = _one_axis(source, ones, axis, origin, mode, cval, np.dtype(np.float64), threads)
-        return store(np.divide(sums, size, out=sums), out_dtype)
-    weights = np.full(size, 1.0 / size)
-    return _one_axis(source, weights, axis, origin, mode, cval, out_dtype, threads)
+    if np.dtype(out_dtype).kind not in "biu":
+        return _run_passes(array, [_axis_pass(array.ndim, np.full(size, 1.0 / size), axis,
+                                              origin, mode)
+                                   for axis, size, origin, mode in jobs],
+                           cval, out_dtype, threads)
+    result = array
+    for axis, size, origin, mode in jobs:
+        sums = _one_axis(result, np.ones(size), axis, origin, mode, cval,
+                         np.dtype(np.float64), threads)
+        result = store(np.divide(sums, size, out=sums), out_dtype)
+    return _copy(array, out_dtype) if result is array else result
 
 
 @docfiller
@@ -637,8 +656,8 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     target, out_dtype = output_spec(output, array.shape, array.dtype,
                                     complex_output=array.dtype.kind == "c")
     origin = check_origin(origin, size)
-    result = _uniform_pass(array, size, axis, origin, padding_mode(mode), cval, out_dtype,
-                           threads)
+    result = _uniform_passes(array, [(axis, size, origin, padding_mode(mode))], cval,
+                             out_dtype, threads)
     return result_array(result, target)
 
 
@@ -684,16 +703,12 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     sizes = normalize_sequence(size, count, "size")
     origins = normalize_sequence(origin, count, "origin")
     modes = normalize_sequence(mode, count, "mode")
-    current = None
+    jobs = []
     for axis, size_, origin_, mode_ in zip(axes, sizes, origins, modes):
         size_ = _as_size(size_, "size")
-        if size_ <= 1:
-            continue
-        origin_ = check_origin(origin_, size_)
-        source = array if current is None else current
-        current = _uniform_pass(source, size_, axis, origin_, padding_mode(mode_), cval,
-                                out_dtype, threads)
-    result = _copy(array, out_dtype) if current is None else current
+        if size_ > 1:
+            jobs.append((axis, size_, check_origin(origin_, size_), padding_mode(mode_)))
+    result = _uniform_passes(array, jobs, cval, out_dtype, threads)
     return result_array(result, target)
 
 
@@ -703,14 +718,11 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
 def _gradient(input, axis, output, mode, cval, threads, smoothing):
     array, target, out_dtype = _prepare(input, output)
     axis = _axis(axis, array.ndim)
-    modes = normalize_sequence(mode, array.ndim, "mode")
-    result = _one_axis(array, np.array([-1.0, 0.0, 1.0]), axis, 0, padding_mode(modes[axis]),
-                       cval, out_dtype, threads)
-    for other in range(array.ndim):
-        if other != axis:
-            result = _one_axis(result, smoothing, other, 0, padding_mode(modes[other]), cval,
-                               out_dtype, threads)
-    return result_array(result, target)
+    modes = [padding_mode(m) for m in normalize_sequence(mode, array.ndim, "mode")]
+    passes = [_axis_pass(array.ndim, np.array([-1.0, 0.0, 1.0]), axis, 0, modes[axis])]
+    passes += [_axis_pass(array.ndim, smoothing, other, 0, modes[other])
+               for other in range(array.ndim) if other != axis]
+    return result_array(_run_passes(array, passes, cval, out_dtype, threads), target)
 
 
 @docfiller
@@ -923,7 +935,7 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
 @docfiller
 def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *,
                                 axes=None, truncate=4.0, radius=None, threads=None):
-    """Gradient magnitude with Gaussian derivatives, as ``scipy.ndimage.gaussian_gradient_magnitude``.
+    """Gradient magnitude from Gaussian derivatives, as SciPy's ``gaussian_gradient_magnitude``.
 
     ``sqrt(sum_a d_a**2)`` over the filtered axes, ``d_a`` the Gaussian's
     first derivative along axis ``a`` (smoothed along the others); each

@@ -398,6 +398,35 @@ def _exact(x, weights, mode):
     return np.einsum("ijkl,kl->ij", view, weights.astype(np.longdouble))
 
 
+def _record_passes(monkeypatch):
+    """The shapes of the kernels the engine is run with, as they come."""
+    passes = []
+    real_correlate = _ndimage_core.correlate
+    monkeypatch.setattr(_ndimage_core, "correlate",
+                        lambda *args: passes.append(args[1].shape) or real_correlate(*args))
+    return passes
+
+
+def _force_separable(monkeypatch):
+    """Every rank-1 kernel as passes, whatever they cost; returns the kernels run."""
+    monkeypatch.setattr(_ndimage_core, "SEPARABLE_ADVANTAGE", 0)
+    monkeypatch.setattr(_ndimage_core, "UNROLLED_SQUARE", ())
+    return _record_passes(monkeypatch)
+
+
+def test_separable_only_when_cheaper(monkeypatch):
+    passes = _record_passes(monkeypatch)
+    x = _data((20, 20))
+    pn.correlate(x, kernels.sobel_x())   # 3x3: the engine's unrolled 2-d kernel
+    assert passes == [(3, 3)]
+    passes.clear()
+    pn.correlate(x, kernels.box_blur(9))   # 81 taps against 9 + 9
+    assert passes == [(9, 1), (1, 9)]
+    passes.clear()
+    pn.correlate(x, np.ones((3, 4)))   # 12 taps against 3 + 4: whole
+    assert passes == [(3, 4)]
+
+
 @pytest.mark.parametrize("dtype, unit", [(np.float32, 2.0**-24), (np.float64, 2.0**-53)])
 @pytest.mark.parametrize("kernel_name", ["sobel_x", "box_blur", "gaussian", "gaussian_sigma"])
 def test_separable_passes_stay_within_their_bound(dtype, unit, kernel_name, monkeypatch):
@@ -407,10 +436,7 @@ def test_separable_passes_stay_within_their_bound(dtype, unit, kernel_name, monk
               "gaussian_sigma": lambda dtype: kernels.gaussian(sigma=3.0, dtype=dtype)}[kernel_name]
     weights = kernel(dtype=dtype)
     x = _data((64, 70), dtype)
-    passes = []
-    real_correlate = _ndimage_core.correlate
-    monkeypatch.setattr(_ndimage_core, "correlate",
-                        lambda *args: passes.append(args[1].shape) or real_correlate(*args))
+    passes = _force_separable(monkeypatch)
     ours = pn.correlate(x, weights)
     assert len(passes) == 2 and all(sorted(shape)[0] == 1 for shape in passes)
     exact = _exact(x, weights, "symmetric")
@@ -418,13 +444,15 @@ def test_separable_passes_stay_within_their_bound(dtype, unit, kernel_name, monk
     assert float(np.max(np.abs(ours.astype(np.longdouble) - exact))) <= bound
 
 
-def test_separable_constant_border_sums_cval_through_the_passes():
+def test_separable_constant_border_sums_cval_through_the_passes(monkeypatch):
+    passes = _force_separable(monkeypatch)
     x = _data((8, 9))
     for weights in (kernels.sobel_x(), kernels.gaussian(5), kernels.box_blur(3)):
         for origin in [(0, 0), (1, -1)]:
             expected = sn.correlate(x, weights, mode="constant", cval=7.5, origin=origin)
             ours = pn.correlate(x, weights, mode="constant", cval=7.5, origin=origin)
             assert_close64(ours, expected, _scale(weights, x) + 7.5 * np.abs(weights).sum())
+    assert len(passes) == 12
 
 
 def test_one_dimensional_passes_read_strided_views(monkeypatch):
