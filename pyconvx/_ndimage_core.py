@@ -50,6 +50,10 @@ UNROLLED_SQUARE = ((3, 3), (5, 5), (7, 7))
 SCRATCH_LIMIT_BYTES = 64 * 2**20
 _SCRATCH = threading.local()
 
+#: Unfiltered trailing axes holding fewer values than this (an image's colour
+#: channels) would make the engine's rows that narrow: they become the batch.
+NARROW = 16
+
 
 def origin_pads(size, origin):
     """``(low, high)`` border of an axis for a kernel of ``size`` taps at ``origin``.
@@ -123,19 +127,36 @@ def _scratch(shape, dtype, slot):
     return buffers[slot][:nbytes].view(dtype).reshape(shape)
 
 
-def correlate(x, kernel, pads, mode, value, dtype, threads, into=None):
+def _narrow_tail(kernel, pads):
+    """How many trailing axes are unfiltered, when together they are narrow (else 0)."""
+    count = 0
+    while count < kernel.ndim and kernel.shape[-1 - count] == 1 and pads[-1 - count] == (0, 0):
+        count += 1
+    return count if 0 < count < kernel.ndim else 0
+
+
+def correlate(x, kernel, pads, mode, value, dtype, threads, slot=None):
     """Correlate ``x`` with ``kernel`` (same rank) in ``dtype``; return the result.
 
     ``pads`` gives each axis's ``(low, high)`` border (output length ``n +
     low + high - taps + 1``), ``mode`` a pyconvx padding mode (``value`` for
     ``"constant"``).  ``x`` is real, of any dtype and layout; the result is
-    a new C-contiguous array in ``dtype``, or ``into`` (a C-contiguous
-    array of the result's shape and dtype, sharing no memory with ``x``).
+    a new array in ``dtype``, or with ``slot`` (0 or 1) an intermediate
+    result in this thread's scratch buffer ``slot``, which must not hold
+    ``x``.  Unfiltered trailing axes narrower than ``NARROW`` (the colour
+    channels of an image) are filtered as a batch in front: the result is
+    then a transposed view.
     """
     out_shape = tuple(n + low + high - k + 1
                       for n, k, (low, high) in zip(x.shape, kernel.shape, pads))
     if x.size == 0 or 0 in out_shape:
         return np.zeros(out_shape, dtype=dtype)
+    tail = _narrow_tail(kernel, pads)
+    if tail and math.prod(x.shape[-tail:]) < NARROW:
+        order = list(range(x.ndim - tail, x.ndim)) + list(range(x.ndim - tail))
+        result = correlate(x.transpose(order), kernel.transpose(order),
+                           [pads[axis] for axis in order], mode, value, dtype, threads, slot)
+        return result.transpose(np.argsort(order))
     source = compute_array(x, dtype)
     pads = list(pads)
     for axis, (size, (low, high)) in enumerate(zip(source.shape, pads)):
@@ -161,9 +182,9 @@ def correlate(x, kernel, pads, mode, value, dtype, threads, into=None):
     if mode == "constant" and value == 0:
         mode = "zeros"
     out = None
-    if into is not None:
-        out = into.reshape((batch, 1) + tuple(
-            n + low + high - k + 1 for n, _, k, (low, high) in dims))
+    if slot is not None:
+        out = _scratch((batch, 1) + tuple(n + low + high - k + 1 for n, _, k, (low, high) in dims),
+                       dtype, slot)
     result = conv(view, weight, padding=[d[3] for d in dims], padding_mode=mode,
                   padding_value=value if mode == "constant" else 0.0, threads=threads, out=out)
     return result.reshape(out_shape)
@@ -178,12 +199,8 @@ def correlate_passes(x, passes, dtype, threads):
     """
     result = x
     for number, (kernel, pads, mode, value) in enumerate(passes):
-        into = None
-        if number < len(passes) - 1:
-            shape = tuple(n + low + high - k + 1
-                          for n, k, (low, high) in zip(result.shape, kernel.shape, pads))
-            into = _scratch(shape, dtype, number % 2)
-        result = correlate(result, kernel, pads, mode, value, dtype, threads, into)
+        slot = number % 2 if number < len(passes) - 1 else None
+        result = correlate(result, kernel, pads, mode, value, dtype, threads, slot)
     return result
 
 
