@@ -233,7 +233,7 @@ def _real(value, name):
     return float(value)
 
 
-def gaussian_radius(sigma, truncate=4.0):
+def _gaussian_radius(sigma, truncate=4.0):
     """The radius of a Gaussian cut off at ``truncate`` standard deviations.
 
     ``int(truncate * sigma + 0.5)``: the rule of ``scipy.ndimage``.
@@ -241,7 +241,7 @@ def gaussian_radius(sigma, truncate=4.0):
     return int(truncate * sigma + 0.5)
 
 
-def gaussian_weights(sigma, radius, order=0):
+def _gaussian_weights(sigma, radius, order=0):
     """The 1-D Gaussian of ``sigma`` (float64) sampled at ``-radius .. radius``.
 
     Normalised to sum 1; ``order`` > 0 gives the ``order``-th derivative of
@@ -338,7 +338,7 @@ def gaussian(size=None, sigma=None, *, truncate=4.0, dtype=np.float64):
         if not (math.isfinite(truncate) and truncate > 0):
             raise ValueError(f"truncate must be finite and > 0, got {truncate!r}")
         if size is None:
-            radius = gaussian_radius(sigma, truncate)
+            radius = _gaussian_radius(sigma, truncate)
             if 2 * radius + 1 > MAX_SIZE:
                 raise ValueError(
                     f"sigma={sigma!r} with truncate={truncate!r} needs a kernel of size "

@@ -56,7 +56,7 @@ from ._ndimage_support import (
     padding_mode,
     store,
 )
-from .kernels import gaussian_radius, gaussian_weights
+from .kernels import _gaussian_radius, _gaussian_weights
 
 try:
     from numpy.exceptions import AxisError
@@ -464,14 +464,14 @@ def _gaussian_kernel(sigma, order, truncate, radius):
     if radius is None:
         if not math.isfinite(truncate):
             raise ValueError(f"truncate must be finite, got {truncate!r}")
-        radius = gaussian_radius(sigma, truncate)
+        radius = _gaussian_radius(sigma, truncate)
     if not is_integral(radius) or radius < 0:
         raise ValueError(f"Radius must be a nonnegative integer, got {radius!r}")
     if not is_integral(order):
         raise TypeError(f"order must be an int, got {type(order).__name__} {order!r}")
     if order < 0:
         raise ValueError(f"order must be non-negative, got {order!r}")
-    return gaussian_weights(sigma, int(radius), int(order))[::-1]
+    return _gaussian_weights(sigma, int(radius), int(order))[::-1]
 
 
 def _gaussian_passes(array, sigmas, orders, modes, radii, axes, cval, truncate, out_dtype,
