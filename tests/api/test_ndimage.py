@@ -514,3 +514,49 @@ def test_pyconvx_exports_the_module():
     for name in pn.__all__:
         assert callable(getattr(pn, name))
         assert getattr(pn, name).__doc__
+
+
+# ----------------------------------------------------------------------------- border names
+
+#: The documented vocabulary table: pyconvx padding_mode -> (numpy.pad, scipy.ndimage,
+#: OpenCV border type name, torch padding mode or None).
+VOCABULARY = {
+    "zeros": ("constant", "constant", "BORDER_CONSTANT", None),
+    "reflect": ("reflect", "mirror", "BORDER_REFLECT_101", "reflect"),
+    "symmetric": ("symmetric", "reflect", "BORDER_REFLECT", None),
+    "replicate": ("edge", "nearest", "BORDER_REPLICATE", "replicate"),
+    "circular": ("wrap", "wrap", "BORDER_WRAP", "circular"),
+}
+ROW = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+
+
+def _pyconvx_padded(mode, pad=3):
+    return pyconvx.conv(ROW[None], np.ones((1, 1, 1)), padding=pad, padding_mode=mode)[0]
+
+
+@pytest.mark.parametrize("mode", sorted(VOCABULARY))
+def test_border_vocabulary_numpy_and_scipy_ndimage(mode):
+    numpy_mode, ndimage_mode, _, _ = VOCABULARY[mode]
+    padded = _pyconvx_padded(mode)
+    np.testing.assert_array_equal(padded, np.pad(ROW, 3, mode=numpy_mode))
+    for shift in range(-3, 4):   # a shifted delta reads the extension at that offset
+        delta = np.zeros(7)
+        delta[3 + shift] = 1.0
+        np.testing.assert_array_equal(sn.correlate1d(ROW, delta, mode=ndimage_mode),
+                                      padded[3 + shift:3 + shift + ROW.size])
+
+
+@pytest.mark.parametrize("mode", sorted(VOCABULARY))
+def test_border_vocabulary_opencv(mode):
+    cv2 = pytest.importorskip("cv2")
+    border = getattr(cv2, VOCABULARY[mode][2])
+    expected = cv2.copyMakeBorder(ROW[None].astype(np.float32), 0, 0, 3, 3, border, value=0)[0]
+    np.testing.assert_array_equal(_pyconvx_padded(mode), expected)
+
+
+@pytest.mark.parametrize("mode", [m for m, names in VOCABULARY.items() if names[3]])
+def test_border_vocabulary_torch(mode):
+    torch = pytest.importorskip("torch")
+    expected = torch.nn.functional.pad(torch.from_numpy(ROW[None, None]), (3, 3),
+                                       mode=VOCABULARY[mode][3])[0, 0].numpy()
+    np.testing.assert_array_equal(_pyconvx_padded(mode), expected)
