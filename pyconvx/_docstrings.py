@@ -64,16 +64,19 @@ threads : int, optional
     Threads to use; None means OMP_NUM_THREADS if set, else the cores this
     process may use.  Results are bitwise identical for every count.""",
     "algorithm": """\
-algorithm : {"auto", "direct", "gemm", "row", "rowblock", "depthwise", "winograd", "fft"}, optional
-    Override the plan's choice (see :func:`pyconvx.plan`).  ``"direct"``
-    is direct summation with the plan's microkernel (never Winograd); ``"gemm"``,
-    ``"row"``, ``"rowblock"`` and ``"depthwise"`` force one, ``"winograd"`` the
-    F(2x2,3x3) path (``"rowblock"``, ``"depthwise"`` and ``"winograd"``
-    raise ValueError for problems they cannot take); all give the same
-    results up to rounding.
-    ``"fft"`` is exact only to the FFT's rounding (about 1e-15 of the
-    largest output in float64, 1e-6 in float32) and is never chosen by
-    ``"auto"``.""",
+algorithm : str, optional
+    One of "auto", "fast", "direct", "gemm", "row", "rowblock", "depthwise",
+    "winograd", "fft".
+    How to compute (see :func:`pyconvx.plan` and Notes).  ``"auto"``
+    (default) picks the fastest direct-summation microkernel: every output
+    keeps the rounding bound of its own window.  ``"direct"`` is the same.
+    ``"fast"`` may also take Winograd F(2x2,3x3) for 3x3 stride-1 layers,
+    whose bound is that of the 4x4 input tile (opt in when that is enough).
+    ``"gemm"``, ``"row"``, ``"rowblock"``, ``"depthwise"`` and ``"winograd"``
+    force one path (the last three raise ValueError for problems they cannot
+    take).  ``"fft"`` computes through numpy.fft: exact only to the FFT's
+    rounding (about 1e-15 of the largest output in float64, 1e-6 in
+    float32), with a RuntimeWarning when an input holds NaN or Inf.""",
     "conv_returns": """\
 ndarray
     ``(N, C_out, *out_spatial)`` or ``(C_out, *out_spatial)``; float32 if
@@ -87,11 +90,22 @@ MemoryError
     When the output or the workspace cannot be had (checked before
     anything is allocated).""",
     "conv_notes": """\
-Padded taps hold what ``padding_mode`` says (zeros by default) and are
-multiplied like any other tap, so a NaN or Inf in the weight reaches every
-output, and an Inf input next to a zero weight gives NaN (IEEE 0 * Inf),
-exactly as the plain definition does.  A NaN or Inf in the input reaches
-only the outputs whose receptive field holds it.""",
+Rounding: on the default paths (``algorithm="auto"`` or ``"direct"``, and
+each forced microkernel) every output is a sum of K = C_in/groups * taps
+products plus the bias, formed with one fused multiply-add per product in a
+fixed order, so ``|error| <= K * eps * (sum |w| |x| + |bias|)`` over the
+output's own window (eps = 2**-23 in float32, 2**-52 in float64), the same
+for every thread count.  ``"fast"``/``"winograd"`` keep that bound only over
+each 4x4 input tile, ``"fft"`` over the whole array (``Plan.error_bound``).
+
+NaN and Inf: on the default paths padded taps hold what ``padding_mode``
+says and are multiplied like any other tap, so a NaN or Inf in the weight
+reaches every output, and an Inf input next to a zero weight gives NaN
+(IEEE 0 * Inf), exactly as the plain definition does; a NaN or Inf in the
+input reaches only the outputs whose window holds it, and Inf stays Inf
+where no Inf - Inf occurs.  Winograd spreads a non-finite input to the whole
+2x2 output tile (an Inf may become NaN); the FFT spreads it to every output
+and warns.""",
 }
 DOCS["layer_parameters"] = """\
 in_channels, out_channels : int

@@ -7,7 +7,8 @@ Subcommands::
     pyconvx filter IN OUT --kernel NAME | --kernel NAME:VALUE | --kernel-file FILE
                   [--mode same|valid|full] [--boundary symmetric|reflect|replicate|...]
                   [--scale auto|clip|abs|minmax]
-    pyconvx bench [--quick] [--plot FILE] [--threads N]
+    pyconvx bench [--quick] [--threads N] [--dev] [--only NAME] [--plot FILE]
+    pyconvx bench --sweep [--models MODEL ...] [--batch N ...] [--isa avx2] ...
 
 Images are read and written with Pillow, the optional extra
 ``pip install 'pyconvx[image]'``; plots need matplotlib, ``pyconvx[plot]``.
@@ -46,7 +47,7 @@ import numpy as np
 __all__ = ["build_parser", "main"]
 
 IMAGE_EXTRA = "pip install 'pyconvx[image]'"
-PLOT_EXTRA = "pip install 'pyconvx[plot]'"
+BENCH_EXTRA = "pip install 'pyconvx[bench]'"
 
 
 class UserError(Exception):
@@ -313,37 +314,26 @@ def cmd_filter(args):
 # ---------------------------------------------------------------- bench
 
 
-def cmd_bench(args):
-    if args.plot:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise UserError(
-                f"--plot needs matplotlib, which is not installed: {PLOT_EXTRA}") from None
-        plot_dir = os.path.dirname(os.path.abspath(args.plot))
-        if not os.path.isdir(plot_dir):
-            raise UserError(f"the folder of --plot {args.plot!r} does not exist")
-    from pyconvx import _benchtable
+def _bench_harness():
+    """The command module of the benchmark harness (``pyconvx_bench``), or None."""
+    try:
+        from pyconvx_bench import commands
+    except ImportError:
+        return None
+    return commands
 
-    _benchtable.ensure_clean_env()
-    kwargs = {"quick": args.quick, "plot": args.plot, "progress": True}
-    if args.threads is not None:
-        kwargs["threads"] = args.threads
-    status = _benchtable.main(**kwargs)
-    return int(status or 0)
+
+def cmd_bench(args):
+    harness = _bench_harness()
+    if harness is None:
+        raise UserError(f"the benchmark harness (pyconvx_bench) is not installed: {BENCH_EXTRA}")
+    try:
+        return int(harness.run_bench(args) or 0)
+    except harness.HarnessError as exc:
+        raise UserError(str(exc)) from None
 
 
 # ---------------------------------------------------------------- parser
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
 
 
 def build_parser():
@@ -411,19 +401,25 @@ def build_parser():
                       help="how the result becomes pixels (default: auto)")
     filt.set_defaults(func=cmd_filter)
 
+    harness = _bench_harness()
     bench = sub.add_parser(
         "bench",
-        help="run the speed table against the installed peers",
+        help="time pyconvx against the installed peers",
         description=(
             "Time pyconvx against the peers that are installed (PyTorch, SciPy, OpenCV, "
-            "NumPy) and print the ratio table; progress goes to stderr."
+            "NumPy) and print the ratio table, or with --sweep every distinct convolution "
+            "layer of a few well-known models against PyTorch; progress goes to stderr. "
+            f"The peers are the extra {BENCH_EXTRA}."
         ),
+        # Without the harness every argument is a plain word (no option prefix), so
+        # that whatever was typed ends in the one line naming the extra, not in an
+        # "unrecognized arguments" error.
+        **({} if harness is not None else {"prefix_chars": "\0", "add_help": False}),
     )
-    bench.add_argument("--quick", action="store_true", help="fewer repeats, about a minute")
-    bench.add_argument("--plot", metavar="FILE",
-                       help=f"also draw a bar chart to FILE (needs matplotlib: {PLOT_EXTRA})")
-    bench.add_argument("--threads", type=_positive_int, metavar="N",
-                       help="threads for both sides (default: all usable cores)")
+    if harness is not None:
+        harness.add_bench_arguments(bench)
+    else:
+        bench.add_argument("arguments", nargs="*")
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -37,6 +37,7 @@ import math
 
 import numpy as np
 
+from ._engine.fft import warn_if_nonfinite
 from ._normalize import as_array, check_choice, result_dtype
 from .conv import conv
 
@@ -210,6 +211,7 @@ def _correlate_nd(in1, in2, mode, method, flip):
     first = np.asarray(first, dtype=compute)
     second = np.asarray(second, dtype=compute)
     if method == "fft" or (method == "auto" and _use_fft(first, second, out_dtype)):
+        warn_if_nonfinite(first, second)
         full = _fft_full(first, second, flip)
         if mode == "full":
             result = full

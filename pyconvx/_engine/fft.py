@@ -6,6 +6,8 @@ accuracy.  ``plan`` never picks it under ``algorithm="auto"``; ask for it
 explicitly when kernels are large and that accuracy is enough.
 """
 
+import warnings
+
 import numpy as np
 
 from .._boundary import NUMPY_PAD_MODES
@@ -30,9 +32,21 @@ def fft_workspace_bytes(geometry, dtype):
     return weights + min(geometry.batch, max(1, FFT_CHUNK_BYTES // max(per_image, 1))) * per_image
 
 
+#: SciPy's words for the same situation (scipy.signal.convolve with method="fft").
+NONFINITE_WARNING = ("Use of fft convolution on input with NAN or inf results in NAN or inf "
+                     "output")
+
+
+def warn_if_nonfinite(*arrays, stacklevel=4):
+    """The FFT spreads one NaN or Inf to every output: say so, as SciPy does."""
+    if not all(np.isfinite(a).all() for a in arrays if a is not None):
+        warnings.warn(NONFINITE_WARNING, RuntimeWarning, stacklevel=stacklevel)
+
+
 def conv_fft(x, weight, bias, out, geometry, flip):
     """Fill ``out`` (N, C_out, *out_spatial) with the convolution, via FFTs."""
     check_memory(fft_workspace_bytes(geometry, x.dtype), "the FFT path's workspace")
+    warn_if_nonfinite(x, weight, bias)
     ndim = geometry.ndim
     axes = tuple(range(-ndim, 0))
     shape = _fft_shape(geometry)

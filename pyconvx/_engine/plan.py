@@ -21,12 +21,32 @@ from .contract import DirectPlan, Kind, ukernel_set_tiles
 
 __all__ = ["ALGORITHMS", "Plan", "cached_plan", "make_plan", "plan"]
 
-#: Values accepted by ``algorithm=``: "auto" lets the plan choose; "direct" is
-#: direct summation with the plan's choice of microkernel (never Winograd); "gemm",
-#: "row", "rowblock" and "depthwise" force one microkernel of the direct engine
-#: ("rowblock" and "depthwise" refuse problems outside their reach, with a
-#: ValueError); "winograd" forces F(2x2,3x3); "fft" is numpy.fft.
-ALGORITHMS = ("auto", "direct", "gemm", "row", "rowblock", "depthwise", "winograd", "fft")
+#: Values accepted by ``algorithm=``.  "auto" lets the plan choose among the
+#: direct-summation microkernels, whose error bound is per output (see
+#: ERROR_BOUNDS); "direct" is the same choice, named.  "fast" also lets it take
+#: Winograd F(2x2,3x3) where that is faster (a tile-wide error bound: opt in).
+#: "gemm", "row", "rowblock" and "depthwise" force one microkernel of the direct
+#: engine ("rowblock" and "depthwise" refuse problems outside their reach, with
+#: a ValueError); "winograd" forces F(2x2,3x3); "fft" is numpy.fft.
+ALGORITHMS = ("auto", "fast", "direct", "gemm", "row", "rowblock", "depthwise", "winograd",
+              "fft")
+
+#: The rounding bound each algorithm keeps, as ``Plan.error_bound`` names it.
+#: K is the number of products an output sums (C_in/groups * taps) plus one
+#: for the bias, eps the dtype's machine epsilon (2**-23, 2**-52).
+ERROR_BOUNDS = {
+    "elementwise": ("|error| <= K * eps * sum(|w| |x|) over the output's own window "
+                    "(plus |bias|): direct summation with one fused multiply-add per "
+                    "product; a NaN or Inf reaches exactly the outputs whose window "
+                    "holds it"),
+    "tile": ("|error| <= c * K * eps * sum(|w| |x|) over the whole 4x4 input tile of the "
+             "output's 2x2 Winograd tile (c about 4-16): large values next to the "
+             "window cancel small ones; a NaN or Inf spreads to the whole 2x2 tile (Inf can "
+             "become NaN)"),
+    "global": ("|error| <= c * eps * log2(n) * max|x| * sum|w| over the whole array: the "
+               "FFT's rounding; one NaN or Inf turns every output NaN (a RuntimeWarning "
+               "says so)"),
+}
 
 #: Input bytes (padded planes) one depthwise work unit aims for: several whole
 #: channel planes per unit keep the per-unit bookkeeping small.
@@ -104,6 +124,10 @@ class Plan:
         Independent work units the threads share.
     geometry : ConvGeometry
         The validated problem.
+    error_bound : {"elementwise", "tile", "global"}
+        The rounding bound the algorithm keeps (``ERROR_BOUNDS`` states each):
+        ``"elementwise"`` for direct summation (every "auto" plan),
+        ``"tile"`` for Winograd, ``"global"`` for the FFT.
     record : DirectPlan or None
         The frozen record the compiled engine runs (None for ``"fft"``).
 
@@ -129,6 +153,7 @@ class Plan:
     flops: int
     work_units: int
     geometry: ConvGeometry
+    error_bound: str
     record: "DirectPlan | None" = field(repr=False, compare=False, default=None)
 
     def __str__(self):
@@ -142,6 +167,7 @@ class Plan:
             f"  kernel    : {self._describe_microkernel()}",
             f"  dtype     : {self.dtype}, threads: {self.threads}, work units: {self.work_units}",
             f"  workspace : {self.workspace_bytes} bytes",
+            f"  rounding  : {self.error_bound} bound",
             f"  FLOPs     : {self.flops} ({self.flops / 1e9:.3g} GFLOP)",
         ])
 
@@ -255,8 +281,9 @@ def _choose_microkernel(level, dtype, geometry, forced=None):
         return depthwise
     if geometry.out_per_group * 2 <= gemm_mr:
         return row
-    # 2.25x fewer multiplies; the GEMMs need enough channels on both sides
-    if (forced != "direct" and _winograd_refusal(geometry) is None
+    # 2.25x fewer multiplies; the GEMMs need enough channels on both sides.
+    # Only on request: its error bound is the 4x4 input tile's, not the window's.
+    if (forced == "fast" and _winograd_refusal(geometry) is None
             and geometry.in_per_group >= 16 and geometry.out_per_group >= 16):
         box = _winograd_box(geometry, gemm_mr, gemm_nr, dtype.itemsize)
         tile_count = (box[0] // 2) * (box[1] // 2)
@@ -469,9 +496,9 @@ def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None
 
 
 _REASONS = {
-    Kind.WINOGRAD: ("3x3, stride 1: Winograd F(2x2,3x3) does 2.25x fewer multiplies; its "
-                    "transforms use only +-1 and 1/2, so the rounding stays that of direct "
-                    "summation to a small factor"),
+    Kind.WINOGRAD: ("algorithm='fast', 3x3, stride 1: Winograd F(2x2,3x3) does 2.25x fewer "
+                    "multiplies (its rounding is bounded over each 4x4 input tile, not "
+                    "over each output's window)"),
     Kind.DEPTHWISE: ("one channel per group on a 2-d image: units of whole channel planes, "
                      "output rows computed in place (no scratch tile, no scatter)"),
     Kind.ROWBLOCK: ("one channel per group on a 2-d image: row-blocked tiles reuse every input "
@@ -503,15 +530,15 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
         from .fft import fft_workspace_bytes
         return Plan("fft", "requested with algorithm='fft'", None, None, None, None,
                     dtype.name, threads, fft_workspace_bytes(geometry, dtype), geometry.flops,
-                    geometry.batch, geometry)
+                    geometry.batch, geometry, "global")
     record = _direct_record(geometry, dtype, threads, level, x_strides, flip,
-                            forced=None if algorithm == "auto" else algorithm)
+                            forced=None if algorithm in ("auto", "direct") else algorithm)
     fields = record.fields
     kind = Kind(fields["kind"])
     workspace = (fields["packed_elems"] * dtype.itemsize
                  + fields["threads"] * fields["scratch"]["bytes_per_thread"] + 128)
     check_memory(workspace, "the direct engine's workspace (packed weights and scratch)")
-    reason = (_REASONS[kind] if algorithm == "auto"
+    reason = (_REASONS[kind] if algorithm in ("auto", "direct", "fast")
               else f"requested with algorithm={algorithm!r}")
     tile = (fields["mr"], fields["nr"])
     if kind == Kind.DEPTHWISE:   # rows per pass x vector lanes
@@ -519,7 +546,8 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
     return Plan("winograd" if kind == Kind.WINOGRAD else "direct", reason,
                 _MICROKERNEL_NAMES[kind], tile, dispatch.LEVEL_NAMES[level],
                 tuple(int(b) for b in fields["box"]), dtype.name, fields["threads"], workspace,
-                geometry.flops, fields["n_units"], geometry, record)
+                geometry.flops, fields["n_units"], geometry,
+                "tile" if kind == Kind.WINOGRAD else "elementwise", record)
 
 
 #: Plans of recent calls of conv (see cached_plan): at most this many.
@@ -574,8 +602,11 @@ def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
     --------
     >>> import pyconvx
     >>> p = pyconvx.plan((8, 64, 56, 56), (64, 64, 3, 3), padding=1)
-    >>> p.algorithm, p.flops
-    ('winograd', 1849688064)
+    >>> p.algorithm, p.microkernel, p.error_bound, p.flops
+    ('direct', 'gemm', 'elementwise', 1849688064)
+    >>> pyconvx.plan((8, 64, 56, 56), (64, 64, 3, 3), padding=1, algorithm="fast").algorithm
+    'winograd'
+
     """
     shapes = []
     dtypes = []

@@ -1,5 +1,6 @@
 """The pyconvx command, run as a subprocess on files the tests create."""
 
+import json
 import os
 import subprocess
 import sys
@@ -17,12 +18,15 @@ except ImportError:  # the optional extra pyconvx[image]
 needs_pillow = pytest.mark.skipif(Image is None, reason="Pillow (pyconvx[image]) is not installed")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(pyconvx.__file__)))
+# The benchmark harness behind `pyconvx bench` sits beside pyconvx: installed in
+# the same site-packages, or in bench/ of the source tree next to an in-place build.
+HARNESS = os.path.join(ROOT, "bench")
 BLOCK = "import sys; sys.modules[{name!r}] = None; from pyconvx.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def run(*args, block=None, cwd=None):
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH"), HARNESS) if p)
     env.pop("OPENBLAS_CORETYPE", None)
     if block:
         command = [sys.executable, "-c", BLOCK.format(name=block), *args]
@@ -292,6 +296,13 @@ def test_bad_commands_and_bench_arguments(tmp_path):
     assert_one_line_error(run("frobnicate"), "invalid choice")
     assert_one_line_error(run("bench", "--threads", "0"), "positive integer")
     assert_one_line_error(run("bench", "--speed"), "unrecognized arguments")
+    assert_one_line_error(run("bench", "--models", "vgg16"), "--models need --sweep")
+    assert_one_line_error(run("bench", "--sweep", "--dev"), "--dev belong to the table")
+    assert_one_line_error(run("bench", "--sweep", "--models", "vgg19"), "invalid choice: 'vgg19'")
+    assert_one_line_error(run("bench", "--sweep", "--json", str(tmp_path / "no" / "r.json")),
+                          "does not exist")
+    assert_one_line_error(run("bench", "--only", "conv9x9", "--no-progress"),
+                          "unknown workload 'conv9x9'")
     # a bad --plot path is refused before any timing; without matplotlib the
     # missing extra is named first
     bad_plot = run("bench", "--plot", str(tmp_path / "no" / "p.png"))
@@ -305,3 +316,64 @@ def test_bad_commands_and_bench_arguments(tmp_path):
     target = tmp_path / "file"
     target.write_text("x")
     assert_one_line_error(run("demo", "--out", str(target)), "not a folder")
+
+
+def test_bench_names_its_extra_when_the_harness_or_torch_is_missing():
+    for args in (["bench"], ["bench", "--help"], ["bench", "--quick", "--only", "conv1d"], ["bench", "--sweep"]):
+        result = run(*args, block="pyconvx_bench")
+        assert result.returncode == 1
+        assert_one_line_error(result, "pyconvx_bench", "pip install 'pyconvx[bench]'")
+    result = run("bench", "--sweep", "--quick", block="torch")
+    assert result.returncode == 1
+    assert_one_line_error(result, "PyTorch", "pip install 'pyconvx[bench]'")
+
+
+def test_bench_table_user_and_developer_columns():
+    user = run("bench", "--quick", "--only", "conv1d_f64", "--no-progress")
+    assert user.returncode == 0, user.stderr
+    lines = user.stdout.splitlines()
+    assert lines[0].startswith("# threads=")
+    assert "| workload | pyconvx ms | peer | peer ms | ratio | GFLOP/s | path |" in lines
+    row = next(line for line in lines if line.startswith("| 1-d, 1e6 samples"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    plan = pyconvx.plan((1, 1, 1_000_000), (1, 1, 64), dtype="float64")
+    assert cells[2] == "numpy.correlate"
+    assert cells[-1] == f"{plan.algorithm}/{plan.microkernel} {plan.tile[0]}x{plan.tile[1]}"
+    assert float(cells[1]) > 0 and float(cells[3]) > 0
+    assert "goal" not in user.stdout and "% of peak" not in user.stdout
+    dev = run("bench", "--quick", "--only", "conv1d_f64", "--no-progress", "--dev")
+    assert dev.returncode == 0, dev.stderr
+    assert ("| workload | pyconvx ms | peer | peer ms | ratio | goal | met? | GFLOP/s | % of peak "
+            "| path |") in dev.stdout.splitlines()
+    assert "pyconvx.fma_peak_gflops" in dev.stdout
+
+
+def test_bench_sweep_reports_layers_totals_and_json(tmp_path):
+    pytest.importorskip("torch")
+    report = tmp_path / "sweep.json"
+    result = run("bench", "--sweep", "--quick", "--models", "wav2vec2", "--batch", "1",
+                 "--algorithms", "--repeat", "2", "--isa", "avx2", "--threads", "1",
+                 "--no-progress", "--json", str(report))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "# ISA capped at avx2 for both libraries: PYCONVX_SIMD=avx2 ONEDNN_MAX_CPU_ISA=AVX2" in out
+    assert "| layer | shape | x | pyconvx ms | torch ms | ratio | ratios of the runs | pyconvx path " \
+           "| best forced (ms) | auto / best forced |" in out
+    assert "| feature_extractor.conv_layers.0 | 1->512 10 s5 p0 @16000 | 1 |" in out
+    assert "Worst layer: " in out and "Total (sum of multiplicity x median): pyconvx " in out
+    data = json.loads(report.read_text())
+    levels = pyconvx.show_config(print_=False)["simd_levels_available"]
+    assert data["simd"] == ("avx2" if "avx2" in levels else "generic")
+    assert data["environment"]["PYCONVX_SIMD"] == "avx2"
+    assert data["environment"]["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+    assert data["cpu"] and data["torch"] and data["threads"] == 1 and data["repeat"] == 2
+    (model,) = data["results"]
+    assert (model["model"], model["batch"], model["conv_layers"]) == ("wav2vec2", 1, 8)
+    assert len(model["layers"]) == 8 and len(data["runs"]) == 2
+    ours = sum(layer["count"] * layer["pyconvx_ms"] for layer in model["layers"])
+    assert model["pyconvx_total_ms"] > 0 and ours > 0
+    assert len(model["total_ratios"]) == 2
+    first = model["layers"][0]
+    assert first["plan"]["algorithm"] in ("direct", "winograd", "fft")
+    assert set(first["forced"]) == {"fast", "direct", "gemm", "row"}
+    assert set(first["not_applicable"]) == {"rowblock", "depthwise", "winograd"}

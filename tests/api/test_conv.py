@@ -1,5 +1,7 @@
 """pyconvx.conv's public contract: wrappers, ranks, the dtype rule, layouts, out=, empties."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -272,3 +274,22 @@ def test_nan_only_in_receptive_field(rng, algorithm):
     x2[0, 0, 4, 4] = np.inf
     got = pyconvx.conv(x2, np.abs(w), padding=1, algorithm=algorithm)
     assert np.isposinf(got[0, 0][reach]).all() and np.isfinite(got[0, 0][~reach]).all()
+
+
+def test_fft_warns_like_scipy_when_an_input_is_not_finite(rng):
+    """The FFT spreads one NaN to every output; it says so with SciPy's words."""
+    x, w, _ = make_problem(rng, (1, 2, 12, 13), (3, 2, 3, 3), bias=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # finite input: no warning
+        pyconvx.conv(x, w, algorithm="fft")
+        pyconvx.correlate(x[0, 0], w[0, 0], method="fft")
+    x[0, 1, 5, 6] = np.nan
+    message = "Use of fft convolution on input with NAN or inf results in NAN or inf output"
+    with pytest.warns(RuntimeWarning, match=message):
+        got = pyconvx.conv(x, w, algorithm="fft")
+    assert np.isnan(got).all()
+    with pytest.warns(RuntimeWarning, match=message):
+        pyconvx.convolve(x[0, 1], np.inf * w[0, 0], method="fft")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # the default path keeps NaN local, silently
+        assert not np.isnan(pyconvx.conv(x, w)).all()

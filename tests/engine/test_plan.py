@@ -39,12 +39,22 @@ def test_forced_microkernel_runs_or_refuses_never_substitutes(kernel_name):
         pyconvx.plan(*refused, algorithm=kernel_name)
 
 
-def test_direct_means_direct_summation():
-    """algorithm='direct' never runs Winograd, even where 'auto' would."""
+def test_only_fast_opts_into_winograd():
+    """'auto' and 'direct' keep direct summation (the per-output bound); 'fast' takes
+    Winograd where it pays and says that its bound is the tile's."""
     shape = (8, 64, 56, 56), (64, 64, 3, 3)
-    assert pyconvx.plan(*shape, padding=1).algorithm == "winograd"
-    forced = pyconvx.plan(*shape, padding=1, algorithm="direct")
-    assert forced.algorithm == "direct" and forced.microkernel == "gemm"
+    for algorithm in ("auto", "direct"):
+        p = pyconvx.plan(*shape, padding=1, algorithm=algorithm)
+        assert (p.algorithm, p.microkernel, p.error_bound) == ("direct", "gemm", "elementwise")
+    fast = pyconvx.plan(*shape, padding=1, algorithm="fast")
+    assert (fast.algorithm, fast.error_bound) == ("winograd", "tile")
+    assert "fast" in fast.reason and "tile" in fast.reason
+    # where Winograd does not pay (or cannot run), 'fast' is 'auto'
+    for other in [((1, 512, 7, 7), (512, 512, 3, 3)), ((8, 64, 56, 56), (64, 64, 5, 5))]:
+        fast, auto = (pyconvx.plan(*other, padding=1, algorithm=name) for name in ("fast", "auto"))
+        assert (fast.algorithm, fast.microkernel, fast.tile, fast.box, fast.work_units) == (
+            auto.algorithm, auto.microkernel, auto.tile, auto.box, auto.work_units)
+    assert pyconvx.plan(*shape, algorithm="fft").error_bound == "global"
 
 
 def test_auto_picks_depthwise_for_narrow_depthwise_layers():
