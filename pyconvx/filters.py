@@ -21,23 +21,17 @@ import numpy as np
 from . import kernels as _kernels
 from ._ndimage_core import correlate, correlate_separable
 from ._normalize import as_array, as_int, check_choice, resolve_threads, result_dtype
+from .signal import BOUNDARIES as SIGNAL_BOUNDARIES
 
 __all__ = ["edge_magnitude", "filter2d"]
 
 MODES = ("same", "valid", "full")
 
-#: Accepted ``boundary`` names -> pyconvx padding_mode.  The scipy.signal
-#: spellings ("symm", "wrap", "fill") are aliases.
-BOUNDARIES = {
-    "symmetric": "symmetric",
-    "symm": "symmetric",
-    "reflect": "reflect",
-    "replicate": "replicate",
-    "circular": "circular",
-    "wrap": "circular",
-    "zeros": "zeros",
-    "fill": "zeros",
-}
+#: Accepted ``boundary`` names -> pyconvx padding_mode: pyconvx's own names,
+#: and scipy.signal's spellings (``signal.BOUNDARIES``: "symm", "wrap", "fill"...).
+BOUNDARIES = {mode: mode for mode in ("symmetric", "reflect", "replicate", "circular", "zeros")}
+BOUNDARIES.update({name: {"fill": "zeros", "wrap": "circular", "symm": "symmetric"}[canonical]
+                   for name, canonical in SIGNAL_BOUNDARIES.items() if name not in BOUNDARIES})
 
 
 class _LastAxis(int):

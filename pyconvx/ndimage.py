@@ -105,6 +105,17 @@ mode : str, optional
 mode : str or sequence of str, optional
     What lies beyond the border (see :func:`correlate` for the names);
     a sequence gives one mode per filtered axis.""",
+    "ndimage_mode_every_axis": """\
+mode : str or sequence of str, optional
+    What lies beyond the border (see :func:`correlate`); a sequence gives
+    one mode per axis of the input.""",
+    "ndimage_weights_1d": """\
+weights : array_like
+    1-D kernel.""",
+    "ndimage_weights_nd": """\
+weights : array_like
+    Kernel with one axis per filtered axis (``input.ndim``, or
+    ``len(axes)``).""",
     "ndimage_cval": """\
 cval : scalar, optional
     The value beyond the border with ``mode='constant'`` (default 0.0).""",
@@ -129,11 +140,15 @@ threads : int, optional
     Keyword only.  Threads to use; None means OMP_NUM_THREADS if set, else
     the cores this process may use.  Results are bitwise identical for every
     count.""",
-    "ndimage_returns": """\
+    "ndimage_returns_raises": """\
+Returns
+-------
 ndarray
     The filtered array, of the input's shape: ``output`` itself when it is
-    an array, else a new array of the output dtype.""",
-    "ndimage_raises": """\
+    an array, else a new array of the output dtype.
+
+Raises
+------
 ValueError and RuntimeError
     A bad mode, an origin out of range, a per-axis sequence of the wrong
     length, a kernel of the wrong rank, an output of the wrong shape (these
@@ -150,6 +165,14 @@ radius : int or sequence of int, optional
     Keyword only.  The kernel's radius per axis, overriding ``truncate``
     (the kernel has ``2 * radius + 1`` taps).""",
 })
+DOCS["ndimage_correlate1d_parameters"] = "\n".join(DOCS[f"ndimage_{name}"] for name in (
+    "input", "weights_1d", "axis", "output", "mode", "cval", "origin", "threads"))
+DOCS["ndimage_gradient_parameters"] = "\n".join(DOCS[f"ndimage_{name}"] for name in (
+    "input", "axis", "output", "mode_every_axis", "cval", "threads"))
+DOCS["ndimage_correlate_parameters"] = "\n".join(
+    [DOCS[f"ndimage_{name}"] for name in ("input", "weights_nd", "output", "mode")]
+    + ["    One mode for all axes (a sequence is refused, as in SciPy)."]
+    + [DOCS[f"ndimage_{name}"] for name in ("cval", "origin_multiple", "axes", "threads")])
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -251,23 +274,9 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
 
     Parameters
     ----------
-    %(ndimage_input)s
-    weights : array_like
-        1-D kernel.
-    %(ndimage_axis)s
-    %(ndimage_output)s
-    %(ndimage_mode)s
-    %(ndimage_cval)s
-    %(ndimage_origin)s
-    %(ndimage_threads)s
+    %(ndimage_correlate1d_parameters)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
@@ -292,23 +301,9 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
 
     Parameters
     ----------
-    %(ndimage_input)s
-    weights : array_like
-        1-D kernel.
-    %(ndimage_axis)s
-    %(ndimage_output)s
-    %(ndimage_mode)s
-    %(ndimage_cval)s
-    %(ndimage_origin)s
-    %(ndimage_threads)s
+    %(ndimage_correlate1d_parameters)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
@@ -367,25 +362,9 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
 
     Parameters
     ----------
-    %(ndimage_input)s
-    weights : array_like
-        Kernel with one axis per filtered axis (``input.ndim``, or
-        ``len(axes)``).
-    %(ndimage_output)s
-    %(ndimage_mode)s
-        One mode for all axes (a sequence is refused, as in SciPy).
-    %(ndimage_cval)s
-    %(ndimage_origin_multiple)s
-    %(ndimage_axes)s
-    %(ndimage_threads)s
+    %(ndimage_correlate_parameters)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
@@ -413,25 +392,9 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
 
     Parameters
     ----------
-    %(ndimage_input)s
-    weights : array_like
-        Kernel with one axis per filtered axis (``input.ndim``, or
-        ``len(axes)``).
-    %(ndimage_output)s
-    %(ndimage_mode)s
-        One mode for all axes (a sequence is refused, as in SciPy).
-    %(ndimage_cval)s
-    %(ndimage_origin_multiple)s
-    %(ndimage_axes)s
-    %(ndimage_threads)s
+    %(ndimage_correlate_parameters)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
@@ -510,13 +473,7 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
         Keyword only.  The kernel's radius, overriding ``truncate``.
     %(ndimage_threads)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
@@ -558,13 +515,7 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     %(ndimage_axes)s
     %(ndimage_threads)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
@@ -634,13 +585,7 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     %(ndimage_origin)s
     %(ndimage_threads)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
@@ -681,13 +626,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     %(ndimage_axes)s
     %(ndimage_threads)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
@@ -735,22 +674,9 @@ def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, threads=None
 
     Parameters
     ----------
-    %(ndimage_input)s
-    %(ndimage_axis)s
-    %(ndimage_output)s
-    mode : str or sequence of str, optional
-        What lies beyond the border (see :func:`correlate`); a sequence
-        gives one mode per axis of the input.
-    %(ndimage_cval)s
-    %(ndimage_threads)s
+    %(ndimage_gradient_parameters)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
@@ -774,22 +700,9 @@ def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, threads=No
 
     Parameters
     ----------
-    %(ndimage_input)s
-    %(ndimage_axis)s
-    %(ndimage_output)s
-    mode : str or sequence of str, optional
-        What lies beyond the border (see :func:`correlate`); a sequence
-        gives one mode per axis of the input.
-    %(ndimage_cval)s
-    %(ndimage_threads)s
+    %(ndimage_gradient_parameters)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
@@ -833,13 +746,7 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, threads=
     %(ndimage_axes)s
     %(ndimage_threads)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
@@ -899,13 +806,7 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
         ``axes``), overriding ``truncate``.
     %(ndimage_threads)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
@@ -960,13 +861,7 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
         ``truncate``.
     %(ndimage_threads)s
 
-    Returns
-    -------
-    %(ndimage_returns)s
-
-    Raises
-    ------
-    %(ndimage_raises)s
+    %(ndimage_returns_raises)s
 
     Examples
     --------
