@@ -26,6 +26,7 @@ __all__ = [
     "compute_dtype",
     "expand_to_rank",
     "input_array",
+    "is_integral",
     "normalize_sequence",
     "output_spec",
     "padding_mode",

@@ -56,6 +56,7 @@ from ._ndimage_support import (
     padding_mode,
     store,
 )
+from ._normalize import resolve_threads
 from .kernels import _gaussian_radius, _gaussian_weights
 
 try:
@@ -218,11 +219,12 @@ def _run_passes(array, passes, cval, out_dtype, threads):
     return filter_passes(array, passes, cval, out_dtype, threads)
 
 
-def _prepare(input, output, complex_weights=False):
+def _prepare(input, output, threads):
+    """The input array, the output array (or None), the output dtype, the thread count."""
     array = input_array(input)
     target, out_dtype = output_spec(output, array.shape, array.dtype,
-                                    complex_output=array.dtype.kind == "c" or complex_weights)
-    return array, target, out_dtype
+                                    complex_output=array.dtype.kind == "c")
+    return array, target, out_dtype, resolve_threads(threads)
 
 
 def _copy(array, out_dtype):
@@ -244,6 +246,7 @@ def _as_size(value, name):
 
 def _correlate1d(input, weights, axis, output, mode, cval, origin, threads, convolution):
     array = input_array(input)
+    threads = resolve_threads(threads)
     kernel = _weights(weights)
     if kernel.ndim != 1 or kernel.size < 1:
         raise NdimageValueError(
@@ -316,6 +319,7 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
 
 def _correlate(input, weights, output, mode, cval, origin, axes, threads, convolution):
     array = input_array(input)
+    threads = resolve_threads(threads)
     kernel = _weights(weights)
     axes = check_axes(axes, array.ndim)
     if len(axes) < array.ndim:
@@ -484,7 +488,7 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     >>> ndimage.gaussian_filter1d(np.arange(5.0), 1, order=1).round(6)
     array([0.363785, 0.848847, 0.970125, 0.848847, 0.363785])
     """
-    array, target, out_dtype = _prepare(input, output)
+    array, target, out_dtype, threads = _prepare(input, output, threads)
     axis = _axis(axis, array.ndim)
     kernel = _gaussian_kernel(sigma, order, truncate, radius)
     result = _one_axis(array, kernel, axis, 0, padding_mode(mode), cval, out_dtype, threads)
@@ -532,7 +536,7 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     >>> ndimage.gaussian_filter(image, 3).dtype
     dtype('float32')
     """
-    array, target, out_dtype = _prepare(input, output)
+    array, target, out_dtype, threads = _prepare(input, output, threads)
     axes = check_axes(axes, array.ndim)
     count = len(axes)
     result = _gaussian_passes(
@@ -594,6 +598,7 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     array([4, 3, 4, 1, 4, 6, 6, 3])
     """
     array = input_array(input)
+    threads = resolve_threads(threads)
     axis = _axis(axis, array.ndim)
     size = _as_size(size, "size")
     if size < 1:
@@ -636,7 +641,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     array([[ 4,  6, 10],
            [10, 12, 16]])
     """
-    array, target, out_dtype = _prepare(input, output)
+    array, target, out_dtype, threads = _prepare(input, output, threads)
     axes = check_axes(axes, array.ndim)
     count = len(axes)
     sizes = normalize_sequence(size, count, "size")
@@ -655,7 +660,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
 
 
 def _gradient(input, axis, output, mode, cval, threads, smoothing):
-    array, target, out_dtype = _prepare(input, output)
+    array, target, out_dtype, threads = _prepare(input, output, threads)
     axis = _axis(axis, array.ndim)
     modes = [padding_mode(m) for m in normalize_sequence(mode, array.ndim, "mode")]
     passes = [_axis_pass(array.ndim, np.array([-1.0, 0.0, 1.0]), axis, 0, modes[axis])]
@@ -757,7 +762,7 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, threads=
            [ 1., -4.,  1.],
            [ 0.,  1.,  0.]])
     """
-    array, target, out_dtype = _prepare(input, output)
+    array, target, out_dtype, threads = _prepare(input, output, threads)
     axes = check_axes(axes, array.ndim)
     if not axes:
         return result_array(_copy(array, out_dtype), target)
@@ -818,7 +823,7 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
     >>> bool(log[3, 3] < 0), log.shape
     (True, (7, 7))
     """
-    array, target, out_dtype = _prepare(input, output)
+    array, target, out_dtype, threads = _prepare(input, output, threads)
     axes = check_axes(axes, array.ndim)
     if not axes:
         return result_array(_copy(array, out_dtype), target)
@@ -871,7 +876,7 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
     >>> ndimage.gaussian_gradient_magnitude(ramp, sigma=1.0)[2, 3:5].round(6)
     array([0.999393, 0.999393])
     """
-    array, target, out_dtype = _prepare(input, output)
+    array, target, out_dtype, threads = _prepare(input, output, threads)
     axes = check_axes(axes, array.ndim)
     if not axes:
         return result_array(_copy(array, out_dtype), target)
