@@ -9,11 +9,13 @@ copy of data already in the compute dtype.
 
 How an N-d array becomes a convolution problem ``(N, C, *spatial)``: axes the
 kernel does not filter are merged with their neighbours when the memory
-layout allows it; a leading unfiltered axis becomes the batch; every other
-axis is a spatial axis, the unfiltered ones with a kernel of length 1.  A
-1-D pass along axis ``k`` of a C-contiguous array is thus a batch of rows
-(``k`` last) or a 2-d problem with a ``(K, 1)`` kernel over ``(n_k,
-prod(shape[k+1:]))`` planes.
+layout allows it; when more than two axes remain, a leading unfiltered one
+becomes the batch; every other axis is a spatial axis, the unfiltered ones
+with a kernel of length 1 (the engine's 2-d kinds beat a batch of rows).  A
+1-D pass along axis ``k`` of a C-contiguous array is thus a 2-d problem with
+a ``(K, 1)`` kernel over ``(n_k, prod(shape[k+1:]))`` planes, batched over
+the axes in front, or a ``(1, K)`` kernel along the rows of the last axis.
+Narrow unfiltered trailing axes (colour channels) are moved in front first.
 
 Borders wider than the engine's single reflection (``pyconvx._boundary``)
 are built explicitly with ``extend_indices``, the periodic extension SciPy
@@ -87,7 +89,7 @@ def kernel_in(kernel, dtype):
     if dtype != np.float32 or kernel.dtype != np.float64 or rounded.size < 2:
         return rounded
     flat = rounded.reshape(-1)
-    residual = math.fsum(kernel.reshape(-1).tolist()) - math.fsum(flat.astype(np.float64).tolist())
+    residual = float(np.sum(kernel, dtype=np.float64) - np.sum(flat, dtype=np.float64))
     if residual != 0.0 and math.isfinite(residual):
         largest = int(np.argmax(np.abs(flat)))
         adjusted = np.float32(float(flat[largest]) + residual)

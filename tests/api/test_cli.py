@@ -232,6 +232,16 @@ def test_filter_keeps_alpha_and_filters_colour_only(tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(out).convert("LA")), rgba[..., [0, 3]])
     assert_one_line_error(run("filter", str(path), str(tmp_path / "o.jpg"), "--kernel", "identity"),
                           "alpha channel, which JPEG cannot hold")
+    # a palette image with a transparent entry is filtered as RGB, its transparency kept
+    palette = Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8), "P")
+    palette.putpalette([value for index in range(256) for value in (index, 255 - index, 7)])
+    palette.info["transparency"] = 0
+    paletted = tmp_path / "palette.png"
+    palette.save(paletted, transparency=0)
+    out = tmp_path / "palette_out.png"
+    result = run("filter", str(paletted), str(out), "--kernel", "identity")
+    assert result.returncode == 0 and "channels RGB + alpha (kept)" in result.stdout
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(paletted).convert("RGBA")))
 
 
 @needs_pillow
