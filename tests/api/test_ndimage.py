@@ -133,6 +133,18 @@ def test_3d_volume_and_axes_subsets(mode):
             assert_close64(ours, expected, _scale(weights, x))
 
 
+@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (2, 3, 4, 3, 5), (2, 2, 2, 2, 2, 3)])
+def test_four_to_six_dimensions(shape):
+    x = _data(shape, seed=len(shape))
+    weights = RNG.standard_normal((3,) * len(shape))
+    assert_close64(pn.correlate(x, weights, mode="wrap"), sn.correlate(x, weights, mode="wrap"),
+                   _scale(weights, x))
+    assert_close64(pn.gaussian_filter(x, 1.2, mode="mirror"), sn.gaussian_filter(x, 1.2, mode="mirror"),
+                   np.abs(x).max())
+    for axis in range(len(shape)):
+        assert_close64(pn.sobel(x, axis), sn.sobel(x, axis), 4**len(shape) * np.abs(x).max())
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_nd_kernel_longer_than_the_image_and_length_one_axes(mode):
     for shape in [(1, 5), (5, 1), (1, 1), (2, 3), (1, 3, 1)]:
