@@ -11,6 +11,7 @@ import argparse
 import shutil
 import sys
 import time
+from pathlib import Path
 
 from . import registry, values
 from .campaign import JOB_EXAMPLES, Campaign
@@ -112,7 +113,7 @@ def cmd_replay(args):
     from .replay import replay_main
 
     faulthandler.enable()
-    text = open(args.case_file).read().split("\n")
+    text = Path(args.case_file).read_text().split("\n")
     target = text[0]
     rest = [line for line in text[1:] if line.strip()]
     case = values.loads(rest[-1])

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from .engine import RunResult
-from .findings import FindingStore, minimize_crash
+from .findings import minimize_crash
 from .pool import Pool, worker_env
 
 #: Cases per job (the checkpoint's granularity).

@@ -48,7 +48,7 @@ def signal_name(returncode):
 
 
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
-_PATH = re.compile(r"(/[^\s:]*/)(?=[^/\s:]+:\d+)")
+_PATH = re.compile(r"[^\s:]*/(?=[^/\s:]+:\d+)")
 
 
 def _normalise(line):
@@ -61,7 +61,7 @@ def crash_key(log, reason):
     runtime error or summary line (addresses and directories removed), else
     the signal or exit status."""
     for pattern in (r"\S*:\d+:\d+: runtime error: .*", r"SUMMARY: \w+Sanitizer: .*",
-                    r"ERROR: \w+Sanitizer: [\w-]+.*"):
+                    r"ERROR: \w+Sanitizer: [\w-]+.*", r"\w+Sanitizer: CHECK failed: \S+"):
         found = re.search(pattern, log)
         if found:
             text = _normalise(found.group(0))

@@ -11,13 +11,22 @@ float64.  Results must have the same bits for every memory layout.
 """
 
 import numpy as np
-import pyconvx
 from hypothesis import strategies as st
+
+import pyconvx
 
 from .. import strategies as fs
 from .. import values
-from ..checks import (EPS, Finding, bitwise_equal, call, check_dtype, expect_error,
-                      unexpected_error, within_bound)
+from ..checks import (
+    EPS,
+    Finding,
+    bitwise_equal,
+    call,
+    check_dtype,
+    expect_error,
+    unexpected_error,
+    within_bound,
+)
 from ..registry import Target, register
 from .signal import BOUNDARIES, FINITE_KINDS, MODES
 

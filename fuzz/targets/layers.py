@@ -12,15 +12,21 @@ input, a kernel larger than the padded input) raises ValueError.
 """
 
 import numpy as np
-import pyconvx
 from hypothesis import strategies as st
+
+import pyconvx
 
 from .. import strategies as fs
 from .. import values
 from ..checks import Finding, bitwise_equal, call, expect_error, unexpected_error
 from ..registry import Target, register
-from .conv import (algorithm_refusal, check_values, conv_problem, documented_refusal,
-                   same_bits)
+from .conv import (
+    algorithm_refusal,
+    check_values,
+    conv_problem,
+    documented_refusal,
+    same_bits,
+)
 
 
 @st.composite

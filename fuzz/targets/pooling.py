@@ -10,13 +10,21 @@ depend on the memory layout or on ``threads``.
 """
 
 import numpy as np
-import pyconvx
 from hypothesis import strategies as st
+
+import pyconvx
 
 from .. import strategies as fs
 from .. import values
-from ..checks import (EPS, Finding, call, check_dtype, expect_error, unexpected_error,
-                      within_bound)
+from ..checks import (
+    EPS,
+    Finding,
+    call,
+    check_dtype,
+    expect_error,
+    unexpected_error,
+    within_bound,
+)
 from ..registry import Target, register
 from .conv import same_bits
 

@@ -17,14 +17,20 @@ forced algorithm's documented reach.
 import math
 
 import numpy as np
-import pyconvx
 from _reference import canonical_pads, out_length
 from hypothesis import strategies as st
+
+import pyconvx
 
 from .. import values
 from ..checks import Finding, call, expect_error, unexpected_error
 from ..registry import Target, register
-from .conv import algorithm_refusal, conv_problem, documented_refusal, reference_out_shape
+from .conv import (
+    algorithm_refusal,
+    conv_problem,
+    documented_refusal,
+    reference_out_shape,
+)
 
 LARGE_SIZES = st.sampled_from([2**20, 2**31 - 1, 2**31, 2**32 + 3, 2**40])
 

@@ -16,13 +16,22 @@ target's: the same engine computes both).
 import math
 
 import numpy as np
-import pyconvx
 from hypothesis import strategies as st
+
+import pyconvx
 
 from .. import strategies as fs
 from .. import values
-from ..checks import (EPS, FFT_FACTOR, Finding, bitwise_equal, call, check_dtype,
-                      unexpected_error, within_bound)
+from ..checks import (
+    EPS,
+    FFT_FACTOR,
+    Finding,
+    bitwise_equal,
+    call,
+    check_dtype,
+    unexpected_error,
+    within_bound,
+)
 from ..registry import Target, register
 
 MODES = ("full", "same", "valid")

@@ -13,14 +13,22 @@ the memory layout or on ``threads``.
 """
 
 import numpy as np
-import pyconvx
 from _reference import canonical_pads, col2im_reference, im2col_reference, out_length
 from hypothesis import strategies as st
 
+import pyconvx
+
 from .. import strategies as fs
 from .. import values
-from ..checks import (EPS, Finding, call, check_dtype, expect_error, unexpected_error,
-                      within_bound)
+from ..checks import (
+    EPS,
+    Finding,
+    call,
+    check_dtype,
+    expect_error,
+    unexpected_error,
+    within_bound,
+)
 from ..registry import Target, register
 from .conv import padding_spec, same_bits
 
