@@ -66,6 +66,18 @@ def _first_index(mask):
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
+def error_ratio(got, ref, bound):
+    """Largest ``|got - ref| / bound`` over the outputs where ``ref`` is finite."""
+    ref = np.asarray(ref, dtype=np.float64)
+    finite = np.isfinite(ref)
+    if not finite.any():
+        return 0.0
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        err = np.abs(np.asarray(got, dtype=np.float64) - ref)
+        ratios = err / np.maximum(bound, np.finfo(float).tiny)
+    return float(np.nanmax(np.where(finite, ratios, 0.0)))
+
+
 def within_bound(got, ref, bound, *, key="", what="result"):
     """Raise a 'bound' Finding where ``|got - ref| > bound`` (NaN/Inf exact)."""
     got = np.asarray(got)
@@ -83,11 +95,10 @@ def within_bound(got, ref, bound, *, key="", what="result"):
                 f"{ref[where]!r} ({int(got_mask.sum())} {name} in the result, "
                 f"{int(ref_mask.sum())} in the reference)", key)
     finite = np.isfinite(ref)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         err = np.where(finite, np.abs(got64 - ref), 0.0)
         bad = finite & ~(err <= bound)
-        ratios = np.where(finite, err / np.maximum(bound, np.finfo(float).tiny), 0.0)
-    ratio = float(np.nanmax(ratios)) if ratios.size else 0.0
+    ratio = error_ratio(got, ref, bound)
     record_ratio(key or what, ratio)
     if bad.any():
         where = _first_index(bad)

@@ -31,7 +31,9 @@ from ..checks import (
     call,
     check_dtype,
     conv_error_bound,
+    error_ratio,
     expect_error,
+    record_ratio,
     unexpected_error,
     within_bound,
 )
@@ -236,9 +238,13 @@ def check_values(got, x, weight, bias, kwargs, algorithm, dtype):
     if got.shape != expected.shape:
         raise Finding("shape", f"result shape {got.shape}, reference {expected.shape}")
     path = path_of(algorithm, x.shape, weight.shape, kwargs, dtype)
-    bound = conv_error_bound(x, weight, bias, dtype, path, ref_kwargs,
-                             fft_length=fft_length(x.shape, weight.shape, kwargs))
-    within_bound(got, expected, bound, key=f"{path}/{np.dtype(dtype).name}")
+    length = fft_length(x.shape, weight.shape, kwargs)
+    bound = conv_error_bound(x, weight, bias, dtype, path, ref_kwargs, fft_length=length)
+    key = f"{path}/{np.dtype(dtype).name}"
+    within_bound(got, expected, bound, key=key)
+    if path != "direct":  # how far the direct paths' rule is from holding (reported only)
+        strict = conv_error_bound(x, weight, bias, dtype, "direct", ref_kwargs)
+        record_ratio(f"{key} (direct rule)", error_ratio(got, expected, strict))
 
 
 def _unchanged(arrays, originals):
