@@ -24,7 +24,8 @@ TESTS_DIR = REPO_ROOT / "tests"
 
 
 def _has_compiled_core(package_dir):
-    return any(package_dir.glob("_core.*.so")) or any(package_dir.glob("_core.*.pyd"))
+    """Whether the package directory holds compiled extension modules."""
+    return any(package_dir.glob("**/*.so")) or any(package_dir.glob("**/*.pyd"))
 
 
 def _import_pyconvx():

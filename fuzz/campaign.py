@@ -91,7 +91,8 @@ class Campaign:
 
     # --------------------------------------------------------------- jobs
     def _out_of_budget(self):
-        if self.budget_seconds is not None and time.monotonic() - self.started > self.budget_seconds:
+        elapsed = time.monotonic() - self.started
+        if self.budget_seconds is not None and elapsed > self.budget_seconds:
             return True
         if self.total_cases is None:
             return False

@@ -78,7 +78,7 @@ def check_case(target, case):
         target.check(case)
     except checks.Finding as finding:
         return finding
-    except Exception as exc:  # noqa: BLE001  (reported, with where it came from)
+    except Exception as exc:
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
         return checks.Finding("uncaught", f"{type(exc).__name__} at {where}: {str(exc)[:300]}",
@@ -138,7 +138,8 @@ def run_target(target, *, examples, random_seed=0, known=frozenset(), on_case=No
     except Flaky as exc:  # a failure that did not repeat: keep the case as first seen
         signature = hunting.get("signature")
         if signature in first_seen:
-            first_seen[signature].message += f" (not reproducible on a re-run: {type(exc).__name__})"
+            first_seen[signature].message += (
+                f" (not reproducible on a re-run: {type(exc).__name__})")
     result.findings = list(first_seen.values())
     result.seconds = time.perf_counter() - start
     result.worst_ratio = {f"{target.name}|{k}": v for k, v in checks.WORST_RATIO.items()}

@@ -99,7 +99,7 @@ class FindingStore:
         path = self.directory / entry["file"]
         try:
             call = describe(case) if describe is not None else "(see CASE)"
-        except Exception as exc:  # noqa: BLE001  (a description must not lose the finding)
+        except Exception as exc:
             call = f"(no description: {type(exc).__name__})"
         report_text = f"\nKey lines of the worker's log:\n\n{_indent(report)}\n" if report else ""
         relative = os.path.relpath(path, REPO_ROOT)
@@ -107,7 +107,8 @@ class FindingStore:
             title=signature + ("" if entry["minimized"] else " (not minimized)"),
             message=message.replace('"""', "'''"), call=call.replace('"""', "'''"),
             report=report_text.replace('"""', "'''").replace("\\", "\\\\"), path=relative,
-            root=str(REPO_ROOT), target=entry["target"], case=pprint.pformat(case, width=96, sort_dicts=False)))
+            root=str(REPO_ROOT), target=entry["target"],
+            case=pprint.pformat(case, width=96, sort_dicts=False)))
         if values.loads(repr(case)) != case:
             raise ValueError(f"case of {signature} does not survive a round trip")
 

@@ -8,6 +8,7 @@ case runs longer than ``case_timeout`` seconds is reported through
 worker takes its place; the run goes on.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -99,7 +100,7 @@ class Worker:
 
     def start(self):
         self.case_path.unlink(missing_ok=True)
-        self.log = open(self.log_path, "w")  # noqa: SIM115  (closed in stop)
+        self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fuzz.worker", str(self.case_path)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
@@ -117,11 +118,9 @@ class Worker:
             self.proc.kill()
         if self.proc is not None:
             self.proc.wait()
-            for stream in (self.proc.stdin, self.proc.stdout):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+            self.proc.stdout.close()
         self.log.close()
 
     def current_case(self):

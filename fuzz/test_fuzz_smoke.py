@@ -37,10 +37,8 @@ def test_target(target):
         pytest.importorskip(module)
     result = engine.run_target(target, examples=CASES_PER_WEIGHT * target.weight,
                                random_seed=SEED)
-    report = []
-    for found in result.findings:
-        report.append(f"{found.signature}: {found.message}\n  call: "
-                      f"{target.describe(found.case)}\n  case: {values.dumps(found.case)}")
+    report = [f"{found.signature}: {found.message}\n  call: {target.describe(found.case)}\n"
+              f"  case: {values.dumps(found.case)}" for found in result.findings]
     assert not report, "\n".join(report)
     assert result.cases >= CASES_PER_WEIGHT * target.weight
 
