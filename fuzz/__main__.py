@@ -9,6 +9,7 @@
 
 import argparse
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -61,6 +62,11 @@ def _summary(campaign, seconds):
         print("no findings")
 
 
+def _interrupt(signum, frame):
+    """SIGTERM stops a campaign as Ctrl-C does: workers stopped, checkpoint kept."""
+    raise KeyboardInterrupt
+
+
 def cmd_list(args):
     for target in registry.select(include_self_checks=True):
         missing = target.missing()
@@ -98,6 +104,7 @@ def cmd_campaign(args):
                         base_seed=args.seed, state_path=state, job_examples=args.job_examples,
                         case_timeout=args.case_timeout, minimize=not args.no_minimize)
     start = time.monotonic()
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         campaign.run()
     except KeyboardInterrupt:

@@ -10,11 +10,15 @@ the process prints (warnings, a sanitizer's report, faulthandler's Python
 traceback on a fatal signal) goes to stderr, which the pool keeps in a log.
 """
 
+import ctypes
 import faulthandler
 import json
 import os
 import resource
+import signal
 import sys
+
+PR_SET_PDEATHSIG = 1
 
 #: Address-space cap of a worker without AddressSanitizer: a case that
 #: would allocate more fails with MemoryError instead of swapping the
@@ -32,12 +36,24 @@ def _limit_memory():
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+def _die_with_the_pool():
+    """Linux: be killed when the pool's process dies (no orphans finishing a job)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the worker stops at the end of its job
+        pass
+    if os.getppid() == 1:  # the pool died before prctl took effect
+        os._exit(1)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     case_path = argv[0]
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray prints go to the log, not into the protocol
     faulthandler.enable()
+    _die_with_the_pool()
     _limit_memory()
 
     from . import engine, registry, values
