@@ -146,7 +146,7 @@ def main(argv=None):
                        help="where reproducers go (default fuzz/findings)")
         p.add_argument("--job-examples", type=int, default=JOB_EXAMPLES,
                        help=f"cases per job (default {JOB_EXAMPLES})")
-        p.add_argument("--case-timeout", type=float, default=120.0,
+        p.add_argument("--case-timeout", type=float, default=30.0,
                        help="seconds one case may run before it counts as a hang")
         p.add_argument("--no-minimize", action="store_true",
                        help="save crashes as they happened, without replaying them smaller")

@@ -59,7 +59,7 @@ class Campaign:
     """
 
     def __init__(self, targets, store, *, total_cases=None, budget_seconds=None, jobs=2,
-                 base_seed=0, state_path=None, job_examples=JOB_EXAMPLES, case_timeout=120.0,
+                 base_seed=0, state_path=None, job_examples=JOB_EXAMPLES, case_timeout=30.0,
                  minimize=True, log=print, workdir=None):
         self.targets = {t.name: t for t in targets}
         self.turns = schedule(targets)
@@ -156,7 +156,9 @@ class Campaign:
         self.state["crashes"] += 1
         signature = f"{crash.target}|crash|{crash.key}"
         case, minimized = crash.case, False
-        if case is not None and self.minimize and signature not in self.store.index:
+        # a hang is saved as it happened: each replay of it would last the whole timeout
+        if (case is not None and self.minimize and crash.key != "hang"
+                and signature not in self.store.index):
             self.log(f"crash in {crash.target} ({crash.reason}): minimizing the case...")
             case, minimized = minimize_crash(crash.target, case, crash.key, env=self.env,
                                              timeout=max(60.0, self.case_timeout))

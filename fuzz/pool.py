@@ -159,7 +159,7 @@ def worker_env(extra=None):
 class Pool:
     """``jobs`` workers; see the module docstring."""
 
-    def __init__(self, jobs, workdir, *, case_timeout=120.0, env=None):
+    def __init__(self, jobs, workdir, *, case_timeout=30.0, env=None):
         Path(workdir).mkdir(parents=True, exist_ok=True)
         self.case_timeout = case_timeout
         self.workers = [Worker(i, workdir, env or worker_env()) for i in range(jobs)]
