@@ -209,6 +209,28 @@ def reference_out_shape(x_shape, w_shape, kwargs):
     return tuple(x_shape[:len(x_shape) - ndim - 1]) + (w_shape[0],) + out
 
 
+def had_to_refuse(exc, x_shape, w_shape, kwargs, algorithm, what):
+    """Check the outcome of a call against the refusal rules.
+
+    True when the problem had to be refused (``exc`` is then checked: a
+    ValueError naming the parameter); False when it had to compute (``exc``
+    must be None, else an 'unexpected-error' Finding is raised).
+    """
+    refusal = documented_refusal(x_shape, w_shape, kwargs)
+    if refusal is not None:
+        expect_error(exc, (ValueError,), f"{what} ({refusal})",
+                     names=("padding", "padding_mode", "kernel", "x", "input", "dilation",
+                            "dilated"))
+        return True
+    why_not = algorithm_refusal(algorithm, x_shape, w_shape, kwargs)
+    if why_not is not None:
+        expect_error(exc, (ValueError,), f"{what} ({why_not})", names=("algorithm",))
+        return True
+    if exc is not None:
+        raise unexpected_error(exc, what)
+    return False
+
+
 def fft_length(x_shape, w_shape, kwargs):
     ndim = len(w_shape) - 2
     spatial, kernel = x_shape[-ndim:], w_shape[2:]
@@ -274,18 +296,9 @@ def run_conv_case(case, function=None):
 
     got, exc = call(function, x, weight, bias, **kwargs, algorithm=algorithm, threads=threads,
                     out=out)
-    if refusal is not None:
-        expect_error(exc, (ValueError,), f"{case['function']} ({refusal})",
-                     names=("padding", "padding_mode", "kernel", "x", "input", "dilation",
-                            "dilated"))
+    if had_to_refuse(exc, x.shape, weight.shape, kwargs, algorithm,
+                     f"{case['function']}(algorithm={algorithm!r})"):
         return
-    why_not = algorithm_refusal(algorithm, x.shape, weight.shape, kwargs)
-    if why_not is not None:
-        expect_error(exc, (ValueError,), f"algorithm={algorithm!r} ({why_not})",
-                     names=("algorithm",))
-        return
-    if exc is not None:
-        raise unexpected_error(exc, f"{case['function']}(algorithm={algorithm!r})")
     if out is not None and got is not out:
         raise Finding("out", "the result is not the out= array", case["out"])
     check_dtype(got, dtype)
