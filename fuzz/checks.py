@@ -74,7 +74,7 @@ def error_ratio(got, ref, bound):
         return 0.0
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         err = np.abs(np.asarray(got, dtype=np.float64) - ref)
-        ratios = err / np.maximum(bound, np.finfo(float).tiny)
+        ratios = err / np.maximum(bound, np.finfo(float).smallest_subnormal)
     return float(np.nanmax(np.where(finite, ratios, 0.0)))
 
 
@@ -218,7 +218,12 @@ def conv_error_bound(x, weight, bias, dtype, algorithm, conv_kwargs, fft_length=
     if algorithm == "fft" and scale.size and x.size:
         # the transform's rounding scales with the inputs' norms, not with
         # each output: an output whose taps all read zeros still carries it
-        norm = x.max() * weight.reshape(weight.shape[0], -1).sum(axis=1).max()
-        bound = bound + FFT_FACTOR * eps * math.log2(max(fft_length or 2, 2)) * max(
-            norm, scale.max())
+        weight_sum = weight.reshape(weight.shape[0], -1).sum(axis=1).max()
+        length = max(fft_length or 2, 2)
+        bound = bound + FFT_FACTOR * eps * math.log2(length) * max(x.max() * weight_sum,
+                                                                  scale.max())
+        # subnormal values carry fewer bits than eps says: an absolute term per
+        # transform point for them
+        bound = bound + FFT_FACTOR * length * max(1.0, weight_sum) * float(
+            np.finfo(dtype).smallest_subnormal)
     return bound + floor
