@@ -42,8 +42,9 @@ def _compiles(compiler, code, flags, link=False):
     """Whether ``compiler`` builds ``code`` with ``flags`` (and links, if asked).
 
     The compiler already carries the environment's CFLAGS; the link of an
-    executable does not carry LDFLAGS, so they are added: a sanitizer build
-    (-fsanitize in both) must probe OpenMP with its runtime linked in.
+    executable carries neither them nor LDFLAGS (the extensions' link carries
+    both), so both are added: a sanitizer build (-fsanitize in CFLAGS, and
+    usually in LDFLAGS too) must probe OpenMP with its runtime linked in.
     """
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "probe.c"
@@ -51,7 +52,8 @@ def _compiles(compiler, code, flags, link=False):
         try:
             objects = compiler.compile([str(source)], output_dir=tmp, extra_postargs=flags)
             if link:
-                ldflags = shlex.split(os.environ.get("LDFLAGS", ""))
+                ldflags = shlex.split(os.environ.get("CFLAGS", "")) + shlex.split(
+                    os.environ.get("LDFLAGS", ""))
                 compiler.link_executable(objects, "probe", output_dir=tmp,
                                          extra_postargs=flags + ldflags)
         except Exception:  # any compiler or linker failure means "no"
