@@ -1,9 +1,9 @@
 """Build of pyconvx's compiled engine (``pyconvx/_engine``) and its C API.
 
 * Every ``pyconvx/_engine/*.pyx`` is one extension, and so is the C API,
-  ``pyconvx/capi.pyx``; all are compiled with -O3 and the house Cython
-  directives (bounds/wraparound checks off; PYCONVX_DEBUG=1 turns the checks
-  back on for a debug build).
+  ``pyconvx/capi.pyx``; all are compiled with -O3 (unless CFLAGS names an -O
+  level) and the house Cython directives (bounds/wraparound checks off;
+  PYCONVX_DEBUG=1 turns the checks back on for a debug build).
 * OpenMP is probed: when the compiler cannot build and link an OpenMP program
   (or PYCONVX_NO_OPENMP=1) the engine is built without it and runs
   single-threaded.
@@ -106,6 +106,9 @@ class BuildExt(build_ext):
         print(f"pyconvx build: microkernel sets {', '.join(levels)}")
 
         base = BASE_FLAGS if is_unix else []
+        if any(flag.startswith("-O") for flag in shlex.split(os.environ.get("CFLAGS", ""))):
+            # an optimisation level chosen in CFLAGS (a sanitizer build's -O1) wins
+            base = [flag for flag in base if not flag.startswith("-O")]
         headers = [str(p) for p in SRC.rglob("*.h")]
         for ext in self.extensions:
             ext.extra_compile_args = list(ext.extra_compile_args) + base + openmp_flags

@@ -15,9 +15,9 @@ import math
 import re
 
 import numpy as np
-from _reference import EPS, conv_reference
 
 from .oracle import finite_part
+from _reference import EPS, conv_reference
 
 #: Exceptions a public function may raise for bad arguments.
 ALLOWED_EXCEPTIONS = (TypeError, ValueError, MemoryError)

@@ -12,6 +12,7 @@ products of that sign are infinite.
 """
 
 import numpy as np
+
 from _reference import canonical_pads, conv_reference, pad_reference
 
 #: Codes of ``nonfinite_classes``.

@@ -18,7 +18,6 @@ with one thread.
 import math
 
 import numpy as np
-from _reference import canonical_pads, out_length
 from hypothesis import strategies as st
 
 import pyconvx
@@ -39,6 +38,7 @@ from ..checks import (
 )
 from ..oracle import conv_expected
 from ..registry import Target, register
+from _reference import canonical_pads, out_length
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 

@@ -17,7 +17,6 @@ forced algorithm's documented reach.
 import math
 
 import numpy as np
-from _reference import canonical_pads, out_length
 from hypothesis import strategies as st
 
 import pyconvx
@@ -31,6 +30,7 @@ from .conv import (
     documented_refusal,
     reference_out_shape,
 )
+from _reference import canonical_pads, out_length
 
 LARGE_SIZES = st.sampled_from([2**20, 2**31 - 1, 2**31, 2**32 + 3, 2**40])
 

@@ -13,7 +13,6 @@ the memory layout or on ``threads``.
 """
 
 import numpy as np
-from _reference import canonical_pads, col2im_reference, im2col_reference, out_length
 from hypothesis import strategies as st
 
 import pyconvx
@@ -31,6 +30,7 @@ from ..checks import (
 )
 from ..registry import Target, register
 from .conv import padding_spec, same_bits
+from _reference import canonical_pads, col2im_reference, im2col_reference, out_length
 
 
 def _pair(value):
