@@ -327,7 +327,9 @@ def _output_box(geometry, kind, mr, nr, esize, threads, residues, inplace):
         return layout.band_layout(box, geometry.kernel, geometry.stride, geometry.dilation)
 
     def band_bytes(box):
-        return geometry.in_per_group * n_phase * band_ext(box)[2] * esize
+        # sized as for one channel at least: a problem without input channels
+        # still walks its boxes (to add the bias), and the index tables follow them
+        return max(geometry.in_per_group, 1) * n_phase * band_ext(box)[2] * esize
 
     if kind == Kind.WINOGRAD:
         box = _winograd_box(geometry, mr, nr, esize)
@@ -433,8 +435,10 @@ def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None
     n_panels = -(-geometry.out_per_group // mr)
     # A pointwise layer (1x1, stride 1, no padding) over rows contiguous in x
     # needs no band: the kernels read x in place (only a box's last, partial
-    # tile is copied, so that no read passes the end of x).
+    # tile is copied, so that no read passes the end of x).  Its boxes keep whole
+    # rows, with an index entry per column: rows too long for that take the band.
     inplace = (kind in (Kind.GEMM, Kind.ROW) and all(k == 1 for k in geometry.kernel)
+               and 8 * geometry.out_spatial[-1] <= WORKSPACE_LIMIT_BYTES // 4
                and all(s == 1 for s in geometry.stride)
                and all(lo == 0 and hi == 0 for lo, hi in geometry.pads)
                and all(x_strides[2 + i] == math.prod(geometry.in_spatial[i + 1:])
