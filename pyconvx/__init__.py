@@ -20,6 +20,7 @@ from .layers import Conv1d, Conv2d, Conv3d
 from .pooling import avg_pool2d, max_pool2d
 from .shapes import output_shape, output_size, param_count
 from .signal import convolve, convolve2d, correlate, correlate2d
+from .transpose import conv_transpose, conv_transpose1d, conv_transpose2d, conv_transpose3d
 from .unfold import col2im, im2col
 
 __all__ = [
@@ -35,6 +36,10 @@ __all__ = [
     "conv1d",
     "conv2d",
     "conv3d",
+    "conv_transpose",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
     "convolve",
     "convolve2d",
     "correlate",

@@ -1,0 +1,333 @@
+"""Plans of the transposed convolution and of the weight gradient.
+
+One place decides how the two other products of a convolution layer are
+computed, from validated shapes; the compiled code only runs the records.
+
+Transposed convolution (and so the input gradient)
+--------------------------------------------------
+``y[i] = sum over (o, m) with o*s + m*d - lo == i of x[o] * w[m]``, per dim.
+Output position ``i`` belongs to phase ``p = (i + lo) mod s``; the taps that
+reach phase ``p`` are ``m = m0 + k * (s / gcd(s, d))``, and on phase ``p``
+the sum is a stride-1 *true* convolution of ``x`` with that sub-kernel at
+dilation ``d / gcd(s, d)``.  So a transposed convolution is ``prod(s)``
+ordinary convolutions of the forward engine (the same planner, microkernels
+and bounded scratch), each writing every s-th output in place through a
+strided view of the result.  Every output is written by exactly one phase
+(phases that no tap reaches are zero, or the bias); its sum runs over its
+own taps in a fixed order, so results do not depend on the thread count.
+The low and high padding of a phase's convolution may be negative (the
+engine then reads inside its input).
+
+Weight gradient
+---------------
+``gw[co, ci, m] = sum_n sum_o g[n, co, o] * x_padded[n, ci, o*s + m*d]``.  The
+forward plan of the convolution (``algorithm="gemm"``) lays out the band:
+the padded (by ``padding_mode``), phase-split input region of one output box,
+where tap ``m`` of channel ``ci`` for output ``o`` is ``band[off[ci, m] + q(o)]``.
+For each image and box (the *items*, in order) ``backward.pyx`` builds that
+band, packs the box's grad_output, and runs, per valid output row:
+
+* ``gemm``: the engine's gemm microkernel with the roles turned around: its
+  MR broadcast rows are MR input channels of the band at one tap (lda = the
+  band's channel distance), its NR vector columns NR output channels of the
+  packed grad_output (positions by channels), its reduction the row's output
+  positions; MR x NR tiles of ``gw`` (as ``taps x C_in x C_out``) are
+  continued from one row to the next (many channels per group);
+* ``dot``: per (output channel, input channel, tap) a dot product of the
+  grad_output row with the band row, in 16 lanes summed at the end (few
+  channels per group: depthwise layers).
+
+The items are split into ``chunks`` ranges fixed by the problem alone; each
+(group, chunk) work unit sums its items into its own partial gradient, and
+the partials are added in chunk order at the end: every weight's sum over
+the batch and the positions runs in one fixed order, bitwise identical for
+every thread count and every input layout.
+"""
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..shapes import ConvGeometry
+from . import dispatch
+from .contract import ukernel_set_tiles
+from .plan import WORKSPACE_LIMIT_BYTES, cached_plan, make_plan
+
+__all__ = ["PhaseDim", "TransposePlan", "WeightGradPlan", "make_transpose_plan",
+           "make_weight_grad_plan", "padded_chunk"]
+
+#: Partial gradients of all work units of a weight gradient stay under this.
+PARTIALS_LIMIT_BYTES = 32 * 2**20
+
+#: Work units a weight gradient aims for (independent of the thread count, so
+#: the order of its sums is too): enough to feed the threads of a large host.
+WEIGHT_GRAD_UNITS = 16
+
+#: The gemm path needs at least this share of its register tile filled by
+#: real channels (rows: input channels, columns: output channels); below it
+#: the dot path is faster.
+GEMM_MIN_FILL = 0.5
+
+#: Positions per reduction block of the gemm path (keeps the packed
+#: grad_output panel in the L1 cache).
+WEIGHT_GRAD_KC = 256
+
+#: Lanes of the dot path's partial sums (fixed, so the bits do not depend on
+#: the SIMD width).
+DOT_LANES = 16
+
+
+@dataclass(frozen=True)
+class PhaseDim:
+    """One phase of one dim of a transposed convolution (see the module doc)."""
+
+    first: int      # first output index of the phase
+    count: int      # outputs of the phase (every stride-th from ``first``)
+    tap_start: int  # first tap that reaches the phase
+    tap_step: int   # taps reaching it are tap_start, tap_start + tap_step, ...
+    taps: int       # how many (0: no tap reaches the phase)
+    pad_lo: int     # padding of the phase's stride-1 convolution (may be negative)
+    pad_hi: int
+    dilation: int   # dilation of the sub-kernel
+
+
+def phase_dims(size, kernel, stride, dilation, crop, length):
+    """The ``stride`` phases of one dim: input ``size``, output ``length``, the
+    transposed output starting ``crop`` positions into the full one (``crop``
+    is the low padding; any int)."""
+    step = stride // math.gcd(stride, dilation)
+    sub_dilation = dilation // math.gcd(stride, dilation)
+    phases = []
+    for p in range(stride):
+        first = (p - crop) % stride
+        count = max(0, -(-(length - first) // stride))
+        starts = [m for m in range(min(step, kernel)) if (m * dilation) % stride == p]
+        if not starts or count == 0:
+            phases.append(PhaseDim(first, count, 0, step, 0, 0, 0, sub_dilation))
+            continue
+        m0 = starts[0]
+        taps = -(-(kernel - m0) // step)
+        t0 = (m0 * dilation - p) // stride
+        q_first = (first + crop - p) // stride
+        pad_lo = (taps - 1) * sub_dilation - q_first + t0
+        pad_hi = count - size - pad_lo + (taps - 1) * sub_dilation
+        phases.append(PhaseDim(first, count, m0, step, taps, pad_lo, pad_hi, sub_dilation))
+    return phases
+
+
+@dataclass(frozen=True)
+class TransposePhase:
+    """One stride-1 convolution of a transposed convolution."""
+
+    out_index: tuple      # slices of the result's spatial dims this phase writes
+    weight_index: tuple   # slices of the kernel's dims: its taps (None: no tap)
+    plan: object          # the forward engine's Plan (None: no tap)
+
+
+@dataclass(frozen=True)
+class TransposePlan:
+    """How a transposed convolution (or an input gradient) is computed.
+
+    Attributes
+    ----------
+    phases : tuple of TransposePhase
+        The ``prod(stride)`` stride-1 convolutions, in the order they run.
+    workspace_bytes : int
+        Largest workspace of one phase (they run one after the other).
+    flops : int
+        2 * multiply-adds over every phase.
+    threads : int
+        Threads the call uses.
+    """
+
+    phases: tuple
+    workspace_bytes: int
+    flops: int
+    threads: int
+
+    def describe(self):
+        """One line per phase: its outputs, taps, algorithm and microkernel."""
+        lines = []
+        for phase in self.phases:
+            where = ", ".join(f"{s.start}::{s.step}" for s in phase.out_index)
+            if phase.plan is None:
+                lines.append(f"phase [{where}]: no tap reaches it (zeros, or the bias)")
+                continue
+            p = phase.plan
+            kernel = p.geometry.kernel
+            lines.append(f"phase [{where}]: stride-1 convolution with a {kernel} sub-kernel,"
+                         f" {p.algorithm} {p.microkernel} {p.tile} ({p.simd}), workspace "
+                         f"{p.workspace_bytes} bytes")
+        return lines
+
+
+def make_transpose_plan(*, batch, in_channels, out_channels, groups, in_spatial, out_spatial,
+                        kernel, stride, dilation, crop, dtype, threads, x_strides,
+                        out_strides):
+    """Plan ``prod(stride)`` forward convolutions that write the transposed result.
+
+    ``x`` is ``(batch, in_channels, *in_spatial)`` with element strides
+    ``x_strides``; the result ``(batch, out_channels, *out_spatial)`` with
+    ``out_strides``; ``crop`` per dim is the low padding (where the result
+    starts in the full transposed output).  The phases' weights are the
+    transposed, flipped taps of each phase (``weight_index`` selects them).
+    """
+    dtype = np.dtype(dtype)
+    per_dim = [phase_dims(size, k, s, d, c, length) for size, k, s, d, c, length
+               in zip(in_spatial, kernel, stride, dilation, crop, out_spatial)]
+    phases = []
+    workspace = 0
+    flops = 0
+    for combination in _product(per_dim):
+        if any(p.count == 0 for p in combination):
+            continue
+        out_index = tuple(slice(p.first, p.first + (p.count - 1) * s + 1, s)
+                          for p, s in zip(combination, stride))
+        if any(p.taps == 0 for p in combination):
+            phases.append(TransposePhase(out_index, None, None))
+            continue
+        weight_index = tuple(slice(p.tap_start, p.tap_start + (p.taps - 1) * p.tap_step + 1,
+                                   p.tap_step) for p in combination)
+        geometry = ConvGeometry(
+            batched=True, batch=batch, in_channels=in_channels, out_channels=out_channels,
+            groups=groups, in_spatial=tuple(in_spatial),
+            kernel=tuple(p.taps for p in combination), stride=(1,) * len(kernel),
+            dilation=tuple(p.dilation for p in combination),
+            pads=tuple((p.pad_lo, p.pad_hi) for p in combination), padding_mode="zeros",
+            padding_value=0.0, data_format="channels_first",
+            out_spatial=tuple(p.count for p in combination))
+        phase_out_strides = list(out_strides[:2]) + [st * s for st, s in
+                                                     zip(out_strides[2:], stride)]
+        plan = cached_plan(geometry, dtype, threads=threads, flip=True,
+                           x_strides=list(x_strides), out_strides=phase_out_strides)
+        phases.append(TransposePhase(out_index, weight_index, plan))
+        workspace = max(workspace, plan.workspace_bytes)
+        flops += geometry.flops
+    return TransposePlan(tuple(phases), workspace, flops, threads)
+
+
+def _product(per_dim):
+    """Every combination of one phase per dim, the last dim fastest."""
+    combos = [()]
+    for phases in per_dim:
+        combos = [c + (p,) for c in combos for p in phases]
+    return combos
+
+
+def padded_chunk(geometry, dtype):
+    """Images per block of an input gradient through the padded input (the
+    padding modes that fold their border back): blocks of at most 16 MiB,
+    at least one image."""
+    padded = math.prod(s + lo + hi for s, (lo, hi) in zip(geometry.in_spatial, geometry.pads))
+    per_image = geometry.in_channels * padded * np.dtype(dtype).itemsize
+    return max(1, min(geometry.batch, (16 * 2**20) // max(per_image, 1)))
+
+
+@dataclass(frozen=True)
+class WeightGradPlan:
+    """How a weight gradient is computed (see the module doc).
+
+    Attributes
+    ----------
+    path : {"gemm", "dot"}
+        The microkernel path.
+    tile : tuple of int
+        The register tile: (input channels, output channels) for ``gemm``;
+        (1, lanes) for ``dot``.
+    simd : str
+        The instruction set of the microkernels.
+    chunks : int
+        Ranges of (image, box) items per group, each summed by one work unit.
+    work_units : int
+        groups * chunks.
+    workspace_bytes : int
+        Partial gradients plus per-thread scratch (band, packed grad_output).
+    band : Plan
+        The forward plan whose band layout and boxes the gradient reads.
+    flops : int
+        2 * multiply-adds.
+    threads : int
+        Threads the call uses.
+    """
+
+    path: str
+    tile: tuple
+    simd: str
+    chunks: int
+    work_units: int
+    workspace_bytes: int
+    band: object
+    flops: int
+    threads: int
+    cin_pad: int = 0
+    cout_pad: int = 0
+    acc_elems: int = 0
+    scratch_bytes: int = 0
+    fields: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def describe(self):
+        """What runs, in a line."""
+        b = self.band
+        return (f"{self.path} microkernel {self.tile} ({self.simd}) over the band of the "
+                f"forward plan's {b.box} output boxes, {self.chunks} chunk(s) of (image, box)"
+                f" items per group, {self.work_units} work units, workspace "
+                f"{self.workspace_bytes} bytes")
+
+
+def make_weight_grad_plan(geometry, dtype, *, threads, x_strides, level=None):
+    """Plan the weight gradient of the validated convolution ``geometry``."""
+    dtype = np.dtype(dtype)
+    level = dispatch.level_code() if level is None else level
+    tiles = ukernel_set_tiles(level)[dtype.name]
+    mr, nr = tiles["gemm"]
+    band = make_plan(geometry, dtype, threads=threads, algorithm="gemm", flip=False,
+                     x_strides=list(x_strides))
+    if len(band.records) != 1:
+        raise MemoryError(
+            f"the weight gradient needs one band per output box, but one output's window "
+            f"needs more than the {WORKSPACE_LIMIT_BYTES}-byte scratch limit "
+            f"(input {geometry.in_spatial}, kernel {geometry.kernel}, "
+            f"{geometry.in_per_group} channels per group)")
+    cin_g, cout_g = geometry.in_per_group, geometry.out_per_group
+    taps = math.prod(geometry.kernel)
+    esize = dtype.itemsize
+    fill_rows = cin_g / (-(-cin_g // mr) * mr)
+    fill_cols = cout_g / (-(-cout_g // nr) * nr)
+    gemm = fill_rows >= GEMM_MIN_FILL and fill_cols >= GEMM_MIN_FILL
+    record = band.records[0].fields
+    box_positions = math.prod(int(b) for b in record["box"])
+    if gemm:
+        cin_pad, cout_pad = -(-cin_g // mr) * mr, -(-cout_g // nr) * nr
+        acc_elems = taps * cin_pad * cout_pad
+        # packed grad_output (positions x padded channels), MR rows of a short
+        # channel panel, the tap-offset table of the packed panel
+        extra = (box_positions * cout_pad + mr * WEIGHT_GRAD_KC) * esize + 8 * WEIGHT_GRAD_KC
+        tile = (mr, nr)
+    else:
+        cin_pad, cout_pad = cin_g, cout_g
+        acc_elems = cout_g * cin_g * taps
+        extra = box_positions * cout_g * esize
+        tile = (1, DOT_LANES)
+    scratch = record["scratch"]["bytes_per_thread"] + extra + 3 * 64
+    items = geometry.batch * record["box_count"]
+    chunks = max(1, min(items, -(-WEIGHT_GRAD_UNITS // geometry.groups)))
+    partial_bytes = acc_elems * esize
+    while chunks > 1 and geometry.groups * chunks * partial_bytes > PARTIALS_LIMIT_BYTES:
+        chunks -= 1
+    units = geometry.groups * chunks
+    threads = max(1, min(threads, units, max(1, WORKSPACE_LIMIT_BYTES // scratch)))
+    workspace = units * partial_bytes + threads * scratch
+    return WeightGradPlan(
+        path="gemm" if gemm else "dot", tile=tile, simd=dispatch.LEVEL_NAMES[level],
+        chunks=chunks, work_units=units, workspace_bytes=workspace, band=band,
+        flops=geometry.flops, threads=threads, cin_pad=cin_pad, cout_pad=cout_pad,
+        acc_elems=acc_elems, scratch_bytes=scratch,
+        fields={"level": level, "mr": mr, "nr": nr, "kc": WEIGHT_GRAD_KC,
+                "box_positions": box_positions})
+
+
+def with_batch(geometry, batch):
+    """``geometry`` for a block of ``batch`` of its images."""
+    return dataclasses.replace(geometry, batch=batch)
