@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 from . import kernels
 from ._config import fma_peak_gflops, show_config
 from ._engine.plan import ALGORITHMS, Plan, plan
+from .backward import ConvGradients, conv_backward, conv_grad_input, conv_grad_weight
 from .conv import conv, conv1d, conv2d, conv3d
 from .explain import Explanation, explain
 from .filters import edge_magnitude, filter2d
@@ -28,6 +29,7 @@ __all__ = [
     "Conv1d",
     "Conv2d",
     "Conv3d",
+    "ConvGradients",
     "Explanation",
     "Plan",
     "avg_pool2d",
@@ -36,6 +38,9 @@ __all__ = [
     "conv1d",
     "conv2d",
     "conv3d",
+    "conv_backward",
+    "conv_grad_input",
+    "conv_grad_weight",
     "conv_transpose",
     "conv_transpose1d",
     "conv_transpose2d",

@@ -301,16 +301,16 @@ def make_weight_grad_plan(geometry, dtype, *, threads, x_strides, level=None):
     if gemm:
         cin_pad, cout_pad = -(-cin_g // mr) * mr, -(-cout_g // nr) * nr
         acc_elems = taps * cin_pad * cout_pad
-        # packed grad_output (positions x padded channels), MR rows of a short
-        # channel panel, the tap-offset table of the packed panel
-        extra = (box_positions * cout_pad + mr * WEIGHT_GRAD_KC) * esize + 8 * WEIGHT_GRAD_KC
         tile = (mr, nr)
     else:
         cin_pad, cout_pad = cin_g, cout_g
         acc_elems = cout_g * cin_g * taps
-        extra = box_positions * cout_g * esize
         tile = (1, DOT_LANES)
-    scratch = record["scratch"]["bytes_per_thread"] + extra + 3 * 64
+    # after the band plan's scratch: the packed grad_output (positions x padded
+    # channels, or channels x positions), MR rows of a short channel panel, the
+    # row-offset table of the packed panel; every part 64-byte aligned
+    extra = (box_positions * cout_pad + mr * WEIGHT_GRAD_KC) * esize + 8 * WEIGHT_GRAD_KC
+    scratch = -(-(record["scratch"]["bytes_per_thread"] + extra + 4 * 64) // 64) * 64
     items = geometry.batch * record["box_count"]
     chunks = max(1, min(items, -(-WEIGHT_GRAD_UNITS // geometry.groups)))
     partial_bytes = acc_elems * esize
