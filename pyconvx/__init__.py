@@ -17,7 +17,7 @@ from .backward import ConvGradients, conv_backward, conv_grad_input, conv_grad_w
 from .conv import conv, conv1d, conv2d, conv3d
 from .explain import Explanation, explain
 from .filters import edge_magnitude, filter2d
-from .layers import Conv1d, Conv2d, Conv3d
+from .layers import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .pooling import avg_pool2d, max_pool2d
 from .shapes import output_shape, output_size, param_count
 from .signal import convolve, convolve2d, correlate, correlate2d
@@ -30,6 +30,9 @@ __all__ = [
     "Conv2d",
     "Conv3d",
     "ConvGradients",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
     "Explanation",
     "Plan",
     "avg_pool2d",

@@ -138,7 +138,35 @@ DOCS["layer_attributes"] = """\
 weight : ndarray
     ``(out_channels, in_channels / groups, *kernel_size)``.
 bias : ndarray or None
-    ``(out_channels,)``."""
+    ``(out_channels,)``.
+grad_weight, grad_bias : ndarray or None
+    The gradients added up by :meth:`backward` since the last
+    :meth:`zero_grad`."""
+DOCS["transpose_layer_parameters"] = """\
+in_channels, out_channels : int
+    Channel counts (>= 1), both divisible by ``groups``.
+kernel_size : int or tuple of int
+    Kernel size, one per spatial dim.
+stride, padding, output_padding, groups, dilation
+    As for :func:`pyconvx.conv_transpose`.
+bias : bool, optional
+    Whether the layer has a bias per output channel.
+padding_mode : {"zeros"}, optional
+    Only zeros, as in PyTorch.
+dtype : {numpy.float32, numpy.float64}, optional
+    dtype of the parameters.
+seed : int, optional
+    Seed of the initialisation (PyTorch's default law for transposed layers:
+    weight and bias uniform in +-1/sqrt(out_channels / groups * prod(kernel)));
+    same seed, same weights."""
+DOCS["transpose_layer_attributes"] = """\
+weight : ndarray
+    ``(in_channels, out_channels / groups, *kernel_size)``.
+bias : ndarray or None
+    ``(out_channels,)``.
+grad_weight, grad_bias : ndarray or None
+    The gradients added up by :meth:`backward` since the last
+    :meth:`zero_grad`."""
 DOCS["conv_parameters"] = "\n".join(DOCS[name] for name in (
     "x", "weight", "bias", "stride", "padding", "dilation", "groups", "flip", "padding_mode",
     "padding_value", "data_format", "out", "threads", "algorithm"))

@@ -163,6 +163,22 @@ def _grad_weight(geometry, x, g, dtype, flip, threads):
     return result
 
 
+def channel_sums(grad_output, batched, *, threads=None):
+    """The bias gradient of a channels-first grad_output (``batched``: with a
+    leading batch axis): its sum per channel over the batch and the
+    positions, in a fixed order."""
+    g = np.asarray(grad_output)
+    g = compute_array(g, _gradient_dtype((g.dtype, "grad_output")))
+    if not batched:
+        g = g[np.newaxis]
+    result = np.empty((g.shape[1],), dtype=g.dtype)
+    if result.size and g.size:
+        engine.bias_grad(g, result, resolve_threads(threads))
+    else:
+        result[...] = 0
+    return result
+
+
 def _grad_bias(geometry, g, dtype, threads):
     result = np.empty((geometry.out_channels,), dtype=dtype)
     if result.size:
@@ -219,14 +235,15 @@ def conv_grad_input(input_shape, weight, grad_output, stride=1, padding=0, dilat
            [6., 9., 9., 6.],
            [4., 6., 6., 4.]])
 
-    With ``padding_mode="replicate"`` the border's copies of the edge count too:
+    With ``padding_mode="replicate"`` the border's copies of the edge send
+    their gradient to the edge: every element now counts nine times.
 
     >>> pyconvx.conv_grad_input((1, 1, 4, 4), np.ones((1, 1, 3, 3)), np.ones((1, 1, 4, 4)),
     ...                         padding=1, padding_mode="replicate")[0, 0]
-    array([[16., 12., 12., 16.],
-           [12.,  9.,  9., 12.],
-           [12.,  9.,  9., 12.],
-           [16., 12., 12., 16.]])
+    array([[9., 9., 9., 9.],
+           [9., 9., 9., 9.],
+           [9., 9., 9., 9.],
+           [9., 9., 9., 9.]])
     """
     weight = as_array(weight, "weight")
     grad_output = as_array(grad_output, "grad_output")
@@ -341,7 +358,7 @@ def conv_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, group
     >>> target = pyconvx.conv(x, np.array([[[1., 0., -1.]]]))
     >>> grads = pyconvx.conv_backward(x, w, pyconvx.conv(x, w) - target)
     >>> grads.grad_weight
-    array([[[-20., -26., -32.]]])
+    array([[[12., 18., 24.]]])
     >>> grads.grad_bias
     array([6.])
     >>> pyconvx.conv_backward(x, w, target, needs=("bias",))
