@@ -13,7 +13,14 @@ __version__ = "0.1.0"
 from . import kernels
 from ._config import fma_peak_gflops, show_config
 from ._engine.plan import ALGORITHMS, Plan, plan
-from .backward import ConvGradients, conv_backward, conv_grad_input, conv_grad_weight
+from .backward import (
+    ConvGradients,
+    conv_backward,
+    conv_grad_input,
+    conv_grad_weight,
+    plan_backward,
+    plan_transpose,
+)
 from .conv import conv, conv1d, conv2d, conv3d
 from .explain import Explanation, explain
 from .filters import edge_magnitude, filter2d
@@ -63,5 +70,7 @@ __all__ = [
     "output_size",
     "param_count",
     "plan",
+    "plan_backward",
+    "plan_transpose",
     "show_config",
 ]

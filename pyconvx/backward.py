@@ -22,7 +22,13 @@ import numpy as np
 from ._boundary import extend_indices
 from ._docstrings import docfiller
 from ._engine import backward as engine
-from ._engine.plan_backward import make_weight_grad_plan, padded_chunk
+from ._engine.plan_backward import (
+    BIAS_SUM,
+    BackwardPlan,
+    make_transpose_plan,
+    make_weight_grad_plan,
+    padded_chunk,
+)
 from ._normalize import (
     as_array,
     check_memory,
@@ -32,10 +38,11 @@ from ._normalize import (
     result_dtype,
 )
 from .conv import _element_strides
-from .shapes import describe_conv
+from .shapes import describe_conv, describe_transpose
 from .transpose import forward_weight, run_transposed, transposed_plan
 
-__all__ = ["ConvGradients", "conv_backward", "conv_grad_input", "conv_grad_weight"]
+__all__ = ["ConvGradients", "conv_backward", "conv_grad_input", "conv_grad_weight",
+           "plan_backward", "plan_transpose"]
 
 #: What ``conv_backward(needs=...)`` can compute.
 NEEDS = ("input", "weight", "bias")
@@ -396,3 +403,160 @@ def conv_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, group
     if "bias" in wanted:
         grad_bias = _grad_bias(geometry, g, dtype, threads)
     return ConvGradients(grad_input, grad_weight, grad_bias)
+
+
+def _shape_and_dtype(value, name, dtypes):
+    """A shape given as a tuple of ints, or an array's shape (its dtype noted)."""
+    if isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value):
+        return value
+    array = as_array(value, name)
+    dtypes.append((array.dtype, name))
+    return array.shape
+
+
+def _contiguous_strides(shape):
+    return [prod(shape[i + 1:]) for i in range(len(shape))]
+
+
+def _transpose_phases(batch, grad_channels, out_channels, groups, grad_spatial, out_spatial,
+                      kernel, stride, dilation, crop, dtype, threads):
+    """The TransposePlan of contiguous arrays of these shapes."""
+    return make_transpose_plan(
+        batch=batch, in_channels=grad_channels, out_channels=out_channels, groups=groups,
+        in_spatial=grad_spatial, out_spatial=out_spatial, kernel=kernel, stride=stride,
+        dilation=dilation, crop=crop, dtype=dtype, threads=threads,
+        x_strides=_contiguous_strides((batch, grad_channels) + tuple(grad_spatial)),
+        out_strides=_contiguous_strides((batch, out_channels) + tuple(out_spatial)))
+
+
+def plan_backward(x, weight, stride=1, padding=0, dilation=1, groups=1, *,
+                  padding_mode="zeros", padding_value=0.0, data_format="channels_first",
+                  needs=NEEDS, threads=None, dtype=None):
+    """How :func:`conv_backward` would compute the gradients, without running it.
+
+    Parameters
+    ----------
+    x, weight : array_like or tuple of int
+        The forward call's input and weight, or just their shapes.
+    stride, padding, dilation, groups, padding_mode, padding_value, data_format
+        Those of the forward call.
+    needs : iterable of {"input", "weight", "bias"}, optional
+        Which gradients to describe.
+    threads : int, optional
+        As for :func:`pyconvx.conv`.
+    dtype : dtype, optional
+        Compute dtype when only shapes are given (default float32).
+
+    Returns
+    -------
+    BackwardPlan
+        Per gradient: the algorithm, microkernel and workspace (its ``str``
+        is a report).
+
+    Examples
+    --------
+    >>> import pyconvx
+    >>> p = pyconvx.plan_backward((8, 64, 56, 56), (64, 64, 3, 3), padding=1)
+    >>> p.grad_weight.path, p.grad_weight.tile, len(p.grad_input.phases)
+    ('gemm', (8, 48), 1)
+    >>> p.workspace_bytes < 64 * 2**20
+    True
+    >>> pyconvx.plan_backward((8, 256, 28, 28), (256, 1, 3, 3), padding=1,
+    ...                       groups=256).grad_weight.path
+    'dot'
+    """
+    dtypes = []
+    x_shape = _shape_and_dtype(x, "x", dtypes)
+    w_shape = _shape_and_dtype(weight, "weight", dtypes)
+    if dtype is not None:
+        dtypes.append((np.dtype(dtype), "dtype"))
+    compute = _gradient_dtype(*dtypes) if dtypes else np.dtype(np.float32)
+    wanted = (needs,) if isinstance(needs, str) else tuple(needs)
+    for item in wanted:
+        if item not in NEEDS:
+            raise ValueError(f"needs must hold only {', '.join(map(repr, NEEDS))}; got "
+                             f"{item!r} in needs={needs!r}")
+    geometry = describe_conv(x_shape, w_shape, stride=stride, padding=padding,
+                             dilation=dilation, groups=groups, padding_mode=padding_mode,
+                             padding_value=padding_value, data_format=data_format)
+    threads = resolve_threads(threads)
+    problem = (f"gradients of conv x {(geometry.batch, geometry.in_channels) + geometry.in_spatial}"
+               f" * weight {geometry.weight_shape} -> {(geometry.batch, geometry.out_channels) + geometry.out_spatial},"
+               f" stride={geometry.stride}, dilation={geometry.dilation}, pads={geometry.pads},"
+               f" groups={geometry.groups}, padding_mode={geometry.padding_mode!r}, "
+               f"dtype {compute.name}")
+    grad_input = fold = grad_weight = None
+    workspace = 0
+    if "input" in wanted and geometry.batch and geometry.out_channels:
+        copies = geometry.padding_mode not in ("zeros", "constant")
+        chunk = padded_chunk(geometry, compute) if copies else geometry.batch
+        padded = tuple(s + lo + hi for s, (lo, hi) in zip(geometry.in_spatial, geometry.pads))
+        grad_input = _transpose_phases(
+            chunk, geometry.out_channels, geometry.in_channels, geometry.groups,
+            geometry.out_spatial, padded if copies else geometry.in_spatial, geometry.kernel,
+            geometry.stride, geometry.dilation,
+            [0] * geometry.ndim if copies else [lo for lo, _ in geometry.pads], compute,
+            threads)
+        workspace = grad_input.workspace_bytes
+        if copies:
+            block = chunk * geometry.in_channels * prod(padded) * compute.itemsize
+            fold = (f"the padded input's gradient in blocks of {chunk} image(s) "
+                    f"({block} bytes), its border folded onto the elements "
+                    f"{geometry.padding_mode!r} copied")
+            workspace += block
+    if "weight" in wanted and geometry.batch:
+        grad_weight = make_weight_grad_plan(
+            geometry, compute, threads=threads,
+            x_strides=_contiguous_strides((geometry.batch, geometry.in_channels)
+                                          + geometry.in_spatial))
+        workspace = max(workspace, grad_weight.workspace_bytes)
+    return BackwardPlan(problem, grad_input, fold, grad_weight,
+                        BIAS_SUM if "bias" in wanted else None, workspace)
+
+
+def plan_transpose(x, weight, stride=1, padding=0, output_padding=0, groups=1, dilation=1, *,
+                   threads=None, dtype=None):
+    """How :func:`pyconvx.conv_transpose` would compute, without running it.
+
+    Parameters
+    ----------
+    x, weight : array_like or tuple of int
+        The input and the weight ``(C_in, C_out / groups, *kernel)``, or
+        their shapes.
+    stride, padding, output_padding, groups, dilation, threads
+        As for :func:`pyconvx.conv_transpose`.
+    dtype : dtype, optional
+        Compute dtype when only shapes are given (default float32).
+
+    Returns
+    -------
+    BackwardPlan
+        With ``grad_input`` the transposed convolution's phases.
+
+    Examples
+    --------
+    >>> import pyconvx
+    >>> p = pyconvx.plan_transpose((8, 128, 28, 28), (128, 64, 4, 4), stride=2, padding=1)
+    >>> [phase.plan.geometry.kernel for phase in p.grad_input.phases]
+    [(2, 2), (2, 2), (2, 2), (2, 2)]
+    """
+    dtypes = []
+    x_shape = _shape_and_dtype(x, "x", dtypes)
+    w_shape = _shape_and_dtype(weight, "weight", dtypes)
+    if dtype is not None:
+        dtypes.append((np.dtype(dtype), "dtype"))
+    compute = result_dtype(*dtypes) if dtypes else np.dtype(np.float32)
+    geometry = describe_transpose(x_shape, w_shape, stride=stride, padding=padding,
+                                  output_padding=output_padding, dilation=dilation,
+                                  groups=groups)
+    threads = resolve_threads(threads)
+    phases = _transpose_phases(
+        geometry.batch, geometry.in_channels, geometry.out_channels, geometry.groups,
+        geometry.in_spatial, geometry.out_spatial, geometry.kernel, geometry.stride,
+        geometry.dilation, [lo for lo, _ in geometry.pads], compute, threads)
+    problem = (f"conv_transpose x {(geometry.batch, geometry.in_channels) + geometry.in_spatial}"
+               f" * weight {geometry.weight_shape} -> {(geometry.batch,) + geometry.out_shape[-1 - geometry.ndim:]},"
+               f" stride={geometry.stride}, dilation={geometry.dilation}, pads={geometry.pads},"
+               f" output_padding={geometry.output_padding}, groups={geometry.groups}, "
+               f"dtype {compute.name}")
+    return BackwardPlan(problem, phases, None, None, None, phases.workspace_bytes)

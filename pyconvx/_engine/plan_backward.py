@@ -331,3 +331,54 @@ def make_weight_grad_plan(geometry, dtype, *, threads, x_strides, level=None):
 def with_batch(geometry, batch):
     """``geometry`` for a block of ``batch`` of its images."""
     return dataclasses.replace(geometry, batch=batch)
+
+
+@dataclass(frozen=True)
+class BackwardPlan:
+    """How the gradients of a convolution (or a transposed convolution) are
+    computed: see :func:`pyconvx.plan_backward` and :func:`pyconvx.plan_transpose`.
+
+    Attributes
+    ----------
+    problem : str
+        The problem in words.
+    grad_input : TransposePlan or None
+        The transposed convolution (the input gradient, or the result of
+        ``conv_transpose``): its stride-1 phases on the forward engine.
+    fold : str or None
+        How the padded input's gradient reaches the input (padding modes
+        that copy input elements into the border), or None.
+    grad_weight : WeightGradPlan or None
+        The weight gradient's path, microkernel, chunks and workspace.
+    grad_bias : str or None
+        How the bias gradient is summed.
+    workspace_bytes : int
+        The largest extra memory of any part (they run one after the other).
+    """
+
+    problem: str
+    grad_input: "TransposePlan | None"
+    fold: "str | None"
+    grad_weight: "WeightGradPlan | None"
+    grad_bias: "str | None"
+    workspace_bytes: int
+
+    def __str__(self):
+        lines = [f"pyconvx backward plan: {self.problem}"]
+        if self.grad_input is not None:
+            lines.append(f"  transposed convolution ({len(self.grad_input.phases)} phase(s), "
+                         f"workspace {self.grad_input.workspace_bytes} bytes):")
+            lines += [f"    {line}" for line in self.grad_input.describe()]
+        if self.fold is not None:
+            lines.append(f"  border    : {self.fold}")
+        if self.grad_weight is not None:
+            lines.append(f"  weight    : {self.grad_weight.describe()}")
+        if self.grad_bias is not None:
+            lines.append(f"  bias      : {self.grad_bias}")
+        lines.append(f"  workspace : {self.workspace_bytes} bytes at most")
+        return "\n".join(lines)
+
+
+#: How the bias gradient is summed (``backward.pyx``'s ``bias_grad``).
+BIAS_SUM = ("per channel over the batch and positions in 16 lanes (a running position "
+            "count mod 16), the lanes added in order: fixed for every layout and thread count")
