@@ -281,6 +281,12 @@ WORKLOADS = [
       for size, k in ((2048, 3), (2048, 7), (2048, 15), (512, 31))],
 ]
 
+# the training rows (gradients, transposed convolution) live in their own module,
+# which builds on Workload above
+from .training import TRAINING_WORKLOADS  # noqa: E402
+
+WORKLOADS += TRAINING_WORKLOADS
+
 
 def select(keys=None):
     """The workloads whose key equals or contains one of ``keys`` (default all).
