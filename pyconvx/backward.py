@@ -480,8 +480,9 @@ def plan_backward(x, weight, stride=1, padding=0, dilation=1, groups=1, *,
                              dilation=dilation, groups=groups, padding_mode=padding_mode,
                              padding_value=padding_value, data_format=data_format)
     threads = resolve_threads(threads)
-    problem = (f"gradients of conv x {(geometry.batch, geometry.in_channels) + geometry.in_spatial}"
-               f" * weight {geometry.weight_shape} -> {(geometry.batch, geometry.out_channels) + geometry.out_spatial},"
+    x_full = (geometry.batch, geometry.in_channels) + geometry.in_spatial
+    y_full = (geometry.batch, geometry.out_channels) + geometry.out_spatial
+    problem = (f"gradients of conv x {x_full} * weight {geometry.weight_shape} -> {y_full},"
                f" stride={geometry.stride}, dilation={geometry.dilation}, pads={geometry.pads},"
                f" groups={geometry.groups}, padding_mode={geometry.padding_mode!r}, "
                f"dtype {compute.name}")
@@ -554,8 +555,9 @@ def plan_transpose(x, weight, stride=1, padding=0, output_padding=0, groups=1, d
         geometry.batch, geometry.in_channels, geometry.out_channels, geometry.groups,
         geometry.in_spatial, geometry.out_spatial, geometry.kernel, geometry.stride,
         geometry.dilation, [lo for lo, _ in geometry.pads], compute, threads)
-    problem = (f"conv_transpose x {(geometry.batch, geometry.in_channels) + geometry.in_spatial}"
-               f" * weight {geometry.weight_shape} -> {(geometry.batch,) + geometry.out_shape[-1 - geometry.ndim:]},"
+    x_full = (geometry.batch, geometry.in_channels) + geometry.in_spatial
+    y_full = (geometry.batch, geometry.out_channels) + geometry.out_spatial
+    problem = (f"conv_transpose x {x_full} * weight {geometry.weight_shape} -> {y_full},"
                f" stride={geometry.stride}, dilation={geometry.dilation}, pads={geometry.pads},"
                f" output_padding={geometry.output_padding}, groups={geometry.groups}, "
                f"dtype {compute.name}")

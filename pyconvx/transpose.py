@@ -168,7 +168,7 @@ def conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, 
 @docfiller
 def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1, *, flip=False, out=None, threads=None):
-    """1-d transposed convolution: :func:`conv_transpose` with a check that there is 1 spatial dim.
+    """1-d transposed convolution: :func:`conv_transpose` checking for 1 spatial dim.
 
     Parameters
     ----------
@@ -200,7 +200,7 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 @docfiller
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1, *, flip=False, out=None, threads=None):
-    """2-d transposed convolution: :func:`conv_transpose` with a check that there are 2 spatial dims.
+    """2-d transposed convolution: :func:`conv_transpose` checking for 2 spatial dims.
 
     Parameters
     ----------
@@ -233,7 +233,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 @docfiller
 def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1, *, flip=False, out=None, threads=None):
-    """3-d transposed convolution: :func:`conv_transpose` with a check that there are 3 spatial dims.
+    """3-d transposed convolution: :func:`conv_transpose` checking for 3 spatial dims.
 
     Parameters
     ----------

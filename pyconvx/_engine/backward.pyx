@@ -34,10 +34,14 @@ from pyconvx._engine.stage cimport build_band
 cnp.import_array()
 
 cdef extern from "backward.h" nogil:
-    void pcx_dot_taps_f32(int level, int64_t n, const float *a, const float *b,
-                          const int64_t *off, int64_t count, float *acc)
-    void pcx_dot_taps_f64(int level, int64_t n, const double *a, const double *b,
-                          const int64_t *off, int64_t count, double *acc)
+    enum:
+        PCX_DOT_LANES
+    void pcx_dot_taps_f32(int level, int64_t rows, int64_t width, const float *a,
+                          int64_t a_pitch, const float *b, int64_t b_pitch, const int64_t *off,
+                          int64_t count, float *acc, int64_t overread)
+    void pcx_dot_taps_f64(int level, int64_t rows, int64_t width, const double *a,
+                          int64_t a_pitch, const double *b, int64_t b_pitch, const int64_t *off,
+                          int64_t count, double *acc, int64_t overread)
 
 cdef enum:
     ALIGN = 64
@@ -55,7 +59,8 @@ ctypedef struct WeightGrad:
     int64_t items             # batch * boxes
     int64_t cin_pad, cout_pad, acc_elems
     int64_t mr, nr, kc
-    int64_t box_positions
+    int64_t box_positions     # packed grad_output values per channel
+    int64_t row_pitch         # dot path: packed row pitch (the box width, rounded up)
     int64_t scratch_bytes     # per thread
     int64_t threads
     int level
@@ -111,7 +116,7 @@ cdef void pack_grad(const DirectGeometry *geo, const WeightGrad *wg, const real 
                     packed[(pos0 + j) * wg.cout_pad + co] = src[j * step]
             else:
                 for j in range(width):
-                    packed[co * wg.box_positions + pos0 + j] = src[j * step]
+                    packed[co * wg.box_positions + row * wg.row_pitch + j] = src[j * step]
             src += wg.g_strides[1]
 
 
@@ -124,6 +129,43 @@ cdef inline void run_gemm(const pcx_ukernel_set *ks, int64_t K, const real *A, i
         ks.f64.gemm.run(K, A, lda, B, off, C, ldc, NULL, 1)
 
 
+cdef void dot_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *band,
+                   const int64_t *blen, int64_t *o, const real *packed,
+                   real *acc) noexcept nogil:
+    """The dot path: per (output channel, input channel), the box's rows against
+    the band rows of every tap, plane of rows by plane of rows (rows of one
+    plane are one band pitch apart)."""
+    cdef int64_t D = geo.ndim, planes = 1, plane, i, rem, qbase, co, ci
+    cdef int64_t rows = blen[D - 2] if D > 1 else 1
+    cdef int64_t b_pitch = geo.pitch[D - 2] if D > 1 else 0
+    cdef int64_t width = blen[D - 1], taps = geo.taps
+    cdef int64_t overread = 0 if geo.inplace else 1
+    cdef const real *a
+    for i in range(D - 2):
+        planes *= blen[i]
+    for plane in range(planes):
+        rem = plane
+        qbase = 0
+        i = D - 3
+        while i >= 0:
+            qbase += (rem % blen[i]) * geo.pitch[i]
+            rem = rem // blen[i]
+            i -= 1
+        for co in range(geo.cout_g):
+            a = packed + co * wg.box_positions + plane * rows * wg.row_pitch
+            for ci in range(geo.cin_g):
+                if real is float:
+                    pcx_dot_taps_f32(wg.level, rows, width, a, wg.row_pitch, band + qbase,
+                                     b_pitch, geo.off + ci * taps, taps,
+                                     acc + (co * geo.cin_g + ci) * taps * PCX_DOT_LANES,
+                                     overread)
+                else:
+                    pcx_dot_taps_f64(wg.level, rows, width, a, wg.row_pitch, band + qbase,
+                                     b_pitch, geo.off + ci * taps, taps,
+                                     acc + (co * geo.cin_g + ci) * taps * PCX_DOT_LANES,
+                                     overread)
+
+
 cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *band,
                     const int64_t *blen, int64_t *o, const real *packed, real *apanel,
                     const int64_t *boff, real *acc) noexcept nogil:
@@ -134,6 +176,9 @@ cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real 
     cdef int64_t lda = (geo.off[taps] - geo.off[0]) if cin_g > 1 else 0
     cdef const real *a
     cdef const real *arow
+    if not wg.gemm:
+        dot_rows(geo, wg, band, blen, o, packed, acc)
+        return
     for i in range(last):
         rows *= blen[i]
     for row in range(rows):
@@ -142,18 +187,6 @@ cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real 
         for i in range(D):
             qrow += o[i] * geo.pitch[i]
         pos0 = row * width
-        if not wg.gemm:
-            for co in range(geo.cout_g):
-                for ci in range(cin_g):
-                    if real is float:
-                        pcx_dot_taps_f32(wg.level, width, packed + co * wg.box_positions + pos0,
-                                         band + qrow, geo.off + ci * taps, taps,
-                                         acc + (co * cin_g + ci) * taps)
-                    else:
-                        pcx_dot_taps_f64(wg.level, width, packed + co * wg.box_positions + pos0,
-                                         band + qrow, geo.off + ci * taps, taps,
-                                         acc + (co * cin_g + ci) * taps)
-            continue
         k0 = 0
         while k0 < width:
             klen = width - k0
@@ -225,20 +258,25 @@ cdef void reduce_partials(const DirectGeometry *geo, const WeightGrad *wg,
     """gw[g*cout_g + co, ci, t] = the partials of group g summed in chunk order
     (taps reversed for true convolution)."""
     cdef int64_t total = geo.groups * geo.cout_g, taps = geo.taps, cin_g = geo.cin_g
-    cdef int64_t row, g, co, ci, t, r, src, tt
-    cdef real s
+    cdef int64_t row, g, co, ci, t, r, src, tt, lane
+    cdef real s, chunk_sum
+    cdef const real *part
     for row in prange(total, schedule="static", num_threads=threads):
         g = row // geo.cout_g
         co = row % geo.cout_g
         for ci in range(cin_g):
             for t in range(taps):
-                if wg.gemm:
-                    src = (t * wg.cin_pad + ci) * wg.cout_pad + co
-                else:
-                    src = (co * cin_g + ci) * taps + t
-                s = partials[g * wg.chunks * wg.acc_elems + src]
-                for r in range(1, wg.chunks):
-                    s = s + partials[(g * wg.chunks + r) * wg.acc_elems + src]
+                s = 0
+                for r in range(wg.chunks):
+                    part = partials + (g * wg.chunks + r) * wg.acc_elems
+                    if wg.gemm:
+                        chunk_sum = part[(t * wg.cin_pad + ci) * wg.cout_pad + co]
+                    else:   # the dot path's lanes, in order
+                        src = ((co * cin_g + ci) * taps + t) * PCX_DOT_LANES
+                        chunk_sum = part[src]
+                        for lane in range(1, PCX_DOT_LANES):
+                            chunk_sum = chunk_sum + part[src + lane]
+                    s = chunk_sum if r == 0 else s + chunk_sum
                 tt = (taps - 1 - t) if flip else t
                 gw[(row * cin_g + ci) * taps + tt] = s
 
@@ -303,6 +341,7 @@ def weight_grad(x, grad_output, gw, DirectPlan band,
     wg.nr = plan.fields["nr"]
     wg.kc = plan.fields["kc"]
     wg.box_positions = plan.fields["box_positions"]
+    wg.row_pitch = plan.fields["row_pitch"]
     wg.scratch_bytes = plan.scratch_bytes
     wg.threads = plan.threads
     wg.level = plan.fields["level"]

@@ -297,19 +297,25 @@ def make_weight_grad_plan(geometry, dtype, *, threads, x_strides, level=None):
     fill_cols = cout_g / (-(-cout_g // nr) * nr)
     gemm = fill_rows >= GEMM_MIN_FILL and fill_cols >= GEMM_MIN_FILL
     record = band.records[0].fields
-    box_positions = math.prod(int(b) for b in record["box"])
+    box = [int(b) for b in record["box"]]
     if gemm:
         cin_pad, cout_pad = -(-cin_g // mr) * mr, -(-cout_g // nr) * nr
         acc_elems = taps * cin_pad * cout_pad
         tile = (mr, nr)
+        row_pitch = box[-1]
+        box_positions = math.prod(box)
+        packed = box_positions * cout_pad
     else:
         cin_pad, cout_pad = cin_g, cout_g
-        acc_elems = cout_g * cin_g * taps
+        acc_elems = cout_g * cin_g * taps * DOT_LANES   # running lanes per weight
         tile = (1, DOT_LANES)
+        row_pitch = -(-box[-1] // DOT_LANES) * DOT_LANES
+        box_positions = math.prod(box[:-1]) * row_pitch
+        packed = box_positions * cout_g
     # after the band plan's scratch: the packed grad_output (positions x padded
-    # channels, or channels x positions), MR rows of a short channel panel, the
-    # row-offset table of the packed panel; every part 64-byte aligned
-    extra = (box_positions * cout_pad + mr * WEIGHT_GRAD_KC) * esize + 8 * WEIGHT_GRAD_KC
+    # channels, or channels x rows padded to whole vectors), MR rows of a short
+    # channel panel, the row-offset table of the packed panel; 64-byte aligned
+    extra = (packed + mr * WEIGHT_GRAD_KC) * esize + 8 * WEIGHT_GRAD_KC
     scratch = -(-(record["scratch"]["bytes_per_thread"] + extra + 4 * 64) // 64) * 64
     items = geometry.batch * record["box_count"]
     chunks = max(1, min(items, -(-WEIGHT_GRAD_UNITS // geometry.groups)))
@@ -325,7 +331,7 @@ def make_weight_grad_plan(geometry, dtype, *, threads, x_strides, level=None):
         flops=geometry.flops, threads=threads, cin_pad=cin_pad, cout_pad=cout_pad,
         acc_elems=acc_elems, scratch_bytes=scratch,
         fields={"level": level, "mr": mr, "nr": nr, "kc": WEIGHT_GRAD_KC,
-                "box_positions": box_positions})
+                "box_positions": box_positions, "row_pitch": row_pitch})
 
 
 def with_batch(geometry, batch):

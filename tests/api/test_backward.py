@@ -8,12 +8,12 @@ and input layouts; the errors of bad input.
 
 import numpy as np
 import pytest
+from _gradient_reference import conv_grads_reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pyconvx
 
-from _gradient_reference import conv_grads_reference
 from _reference import assert_bitwise_equal
 
 MODES = ("zeros", "reflect", "replicate", "circular", "symmetric", "constant")
@@ -128,9 +128,8 @@ def test_matches_torch_autograd(problem):
 def test_adjoint_identity(problem):
     x_shape, w_shape, kwargs, seed = problem
     x, w, g = _arrays(x_shape, w_shape, kwargs, seed)
-    lhs = np.vdot(pyconvx.conv(x, w, **{**kwargs, "padding_value": 0.0}
-                               if kwargs["padding_mode"] != "constant" else
-                               {**kwargs, "padding_value": 0.0}), g)
+    # the convolution's linear part: a constant border's value adds an offset only
+    lhs = np.vdot(pyconvx.conv(x, w, **{**kwargs, "padding_value": 0.0}), g)
     rhs = np.vdot(x, pyconvx.conv_grad_input(x.shape, w, g, **kwargs))
     assert np.isclose(lhs, rhs, rtol=1e-10, atol=1e-10 * (1 + np.abs(x).sum()))
 

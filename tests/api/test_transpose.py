@@ -7,11 +7,12 @@ the adjoint identity; bitwise identity over thread counts and layouts; errors.
 import numpy as np
 import pytest
 from _gradient_reference import conv_transpose_reference
-from _reference import assert_bitwise_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pyconvx
+
+from _reference import assert_bitwise_equal
 
 
 @st.composite
