@@ -39,7 +39,7 @@ from ._normalize import (
 )
 from .conv import _element_strides
 from .shapes import describe_conv, describe_transpose
-from .transpose import forward_weight, run_transposed, transposed_plan
+from .transpose import forward_weight, run_transposed, transpose_into, transposed_plan
 
 __all__ = ["ConvGradients", "conv_backward", "conv_grad_input", "conv_grad_weight",
            "plan_backward", "plan_transpose"]
@@ -125,9 +125,8 @@ def _grad_input(geometry, weight, g, dtype, flip, threads):
     w = forward_weight(weight, geometry.groups, flip)
     if geometry.padding_mode in ("zeros", "constant"):
         # the border holds no input element: its gradient is dropped (a crop)
-        plan = transposed_plan(g, target, geometry.kernel, geometry.stride, geometry.dilation,
-                               [lo for lo, _ in geometry.pads], geometry.groups, threads)
-        run_transposed(g, w, None, target, plan)
+        transpose_into(g, w, None, target, geometry.kernel, geometry.stride, geometry.dilation,
+                       [lo for lo, _ in geometry.pads], geometry.groups, threads)
         return result
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(geometry.in_spatial, geometry.pads))
     maps = [extend_indices(np.arange(size) - lo, n, geometry.padding_mode)
@@ -135,6 +134,7 @@ def _grad_input(geometry, weight, g, dtype, flip, threads):
     chunk = padded_chunk(geometry, dtype)
     block = np.empty((chunk, geometry.in_channels) + padded, dtype=dtype)
     plan = None
+    taps = {}
     for start in range(0, geometry.batch, chunk):
         stop = min(start + chunk, geometry.batch)
         part = block[:stop - start]
@@ -142,7 +142,7 @@ def _grad_input(geometry, weight, g, dtype, flip, threads):
             plan = transposed_plan(g[start:stop], part, geometry.kernel, geometry.stride,
                                    geometry.dilation, [0] * geometry.ndim, geometry.groups,
                                    threads)
-        run_transposed(g[start:stop], w, None, part, plan)
+        run_transposed(g[start:stop], w, None, part, plan, taps)
         engine.fold_padded(part, target[start:stop], maps, threads)
     return result
 

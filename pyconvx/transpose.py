@@ -42,21 +42,34 @@ def transposed_plan(x, target, kernel, stride, dilation, crop, groups, threads):
         x_strides=_element_strides(x), out_strides=_element_strides(target))
 
 
-def run_transposed(x, weight, bias, target, plan):
+def run_transposed(x, weight, bias, target, plan, taps=None):
     """Write the transposed convolution of batched ``x`` into ``target``.
 
     ``weight`` is the forward-layout weight (``forward_weight``) in the compute
-    dtype; ``bias`` contiguous or None.  Every element of ``target`` is written
-    by exactly one phase.
+    dtype; ``bias`` contiguous or None; ``taps`` a dict that keeps each
+    phase's contiguous sub-kernel between calls.  Every element of
+    ``target`` is written by exactly one phase.
     """
+    taps = {} if taps is None else taps
     for phase in plan.phases:
         view = target[(slice(None), slice(None)) + phase.out_index]
         if phase.plan is None:
             view[...] = 0 if bias is None else bias.reshape((1, -1) + (1,) * (view.ndim - 2))
             continue
-        taps = np.ascontiguousarray(weight[(slice(None), slice(None)) + phase.weight_index])
-        direct.run(x, taps, bias, view, phase.plan.records)
+        key = tuple((s.start, s.stop, s.step) for s in phase.weight_index)
+        if key not in taps:
+            taps[key] = np.ascontiguousarray(
+                weight[(slice(None), slice(None)) + phase.weight_index])
+        direct.run(x, taps[key], bias, view, phase.plan.records)
     return target
+
+
+def transpose_into(x, weight, bias, target, kernel, stride, dilation, crop, groups, threads):
+    """The transposed convolution of batched ``x`` into ``target`` (the whole
+    batch in each phase's call: measured, fewer and larger engine calls beat
+    batch blocks that keep the result in cache)."""
+    plan = transposed_plan(x, target, kernel, stride, dilation, crop, groups, threads)
+    return run_transposed(x, weight, bias, target, plan)
 
 
 def conv_transpose_impl(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
@@ -96,10 +109,9 @@ def conv_transpose_impl(x, weight, bias=None, stride=1, padding=0, output_paddin
         target[...] = 0 if compute_b is None else compute_b.reshape(
             (1, -1) + (1,) * geometry.ndim)
     else:
-        plan = transposed_plan(compute_x, target, geometry.kernel, geometry.stride,
-                               geometry.dilation, [lo for lo, _ in geometry.pads],
-                               geometry.groups, threads)
-        run_transposed(compute_x, compute_w, compute_b, target, plan)
+        transpose_into(compute_x, compute_w, compute_b, target, geometry.kernel,
+                       geometry.stride, geometry.dilation, [lo for lo, _ in geometry.pads],
+                       geometry.groups, threads)
     if out is not None and result is not out:
         out[...] = result
         return out
