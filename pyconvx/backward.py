@@ -405,13 +405,21 @@ def conv_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, group
     return ConvGradients(grad_input, grad_weight, grad_bias)
 
 
-def _shape_and_dtype(value, name, dtypes):
-    """A shape given as a tuple of ints, or an array's shape (its dtype noted)."""
-    if isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value):
-        return value
-    array = as_array(value, name)
-    dtypes.append((array.dtype, name))
-    return array.shape
+def _shapes_and_dtype(x, weight, dtype, rule):
+    """The shapes of x and weight (arrays, or shapes as tuples of ints) and the
+    compute dtype ``rule`` gives their arrays and ``dtype`` (float32 if none)."""
+    dtypes = []
+    shapes = []
+    for value, name in ((x, "x"), (weight, "weight")):
+        if isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value):
+            shapes.append(value)
+        else:
+            array = as_array(value, name)
+            dtypes.append((array.dtype, name))
+            shapes.append(array.shape)
+    if dtype is not None:
+        dtypes.append((np.dtype(dtype), "dtype"))
+    return shapes[0], shapes[1], rule(*dtypes) if dtypes else np.dtype(np.float32)
 
 
 def _contiguous_strides(shape):
@@ -465,12 +473,7 @@ def plan_backward(x, weight, stride=1, padding=0, dilation=1, groups=1, *,
     ...                       groups=256).grad_weight.path
     'dot'
     """
-    dtypes = []
-    x_shape = _shape_and_dtype(x, "x", dtypes)
-    w_shape = _shape_and_dtype(weight, "weight", dtypes)
-    if dtype is not None:
-        dtypes.append((np.dtype(dtype), "dtype"))
-    compute = _gradient_dtype(*dtypes) if dtypes else np.dtype(np.float32)
+    x_shape, w_shape, compute = _shapes_and_dtype(x, weight, dtype, _gradient_dtype)
     wanted = (needs,) if isinstance(needs, str) else tuple(needs)
     for item in wanted:
         if item not in NEEDS:
@@ -541,12 +544,7 @@ def plan_transpose(x, weight, stride=1, padding=0, output_padding=0, groups=1, d
     >>> [phase.plan.geometry.kernel for phase in p.grad_input.phases]
     [(2, 2), (2, 2), (2, 2), (2, 2)]
     """
-    dtypes = []
-    x_shape = _shape_and_dtype(x, "x", dtypes)
-    w_shape = _shape_and_dtype(weight, "weight", dtypes)
-    if dtype is not None:
-        dtypes.append((np.dtype(dtype), "dtype"))
-    compute = result_dtype(*dtypes) if dtypes else np.dtype(np.float32)
+    x_shape, w_shape, compute = _shapes_and_dtype(x, weight, dtype, result_dtype)
     geometry = describe_transpose(x_shape, w_shape, stride=stride, padding=padding,
                                   output_padding=output_padding, dilation=dilation,
                                   groups=groups)

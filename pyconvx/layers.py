@@ -28,12 +28,52 @@ __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d"]
 
 
-class _Learning:
-    """What every layer shares for training: the last input, the stored gradients."""
+def _parameter_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
 
+
+class _Learning:
+    """What every layer shares: its sizes, the last input, the stored gradients."""
+
+    #: Number of spatial dims; set by each concrete layer.
+    ndim: int = 0
     _last_input = None
     grad_weight = None
     grad_bias = None
+
+    def _set_sizes(self, in_channels, out_channels, kernel_size, stride, dilation, groups,
+                   bias):
+        """Check and keep the arguments every layer takes."""
+        self.in_channels = as_int(in_channels, "in_channels")
+        self.out_channels = as_int(out_channels, "out_channels")
+        if self.in_channels < 1 or self.out_channels < 1:
+            raise ValueError(f"in_channels and out_channels must be >= 1, got "
+                             f"{self.in_channels} and {self.out_channels}")
+        self.kernel_size = as_int_tuple(kernel_size, "kernel_size", self.ndim, 1)
+        self.stride = as_int_tuple(stride, "stride", self.ndim, 1)
+        self.dilation = as_int_tuple(dilation, "dilation", self.ndim, 1)
+        self.groups = as_int(groups, "groups")
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"bias must be a bool, got {type(bias).__name__} {bias!r}")
+
+    def _repr(self, extra):
+        """``Name(in, out, kernel_size=..., stride=..., <extra>, dtype=...)``."""
+        parts = [f"{self.in_channels}", f"{self.out_channels}",
+                 f"kernel_size={self.kernel_size}", f"stride={self.stride}"]
+        if self.padding != 0:
+            parts.append(f"padding={self.padding!r}")
+        parts += extra
+        if self.dilation != (1,) * self.ndim:
+            parts.append(f"dilation={self.dilation}")
+        if self.groups != 1:
+            parts.append(f"groups={self.groups}")
+        if self.bias is None:
+            parts.append("bias=False")
+        parts.append(f"dtype={self.dtype.name}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
     def zero_grad(self):
         """Clear the stored gradients (``grad_weight`` and ``grad_bias`` become None)."""
@@ -58,32 +98,16 @@ class _Learning:
 
 
 class _ConvNd(_Learning):
-    #: Number of spatial dims; set by each concrete layer.
-    ndim: int = 0
-
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=np.float32,
                  seed=None, *, padding_value=0.0, data_format="channels_first"):
-        self.in_channels = as_int(in_channels, "in_channels")
-        self.out_channels = as_int(out_channels, "out_channels")
-        if self.in_channels < 1 or self.out_channels < 1:
-            raise ValueError(f"in_channels and out_channels must be >= 1, got "
-                             f"{self.in_channels} and {self.out_channels}")
-        self.kernel_size = as_int_tuple(kernel_size, "kernel_size", self.ndim, 1)
-        self.stride = as_int_tuple(stride, "stride", self.ndim, 1)
-        self.dilation = as_int_tuple(dilation, "dilation", self.ndim, 1)
-        self.groups = as_int(groups, "groups")
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"bias must be a bool, got {type(bias).__name__} {bias!r}")
+        self._set_sizes(in_channels, out_channels, kernel_size, stride, dilation, groups, bias)
         padding_mode_code(padding_mode)
         self.padding = padding
         self.padding_mode = padding_mode
         self.padding_value = as_padding_value(padding_value, padding_mode)
         self.data_format = check_choice(data_format, "data_format", DATA_FORMATS)
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-        self.dtype = dtype
+        self.dtype = _parameter_dtype(dtype)
         in_per_group = self.in_channels // max(self.groups, 1)
         weight_shape = (self.out_channels, in_per_group) + self.kernel_size
         # Validate every hyper-parameter now, on the smallest input that fits.
@@ -148,24 +172,14 @@ class _ConvNd(_Learning):
                              data_format=self.data_format, ndim=self.ndim).out_shape
 
     def __repr__(self):
-        parts = [f"{self.in_channels}", f"{self.out_channels}",
-                 f"kernel_size={self.kernel_size}", f"stride={self.stride}"]
-        if self.padding != 0:
-            parts.append(f"padding={self.padding!r}")
-        if self.dilation != (1,) * self.ndim:
-            parts.append(f"dilation={self.dilation}")
-        if self.groups != 1:
-            parts.append(f"groups={self.groups}")
-        if self.bias is None:
-            parts.append("bias=False")
+        extra = []
         if self.padding_mode != "zeros":
-            parts.append(f"padding_mode={self.padding_mode!r}")
+            extra.append(f"padding_mode={self.padding_mode!r}")
         if self.padding_value != 0:
-            parts.append(f"padding_value={self.padding_value!r}")
+            extra.append(f"padding_value={self.padding_value!r}")
         if self.data_format != "channels_first":
-            parts.append(f"data_format={self.data_format!r}")
-        parts.append(f"dtype={self.dtype.name}")
-        return f"{type(self).__name__}({', '.join(parts)})"
+            extra.append(f"data_format={self.data_format!r}")
+        return self._repr(extra)
 
 
 @docfiller
@@ -248,32 +262,16 @@ class Conv3d(_ConvNd):
 
 
 class _ConvTransposeNd(_Learning):
-    #: Number of spatial dims; set by each concrete layer.
-    ndim: int = 0
-
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
                  dtype=np.float32, seed=None):
-        self.in_channels = as_int(in_channels, "in_channels")
-        self.out_channels = as_int(out_channels, "out_channels")
-        if self.in_channels < 1 or self.out_channels < 1:
-            raise ValueError(f"in_channels and out_channels must be >= 1, got "
-                             f"{self.in_channels} and {self.out_channels}")
-        self.kernel_size = as_int_tuple(kernel_size, "kernel_size", self.ndim, 1)
-        self.stride = as_int_tuple(stride, "stride", self.ndim, 1)
-        self.dilation = as_int_tuple(dilation, "dilation", self.ndim, 1)
+        self._set_sizes(in_channels, out_channels, kernel_size, stride, dilation, groups, bias)
         self.output_padding = as_int_tuple(output_padding, "output_padding", self.ndim, 0)
-        self.groups = as_int(groups, "groups")
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"bias must be a bool, got {type(bias).__name__} {bias!r}")
         # PyTorch's transposed layers take only zero padding
         check_choice(padding_mode, "padding_mode", ("zeros",))
         self.padding_mode = padding_mode
         self.padding = padding
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-        self.dtype = dtype
+        self.dtype = _parameter_dtype(dtype)
         if self.groups <= 0:
             raise ValueError(f"groups must be >= 1, got {self.groups}")
         if self.out_channels % self.groups:
@@ -370,20 +368,8 @@ class _ConvTransposeNd(_Learning):
                                   ndim=self.ndim).out_shape
 
     def __repr__(self):
-        parts = [f"{self.in_channels}", f"{self.out_channels}",
-                 f"kernel_size={self.kernel_size}", f"stride={self.stride}"]
-        if self.padding != 0:
-            parts.append(f"padding={self.padding!r}")
-        if any(self.output_padding):
-            parts.append(f"output_padding={self.output_padding}")
-        if self.dilation != (1,) * self.ndim:
-            parts.append(f"dilation={self.dilation}")
-        if self.groups != 1:
-            parts.append(f"groups={self.groups}")
-        if self.bias is None:
-            parts.append("bias=False")
-        parts.append(f"dtype={self.dtype.name}")
-        return f"{type(self).__name__}({', '.join(parts)})"
+        return self._repr([f"output_padding={self.output_padding}"]
+                          if any(self.output_padding) else [])
 
 
 @docfiller

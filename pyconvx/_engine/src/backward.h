@@ -86,40 +86,35 @@ PCX_DEFINE_DOT(pcx_dot_f64_avx512, double, pcx_dot_vd, pcx_dot_md,
 #endif
 
 /* level: 0 generic, 1 avx2, 2 avx512 (the engine's SimdLevel). */
-static inline void pcx_dot_taps_f32(int level, int64_t rows, int64_t width, const float *a,
-                                    int64_t a_pitch, const float *b, int64_t b_pitch,
-                                    const int64_t *off, int64_t count, float *acc,
-                                    int64_t overread)
-{
 #ifdef PCX_DOT_X86
-    if (level >= 2) {
-        pcx_dot_f32_avx512(rows, width, a, a_pitch, b, b_pitch, off, count, acc, overread);
-        return;
+#define PCX_DOT_PICK(T, sfx)                                                                \
+    if (level >= 2) {                                                                      \
+        pcx_dot_##sfx##_avx512(rows, width, a, a_pitch, b, b_pitch, off, count, acc,       \
+                               overread);                                                  \
+        return;                                                                            \
+    }                                                                                      \
+    if (level == 1) {                                                                      \
+        pcx_dot_##sfx##_avx2(rows, width, a, a_pitch, b, b_pitch, off, count, acc,         \
+                             overread);                                                    \
+        return;                                                                            \
     }
-    if (level == 1) {
-        pcx_dot_f32_avx2(rows, width, a, a_pitch, b, b_pitch, off, count, acc, overread);
-        return;
-    }
+#else
+#define PCX_DOT_PICK(T, sfx)
 #endif
-    pcx_dot_f32_generic(rows, width, a, a_pitch, b, b_pitch, off, count, acc, overread);
-}
 
-static inline void pcx_dot_taps_f64(int level, int64_t rows, int64_t width, const double *a,
-                                    int64_t a_pitch, const double *b, int64_t b_pitch,
-                                    const int64_t *off, int64_t count, double *acc,
-                                    int64_t overread)
-{
-#ifdef PCX_DOT_X86
-    if (level >= 2) {
-        pcx_dot_f64_avx512(rows, width, a, a_pitch, b, b_pitch, off, count, acc, overread);
-        return;
+#define PCX_DEFINE_DOT_DISPATCH(T, sfx)                                                    \
+    static inline void pcx_dot_taps_##sfx(int level, int64_t rows, int64_t width,          \
+                                          const T *a, int64_t a_pitch, const T *b,         \
+                                          int64_t b_pitch, const int64_t *off,             \
+                                          int64_t count, T *acc, int64_t overread)         \
+    {                                                                                      \
+        (void)level;                                                                       \
+        PCX_DOT_PICK(T, sfx)                                                               \
+        pcx_dot_##sfx##_generic(rows, width, a, a_pitch, b, b_pitch, off, count, acc,      \
+                                overread);                                                 \
     }
-    if (level == 1) {
-        pcx_dot_f64_avx2(rows, width, a, a_pitch, b, b_pitch, off, count, acc, overread);
-        return;
-    }
-#endif
-    pcx_dot_f64_generic(rows, width, a, a_pitch, b, b_pitch, off, count, acc, overread);
-}
+
+PCX_DEFINE_DOT_DISPATCH(float, f32)
+PCX_DEFINE_DOT_DISPATCH(double, f64)
 
 #endif
