@@ -465,8 +465,8 @@ def plan_backward(x, weight, stride=1, padding=0, dilation=1, groups=1, *,
     --------
     >>> import pyconvx
     >>> p = pyconvx.plan_backward((8, 64, 56, 56), (64, 64, 3, 3), padding=1)
-    >>> p.grad_weight.path, p.grad_weight.tile, len(p.grad_input.phases)
-    ('gemm', (8, 48), 1)
+    >>> p.grad_weight.path in ("gemm", "wide"), len(p.grad_input.phases)
+    (True, 1)
     >>> p.workspace_bytes < 64 * 2**20
     True
     >>> pyconvx.plan_backward((8, 256, 28, 28), (256, 1, 3, 3), padding=1,

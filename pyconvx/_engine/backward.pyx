@@ -42,6 +42,13 @@ cdef extern from "backward.h" nogil:
     void pcx_dot_taps_f64(int level, int64_t rows, int64_t width, const double *a,
                           int64_t a_pitch, const double *b, int64_t b_pitch, const int64_t *off,
                           int64_t count, double *acc, int64_t overread)
+    enum:
+        PCX_WIDE_MR
+        PCX_WIDE_NV
+    void pcx_wide_f32(int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float *C, int64_t ldc)
+    void pcx_wide_f64(int64_t K, const double *A, int64_t lda, const double *B, int64_t ldb,
+                      double *C, int64_t ldc)
 
 cdef enum:
     ALIGN = 64
@@ -54,7 +61,8 @@ cdef inline char *align_up(char *ptr) noexcept nogil:
 
 ctypedef struct WeightGrad:
     # the weight gradient's own parameters (the band's are in the DirectGeometry)
-    int64_t gemm              # 1: gemm path, 0: dot path
+    int64_t gemm              # 1: gemm path (engine or wide tile), 0: dot path
+    int64_t wide              # the gemm path on the wide tile (pcx_wide_*)
     int64_t chunks            # item ranges per group
     int64_t items             # batch * boxes
     int64_t cin_pad, cout_pad, acc_elems
@@ -120,13 +128,19 @@ cdef void pack_grad(const DirectGeometry *geo, const WeightGrad *wg, const real 
             src += wg.g_strides[1]
 
 
-cdef inline void run_gemm(const pcx_ukernel_set *ks, int64_t K, const real *A, int64_t lda,
+cdef inline void run_gemm(const WeightGrad *wg, int64_t K, const real *A, int64_t lda,
                           const real *B, const int64_t *off, real *C,
                           int64_t ldc) noexcept nogil:
-    if real is float:
-        ks.f32.gemm.run(K, A, lda, B, off, C, ldc, NULL, 1)
+    """C += A * B on the plan's tile (B's rows ``off[k]`` = k * ldc apart)."""
+    if wg.wide:
+        if real is float:
+            pcx_wide_f32(K, A, lda, B, ldc, C, ldc)
+        else:
+            pcx_wide_f64(K, A, lda, B, ldc, C, ldc)
+    elif real is float:
+        wg.ks.f32.gemm.run(K, A, lda, B, off, C, ldc, NULL, 1)
     else:
-        ks.f64.gemm.run(K, A, lda, B, off, C, ldc, NULL, 1)
+        wg.ks.f64.gemm.run(K, A, lda, B, off, C, ldc, NULL, 1)
 
 
 cdef void dot_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *band,
@@ -206,7 +220,7 @@ cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real 
                     else:
                         arow = a
                     for cp in range(wg.cout_pad // wg.nr):
-                        run_gemm(wg.ks, klen, arow, wg.kc if rows_in_panel < wg.mr else lda,
+                        run_gemm(wg, klen, arow, wg.kc if rows_in_panel < wg.mr else lda,
                                  packed + (pos0 + k0) * wg.cout_pad + cp * wg.nr, boff,
                                  acc + (t * wg.cin_pad + cip * wg.mr) * wg.cout_pad
                                  + cp * wg.nr, wg.cout_pad)
@@ -331,7 +345,8 @@ def weight_grad(x, grad_output, gw, DirectPlan band,
     g_strides = np.array([s // grad_output.itemsize for s in grad_output.strides],
                          dtype=np.int64)
     cdef const int64_t[::1] g_view = g_strides
-    wg.gemm = 1 if plan.path == "gemm" else 0
+    wg.gemm = 1 if plan.path in ("gemm", "wide") else 0
+    wg.wide = 1 if plan.path == "wide" else 0
     wg.chunks = plan.chunks
     wg.items = geo.batch * geo.box_count
     wg.cin_pad = plan.cin_pad
@@ -470,6 +485,11 @@ cdef void channel_sum(const real *g, int64_t batch, int64_t ndim, const int64_t 
     for i in range(1, 16):
         s = s + lanes[i]
     out[0] = s
+
+
+def wide_tile(itemsize):
+    """The wide tile (rows, columns) for elements of ``itemsize`` bytes."""
+    return (PCX_WIDE_MR, PCX_WIDE_NV * 64 // itemsize)
 
 
 def bias_grad(grad_output, out, int64_t threads):

@@ -27,12 +27,15 @@ where tap ``m`` of channel ``ci`` for output ``o`` is ``band[off[ci, m] + q(o)]`
 For each image and box (the *items*, in order) ``backward.pyx`` builds that
 band, packs the box's grad_output, and runs, per valid output row:
 
-* ``gemm``: the engine's gemm microkernel with the roles turned around: its
-  MR broadcast rows are MR input channels of the band at one tap (lda = the
+* ``gemm`` / ``wide``: a register tile with the roles turned around: its MR
+  broadcast rows are MR input channels of the band at one tap (lda = the
   band's channel distance), its NR vector columns NR output channels of the
   packed grad_output (positions by channels), its reduction the row's output
   positions; MR x NR tiles of ``gw`` (as ``taps x C_in x C_out``) are
-  continued from one row to the next (many channels per group);
+  continued from one row to the next (many channels per group).  The tile is
+  the engine's gemm microkernel, or on AVX-512 the backward engine's 6 x 64
+  (float32) / 6 x 32 (float64) ``wide`` tile when it leaves fewer rows and
+  columns empty;
 * ``dot``: per (output channel, input channel, tap) a dot product of the
   grad_output row with the band row, in 16 lanes summed at the end (few
   channels per group: depthwise layers).
@@ -73,6 +76,14 @@ GEMM_MIN_FILL = 0.5
 #: Positions per reduction block of the gemm path (keeps the packed
 #: grad_output panel in the L1 cache).
 WEIGHT_GRAD_KC = 256
+
+#: The wide tile of the gemm path (backward.h's PCX_WIDE_MR x PCX_WIDE_NV
+#: 64-byte vectors; AVX-512 only): rows (input channels) x columns (output
+#: channels), by dtype.
+WIDE_TILES = {"float32": (6, 64), "float64": (6, 32)}
+
+#: dispatch's code of the AVX-512 microkernel set.
+AVX512_LEVEL = dispatch.LEVEL_NAMES.index("avx512")
 
 #: Lanes of the dot path's partial sums (fixed, so the bits do not depend on
 #: the SIMD width).
@@ -231,11 +242,13 @@ class WeightGradPlan:
 
     Attributes
     ----------
-    path : {"gemm", "dot"}
-        The microkernel path.
+    path : {"gemm", "wide", "dot"}
+        The microkernel path: the engine's gemm tile, the backward engine's
+        wide tile (6 x 64 float32 / 6 x 32 float64, AVX-512: chosen when it
+        leaves fewer empty columns), or the 16-lane dot product.
     tile : tuple of int
-        The register tile: (input channels, output channels) for ``gemm``;
-        (1, lanes) for ``dot``.
+        The register tile: (input channels, output channels) for ``gemm``
+        and ``wide``; (1, lanes) for ``dot``.
     simd : str
         The instruction set of the microkernels.
     chunks : int
@@ -280,8 +293,17 @@ def make_weight_grad_plan(geometry, dtype, *, threads, x_strides, level=None):
     """Plan the weight gradient of the validated convolution ``geometry``."""
     dtype = np.dtype(dtype)
     level = dispatch.level_code() if level is None else level
-    tiles = ukernel_set_tiles(level)[dtype.name]
-    mr, nr = tiles["gemm"]
+    cin_g, cout_g = geometry.in_per_group, geometry.out_per_group
+    candidates = [("gemm", tuple(ukernel_set_tiles(level)[dtype.name]["gemm"]))]
+    if level == AVX512_LEVEL:
+        candidates.append(("wide", WIDE_TILES[dtype.name]))
+
+    def fills(tile):
+        rows, cols = tile
+        return cin_g / (-(-cin_g // rows) * rows), cout_g / (-(-cout_g // cols) * cols)
+
+    # the tile that leaves the fewest empty rows and columns (the engine's on a tie)
+    path, (mr, nr) = max(candidates, key=lambda c: fills(c[1])[0] * fills(c[1])[1])
     band = make_plan(geometry, dtype, threads=threads, algorithm="gemm", flip=False,
                      x_strides=list(x_strides))
     if len(band.records) != 1:
@@ -290,12 +312,11 @@ def make_weight_grad_plan(geometry, dtype, *, threads, x_strides, level=None):
             f"needs more than the {WORKSPACE_LIMIT_BYTES}-byte scratch limit "
             f"(input {geometry.in_spatial}, kernel {geometry.kernel}, "
             f"{geometry.in_per_group} channels per group)")
-    cin_g, cout_g = geometry.in_per_group, geometry.out_per_group
     taps = math.prod(geometry.kernel)
     esize = dtype.itemsize
-    fill_rows = cin_g / (-(-cin_g // mr) * mr)
-    fill_cols = cout_g / (-(-cout_g // nr) * nr)
-    gemm = fill_rows >= GEMM_MIN_FILL and fill_cols >= GEMM_MIN_FILL
+    gemm = min(fills((mr, nr))) >= GEMM_MIN_FILL
+    if not gemm:
+        path = "dot"
     record = band.records[0].fields
     box = [int(b) for b in record["box"]]
     if gemm:
@@ -326,7 +347,7 @@ def make_weight_grad_plan(geometry, dtype, *, threads, x_strides, level=None):
     threads = max(1, min(threads, units, max(1, WORKSPACE_LIMIT_BYTES // scratch)))
     workspace = units * partial_bytes + threads * scratch
     return WeightGradPlan(
-        path="gemm" if gemm else "dot", tile=tile, simd=dispatch.LEVEL_NAMES[level],
+        path=path, tile=tile, simd=dispatch.LEVEL_NAMES[level],
         chunks=chunks, work_units=units, workspace_bytes=workspace, band=band,
         flops=geometry.flops, threads=threads, cin_pad=cin_pad, cout_pad=cout_pad,
         acc_elems=acc_elems, scratch_bytes=scratch,

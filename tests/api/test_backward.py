@@ -286,6 +286,7 @@ def test_plan_backward_describes_every_part():
     depthwise = pyconvx.plan_backward((8, 256, 28, 28), (256, 1, 3, 3), padding=1,
                                       groups=256)
     assert depthwise.grad_weight.path == "dot"
+    assert p.grad_weight.path in ("gemm", "wide")
     huge_batch = pyconvx.plan_backward((4096, 64, 56, 56), (64, 64, 3, 3), padding=1,
                                        padding_mode="reflect")
     assert huge_batch.workspace_bytes <= 64 * 2**20

@@ -26,6 +26,8 @@ CASES = {
     "dot_pointwise": dict(x=(2, 6, 5, 18), w=(6, 2, 1, 1), groups=3),
     "gemm_3d": dict(x=(1, 12, 5, 6, 17), w=(10, 12, 2, 3, 3), padding=(1, 0, 1),
                     padding_mode="circular"),
+    "wide_64": dict(x=(2, 20, 6, 9), w=(64, 20, 3, 3), padding=1, stride=(1, 2)),
+    "wide_short_rows": dict(x=(2, 7, 5, 30), w=(30, 7, 1, 3), padding=(0, 2)),
 }
 
 
@@ -48,7 +50,7 @@ def test_every_set_and_path(level, dtype, name):
     w = rng.standard_normal(case.pop("w")).astype(dtype)
     g = rng.standard_normal(pyconvx.output_shape(x.shape, w.shape, **case)).astype(dtype)
     with dispatch.forced_simd(level):
-        assert _plan_path(CASES[name], dtype) in ("gemm", "dot")
+        assert _plan_path(CASES[name], dtype) in ("gemm", "wide", "dot")
         got = pyconvx.conv_grad_weight(x, w.shape, g, threads=1, **case)
         again = pyconvx.conv_grad_weight(x, w.shape, g, threads=3, **case)
     assert_bitwise_equal(again, got)
@@ -61,7 +63,13 @@ def test_every_set_and_path(level, dtype, name):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_cases_cover_both_paths(dtype):
     paths = {_plan_path(case, dtype) for case in CASES.values()}
-    assert paths == {"gemm", "dot"}
+    assert paths >= {"dot"} and paths & {"gemm", "wide"}
+
+
+def test_wide_tile_matches_the_planner():
+    from pyconvx._engine.plan_backward import WIDE_TILES
+    assert backward.wide_tile(4) == WIDE_TILES["float32"]
+    assert backward.wide_tile(8) == WIDE_TILES["float64"]
 
 
 @pytest.mark.parametrize("groups", [1, 24])

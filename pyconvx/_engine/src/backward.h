@@ -85,6 +85,58 @@ PCX_DEFINE_DOT(pcx_dot_f64_avx512, double, pcx_dot_vd, pcx_dot_md,
                __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))))
 #endif
 
+/* The weight gradient's wide tile (AVX-512 only): C[MR x NV*VL] += A * B with
+ * A's MR rows lda apart (MR input channels of the band at one tap), B's K rows
+ * ldb apart (the packed grad_output, output channels contiguous) and C's rows
+ * ldc apart; k runs in order 0..K-1 with one fused multiply-add per product,
+ * like the engine's gemm tile, whose 8 x 48 (float32) leaves a third of its
+ * columns empty on 64 output channels: 6 x 64 fills them. */
+#define PCX_WIDE_MR 6
+#define PCX_WIDE_NV 4
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define PCX_WIDE_UNROLL _Pragma("GCC unroll 8")
+#else
+#define PCX_WIDE_UNROLL
+#endif
+
+#define PCX_DEFINE_WIDE(name, T, V, ATTR)                                                  \
+    ATTR static void name(int64_t K, const T *restrict A, int64_t lda,                     \
+                          const T *restrict B, int64_t ldb, T *restrict C, int64_t ldc)    \
+    {                                                                                      \
+        const int VL = (int)(sizeof(V) / sizeof(T));                                       \
+        V acc[PCX_WIDE_MR][PCX_WIDE_NV];                                                   \
+        PCX_WIDE_UNROLL for (int m = 0; m < PCX_WIDE_MR; ++m)                              \
+            PCX_WIDE_UNROLL for (int v = 0; v < PCX_WIDE_NV; ++v)                          \
+                memcpy(&acc[m][v], C + m * ldc + v * VL, sizeof(V));                       \
+        for (int64_t k = 0; k < K; ++k) {                                                  \
+            V bv[PCX_WIDE_NV];                                                             \
+            PCX_WIDE_UNROLL for (int v = 0; v < PCX_WIDE_NV; ++v)                          \
+                bv[v] = *(const V *)(B + k * ldb + v * VL);                                \
+            PCX_WIDE_UNROLL for (int m = 0; m < PCX_WIDE_MR; ++m) {                        \
+                const T am = A[m * lda + k];                                               \
+                PCX_WIDE_UNROLL for (int v = 0; v < PCX_WIDE_NV; ++v)                      \
+                    acc[m][v] += am * bv[v];                                               \
+            }                                                                              \
+        }                                                                                  \
+        PCX_WIDE_UNROLL for (int m = 0; m < PCX_WIDE_MR; ++m)                              \
+            PCX_WIDE_UNROLL for (int v = 0; v < PCX_WIDE_NV; ++v)                          \
+                memcpy(C + m * ldc + v * VL, &acc[m][v], sizeof(V));                       \
+    }
+
+typedef float pcx_wide_vf __attribute__((vector_size(64), aligned(4)));
+typedef double pcx_wide_vd __attribute__((vector_size(64), aligned(8)));
+
+/* Compiled for AVX-512 on x86 (the planner takes it only at that level),
+ * portable elsewhere. */
+#ifdef PCX_DOT_X86
+#define PCX_WIDE_ATTR __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+#else
+#define PCX_WIDE_ATTR
+#endif
+PCX_DEFINE_WIDE(pcx_wide_f32, float, pcx_wide_vf, PCX_WIDE_ATTR)
+PCX_DEFINE_WIDE(pcx_wide_f64, double, pcx_wide_vd, PCX_WIDE_ATTR)
+
 /* level: 0 generic, 1 avx2, 2 avx512 (the engine's SimdLevel). */
 #ifdef PCX_DOT_X86
 #define PCX_DOT_PICK(T, sfx)                                                                \
