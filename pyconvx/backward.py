@@ -539,10 +539,16 @@ def plan_transpose(x, weight, stride=1, padding=0, output_padding=0, groups=1, d
 
     Examples
     --------
+    A 4x4 kernel at stride 2: four phases of 2x2 taps each, stacked as the
+    output channels of one convolution.
+
     >>> import pyconvx
     >>> p = pyconvx.plan_transpose((8, 128, 28, 28), (128, 64, 4, 4), stride=2, padding=1)
+    >>> len(p.grad_input.phases), p.grad_input.plan.geometry.kernel
+    (4, (2, 2))
+    >>> p = pyconvx.plan_transpose((1, 8, 10, 10), (8, 4, 3, 3), stride=2)
     >>> [phase.plan.geometry.kernel for phase in p.grad_input.phases]
-    [(2, 2), (2, 2), (2, 2), (2, 2)]
+    [(2, 2), (2, 1), (1, 2), (1, 1)]
     """
     x_shape, w_shape, compute = _shapes_and_dtype(x, weight, dtype, result_dtype)
     geometry = describe_transpose(x_shape, w_shape, stride=stride, padding=padding,

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._docstrings import docfiller
 from ._engine import direct
-from ._engine.plan_backward import make_transpose_plan
+from ._engine.plan_backward import StackedTransposePlan, make_transpose_plan
 from ._normalize import as_array, check_memory, compute_array, prod, resolve_threads, result_dtype
 from .conv import _check_out, _element_strides
 from .shapes import describe_transpose
@@ -51,6 +51,8 @@ def run_transposed(x, weight, bias, target, plan, taps=None):
     ``target`` is written by exactly one phase.
     """
     taps = {} if taps is None else taps
+    if isinstance(plan, StackedTransposePlan):
+        return _run_stacked(x, weight, bias, target, plan)
     for phase in plan.phases:
         view = target[(slice(None), slice(None)) + phase.out_index]
         if phase.plan is None:
@@ -61,6 +63,39 @@ def run_transposed(x, weight, bias, target, plan, taps=None):
             taps[key] = np.ascontiguousarray(
                 weight[(slice(None), slice(None)) + phase.weight_index])
         direct.run(x, taps[key], bias, view, phase.plan.records)
+    return target
+
+
+def _run_stacked(x, weight, bias, target, plan):
+    """The stacked phases: one forward convolution per block of images into the
+    stacked result, then each phase's outputs copied into place."""
+    groups = plan.plan.geometry.groups
+    per_group = weight.shape[0] // groups
+    count = len(plan.phases)
+    subs = [weight[(slice(None), slice(None)) + phase.weight_index].reshape(
+        (groups, 1, per_group) + weight.shape[1:2] + plan.plan.geometry.kernel)
+        for phase in plan.phases]
+    stacked_weight = np.ascontiguousarray(np.concatenate(subs, axis=1).reshape(
+        (groups * count * per_group,) + weight.shape[1:2] + plan.plan.geometry.kernel))
+    stacked_bias = None
+    if bias is not None:
+        stacked_bias = np.ascontiguousarray(np.broadcast_to(
+            bias.reshape(groups, 1, per_group), (groups, count, per_group)).reshape(-1))
+    stacked = np.empty(plan.stacked_shape, dtype=x.dtype)
+    spatial = stacked.shape[2:]
+    for start in range(0, x.shape[0], plan.block):
+        stop = min(start + plan.block, x.shape[0])
+        part = stacked[:stop - start]
+        records = (plan.plan if stop - start == plan.block else plan.tail_plan).records
+        direct.run(x[start:stop], stacked_weight, stacked_bias, part, records)
+        phases_view = part.reshape((stop - start, groups, count, per_group) + spatial)
+        block = target[start:stop]   # channels split into groups: always a view
+        out_view = np.lib.stride_tricks.as_strided(
+            block, (stop - start, groups, per_group) + block.shape[2:],
+            (block.strides[0], per_group * block.strides[1]) + block.strides[1:])
+        for phase in plan.phases:
+            out_view[(slice(None),) * 3 + phase.out_index] = phases_view[
+                (slice(None), slice(None), phase.number, slice(None)) + phase.z_index]
     return target
 
 

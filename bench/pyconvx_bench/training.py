@@ -36,6 +36,18 @@ class PlanSummary:
     flops: int
 
 
+def _phase_plans(transposed):
+    """The forward plans a transposed convolution runs: one when its phases are
+    stacked, else one per phase that has taps."""
+    if hasattr(transposed, "plan"):
+        return [transposed.plan]
+    return [phase.plan for phase in transposed.phases if phase.plan is not None]
+
+
+def _phase_units(transposed):
+    return sum(plan.work_units for plan in _phase_plans(transposed))
+
+
 def _grad_output(shape, dtype):
     rng = np.random.default_rng(1)
     return rng.standard_normal(shape).astype(dtype)
@@ -54,8 +66,7 @@ class BackwardWorkload(Workload):
                                   dtype=self.dtype, needs=("input", "weight"),
                                   **self.conv_kwargs)
         weight = p.grad_weight
-        units = weight.work_units + sum(ph.plan.work_units for ph in p.grad_input.phases
-                                        if ph.plan is not None)
+        units = weight.work_units + _phase_units(p.grad_input)
         return PlanSummary("backward", f"phases+{weight.path}", weight.tile, weight.simd,
                            weight.band.box, weight.threads, units, p.workspace_bytes,
                            p.grad_input.flops + weight.flops)
@@ -111,11 +122,11 @@ class TransposeWorkload(Workload):
     def plan(self, threads):
         p = pyconvx.plan_transpose(self.x_shape, self.w_shape, threads=threads,
                                    dtype=self.dtype, **self.conv_kwargs)
-        first = next(ph.plan for ph in p.grad_input.phases if ph.plan is not None)
-        units = sum(ph.plan.work_units for ph in p.grad_input.phases if ph.plan is not None)
-        return PlanSummary(f"{len(p.grad_input.phases)} phases", first.microkernel, first.tile,
-                           first.simd, first.box, first.threads, units, p.workspace_bytes,
-                           p.grad_input.flops)
+        first = _phase_plans(p.grad_input)[0]
+        how = "stacked" if len(_phase_plans(p.grad_input)) == 1 else "phases"
+        return PlanSummary(f"{len(p.grad_input.phases)} {how}", first.microkernel, first.tile,
+                           first.simd, first.box, first.threads, _phase_units(p.grad_input),
+                           p.workspace_bytes, p.grad_input.flops)
 
     def pyconvx_call(self, x, w, threads):
         kwargs = dict(self.conv_kwargs)

@@ -102,6 +102,8 @@ class PhaseDim:
     pad_lo: int     # padding of the phase's stride-1 convolution (may be negative)
     pad_hi: int
     dilation: int   # dilation of the sub-kernel
+    q_first: int = 0  # input-side index q of the first output (i = q*s + p - crop)
+    shift: int = 0    # t0: the first tap reads x[q - shift]
 
 
 def phase_dims(size, kernel, stride, dilation, crop, length):
@@ -124,7 +126,8 @@ def phase_dims(size, kernel, stride, dilation, crop, length):
         q_first = (first + crop - p) // stride
         pad_lo = (taps - 1) * sub_dilation - q_first + t0
         pad_hi = count - size - pad_lo + (taps - 1) * sub_dilation
-        phases.append(PhaseDim(first, count, m0, step, taps, pad_lo, pad_hi, sub_dilation))
+        phases.append(PhaseDim(first, count, m0, step, taps, pad_lo, pad_hi, sub_dilation,
+                               q_first, t0))
     return phases
 
 
@@ -174,6 +177,123 @@ class TransposePlan:
         return lines
 
 
+#: Bytes of the stacked phases' result one block of images computes before
+#: it is interleaved into the output (see ``StackedTransposePlan``).
+STACK_BLOCK_BYTES = 16 * 2**20
+
+
+@dataclass(frozen=True)
+class StackedPhase:
+    """Where one phase's outputs go: ``out_index`` of the result, from
+    ``z_index`` of the stacked result, phase number ``number`` of the stack."""
+
+    out_index: tuple
+    z_index: tuple
+    weight_index: tuple
+    number: int
+
+
+@dataclass(frozen=True)
+class StackedTransposePlan:
+    """A transposed convolution whose phases all use the same number of taps at
+    the same shift: one convolution of the forward engine computes every
+    phase at once (the phases' sub-kernels stacked as output channels, so
+    each band serves them all), in blocks of images of at most
+    STACK_BLOCK_BYTES of stacked result, which is then interleaved into the
+    output (each output copied once from its phase).
+
+    Attributes
+    ----------
+    phases : tuple of StackedPhase
+        The phases, in stack order.
+    plan, tail_plan : Plan
+        The forward plan of a block of ``block`` images, and of the last,
+        shorter block (None when the blocks are whole).
+    block : int
+        Images per block.
+    stacked_shape : tuple of int
+        The stacked result of one block: ``(block, groups * phases * C_out /
+        groups, *positions)``.
+    workspace_bytes, flops, threads : int
+    """
+
+    phases: tuple
+    plan: object
+    tail_plan: object
+    block: int
+    stacked_shape: tuple
+    workspace_bytes: int
+    flops: int
+    threads: int
+
+    def describe(self):
+        p = self.plan
+        return [f"{len(self.phases)} phases stacked as output channels of one stride-1 "
+                f"convolution with a {p.geometry.kernel} sub-kernel ({p.algorithm} "
+                f"{p.microkernel} {p.tile}, {p.simd}), in blocks of {self.block} image(s) "
+                f"whose stacked result {self.stacked_shape} is interleaved into the output"]
+
+
+def _stackable(per_dim):
+    """Per dim, the phases that have outputs, if they all have the same taps and
+    shift (so one convolution can compute them all), else None."""
+    used = [[p for p in phases if p.count > 0] for phases in per_dim]
+    for phases in used:
+        if not phases or any(p.taps == 0 for p in phases):
+            return None
+        if len({(p.taps, p.shift) for p in phases}) != 1:
+            return None
+    if math.prod(len(phases) for phases in used) < 2:
+        return None
+    return used
+
+
+def _stacked_plan(used, *, batch, in_channels, out_channels, groups, in_spatial, stride,
+                  dtype, threads, x_strides):
+    q_lo = [min(p.q_first for p in phases) for phases in used]
+    q_hi = [max(p.q_first + p.count - 1 for p in phases) for phases in used]
+    positions = tuple(hi - lo + 1 for lo, hi in zip(q_lo, q_hi))
+    first = [phases[0] for phases in used]
+    pads = []
+    for p, lo, size, n in zip(first, q_lo, in_spatial, positions):
+        reach = (p.taps - 1) * p.dilation
+        pad_lo = reach - lo + p.shift
+        pads.append((pad_lo, n - size - pad_lo + reach))
+    count = math.prod(len(phases) for phases in used)
+    stacked_channels = count * out_channels
+    per_image = stacked_channels * math.prod(positions) * dtype.itemsize
+    block = max(1, min(batch, STACK_BLOCK_BYTES // max(per_image, 1)))
+
+    def plan_for(images):
+        geometry = ConvGeometry(
+            batched=True, batch=images, in_channels=in_channels, out_channels=stacked_channels,
+            groups=groups, in_spatial=tuple(in_spatial), kernel=tuple(p.taps for p in first),
+            stride=(1,) * len(first), dilation=tuple(p.dilation for p in first),
+            pads=tuple(pads), padding_mode="zeros", padding_value=0.0,
+            data_format="channels_first", out_spatial=positions)
+        shape = (images, stacked_channels) + positions
+        strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
+        return cached_plan(geometry, dtype, threads=threads, flip=True,
+                           x_strides=list(x_strides), out_strides=strides)
+
+    plan = plan_for(block)
+    tail = batch % block
+    tail_plan = plan_for(tail) if tail else None
+    phases = []
+    for number, combination in enumerate(_product(used)):
+        out_index = tuple(slice(p.first, p.first + (p.count - 1) * s + 1, s)
+                          for p, s in zip(combination, stride))
+        z_index = tuple(slice(p.q_first - lo, p.q_first - lo + p.count)
+                        for p, lo in zip(combination, q_lo))
+        weight_index = tuple(slice(p.tap_start, p.tap_start + (p.taps - 1) * p.tap_step + 1,
+                                   p.tap_step) for p in combination)
+        phases.append(StackedPhase(out_index, z_index, weight_index, number))
+    shape = (block, stacked_channels) + positions
+    workspace = plan.workspace_bytes + math.prod(shape) * dtype.itemsize
+    return StackedTransposePlan(tuple(phases), plan, tail_plan, block, shape, workspace,
+                                plan.geometry.flops // block * batch, threads)
+
+
 def make_transpose_plan(*, batch, in_channels, out_channels, groups, in_spatial, out_spatial,
                         kernel, stride, dilation, crop, dtype, threads, x_strides,
                         out_strides):
@@ -188,6 +308,11 @@ def make_transpose_plan(*, batch, in_channels, out_channels, groups, in_spatial,
     dtype = np.dtype(dtype)
     per_dim = [phase_dims(size, k, s, d, c, length) for size, k, s, d, c, length
                in zip(in_spatial, kernel, stride, dilation, crop, out_spatial)]
+    used = _stackable(per_dim) if batch > 0 else None
+    if used is not None:
+        return _stacked_plan(used, batch=batch, in_channels=in_channels,
+                             out_channels=out_channels, groups=groups, in_spatial=in_spatial,
+                             stride=stride, dtype=dtype, threads=threads, x_strides=x_strides)
     phases = []
     workspace = 0
     flops = 0

@@ -6,7 +6,7 @@ the adjoint identity; bitwise identity over thread counts and layouts; errors.
 
 import numpy as np
 import pytest
-from _gradient_reference import conv_transpose_reference
+from _gradient_reference import conv_grads_reference, conv_transpose_reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -192,3 +192,42 @@ def test_layer_matches_torch_and_learns():
     fresh = pyconvx.ConvTranspose2d(6, 4, 3, groups=2, seed=3)
     assert np.abs(fresh.weight).max() <= bound
     assert_bitwise_equal(fresh.weight, pyconvx.ConvTranspose2d(6, 4, 3, groups=2, seed=3).weight)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stacked_phases_in_blocks_and_layouts(dtype, monkeypatch):
+    from pyconvx._engine import plan_backward
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((5, 6, 9, 7)).astype(dtype)
+    w = rng.standard_normal((6, 4, 4, 6)).astype(dtype)
+    bias = rng.standard_normal(8).astype(dtype)
+    kwargs = dict(stride=(2, 3), padding=((1, 2), (0, 1)), groups=2)
+    assert hasattr(pyconvx.plan_transpose(x, w, **kwargs).grad_input, "block")
+    whole = pyconvx.conv_transpose(x, w, bias, **kwargs)
+    np.testing.assert_allclose(whole, conv_transpose_reference(x, w, bias, **kwargs),
+                               atol=1e-4 if dtype == np.float32 else 1e-12)
+    # blocks of two images (and a last block of one) give the same bits
+    shape = pyconvx.plan_transpose(x, w, **kwargs).grad_input.stacked_shape
+    monkeypatch.setattr(plan_backward, "STACK_BLOCK_BYTES",
+                        2 * int(np.prod(shape[1:])) * x.itemsize)
+    blocked = pyconvx.conv_transpose(x, w, bias, **kwargs)
+    assert pyconvx.plan_transpose(x, w, **kwargs).grad_input.block == 2
+    assert_bitwise_equal(blocked, whole)
+    for threads in (1, 3):
+        assert_bitwise_equal(pyconvx.conv_transpose(x, w, bias, threads=threads, **kwargs),
+                             whole)
+
+
+def test_input_gradient_through_stacked_phases_channels_last():
+    rng = np.random.default_rng(10)
+    kwargs = dict(stride=2, padding=1, groups=2)
+    x = rng.standard_normal((3, 8, 12, 8))
+    w = rng.standard_normal((6, 4, 4, 4))
+    g = rng.standard_normal(pyconvx.output_shape(x.shape, w.shape, **kwargs))
+    assert hasattr(pyconvx.plan_backward(x, w, **kwargs).grad_input, "block")
+    first = pyconvx.conv_grad_input(x.shape, w, g, **kwargs)
+    np.testing.assert_allclose(first, conv_grads_reference(x, w, g, **kwargs)[0], atol=1e-12)
+    channels_last = pyconvx.conv_grad_input(np.moveaxis(x, 1, -1).shape, w,
+                                            np.moveaxis(g, 1, -1),
+                                            data_format="channels_last", **kwargs)
+    assert_bitwise_equal(np.moveaxis(channels_last, -1, 1), first)
