@@ -59,7 +59,8 @@ from .contract import ukernel_set_tiles
 from .plan import WORKSPACE_LIMIT_BYTES, cached_plan, make_plan
 
 __all__ = ["PhaseDim", "TransposePlan", "WeightGradPlan", "make_transpose_plan",
-           "make_weight_grad_plan", "padded_chunk"]
+           "make_weight_grad_plan", "padded_chunk", "plan_transpose_phases",
+           "plan_weight_grad"]
 
 #: Partial gradients of all work units of a weight gradient stay under this.
 PARTIALS_LIMIT_BYTES = 32 * 2**20
@@ -294,9 +295,38 @@ def _stacked_plan(used, *, batch, in_channels, out_channels, groups, in_spatial,
                                 plan.geometry.flops // block * batch, threads)
 
 
-def make_transpose_plan(*, batch, in_channels, out_channels, groups, in_spatial, out_spatial,
-                        kernel, stride, dilation, crop, dtype, threads, x_strides,
-                        out_strides):
+#: Plans of recent calls (see ``_remembered``): at most this many.
+PLAN_CACHE_SIZE = 128
+_plan_cache: dict = {}
+
+
+def _remembered(make, **arguments):
+    """``make(**arguments)``, remembered per arguments and SIMD level: a plan is a
+    pure function of them, and planning costs as much as a small problem."""
+    key = (make.__name__, dispatch.level_code()) + tuple(
+        (name, tuple(value) if isinstance(value, list) else value)
+        for name, value in sorted(arguments.items()))
+    found = _plan_cache.get(key)
+    if found is None:
+        found = make(**arguments)
+        if len(_plan_cache) >= PLAN_CACHE_SIZE:
+            _plan_cache.clear()
+        _plan_cache[key] = found
+    return found
+
+
+def make_transpose_plan(**arguments):
+    """``plan_transpose_phases(**arguments)``, remembered (see ``_remembered``)."""
+    arguments["dtype"] = np.dtype(arguments["dtype"])
+    for name in ("in_spatial", "out_spatial", "kernel", "stride", "dilation", "crop",
+                 "x_strides", "out_strides"):
+        arguments[name] = tuple(int(v) for v in arguments[name])
+    return _remembered(plan_transpose_phases, **arguments)
+
+
+def plan_transpose_phases(*, batch, in_channels, out_channels, groups, in_spatial,
+                          out_spatial, kernel, stride, dilation, crop, dtype, threads,
+                          x_strides, out_strides):
     """Plan ``prod(stride)`` forward convolutions that write the transposed result.
 
     ``x`` is ``(batch, in_channels, *in_spatial)`` with element strides
@@ -414,10 +444,15 @@ class WeightGradPlan:
                 f"{self.workspace_bytes} bytes")
 
 
-def make_weight_grad_plan(geometry, dtype, *, threads, x_strides, level=None):
+def make_weight_grad_plan(geometry, dtype, *, threads, x_strides):
+    """``plan_weight_grad``, remembered (see ``_remembered``)."""
+    return _remembered(plan_weight_grad, geometry=geometry, dtype=np.dtype(dtype),
+                       threads=threads, x_strides=tuple(int(v) for v in x_strides))
+
+
+def plan_weight_grad(*, geometry, dtype, threads, x_strides):
     """Plan the weight gradient of the validated convolution ``geometry``."""
-    dtype = np.dtype(dtype)
-    level = dispatch.level_code() if level is None else level
+    level = dispatch.level_code()
     cin_g, cout_g = geometry.in_per_group, geometry.out_per_group
     candidates = [("gemm", tuple(ukernel_set_tiles(level)[dtype.name]["gemm"]))]
     if level == AVX512_LEVEL:
