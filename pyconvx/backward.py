@@ -166,6 +166,11 @@ def _grad_weight(geometry, x, g, dtype, flip, threads):
     plan = make_weight_grad_plan(geometry, dtype, threads=threads,
                                  x_strides=_element_strides(x))
     check_memory(plan.workspace_bytes, "the weight gradient's workspace")
+    if plan.contiguous_x and not x.flags.c_contiguous:
+        check_memory(x.nbytes, "a C-contiguous channels-first copy of x")
+        x = np.ascontiguousarray(x)
+        plan = make_weight_grad_plan(geometry, dtype, threads=threads,
+                                     x_strides=_element_strides(x))
     engine.weight_grad(x, g, result, plan.band.records[0], plan, bool(flip))
     return result
 

@@ -69,6 +69,13 @@ PARTIALS_LIMIT_BYTES = 32 * 2**20
 #: the order of its sums is too): enough to feed the threads of a large host.
 WEIGHT_GRAD_UNITS = 16
 
+#: Thread count the band of a weight gradient is planned for.  The forward
+#: planner shrinks its output boxes as threads grow; the boxes are the items
+#: of the weight gradient's sums, so they are planned for one fixed count (the
+#: forward planner's four units per thread then match WEIGHT_GRAD_UNITS) and
+#: the order of every sum is fixed by the problem alone.
+BAND_PLAN_THREADS = WEIGHT_GRAD_UNITS // 4
+
 #: The gemm path needs at least this share of its register tile filled by
 #: real channels (rows: input channels, columns: output channels); below it
 #: the dot path is faster.
@@ -418,6 +425,9 @@ class WeightGradPlan:
         2 * multiply-adds.
     threads : int
         Threads the call uses.
+    contiguous_x : bool
+        The band reads x in place: x must be C-contiguous channels-first
+        (a pointwise layer; the caller copies any other x).
     """
 
     path: str
@@ -433,6 +443,7 @@ class WeightGradPlan:
     cout_pad: int = 0
     acc_elems: int = 0
     scratch_bytes: int = 0
+    contiguous_x: bool = False
     fields: dict = field(default_factory=dict, repr=False, compare=False)
 
     def describe(self):
@@ -464,8 +475,21 @@ def plan_weight_grad(*, geometry, dtype, threads, x_strides):
 
     # the tile that leaves the fewest empty rows and columns (the engine's on a tie)
     path, (mr, nr) = max(candidates, key=lambda c: fills(c[1])[0] * fills(c[1])[1])
-    band = make_plan(geometry, dtype, threads=threads, algorithm="gemm", flip=False,
-                     x_strides=list(x_strides))
+    # A pointwise layer's band reads a C-contiguous channels-first x in place,
+    # with boxes of whole rows; other layouts would pack a band of other boxes,
+    # and so other items of the sums.  Such a layer plans for that x (the
+    # caller copies any other x into it): the boxes, and the order of every sum,
+    # are the same for every layout.
+    shape = (geometry.batch, geometry.in_channels) + tuple(geometry.in_spatial)
+    # (a dimension of one element may have any stride: x's own is kept)
+    contiguous = [int(x_strides[i]) if shape[i] == 1 else math.prod(shape[i + 1:])
+                  for i in range(len(shape))]
+    band = make_plan(geometry, dtype, threads=BAND_PLAN_THREADS, algorithm="gemm", flip=False,
+                     x_strides=contiguous)
+    contiguous_x = bool(band.records[0].fields["inplace"])
+    if not contiguous_x and list(x_strides) != contiguous:
+        band = make_plan(geometry, dtype, threads=BAND_PLAN_THREADS, algorithm="gemm",
+                         flip=False, x_strides=list(x_strides))
     if len(band.records) != 1:
         raise MemoryError(
             f"the weight gradient needs one band per output box, but one output's window "
@@ -511,6 +535,7 @@ def plan_weight_grad(*, geometry, dtype, threads, x_strides):
         chunks=chunks, work_units=units, workspace_bytes=workspace, band=band,
         flops=geometry.flops, threads=threads, cin_pad=cin_pad, cout_pad=cout_pad,
         acc_elems=acc_elems, scratch_bytes=scratch,
+        contiguous_x=contiguous_x,
         fields={"level": level, "mr": mr, "nr": nr, "kc": WEIGHT_GRAD_KC,
                 "box_positions": box_positions, "row_pitch": row_pitch})
 

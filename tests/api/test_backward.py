@@ -165,6 +165,10 @@ def test_central_finite_differences(mode):
     dict(x=(3, 16, 20, 18), w=(24, 16, 3, 3), padding=1),
     dict(x=(2, 12, 15, 17), w=(12, 1, 3, 3), padding=1, groups=12),
     dict(x=(3, 32, 9, 11), w=(32, 32, 1, 1)),
+    # large enough that the forward planner would split its boxes by the
+    # thread count, and (pointwise) read a contiguous x in place
+    dict(x=(2, 48, 9, 700), w=(96, 48, 1, 1)),
+    dict(x=(3, 64, 17, 19), w=(64, 64, 3, 3), padding=1),
     dict(x=(2, 6, 40), w=(4, 3, 5), stride=2, groups=2, padding_mode="reflect", padding=2),
     dict(x=(2, 4, 6, 7, 5), w=(8, 4, 3, 2, 3), stride=(1, 2, 1), padding=1,
          padding_mode="circular"),
@@ -201,6 +205,19 @@ def test_channels_last_matches_channels_first():
     assert_bitwise_equal(np.moveaxis(last.grad_input, -1, 1), first.grad_input)
     assert_bitwise_equal(last.grad_weight, first.grad_weight)
     assert_bitwise_equal(last.grad_bias, first.grad_bias)
+
+
+def test_channels_last_pointwise_matches_channels_first():
+    # a pointwise layer reads a channels-first x in place: channels-last x
+    # must give the same sums all the same
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 48, 9, 700)).astype(np.float32)
+    w = rng.standard_normal((96, 48, 1, 1)).astype(np.float32)
+    g = rng.standard_normal((2, 96, 9, 700)).astype(np.float32)
+    first = pyconvx.conv_grad_weight(x, w.shape, g)
+    last = pyconvx.conv_grad_weight(np.moveaxis(x, 1, -1), w.shape, np.moveaxis(g, 1, -1),
+                                    data_format="channels_last", threads=3)
+    assert_bitwise_equal(last, first)
 
 
 def test_padding_strings_and_empty_batch():
