@@ -39,7 +39,13 @@ from ._normalize import (
 )
 from .conv import _element_strides
 from .shapes import describe_conv, describe_transpose
-from .transpose import forward_weight, run_transposed, transpose_into, transposed_plan
+from .transpose import (
+    batched_channels_first,
+    forward_weight,
+    run_transposed,
+    transpose_into,
+    transposed_plan,
+)
 
 __all__ = ["ConvGradients", "conv_backward", "conv_grad_input", "conv_grad_weight",
            "plan_backward", "plan_transpose"]
@@ -92,15 +98,6 @@ def _describe(input_shape, weight_shape, grad_output, stride, padding, dilation,
     return geometry
 
 
-def _batched(array, geometry):
-    """``(N, C, *spatial)`` view of an array of the problem's layout."""
-    if not geometry.batched:
-        array = array[np.newaxis]
-    if geometry.data_format == "channels_last":
-        array = np.moveaxis(array, -1, 1)
-    return array
-
-
 def _check_flip(flip):
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be a bool, got {type(flip).__name__} {flip!r}")
@@ -116,7 +113,7 @@ def _input_shape(input_shape):
 def _grad_input(geometry, weight, g, dtype, flip, threads):
     """The input gradient (x's shape), from canonical weight and grad_output."""
     result = np.empty(_input_shape_of(geometry), dtype=dtype)
-    target = _batched(result, geometry)
+    target = batched_channels_first(result, geometry)
     if target.size == 0:
         return result
     if geometry.out_channels == 0:
@@ -265,7 +262,7 @@ def conv_grad_input(input_shape, weight, grad_output, stride=1, padding=0, dilat
     dtype = _gradient_dtype((weight.dtype, "weight"), (grad_output.dtype, "grad_output"))
     threads = resolve_threads(threads)
     check_memory(prod(_input_shape_of(geometry)) * dtype.itemsize, "the input gradient")
-    g = _batched(compute_array(grad_output, dtype), geometry)
+    g = batched_channels_first(compute_array(grad_output, dtype), geometry)
     return _grad_input(geometry, compute_array(weight, dtype), g, dtype, flip, threads)
 
 
@@ -324,8 +321,8 @@ def conv_grad_weight(x, weight_shape, grad_output, stride=1, padding=0, dilation
                          padding_mode, padding_value, data_format)
     dtype = _gradient_dtype((x.dtype, "x"), (grad_output.dtype, "grad_output"))
     threads = resolve_threads(threads)
-    xb = _batched(compute_array(x, dtype), geometry)
-    g = _batched(compute_array(grad_output, dtype), geometry)
+    xb = batched_channels_first(compute_array(x, dtype), geometry)
+    g = batched_channels_first(compute_array(grad_output, dtype), geometry)
     return _grad_weight(geometry, xb, g, dtype, flip, threads)
 
 
@@ -396,14 +393,14 @@ def conv_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, group
     dtype = _gradient_dtype((x.dtype, "x"), (weight.dtype, "weight"),
                             (grad_output.dtype, "grad_output"))
     threads = resolve_threads(threads)
-    g = _batched(compute_array(grad_output, dtype), geometry)
+    g = batched_channels_first(compute_array(grad_output, dtype), geometry)
     grad_input = grad_weight = grad_bias = None
     if "input" in wanted:
         check_memory(prod(x.shape) * dtype.itemsize, "the input gradient")
         grad_input = _grad_input(geometry, compute_array(weight, dtype), g, dtype, flip,
                                  threads)
     if "weight" in wanted:
-        xb = _batched(compute_array(x, dtype), geometry)
+        xb = batched_channels_first(compute_array(x, dtype), geometry)
         grad_weight = _grad_weight(geometry, xb, g, dtype, flip, threads)
     if "bias" in wanted:
         grad_bias = _grad_bias(geometry, g, dtype, threads)
@@ -524,7 +521,7 @@ def plan_backward(x, weight, stride=1, padding=0, dilation=1, groups=1, *,
 
 
 def plan_transpose(x, weight, stride=1, padding=0, output_padding=0, groups=1, dilation=1, *,
-                   threads=None, dtype=None):
+                   threads=None, dtype=None, data_format="channels_first"):
     """How :func:`pyconvx.conv_transpose` would compute, without running it.
 
     Parameters
@@ -532,7 +529,7 @@ def plan_transpose(x, weight, stride=1, padding=0, output_padding=0, groups=1, d
     x, weight : array_like or tuple of int
         The input and the weight ``(C_in, C_out / groups, *kernel)``, or
         their shapes.
-    stride, padding, output_padding, groups, dilation, threads
+    stride, padding, output_padding, groups, dilation, threads, data_format
         As for :func:`pyconvx.conv_transpose`.
     dtype : dtype, optional
         Compute dtype when only shapes are given (default float32).
@@ -540,7 +537,8 @@ def plan_transpose(x, weight, stride=1, padding=0, output_padding=0, groups=1, d
     Returns
     -------
     BackwardPlan
-        With ``grad_input`` the transposed convolution's phases.
+        With ``grad_input`` the transposed convolution's phases (planned for
+        C-contiguous channels-first arrays of the problem's sizes).
 
     Examples
     --------
@@ -558,7 +556,7 @@ def plan_transpose(x, weight, stride=1, padding=0, output_padding=0, groups=1, d
     x_shape, w_shape, compute = _shapes_and_dtype(x, weight, dtype, result_dtype)
     geometry = describe_transpose(x_shape, w_shape, stride=stride, padding=padding,
                                   output_padding=output_padding, dilation=dilation,
-                                  groups=groups)
+                                  groups=groups, data_format=data_format)
     threads = resolve_threads(threads)
     phases = _transpose_phases(
         geometry.batch, geometry.in_channels, geometry.out_channels, geometry.groups,

@@ -264,8 +264,9 @@ class Conv3d(_ConvNd):
 class _ConvTransposeNd(_Learning):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 dtype=np.float32, seed=None):
+                 dtype=np.float32, seed=None, *, data_format="channels_first"):
         self._set_sizes(in_channels, out_channels, kernel_size, stride, dilation, groups, bias)
+        self.data_format = check_choice(data_format, "data_format", DATA_FORMATS)
         self.output_padding = as_int_tuple(output_padding, "output_padding", self.ndim, 0)
         # PyTorch's transposed layers take only zero padding
         check_choice(padding_mode, "padding_mode", ("zeros",))
@@ -311,7 +312,8 @@ class _ConvTransposeNd(_Learning):
         """
         result = conv_transpose_impl(x, self.weight, self.bias, self.stride, self.padding,
                                      self.output_padding, self.groups, self.dilation, out=out,
-                                     threads=threads, ndim=self.ndim)
+                                     threads=threads, ndim=self.ndim,
+                                     data_format=self.data_format)
         self._remember(x)
         return result
 
@@ -329,7 +331,7 @@ class _ConvTransposeNd(_Learning):
                                       padding=self.padding,
                                       output_padding=self.output_padding,
                                       dilation=self.dilation, groups=self.groups,
-                                      ndim=self.ndim)
+                                      ndim=self.ndim, data_format=self.data_format)
         grad_output = np.asarray(grad_output)
         if grad_output.shape != geometry.out_shape:
             raise ValueError(f"grad_output must have the shape of the last output, "
@@ -338,19 +340,26 @@ class _ConvTransposeNd(_Learning):
         # plus output_padding // stride positions at the high end (when the
         # dilation allows an output_padding of a stride or more): zeros there
         extra = [op // s for op, s in zip(self.output_padding, self.stride)]
-        lead = x.ndim - self.ndim
+        last = self.data_format == "channels_last"
+        # the spatial axes: after the batch and channel axes, or before the channel axis
+        lead = x.ndim - self.ndim - (1 if last else 0)
+        tail = [(0, 0)] if last else []
         if any(extra):
-            x = np.pad(x, [(0, 0)] * lead + [(0, e) for e in extra])
+            x = np.pad(x, [(0, 0)] * lead + [(0, e) for e in extra] + tail)
         grad_x = conv_impl(grad_output, self.weight, None, self.stride, geometry.pads,
-                           self.dilation, self.groups, threads=threads, ndim=self.ndim)
+                           self.dilation, self.groups, threads=threads, ndim=self.ndim,
+                           data_format=self.data_format)
         if any(extra):
-            grad_x = np.ascontiguousarray(
-                grad_x[(Ellipsis,) + tuple(slice(0, n) for n in geometry.in_spatial)])
+            grad_x = np.ascontiguousarray(grad_x[
+                (slice(None),) * lead + tuple(slice(0, n) for n in geometry.in_spatial)])
         grads = conv_backward(grad_output, self.weight, x, self.stride, geometry.pads,
-                              self.dilation, self.groups, needs=("weight",), threads=threads)
+                              self.dilation, self.groups, needs=("weight",), threads=threads,
+                              data_format=self.data_format)
         grad_bias = None
         if self.bias is not None:
-            grad_bias = channel_sums(grad_output, geometry.batched, threads=threads)
+            grad_bias = channel_sums(
+                np.moveaxis(grad_output, -1, lead) if last else grad_output,
+                geometry.batched, threads=threads)
         self._store(grads.grad_weight, grad_bias)
         return grad_x
 
@@ -365,11 +374,13 @@ class _ConvTransposeNd(_Learning):
         return describe_transpose(input_shape, self.weight.shape, stride=self.stride,
                                   padding=self.padding, output_padding=self.output_padding,
                                   dilation=self.dilation, groups=self.groups,
-                                  ndim=self.ndim).out_shape
+                                  ndim=self.ndim, data_format=self.data_format).out_shape
 
     def __repr__(self):
-        return self._repr([f"output_padding={self.output_padding}"]
-                          if any(self.output_padding) else [])
+        extra = [f"output_padding={self.output_padding}"] if any(self.output_padding) else []
+        if self.data_format != "channels_first":
+            extra.append(f"data_format={self.data_format!r}")
+        return self._repr(extra)
 
 
 @docfiller

@@ -328,6 +328,13 @@ def describe_conv(
             f"{out_elements * 4} bytes even in float32: no memory can hold it"
         )
     check_size(in_per_group * prod(kernel), "the reduction (C_in/groups * kernel)")
+    # The planner and the engine lay out and index the padded input of one
+    # channel group (split into phase planes) with 64-bit arithmetic: a padding
+    # or dilation so large that one group's padded input cannot be indexed is
+    # refused here, whatever the (small) output.
+    check_size(in_per_group * prod(size + low + high + d * k for size, (low, high), k, d
+                                   in zip(in_spatial, pads, kernel, dilation)),
+               "the padded input of one channel group")
 
     if bias_shape is not None:
         bias_shape = _shape_tuple(bias_shape, "bias")
@@ -369,6 +376,7 @@ class TransposeGeometry:
     pads: tuple
     output_padding: tuple
     out_spatial: tuple
+    data_format: str = "channels_first"
 
     @property
     def ndim(self):
@@ -377,8 +385,12 @@ class TransposeGeometry:
 
     @property
     def out_shape(self):
-        """Shape of the result (without the batch axis for unbatched input)."""
-        core = (self.out_channels,) + self.out_spatial
+        """Shape of the result (without the batch axis for unbatched input), in
+        the problem's ``data_format``."""
+        if self.data_format == "channels_last":
+            core = self.out_spatial + (self.out_channels,)
+        else:
+            core = (self.out_channels,) + self.out_spatial
         return ((self.batch,) + core) if self.batched else core
 
     @property
@@ -393,13 +405,17 @@ class TransposeGeometry:
 
 
 def describe_transpose(input_shape, weight_shape, *, stride=1, padding=0, output_padding=0,
-                       dilation=1, groups=1, bias_shape=None, ndim=None):
+                       dilation=1, groups=1, bias_shape=None, ndim=None,
+                       data_format="channels_first"):
     """Validate a transposed convolution given by shapes; return its TransposeGeometry.
 
     The weight is ``(C_in, C_out / groups, *kernel)`` (PyTorch's layout);
     ``padding`` is an int, one int per dim or one ``(low, high)`` pair per dim
     (the strings of ``conv`` have no transposed meaning and are refused).
+    With ``data_format="channels_last"`` the input shape is
+    ``(N, *spatial, C_in)`` (or ``(*spatial, C_in)``), the weight the same.
     """
+    check_choice(data_format, "data_format", DATA_FORMATS)
     x_shape = _shape_tuple(input_shape, "input")
     w_shape = _shape_tuple(weight_shape, "weight")
     if ndim is None:
@@ -412,13 +428,20 @@ def describe_transpose(input_shape, weight_shape, *, stride=1, padding=0, output
         raise ValueError(
             f"weight must have {ndim + 2} dims (C_in, C_out/groups, *kernel) for a "
             f"{ndim}-d transposed convolution, got shape {w_shape}")
+    last = data_format == "channels_last"
     if len(x_shape) == ndim + 2:
-        batched, batch, in_channels, in_spatial = True, x_shape[0], x_shape[1], x_shape[2:]
+        batched, batch = True, x_shape[0]
+        in_channels, in_spatial = (x_shape[-1], x_shape[1:-1]) if last else (
+            x_shape[1], x_shape[2:])
     elif len(x_shape) == ndim + 1:
-        batched, batch, in_channels, in_spatial = False, 1, x_shape[0], x_shape[1:]
+        batched, batch = False, 1
+        in_channels, in_spatial = (x_shape[-1], x_shape[:-1]) if last else (
+            x_shape[0], x_shape[1:])
     else:
-        raise ValueError(f"x must have shape (N, C_in, *spatial) or (C_in, *spatial) with "
-                         f"{ndim} spatial dims, got shape {x_shape}")
+        layout = "(N, *spatial, C_in) or (*spatial, C_in)" if last else (
+            "(N, C_in, *spatial) or (C_in, *spatial)")
+        raise ValueError(f"x must have shape {layout} with {ndim} spatial dims, got shape "
+                         f"{x_shape}")
     if any(size < 0 for size in x_shape + w_shape):
         raise ValueError(f"shapes must not be negative, got x {x_shape}, weight {w_shape}")
     groups = as_int(groups, "groups")
@@ -462,7 +485,8 @@ def describe_transpose(input_shape, weight_shape, *, stride=1, padding=0, output
     return TransposeGeometry(batched=batched, batch=batch, in_channels=in_channels,
                              out_channels=out_channels, groups=groups, in_spatial=in_spatial,
                              kernel=kernel, stride=stride, dilation=dilation, pads=pads,
-                             output_padding=output_padding, out_spatial=out_spatial)
+                             output_padding=output_padding, out_spatial=out_spatial,
+                             data_format=data_format)
 
 
 def output_shape(
@@ -495,7 +519,7 @@ def output_shape(
     transposed : bool, optional
         The shape of :func:`pyconvx.conv_transpose` instead: ``weight_shape``
         is then ``(C_in, C_out / groups, *kernel)``; padding_mode must be
-        "zeros" and data_format "channels_first".
+        "zeros".
     output_padding : int or tuple of int, optional
         With ``transposed=True``: extra length on the high side of each dim.
 
@@ -526,11 +550,10 @@ def output_shape(
                         f"{transposed!r}")
     if transposed:
         check_choice(padding_mode, "padding_mode", ("zeros",))
-        check_choice(data_format, "data_format", ("channels_first",))
         as_padding_value(padding_value, padding_mode)
         return describe_transpose(input_shape, weight_shape, stride=stride, padding=padding,
                                   output_padding=output_padding, dilation=dilation,
-                                  groups=groups).out_shape
+                                  groups=groups, data_format=data_format).out_shape
     _refuse_output_padding(output_padding)
     geometry = describe_conv(
         input_shape,

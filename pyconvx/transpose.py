@@ -33,6 +33,17 @@ def forward_weight(weight, groups, flip):
     return result
 
 
+def batched_channels_first(array, geometry):
+    """``(N, C, *spatial)`` view of an array in the problem's layout (batched or
+    not, ``geometry.data_format``): the engine reads and writes through strides,
+    so channels-last arrays need no transposed copy."""
+    if not geometry.batched:
+        array = array[np.newaxis]
+    if geometry.data_format == "channels_last":
+        array = np.moveaxis(array, -1, 1)
+    return array
+
+
 def transposed_plan(x, target, kernel, stride, dilation, crop, groups, threads):
     """The TransposePlan that writes ``target`` (batched, any strides) from ``x``."""
     return make_transpose_plan(
@@ -108,7 +119,8 @@ def transpose_into(x, weight, bias, target, kernel, stride, dilation, crop, grou
 
 
 def conv_transpose_impl(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                        dilation=1, *, flip=False, out=None, threads=None, ndim=None):
+                        dilation=1, *, flip=False, out=None, threads=None, ndim=None,
+                        data_format="channels_first"):
     """The shared implementation of conv_transpose and conv_transpose1d/2d/3d."""
     x = as_array(x, "x")
     weight = as_array(weight, "weight")
@@ -119,7 +131,7 @@ def conv_transpose_impl(x, weight, bias=None, stride=1, padding=0, output_paddin
     geometry = describe_transpose(
         x.shape, weight.shape, stride=stride, padding=padding, output_padding=output_padding,
         dilation=dilation, groups=groups, bias_shape=None if bias is None else bias.shape,
-        ndim=ndim)
+        ndim=ndim, data_format=data_format)
     dtype = result_dtype((x.dtype, "x"), (weight.dtype, "weight"))
     threads = resolve_threads(threads)
     out_shape = geometry.out_shape
@@ -132,10 +144,8 @@ def conv_transpose_impl(x, weight, bias=None, stride=1, padding=0, output_paddin
     if result is None or np.may_share_memory(result, x) or np.may_share_memory(
             result, weight) or (bias is not None and np.may_share_memory(result, bias)):
         result = np.empty(out_shape, dtype=dtype)
-    target = result
-    if not geometry.batched:
-        compute_x = compute_x[np.newaxis]
-        target = result[np.newaxis]
+    compute_x = batched_channels_first(compute_x, geometry)
+    target = batched_channels_first(result, geometry)
     compute_w = forward_weight(compute_array(weight, dtype), geometry.groups, flip)
     compute_b = None if bias is None else compute_array(bias, dtype, contiguous=True)
     if target.size == 0:
@@ -155,7 +165,8 @@ def conv_transpose_impl(x, weight, bias=None, stride=1, padding=0, output_paddin
 
 @docfiller
 def conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                   dilation=1, *, flip=False, out=None, threads=None):
+                   dilation=1, *, flip=False, out=None, threads=None,
+                   data_format="channels_first"):
     """N-d transposed convolution: the adjoint of :func:`pyconvx.conv`.
 
     ``y[i] = sum of x[o] * w[m] over o * stride + m * dilation - pad_low == i``
@@ -209,12 +220,14 @@ def conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, 
     True
     """
     return conv_transpose_impl(x, weight, bias, stride, padding, output_padding, groups,
-                               dilation, flip=flip, out=out, threads=threads)
+                               dilation, flip=flip, out=out, threads=threads,
+                               data_format=data_format)
 
 
 @docfiller
 def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, *, flip=False, out=None, threads=None):
+                     dilation=1, *, flip=False, out=None, threads=None,
+                     data_format="channels_first"):
     """1-d transposed convolution: :func:`conv_transpose` checking for 1 spatial dim.
 
     Parameters
@@ -241,12 +254,14 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     (1, 3, 40)
     """
     return conv_transpose_impl(x, weight, bias, stride, padding, output_padding, groups,
-                               dilation, flip=flip, out=out, threads=threads, ndim=1)
+                               dilation, flip=flip, out=out, threads=threads, ndim=1,
+                               data_format=data_format)
 
 
 @docfiller
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, *, flip=False, out=None, threads=None):
+                     dilation=1, *, flip=False, out=None, threads=None,
+                     data_format="channels_first"):
     """2-d transposed convolution: :func:`conv_transpose` checking for 2 spatial dims.
 
     Parameters
@@ -274,12 +289,14 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     (2, 8, 56, 56)
     """
     return conv_transpose_impl(x, weight, bias, stride, padding, output_padding, groups,
-                               dilation, flip=flip, out=out, threads=threads, ndim=2)
+                               dilation, flip=flip, out=out, threads=threads, ndim=2,
+                               data_format=data_format)
 
 
 @docfiller
 def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, *, flip=False, out=None, threads=None):
+                     dilation=1, *, flip=False, out=None, threads=None,
+                     data_format="channels_first"):
     """3-d transposed convolution: :func:`conv_transpose` checking for 3 spatial dims.
 
     Parameters
@@ -304,4 +321,5 @@ def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     (1, 2, 10, 10, 10)
     """
     return conv_transpose_impl(x, weight, bias, stride, padding, output_padding, groups,
-                               dilation, flip=flip, out=out, threads=threads, ndim=3)
+                               dilation, flip=flip, out=out, threads=threads, ndim=3,
+                               data_format=data_format)

@@ -232,3 +232,57 @@ def test_input_gradient_through_stacked_phases_channels_last():
                                             np.moveaxis(g, 1, -1),
                                             data_format="channels_last", **kwargs)
     assert_bitwise_equal(np.moveaxis(channels_last, -1, 1), first)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(stride=2, padding=1),                              # stacked phases
+    dict(stride=(3, 2), padding=(1, 0), output_padding=(2, 1), dilation=(1, 2), groups=2),
+])
+def test_channels_last_matches_channels_first(kwargs):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 8, 7, 9))
+    w = rng.standard_normal((8, 3, 4, 3))
+    bias = rng.standard_normal(3 * kwargs.get("groups", 1))
+    first = pyconvx.conv_transpose2d(x, w, bias, **kwargs)
+    x_last = np.moveaxis(x, 1, -1)
+    last = pyconvx.conv_transpose2d(x_last, w, bias, data_format="channels_last", threads=3,
+                                    **kwargs)
+    assert last.shape == np.moveaxis(first, 1, -1).shape
+    assert last.flags.c_contiguous
+    assert_bitwise_equal(np.moveaxis(last, -1, 1), first)
+    assert pyconvx.output_shape(x_last.shape, w.shape, transposed=True,
+                                data_format="channels_last", **kwargs) == last.shape
+    unbatched = pyconvx.conv_transpose(x_last[1], w, bias, data_format="channels_last",
+                                       **kwargs)
+    assert_bitwise_equal(unbatched, last[1])
+    assert pyconvx.plan_transpose(x_last, w, data_format="channels_last",
+                                  **kwargs).grad_input.phases
+
+
+def test_channels_last_layer_and_its_gradients():
+    rng = np.random.default_rng(12)
+    kwargs = dict(stride=2, padding=1, output_padding=1, groups=2)
+    first = pyconvx.ConvTranspose2d(6, 4, 3, dtype=np.float64, seed=1, **kwargs)
+    last = pyconvx.ConvTranspose2d(6, 4, 3, dtype=np.float64, seed=1,
+                                   data_format="channels_last", **kwargs)
+    assert "data_format='channels_last'" in repr(last)
+    x = rng.standard_normal((2, 6, 5, 4))
+    y = first(x)
+    y_last = last(np.moveaxis(x, 1, -1))
+    assert_bitwise_equal(np.moveaxis(y_last, -1, 1), y)
+    assert last.output_shape((2, 5, 4, 6)) == y_last.shape
+    g = rng.standard_normal(y.shape)
+    grad_x = first.backward(g)
+    grad_x_last = last.backward(np.moveaxis(g, 1, -1))
+    assert_bitwise_equal(np.moveaxis(grad_x_last, -1, 1), grad_x)
+    assert_bitwise_equal(last.grad_weight, first.grad_weight)
+    assert_bitwise_equal(last.grad_bias, first.grad_bias)
+
+
+def test_data_format_is_checked():
+    with pytest.raises(ValueError, match="data_format must be one of"):
+        pyconvx.conv_transpose(np.ones((1, 2, 3, 3)), np.ones((2, 1, 2, 2)),
+                               data_format="NHWC")
+    with pytest.raises(ValueError, match=r"x must have shape \(N, \*spatial, C_in\)"):
+        pyconvx.conv_transpose(np.ones((2, 3, 3)), np.ones((2, 1, 2, 2, 2)),
+                               data_format="channels_last")
