@@ -37,7 +37,7 @@ from ._normalize import (
     resolve_threads,
     result_dtype,
 )
-from .conv import _element_strides
+from .conv import _element_strides, conv_impl
 from .shapes import describe_conv, describe_transpose
 from .transpose import (
     batched_channels_first,
@@ -186,6 +186,52 @@ def channel_sums(grad_output, batched, *, threads=None):
     else:
         result[...] = 0
     return result
+
+
+def transposed_gradients(x, weight, grad_output, stride, padding, output_padding, groups,
+                         dilation, *, needs, threads, data_format, ndim):
+    """The gradients of ``y = conv_transpose(x, weight, bias, ...)`` (ConvGradients).
+
+    A transposed convolution is the adjoint of the convolution with the same
+    weight: ``dL/dx`` is that convolution of grad_output, ``dL/dweight`` its
+    weight gradient with the roles of x and grad_output exchanged, and
+    ``dL/dbias`` the sum of grad_output per channel.
+    """
+    x = as_array(x, "x")
+    weight = as_array(weight, "weight")
+    grad_output = as_array(grad_output, "grad_output")
+    geometry = describe_transpose(x.shape, weight.shape, stride=stride, padding=padding,
+                                  output_padding=output_padding, dilation=dilation,
+                                  groups=groups, ndim=ndim, data_format=data_format)
+    if grad_output.shape != geometry.out_shape:
+        raise ValueError(f"grad_output must have the shape of the transposed convolution's "
+                         f"output, {geometry.out_shape}, got shape {grad_output.shape}")
+    last = data_format == "channels_last"
+    # the spatial axes: after the batch and channel axes, or before the channel axis
+    lead = x.ndim - geometry.ndim - (1 if last else 0)
+    # the adjoint convolution maps the output back to the input's size, plus
+    # output_padding // stride positions at the high end (when the dilation
+    # allows an output_padding of a stride or more): zeros there
+    extra = [op // s for op, s in zip(geometry.output_padding, geometry.stride)]
+    grad_input = grad_weight = grad_bias = None
+    if "input" in needs:
+        grad_input = conv_impl(grad_output, weight, None, geometry.stride, geometry.pads,
+                               geometry.dilation, groups, threads=threads, ndim=ndim,
+                               data_format=data_format)
+        if any(extra):
+            grad_input = np.ascontiguousarray(grad_input[
+                (slice(None),) * lead + tuple(slice(0, n) for n in geometry.in_spatial)])
+    if "weight" in needs:
+        if any(extra):
+            x = np.pad(x, [(0, 0)] * lead + [(0, e) for e in extra]
+                       + ([(0, 0)] if last else []))
+        grad_weight = conv_backward(grad_output, weight, x, geometry.stride, geometry.pads,
+                                    geometry.dilation, groups, needs=("weight",),
+                                    threads=threads, data_format=data_format).grad_weight
+    if "bias" in needs:
+        grad_bias = channel_sums(np.moveaxis(grad_output, -1, lead) if last else grad_output,
+                                 geometry.batched, threads=threads)
+    return ConvGradients(grad_input, grad_weight, grad_bias)
 
 
 def _grad_bias(geometry, g, dtype, threads):

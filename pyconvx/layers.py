@@ -19,7 +19,7 @@ from ._normalize import (
     check_choice,
     padding_mode_code,
 )
-from .backward import channel_sums, conv_backward
+from .backward import conv_backward, transposed_gradients
 from .conv import conv_impl
 from .shapes import DATA_FORMATS, describe_conv, describe_transpose, param_count
 from .transpose import conv_transpose_impl
@@ -326,42 +326,13 @@ class _ConvTransposeNd(_Learning):
         ``dL/dweight`` its weight gradient with the roles of x and
         grad_output exchanged.
         """
-        x = np.asarray(self._last())
-        geometry = describe_transpose(x.shape, self.weight.shape, stride=self.stride,
-                                      padding=self.padding,
-                                      output_padding=self.output_padding,
-                                      dilation=self.dilation, groups=self.groups,
-                                      ndim=self.ndim, data_format=self.data_format)
-        grad_output = np.asarray(grad_output)
-        if grad_output.shape != geometry.out_shape:
-            raise ValueError(f"grad_output must have the shape of the last output, "
-                             f"{geometry.out_shape}, got shape {grad_output.shape}")
-        # the adjoint convolution maps the output back to the input's size,
-        # plus output_padding // stride positions at the high end (when the
-        # dilation allows an output_padding of a stride or more): zeros there
-        extra = [op // s for op, s in zip(self.output_padding, self.stride)]
-        last = self.data_format == "channels_last"
-        # the spatial axes: after the batch and channel axes, or before the channel axis
-        lead = x.ndim - self.ndim - (1 if last else 0)
-        tail = [(0, 0)] if last else []
-        if any(extra):
-            x = np.pad(x, [(0, 0)] * lead + [(0, e) for e in extra] + tail)
-        grad_x = conv_impl(grad_output, self.weight, None, self.stride, geometry.pads,
-                           self.dilation, self.groups, threads=threads, ndim=self.ndim,
-                           data_format=self.data_format)
-        if any(extra):
-            grad_x = np.ascontiguousarray(grad_x[
-                (slice(None),) * lead + tuple(slice(0, n) for n in geometry.in_spatial)])
-        grads = conv_backward(grad_output, self.weight, x, self.stride, geometry.pads,
-                              self.dilation, self.groups, needs=("weight",), threads=threads,
-                              data_format=self.data_format)
-        grad_bias = None
-        if self.bias is not None:
-            grad_bias = channel_sums(
-                np.moveaxis(grad_output, -1, lead) if last else grad_output,
-                geometry.batched, threads=threads)
-        self._store(grads.grad_weight, grad_bias)
-        return grad_x
+        needs = ("input", "weight") + (("bias",) if self.bias is not None else ())
+        grads = transposed_gradients(self._last(), self.weight, grad_output, self.stride,
+                                     self.padding, self.output_padding, self.groups,
+                                     self.dilation, needs=needs, threads=threads,
+                                     data_format=self.data_format, ndim=self.ndim)
+        self._store(grads.grad_weight, grads.grad_bias)
+        return grads.grad_input
 
     @property
     def param_count(self):
