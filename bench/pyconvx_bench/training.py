@@ -2,7 +2,9 @@
 
 Each row times one backward product of a layer against PyTorch's CPU
 autograd kernel for it (``torch.ops.aten.convolution_backward``, the call
-``torch.autograd.grad`` reaches for ``F.conv2d``) or ``F.conv_transposeNd``.
+``torch.autograd.grad`` reaches for ``F.conv2d``) or ``F.conv_transposeNd``;
+the torch-op row times a training step's forward and backward pass through
+``pyconvx.torch.conv2d`` against the same step through ``F.conv2d``.
 The grad_output of a backward row is a fixed function of the shapes (seeded),
 the same array on both sides.  Results are compared as one flat array
 (grad_input, then grad_weight) for the like-for-like check.
@@ -17,7 +19,7 @@ import pyconvx
 
 from .workloads import Workload
 
-__all__ = ["TRAINING_WORKLOADS", "BackwardWorkload", "TransposeWorkload"]
+__all__ = ["TRAINING_WORKLOADS", "BackwardWorkload", "TorchOpWorkload", "TransposeWorkload"]
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,63 @@ class TransposeWorkload(Workload):
         return call, restore
 
 
+def _torch_step(conv2d, x, w, g, threads, kwargs):
+    """A forward and backward pass of ``conv2d`` (pyconvx.torch's or torch's)
+    on tensors sharing the arrays' memory, on ``threads`` torch threads, as
+    ``(call, restore)``; ``call()`` returns the output and both gradients."""
+    torch = importlib.import_module("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    tx = torch.from_numpy(x).requires_grad_()
+    tw = torch.from_numpy(w).requires_grad_()
+    tg = torch.from_numpy(g)
+
+    def call():
+        y = conv2d(tx, tw, **kwargs)
+        grad_x, grad_w = torch.autograd.grad(y, (tx, tw), tg)
+        return np.concatenate([t.detach().numpy().ravel() for t in (y, grad_x, grad_w)])
+
+    def restore():
+        torch.set_num_threads(before)
+
+    return call, restore
+
+
+class TorchOpWorkload(Workload):
+    """A training step through the PyTorch op ``pyconvx.torch.conv2d`` (forward
+    and backward for input and weight) against the same step through
+    ``torch.nn.functional.conv2d``."""
+
+    def __init__(self, key, name, x_shape, w_shape, dtype, conv_kwargs, goal, **extra):
+        super().__init__(key, name, x_shape, w_shape, dtype, conv_kwargs,
+                         "torch F.conv2d + autograd", "torch", self._torch_factory, goal,
+                         **extra)
+
+    def plan(self, threads):
+        forward = pyconvx.plan(self.x_shape, self.w_shape, threads=threads, dtype=self.dtype,
+                               **self.conv_kwargs)
+        p = pyconvx.plan_backward(self.x_shape, self.w_shape, threads=threads,
+                                  dtype=self.dtype, needs=("input", "weight"),
+                                  **self.conv_kwargs)
+        weight = p.grad_weight
+        return PlanSummary("torch op", f"{forward.algorithm}+phases+{weight.path}", forward.tile,
+                           forward.simd, forward.box, forward.threads,
+                           forward.work_units + weight.work_units + _phase_units(p.grad_input),
+                           max(forward.workspace_bytes, p.workspace_bytes),
+                           forward.flops + p.grad_input.flops + weight.flops)
+
+    def pyconvx_call(self, x, w, threads):
+        torch_op = importlib.import_module("pyconvx.torch")
+        call, _ = _torch_step(torch_op.conv2d, x, w, _grad_output(self.out_shape, self.dtype),
+                              threads, self.conv_kwargs)
+        return call
+
+    def _torch_factory(self, x, w, threads):
+        functional = importlib.import_module("torch.nn.functional")
+        return _torch_step(functional.conv2d, x, w, _grad_output(self.out_shape, self.dtype),
+                           threads, self.conv_kwargs)
+
+
 TRAINING_WORKLOADS = [
     BackwardWorkload("grad3x3", "backward (input + weight): 3x3, 64->64, 56x56, N=8, pad 1",
                      (8, 64, 56, 56), (64, 64, 3, 3), "float32", {"padding": 1}, 1.0),
@@ -166,6 +225,9 @@ TRAINING_WORKLOADS = [
                      "backward (input + weight): depthwise 3x3, C=256, 28x28, N=8",
                      (8, 256, 28, 28), (256, 1, 3, 3), "float32",
                      {"padding": 1, "groups": 256}, 0.8),
+    TorchOpWorkload("torchop3x3_f64",
+                    "pyconvx.torch.conv2d forward + backward: 3x3, 64->64, 56x56, N=8, float64",
+                    (8, 64, 56, 56), (64, 64, 3, 3), "float64", {"padding": 1}, 0.5),
     TransposeWorkload("convT4x4s2", "conv_transpose2d 4x4 stride 2 pad 1, 128->64, 28->56, N=8",
                       (8, 128, 28, 28), (128, 64, 4, 4), "float32",
                       {"stride": 2, "padding": 1}, 1.0),
