@@ -36,6 +36,7 @@ except ImportError as exc:  # say how to get it, not just that it is missing
 
 import numpy as np
 
+from ._docstrings import DOCS, docfiller
 from ._normalize import as_int_tuple
 from .backward import conv_backward, transposed_gradients
 from .conv import conv_impl
@@ -53,6 +54,30 @@ PADDING_MODES = {"zeros": "zeros", "reflect": "reflect", "replicate": "replicate
 
 #: The memory format of a batched tensor whose channels are its last axis.
 CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
+
+
+DOCS["torch_conv_arguments"] = """\
+bias : torch.Tensor, optional
+    ``(C_out,)``.
+stride, dilation : int or tuple of int, optional
+    As for torch (>= 1).
+padding : int, tuple of int or {"valid", "same"}, optional
+    Zeros on both sides of each dim (as for torch: "same" only with stride
+    1, the odd element of its padding on the high side).
+groups : int, optional
+    Channel groups; must divide C_in and C_out."""
+DOCS["torch_transpose_arguments"] = """\
+bias : torch.Tensor, optional
+    ``(C_out,)``.
+stride, padding, output_padding, groups, dilation : int or tuple of int, optional
+    As for torch: each output size is ``(in - 1) * stride - 2 * padding +
+    dilation * (k - 1) + output_padding + 1``."""
+DOCS["torch_raises"] = """\
+TypeError
+    A tensor not on the CPU, sparse, or of another dtype than float32 or
+    float64 (all of one dtype).
+ValueError
+    Shapes or arguments that do not fit (the message names them)."""
 
 
 def _as_numpy(tensor, name):
@@ -205,6 +230,7 @@ def _convolution(input, weight, bias, stride, padding, dilation, groups, ndim,
                               padding_mode, ndim)
 
 
+@docfiller
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-d convolution of CPU tensors on pyconvx, like ``torch.nn.functional.conv1d``.
 
@@ -215,15 +241,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         the CPU, any strides.
     weight : torch.Tensor
         ``(C_out, C_in / groups, k)``, the dtype of input.
-    bias : torch.Tensor, optional
-        ``(C_out,)``.
-    stride, dilation : int or tuple of int, optional
-        As for torch (>= 1).
-    padding : int, tuple of int or {"valid", "same"}, optional
-        Zeros on both sides (as for torch: "same" only with stride 1, the odd
-        element of its padding on the high side).
-    groups : int, optional
-        Channel groups; must divide C_in and C_out.
+    %(torch_conv_arguments)s
 
     Returns
     -------
@@ -233,11 +251,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     Raises
     ------
-    TypeError
-        A tensor not on the CPU, sparse, or of another dtype than float32 or
-        float64 (all of one dtype).
-    ValueError
-        Shapes or arguments that do not fit (the message names them).
+    %(torch_raises)s
 
     Examples
     --------
@@ -253,6 +267,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convolution(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
+@docfiller
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-d convolution of CPU tensors on pyconvx, like ``torch.nn.functional.conv2d``.
 
@@ -264,15 +279,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         read in place and gives a channels-last result).
     weight : torch.Tensor
         ``(C_out, C_in / groups, kH, kW)``, the dtype of input.
-    bias : torch.Tensor, optional
-        ``(C_out,)``.
-    stride, dilation : int or tuple of int, optional
-        As for torch (>= 1).
-    padding : int, tuple of int or {"valid", "same"}, optional
-        Zeros on both sides of each dim (as for torch: "same" only with
-        stride 1, the odd element of its padding on the high side).
-    groups : int, optional
-        Channel groups; must divide C_in and C_out.
+    %(torch_conv_arguments)s
 
     Returns
     -------
@@ -282,11 +289,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     Raises
     ------
-    TypeError
-        A tensor not on the CPU, sparse, or of another dtype than float32 or
-        float64 (all of one dtype).
-    ValueError
-        Shapes or arguments that do not fit (the message names them).
+    %(torch_raises)s
 
     Examples
     --------
@@ -305,6 +308,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convolution(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
+@docfiller
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-d convolution of CPU tensors on pyconvx, like ``torch.nn.functional.conv3d``.
 
@@ -315,14 +319,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         float64, on the CPU, any strides.
     weight : torch.Tensor
         ``(C_out, C_in / groups, kD, kH, kW)``, the dtype of input.
-    bias : torch.Tensor, optional
-        ``(C_out,)``.
-    stride, dilation : int or tuple of int, optional
-        As for torch (>= 1).
-    padding : int, tuple of int or {"valid", "same"}, optional
-        As for :func:`conv2d`.
-    groups : int, optional
-        Channel groups; must divide C_in and C_out.
+    %(torch_conv_arguments)s
 
     Returns
     -------
@@ -332,11 +329,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     Raises
     ------
-    TypeError
-        A tensor not on the CPU, sparse, or of another dtype than float32 or
-        float64 (all of one dtype).
-    ValueError
-        Shapes or arguments that do not fit (the message names them).
+    %(torch_raises)s
 
     Examples
     --------
@@ -353,6 +346,7 @@ def _transposed(input, weight, bias, stride, padding, output_padding, groups, di
                                         groups, dilation, ndim)
 
 
+@docfiller
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """1-d transposed convolution of CPU tensors on pyconvx, like
@@ -365,11 +359,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
         the CPU, any strides.
     weight : torch.Tensor
         ``(C_in, C_out / groups, k)`` (torch's layout), the dtype of input.
-    bias : torch.Tensor, optional
-        ``(C_out,)``.
-    stride, padding, output_padding, groups, dilation : int or tuple of int, optional
-        As for torch: the length is ``(L - 1) * stride - 2 * padding +
-        dilation * (k - 1) + output_padding + 1``.
+    %(torch_transpose_arguments)s
 
     Returns
     -------
@@ -379,11 +369,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     Raises
     ------
-    TypeError
-        A tensor not on the CPU, sparse, or of another dtype than float32 or
-        float64 (all of one dtype).
-    ValueError
-        Shapes or arguments that do not fit (the message names them).
+    %(torch_raises)s
 
     Examples
     --------
@@ -398,6 +384,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                        1)
 
 
+@docfiller
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """2-d transposed convolution of CPU tensors on pyconvx, like
@@ -412,10 +399,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     weight : torch.Tensor
         ``(C_in, C_out / groups, kH, kW)`` (torch's layout), the dtype of
         input.
-    bias : torch.Tensor, optional
-        ``(C_out,)``.
-    stride, padding, output_padding, groups, dilation : int or tuple of int, optional
-        As for torch.
+    %(torch_transpose_arguments)s
 
     Returns
     -------
@@ -425,11 +409,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     Raises
     ------
-    TypeError
-        A tensor not on the CPU, sparse, or of another dtype than float32 or
-        float64 (all of one dtype).
-    ValueError
-        Shapes or arguments that do not fit (the message names them).
+    %(torch_raises)s
 
     Examples
     --------
@@ -448,6 +428,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                        2)
 
 
+@docfiller
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """3-d transposed convolution of CPU tensors on pyconvx, like
@@ -461,10 +442,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     weight : torch.Tensor
         ``(C_in, C_out / groups, kD, kH, kW)`` (torch's layout), the dtype of
         input.
-    bias : torch.Tensor, optional
-        ``(C_out,)``.
-    stride, padding, output_padding, groups, dilation : int or tuple of int, optional
-        As for torch.
+    %(torch_transpose_arguments)s
 
     Returns
     -------
@@ -474,11 +452,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     Raises
     ------
-    TypeError
-        A tensor not on the CPU, sparse, or of another dtype than float32 or
-        float64 (all of one dtype).
-    ValueError
-        Shapes or arguments that do not fit (the message names them).
+    %(torch_raises)s
 
     Examples
     --------
