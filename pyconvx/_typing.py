@@ -23,6 +23,7 @@ __all__ = [
     "Float32Array",
     "Float64Array",
     "FloatArray",
+    "FloatT",
     "IntArg",
     "IntTuple",
     "PaddingArg",
@@ -41,6 +42,9 @@ Float64Array = npt.NDArray[np.float64]
 
 #: An array in one of the two dtypes pyconvx computes in.
 FloatArray = Union[Float32Array, Float64Array]
+
+#: The dtype of a result that has the dtype of its float input.
+FloatT = TypeVar("FloatT", np.float32, np.float64)
 
 #: An integer argument: a Python int or a NumPy integer scalar.
 IntArg = Union[int, np.integer[Any]]
