@@ -220,7 +220,8 @@ def _correlate_nd(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode,
     check_choice(mode, "mode", MODES)
     check_choice(method, "method", METHODS)
     if first.ndim == second.ndim == 0:
-        return np.multiply(first, second)
+        product: npt.NDArray[Any] = np.multiply(first, second)
+        return product
     if first.ndim != second.ndim:
         raise ValueError(
             "in1 and in2 should have the same dimensionality, got in1 shape "
