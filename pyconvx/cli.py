@@ -159,6 +159,7 @@ def _gallery_kernel(spec: str) -> tuple[Kernel, str]:
     from pyconvx import kernels
 
     name, _, parameter = spec.partition(":")
+    kernel: Kernel
     key = name.strip().lower().replace("-", "_")
     try:
         if not parameter:

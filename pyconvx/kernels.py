@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from ._normalize import as_int
-from ._typing import FloatArray, IntArg, RealNumber
+from ._typing import Float64Array, FloatArray, FloatT, IntArg, RealNumber
 
 __all__ = [
     "box_blur",
@@ -62,7 +62,19 @@ def _fixed(rows: Sequence[Sequence[int]], dtype: npt.DTypeLike) -> FloatArray:
     return np.array(rows, dtype=_dtype(dtype))
 
 
-def identity(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
+@overload
+def identity() -> Float64Array: ...
+
+
+@overload
+def identity(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def identity(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def identity(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """The 3x3 identity kernel: the output equals the input.
 
     Parameters
@@ -86,7 +98,19 @@ def identity(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
     return _fixed([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype)
 
 
-def sobel_x(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
+@overload
+def sobel_x() -> Float64Array: ...
+
+
+@overload
+def sobel_x(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def sobel_x(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def sobel_x(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """Sobel-X, the vertical-edge detector (a smoothed horizontal gradient).
 
     The outer product of the smoothing column ``[1, 2, 1]`` and the
@@ -116,7 +140,19 @@ def sobel_x(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
     return _fixed([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype)
 
 
-def sobel_y(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
+@overload
+def sobel_y() -> Float64Array: ...
+
+
+@overload
+def sobel_y(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def sobel_y(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def sobel_y(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """Sobel-Y, the horizontal-edge detector (negative top, positive bottom).
 
     Parameters
@@ -140,7 +176,19 @@ def sobel_y(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
     return sobel_x(dtype=dtype).T.copy()
 
 
-def prewitt_x(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
+@overload
+def prewitt_x() -> Float64Array: ...
+
+
+@overload
+def prewitt_x(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def prewitt_x(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def prewitt_x(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """Prewitt-X: like Sobel-X without the doubled centre row.
 
     Parameters
@@ -164,7 +212,19 @@ def prewitt_x(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
     return _fixed([[-1, 0, 1]] * 3, dtype)
 
 
-def prewitt_y(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
+@overload
+def prewitt_y() -> Float64Array: ...
+
+
+@overload
+def prewitt_y(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def prewitt_y(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def prewitt_y(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """Prewitt-Y: like Sobel-Y without the doubled centre column.
 
     Parameters
@@ -197,7 +257,20 @@ def _size(size: IntArg) -> int:
     return side
 
 
-def box_blur(size: IntArg = 3, *, dtype: npt.DTypeLike = np.float64) -> FloatArray:
+@overload
+def box_blur(size: IntArg = ...) -> Float64Array: ...
+
+
+@overload
+def box_blur(size: IntArg = ..., *, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def box_blur(size: IntArg = ..., *, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def box_blur(size: IntArg = 3, *,
+             dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """The box blur: a ``size x size`` kernel of equal weights ``1 / size**2``.
 
     Parameters
@@ -272,8 +345,24 @@ def _gaussian_weights(sigma: float, radius: int, order: int = 0) -> npt.NDArray[
     return weights
 
 
+@overload
+def gaussian(size: IntArg | None = ..., sigma: RealNumber | None = ..., *,
+             truncate: RealNumber = ...) -> Float64Array: ...
+
+
+@overload
+def gaussian(size: IntArg | None = ..., sigma: RealNumber | None = ..., *,
+             truncate: RealNumber = ..., dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def gaussian(size: IntArg | None = ..., sigma: RealNumber | None = ..., *,
+             truncate: RealNumber = ..., dtype: npt.DTypeLike) -> FloatArray: ...
+
+
 def gaussian(size: IntArg | None = None, sigma: RealNumber | None = None, *,
-             truncate: RealNumber = 4.0, dtype: npt.DTypeLike = np.float64) -> FloatArray:
+             truncate: RealNumber = 4.0,
+             dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """A ``size x size`` Gaussian blur kernel, normalised to sum 1.
 
     With ``sigma=None`` the weights are the binomial coefficients (the rows of
@@ -359,7 +448,19 @@ def gaussian(size: IntArg | None = None, sigma: RealNumber | None = None, *,
     return np.outer(row, row)
 
 
-def sharpen(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
+@overload
+def sharpen() -> Float64Array: ...
+
+
+@overload
+def sharpen(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def sharpen(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def sharpen(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """The sharpen kernel: 5 at the centre, -1 at the 4-neighbours, 0 at corners.
 
     Parameters
@@ -383,7 +484,19 @@ def sharpen(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
     return _fixed([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype)
 
 
-def laplacian(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
+@overload
+def laplacian() -> Float64Array: ...
+
+
+@overload
+def laplacian(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def laplacian(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def laplacian(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """The Laplacian: -4 at the centre, 1 at the 4-neighbours (a second derivative).
 
     Parameters
@@ -407,7 +520,19 @@ def laplacian(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
     return _fixed([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype)
 
 
-def emboss(*, dtype: npt.DTypeLike = np.float64) -> FloatArray:
+@overload
+def emboss() -> Float64Array: ...
+
+
+@overload
+def emboss(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def emboss(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def emboss(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """The emboss kernel: a diagonal gradient plus the pixel itself.
 
     Parameters
@@ -463,7 +588,19 @@ def names() -> list[str]:
     return list(_GALLERY)
 
 
-def get(name: str, *, dtype: npt.DTypeLike = np.float64) -> FloatArray:
+@overload
+def get(name: str) -> Float64Array: ...
+
+
+@overload
+def get(name: str, *, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def get(name: str, *, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def get(name: str, *, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """Return the gallery kernel called ``name`` with its default parameters.
 
     Dashes are accepted for underscores (``"sobel-x"``), case is ignored.

@@ -106,12 +106,15 @@ assert_type(str(explanation), str)
 pyconvx.explain(x64, w64, (0, 0, 1, 1), padding_mode="mirror")  # type: ignore[arg-type]
 pyconvx.explain(x64, w64, "0")  # type: ignore[arg-type]
 
-# The kernel gallery.
-assert_type(kernels.sobel_x(), Float)
-assert_type(kernels.gaussian(5, sigma=1.5, dtype=np.float32), Float)
-assert_type(kernels.box_blur(3), Float)
-assert_type(kernels.get("laplacian"), Float)
+# The kernel gallery: float64 unless dtype says float32.
+assert_type(kernels.sobel_x(), F64)
+assert_type(kernels.sobel_y(dtype=np.float32), F32)
+assert_type(kernels.gaussian(5, sigma=1.5, dtype=np.float32), F32)
+assert_type(kernels.gaussian(sigma=2), F64)
+assert_type(kernels.box_blur(3, dtype=np.float64), F64)
+assert_type(kernels.laplacian(dtype="float32"), Float)
+assert_type(kernels.get("laplacian"), F64)
 assert_type(kernels.names(), list[str])
 
-kernels.box_blur("3")  # type: ignore[arg-type]
-kernels.gaussian(sigma="1")  # type: ignore[arg-type]
+kernels.box_blur("3")  # type: ignore[call-overload]
+kernels.gaussian(sigma="1")  # type: ignore[call-overload]
