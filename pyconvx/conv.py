@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._engine import direct
-from ._engine.plan import ALGORITHMS, cached_plan
+from ._engine.plan import ALGORITHMS, cached_plan, check_forced_algorithm
 from ._normalize import (
     as_array,
     check_choice,
@@ -106,6 +106,9 @@ def conv_impl(x: npt.ArrayLike, weight: npt.ArrayLike, bias: npt.ArrayLike | Non
     compute_w = compute_array(w_array, dtype, contiguous=True)
     compute_b = None if b_array is None else compute_array(b_array, dtype, contiguous=True)
 
+    if target.size == 0 or geometry.reduction_length == 0:
+        # nothing to plan, but a forced algorithm is refused as plan() refuses it
+        check_forced_algorithm(geometry, algorithm)
     if target.size == 0:
         return _returned(result, out)
     if geometry.reduction_length == 0:  # C_in == 0: an empty sum, plus the bias

@@ -240,6 +240,23 @@ def _winograd_waste(tiles, nr):
     return (-(-tiles // nr) * nr - tiles) / (-(-tiles // nr) * nr)
 
 
+#: Why each algorithm that takes only some problems cannot take this one (None if it can).
+_REFUSALS = {"depthwise": _depthwise_refusal, "winograd": _winograd_refusal,
+             "rowblock": _rowblock_refusal}
+
+
+def check_forced_algorithm(geometry, algorithm):
+    """ValueError when ``algorithm`` was asked for and cannot take this problem.
+
+    The planner's rule; ``conv`` also applies it to the problems it computes
+    without a plan (an empty output, an empty sum).
+    """
+    refusal = _REFUSALS.get(algorithm)
+    why = refusal(geometry) if refusal is not None else None
+    if why:
+        raise ValueError(f"algorithm={algorithm!r} cannot take this problem: {why}")
+
+
 def _choose_microkernel(level, dtype, geometry, forced=None):
     """The kind of work (a ``Kind``) and its tile ``(rows, cols)`` for this problem.
 
@@ -260,15 +277,10 @@ def _choose_microkernel(level, dtype, geometry, forced=None):
     gemm = (Kind.GEMM, tiles["gemm"])
     winograd = (Kind.WINOGRAD, tiles["gemm"])
     depthwise = (Kind.DEPTHWISE, (1, tiles["depthwise"][1]))
-    refusals = {"depthwise": (_depthwise_refusal, depthwise),
-                "winograd": (_winograd_refusal, winograd),
-                "rowblock": (_rowblock_refusal, rowblock)}
-    if forced in refusals:
-        refusal, choice = refusals[forced]
-        why = refusal(geometry)
-        if why:
-            raise ValueError(f"algorithm={forced!r} cannot take this problem: {why}")
-        return choice
+    choices = {"depthwise": depthwise, "winograd": winograd, "rowblock": rowblock}
+    if forced in choices:
+        check_forced_algorithm(geometry, forced)
+        return choices[forced]
     if forced in ("row", "gemm"):
         return row if forced == "row" else gemm
     if _depthwise_refusal(geometry) is None:
