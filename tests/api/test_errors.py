@@ -999,6 +999,9 @@ def test_fill_values_outside_an_integer_output_are_refused_like_scipy():
                                              r"dtype uint8"):
             pyconvx.convolve2d(image, image, fillvalue=fill)
     assert pyconvx.correlate2d(image, image, fillvalue=1.7).dtype == np.uint8
+    for boundary in ("wrap", "symm"):   # they fill with nothing: SciPy computes them
+        got = pyconvx.correlate2d(image, image, boundary=boundary, fillvalue=-2)
+        assert got.dtype == np.uint8
 
 
 def test_pointwise_rows_too_long_for_an_in_place_box_are_computed():
