@@ -31,12 +31,15 @@ more threads than dask gives.
 Install with ``pip install 'pyconvx[dask]'``.
 """
 
+import functools
+import itertools
 import math
 import warnings
 
 try:
-    import dask
     import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
 except ImportError as exc:  # say how to get it, not just that it is missing
     raise ImportError(
         "pyconvx.dask needs dask (its array module): install it with "
@@ -45,7 +48,7 @@ except ImportError as exc:  # say how to get it, not just that it is missing
 
 import numpy as np
 
-from ._blocks import split_axis
+from ._blocks import bands, conv_window, edge_need, filter_window, split_axis
 from ._docstrings import DOCS, docfiller
 from ._engine.plan import ALGORITHMS, make_plan
 from ._normalize import as_array, as_int, check_choice, result_dtype
@@ -140,41 +143,181 @@ def _block_algorithm(geometry, dtype, algorithm, flip):
     return "winograd" if whole.algorithm == "winograd" else whole.microkernel
 
 
-def _conv_block(block, *, weight, bias, windows, spatial_axes, conv_kwargs, block_id):
-    """One block of the result: ``pyconvx.conv`` on the block's window, padded at
-    the array's true edges."""
-    index = [slice(None)] * block.ndim
-    padding = []
-    for axis, axis_windows in zip(spatial_axes, windows):
-        stop, pad_low, pad_high = axis_windows[block_id[axis]]
-        index[axis] = slice(0, stop)
-        padding.append((pad_low, pad_high))
-    return conv_in_memory(block[tuple(index)], weight, bias, padding=tuple(padding),
-                          **conv_kwargs)
+# ----------------------------------------------------------------------------- the graph
+def _edge_copy(chunk, index):
+    """``chunk[index]`` copied: a view would keep the whole neighbouring chunk in memory
+    until the block that reads it has run."""
+    return np.array(chunk[index], order="C", copy=True)
+
+
+class _HaloBlock:
+    """One chunk of the input and the edges of its neighbours, as one overlapped block.
+
+    The overlapped block is never assembled whole: :meth:`region` copies the
+    part a band of outputs reads.  ``shape`` is the overlapped block's,
+    ``low`` the halo samples it holds before the chunk's own, per axis.
+    """
+
+    def __init__(self, pieces, low, shape, dtype):
+        self.pieces = pieces
+        self.low = low
+        self.shape = shape
+        self.dtype = dtype
+
+    def region(self, starts, stops):
+        """A C-contiguous copy of ``[starts, stops)`` of the overlapped block."""
+        out = np.empty([stop - start for start, stop in zip(starts, stops)], dtype=self.dtype)
+        for piece, offset in self.pieces:
+            low = [max(a, o) for a, o in zip(starts, offset)]
+            high = [min(b, o + n) for b, o, n in zip(stops, offset, piece.shape)]
+            if all(lo < hi for lo, hi in zip(low, high)):
+                out[tuple(slice(lo - a, hi - a) for lo, hi, a in zip(low, high, starts))] = (
+                    piece[tuple(slice(lo - o, hi - o) for lo, hi, o in zip(low, high, offset))])
+        return out
+
+
+def _run_block(block_function, index, low, shape, centre, edges, offsets, *shared):
+    """The task of one block of the result: ``block_function(HaloBlock, index, *shared)``."""
+    pieces = [(centre, low), *zip(edges, offsets)]
+    return block_function(_HaloBlock(pieces, low, shape, centre.dtype), index, *shared)
+
+
+def _halo_map(x, depths, periodic, block_function, chunks, meta, name, shared=()):
+    """A lazy array computed block by block from ``x``'s chunks and their neighbours' edges.
+
+    One task per block of the result, ``block_function(block, index, *shared)``
+    with ``block`` a :class:`_HaloBlock`: the chunk of ``x`` at ``index`` and
+    the edges (``depths[axis]`` = ``(left, right)`` samples) of its
+    neighbours, read from small tasks that copy them out of each neighbour.
+    No overlapped block is ever stored: a worker holds a chunk, the edges and
+    what the block function allocates.  ``periodic[axis]``: the first and
+    last chunks of the axis are neighbours.  ``shared`` (arrays) enter the
+    graph once.  The result has ``chunks`` (one block per chunk of ``x``).
+    """
+    token = tokenize(x.name, depths, periodic, block_function, chunks, shared)
+    out_name, edge_name = f"{name}-{token}", f"{name}-edge-{token}"
+    layer = {}
+    shared_keys = []
+    for number, value in enumerate(shared):
+        key = (f"{name}-shared-{token}", number)
+        layer[key] = value
+        shared_keys.append(key)
+    counts = x.numblocks
+    for index in np.ndindex(*counts):
+        low = []
+        choices = []
+        for axis, (i, (left, right)) in enumerate(zip(index, depths)):
+            count, wrap = counts[axis], periodic[axis] and counts[axis] > 1
+            has_left = left > 0 and (i > 0 or wrap)
+            has_right = right > 0 and (i < count - 1 or wrap)
+            low.append(left if has_left else 0)
+            choices.append([0] + ([-1] if has_left else []) + ([1] if has_right else []))
+        shape = tuple(x.chunks[axis][i] + low[axis]
+                      + (depths[axis][1] if 1 in choices[axis] else 0)
+                      for axis, i in enumerate(index))
+        edges, offsets = [], []
+        for step in itertools.product(*choices):
+            if not any(step):
+                continue
+            source, part, offset = [], [], []
+            for axis, (i, move) in enumerate(zip(index, step)):
+                neighbour = (i + move) % counts[axis]
+                size = x.chunks[axis][neighbour]
+                left, right = depths[axis]
+                source.append(neighbour)
+                if move == -1:
+                    part.append(slice(size - left, size))
+                    offset.append(0)
+                elif move == 1:
+                    part.append(slice(0, right))
+                    offset.append(low[axis] + x.chunks[axis][i])
+                else:
+                    part.append(slice(None))
+                    offset.append(low[axis])
+            key = (edge_name, *index, *(move + 1 for move in step))
+            layer[key] = (_edge_copy, (x.name, *source), tuple(part))
+            edges.append(key)
+            offsets.append(tuple(offset))
+        layer[(out_name, *index)] = (_run_block, block_function, index, tuple(low), shape,
+                                     (x.name, *index), edges, offsets, *shared_keys)
+    graph = HighLevelGraph.from_collections(out_name, layer, dependencies=[x])
+    return da.Array(graph, out_name, chunks, meta=meta)
+
+
+def _known_chunks(x, name="x"):
+    """``x`` as a dask array (an in-memory array as one chunk) with known chunk sizes."""
+    if not isinstance(x, da.Array):
+        x = da.asarray(np.asarray(x))
+    if any(math.isnan(size) for sizes in x.chunks for size in sizes):
+        raise ValueError(f"{name} has unknown chunk sizes {x.chunks}; call "
+                         f"{name}.compute_chunk_sizes() first")
+    return x
+
+
+def _task_threads(threads):
+    """Threads per task: 1 unless told (dask runs a task per thread already)."""
+    threads = 1 if threads is None else as_int(threads, "threads")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1 or None, got {threads!r}")
+    return threads
+
+
+# ----------------------------------------------------------------------------- conv
+def _conv_block(block, index, weight, bias=None, *, axes, out_starts, in_starts, reaches,
+                out_chunks, conv_kwargs, align):
+    """One block of a convolution's result, in bands of its first spatial axis.
+
+    ``reaches[k]`` is ``(size, stride, ext, (low, high), need)`` of spatial axis
+    ``axes[k]`` (``need``: ``edge_need`` of each end), ``out_starts`` and
+    ``in_starts`` its blocks' first output and first held input (global),
+    ``out_chunks`` every axis's output chunks.
+    """
+    shape = [chunks[i] for chunks, i in zip(out_chunks, index)]
+    first = axes[0]
+    _, stride, ext, _, _ = reaches[0]
+    result = None
+    for band_start, band_stop in bands(shape[first], -(-ext // stride), align):
+        starts, stops = [0] * len(block.shape), list(block.shape)
+        padding, keep = [], [slice(None)] * len(shape)
+        for k, axis in enumerate(axes):
+            size, stride, ext, (low, _), need = reaches[k]
+            out_start = out_starts[k][index[axis]]
+            lo, hi = (band_start, band_stop) if k == 0 else (0, shape[axis])
+            held = in_starts[k][index[axis]]
+            start, stop, pad_low, pad_high, skip = conv_window(
+                out_start + lo, out_start + hi, stride, ext, low, size, need,
+                (held, held + block.shape[axis]))
+            starts[axis], stops[axis] = start - held, stop - held
+            padding.append((pad_low, pad_high))
+            keep[axis] = slice(skip, skip + hi - lo)
+        part = conv_in_memory(block.region(starts, stops), weight, bias, padding=tuple(padding),
+                              **conv_kwargs)[tuple(keep)]
+        if result is None:
+            if band_stop == shape[first]:
+                return part
+            result = np.empty(shape, dtype=part.dtype)
+        target = [slice(None)] * len(shape)
+        target[first] = slice(band_start, band_stop)
+        result[tuple(target)] = part
+    return result
 
 
 def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
               padding_mode="zeros", padding_value=0.0, data_format="channels_first",
               threads=None, algorithm="auto", ndim=None):
     """The shared implementation of conv and conv1d/2d/3d (``ndim`` fixes the rank)."""
-    if not isinstance(x, da.Array):
-        x = da.asarray(as_array(x, "x"))
+    x = _known_chunks(x if isinstance(x, da.Array) else as_array(x, "x"))
     weight = as_array(weight, "weight")
     if bias is not None:
         bias = as_array(bias, "bias")
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be a bool, got {type(flip).__name__} {flip!r}")
-    if any(math.isnan(size) for sizes in x.chunks for size in sizes):
-        raise ValueError(f"x has unknown chunk sizes {x.chunks}; call "
-                         "x.compute_chunk_sizes() first")
     geometry = describe_conv(
         x.shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
         groups=groups, padding_mode=padding_mode, padding_value=padding_value,
         data_format=data_format, bias_shape=None if bias is None else bias.shape, ndim=ndim)
     dtype = result_dtype((x.dtype, "x"), (weight.dtype, "weight"))
-    threads = 1 if threads is None else as_int(threads, "threads")
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1 or None, got {threads!r}")
+    threads = _task_threads(threads)
     block_algorithm = _block_algorithm(geometry, dtype, algorithm, flip)
 
     if not geometry.batched:
@@ -185,7 +328,8 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
                       "pyconvx.dask needs whole channels and rechunks it to one chunk",
                       stacklevel=3)
         x = x.rechunk({channel_axis: -1})
-    splits = []
+    align = 2 if block_algorithm == "winograd" else 1
+    splits, reaches = [], []
     for i, axis in enumerate(spatial_axes):
         pads = geometry.pads[i]
         if padding_mode == "circular" and any(pads) and len(x.chunks[axis]) > 1:
@@ -193,14 +337,13 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
             pads = (0, 0)
         splits.append(split_axis(
             x.shape[axis], geometry.kernel[i], geometry.stride[i], geometry.dilation[i],
-            pads, padding_mode, x.chunks[axis], geometry.out_spatial[i],
-            out_align=2 if block_algorithm == "winograd" else 1))
+            pads, padding_mode, x.chunks[axis], geometry.out_spatial[i], out_align=align))
+        reaches.append((x.shape[axis], geometry.stride[i],
+                        geometry.dilation[i] * (geometry.kernel[i] - 1) + 1, pads,
+                        tuple(edge_need(padding_mode, pad, x.shape[axis]) for pad in pads)))
     wanted = {axis: s.input_chunks for axis, s in zip(spatial_axes, splits)}
     if any(x.chunks[axis] != chunks for axis, chunks in wanted.items()):
         x = x.rechunk(wanted)
-    overlapped = da.overlap.overlap(
-        x, depth={axis: s.depth for axis, s in zip(spatial_axes, splits)},
-        boundary="none", allow_rechunk=False)
 
     conv_kwargs = dict(stride=geometry.stride, dilation=geometry.dilation, groups=groups,
                        flip=bool(flip), padding_mode=padding_mode,
@@ -209,16 +352,31 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
                        algorithm=block_algorithm)
     out_chunks = [x.chunks[BATCH_AXIS]] + [None] * (geometry.ndim + 1)
     out_chunks[channel_axis] = (geometry.out_channels,)
+    depths = [(0, 0)] * x.ndim
     for axis, split in zip(spatial_axes, splits):
         out_chunks[axis] = split.output_chunks
-    result = da.map_blocks(
-        _conv_block, overlapped, chunks=tuple(out_chunks), dtype=dtype,
-        meta=np.empty((0,) * len(out_chunks), dtype=dtype), token="pyconvx-conv",
-        weight=dask.delayed(weight, pure=True),
-        bias=None if bias is None else dask.delayed(bias, pure=True),
-        windows=tuple(s.windows for s in splits), spatial_axes=spatial_axes,
-        conv_kwargs=conv_kwargs)
+        depths[axis] = split.depth
+    block_function = functools.partial(
+        _conv_block, axes=spatial_axes,
+        out_starts=[_starts(split.output_chunks) for split in splits],
+        in_starts=[_held_starts(split.input_chunks, split.depth[0]) for split in splits],
+        reaches=reaches, out_chunks=tuple(out_chunks), conv_kwargs=conv_kwargs, align=align)
+    result = _halo_map(x, depths, [False] * x.ndim, block_function, tuple(out_chunks),
+                      np.empty((0,) * x.ndim, dtype=dtype), "pyconvx-conv",
+                      shared=(weight,) if bias is None else (weight, bias))
     return result if geometry.batched else result[0]
+
+
+def _starts(chunks):
+    """The first index of each chunk."""
+    return tuple(int(n) for n in np.cumsum((0,) + tuple(chunks))[:-1])
+
+
+def _held_starts(chunks, left):
+    """The first input each block holds: its chunk's start, less the left halo
+    (none for the first block)."""
+    return tuple(max(start - left, 0) if number else 0
+                 for number, start in enumerate(_starts(chunks)))
 
 
 @docfiller
