@@ -38,6 +38,7 @@ import warnings
 
 try:
     import dask.array as da
+    import dask.core
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
 except ImportError as exc:  # say how to get it, not just that it is missing
@@ -144,10 +145,23 @@ def _block_algorithm(geometry, dtype, algorithm, flip):
 
 
 # ----------------------------------------------------------------------------- the graph
-def _edge_copy(chunk, index):
-    """``chunk[index]`` copied: a view would keep the whole neighbouring chunk in memory
-    until the block that reads it has run."""
-    return np.array(chunk[index], order="C", copy=True)
+def _edges_of(chunk, depths, wanted):
+    """Copies of the parts of ``chunk`` its neighbours read, keyed by direction.
+
+    ``wanted`` lists the directions (a -1/0/1 step per axis, towards the
+    neighbour that reads the part).  A step -1 along an axis takes the first
+    ``right`` samples (the halo the previous chunk reads), +1 the last
+    ``left``.  Copies, not views: a view would keep the whole chunk in memory
+    until every neighbour has run.
+    """
+    edges = {}
+    for step in wanted:
+        part = []
+        for size, (left, right), move in zip(chunk.shape, depths, step):
+            part.append(slice(0, right) if move == -1 else
+                        slice(size - left, size) if move == 1 else slice(None))
+        edges[step] = np.array(chunk[tuple(part)], order="C", copy=True)
+    return edges
 
 
 class _HaloBlock:
@@ -176,9 +190,82 @@ class _HaloBlock:
         return out
 
 
-def _run_block(block_function, index, low, shape, centre, edges, offsets, *shared):
-    """The task of one block of the result: ``block_function(HaloBlock, index, *shared)``."""
-    pieces = [(centre, low), *zip(edges, offsets)]
+#: The longest chain of tasks behind a chunk of the input that a block's task
+#: runs itself (see _chunk_readers): reading or generating a chunk, then
+#: perhaps a cast, a reshape or a slice.
+CHAIN_TASKS = 4
+
+
+class _ChunkReader:
+    """The tasks that compute one chunk of the input, run inside another task.
+
+    ``graph`` holds the chain of tasks, ``key`` is the chunk's; ``inputs``
+    are the keys of the shared data the chain reads (an array the chunks are
+    sliced from), passed to the call as values.
+    """
+
+    def __init__(self, graph, key, inputs):
+        self.graph = graph
+        self.key = key
+        self.inputs = inputs
+
+    def __call__(self, *values):
+        graph = dict(self.graph)
+        graph.update(zip(self.inputs, values))
+        return dask.get(graph, self.key)
+
+
+def _chunk_readers(x):
+    """Per chunk index of ``x``, a task that computes the chunk inside the task using it.
+
+    None when a chunk is stored data (a persisted or in-memory array: its
+    blocks and edges read it as it is) or comes from more than a short chain
+    of its own (``CHAIN_TASKS`` tasks with one dependency each; a task shared
+    with other chunks is read as it is, not run again).  Otherwise each block
+    of the result computes its own chunk, and the task that copies out the
+    edges a chunk lends its neighbours computes the chunk once more: no chunk
+    waits in memory for its neighbours.  Dask's tasks are pure, so running
+    one twice gives the same data.
+    """
+    graph = dict(x.__dask_graph__())
+    dependents = {}
+    for key in graph:
+        for dep in dask.core.get_dependencies(graph, key):
+            dependents[dep] = dependents.get(dep, 0) + 1
+    readers = {}
+    for index in np.ndindex(*x.numblocks):
+        chain, inputs, key = {}, [], (x.name, *index)
+        while dask.core.istask(graph.get(key)):
+            chain[key] = graph[key]
+            deps = dask.core.get_dependencies(graph, key)
+            if len(deps) > 1 or len(chain) > CHAIN_TASKS:
+                return None
+            if not deps:
+                break
+            (key,) = deps
+            if dependents.get(key, 0) > 1 or not dask.core.istask(graph.get(key)):
+                inputs.append(key)
+                break
+        if not chain:
+            return None
+        top = (x.name, *index)
+        readers[index] = (_read_chunk, _ChunkReader(chain, top, tuple(inputs)), *inputs)
+    return readers
+
+
+def _read_chunk(reader, *values):
+    """Run ``reader`` (a :class:`_ChunkReader`) on the values of its inputs."""
+    return reader(*values)
+
+
+def _run_block(block_function, index, low, shape, centre, edges, steps, offsets, *shared):
+    """The task of one block of the result: ``block_function(_HaloBlock, index, *shared)``.
+
+    ``edges[k]`` are the edge copies of the neighbour at ``-steps[k]``
+    (see :func:`_edges_of`); its part for this block lies at ``offsets[k]``.
+    """
+    pieces = [(centre, low)]
+    pieces += [(found[step], offset) for found, step, offset in zip(edges, steps, offsets)]
     return block_function(_HaloBlock(pieces, low, shape, centre.dtype), index, *shared)
 
 
@@ -188,14 +275,15 @@ def _halo_map(x, depths, periodic, block_function, chunks, meta, name, shared=()
     One task per block of the result, ``block_function(block, index, *shared)``
     with ``block`` a :class:`_HaloBlock`: the chunk of ``x`` at ``index`` and
     the edges (``depths[axis]`` = ``(left, right)`` samples) of its
-    neighbours, read from small tasks that copy them out of each neighbour.
-    No overlapped block is ever stored: a worker holds a chunk, the edges and
+    neighbours, which one small task per chunk copies out of it (computing
+    the chunk itself, when ``_chunk_readers`` finds how).  No
+    overlapped block is ever stored: a worker holds a chunk, the edges and
     what the block function allocates.  ``periodic[axis]``: the first and
     last chunks of the axis are neighbours.  ``shared`` (arrays) enter the
     graph once.  The result has ``chunks`` (one block per chunk of ``x``).
     """
     token = tokenize(x.name, depths, periodic, block_function, chunks, shared)
-    out_name, edge_name = f"{name}-{token}", f"{name}-edge-{token}"
+    out_name, edge_name = f"{name}-{token}", f"{name}-edges-{token}"
     layer = {}
     shared_keys = []
     for number, value in enumerate(shared):
@@ -203,43 +291,40 @@ def _halo_map(x, depths, periodic, block_function, chunks, meta, name, shared=()
         layer[key] = value
         shared_keys.append(key)
     counts = x.numblocks
+    wanted = {index: [] for index in np.ndindex(*counts)}   # the edges each chunk lends
+    tasks = {}
     for index in np.ndindex(*counts):
-        low = []
-        choices = []
+        low, choices = [], []
         for axis, (i, (left, right)) in enumerate(zip(index, depths)):
-            count, wrap = counts[axis], periodic[axis] and counts[axis] > 1
+            wrap = periodic[axis] and counts[axis] > 1
             has_left = left > 0 and (i > 0 or wrap)
-            has_right = right > 0 and (i < count - 1 or wrap)
+            has_right = right > 0 and (i < counts[axis] - 1 or wrap)
             low.append(left if has_left else 0)
             choices.append([0] + ([-1] if has_left else []) + ([1] if has_right else []))
         shape = tuple(x.chunks[axis][i] + low[axis]
                       + (depths[axis][1] if 1 in choices[axis] else 0)
                       for axis, i in enumerate(index))
-        edges, offsets = [], []
+        edges, steps, offsets = [], [], []
         for step in itertools.product(*choices):
             if not any(step):
                 continue
-            source, part, offset = [], [], []
-            for axis, (i, move) in enumerate(zip(index, step)):
-                neighbour = (i + move) % counts[axis]
-                size = x.chunks[axis][neighbour]
-                left, right = depths[axis]
-                source.append(neighbour)
-                if move == -1:
-                    part.append(slice(size - left, size))
-                    offset.append(0)
-                elif move == 1:
-                    part.append(slice(0, right))
-                    offset.append(low[axis] + x.chunks[axis][i])
-                else:
-                    part.append(slice(None))
-                    offset.append(low[axis])
-            key = (edge_name, *index, *(move + 1 for move in step))
-            layer[key] = (_edge_copy, (x.name, *source), tuple(part))
-            edges.append(key)
-            offsets.append(tuple(offset))
-        layer[(out_name, *index)] = (_run_block, block_function, index, tuple(low), shape,
-                                     (x.name, *index), edges, offsets, *shared_keys)
+            neighbour = tuple((i + move) % count for i, move, count in zip(index, step, counts))
+            lent = tuple(-move for move in step)   # seen from the neighbour
+            wanted[neighbour].append(lent)
+            edges.append((edge_name, *neighbour))
+            steps.append(lent)
+            offsets.append(tuple(0 if move == -1 else low[axis] + x.chunks[axis][i]
+                                 if move == 1 else low[axis]
+                                 for axis, (i, move) in enumerate(zip(index, step))))
+        tasks[index] = (_run_block, block_function, index, tuple(low), shape, (x.name, *index),
+                        edges, steps, offsets, *shared_keys)
+    readers = _chunk_readers(x) if any(wanted.values()) else None
+    for index, lent in wanted.items():
+        source = (x.name, *index) if readers is None else readers[index]
+        if lent:
+            layer[(edge_name, *index)] = (_edges_of, source, tuple(depths), sorted(set(lent)))
+        task = tasks[index]
+        layer[(out_name, *index)] = task[:5] + (source,) + task[6:]
     graph = HighLevelGraph.from_collections(out_name, layer, dependencies=[x])
     return da.Array(graph, out_name, chunks, meta=meta)
 
