@@ -49,14 +49,20 @@ except ImportError as exc:  # say how to get it, not just that it is missing
 
 import numpy as np
 
+from . import ndimage
 from ._blocks import bands, conv_window, edge_need, filter_window, split_axis
+from ._boundary import padding_limit
 from ._docstrings import DOCS, docfiller
 from ._engine.plan import ALGORITHMS, make_plan
+from ._ndimage_core import block_of, origin_pads
+from ._ndimage_support import check_axes, expand_to_rank, normalize_sequence, padding_mode
 from ._normalize import as_array, as_int, check_choice, result_dtype
 from .conv import conv as conv_in_memory
+from .kernels import _gaussian_radius
 from .shapes import describe_conv
 
-__all__ = ["conv", "conv1d", "conv2d", "conv3d"]
+__all__ = ["conv", "conv1d", "conv2d", "conv3d", "convolve", "correlate", "gaussian_filter",
+           "sobel", "uniform_filter"]
 
 # The batch axis of the (batched) input and result; the channel and spatial
 # axes follow data_format (see _axes).
@@ -569,3 +575,371 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
                      padding_mode=padding_mode, padding_value=padding_value,
                      data_format=data_format, threads=threads, algorithm=algorithm, ndim=3)
+
+
+# ----------------------------------------------------------------------------- filters
+DOCS.update({
+    "dask_input": """\
+input : dask.array.Array or array_like
+    The array to filter, of any rank and chunking (chunk sizes must be
+    known); bool, integer, float32, float64, complex64 or complex128.  An
+    in-memory array becomes a one-chunk dask array.""",
+    "dask_output": """\
+output : dtype, optional
+    The dtype of the result (default: the input's).  An array is refused:
+    store the lazy result with ``dask.array.store`` or ``to_zarr``.""",
+    "dask_filter_threads": """\
+threads : int, optional
+    Keyword only.  Threads each task filters with; None (the default) means
+    1, since dask already runs as many tasks at once as its scheduler or
+    worker has threads.  Results are bitwise identical for every count.""",
+    "dask_filter_returns_raises": """\
+Returns
+-------
+dask.array.Array
+    Lazy, the input's shape and chunks (chunks merged where a chunk is
+    shorter than the halo), bitwise equal to the :mod:`pyconvx.ndimage`
+    function on the whole array.
+
+Raises
+------
+ValueError, RuntimeError, TypeError
+    As the :mod:`pyconvx.ndimage` function would, when the graph is built;
+    unknown chunk sizes are a ValueError, an output array a TypeError.""",
+})
+
+
+def _filter_block(block, index, *shared, call, whole_shape, reaches, needs, out_chunks,
+                  out_dtype):
+    """One block of a filter's result, in bands of its first axis.
+
+    Each band is ``call`` (a :mod:`pyconvx.ndimage` function) on the part of
+    the overlapped block its outputs read, within ``block_of(whole_shape)``,
+    cropped to those outputs.  ``reaches[axis]`` is ``(low, high)``, the
+    inputs an output reads on each side; ``needs[axis]`` the samples a band
+    at an end of the axis holds (``edge_need``).
+    """
+    shape = [chunks[i] for chunks, i in zip(out_chunks, index)]
+    starts_out = [sum(chunks[:i]) for chunks, i in zip(out_chunks, index)]
+    if not shape:
+        with block_of(whole_shape):
+            return call(block.region((), ()), *shared)
+    result = None
+    for band_start, band_stop in bands(shape[0], sum(reaches[0])):
+        starts, stops, keep = [], [], []
+        for axis, (low, high) in enumerate(reaches):
+            lo, hi = (band_start, band_stop) if axis == 0 else (0, shape[axis])
+            out_start = starts_out[axis] + lo
+            held = starts_out[axis] - block.low[axis]
+            start, stop = filter_window(out_start, starts_out[axis] + hi, low, high,
+                                        (held, held + block.shape[axis]), whole_shape[axis],
+                                        needs[axis])
+            starts.append(start - held)
+            stops.append(stop - held)
+            keep.append(slice(out_start - start, out_start - start + hi - lo))
+        with block_of(whole_shape):
+            part = call(block.region(starts, stops), *shared)[tuple(keep)]
+        if result is None:
+            if band_stop == shape[0]:
+                return part
+            result = np.empty(shape, dtype=out_dtype)
+        result[band_start:band_stop] = part
+    return result
+
+
+def _axis_rule(size, chunks, reach, mode):
+    """How one axis of a filter is cut: ``(chunks, depth, periodic, need)``.
+
+    A border wider than the engine's one reflection of the whole axis (a
+    kernel longer than the axis) repeats the axis periodically: the axis
+    stays one chunk (it is shorter than the kernel).  A chunked ``circular``
+    axis (scipy's ``wrap``) borrows its ends' halos from the chunk at the
+    other end; other modes pad the array's true edges in the block at the
+    edge, which holds the samples the mode reads (``edge_need``).
+    """
+    low, high = reach
+    if reach == (0, 0):
+        return chunks, (0, 0), False, (0, 0)
+    limit = padding_limit(mode, size)
+    if limit is not None and max(low, high) > limit:
+        return (size,), (0, 0), False, (size, size)
+    split = split_axis(size, low + high + 1, 1, 1, reach,
+                       "zeros" if mode == "circular" else mode, chunks, size)
+    periodic = mode == "circular" and len(split.input_chunks) > 1
+    need = (edge_need(mode, low, size), edge_need(mode, high, size))
+    return split.input_chunks, split.depth, periodic, need
+
+
+def _check_output(output):
+    if isinstance(output, np.ndarray) or (output is not None and hasattr(output, "__array__")):
+        raise TypeError("output must be None or a dtype in pyconvx.dask (the result is lazy); "
+                        f"got {type(output).__name__}: store the result with "
+                        "dask.array.store or to_zarr")
+
+
+def _lazy_filter(name, input, call, reaches, modes, shared=()):
+    """``call`` (a :mod:`pyconvx.ndimage` function with its arguments) as a lazy array.
+
+    ``reaches[axis]`` is the ``(low, high)`` inputs an output reads along
+    each axis, ``modes[axis]`` its pyconvx padding mode (None where it is
+    not filtered); ``shared`` are array arguments that enter the graph once.
+    The arguments are checked (and the result's dtype found) by running the
+    filter on a one-sample array of the input's rank and dtype.
+    """
+    probe = call(np.zeros((1,) * input.ndim, dtype=input.dtype), *shared)
+    rules = [_axis_rule(input.shape[axis], input.chunks[axis], reaches[axis], modes[axis])
+             for axis in range(input.ndim)]
+    wanted = {axis: rule[0] for axis, rule in enumerate(rules) if rule[0] != input.chunks[axis]}
+    if wanted:
+        input = input.rechunk(wanted)
+    block_function = functools.partial(
+        _filter_block, call=call, whole_shape=input.shape, reaches=tuple(reaches),
+        needs=tuple(rule[3] for rule in rules), out_chunks=input.chunks, out_dtype=probe.dtype)
+    return _halo_map(input, [rule[1] for rule in rules], [rule[2] for rule in rules],
+                     block_function, input.chunks, np.empty((0,) * input.ndim, probe.dtype),
+                     f"pyconvx-{name}", shared=shared)
+
+
+def _correlate_lazy(name, input, weights, output, mode, cval, origin, axes, threads,
+                    convolution):
+    input = _known_chunks(input, "input")
+    _check_output(output)
+    function = ndimage.convolve if convolution else ndimage.correlate
+    weights = np.asarray(weights)
+    call = functools.partial(function, output=output, mode=mode, cval=cval, origin=origin,
+                             axes=axes, threads=_task_threads(threads))
+    call(np.zeros((1,) * input.ndim, dtype=input.dtype), weights)   # the arguments' checks
+    axes = check_axes(axes, input.ndim)
+    ndim = input.ndim
+    if len(axes) < ndim:    # the kernel's axes are the filtered ones in order, the
+        kernel_axes = sorted(axes)   # origins follow ``axes`` (as pyconvx.ndimage reads them)
+        origins = expand_to_rank(normalize_sequence(origin, len(axes), "origin"), axes, ndim, 0)
+    else:
+        kernel_axes = list(range(ndim))
+        origins = normalize_sequence(origin, ndim, "origin")
+    reaches, modes = [(0, 0)] * ndim, [None] * ndim
+    for taps, axis in zip(weights.shape, kernel_axes):
+        shift = int(origins[axis])
+        if convolution:
+            shift = -shift - (1 if taps % 2 == 0 else 0)
+        reaches[axis] = origin_pads(taps, shift)
+        modes[axis] = padding_mode(mode)
+    return _lazy_filter(name, input, call, reaches, modes, shared=(weights,))
+
+
+@docfiller
+def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+              threads=None):
+    """Multidimensional correlation of a dask array, as ``scipy.ndimage.correlate``.
+
+    :func:`pyconvx.ndimage.correlate`, lazily, block by block: each block
+    reads its neighbours' edges (the halo: the kernel's extent per axis,
+    shifted by ``origin``), and the array's true edges are filled by
+    ``mode`` as for the whole array.  The result is bitwise equal to
+    ``pyconvx.ndimage.correlate`` on the whole (C-contiguous) array, for
+    every chunking.
+
+    Parameters
+    ----------
+    %(dask_input)s
+    %(ndimage_weights_nd)s
+    %(dask_output)s
+    %(ndimage_mode)s
+        One mode for all axes (a sequence is refused, as in SciPy).
+    %(ndimage_cval)s
+    %(ndimage_origin_multiple)s
+    %(ndimage_axes)s
+    %(dask_filter_threads)s
+
+    %(dask_filter_returns_raises)s
+
+    Examples
+    --------
+    A 7x7 kernel over a 96x80 image in 32x32 chunks, reflected borders:
+
+    >>> import dask.array as da, numpy as np, pyconvx.dask, pyconvx.ndimage
+    >>> image = np.random.default_rng(0).random((96, 80), dtype=np.float32)
+    >>> kernel = np.random.default_rng(1).random((7, 7))
+    >>> lazy = pyconvx.dask.correlate(da.from_array(image, chunks=32), kernel)
+    >>> lazy.chunks
+    ((32, 32, 32), (32, 32, 16))
+    >>> whole = pyconvx.ndimage.correlate(image, kernel)
+    >>> lazy.compute().tobytes() == whole.tobytes()
+    True
+    """
+    return _correlate_lazy("correlate", input, weights, output, mode, cval, origin, axes,
+                           threads, False)
+
+
+@docfiller
+def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+             threads=None):
+    """Multidimensional convolution of a dask array, as ``scipy.ndimage.convolve``.
+
+    :func:`correlate` with the kernel reversed along every axis (an even
+    kernel's origin mirrored with it), lazily; bitwise equal to
+    :func:`pyconvx.ndimage.convolve` on the whole array.
+
+    Parameters
+    ----------
+    %(dask_input)s
+    %(ndimage_weights_nd)s
+    %(dask_output)s
+    %(ndimage_mode)s
+        One mode for all axes (a sequence is refused, as in SciPy).
+    %(ndimage_cval)s
+    %(ndimage_origin_multiple)s
+    %(ndimage_axes)s
+    %(dask_filter_threads)s
+
+    %(dask_filter_returns_raises)s
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, pyconvx.dask
+    >>> a = da.from_array(np.arange(12).reshape(3, 4), chunks=2)
+    >>> pyconvx.dask.convolve(a, [[1, 1], [1, 0]], mode="constant").compute()
+    array([[10, 13, 16,  7],
+           [22, 25, 28, 11],
+           [ 9, 10, 11,  0]])
+    """
+    return _correlate_lazy("convolve", input, weights, output, mode, cval, origin, axes,
+                           threads, True)
+
+
+@docfiller
+def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0,
+                    *, radius=None, axes=None, threads=None):
+    """Multidimensional Gaussian filter of a dask array, as ``scipy.ndimage.gaussian_filter``.
+
+    :func:`pyconvx.ndimage.gaussian_filter`, lazily: the halo of each axis
+    is the kernel's radius (``int(truncate * sigma + 0.5)``, or ``radius``);
+    bitwise equal to the in-memory call on the whole array.
+
+    Parameters
+    ----------
+    %(dask_input)s
+    sigma : float or sequence of float
+        Standard deviation per filtered axis, or one for all.
+    order : int or sequence of int, optional
+        Derivative order per filtered axis (0: smoothing).
+    %(dask_output)s
+    %(ndimage_mode_multiple)s
+    %(ndimage_cval)s
+    %(ndimage_truncate)s
+    %(ndimage_radius)s
+    %(ndimage_axes)s
+    %(dask_filter_threads)s
+
+    %(dask_filter_returns_raises)s
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, pyconvx.dask, pyconvx.ndimage
+    >>> volume = np.random.default_rng(0).random((40, 36, 30), dtype=np.float32)
+    >>> lazy = pyconvx.dask.gaussian_filter(da.from_array(volume, chunks=(10, 18, 30)), 1.5)
+    >>> bool((lazy.compute() == pyconvx.ndimage.gaussian_filter(volume, 1.5)).all())
+    True
+    """
+    input = _known_chunks(input, "input")
+    _check_output(output)
+    call = functools.partial(ndimage.gaussian_filter, sigma=sigma, order=order, output=output,
+                             mode=mode, cval=cval, truncate=truncate, radius=radius, axes=axes,
+                             threads=_task_threads(threads))
+    call(np.zeros((1,) * input.ndim, dtype=input.dtype))   # the arguments' checks
+    axes = check_axes(axes, input.ndim)
+    reaches, modes = [(0, 0)] * input.ndim, [None] * input.ndim
+    for axis, sigma_, mode_, radius_ in zip(
+            axes, normalize_sequence(sigma, len(axes), "sigma"),
+            normalize_sequence(mode, len(axes), "mode"),
+            normalize_sequence(radius, len(axes), "radius")):
+        if not float(sigma_) > 1e-15:   # not filtered (as in pyconvx.ndimage and SciPy)
+            continue
+        reach = _gaussian_radius(float(sigma_), float(truncate)) if radius_ is None \
+            else int(radius_)
+        reaches[axis], modes[axis] = (reach, reach), padding_mode(mode_)
+    return _lazy_filter("gaussian_filter", input, call, reaches, modes)
+
+
+@docfiller
+def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
+                   axes=None, threads=None):
+    """Multidimensional mean filter of a dask array, as ``scipy.ndimage.uniform_filter``.
+
+    :func:`pyconvx.ndimage.uniform_filter`, lazily: the halo of each axis is
+    its window, shifted by ``origin``; bitwise equal to the in-memory call on
+    the whole array.
+
+    Parameters
+    ----------
+    %(dask_input)s
+    size : int or sequence of int, optional
+        Window length per filtered axis, or one for all (default 3).
+    %(dask_output)s
+    %(ndimage_mode_multiple)s
+    %(ndimage_cval)s
+    %(ndimage_origin_multiple)s
+    %(ndimage_axes)s
+    %(dask_filter_threads)s
+
+    %(dask_filter_returns_raises)s
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, pyconvx.dask
+    >>> a = da.from_array(np.array([[4, 8, 12], [16, 20, 24]]), chunks=(1, 2))
+    >>> pyconvx.dask.uniform_filter(a, size=2).compute()
+    array([[ 4,  6, 10],
+           [10, 12, 16]])
+    """
+    input = _known_chunks(input, "input")
+    _check_output(output)
+    call = functools.partial(ndimage.uniform_filter, size=size, output=output, mode=mode,
+                             cval=cval, origin=origin, axes=axes, threads=_task_threads(threads))
+    call(np.zeros((1,) * input.ndim, dtype=input.dtype))   # the arguments' checks
+    axes = check_axes(axes, input.ndim)
+    reaches, modes = [(0, 0)] * input.ndim, [None] * input.ndim
+    for axis, size_, origin_, mode_ in zip(
+            axes, normalize_sequence(size, len(axes), "size"),
+            normalize_sequence(origin, len(axes), "origin"),
+            normalize_sequence(mode, len(axes), "mode")):
+        if int(size_) > 1:
+            reaches[axis], modes[axis] = origin_pads(int(size_), int(origin_)), padding_mode(mode_)
+    return _lazy_filter("uniform_filter", input, call, reaches, modes)
+
+
+@docfiller
+def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, threads=None):
+    """Sobel derivative of a dask array along one axis, as ``scipy.ndimage.sobel``.
+
+    :func:`pyconvx.ndimage.sobel`, lazily: a halo of one sample each side
+    on every axis; bitwise equal to the in-memory call on the whole array.
+
+    Parameters
+    ----------
+    %(dask_input)s
+    %(ndimage_axis)s
+    %(dask_output)s
+    %(ndimage_mode_every_axis)s
+    %(ndimage_cval)s
+    %(dask_filter_threads)s
+
+    %(dask_filter_returns_raises)s
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, pyconvx.dask
+    >>> step = da.from_array(np.array([[0, 0, 0, 1, 1, 1]] * 4, dtype=np.float32), chunks=2)
+    >>> pyconvx.dask.sobel(step, axis=1).compute()
+    array([[0., 0., 4., 4., 0., 0.],
+           [0., 0., 4., 4., 0., 0.],
+           [0., 0., 4., 4., 0., 0.],
+           [0., 0., 4., 4., 0., 0.]], dtype=float32)
+    """
+    input = _known_chunks(input, "input")
+    _check_output(output)
+    call = functools.partial(ndimage.sobel, axis=axis, output=output, mode=mode, cval=cval,
+                             threads=_task_threads(threads))
+    call(np.zeros((1,) * input.ndim, dtype=input.dtype))   # the arguments' checks
+    modes = [padding_mode(m) for m in normalize_sequence(mode, input.ndim, "mode")]
+    return _lazy_filter("sobel", input, call, [(1, 1)] * input.ndim, modes)
