@@ -671,7 +671,7 @@ def _axis_rule(size, chunks, reach, mode):
 
 
 def _check_output(output):
-    if isinstance(output, np.ndarray) or (output is not None and hasattr(output, "__array__")):
+    if isinstance(output, (np.ndarray, da.Array)):
         raise TypeError("output must be None or a dtype in pyconvx.dask (the result is lazy); "
                         f"got {type(output).__name__}: store the result with "
                         "dask.array.store or to_zarr")
