@@ -59,10 +59,7 @@ from ._ndimage_support import (
 from ._normalize import resolve_threads
 from .kernels import _gaussian_radius, _gaussian_weights
 
-try:
-    from numpy.exceptions import AxisError
-except ImportError:  # numpy < 1.25
-    from numpy import AxisError
+from numpy.exceptions import AxisError
 
 __all__ = [
     "convolve",
