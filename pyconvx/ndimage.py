@@ -40,6 +40,7 @@ import math
 import operator
 
 import numpy as np
+from numpy.exceptions import AxisError
 
 from ._docstrings import DOCS, docfiller
 from ._ndimage_apply import filter_array, filter_passes, result_array
@@ -58,8 +59,6 @@ from ._ndimage_support import (
 )
 from ._normalize import resolve_threads
 from .kernels import _gaussian_radius, _gaussian_weights
-
-from numpy.exceptions import AxisError
 
 __all__ = [
     "convolve",
