@@ -8,10 +8,12 @@ this process), correlated with a random 7x7 kernel, border ``"reflect"``
 (2 worker processes with 1 thread each, on 127.0.0.1, no dashboard), with the
 same chunks.  Each result is reduced on the workers to one float64 sum per
 block, so that no result accumulates anywhere: what a worker holds is what the
-filter needs.
+filter needs.  A third side, the input alone (generated and summed per block,
+not filtered), is measured the same way: the time and memory every side
+spends outside the filter.
 
 Time: the wall time of one ``compute`` of each side, the sides interleaved
-(A B, B A, ...) after a warm-up round of each; the row gives the ratio of
+(A B C, C B A, ...) after a warm-up round of each; the row gives the ratio of
 the medians.  Memory: a thread in each worker reads the worker's resident
 memory (``/proc/self/statm``) every 2 ms; a round's peak is the largest
 reading minus the reading when the round starts, in chunks (4 MiB); the row
@@ -95,13 +97,15 @@ def _sides(image, kernel):
     import pyconvx.dask
 
     return {"pyconvx": lambda: pyconvx.dask.correlate(image, kernel, mode="reflect"),
-            "dask-image": lambda: dask_image.ndfilters.correlate(image, kernel, mode="reflect")}
+            "dask-image": lambda: dask_image.ndfilters.correlate(image, kernel, mode="reflect"),
+            "input": lambda: image}
 
 
 def measure(rounds, size=IMAGE, chunk=CHUNK, taps=TAPS):
     """Time and peak worker memory of both sides, ``rounds`` interleaved rounds each.
 
-    Returns a dict: ``seconds`` and ``peaks`` (per side, one entry per round;
+    Returns a dict: ``seconds`` and ``peaks`` (per side: ``"pyconvx"``,
+    ``"dask-image"`` and ``"input"``, the input alone; one entry per round;
     the peaks in bytes, the larger worker's), ``chunk_bytes``, ``workers``
     (their thread counts), ``load`` (the load averages before and after) and
     ``check`` (None when the per-block sums agree).
@@ -140,21 +144,25 @@ def measure(rounds, size=IMAGE, chunk=CHUNK, taps=TAPS):
 
 
 def describe(result):
-    """The notes of the Dask rows: both sides' medians, the rounds, the machine's load.
+    """The notes of the Dask rows: each side's medians, the rounds, the machine's load.
 
     Examples
     --------
-    >>> describe({"seconds": {"pyconvx": [1.0, 3.0], "dask-image": [8.0, 10.0]},
-    ...           "peaks": {"pyconvx": [2**23, 2**23], "dask-image": [2**25, 2**25]},
+    >>> describe({"seconds": {"pyconvx": [1.0, 3.0], "dask-image": [8.0, 10.0],
+    ...                       "input": [0.5, 0.5]},
+    ...           "peaks": {"pyconvx": [2**23, 2**23], "dask-image": [2**25, 2**25],
+    ...                     "input": [2**22, 2**22]},
     ...           "chunk_bytes": 2**22, "workers": [1, 1], "load": ["1.00 1.00 1.00", None],
     ...           "check": None})  # doctest: +NORMALIZE_WHITESPACE
     'pyconvx.dask 2000 ms, peak 2.00 chunks (8.0 MiB); dask-image 9000 ms, peak 8.00 chunks
-    (32.0 MiB); medians of 2 interleaved rounds; 2 workers x 1 thread; load average before
-    1.00 1.00 1.00, after unknown'
+    (32.0 MiB); the input alone (generated and summed, not filtered) 500 ms, peak 1.00
+    chunks (4.0 MiB); medians of 2 interleaved rounds; 2 workers x 1 thread; load average
+    before 1.00 1.00 1.00, after unknown'
     """
     chunk = result["chunk_bytes"]
     parts = []
-    for name, label in (("pyconvx", "pyconvx.dask"), ("dask-image", "dask-image")):
+    for name, label in (("pyconvx", "pyconvx.dask"), ("dask-image", "dask-image"),
+                        ("input", "the input alone (generated and summed, not filtered)")):
         seconds = statistics.median(result["seconds"][name])
         peak = statistics.median(result["peaks"][name])
         parts.append(f"{label} {seconds * 1e3:.0f} ms, peak {peak / chunk:.2f} chunks "

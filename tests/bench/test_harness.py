@@ -173,10 +173,11 @@ def test_cluster_measure_on_a_tiny_image():
     assert result["check"] is None
     assert result["chunk_bytes"] == 32 * 32 * 4
     assert result["workers"] == [1, 1]
-    for side in ("pyconvx", "dask-image"):
+    for side in ("pyconvx", "dask-image", "input"):
         assert len(result["seconds"][side]) == len(result["peaks"][side]) == 1
         assert result["seconds"][side][0] > 0
         assert result["peaks"][side][0] >= 0
+    assert "; the input alone (generated and summed, not filtered) " in cluster.describe(result)
     assert "medians of 1 interleaved rounds; 2 workers x 1 thread" in cluster.describe(result)
 
 
