@@ -17,7 +17,13 @@ from .conv import conv, conv1d, conv2d, conv3d
 from .explain import Explanation, explain
 from .filters import edge_magnitude, filter2d
 from .layers import Conv1d, Conv2d, Conv3d
-from .pooling import avg_pool2d, max_pool2d
+from .pooling import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+    max_unpool2d,
+)
 from .shapes import output_shape, output_size, param_count
 from .signal import convolve, convolve2d, correlate, correlate2d
 from .unfold import col2im, im2col
@@ -30,6 +36,7 @@ __all__ = [
     "Explanation",
     "Plan",
     "avg_pool2d",
+    "avg_pool2d_backward",
     "col2im",
     "conv",
     "conv1d",
@@ -46,6 +53,8 @@ __all__ = [
     "im2col",
     "kernels",
     "max_pool2d",
+    "max_pool2d_backward",
+    "max_unpool2d",
     "ndimage",
     "output_shape",
     "output_size",

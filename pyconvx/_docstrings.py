@@ -67,11 +67,14 @@ data_format : {"channels_first", "channels_last"}, optional
     "out": """\
 out : ndarray, optional
     Preallocated result: exact shape, result dtype, C-contiguous, aligned,
-    writeable.  It may overlap an input.""",
+    writeable.  It may overlap an input.  A call stopped by Ctrl-C
+    (KeyboardInterrupt) leaves it partly written.""",
     "threads": """\
 threads : int, optional
     Threads to use; None means OMP_NUM_THREADS if set, else the cores this
-    process may use.  Results are bitwise identical for every count.""",
+    process may use.  Counts above 8 are capped at 4 per usable core (and at
+    what a limited address space has room for).  Results are bitwise
+    identical for every count.""",
     "algorithm": """\
 algorithm : str, optional
     One of "auto", "fast", "direct", "gemm", "row", "rowblock", "depthwise",
@@ -116,6 +119,62 @@ where no Inf - Inf occurs.  Winograd spreads a non-finite input to the whole
 2x2 output tile (an Inf may become NaN); the FFT spreads it to every output
 and warns.""",
 }
+DOCS.update({
+    "pool_x": """\
+x : array_like
+    ``(N, C, H, W)`` or unbatched ``(C, H, W)`` (``(N, H, W, C)`` or
+    ``(H, W, C)`` with ``data_format="channels_last"``); float32 stays
+    float32, float64, integer and bool inputs give float64.  Any memory
+    layout is accepted.""",
+    "pool_window": """\
+kernel_size : int or tuple of 1 or 2 ints
+    Window size (one int, or a one-element tuple, means a square window).
+stride : int or tuple of 1 or 2 ints, optional
+    Step between windows; None (or an empty tuple) means ``kernel_size``.""",
+    "pool_ceil_mode": """\
+ceil_mode : bool, optional
+    Round the output size up, keeping a last window only if it starts
+    inside the input or the left padding (torch's rule).""",
+    "pool_divisor": """\
+count_include_pad : bool, optional
+    Divide by the window size including padded cells (torch's default) or
+    by the number of input cells only.  A ``ceil_mode`` window hanging past
+    the padded input is divided by its clipped size, as in torch.
+divisor_override : int, optional
+    Divide every window's sum by this (nonzero) int instead.""",
+    "pool_data_format": """\
+data_format : {"channels_first", "channels_last"}, optional
+    Where the channel axis of the arrays is: before the spatial dims (the
+    default) or after them.  Channels-last arrays are read and written
+    through their strides and give the same bits as the channels-first call
+    on the transposed arrays.""",
+    "pool_threads": """\
+threads : int, optional
+    Most OpenMP threads to use (None: ``OMP_NUM_THREADS`` or the usable
+    cores; counts above 8 are capped at 4 per usable core); small problems
+    use fewer.  Results are bitwise identical for every count.""",
+    "pool_raises": """\
+TypeError
+    For non-int sizes, non-bool flags or an unsupported dtype.
+ValueError
+    For a wrong rank or shape, sizes out of range, padding above half the
+    kernel, an empty spatial input or an empty output.
+MemoryError
+    When the result cannot fit in memory.
+KeyboardInterrupt
+    On Ctrl-C: the work is done in chunks of a few milliseconds, and each
+    window walks only its taps inside the input, whatever the kernel size.""",
+    "pool_max_notes": """\
+NaN and Inf: padding is ``-inf`` and never wins.  A NaN in a window makes
+its output NaN; ``+inf`` gives ``+inf`` exactly in the outputs whose window
+holds it (and no NaN); ``-inf`` is an output only where every tap of the
+window is ``-inf``.  Ties go to the first maximum in the window's row-major
+order, as in torch's CPU kernel.""",
+    "pool_avg_notes": """\
+NaN and Inf: padding is zero.  A NaN or Inf in the input reaches exactly
+the outputs whose window holds it; Inf stays Inf (with its sign) unless the
+window also holds the opposite infinity (Inf - Inf is NaN).""",
+})
 DOCS["layer_parameters"] = """\
 in_channels, out_channels : int
     Channel counts (>= 1), both divisible by ``groups``.

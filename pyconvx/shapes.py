@@ -269,6 +269,13 @@ def describe_conv(
             f"{out_elements * 4} bytes even in float32: no memory can hold it"
         )
     check_size(in_per_group * prod(kernel), "the reduction (C_in/groups * kernel)")
+    # The planner and the engine lay out and index the padded input of one
+    # channel group (split into phase planes) with 64-bit arithmetic: a padding
+    # or dilation so large that one group's padded input cannot be indexed is
+    # refused here, whatever the (small) output.
+    check_size(in_per_group * prod(size + low + high + d * k for size, (low, high), k, d
+                                   in zip(in_spatial, pads, kernel, dilation)),
+               "the padded input of one channel group")
 
     if bias_shape is not None:
         bias_shape = _shape_tuple(bias_shape, "bias")

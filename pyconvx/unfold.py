@@ -7,11 +7,13 @@ overlapping window entries back).  Both run in the compiled core.
 
 import numpy as np
 
+from ._docstrings import docfiller
 from ._engine import unfold as _unfold_engine
 from ._normalize import (
     as_array,
     as_int_tuple,
     check_memory,
+    check_size,
     compute_array,
     normalize_padding,
     prod,
@@ -23,16 +25,29 @@ from .shapes import output_length
 __all__ = ["col2im", "im2col"]
 
 
+#: Values (copied or added) below which one more thread does not pay for itself.
+_WORK_PER_THREAD = 1 << 16
+
+
+def _thread_count(threads, values):
+    """At most one thread per _WORK_PER_THREAD values (results do not depend on it)."""
+    return max(1, min(resolve_threads(threads), values // _WORK_PER_THREAD + 1))
+
+
 def _window_params(kernel_size, stride, padding, dilation, spatial):
     kernel = as_int_tuple(kernel_size, "kernel_size", 2, 1)
     stride = as_int_tuple(stride, "stride", 2, 1)
     dilation = as_int_tuple(dilation, "dilation", 2, 1)
     pads = normalize_padding(padding, kernel, stride, dilation, spatial)
+    # the engine indexes every tap of every window with int64
+    for size, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation):
+        check_size(size + lo + hi + d * (k - 1) + s + 1, "the padded input plus one window")
     blocks = tuple(output_length(size, k, s, lo, hi, d)
                    for size, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation))
     return kernel, stride, dilation, pads, blocks
 
 
+@docfiller
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, threads=None):
     """Extract sliding windows of a 2-d image as columns (torch's ``unfold``).
 
@@ -46,8 +61,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, threads=None):
         As for :func:`pyconvx.conv`.
     padding : int, tuple or str, optional
         Zero padding, in any form :func:`pyconvx.conv` accepts.
-    threads : int, optional
-        Threads to use (default: all usable).
+    %(pool_threads)s
 
     Returns
     -------
@@ -60,6 +74,15 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, threads=None):
     ------
     TypeError, ValueError
         As :func:`pyconvx.conv` for the same parameters.
+    MemoryError
+        When the columns cannot fit in memory.
+    KeyboardInterrupt
+        On Ctrl-C, checked between chunks of a few milliseconds of work.
+
+    Notes
+    -----
+    A pure copy: a NaN or Inf reaches exactly the columns whose window holds
+    its pixel (padding is zero).
 
     Examples
     --------
@@ -81,15 +104,16 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, threads=None):
         raise ValueError(f"the spatial input must not be empty, got x shape {x.shape}")
     kernel, stride, dilation, pads, blocks = _window_params(kernel_size, stride, padding,
                                                             dilation, x4.shape[2:])
-    threads = resolve_threads(threads)
     shape = (x4.shape[0], x4.shape[1] * prod(kernel), prod(blocks))
     check_memory(prod(shape) * dtype.itemsize, f"the columns of shape {shape}")
+    threads = _thread_count(threads, prod(shape))
     cols = np.empty(shape, dtype=dtype)
     _unfold_engine.im2col(x4, cols, kernel, stride, [lo for lo, _ in pads], dilation, blocks,
                         threads)
     return cols if batched else cols[0]
 
 
+@docfiller
 def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *, threads=None):
     """Sum columns back into a 2-d image (torch's ``fold``), the adjoint of im2col.
 
@@ -101,19 +125,28 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *, t
         ``(H, W)`` of the image.
     kernel_size, stride, padding, dilation
         As for :func:`im2col`; L must equal the number of windows they give.
-    threads : int, optional
-        Threads to use (default: all usable).
+    %(pool_threads)s
 
     Returns
     -------
     ndarray
         ``(N, C, H, W)`` or ``(C, H, W)``: each pixel is the sum of the column
-        entries that came from it.
+        entries that came from it, added in the order of the columns (the
+        same bits for every thread count).
 
     Raises
     ------
     TypeError, ValueError
         For bad types, or shapes that do not match the window count.
+    MemoryError
+        When the image cannot fit in memory.
+    KeyboardInterrupt
+        On Ctrl-C, checked between chunks of a few milliseconds of work.
+
+    Notes
+    -----
+    A NaN or Inf in ``cols`` reaches exactly the pixel it is summed into (Inf
+    stays Inf unless the opposite infinity is summed into the same pixel).
 
     Examples
     --------
@@ -143,10 +176,10 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *, t
                          f"{prod(blocks)} ({blocks[0]} x {blocks[1]}) for output_size "
                          f"{spatial}, kernel_size {kernel}, stride {stride}, padding {pads}, "
                          f"dilation {dilation}")
-    threads = resolve_threads(threads)
     shape = (cols3.shape[0], cols3.shape[1] // block) + spatial
     check_memory(prod(shape) * dtype.itemsize, f"the image of shape {shape}")
-    image = np.empty(shape, dtype=dtype)
+    threads = _thread_count(threads, cols3.size)
+    image = np.zeros(shape, dtype=dtype)
     _unfold_engine.col2im(cols3, image, kernel, stride, [lo for lo, _ in pads], dilation, blocks,
                         threads)
     return image if batched else image[0]
