@@ -1,10 +1,17 @@
-"""Convolution of chunked dask arrays: lazy, block by block, the same bits as in memory.
+"""Convolution and filters of chunked dask arrays: lazy, block by block, the same bits as in memory.
 
 ``pyconvx.dask.conv`` (and ``conv1d``, ``conv2d``, ``conv3d``) takes the
 arguments of :func:`pyconvx.conv` with a ``dask.array.Array`` input and
-returns a lazy ``dask.array.Array``; dask's schedulers (threads, processes,
-``dask.distributed``) run it.  pyconvx adds no scheduler of its own: every
-block of the result is one ordinary :func:`pyconvx.conv` call.
+returns a lazy ``dask.array.Array``; ``correlate``, ``convolve``,
+``gaussian_filter``, ``uniform_filter`` and ``sobel`` do the same for their
+:mod:`pyconvx.ndimage` namesakes.  dask's schedulers (threads, processes,
+``dask.distributed``) run them.  pyconvx adds no scheduler of its own: every
+block of the result is ordinary :func:`pyconvx.conv` (or
+:mod:`pyconvx.ndimage`) calls on bands of one chunk and its neighbours'
+edges.  No overlapped block is stored: one task per chunk copies out the
+edges it lends, and a chunk made by a short chain of its own tasks is
+computed by the tasks that read it, so that it never waits in memory for its
+neighbours.
 
 * The batch axis may be chunked any way and needs no halo.
 * The channel axis must be one chunk (it is rechunked, with a warning).
