@@ -616,6 +616,18 @@ ValueError, RuntimeError, TypeError
 })
 
 
+# Parameters, Returns and Raises of correlate and convolve, in one piece.
+DOCS["dask_correlate_sections"] = "\n".join([
+    "Parameters", "----------",
+    *(DOCS[name] for name in ("dask_input", "ndimage_weights_nd", "dask_output",
+                              "ndimage_mode")),
+    "    One mode for all axes (a sequence is refused, as in SciPy).",
+    *(DOCS[name] for name in ("ndimage_cval", "ndimage_origin_multiple", "ndimage_axes",
+                              "dask_filter_threads")),
+    "", DOCS["dask_filter_returns_raises"],
+])
+
+
 def _filter_block(block, index, *shared, call, whole_shape, reaches, needs, out_chunks,
                   out_dtype):
     """One block of a filter's result, in bands of its first axis.
@@ -746,19 +758,7 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     ``pyconvx.ndimage.correlate`` on the whole (C-contiguous) array, for
     every chunking.
 
-    Parameters
-    ----------
-    %(dask_input)s
-    %(ndimage_weights_nd)s
-    %(dask_output)s
-    %(ndimage_mode)s
-        One mode for all axes (a sequence is refused, as in SciPy).
-    %(ndimage_cval)s
-    %(ndimage_origin_multiple)s
-    %(ndimage_axes)s
-    %(dask_filter_threads)s
-
-    %(dask_filter_returns_raises)s
+    %(dask_correlate_sections)s
 
     Examples
     --------
@@ -787,19 +787,7 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
     kernel's origin mirrored with it), lazily; bitwise equal to
     :func:`pyconvx.ndimage.convolve` on the whole array.
 
-    Parameters
-    ----------
-    %(dask_input)s
-    %(ndimage_weights_nd)s
-    %(dask_output)s
-    %(ndimage_mode)s
-        One mode for all axes (a sequence is refused, as in SciPy).
-    %(ndimage_cval)s
-    %(ndimage_origin_multiple)s
-    %(ndimage_axes)s
-    %(dask_filter_threads)s
-
-    %(dask_filter_returns_raises)s
+    %(dask_correlate_sections)s
 
     Examples
     --------
