@@ -11,7 +11,7 @@ import numpy as np
 
 from ._docstrings import docfiller
 from ._engine import direct
-from ._engine.plan import ALGORITHMS, cached_plan
+from ._engine.plan import ALGORITHMS, cached_plan, check_forced_algorithm
 from ._normalize import (
     as_array,
     check_choice,
@@ -87,6 +87,9 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
     compute_w = compute_array(weight, dtype, contiguous=True)
     compute_b = None if bias is None else compute_array(bias, dtype, contiguous=True)
 
+    if target.size == 0 or geometry.reduction_length == 0:
+        # nothing to plan, but a forced algorithm is refused as plan() refuses it
+        check_forced_algorithm(geometry, algorithm)
     if target.size == 0:
         return _returned(result, out)
     if geometry.reduction_length == 0:  # C_in == 0: an empty sum, plus the bias

@@ -999,3 +999,36 @@ def test_fill_values_outside_an_integer_output_are_refused_like_scipy():
                                              r"dtype uint8"):
             pyconvx.convolve2d(image, image, fillvalue=fill)
     assert pyconvx.correlate2d(image, image, fillvalue=1.7).dtype == np.uint8
+
+
+def test_pointwise_rows_too_long_for_an_in_place_box_are_computed():
+    """A 1x1 layer over rows of 2**22 samples: in place, a box keeps whole rows and
+    its index table one entry per column, so such rows take the band (they were a
+    MemoryError); the values are the two-term sums."""
+    x = np.random.default_rng(0).standard_normal((1, 2, 2**22)).astype(np.float32)
+    w = np.array([[[2.0], [3.0]]], np.float32)
+    p = pyconvx.plan(x, w)
+    assert p.workspace_bytes < 64 * 2**20 and p.box[0] < x.shape[-1]
+    y = pyconvx.conv(x, w)
+    expected = 2.0 * x[0, 0].astype(np.float64) + 3.0 * x[0, 1]
+    assert np.abs(y[0, 0] - expected).max() <= 2 * np.finfo(np.float32).eps * np.abs(
+        expected).max()
+    assert pyconvx.plan((1, 1, 2**28), (1, 1, 1)).workspace_bytes < 64 * 2**20
+
+
+def test_problems_without_input_channels_plan_on_long_rows():
+    assert pyconvx.plan((1, 0, 2**26), (1, 0, 1)).flops == 0
+    assert pyconvx.plan((0, 2**31 - 1), (1, 0, 1)).work_units >= 1
+
+
+@pytest.mark.parametrize("forced", ["depthwise", "rowblock", "winograd"])
+def test_a_forced_algorithm_is_refused_for_an_empty_batch_too(forced):
+    """conv refuses what plan() refuses, whatever the batch holds."""
+    x = np.zeros((0, 1, 1, 1, 2), np.float32)
+    w = np.ones((1, 1, 1, 1, 2), np.float32)
+    with pytest.raises(ValueError, match=f"algorithm='{forced}' cannot take this problem"):
+        pyconvx.plan(x, w, algorithm=forced)
+    with pytest.raises(ValueError, match=f"algorithm='{forced}' cannot take this problem"):
+        pyconvx.conv(x, w, algorithm=forced)
+    with pytest.raises(ValueError, match=f"algorithm='{forced}' cannot take this problem"):
+        pyconvx.conv(np.zeros((2, 0, 1, 1, 2)), np.ones((1, 0, 1, 1, 2)), algorithm=forced)
