@@ -13,11 +13,15 @@ so the compiled ``pyconvx._engine.pooling`` never walks padding, and the work
 of a call is bounded by the input and the output whatever the kernel size.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
+import numpy.typing as npt
 
-from ._docstrings import docfiller
 from ._engine import pooling as _pooling_engine
 from ._normalize import (
     as_array,
@@ -31,6 +35,7 @@ from ._normalize import (
     resolve_threads,
     result_dtype,
 )
+from ._typing import DataFormat, FloatArray, FloatT, IntArg, IntTuple, docfiller
 from .shapes import DATA_FORMATS
 
 __all__ = [
@@ -42,6 +47,14 @@ __all__ = [
     "pool_output_size",
 ]
 
+_Element = TypeVar("_Element", bound=np.generic)
+
+#: max_pool2d's indices: flat positions in each (H, W) input plane.
+Int64Array = npt.NDArray[np.int64]
+
+#: What an implementation behind dtype-following overloads returns.
+_FloatingArray = npt.NDArray[np.floating[Any]]
+
 #: Window taps below which one more thread does not pay for itself.
 _WORK_PER_THREAD = 1 << 16
 
@@ -49,7 +62,8 @@ _WORK_PER_THREAD = 1 << 16
 _DIVISOR_LIMIT = 2**63
 
 
-def pool_output_size(size, kernel_size, stride, padding, dilation=1, ceil_mode=False):
+def pool_output_size(size: IntArg, kernel_size: IntArg, stride: IntArg, padding: IntArg,
+                     dilation: IntArg = 1, ceil_mode: bool = False) -> int:
     """Output length of a pooling window along one dimension (torch's rule).
 
     ``floor_or_ceil((size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1``,
@@ -86,15 +100,16 @@ def pool_output_size(size, kernel_size, stride, padding, dilation=1, ceil_mode=F
     >>> pool_output_size(6, 3, 2, 1, ceil_mode=True)
     4
     """
-    (size,) = as_int_tuple(size, "size", 1, 1)
+    (length,) = as_int_tuple(size, "size", 1, 1)
     (kernel,) = as_int_tuple(kernel_size, "kernel_size", 1, 1)
     (step,) = as_int_tuple(stride, "stride", 1, 1)
     (pad,) = as_int_tuple(padding, "padding", 1, 0)
     (spacing,) = as_int_tuple(dilation, "dilation", 1, 1)
-    return _pool_length(size, kernel, step, pad, spacing, _as_bool(ceil_mode, "ceil_mode"))
+    return _pool_length(length, kernel, step, pad, spacing, _as_bool(ceil_mode, "ceil_mode"))
 
 
-def _pool_length(size, kernel, stride, padding, dilation, ceil_mode):
+def _pool_length(size: int, kernel: int, stride: int, padding: int, dilation: int,
+                 ceil_mode: bool) -> int:
     """pool_output_size for canonical ints: the one home of torch's rule."""
     span = size + 2 * padding - dilation * (kernel - 1) - 1
     if ceil_mode:
@@ -106,7 +121,8 @@ def _pool_length(size, kernel, stride, padding, dilation, ceil_mode):
     return length
 
 
-def _axis_windows(size, out, kernel, stride, pad, dilation):
+def _axis_windows(size: int, out: int, kernel: int, stride: int, pad: int, dilation: int
+                  ) -> npt.NDArray[np.int64]:
     """The windows along one axis, clipped to the input: a (3, out) int64 table.
 
     Row 0: the first input index of each window inside the input; row 1: how
@@ -125,13 +141,13 @@ def _axis_windows(size, out, kernel, stride, pad, dilation):
     return table
 
 
-def _as_bool(value, name):
+def _as_bool(value: object, name: str) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
 
 
-def _pool_pair(value, name, minimum):
+def _pool_pair(value: IntTuple, name: str, minimum: int) -> tuple[int, int]:
     """torch's spellings of a 2-d pooling size: an int, or a tuple of one or two."""
     if isinstance(value, (tuple, list, np.ndarray)) and np.ndim(value) == 1:
         if len(value) not in (1, 2):
@@ -139,17 +155,18 @@ def _pool_pair(value, name, minimum):
                              f"{len(value)} entries: {value!r}")
         if len(value) == 1:
             (value,) = value
-    return as_int_tuple(value, name, 2, minimum)
+    pair: tuple[int, int] = as_int_tuple(value, name, 2, minimum)
+    return pair
 
 
-def _pool_stride(stride, kernel):
+def _pool_stride(stride: IntTuple | None, kernel: tuple[int, int]) -> tuple[int, int]:
     """``stride``: None or an empty tuple mean the kernel size (torch's rule)."""
     if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
         return kernel
     return _pool_pair(stride, "stride", 1)
 
 
-def _as_divisor(value):
+def _as_divisor(value: IntArg | None) -> float:
     if value is None:
         return 0.0
     divisor = as_int(value, "divisor_override")
@@ -160,7 +177,7 @@ def _as_divisor(value):
     return float(divisor)
 
 
-def _as_shape(shape, name):
+def _as_shape(shape: object, name: str) -> tuple[int, ...]:
     if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list, np.ndarray)):
         raise TypeError(f"{name} must be a tuple of ints, got {type(shape).__name__} {shape!r}")
     sizes = tuple(as_int(size, f"{name} entry") for size in shape)
@@ -177,50 +194,52 @@ class _PoolGeometry:
     channels_last: bool
     batch: int
     channels: int
-    in_spatial: tuple
-    out_spatial: tuple
-    kernel: tuple
-    stride: tuple
-    pads: tuple
-    dilation: tuple
+    in_spatial: tuple[int, ...]
+    out_spatial: tuple[int, ...]
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    pads: tuple[int, int]
+    dilation: tuple[int, int]
 
-    def shape(self, spatial):
+    def shape(self, spatial: tuple[int, ...]) -> tuple[int, ...]:
         """The shape of an array of this problem with these spatial sizes."""
         core = (spatial + (self.channels,)) if self.channels_last else (
             (self.channels,) + spatial)
         return ((self.batch,) + core) if self.batched else core
 
     @property
-    def in_shape(self):
+    def in_shape(self) -> tuple[int, ...]:
         return self.shape(self.in_spatial)
 
     @property
-    def out_shape(self):
+    def out_shape(self) -> tuple[int, ...]:
         return self.shape(self.out_spatial)
 
     @property
-    def planes(self):
+    def planes(self) -> int:
         return self.batch * self.channels
 
-    def nchw(self, array):
+    def nchw(self, array: npt.NDArray[_Element]) -> npt.NDArray[_Element]:
         """The (N, C, H, W) view of an array in this problem's layout."""
         if not self.batched:
             array = array[np.newaxis]
         return np.moveaxis(array, -1, 1) if self.channels_last else array
 
-    def tables(self):
+    def tables(self) -> tuple[npt.NDArray[np.int64], ...]:
         """The (3, H_out) and (3, W_out) window tables (see ``_axis_windows``)."""
         return tuple(_axis_windows(*args) for args in zip(
             self.in_spatial, self.out_spatial, self.kernel, self.stride, self.pads,
             self.dilation))
 
-    def window_taps(self):
+    def window_taps(self) -> int:
         """Most taps of one window inside the input."""
-        return prod(min(k, -(-size // d)) for size, k, d in zip(self.in_spatial, self.kernel,
-                                                               self.dilation))
+        taps: int = prod(min(k, -(-size // d)) for size, k, d in zip(self.in_spatial, self.kernel,
+                                                                    self.dilation))
+        return taps
 
 
-def _layout(shape, data_format):
+def _layout(shape: Sequence[int], data_format: DataFormat
+            ) -> tuple[bool, bool, tuple[int, ...], int]:
     """(channels_last, batched, spatial sizes, channels) of a 2-d pooling array."""
     channels_last = check_choice(data_format, "data_format", DATA_FORMATS) == "channels_last"
     if len(shape) not in (3, 4):
@@ -231,13 +250,16 @@ def _layout(shape, data_format):
     return channels_last, len(shape) == 4, spatial, shape[-1] if channels_last else shape[-3]
 
 
-def _window(kernel_size, stride, padding):
+def _window(kernel_size: IntTuple, stride: IntTuple | None, padding: IntTuple
+            ) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
     """The canonical kernel, stride and padding pairs (torch's spellings)."""
     kernel = _pool_pair(kernel_size, "kernel_size", 1)
     return kernel, _pool_stride(stride, kernel), _pool_pair(padding, "padding", 0)
 
 
-def _describe_pool(shape, kernel_size, stride, padding, dilation, ceil_mode, data_format, name):
+def _describe_pool(shape: Sequence[int], kernel_size: IntTuple, stride: IntTuple | None,
+                   padding: IntTuple, dilation: IntTuple, ceil_mode: bool,
+                   data_format: DataFormat, name: str) -> _PoolGeometry:
     """Validate a pooling problem given by the input's shape; return its geometry."""
     channels_last, batched, spatial, channels = _layout(shape, data_format)
     kernel, step, pads = _window(kernel_size, stride, padding)
@@ -272,10 +294,11 @@ def _describe_pool(shape, kernel_size, stride, padding, dilation, ceil_mode, dat
                          step, pads, spacing)
 
 
-def _thread_count(threads, geometry, per_output, adds_into_planes):
+def _thread_count(threads: int | None, geometry: _PoolGeometry, per_output: int,
+                  adds_into_planes: bool) -> int:
     """At most one thread per _WORK_PER_THREAD taps (results do not depend on
     it); an operation adding into planes uses one thread per plane at most."""
-    count = resolve_threads(threads)
+    count: int = resolve_threads(threads)
     work = geometry.planes * prod(geometry.out_spatial) * per_output
     count = min(count, work // _WORK_PER_THREAD + 1)
     if adds_into_planes:
@@ -283,16 +306,61 @@ def _thread_count(threads, geometry, per_output, adds_into_planes):
     return max(1, count)
 
 
-def _pooling_input(x, kernel_size, stride, padding, dilation, ceil_mode, data_format, name):
-    array = as_array(x, "x")
+def _pooling_input(x: npt.ArrayLike, kernel_size: IntTuple, stride: IntTuple | None,
+                   padding: IntTuple, dilation: IntTuple, ceil_mode: bool,
+                   data_format: DataFormat, name: str
+                   ) -> tuple[npt.NDArray[Any], _PoolGeometry]:
+    array: npt.NDArray[Any] = as_array(x, "x")
     geometry = _describe_pool(array.shape, kernel_size, stride, padding, dilation, ceil_mode,
                               data_format, name)
     return array, geometry
 
 
+@overload
+def max_pool2d(x: npt.NDArray[FloatT], kernel_size: IntTuple, stride: IntTuple | None = None,
+               padding: IntTuple = 0, dilation: IntTuple = 1, ceil_mode: bool = False,
+               return_indices: Literal[False] = False, *,
+               data_format: DataFormat = "channels_first",
+               threads: int | None = None) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def max_pool2d(x: npt.ArrayLike, kernel_size: IntTuple, stride: IntTuple | None = None,
+               padding: IntTuple = 0, dilation: IntTuple = 1, ceil_mode: bool = False,
+               return_indices: Literal[False] = False, *,
+               data_format: DataFormat = "channels_first",
+               threads: int | None = None) -> FloatArray: ...
+
+
+@overload
+def max_pool2d(x: npt.NDArray[FloatT], kernel_size: IntTuple, stride: IntTuple | None = None,
+               padding: IntTuple = 0, dilation: IntTuple = 1, ceil_mode: bool = False,
+               *, return_indices: Literal[True], data_format: DataFormat = "channels_first",
+               threads: int | None = None) -> tuple[npt.NDArray[FloatT], Int64Array]: ...
+
+
+@overload
+def max_pool2d(x: npt.ArrayLike, kernel_size: IntTuple, stride: IntTuple | None = None,
+               padding: IntTuple = 0, dilation: IntTuple = 1, ceil_mode: bool = False,
+               *, return_indices: Literal[True], data_format: DataFormat = "channels_first",
+               threads: int | None = None) -> tuple[FloatArray, Int64Array]: ...
+
+
+@overload
+def max_pool2d(x: npt.ArrayLike, kernel_size: IntTuple, stride: IntTuple | None = None,
+               padding: IntTuple = 0, dilation: IntTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False, *,
+               data_format: DataFormat = "channels_first",
+               threads: int | None = None) -> FloatArray | tuple[FloatArray, Int64Array]: ...
+
+
 @docfiller
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, data_format="channels_first", threads=None):
+def max_pool2d(x: npt.ArrayLike, kernel_size: IntTuple, stride: IntTuple | None = None,
+               padding: IntTuple = 0, dilation: IntTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False, *,
+               data_format: DataFormat = "channels_first",
+               threads: int | None = None
+               ) -> _FloatingArray | tuple[_FloatingArray, Int64Array]:
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``.
 
     Parameters
@@ -345,27 +413,46 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     >>> pyconvx.max_pool2d(np.arange(25.0).reshape(1, 5, 5), 2, ceil_mode=True).shape
     (1, 3, 3)
     """
-    return_indices = _as_bool(return_indices, "return_indices")
+    with_indices = _as_bool(return_indices, "return_indices")
     array, geometry = _pooling_input(x, kernel_size, stride, padding, dilation, ceil_mode,
                                      data_format, "max_pool2d")
     dtype = result_dtype((array.dtype, "x"))
     out_elements = geometry.planes * prod(geometry.out_spatial)
-    check_memory(out_elements * (dtype.itemsize + (8 if return_indices else 0)),
+    check_memory(out_elements * (dtype.itemsize + (8 if with_indices else 0)),
                  "the max_pool2d output")
     count = _thread_count(threads, geometry, geometry.window_taps(), False)
     source = geometry.nchw(compute_array(array, dtype))
-    out = np.empty(geometry.out_shape, dtype=dtype)
-    indices = np.empty(geometry.out_shape, dtype=np.int64) if return_indices else None
+    out: FloatArray = np.empty(geometry.out_shape, dtype=dtype)
+    indices = np.empty(geometry.out_shape, dtype=np.int64) if with_indices else None
     rows, cols = geometry.tables()
     _pooling_engine.max_pool(source, geometry.nchw(out),
                              None if indices is None else geometry.nchw(indices), rows, cols,
                              geometry.dilation[0], geometry.dilation[1], count)
-    return (out, indices) if return_indices else out
+    return (out, indices) if indices is not None else out
+
+
+@overload
+def avg_pool2d(x: npt.NDArray[FloatT], kernel_size: IntTuple, stride: IntTuple | None = None,
+               padding: IntTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: IntArg | None = None, *,
+               data_format: DataFormat = "channels_first",
+               threads: int | None = None) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def avg_pool2d(x: npt.ArrayLike, kernel_size: IntTuple, stride: IntTuple | None = None,
+               padding: IntTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: IntArg | None = None, *,
+               data_format: DataFormat = "channels_first",
+               threads: int | None = None) -> FloatArray: ...
 
 
 @docfiller
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None, *, data_format="channels_first", threads=None):
+def avg_pool2d(x: npt.ArrayLike, kernel_size: IntTuple, stride: IntTuple | None = None,
+               padding: IntTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: IntArg | None = None, *,
+               data_format: DataFormat = "channels_first",
+               threads: int | None = None) -> npt.NDArray[np.floating[Any]]:
     """2-D average pooling, as ``torch.nn.functional.avg_pool2d``.
 
     Parameters
@@ -417,22 +504,41 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
                  "the avg_pool2d output")
     count = _thread_count(threads, geometry, geometry.window_taps(), False)
     source = geometry.nchw(compute_array(array, dtype))
-    out = np.empty(geometry.out_shape, dtype=dtype)
+    out: FloatArray = np.empty(geometry.out_shape, dtype=dtype)
     rows, cols = geometry.tables()
     _pooling_engine.avg_pool(source, geometry.nchw(out), rows, cols, include_pad, divisor, count)
     return out
 
 
-def _check_gradient(grad, geometry, name):
+def _check_gradient(grad: npt.NDArray[Any], geometry: _PoolGeometry, name: str) -> None:
     if grad.shape != geometry.out_shape:
         raise ValueError(
             f"grad_output must have shape {geometry.out_shape} (the {name} output for an "
             f"input of shape {geometry.in_shape}), got shape {grad.shape}")
 
 
+@overload
+def max_pool2d_backward(grad_output: npt.NDArray[FloatT], x: npt.NDArray[FloatT],
+                        kernel_size: IntTuple, stride: IntTuple | None = None,
+                        padding: IntTuple = 0, dilation: IntTuple = 1, ceil_mode: bool = False,
+                        *, data_format: DataFormat = "channels_first",
+                        threads: int | None = None) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def max_pool2d_backward(grad_output: npt.ArrayLike, x: npt.ArrayLike, kernel_size: IntTuple,
+                        stride: IntTuple | None = None, padding: IntTuple = 0,
+                        dilation: IntTuple = 1, ceil_mode: bool = False, *,
+                        data_format: DataFormat = "channels_first",
+                        threads: int | None = None) -> FloatArray: ...
+
+
 @docfiller
-def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1,
-                        ceil_mode=False, *, data_format="channels_first", threads=None):
+def max_pool2d_backward(grad_output: npt.ArrayLike, x: npt.ArrayLike, kernel_size: IntTuple,
+                        stride: IntTuple | None = None, padding: IntTuple = 0,
+                        dilation: IntTuple = 1, ceil_mode: bool = False, *,
+                        data_format: DataFormat = "channels_first",
+                        threads: int | None = None) -> npt.NDArray[np.floating[Any]]:
     """The gradient of :func:`max_pool2d` with respect to its input.
 
     Each entry of ``grad_output`` goes to the input element its window's
@@ -482,7 +588,7 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
             [0., 4., 0.],
             [0., 0., 0.]]])
     """
-    grad = as_array(grad_output, "grad_output")
+    grad: npt.NDArray[Any] = as_array(grad_output, "grad_output")
     array, geometry = _pooling_input(x, kernel_size, stride, padding, dilation, ceil_mode,
                                      data_format, "max_pool2d")
     _check_gradient(grad, geometry, "max_pool2d")
@@ -491,17 +597,38 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
     count = _thread_count(threads, geometry, geometry.window_taps(), True)
     source = geometry.nchw(compute_array(array, dtype))
     gradient = geometry.nchw(compute_array(grad, dtype))
-    grad_x = np.zeros(geometry.in_shape, dtype=dtype)
+    grad_x: FloatArray = np.zeros(geometry.in_shape, dtype=dtype)
     rows, cols = geometry.tables()
     _pooling_engine.max_pool_backward(source, gradient, geometry.nchw(grad_x), rows, cols,
                                       geometry.dilation[0], geometry.dilation[1], count)
     return grad_x
 
 
+@overload
+def avg_pool2d_backward(grad_output: npt.NDArray[FloatT], input_shape: Sequence[IntArg],
+                        kernel_size: IntTuple, stride: IntTuple | None = None,
+                        padding: IntTuple = 0, ceil_mode: bool = False,
+                        count_include_pad: bool = True, divisor_override: IntArg | None = None,
+                        *, data_format: DataFormat = "channels_first",
+                        threads: int | None = None) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def avg_pool2d_backward(grad_output: npt.ArrayLike, input_shape: Sequence[IntArg],
+                        kernel_size: IntTuple, stride: IntTuple | None = None,
+                        padding: IntTuple = 0, ceil_mode: bool = False,
+                        count_include_pad: bool = True, divisor_override: IntArg | None = None,
+                        *, data_format: DataFormat = "channels_first",
+                        threads: int | None = None) -> FloatArray: ...
+
+
 @docfiller
-def avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padding=0,
-                        ceil_mode=False, count_include_pad=True, divisor_override=None, *,
-                        data_format="channels_first", threads=None):
+def avg_pool2d_backward(grad_output: npt.ArrayLike, input_shape: Sequence[IntArg],
+                        kernel_size: IntTuple, stride: IntTuple | None = None,
+                        padding: IntTuple = 0, ceil_mode: bool = False,
+                        count_include_pad: bool = True, divisor_override: IntArg | None = None,
+                        *, data_format: DataFormat = "channels_first",
+                        threads: int | None = None) -> npt.NDArray[np.floating[Any]]:
     """The gradient of :func:`avg_pool2d` with respect to its input.
 
     Each entry of ``grad_output``, divided by its window's divisor, is added
@@ -546,7 +673,7 @@ def avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padd
     """
     include_pad = _as_bool(count_include_pad, "count_include_pad")
     divisor = _as_divisor(divisor_override)
-    grad = as_array(grad_output, "grad_output")
+    grad: npt.NDArray[Any] = as_array(grad_output, "grad_output")
     shape = _as_shape(input_shape, "input_shape")
     geometry = _describe_pool(shape, kernel_size, stride, padding, 1, ceil_mode, data_format,
                               "avg_pool2d")
@@ -555,14 +682,15 @@ def avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padd
     check_memory(prod(shape) * dtype.itemsize, "the avg_pool2d_backward result")
     count = _thread_count(threads, geometry, geometry.window_taps(), True)
     gradient = geometry.nchw(compute_array(grad, dtype))
-    grad_x = np.zeros(shape, dtype=dtype)
+    grad_x: FloatArray = np.zeros(shape, dtype=dtype)
     rows, cols = geometry.tables()
     _pooling_engine.avg_pool_backward(gradient, geometry.nchw(grad_x), rows, cols, include_pad,
                                       divisor, count)
     return grad_x
 
 
-def _unpool_spatial(geometry, output_size, pooled_shape):
+def _unpool_spatial(geometry: _PoolGeometry, output_size: Sequence[IntArg] | None,
+                    pooled_shape: tuple[int, ...]) -> tuple[int, ...]:
     """torch's output size of max_unpool2d: ``(in - 1) * stride - 2 * padding +
     kernel`` per dim, or ``output_size`` within ``stride`` of it."""
     default = tuple((size - 1) * s - 2 * p + k for size, s, p, k in zip(
@@ -588,9 +716,10 @@ def _unpool_spatial(geometry, output_size, pooled_shape):
     return tuple(spatial)
 
 
-def _as_indices(indices, shape, plane_size):
+def _as_indices(indices: npt.ArrayLike, shape: tuple[int, ...], plane_size: int
+                ) -> npt.NDArray[np.int64]:
     """``indices`` as int64, every entry -1 or in [0, plane_size)."""
-    array = as_array(indices, "indices")
+    array: npt.NDArray[Any] = as_array(indices, "indices")
     if array.dtype.kind not in "iu":
         raise TypeError(f"indices must hold integers (max_pool2d's int64 indices), got dtype "
                         f"{array.dtype}")
@@ -605,12 +734,32 @@ def _as_indices(indices, shape, plane_size):
             raise ValueError(
                 f"indices must be flat indices into the output plane, 0 <= i < {plane_size} "
                 f"(or -1: no input element), got {bad} at {tuple(int(i) for i in where)}")
-    return compute_array(array, np.int64)
+    positions: npt.NDArray[np.int64] = compute_array(array, np.int64)
+    return positions
+
+
+@overload
+def max_unpool2d(x: npt.NDArray[FloatT], indices: npt.ArrayLike, kernel_size: IntTuple,
+                 stride: IntTuple | None = None, padding: IntTuple = 0,
+                 output_size: Sequence[IntArg] | None = None, *,
+                 data_format: DataFormat = "channels_first",
+                 threads: int | None = None) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def max_unpool2d(x: npt.ArrayLike, indices: npt.ArrayLike, kernel_size: IntTuple,
+                 stride: IntTuple | None = None, padding: IntTuple = 0,
+                 output_size: Sequence[IntArg] | None = None, *,
+                 data_format: DataFormat = "channels_first",
+                 threads: int | None = None) -> FloatArray: ...
 
 
 @docfiller
-def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None, *,
-                 data_format="channels_first", threads=None):
+def max_unpool2d(x: npt.ArrayLike, indices: npt.ArrayLike, kernel_size: IntTuple,
+                 stride: IntTuple | None = None, padding: IntTuple = 0,
+                 output_size: Sequence[IntArg] | None = None, *,
+                 data_format: DataFormat = "channels_first",
+                 threads: int | None = None) -> npt.NDArray[np.floating[Any]]:
     """The partial inverse of :func:`max_pool2d`, as ``torch.nn.functional.max_unpool2d``.
 
     Every value of ``x`` goes to the position its index names in a zero
@@ -662,24 +811,25 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     array([[[0., 0.],
             [7., 0.]]])
     """
-    array = as_array(x, "x")
+    array: npt.NDArray[Any] = as_array(x, "x")
     geometry = _describe_unpool(array.shape, kernel_size, stride, padding, data_format)
     spatial = _unpool_spatial(geometry, output_size, array.shape)
-    plane_size = check_size(prod(spatial), "the output plane")
+    plane_size: int = check_size(prod(spatial), "the output plane")
     positions = _as_indices(indices, array.shape, plane_size)
     dtype = result_dtype((array.dtype, "x"))
     out_shape = geometry.shape(spatial)
     check_size(prod(out_shape), "the output")
     check_memory(prod(out_shape) * dtype.itemsize, "the max_unpool2d output")
-    count = max(1, min(resolve_threads(threads), geometry.planes,
+    count: int = max(1, min(resolve_threads(threads), geometry.planes,
                        geometry.planes * prod(geometry.in_spatial) // _WORK_PER_THREAD + 1))
-    out = np.zeros(out_shape, dtype=dtype)
+    out: FloatArray = np.zeros(out_shape, dtype=dtype)
     _pooling_engine.max_unpool(geometry.nchw(compute_array(array, dtype)),
                                geometry.nchw(positions), geometry.nchw(out), count)
     return out
 
 
-def _describe_unpool(shape, kernel_size, stride, padding, data_format):
+def _describe_unpool(shape: tuple[int, ...], kernel_size: IntTuple, stride: IntTuple | None,
+                     padding: IntTuple, data_format: DataFormat) -> _PoolGeometry:
     """The geometry of max_unpool2d's input (the pooled array): its window
     arguments in torch's spellings, any padding (torch checks none)."""
     channels_last, batched, spatial, channels = _layout(shape, data_format)

@@ -373,6 +373,12 @@ WORKLOADS = [
       for size, k in ((2048, 3), (2048, 7), (2048, 15), (512, 31))],
 ]
 
+# the training rows (gradients, transposed convolution) live in their own module,
+# which builds on Workload above
+from .training import TRAINING_WORKLOADS  # noqa: E402
+
+WORKLOADS += TRAINING_WORKLOADS
+
 
 # the image-filtering rows (pyconvx.ndimage against scipy.ndimage and OpenCV) live in
 # their own module, built on Workload above
