@@ -14,6 +14,9 @@ Each probe prints one JSON line on stdout:
 ``memory THREADS N``
     The first workload at batch N: the resident memory before the call,
     the peak during it, the output's and the input's bytes.
+``dask_cluster ROUNDS``
+    ``pyconvx.dask.correlate`` and dask-image on a two-process Dask cluster
+    (:func:`pyconvx_bench.cluster.measure`): times, peak worker memory.
 
 Nothing is imported before a probe runs, so that ``first_call`` can time the
 import of pyconvx itself.
@@ -24,7 +27,7 @@ import statistics
 import sys
 import time
 
-__all__ = ["first_call", "main", "memory", "scaling"]
+__all__ = ["dask_cluster", "first_call", "main", "memory", "scaling"]
 
 
 def scaling(threads, rounds):
@@ -115,10 +118,18 @@ def memory(threads, batch):
             "x_bytes": int(x.nbytes), "method": method}
 
 
+def dask_cluster(rounds):
+    """The Dask rows' measurement (see :mod:`pyconvx_bench.cluster`)."""
+    from pyconvx_bench import cluster
+
+    return cluster.measure(rounds)
+
+
 _PROBES = {
     "scaling": (scaling, (int, int)),
     "first_call": (first_call, (int, int, float)),
     "memory": (memory, (int, int)),
+    "dask_cluster": (dask_cluster, (int,)),
 }
 
 
