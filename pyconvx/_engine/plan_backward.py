@@ -557,16 +557,18 @@ def plan_weight_grad(*, geometry, dtype, threads, x_strides):
 def _steps(flops, items, groups, chunks, threads):
     """(items per step, steps between two checks for Ctrl-C) of a weight
     gradient of ``flops`` over ``items`` items, in ``chunks`` item ranges per
-    group: about WEIGHT_GRAD_CHECK_FLOPS between checks, in whole rounds (one
-    step of every unit) while a round fits, else in steps of one item, at
-    least one step per thread."""
+    group, on ``threads`` threads (at most one per unit): about
+    WEIGHT_GRAD_CHECK_FLOPS between checks, in whole rounds (one step of every
+    unit) while a round fits, else in steps of one item, as many per check as
+    the threads share evenly (at least one each)."""
     units = groups * chunks
     unit_items = max(1, -(-items // chunks))
     item_flops = max(1.0, flops / max(1, groups * items))   # one item of one group
     step_items = max(1, min(unit_items, int(WEIGHT_GRAD_CHECK_FLOPS / (units * item_flops))))
-    steps_per_check = max(threads, min(units, int(WEIGHT_GRAD_CHECK_FLOPS
-                                                  / (step_items * item_flops))))
-    return step_items, steps_per_check
+    steps = int(WEIGHT_GRAD_CHECK_FLOPS / (step_items * item_flops))
+    if steps >= units:
+        return step_items, units
+    return step_items, max(1, steps // threads) * threads
 
 
 def with_batch(geometry, batch):
