@@ -49,9 +49,9 @@ every thread count and every input layout.
 The units advance in *steps* of ``step_items`` items each: step 0 of every
 unit, then step 1 of every unit, and so on; ``steps_per_check`` consecutive
 steps (never two of one unit) are split over the threads, and Ctrl-C is
-checked between them, every WEIGHT_GRAD_CHECK_FLOPS or so.  A unit's steps
-run one after the other and continue its partial gradient, so the steps
-change nothing in the order of the sums.
+checked between them, every WEIGHT_GRAD_CHECK_FLOPS per thread or so.  A
+unit's steps run one after the other and continue its partial gradient, so
+the steps change nothing in the order of the sums.
 """
 
 import dataclasses
@@ -104,8 +104,8 @@ AVX512_LEVEL = dispatch.LEVEL_NAMES.index("avx512")
 #: the SIMD width).
 DOT_LANES = 16
 
-#: FLOPs of weight-gradient work between two checks for Ctrl-C: a few
-#: milliseconds of the gemm path on one core (the dot path is slower).
+#: FLOPs of weight-gradient work per thread between two checks for Ctrl-C:
+#: a few milliseconds of the gemm path (the dot path is slower).
 WEIGHT_GRAD_CHECK_FLOPS = 2**28
 
 
@@ -558,14 +558,15 @@ def _steps(flops, items, groups, chunks, threads):
     """(items per step, steps between two checks for Ctrl-C) of a weight
     gradient of ``flops`` over ``items`` items, in ``chunks`` item ranges per
     group, on ``threads`` threads (at most one per unit): about
-    WEIGHT_GRAD_CHECK_FLOPS between checks, in whole rounds (one step of every
-    unit) while a round fits, else in steps of one item, as many per check as
-    the threads share evenly (at least one each)."""
+    WEIGHT_GRAD_CHECK_FLOPS per thread between checks, in whole rounds (one
+    step of every unit) while a round fits, else in steps of one item, as many
+    per check as the threads share evenly (at least one each)."""
     units = groups * chunks
     unit_items = max(1, -(-items // chunks))
     item_flops = max(1.0, flops / max(1, groups * items))   # one item of one group
-    step_items = max(1, min(unit_items, int(WEIGHT_GRAD_CHECK_FLOPS / (units * item_flops))))
-    steps = int(WEIGHT_GRAD_CHECK_FLOPS / (step_items * item_flops))
+    check_flops = WEIGHT_GRAD_CHECK_FLOPS * threads
+    step_items = max(1, min(unit_items, int(check_flops / (units * item_flops))))
+    steps = int(check_flops / (step_items * item_flops))
     if steps >= units:
         return step_items, units
     return step_items, max(1, steps // threads) * threads
