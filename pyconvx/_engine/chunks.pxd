@@ -1,5 +1,6 @@
 # Chunked walks over planes for the engine's plane-by-plane modules (pooling,
-# unfold), with a check for Ctrl-C between chunks.  Everything here is inline:
+# unfold), with a check for Ctrl-C between chunks (signal_pending, which the
+# weight-gradient engine uses too).  Everything here is inline:
 # it compiles into the modules that cimport it.
 
 from cython.parallel cimport prange

@@ -105,8 +105,10 @@ AVX512_LEVEL = dispatch.LEVEL_NAMES.index("avx512")
 DOT_LANES = 16
 
 #: FLOPs of weight-gradient work per thread between two checks for Ctrl-C:
-#: a few milliseconds of the gemm path (the dot path is slower).
-WEIGHT_GRAD_CHECK_FLOPS = 2**28
+#: about 20 ms of the gemm path, 100 ms of the dot path.  Each check is a
+#: barrier of the threads, which costs milliseconds on an oversubscribed
+#: machine (2**28 made a 2-thread call 1.5x slower under load).
+WEIGHT_GRAD_CHECK_FLOPS = 2**30
 
 
 @dataclass(frozen=True)
