@@ -60,7 +60,12 @@ def _normalise(line):
 def crash_key(log, reason):
     """A stable description of a crash from its log: the sanitizer's first
     runtime error or summary line (addresses and directories removed), else
-    the signal or exit status."""
+    the signal or exit status.  A deadly signal that AddressSanitizer caught
+    (its report names SEGV, BUS, FPE or ABRT) is named by the signal, as it is
+    without the sanitizer."""
+    deadly = re.search(r"SUMMARY: AddressSanitizer: (SEGV|BUS|FPE|ABRT)\b", log)
+    if deadly:
+        return "SIG" + deadly.group(1)
     for pattern in (r"\S*:\d+:\d+: runtime error: .*", r"SUMMARY: \w+Sanitizer: .*",
                     r"ERROR: \w+Sanitizer: [\w-]+.*", r"\w+Sanitizer: CHECK failed: \S+"):
         found = re.search(pattern, log)
