@@ -9,12 +9,10 @@ every Python version pyconvx supports.
 """
 
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol, TypeVar, Union
+from typing import Any, Literal, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
-
-from . import _docstrings
 
 __all__ = [
     "Algorithm",
@@ -33,7 +31,6 @@ __all__ = [
     "SignalBoundary",
     "SignalMethod",
     "SignalMode",
-    "docfiller",
 ]
 
 #: Arrays of the two dtypes pyconvx computes in.
@@ -87,14 +84,3 @@ SignalBoundary = Literal["fill", "pad", "wrap", "circular", "symm", "symmetric"]
 #: padding modes and SciPy's spellings (``filters.BOUNDARIES``).
 FilterBoundary = Literal["symmetric", "reflect", "replicate", "circular", "zeros", "fill",
                          "pad", "wrap", "symm"]
-
-_Documented = TypeVar("_Documented")
-
-
-class _DocFiller(Protocol):
-    def __call__(self, obj: _Documented, /) -> _Documented: ...
-
-
-#: ``_docstrings.docfiller`` with its signature: it returns the object it is
-#: given (its docstring filled in), so a decorated function keeps its type.
-docfiller: _DocFiller = _docstrings.docfiller

@@ -13,6 +13,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
+from ._docstrings import docfiller
 from ._engine import unfold as _unfold_engine
 from ._normalize import (
     as_array,
@@ -30,7 +31,6 @@ from ._typing import (
     FloatT,
     IntTuple,
     PaddingArg,
-    docfiller,
 )
 from .shapes import output_length
 
