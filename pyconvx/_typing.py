@@ -31,6 +31,7 @@ __all__ = [
     "SignalBoundary",
     "SignalMethod",
     "SignalMode",
+    "TransposedPaddingArg",
 ]
 
 #: Arrays of the two dtypes pyconvx computes in.
@@ -56,6 +57,11 @@ PaddingString = Literal["valid", "same", "full"]
 #: ``padding``: one int for every side, one int or ``(low, high)`` pair per
 #: spatial dim, or a :data:`PaddingString`.
 PaddingArg = Union[IntArg, PaddingString, Sequence[Union[IntArg, Sequence[IntArg]]]]
+
+#: ``padding`` of a transposed convolution: one int for every side, one int
+#: or ``(low, high)`` pair per spatial dim (the strings have no transposed
+#: meaning).
+TransposedPaddingArg = Union[IntArg, Sequence[Union[IntArg, Sequence[IntArg]]]]
 
 #: What the padded border holds (``_boundary.PADDING_MODES``).
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular", "symmetric", "constant"]
