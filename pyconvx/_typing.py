@@ -22,6 +22,7 @@ __all__ = [
     "Float64Array",
     "FloatArray",
     "FloatT",
+    "GradientName",
     "IntArg",
     "IntTuple",
     "PaddingArg",
@@ -69,6 +70,9 @@ PaddingMode = Literal["zeros", "reflect", "replicate", "circular", "symmetric", 
 #: The ``algorithm`` of :func:`pyconvx.conv` (``_engine.plan.ALGORITHMS``).
 Algorithm = Literal["auto", "fast", "direct", "gemm", "row", "rowblock", "depthwise",
                     "winograd", "fft"]
+
+#: A gradient :func:`pyconvx.conv_backward` can compute (``backward.NEEDS``).
+GradientName = Literal["input", "weight", "bias"]
 
 #: The layout of a batch of images (``shapes.DATA_FORMATS``).
 DataFormat = Literal["channels_first", "channels_last"]
