@@ -356,15 +356,14 @@ def plan_transpose_phases(*, batch: int, in_channels: int, out_channels: int, gr
     starts in the full transposed output).  The phases' weights are the
     transposed, flipped taps of each phase (``weight_index`` selects them).
     """
-    compute_dtype = np.dtype(dtype)
+    dtype = np.dtype(dtype)
     per_dim = [phase_dims(size, k, s, d, c, length) for size, k, s, d, c, length
                in zip(in_spatial, kernel, stride, dilation, crop, out_spatial)]
     used = _stackable(per_dim) if batch > 0 else None
     if used is not None:
         return _stacked_plan(used, batch=batch, in_channels=in_channels,
                              out_channels=out_channels, groups=groups, in_spatial=in_spatial,
-                             stride=stride, dtype=compute_dtype, threads=threads,
-                             x_strides=x_strides)
+                             stride=stride, dtype=dtype, threads=threads, x_strides=x_strides)
     phases: list[TransposePhase] = []
     workspace = 0
     flops = 0
@@ -388,7 +387,7 @@ def plan_transpose_phases(*, batch: int, in_channels: int, out_channels: int, gr
             out_spatial=tuple(p.count for p in combination))
         phase_out_strides = list(out_strides[:2]) + [st * s for st, s in
                                                      zip(out_strides[2:], stride)]
-        plan: Plan = cached_plan(geometry, compute_dtype, threads=threads, flip=True,
+        plan: Plan = cached_plan(geometry, dtype, threads=threads, flip=True,
                                  x_strides=list(x_strides), out_strides=phase_out_strides)
         phases.append(TransposePhase(out_index, weight_index, plan))
         workspace = max(workspace, plan.workspace_bytes)
