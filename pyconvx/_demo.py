@@ -7,9 +7,15 @@ from an image the package generates (:func:`demo_image`), written as PNG
 through Pillow when it is installed.
 """
 
+from __future__ import annotations
+
 import os
+from typing import Any, Literal, cast, overload
 
 import numpy as np
+import numpy.typing as npt
+
+from ._typing import Float64Array
 
 __all__ = [
     "PICTURES",
@@ -57,16 +63,19 @@ RGB_KERNEL = np.array(
     dtype=np.float64,
 )
 
+#: How :func:`to_pixels` maps a result onto the pixel scale.
+PixelScale = Literal["clip", "abs", "minmax"]
+
 #: File names of the picture set, in the order they are written.
 PICTURES = ("input.png", "sobel_x.png", "sobel_y.png", "edge_magnitude.png", "blur.png")
 
 
-def demo_image(size=96):
+def demo_image(size: int = 96) -> Float64Array:
     """A generated grayscale test image in [0, 1]: a soft gradient, a bright
     disc, a dark square and a vertical bar, so every filter has edges to
     find.  Deterministic (no randomness)."""
     rows, cols = np.mgrid[0:size, 0:size].astype(np.float64) / (size - 1)
-    image = 0.15 + 0.25 * cols
+    image: Float64Array = 0.15 + 0.25 * cols
     disc = (rows - 0.35) ** 2 + (cols - 0.32) ** 2 < 0.2**2
     image[disc] = 0.95
     image[int(0.55 * size) : int(0.85 * size), int(0.55 * size) : int(0.85 * size)] = 0.05
@@ -74,7 +83,23 @@ def demo_image(size=96):
     return image
 
 
-def to_pixels(values, how, bits=8):
+@overload
+def to_pixels(values: npt.ArrayLike, how: PixelScale,
+              bits: Literal[8] = 8) -> npt.NDArray[np.uint8]: ...
+
+
+@overload
+def to_pixels(values: npt.ArrayLike, how: PixelScale,
+              bits: Literal[16]) -> npt.NDArray[np.uint16]: ...
+
+
+@overload
+def to_pixels(values: npt.ArrayLike, how: PixelScale,
+              bits: int) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]: ...
+
+
+def to_pixels(values: npt.ArrayLike, how: PixelScale,
+              bits: int = 8) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
     """Map a float result onto ``0 .. 2**bits - 1`` for an 8- or 16-bit picture.
 
     ``how`` is ``"clip"`` (values already on the picture's scale are rounded
@@ -84,32 +109,33 @@ def to_pixels(values, how, bits=8):
     becomes 0.  Returns uint8 or uint16.
     """
     top = 2**bits - 1
-    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+    scaled: Float64Array = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
     if how == "abs":
-        values = np.abs(values)
-        peak = values.max() if values.size else 0.0
-        values = values * (top / peak) if peak > 0 else values
+        scaled = np.abs(scaled)
+        peak = scaled.max() if scaled.size else 0.0
+        scaled = scaled * (top / peak) if peak > 0 else scaled
     elif how == "minmax":
-        low, high = (values.min(), values.max()) if values.size else (0.0, 0.0)
-        values = (values - low) * (top / (high - low)) if high > low else values * 0.0
-    return np.clip(np.rint(values), 0, top).astype(np.uint8 if bits == 8 else np.uint16)
+        low, high = (scaled.min(), scaled.max()) if scaled.size else (0.0, 0.0)
+        scaled = (scaled - low) * (top / (high - low)) if high > low else scaled * 0.0
+    clipped = np.clip(np.rint(scaled), 0, top)
+    return clipped.astype(np.uint8) if bits == 8 else clipped.astype(np.uint16)
 
 
-def to_uint8(values, how):
+def to_uint8(values: npt.ArrayLike, how: PixelScale) -> npt.NDArray[np.uint8]:
     """:func:`to_pixels` onto 0..255 (an 8-bit picture)."""
     return to_pixels(values, how, 8)
 
 
-def _matrix(array):
+def _matrix(array: npt.ArrayLike) -> str:
     return np.array2string(np.asarray(array), separator=", ", suppress_small=True)
 
 
-def _g(value):
-    value = float(value)
-    return str(int(value)) if value.is_integer() else f"{value:.6g}"
+def _g(value: float | np.floating[Any]) -> str:
+    number = float(value)
+    return str(int(number)) if number.is_integer() else f"{number:.6g}"
 
 
-def worked_examples():
+def worked_examples() -> list[tuple[str, str]]:
     """The tutorial's worked examples computed by pyconvx, as (title, text) pairs."""
     import pyconvx
     from pyconvx import kernels
@@ -198,7 +224,8 @@ def worked_examples():
     return sections
 
 
-def learn_sobel(steps=150, learning_rate=1.5, size=64, seed=0):
+def learn_sobel(steps: int = 150, learning_rate: float = 1.5, size: int = 64,
+                seed: int | None = 0) -> tuple[list[float], Float64Array]:
     """Learn the Sobel-X kernel back from an image and its Sobel-X response.
 
     The image is :func:`demo_image`, centred on zero, with seeded uniform
@@ -223,11 +250,12 @@ def learn_sobel(steps=150, learning_rate=1.5, size=64, seed=0):
         losses.append(0.5 * float(np.mean(residual**2)))
         grads = pyconvx.conv_backward(image, weight, residual / residual.size,
                                       needs=("weight",))
-        weight -= learning_rate * grads.grad_weight
+        # the weight gradient was asked for: it is not None
+        weight -= learning_rate * cast(Float64Array, grads.grad_weight)
     return losses, weight[0, 0]
 
 
-def _learning_section():
+def _learning_section() -> tuple[str, str]:
     from pyconvx import kernels
 
     losses, weights = learn_sobel()
@@ -243,7 +271,7 @@ def _learning_section():
     )
 
 
-def write_pictures(directory, size=96):
+def write_pictures(directory: str | os.PathLike[str], size: int = 96) -> list[str]:
     """Write the picture set of :func:`demo_image` into ``directory`` as PNG.
 
     Returns the list of paths written.  Needs Pillow (ImportError otherwise).

@@ -7,10 +7,14 @@ indented like the placeholder.  One text per argument, in one place.
 """
 
 import textwrap
+from typing import TypeVar, cast
 
 __all__ = ["DOCS", "docfiller"]
 
-DOCS = {
+#: The object docfiller is given and returns (a function or a class).
+Documented = TypeVar("Documented")
+
+DOCS: dict[str, str] = {
     "x": """\
 x : array_like
     Input ``(N, C_in, *spatial)``, or unbatched ``(C_in, *spatial)`` (the
@@ -317,10 +321,11 @@ MemoryError
     When the result or the workspace cannot be had."""
 
 
-def docfiller(obj):
+def docfiller(obj: Documented) -> Documented:
     """Fill the ``%(name)s`` lines of ``obj.__doc__`` from :data:`DOCS`."""
     lines = []
-    for line in obj.__doc__.split("\n"):
+    # every object given has a docstring to fill
+    for line in cast(str, obj.__doc__).split("\n"):
         stripped = line.strip()
         if stripped.startswith("%(") and stripped.endswith(")s"):
             indent = line[:len(line) - len(line.lstrip())]

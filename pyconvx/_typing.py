@@ -9,12 +9,10 @@ every Python version pyconvx supports.
 """
 
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol, TypeVar, Union
+from typing import Any, Literal, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
-
-from . import _docstrings
 
 __all__ = [
     "Algorithm",
@@ -24,6 +22,7 @@ __all__ = [
     "Float64Array",
     "FloatArray",
     "FloatT",
+    "GradientName",
     "IntArg",
     "IntTuple",
     "PaddingArg",
@@ -33,7 +32,7 @@ __all__ = [
     "SignalBoundary",
     "SignalMethod",
     "SignalMode",
-    "docfiller",
+    "TransposedPaddingArg",
 ]
 
 #: Arrays of the two dtypes pyconvx computes in.
@@ -60,12 +59,20 @@ PaddingString = Literal["valid", "same", "full"]
 #: spatial dim, or a :data:`PaddingString`.
 PaddingArg = Union[IntArg, PaddingString, Sequence[Union[IntArg, Sequence[IntArg]]]]
 
+#: ``padding`` of a transposed convolution: one int for every side, one int
+#: or ``(low, high)`` pair per spatial dim (the strings have no transposed
+#: meaning).
+TransposedPaddingArg = Union[IntArg, Sequence[Union[IntArg, Sequence[IntArg]]]]
+
 #: What the padded border holds (``_boundary.PADDING_MODES``).
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular", "symmetric", "constant"]
 
 #: The ``algorithm`` of :func:`pyconvx.conv` (``_engine.plan.ALGORITHMS``).
 Algorithm = Literal["auto", "fast", "direct", "gemm", "row", "rowblock", "depthwise",
                     "winograd", "fft"]
+
+#: A gradient :func:`pyconvx.conv_backward` can compute (``backward.NEEDS``).
+GradientName = Literal["input", "weight", "bias"]
 
 #: The layout of a batch of images (``shapes.DATA_FORMATS``).
 DataFormat = Literal["channels_first", "channels_last"]
@@ -87,14 +94,3 @@ SignalBoundary = Literal["fill", "pad", "wrap", "circular", "symm", "symmetric"]
 #: padding modes and SciPy's spellings (``filters.BOUNDARIES``).
 FilterBoundary = Literal["symmetric", "reflect", "replicate", "circular", "zeros", "fill",
                          "pad", "wrap", "symm"]
-
-_Documented = TypeVar("_Documented")
-
-
-class _DocFiller(Protocol):
-    def __call__(self, obj: _Documented, /) -> _Documented: ...
-
-
-#: ``_docstrings.docfiller`` with its signature: it returns the object it is
-#: given (its docstring filled in), so a decorated function keeps its type.
-docfiller: _DocFiller = _docstrings.docfiller

@@ -15,9 +15,14 @@ results and hands canonical views to the engine:
 * the bias gradient is ``_engine.backward.bias_grad``.
 """
 
+from __future__ import annotations
+
 from collections import namedtuple
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from ._boundary import extend_indices
 from ._docstrings import docfiller
@@ -25,6 +30,7 @@ from ._engine import backward as engine
 from ._engine.plan_backward import (
     BIAS_SUM,
     BackwardPlan,
+    WeightGradPlan,
     make_transpose_plan,
     make_weight_grad_plan,
     padded_chunk,
@@ -37,9 +43,25 @@ from ._normalize import (
     resolve_threads,
     result_dtype,
 )
+from ._typing import (
+    DataFormat,
+    Float32Array,
+    Float64Array,
+    FloatArray,
+    FloatT,
+    GradientName,
+    IntArg,
+    IntTuple,
+    PaddingArg,
+    PaddingMode,
+    RealNumber,
+    TransposedPaddingArg,
+)
 from .conv import _element_strides, conv_impl
-from .shapes import describe_conv, describe_transpose
+from .shapes import ConvGeometry, describe_conv, describe_transpose
 from .transpose import (
+    AnyTransposePlan,
+    PhaseTaps,
     batched_channels_first,
     forward_weight,
     run_transposed,
@@ -51,10 +73,22 @@ __all__ = ["ConvGradients", "conv_backward", "conv_grad_input", "conv_grad_weigh
            "plan_backward", "plan_transpose"]
 
 #: What ``conv_backward(needs=...)`` can compute.
-NEEDS = ("input", "weight", "bias")
+NEEDS: tuple[GradientName, ...] = ("input", "weight", "bias")
 
-#: The result of :func:`conv_backward`.
-ConvGradients = namedtuple("ConvGradients", ["grad_input", "grad_weight", "grad_bias"])
+#: An array in the compute dtype (float32 or float64).
+_Array = npt.NDArray[np.floating[Any]]
+
+if TYPE_CHECKING:
+    class ConvGradients(NamedTuple, Generic[FloatT]):
+        """The result of :func:`conv_backward` for the type checker: the arrays
+        have the dtype of the forward pass."""
+
+        grad_input: npt.NDArray[FloatT] | None
+        grad_weight: npt.NDArray[FloatT] | None
+        grad_bias: npt.NDArray[FloatT] | None
+else:
+    #: The result of :func:`conv_backward`.
+    ConvGradients = namedtuple("ConvGradients", ["grad_input", "grad_weight", "grad_bias"])
 ConvGradients.__doc__ = """The gradients of a convolution (None for what was not asked).
 
 Attributes
@@ -68,24 +102,27 @@ grad_bias : ndarray or None
 """
 
 
-def _gradient_dtype(*arrays_and_names):
+def _gradient_dtype(*arrays_and_names: tuple[npt.DTypeLike, str]) -> np.dtype[Any]:
     """The dtype rule of ``conv``, with one more rule for gradients: float32 and
     float64 arrays together are a TypeError (a gradient is computed in the dtype
     of its forward pass, never silently in another)."""
-    floats = {}
-    for dtype, name in arrays_and_names:
-        dtype = np.dtype(dtype)
+    floats: dict[np.dtype[Any], str] = {}
+    for dtype_like, name in arrays_and_names:
+        dtype = np.dtype(dtype_like)
         if dtype.kind == "f":
             floats.setdefault(dtype.newbyteorder("=") if not dtype.isnative else dtype, name)
     if len(floats) > 1:
         described = ", ".join(f"{name} is {dtype}" for dtype, name in floats.items())
         raise TypeError(f"the arrays of a gradient must share one floating dtype, got "
                         f"{described}: cast them to the dtype of the forward pass")
-    return result_dtype(*arrays_and_names)
+    gradient_dtype: np.dtype[Any] = result_dtype(*arrays_and_names)
+    return gradient_dtype
 
 
-def _describe(input_shape, weight_shape, grad_output, stride, padding, dilation, groups,
-              padding_mode, padding_value, data_format):
+def _describe(input_shape: Sequence[IntArg], weight_shape: Sequence[IntArg],
+              grad_output: npt.NDArray[Any], stride: IntTuple, padding: PaddingArg,
+              dilation: IntTuple, groups: IntArg, padding_mode: PaddingMode,
+              padding_value: RealNumber, data_format: DataFormat) -> ConvGeometry:
     """The forward problem, and grad_output checked against its output shape."""
     geometry = describe_conv(input_shape, weight_shape, stride=stride, padding=padding,
                              dilation=dilation, groups=groups, padding_mode=padding_mode,
@@ -98,21 +135,22 @@ def _describe(input_shape, weight_shape, grad_output, stride, padding, dilation,
     return geometry
 
 
-def _check_flip(flip):
+def _check_flip(flip: object) -> None:
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be a bool, got {type(flip).__name__} {flip!r}")
 
 
-def _input_shape(input_shape):
+def _input_shape(input_shape: Sequence[IntArg]) -> Sequence[IntArg]:
     if isinstance(input_shape, np.ndarray):
         raise TypeError("input_shape must be a shape (a tuple of ints), got an array: "
                         "pass x.shape")
     return input_shape
 
 
-def _grad_input(geometry, weight, g, dtype, flip, threads):
+def _grad_input(geometry: ConvGeometry, weight: _Array, g: _Array, dtype: np.dtype[Any],
+                flip: bool, threads: int) -> _Array:
     """The input gradient (x's shape), from canonical weight and grad_output."""
-    result = np.empty(_input_shape_of(geometry), dtype=dtype)
+    result: _Array = np.empty(_input_shape_of(geometry), dtype=dtype)
     target = batched_channels_first(result, geometry)
     if target.size == 0:
         return result
@@ -130,8 +168,8 @@ def _grad_input(geometry, weight, g, dtype, flip, threads):
             for size, (lo, _), n in zip(padded, geometry.pads, geometry.in_spatial)]
     chunk = padded_chunk(geometry, dtype)
     block = np.empty((chunk, geometry.in_channels) + padded, dtype=dtype)
-    plan = None
-    taps = {}
+    plan: AnyTransposePlan | None = None
+    taps: PhaseTaps = {}
     for start in range(0, geometry.batch, chunk):
         stop = min(start + chunk, geometry.batch)
         part = block[:stop - start]
@@ -144,7 +182,7 @@ def _grad_input(geometry, weight, g, dtype, flip, threads):
     return result
 
 
-def _input_shape_of(geometry):
+def _input_shape_of(geometry: ConvGeometry) -> tuple[int, ...]:
     if geometry.data_format == "channels_last":
         core = geometry.in_spatial + (geometry.in_channels,)
     else:
@@ -152,9 +190,10 @@ def _input_shape_of(geometry):
     return ((geometry.batch,) + core) if geometry.batched else core
 
 
-def _grad_weight(geometry, x, g, dtype, flip, threads):
+def _grad_weight(geometry: ConvGeometry, x: _Array, g: _Array, dtype: np.dtype[Any],
+                 flip: bool, threads: int) -> _Array:
     """The weight gradient (the weight's shape), from canonical x and grad_output."""
-    result = np.empty(geometry.weight_shape, dtype=dtype)
+    result: _Array = np.empty(geometry.weight_shape, dtype=dtype)
     if result.size == 0:
         return result
     if geometry.batch == 0:
@@ -172,11 +211,12 @@ def _grad_weight(geometry, x, g, dtype, flip, threads):
     return result
 
 
-def channel_sums(grad_output, batched, *, threads=None):
+def channel_sums(grad_output: npt.ArrayLike, batched: bool, *,
+                 threads: int | None = None) -> _Array:
     """The bias gradient of a channels-first grad_output (``batched``: with a
     leading batch axis): its sum per channel over the batch and the
     positions, in a fixed order."""
-    g = np.asarray(grad_output)
+    g: _Array = np.asarray(grad_output)
     g = compute_array(g, _gradient_dtype((g.dtype, "grad_output")))
     if not batched:
         g = g[np.newaxis]
@@ -188,8 +228,11 @@ def channel_sums(grad_output, batched, *, threads=None):
     return result
 
 
-def transposed_gradients(x, weight, grad_output, stride, padding, output_padding, groups,
-                         dilation, *, needs, threads, data_format, ndim):
+def transposed_gradients(x: npt.ArrayLike, weight: npt.ArrayLike, grad_output: npt.ArrayLike,
+                         stride: IntTuple, padding: TransposedPaddingArg,
+                         output_padding: IntTuple, groups: IntArg, dilation: IntTuple, *,
+                         needs: Collection[GradientName], threads: int | None,
+                         data_format: DataFormat, ndim: int | None) -> ConvGradients[Any]:
     """The gradients of ``y = conv_transpose(x, weight, bias, ...)`` (ConvGradients).
 
     A transposed convolution is the adjoint of the convolution with the same
@@ -197,25 +240,27 @@ def transposed_gradients(x, weight, grad_output, stride, padding, output_padding
     weight gradient with the roles of x and grad_output exchanged, and
     ``dL/dbias`` the sum of grad_output per channel.
     """
-    x = as_array(x, "x")
-    weight = as_array(weight, "weight")
-    grad_output = as_array(grad_output, "grad_output")
-    geometry = describe_transpose(x.shape, weight.shape, stride=stride, padding=padding,
+    x_array: npt.NDArray[Any] = as_array(x, "x")
+    w_array: npt.NDArray[Any] = as_array(weight, "weight")
+    g_array: npt.NDArray[Any] = as_array(grad_output, "grad_output")
+    geometry = describe_transpose(x_array.shape, w_array.shape, stride=stride, padding=padding,
                                   output_padding=output_padding, dilation=dilation,
                                   groups=groups, ndim=ndim, data_format=data_format)
-    if grad_output.shape != geometry.out_shape:
+    if g_array.shape != geometry.out_shape:
         raise ValueError(f"grad_output must have the shape of the transposed convolution's "
-                         f"output, {geometry.out_shape}, got shape {grad_output.shape}")
+                         f"output, {geometry.out_shape}, got shape {g_array.shape}")
     last = data_format == "channels_last"
     # the spatial axes: after the batch and channel axes, or before the channel axis
-    lead = x.ndim - geometry.ndim - (1 if last else 0)
+    lead = x_array.ndim - geometry.ndim - (1 if last else 0)
     # the adjoint convolution maps the output back to the input's size, plus
     # output_padding // stride positions at the high end (when the dilation
     # allows an output_padding of a stride or more): zeros there
     extra = [op // s for op, s in zip(geometry.output_padding, geometry.stride)]
-    grad_input = grad_weight = grad_bias = None
+    grad_input: npt.NDArray[Any] | None = None
+    grad_weight: npt.NDArray[Any] | None = None
+    grad_bias: npt.NDArray[Any] | None = None
     if "input" in needs:
-        grad_input = conv_impl(grad_output, weight, None, geometry.stride, geometry.pads,
+        grad_input = conv_impl(g_array, w_array, None, geometry.stride, geometry.pads,
                                geometry.dilation, groups, threads=threads, ndim=ndim,
                                data_format=data_format)
         if any(extra):
@@ -223,19 +268,19 @@ def transposed_gradients(x, weight, grad_output, stride, padding, output_padding
                 (slice(None),) * lead + tuple(slice(0, n) for n in geometry.in_spatial)])
     if "weight" in needs:
         if any(extra):
-            x = np.pad(x, [(0, 0)] * lead + [(0, e) for e in extra]
-                       + ([(0, 0)] if last else []))
-        grad_weight = conv_backward(grad_output, weight, x, geometry.stride, geometry.pads,
+            x_array = np.pad(x_array, [(0, 0)] * lead + [(0, e) for e in extra]
+                             + ([(0, 0)] if last else []))
+        grad_weight = conv_backward(g_array, w_array, x_array, geometry.stride, geometry.pads,
                                     geometry.dilation, groups, needs=("weight",),
                                     threads=threads, data_format=data_format).grad_weight
     if "bias" in needs:
-        grad_bias = channel_sums(np.moveaxis(grad_output, -1, lead) if last else grad_output,
+        grad_bias = channel_sums(np.moveaxis(g_array, -1, lead) if last else g_array,
                                  geometry.batched, threads=threads)
     return ConvGradients(grad_input, grad_weight, grad_bias)
 
 
-def _grad_bias(geometry, g, dtype, threads):
-    result = np.empty((geometry.out_channels,), dtype=dtype)
+def _grad_bias(geometry: ConvGeometry, g: _Array, dtype: np.dtype[Any], threads: int) -> _Array:
+    result: _Array = np.empty((geometry.out_channels,), dtype=dtype)
     if result.size:
         if g.shape[0] == 0:
             result[...] = 0
@@ -244,10 +289,46 @@ def _grad_bias(geometry, g, dtype, threads):
     return result
 
 
+@overload
+def conv_grad_input(input_shape: Sequence[IntArg], weight: Float32Array, grad_output: Float32Array,
+                    stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                    groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                    padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                    threads: int | None = None) -> Float32Array: ...
+
+
+@overload
+def conv_grad_input(input_shape: Sequence[IntArg], weight: Float64Array, grad_output: npt.ArrayLike,
+                    stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                    groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                    padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                    threads: int | None = None) -> Float64Array: ...
+
+
+@overload
+def conv_grad_input(input_shape: Sequence[IntArg], weight: npt.ArrayLike, grad_output: Float64Array,
+                    stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                    groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                    padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                    threads: int | None = None) -> Float64Array: ...
+
+
+@overload
+def conv_grad_input(input_shape: Sequence[IntArg], weight: npt.ArrayLike,
+                    grad_output: npt.ArrayLike,
+                    stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                    groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                    padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                    threads: int | None = None) -> FloatArray: ...
+
+
 @docfiller
-def conv_grad_input(input_shape, weight, grad_output, stride=1, padding=0, dilation=1,
-                    groups=1, *, flip=False, padding_mode="zeros", padding_value=0.0,
-                    data_format="channels_first", threads=None):
+def conv_grad_input(input_shape: Sequence[IntArg], weight: npt.ArrayLike,
+                    grad_output: npt.ArrayLike,
+                    stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                    groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                    padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                    threads: int | None = None) -> FloatArray:
     """Gradient of :func:`pyconvx.conv` with respect to its input x.
 
     For ``y = conv(x, weight, ...)`` and a loss with ``grad_output = dL/dy``,
@@ -300,22 +381,56 @@ def conv_grad_input(input_shape, weight, grad_output, stride=1, padding=0, dilat
            [9., 9., 9., 9.],
            [9., 9., 9., 9.]])
     """
-    weight = as_array(weight, "weight")
-    grad_output = as_array(grad_output, "grad_output")
+    w_array: npt.NDArray[Any] = as_array(weight, "weight")
+    g_array: npt.NDArray[Any] = as_array(grad_output, "grad_output")
     _check_flip(flip)
-    geometry = _describe(_input_shape(input_shape), weight.shape, grad_output, stride, padding,
+    geometry = _describe(_input_shape(input_shape), w_array.shape, g_array, stride, padding,
                          dilation, groups, padding_mode, padding_value, data_format)
-    dtype = _gradient_dtype((weight.dtype, "weight"), (grad_output.dtype, "grad_output"))
-    threads = resolve_threads(threads)
+    dtype = _gradient_dtype((w_array.dtype, "weight"), (g_array.dtype, "grad_output"))
+    thread_count: int = resolve_threads(threads)
     check_memory(prod(_input_shape_of(geometry)) * dtype.itemsize, "the input gradient")
-    g = batched_channels_first(compute_array(grad_output, dtype), geometry)
-    return _grad_input(geometry, compute_array(weight, dtype), g, dtype, flip, threads)
+    g: _Array = batched_channels_first(compute_array(g_array, dtype), geometry)
+    return _grad_input(geometry, compute_array(w_array, dtype), g, dtype, flip, thread_count)
+
+
+@overload
+def conv_grad_weight(x: Float32Array, weight_shape: Sequence[IntArg], grad_output: Float32Array,
+                     stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                     groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                     padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                     threads: int | None = None) -> Float32Array: ...
+
+
+@overload
+def conv_grad_weight(x: Float64Array, weight_shape: Sequence[IntArg], grad_output: npt.ArrayLike,
+                     stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                     groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                     padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                     threads: int | None = None) -> Float64Array: ...
+
+
+@overload
+def conv_grad_weight(x: npt.ArrayLike, weight_shape: Sequence[IntArg], grad_output: Float64Array,
+                     stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                     groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                     padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                     threads: int | None = None) -> Float64Array: ...
+
+
+@overload
+def conv_grad_weight(x: npt.ArrayLike, weight_shape: Sequence[IntArg], grad_output: npt.ArrayLike,
+                     stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                     groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                     padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                     threads: int | None = None) -> FloatArray: ...
 
 
 @docfiller
-def conv_grad_weight(x, weight_shape, grad_output, stride=1, padding=0, dilation=1, groups=1,
-                     *, flip=False, padding_mode="zeros", padding_value=0.0,
-                     data_format="channels_first", threads=None):
+def conv_grad_weight(x: npt.ArrayLike, weight_shape: Sequence[IntArg], grad_output: npt.ArrayLike,
+                     stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                     groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                     padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                     threads: int | None = None) -> FloatArray:
     """Gradient of :func:`pyconvx.conv` with respect to its weight.
 
     For ``y = conv(x, weight, ...)`` and ``grad_output = dL/dy``, returns
@@ -360,22 +475,61 @@ def conv_grad_weight(x, weight_shape, grad_output, stride=1, padding=0, dilation
     >>> pyconvx.conv_grad_weight(x, (1, 1, 3), np.array([[[1., 0., -1.]]]))
     array([[[-2., -2., -2.]]])
     """
-    x = as_array(x, "x")
-    grad_output = as_array(grad_output, "grad_output")
+    x_array: npt.NDArray[Any] = as_array(x, "x")
+    g_array: npt.NDArray[Any] = as_array(grad_output, "grad_output")
     _check_flip(flip)
-    geometry = _describe(x.shape, weight_shape, grad_output, stride, padding, dilation, groups,
-                         padding_mode, padding_value, data_format)
-    dtype = _gradient_dtype((x.dtype, "x"), (grad_output.dtype, "grad_output"))
-    threads = resolve_threads(threads)
-    xb = batched_channels_first(compute_array(x, dtype), geometry)
-    g = batched_channels_first(compute_array(grad_output, dtype), geometry)
-    return _grad_weight(geometry, xb, g, dtype, flip, threads)
+    geometry = _describe(x_array.shape, weight_shape, g_array, stride, padding, dilation,
+                         groups, padding_mode, padding_value, data_format)
+    dtype = _gradient_dtype((x_array.dtype, "x"), (g_array.dtype, "grad_output"))
+    thread_count: int = resolve_threads(threads)
+    xb: _Array = batched_channels_first(compute_array(x_array, dtype), geometry)
+    g: _Array = batched_channels_first(compute_array(g_array, dtype), geometry)
+    return _grad_weight(geometry, xb, g, dtype, flip, thread_count)
+
+
+@overload
+def conv_backward(x: Float32Array, weight: Float32Array, grad_output: Float32Array,
+                  stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                  groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                  padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                  needs: GradientName | Iterable[GradientName] = NEEDS,
+                  threads: int | None = None) -> ConvGradients[np.float32]: ...
+
+
+@overload
+def conv_backward(x: Float64Array, weight: npt.ArrayLike, grad_output: npt.ArrayLike,
+                  stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                  groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                  padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                  needs: GradientName | Iterable[GradientName] = NEEDS,
+                  threads: int | None = None) -> ConvGradients[np.float64]: ...
+
+
+@overload
+def conv_backward(x: npt.ArrayLike, weight: npt.ArrayLike, grad_output: Float64Array,
+                  stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                  groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                  padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                  needs: GradientName | Iterable[GradientName] = NEEDS,
+                  threads: int | None = None) -> ConvGradients[np.float64]: ...
+
+
+@overload
+def conv_backward(x: npt.ArrayLike, weight: npt.ArrayLike, grad_output: npt.ArrayLike,
+                  stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                  groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                  padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                  needs: GradientName | Iterable[GradientName] = NEEDS,
+                  threads: int | None = None) -> ConvGradients[Any]: ...
 
 
 @docfiller
-def conv_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, groups=1, *,
-                  flip=False, padding_mode="zeros", padding_value=0.0,
-                  data_format="channels_first", needs=NEEDS, threads=None):
+def conv_backward(x: npt.ArrayLike, weight: npt.ArrayLike, grad_output: npt.ArrayLike,
+                  stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                  groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+                  padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+                  needs: GradientName | Iterable[GradientName] = NEEDS,
+                  threads: int | None = None) -> ConvGradients[Any]:
     """The gradients of :func:`pyconvx.conv` with respect to x, weight and bias.
 
     One validation for the three: ``conv_grad_input``, ``conv_grad_weight``
@@ -419,14 +573,14 @@ def conv_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, group
     >>> pyconvx.conv_backward(x, w, target, needs=("bias",))
     ConvGradients(grad_input=None, grad_weight=None, grad_bias=array([-6.]))
     """
-    x = as_array(x, "x")
-    weight = as_array(weight, "weight")
-    grad_output = as_array(grad_output, "grad_output")
+    x_array: npt.NDArray[Any] = as_array(x, "x")
+    w_array: npt.NDArray[Any] = as_array(weight, "weight")
+    g_array: npt.NDArray[Any] = as_array(grad_output, "grad_output")
     _check_flip(flip)
     if isinstance(needs, str):
         needs = (needs,)
     try:
-        wanted = tuple(needs)
+        wanted: tuple[GradientName, ...] = tuple(needs)
     except TypeError:
         raise TypeError(f"needs must be a tuple of {', '.join(map(repr, NEEDS))}; got "
                         f"{type(needs).__name__} {needs!r}") from None
@@ -434,30 +588,34 @@ def conv_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, group
         if item not in NEEDS:
             raise ValueError(f"needs must hold only {', '.join(map(repr, NEEDS))}; got "
                              f"{item!r} in needs={needs!r}")
-    geometry = _describe(x.shape, weight.shape, grad_output, stride, padding, dilation, groups,
-                         padding_mode, padding_value, data_format)
-    dtype = _gradient_dtype((x.dtype, "x"), (weight.dtype, "weight"),
-                            (grad_output.dtype, "grad_output"))
-    threads = resolve_threads(threads)
-    g = batched_channels_first(compute_array(grad_output, dtype), geometry)
-    grad_input = grad_weight = grad_bias = None
+    geometry = _describe(x_array.shape, w_array.shape, g_array, stride, padding, dilation,
+                         groups, padding_mode, padding_value, data_format)
+    dtype = _gradient_dtype((x_array.dtype, "x"), (w_array.dtype, "weight"),
+                            (g_array.dtype, "grad_output"))
+    thread_count: int = resolve_threads(threads)
+    g: _Array = batched_channels_first(compute_array(g_array, dtype), geometry)
+    grad_input: _Array | None = None
+    grad_weight: _Array | None = None
+    grad_bias: _Array | None = None
     if "input" in wanted:
-        check_memory(prod(x.shape) * dtype.itemsize, "the input gradient")
-        grad_input = _grad_input(geometry, compute_array(weight, dtype), g, dtype, flip,
-                                 threads)
+        check_memory(prod(x_array.shape) * dtype.itemsize, "the input gradient")
+        grad_input = _grad_input(geometry, compute_array(w_array, dtype), g, dtype, flip,
+                                 thread_count)
     if "weight" in wanted:
-        xb = batched_channels_first(compute_array(x, dtype), geometry)
-        grad_weight = _grad_weight(geometry, xb, g, dtype, flip, threads)
+        xb: _Array = batched_channels_first(compute_array(x_array, dtype), geometry)
+        grad_weight = _grad_weight(geometry, xb, g, dtype, flip, thread_count)
     if "bias" in wanted:
-        grad_bias = _grad_bias(geometry, g, dtype, threads)
+        grad_bias = _grad_bias(geometry, g, dtype, thread_count)
     return ConvGradients(grad_input, grad_weight, grad_bias)
 
 
-def _shapes_and_dtype(x, weight, dtype, rule):
+def _shapes_and_dtype(x: npt.ArrayLike, weight: npt.ArrayLike, dtype: npt.DTypeLike | None,
+                      rule: Callable[..., np.dtype[Any]]
+                      ) -> tuple[Sequence[IntArg], Sequence[IntArg], np.dtype[Any]]:
     """The shapes of x and weight (arrays, or shapes as tuples of ints) and the
     compute dtype ``rule`` gives their arrays and ``dtype`` (float32 if none)."""
-    dtypes = []
-    shapes = []
+    dtypes: list[tuple[np.dtype[Any], str]] = []
+    shapes: list[Sequence[IntArg]] = []
     for value, name in ((x, "x"), (weight, "weight")):
         if isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value):
             shapes.append(value)
@@ -470,12 +628,15 @@ def _shapes_and_dtype(x, weight, dtype, rule):
     return shapes[0], shapes[1], rule(*dtypes) if dtypes else np.dtype(np.float32)
 
 
-def _contiguous_strides(shape):
+def _contiguous_strides(shape: Sequence[int]) -> list[int]:
     return [prod(shape[i + 1:]) for i in range(len(shape))]
 
 
-def _transpose_phases(batch, grad_channels, out_channels, groups, grad_spatial, out_spatial,
-                      kernel, stride, dilation, crop, dtype, threads):
+def _transpose_phases(batch: int, grad_channels: int, out_channels: int, groups: int,
+                      grad_spatial: Sequence[int], out_spatial: Sequence[int],
+                      kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
+                      crop: Sequence[int], dtype: np.dtype[Any],
+                      threads: int) -> AnyTransposePlan:
     """The TransposePlan of contiguous arrays of these shapes."""
     return make_transpose_plan(
         batch=batch, in_channels=grad_channels, out_channels=out_channels, groups=groups,
@@ -485,9 +646,12 @@ def _transpose_phases(batch, grad_channels, out_channels, groups, grad_spatial, 
         out_strides=_contiguous_strides((batch, out_channels) + tuple(out_spatial)))
 
 
-def plan_backward(x, weight, stride=1, padding=0, dilation=1, groups=1, *,
-                  padding_mode="zeros", padding_value=0.0, data_format="channels_first",
-                  needs=NEEDS, threads=None, dtype=None):
+def plan_backward(x: npt.ArrayLike, weight: npt.ArrayLike, stride: IntTuple = 1,
+                  padding: PaddingArg = 0, dilation: IntTuple = 1, groups: IntArg = 1, *,
+                  padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+                  data_format: DataFormat = "channels_first",
+                  needs: GradientName | Iterable[GradientName] = NEEDS,
+                  threads: int | None = None, dtype: npt.DTypeLike | None = None) -> BackwardPlan:
     """How :func:`conv_backward` would compute the gradients, without running it.
 
     Parameters
@@ -530,14 +694,16 @@ def plan_backward(x, weight, stride=1, padding=0, dilation=1, groups=1, *,
     geometry = describe_conv(x_shape, w_shape, stride=stride, padding=padding,
                              dilation=dilation, groups=groups, padding_mode=padding_mode,
                              padding_value=padding_value, data_format=data_format)
-    threads = resolve_threads(threads)
+    thread_count: int = resolve_threads(threads)
     x_full = (geometry.batch, geometry.in_channels) + geometry.in_spatial
     y_full = (geometry.batch, geometry.out_channels) + geometry.out_spatial
     problem = (f"gradients of conv x {x_full} * weight {geometry.weight_shape} -> {y_full},"
                f" stride={geometry.stride}, dilation={geometry.dilation}, pads={geometry.pads},"
                f" groups={geometry.groups}, padding_mode={geometry.padding_mode!r}, "
                f"dtype {compute.name}")
-    grad_input = fold = grad_weight = None
+    grad_input: AnyTransposePlan | None = None
+    fold: str | None = None
+    grad_weight: WeightGradPlan | None = None
     workspace = 0
     if "input" in wanted and geometry.batch and geometry.out_channels:
         copies = geometry.padding_mode not in ("zeros", "constant")
@@ -548,17 +714,17 @@ def plan_backward(x, weight, stride=1, padding=0, dilation=1, groups=1, *,
             geometry.out_spatial, padded if copies else geometry.in_spatial, geometry.kernel,
             geometry.stride, geometry.dilation,
             [0] * geometry.ndim if copies else [lo for lo, _ in geometry.pads], compute,
-            threads)
+            thread_count)
         workspace = grad_input.workspace_bytes
         if copies:
-            block = chunk * geometry.in_channels * prod(padded) * compute.itemsize
+            block: int = chunk * geometry.in_channels * prod(padded) * compute.itemsize
             fold = (f"the padded input's gradient in blocks of {chunk} image(s) "
                     f"({block} bytes), its border folded onto the elements "
                     f"{geometry.padding_mode!r} copied")
             workspace += block
     if "weight" in wanted and geometry.batch:
         grad_weight = make_weight_grad_plan(
-            geometry, compute, threads=threads,
+            geometry, compute, threads=thread_count,
             x_strides=_contiguous_strides((geometry.batch, geometry.in_channels)
                                           + geometry.in_spatial))
         workspace = max(workspace, grad_weight.workspace_bytes)
@@ -566,8 +732,11 @@ def plan_backward(x, weight, stride=1, padding=0, dilation=1, groups=1, *,
                         BIAS_SUM if "bias" in wanted else None, workspace)
 
 
-def plan_transpose(x, weight, stride=1, padding=0, output_padding=0, groups=1, dilation=1, *,
-                   threads=None, dtype=None, data_format="channels_first"):
+def plan_transpose(x: npt.ArrayLike, weight: npt.ArrayLike, stride: IntTuple = 1,
+                   padding: TransposedPaddingArg = 0, output_padding: IntTuple = 0,
+                   groups: IntArg = 1, dilation: IntTuple = 1, *, threads: int | None = None,
+                   dtype: npt.DTypeLike | None = None,
+                   data_format: DataFormat = "channels_first") -> BackwardPlan:
     """How :func:`pyconvx.conv_transpose` would compute, without running it.
 
     Parameters
@@ -603,11 +772,11 @@ def plan_transpose(x, weight, stride=1, padding=0, output_padding=0, groups=1, d
     geometry = describe_transpose(x_shape, w_shape, stride=stride, padding=padding,
                                   output_padding=output_padding, dilation=dilation,
                                   groups=groups, data_format=data_format)
-    threads = resolve_threads(threads)
+    thread_count: int = resolve_threads(threads)
     phases = _transpose_phases(
         geometry.batch, geometry.in_channels, geometry.out_channels, geometry.groups,
         geometry.in_spatial, geometry.out_spatial, geometry.kernel, geometry.stride,
-        geometry.dilation, [lo for lo, _ in geometry.pads], compute, threads)
+        geometry.dilation, [lo for lo, _ in geometry.pads], compute, thread_count)
     x_full = (geometry.batch, geometry.in_channels) + geometry.in_spatial
     y_full = (geometry.batch, geometry.out_channels) + geometry.out_spatial
     problem = (f"conv_transpose x {x_full} * weight {geometry.weight_shape} -> {y_full},"

@@ -309,7 +309,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
     scale = args.scale
     if scale == "auto":
         scale = "abs" if abs(kernel.sum()) <= 1e-9 * max(np.abs(kernel).sum(), 1.0) else "clip"
-    pixels = _demo.to_pixels(result, scale, bits)
+    pixels: npt.NDArray[Any] = _demo.to_pixels(result, scale, bits)
     if alpha is not None:
         kept = _alpha_for(alpha, args.mode, kernel.shape)
         kept = np.rint(kept).astype(pixels.dtype)

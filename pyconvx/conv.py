@@ -14,6 +14,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
+from ._docstrings import docfiller
 from ._engine import direct
 from ._engine.plan import ALGORITHMS, cached_plan, check_forced_algorithm
 from ._normalize import (
@@ -36,7 +37,6 @@ from ._typing import (
     PaddingArg,
     PaddingMode,
     RealNumber,
-    docfiller,
 )
 from .shapes import describe_conv
 

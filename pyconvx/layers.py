@@ -8,7 +8,13 @@ returns the input's gradient and adds the weight's and the bias's to
 ``grad_weight`` and ``grad_bias`` (cleared by ``zero_grad()``).
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic, Literal, Union, cast, overload
+
 import numpy as np
+import numpy.typing as npt
 
 from ._docstrings import docfiller
 from ._normalize import (
@@ -19,6 +25,21 @@ from ._normalize import (
     check_choice,
     padding_mode_code,
 )
+from ._typing import (
+    Algorithm,
+    DataFormat,
+    Float32Array,
+    Float64Array,
+    FloatArray,
+    FloatT,
+    GradientName,
+    IntArg,
+    IntTuple,
+    PaddingArg,
+    PaddingMode,
+    RealNumber,
+    TransposedPaddingArg,
+)
 from .backward import conv_backward, transposed_gradients
 from .conv import conv_impl
 from .shapes import DATA_FORMATS, describe_conv, describe_transpose, param_count
@@ -27,25 +48,43 @@ from .transpose import conv_transpose_impl
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d"]
 
-
-def _parameter_dtype(dtype):
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-    return dtype
+#: ``seed`` of a layer: what ``numpy.random.default_rng`` takes.
+Seed = Union[None, int, Sequence[int], np.random.SeedSequence, np.random.BitGenerator,
+             np.random.Generator]
 
 
-class _Learning:
+def _parameter_dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
+    parameter_dtype = np.dtype(dtype)
+    if parameter_dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {parameter_dtype}")
+    return parameter_dtype
+
+
+class _Learning(Generic[FloatT]):
     """What every layer shares: its sizes, the last input, the stored gradients."""
 
     #: Number of spatial dims; set by each concrete layer.
     ndim: int = 0
-    _last_input = None
-    grad_weight = None
-    grad_bias = None
+    _last_input: npt.ArrayLike | None = None
+    grad_weight: npt.NDArray[FloatT] | None = None
+    grad_bias: npt.NDArray[FloatT] | None = None
 
-    def _set_sizes(self, in_channels, out_channels, kernel_size, stride, dilation, groups,
-                   bias):
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    groups: int
+    padding: PaddingArg
+    padding_mode: PaddingMode
+    data_format: DataFormat
+    dtype: np.dtype[FloatT]
+    seed: Seed
+    weight: npt.NDArray[FloatT]
+    bias: npt.NDArray[FloatT] | None
+
+    def _set_sizes(self, in_channels: IntArg, out_channels: IntArg, kernel_size: IntTuple,
+                   stride: IntTuple, dilation: IntTuple, groups: IntArg, bias: bool) -> None:
         """Check and keep the arguments every layer takes."""
         self.in_channels = as_int(in_channels, "in_channels")
         self.out_channels = as_int(out_channels, "out_channels")
@@ -59,7 +98,7 @@ class _Learning:
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"bias must be a bool, got {type(bias).__name__} {bias!r}")
 
-    def _repr(self, extra):
+    def _repr(self, extra: list[str]) -> str:
         """``Name(in, out, kernel_size=..., stride=..., <extra>, dtype=...)``."""
         parts = [f"{self.in_channels}", f"{self.out_channels}",
                  f"kernel_size={self.kernel_size}", f"stride={self.stride}"]
@@ -75,21 +114,22 @@ class _Learning:
         parts.append(f"dtype={self.dtype.name}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Clear the stored gradients (``grad_weight`` and ``grad_bias`` become None)."""
         self.grad_weight = None
         self.grad_bias = None
 
-    def _remember(self, x):
+    def _remember(self, x: npt.ArrayLike) -> None:
         self._last_input = x
 
-    def _last(self):
+    def _last(self) -> npt.ArrayLike:
         if self._last_input is None:
             raise RuntimeError(f"{type(self).__name__}.backward needs the input of a forward "
                                "call: call the layer on a batch first")
         return self._last_input
 
-    def _store(self, grad_weight, grad_bias):
+    def _store(self, grad_weight: npt.NDArray[FloatT],
+               grad_bias: npt.NDArray[FloatT] | None) -> None:
         """Add the gradients of one backward pass to the stored ones."""
         self.grad_weight = grad_weight if self.grad_weight is None else (
             self.grad_weight + grad_weight)
@@ -97,10 +137,32 @@ class _Learning:
             self.grad_bias = grad_bias if self.grad_bias is None else self.grad_bias + grad_bias
 
 
-class _ConvNd(_Learning):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=np.float32,
-                 seed=None, *, padding_value=0.0, data_format="channels_first"):
+class _ConvNd(_Learning[FloatT]):
+    padding_value: float
+
+    @overload
+    def __init__(self: _ConvNd[np.float32], in_channels: IntArg, out_channels: IntArg,
+                 kernel_size: IntTuple, stride: IntTuple = 1, padding: PaddingArg = 0,
+                 dilation: IntTuple = 1, groups: IntArg = 1, bias: bool = True,
+                 padding_mode: PaddingMode = "zeros", *, seed: Seed = None,
+                 padding_value: RealNumber = 0.0,
+                 data_format: DataFormat = "channels_first") -> None: ...
+
+    @overload
+    def __init__(self: _ConvNd[FloatT], in_channels: IntArg, out_channels: IntArg,
+                 kernel_size: IntTuple, stride: IntTuple = 1, padding: PaddingArg = 0,
+                 dilation: IntTuple = 1, groups: IntArg = 1, bias: bool = True,
+                 padding_mode: PaddingMode = "zeros",
+                 dtype: type[FloatT] | np.dtype[FloatT] = ..., seed: Seed = None, *,
+                 padding_value: RealNumber = 0.0,
+                 data_format: DataFormat = "channels_first") -> None: ...
+
+    def __init__(self, in_channels: IntArg, out_channels: IntArg, kernel_size: IntTuple,
+                 stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+                 groups: IntArg = 1, bias: bool = True, padding_mode: PaddingMode = "zeros",
+                 dtype: npt.DTypeLike = np.float32, seed: Seed = None, *,
+                 padding_value: RealNumber = 0.0,
+                 data_format: DataFormat = "channels_first") -> None:
         self._set_sizes(in_channels, out_channels, kernel_size, stride, dilation, groups, bias)
         padding_mode_code(padding_mode)
         self.padding = padding
@@ -125,12 +187,32 @@ class _ConvNd(_Learning):
         self.bias = rng.uniform(-bound, bound, self.out_channels).astype(dtype) if bias else None
 
     @staticmethod
-    def _probe_padding(padding):
+    def _probe_padding(padding: PaddingArg) -> PaddingArg:
         # "same"/"valid"/"full" and explicit sizes are all valid on the probe;
         # explicit padding is checked as given.
         return "valid" if isinstance(padding, str) and padding in PADDING_STRINGS else padding
 
-    def __call__(self, x, *, out=None, threads=None, algorithm="auto"):
+    # (mypy takes float32 and float64 arrays for overlapping types; they are not)
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, x: Float64Array, *, out: Float64Array | None = None,
+            threads: int | None = None, algorithm: Algorithm = "auto") -> Float64Array: ...
+
+    @overload
+    def __call__(self: _ConvNd[np.float32], x: Float32Array, *, out: Float32Array | None = None,
+                 threads: int | None = None, algorithm: Algorithm = "auto") -> Float32Array: ...
+
+    @overload
+    def __call__(self: _ConvNd[np.float64], x: npt.ArrayLike, *,
+                 out: Float64Array | None = None, threads: int | None = None,
+                 algorithm: Algorithm = "auto") -> Float64Array: ...
+
+    @overload
+    def __call__(self, x: npt.ArrayLike, *, out: FloatArray | None = None,
+                 threads: int | None = None, algorithm: Algorithm = "auto") -> FloatArray: ...
+
+    def __call__(self, x: npt.ArrayLike, *, out: FloatArray | None = None,
+                 threads: int | None = None, algorithm: Algorithm = "auto") -> FloatArray:
         """Apply the layer: :func:`pyconvx.conv` with the layer's weight and settings.
 
         The input is remembered for :meth:`backward`.
@@ -142,7 +224,8 @@ class _ConvNd(_Learning):
         self._remember(x)
         return result
 
-    def backward(self, grad_output, *, threads=None):
+    def backward(self, grad_output: npt.ArrayLike, *,
+                 threads: int | None = None) -> npt.NDArray[FloatT]:
         """Gradients of the last call: return ``dL/dx``; add ``dL/dweight`` to
         ``grad_weight`` and ``dL/dbias`` to ``grad_bias``.
 
@@ -155,23 +238,24 @@ class _ConvNd(_Learning):
                               padding_value=self.padding_value, data_format=self.data_format,
                               needs=("input", "weight") + (("bias",) if self.bias is not None
                                                           else ()), threads=threads)
-        self._store(grads.grad_weight, grads.grad_bias)
-        return grads.grad_input
+        # the input and weight gradients were asked for: neither is None
+        self._store(cast("npt.NDArray[FloatT]", grads.grad_weight), grads.grad_bias)
+        return cast("npt.NDArray[FloatT]", grads.grad_input)
 
     @property
-    def param_count(self):
+    def param_count(self) -> int:
         """Number of parameters (weights plus biases)."""
         return param_count(self.in_channels, self.out_channels, self.kernel_size,
                            bias=self.bias is not None, groups=self.groups)
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Sequence[IntArg]) -> tuple[int, ...]:
         """Shape of ``self(x)`` for an input of shape ``input_shape``."""
         return describe_conv(input_shape, self.weight.shape, stride=self.stride,
                              padding=self.padding, dilation=self.dilation, groups=self.groups,
                              padding_mode=self.padding_mode, padding_value=self.padding_value,
                              data_format=self.data_format, ndim=self.ndim).out_shape
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = []
         if self.padding_mode != "zeros":
             extra.append(f"padding_mode={self.padding_mode!r}")
@@ -183,7 +267,7 @@ class _ConvNd(_Learning):
 
 
 @docfiller
-class Conv1d(_ConvNd):
+class Conv1d(_ConvNd[FloatT]):
     """1-d convolution layer, like ``torch.nn.Conv1d``.
 
     Parameters
@@ -212,7 +296,7 @@ class Conv1d(_ConvNd):
 
 
 @docfiller
-class Conv2d(_ConvNd):
+class Conv2d(_ConvNd[FloatT]):
     """2-d convolution layer, like ``torch.nn.Conv2d``.
 
     Parameters
@@ -237,7 +321,7 @@ class Conv2d(_ConvNd):
 
 
 @docfiller
-class Conv3d(_ConvNd):
+class Conv3d(_ConvNd[FloatT]):
     """3-d convolution layer, like ``torch.nn.Conv3d``.
 
     Parameters
@@ -261,10 +345,33 @@ class Conv3d(_ConvNd):
     ndim = 3
 
 
-class _ConvTransposeNd(_Learning):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 dtype=np.float32, seed=None, *, data_format="channels_first"):
+class _ConvTransposeNd(_Learning[FloatT]):
+    output_padding: tuple[int, ...]
+    padding: TransposedPaddingArg
+
+    @overload
+    def __init__(self: _ConvTransposeNd[np.float32], in_channels: IntArg, out_channels: IntArg,
+                 kernel_size: IntTuple, stride: IntTuple = 1,
+                 padding: TransposedPaddingArg = 0, output_padding: IntTuple = 0,
+                 groups: IntArg = 1, bias: bool = True, dilation: IntTuple = 1,
+                 padding_mode: Literal["zeros"] = "zeros", *, seed: Seed = None,
+                 data_format: DataFormat = "channels_first") -> None: ...
+
+    @overload
+    def __init__(self: _ConvTransposeNd[FloatT], in_channels: IntArg, out_channels: IntArg,
+                 kernel_size: IntTuple, stride: IntTuple = 1,
+                 padding: TransposedPaddingArg = 0, output_padding: IntTuple = 0,
+                 groups: IntArg = 1, bias: bool = True, dilation: IntTuple = 1,
+                 padding_mode: Literal["zeros"] = "zeros",
+                 dtype: type[FloatT] | np.dtype[FloatT] = ..., seed: Seed = None, *,
+                 data_format: DataFormat = "channels_first") -> None: ...
+
+    def __init__(self, in_channels: IntArg, out_channels: IntArg, kernel_size: IntTuple,
+                 stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                 output_padding: IntTuple = 0, groups: IntArg = 1, bias: bool = True,
+                 dilation: IntTuple = 1, padding_mode: Literal["zeros"] = "zeros",
+                 dtype: npt.DTypeLike = np.float32, seed: Seed = None, *,
+                 data_format: DataFormat = "channels_first") -> None:
         self._set_sizes(in_channels, out_channels, kernel_size, stride, dilation, groups, bias)
         self.data_format = check_choice(data_format, "data_format", DATA_FORMATS)
         self.output_padding = as_int_tuple(output_padding, "output_padding", self.ndim, 0)
@@ -295,7 +402,7 @@ class _ConvTransposeNd(_Learning):
         self.weight = rng.uniform(-bound, bound, weight_shape).astype(dtype)
         self.bias = rng.uniform(-bound, bound, self.out_channels).astype(dtype) if bias else None
 
-    def _pads(self):
+    def _pads(self) -> tuple[int | tuple[IntArg, ...], ...]:
         """The padding as one entry per dim (validation happens in describe_transpose)."""
         padding = self.padding
         if isinstance(padding, (tuple, list)) and len(padding) == self.ndim:
@@ -305,7 +412,26 @@ class _ConvTransposeNd(_Learning):
             return (int(padding),) * self.ndim
         return (0,) * self.ndim
 
-    def __call__(self, x, *, out=None, threads=None):
+    # (mypy takes float32 and float64 arrays for overlapping types; they are not)
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, x: Float64Array, *, out: Float64Array | None = None,
+            threads: int | None = None) -> Float64Array: ...
+
+    @overload
+    def __call__(self: _ConvTransposeNd[np.float32], x: Float32Array, *,
+                 out: Float32Array | None = None, threads: int | None = None) -> Float32Array: ...
+
+    @overload
+    def __call__(self: _ConvTransposeNd[np.float64], x: npt.ArrayLike, *,
+                 out: Float64Array | None = None, threads: int | None = None) -> Float64Array: ...
+
+    @overload
+    def __call__(self, x: npt.ArrayLike, *, out: FloatArray | None = None,
+                 threads: int | None = None) -> FloatArray: ...
+
+    def __call__(self, x: npt.ArrayLike, *, out: FloatArray | None = None,
+                 threads: int | None = None) -> FloatArray:
         """Apply the layer: :func:`pyconvx.conv_transpose` with the layer's weight.
 
         The input is remembered for :meth:`backward`.
@@ -317,7 +443,8 @@ class _ConvTransposeNd(_Learning):
         self._remember(x)
         return result
 
-    def backward(self, grad_output, *, threads=None):
+    def backward(self, grad_output: npt.ArrayLike, *,
+                 threads: int | None = None) -> npt.NDArray[FloatT]:
         """Gradients of the last call: return ``dL/dx``; add ``dL/dweight`` to
         ``grad_weight`` and ``dL/dbias`` to ``grad_bias``.
 
@@ -326,28 +453,30 @@ class _ConvTransposeNd(_Learning):
         ``dL/dweight`` its weight gradient with the roles of x and
         grad_output exchanged.
         """
-        needs = ("input", "weight") + (("bias",) if self.bias is not None else ())
+        needs: tuple[GradientName, ...] = ("input", "weight") + (
+            ("bias",) if self.bias is not None else ())
         grads = transposed_gradients(self._last(), self.weight, grad_output, self.stride,
                                      self.padding, self.output_padding, self.groups,
                                      self.dilation, needs=needs, threads=threads,
                                      data_format=self.data_format, ndim=self.ndim)
-        self._store(grads.grad_weight, grads.grad_bias)
-        return grads.grad_input
+        # the input and weight gradients were asked for: neither is None
+        self._store(cast("npt.NDArray[FloatT]", grads.grad_weight), grads.grad_bias)
+        return cast("npt.NDArray[FloatT]", grads.grad_input)
 
     @property
-    def param_count(self):
+    def param_count(self) -> int:
         """Number of parameters (weights plus biases)."""
         return int(np.prod(self.weight.shape)) + (self.out_channels if self.bias is not None
                                                   else 0)
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Sequence[IntArg]) -> tuple[int, ...]:
         """Shape of ``self(x)`` for an input of shape ``input_shape``."""
         return describe_transpose(input_shape, self.weight.shape, stride=self.stride,
                                   padding=self.padding, output_padding=self.output_padding,
                                   dilation=self.dilation, groups=self.groups,
                                   ndim=self.ndim, data_format=self.data_format).out_shape
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = [f"output_padding={self.output_padding}"] if any(self.output_padding) else []
         if self.data_format != "channels_first":
             extra.append(f"data_format={self.data_format!r}")
@@ -355,7 +484,7 @@ class _ConvTransposeNd(_Learning):
 
 
 @docfiller
-class ConvTranspose1d(_ConvTransposeNd):
+class ConvTranspose1d(_ConvTransposeNd[FloatT]):
     """1-d transposed convolution layer, like ``torch.nn.ConvTranspose1d``.
 
     Parameters
@@ -381,7 +510,7 @@ class ConvTranspose1d(_ConvTransposeNd):
 
 
 @docfiller
-class ConvTranspose2d(_ConvTransposeNd):
+class ConvTranspose2d(_ConvTransposeNd[FloatT]):
     """2-d transposed convolution layer, like ``torch.nn.ConvTranspose2d``.
 
     Parameters
@@ -406,7 +535,7 @@ class ConvTranspose2d(_ConvTransposeNd):
 
 
 @docfiller
-class ConvTranspose3d(_ConvTransposeNd):
+class ConvTranspose3d(_ConvTransposeNd[FloatT]):
     """3-d transposed convolution layer, like ``torch.nn.ConvTranspose3d``.
 
     Parameters

@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
+from ._docstrings import docfiller
 from ._engine import pooling as _pooling_engine
 from ._normalize import (
     as_array,
@@ -35,7 +36,7 @@ from ._normalize import (
     resolve_threads,
     result_dtype,
 )
-from ._typing import DataFormat, FloatArray, FloatT, IntArg, IntTuple, docfiller
+from ._typing import DataFormat, FloatArray, FloatT, IntArg, IntTuple
 from .shapes import DATA_FORMATS
 
 __all__ = [

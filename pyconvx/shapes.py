@@ -7,6 +7,9 @@ and the scipy-style entry points all go through it, so they accept and refuse
 exactly the same things with exactly the same messages.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,16 +26,25 @@ from ._normalize import (
     padding_mode_code,
     prod,
 )
+from ._typing import (
+    DataFormat,
+    IntArg,
+    IntTuple,
+    PaddingArg,
+    PaddingMode,
+    RealNumber,
+)
 
 #: The layouts of x and the result: channels before the spatial dims (NCHW,
 #: NCDHW, the default) or after them (NHWC, NDHWC).
-DATA_FORMATS = ("channels_first", "channels_last")
+DATA_FORMATS: tuple[DataFormat, ...] = ("channels_first", "channels_last")
 
 __all__ = ["ConvGeometry", "TransposeGeometry", "describe_conv", "describe_transpose",
            "output_shape", "output_size", "param_count"]
 
 
-def output_length(size, kernel, stride, pad_low, pad_high, dilation):
+def output_length(size: int, kernel: int, stride: int, pad_low: int, pad_high: int,
+                  dilation: int) -> int:
     """floor((size + pads - dilation*(kernel-1) - 1) / stride) + 1, for canonical ints.
 
     The one home of the output-size formula (``output_size`` validates its
@@ -49,8 +61,8 @@ def output_length(size, kernel, stride, pad_low, pad_high, dilation):
     return (padded - reach) // stride + 1
 
 
-def transposed_output_length(size, kernel, stride, pad_low, pad_high, dilation,
-                             output_padding):
+def transposed_output_length(size: int, kernel: int, stride: int, pad_low: int, pad_high: int,
+                             dilation: int, output_padding: int) -> int:
     """(size-1)*stride - pads + dilation*(kernel-1) + output_padding + 1, canonical ints.
 
     The one home of the transposed convolution's output-size formula (the
@@ -74,7 +86,7 @@ def transposed_output_length(size, kernel, stride, pad_low, pad_high, dilation,
     return length
 
 
-def _refuse_output_padding(output_padding):
+def _refuse_output_padding(output_padding: IntTuple) -> None:
     """ValueError unless ``output_padding`` is 0 (it has a meaning only when transposed)."""
     values = output_padding if isinstance(output_padding, (tuple, list)) else (output_padding,)
     if any(as_int(value, "output_padding") != 0 for value in values):
@@ -82,8 +94,9 @@ def _refuse_output_padding(output_padding):
                          f"output_padding={output_padding!r}")
 
 
-def output_size(size, kernel_size, stride=1, padding=0, dilation=1, *, transposed=False,
-                output_padding=0):
+def output_size(size: IntArg, kernel_size: IntArg, stride: IntArg = 1, padding: PaddingArg = 0,
+                dilation: IntArg = 1, *, transposed: bool = False,
+                output_padding: IntArg = 0) -> int:
     """Output length of a convolution along one dimension.
 
     ``floor((size + p_low + p_high - dilation * (kernel_size - 1) - 1) / stride) + 1``,
@@ -135,25 +148,35 @@ def output_size(size, kernel_size, stride=1, padding=0, dilation=1, *, transpose
     >>> pyconvx.output_size(112, 3, stride=2, padding=1, transposed=True, output_padding=1)
     224
     """
-    (size,) = as_int_tuple(size, "size", 1, 1)
+    length: int
+    kernel: int
+    step: int
+    spacing: int
+    low: int
+    high: int
+    (length,) = as_int_tuple(size, "size", 1, 1)
     (kernel,) = as_int_tuple(kernel_size, "kernel_size", 1, 1)
     (step,) = as_int_tuple(stride, "stride", 1, 1)
     (spacing,) = as_int_tuple(dilation, "dilation", 1, 1)
     if not isinstance(transposed, (bool, np.bool_)):
         raise TypeError(f"transposed must be a bool, got {type(transposed).__name__} "
                         f"{transposed!r}")
+    # a (low, high) pair is the padding of the one dim
+    padding_spec: object = padding
     if isinstance(padding, (tuple, list)) and len(padding) == 2:
-        padding = (tuple(padding),)
+        padding_spec = (tuple(padding),)
     if transposed:
-        if isinstance(padding, str):
+        if isinstance(padding_spec, str):
             raise ValueError(f"padding must be an int or a (low, high) pair with "
-                             f"transposed=True, got {padding!r}")
-        ((low, high),) = normalize_padding(padding, (kernel,), (step,), (spacing,), (size,))
+                             f"transposed=True, got {padding_spec!r}")
+        ((low, high),) = normalize_padding(padding_spec, (kernel,), (step,), (spacing,),
+                                           (length,))
+        extra: int
         (extra,) = as_int_tuple(output_padding, "output_padding", 1, 0)
-        return transposed_output_length(size, kernel, step, low, high, spacing, extra)
+        return transposed_output_length(length, kernel, step, low, high, spacing, extra)
     _refuse_output_padding(output_padding)
-    ((low, high),) = normalize_padding(padding, (kernel,), (step,), (spacing,), (size,))
-    return output_length(size, kernel, step, low, high, spacing)
+    ((low, high),) = normalize_padding(padding_spec, (kernel,), (step,), (spacing,), (length,))
+    return output_length(length, kernel, step, low, high, spacing)
 
 
 @dataclass(frozen=True)
@@ -165,35 +188,35 @@ class ConvGeometry:
     in_channels: int
     out_channels: int
     groups: int
-    in_spatial: tuple
-    kernel: tuple
-    stride: tuple
-    dilation: tuple
-    pads: tuple
-    padding_mode: str
+    in_spatial: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    padding_mode: PaddingMode
     padding_value: float
-    data_format: str
-    out_spatial: tuple
+    data_format: DataFormat
+    out_spatial: tuple[int, ...]
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         """Number of spatial dimensions."""
         return len(self.kernel)
 
     @property
-    def mode_code(self):
+    def mode_code(self) -> int:
         return PADDING_MODES.index(self.padding_mode)
 
     @property
-    def in_per_group(self):
+    def in_per_group(self) -> int:
         return self.in_channels // self.groups
 
     @property
-    def out_per_group(self):
+    def out_per_group(self) -> int:
         return self.out_channels // self.groups
 
     @property
-    def out_shape(self):
+    def out_shape(self) -> tuple[int, ...]:
         """Shape of the result (without the batch axis for unbatched input), in
         the problem's ``data_format``."""
         if self.data_format == "channels_last":
@@ -203,21 +226,23 @@ class ConvGeometry:
         return ((self.batch,) + core) if self.batched else core
 
     @property
-    def weight_shape(self):
+    def weight_shape(self) -> tuple[int, ...]:
         return (self.out_channels, self.in_per_group) + self.kernel
 
     @property
-    def reduction_length(self):
+    def reduction_length(self) -> int:
         """Number of products summed into one output value."""
-        return self.in_per_group * prod(self.kernel)
+        taps: int = prod(self.kernel)
+        return self.in_per_group * taps
 
     @property
-    def flops(self):
+    def flops(self) -> int:
         """2 * multiply-adds: the usual convention for GFLOP/s."""
-        return 2 * self.batch * self.out_channels * self.reduction_length * prod(self.out_spatial)
+        positions: int = prod(self.out_spatial)
+        return 2 * self.batch * self.out_channels * self.reduction_length * positions
 
 
-def _shape_tuple(shape, name):
+def _shape_tuple(shape: Sequence[IntArg], name: str) -> tuple[int, ...]:
     try:
         return tuple(as_int(size, f"{name} shape entry") for size in shape)
     except TypeError:
@@ -225,19 +250,19 @@ def _shape_tuple(shape, name):
 
 
 def describe_conv(
-    input_shape,
-    weight_shape,
+    input_shape: Sequence[IntArg],
+    weight_shape: Sequence[IntArg],
     *,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
-    padding_mode="zeros",
-    padding_value=0.0,
-    data_format="channels_first",
-    bias_shape=None,
-    ndim=None,
-):
+    stride: IntTuple = 1,
+    padding: PaddingArg = 0,
+    dilation: IntTuple = 1,
+    groups: IntArg = 1,
+    padding_mode: PaddingMode = "zeros",
+    padding_value: RealNumber = 0.0,
+    data_format: DataFormat = "channels_first",
+    bias_shape: Sequence[IntArg] | None = None,
+    ndim: int | None = None,
+) -> ConvGeometry:
     """Validate a convolution problem given by shapes; return its ConvGeometry.
 
     ``ndim`` fixes the number of spatial dims (conv1d/2d/3d); ``None`` takes it
@@ -281,30 +306,32 @@ def describe_conv(
     if any(size < 0 for size in x_shape + w_shape):
         raise ValueError(f"shapes must not be negative, got x {x_shape}, weight {w_shape}")
 
-    groups = as_int(groups, "groups")
-    if groups <= 0:
-        raise ValueError(f"groups must be >= 1, got {groups}")
+    group_count: int = as_int(groups, "groups")
+    if group_count <= 0:
+        raise ValueError(f"groups must be >= 1, got {group_count}")
     out_channels, in_per_group, kernel = w_shape[0], w_shape[1], w_shape[2:]
-    if in_channels % groups or out_channels % groups:
+    if in_channels % group_count or out_channels % group_count:
         raise ValueError(
-            f"groups={groups} must divide both C_in={in_channels} and "
+            f"groups={group_count} must divide both C_in={in_channels} and "
             f"C_out={out_channels} (x shape {x_shape}, weight shape {w_shape})"
         )
-    if in_per_group * groups != in_channels:
+    if in_per_group * group_count != in_channels:
         raise ValueError(
             f"x has C_in={in_channels} channels but weight shape {w_shape} with "
-            f"groups={groups} expects {in_per_group * groups} (= weight.shape[1] * groups)"
+            f"groups={group_count} expects {in_per_group * group_count} "
+            f"(= weight.shape[1] * groups)"
         )
     if min(kernel) == 0:
         raise ValueError(f"the kernel must not be empty, got weight shape {w_shape}")
     if min(in_spatial) == 0:
         raise ValueError(f"the spatial input must not be empty, got x shape {x_shape}")
 
-    stride = as_int_tuple(stride, "stride", ndim, 1)
-    dilation = as_int_tuple(dilation, "dilation", ndim, 1)
-    pads = normalize_padding(padding, kernel, stride, dilation, in_spatial)
+    steps: tuple[int, ...] = as_int_tuple(stride, "stride", ndim, 1)
+    spacings: tuple[int, ...] = as_int_tuple(dilation, "dilation", ndim, 1)
+    pads: tuple[tuple[int, int], ...] = normalize_padding(padding, kernel, steps, spacings,
+                                                          in_spatial)
     padding_mode_code(padding_mode)
-    padding_value = as_padding_value(padding_value, padding_mode)
+    fill_value: float = as_padding_value(padding_value, padding_mode)
     for size, (low, high) in zip(in_spatial, pads):
         limit = padding_limit(padding_mode, size)
         if limit is not None and max(low, high) > limit:
@@ -315,9 +342,9 @@ def describe_conv(
             )
     out_spatial = tuple(
         output_length(size, k, s, low, high, d)
-        for size, k, s, (low, high), d in zip(in_spatial, kernel, stride, pads, dilation)
+        for size, k, s, (low, high), d in zip(in_spatial, kernel, steps, pads, spacings)
     )
-    for size, (low, high), k, d in zip(in_spatial, pads, kernel, dilation):
+    for size, (low, high), k, d in zip(in_spatial, pads, kernel, spacings):
         check_size(size + low + high + d * k, "the padded input")
     check_size(prod(x_shape), "x")
     check_size(prod(w_shape), "weight")
@@ -333,28 +360,28 @@ def describe_conv(
     # or dilation so large that one group's padded input cannot be indexed is
     # refused here, whatever the (small) output.
     check_size(in_per_group * prod(size + low + high + d * k for size, (low, high), k, d
-                                   in zip(in_spatial, pads, kernel, dilation)),
+                                   in zip(in_spatial, pads, kernel, spacings)),
                "the padded input of one channel group")
 
     if bias_shape is not None:
-        bias_shape = _shape_tuple(bias_shape, "bias")
-        if bias_shape != (out_channels,):
+        bias_dims = _shape_tuple(bias_shape, "bias")
+        if bias_dims != (out_channels,):
             raise ValueError(
-                f"bias must have shape (C_out,) = ({out_channels},), got shape {bias_shape}"
+                f"bias must have shape (C_out,) = ({out_channels},), got shape {bias_dims}"
             )
     return ConvGeometry(
         batched=batched,
         batch=batch,
         in_channels=in_channels,
         out_channels=out_channels,
-        groups=groups,
+        groups=group_count,
         in_spatial=in_spatial,
         kernel=kernel,
-        stride=stride,
-        dilation=dilation,
+        stride=steps,
+        dilation=spacings,
         pads=pads,
         padding_mode=padding_mode,
-        padding_value=padding_value,
+        padding_value=fill_value,
         data_format=data_format,
         out_spatial=out_spatial,
     )
@@ -369,22 +396,22 @@ class TransposeGeometry:
     in_channels: int
     out_channels: int
     groups: int
-    in_spatial: tuple
-    kernel: tuple
-    stride: tuple
-    dilation: tuple
-    pads: tuple
-    output_padding: tuple
-    out_spatial: tuple
-    data_format: str = "channels_first"
+    in_spatial: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    output_padding: tuple[int, ...]
+    out_spatial: tuple[int, ...]
+    data_format: DataFormat = "channels_first"
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         """Number of spatial dimensions."""
         return len(self.kernel)
 
     @property
-    def out_shape(self):
+    def out_shape(self) -> tuple[int, ...]:
         """Shape of the result (without the batch axis for unbatched input), in
         the problem's ``data_format``."""
         if self.data_format == "channels_last":
@@ -394,19 +421,24 @@ class TransposeGeometry:
         return ((self.batch,) + core) if self.batched else core
 
     @property
-    def weight_shape(self):
+    def weight_shape(self) -> tuple[int, ...]:
         return (self.in_channels, self.out_channels // self.groups) + self.kernel
 
     @property
-    def flops(self):
+    def flops(self) -> int:
         """2 * multiply-adds: every input value times every tap of its group."""
+        taps: int = prod(self.kernel)
+        positions: int = prod(self.in_spatial)
         return (2 * self.batch * self.in_channels * (self.out_channels // self.groups)
-                * prod(self.kernel) * prod(self.in_spatial))
+                * taps * positions)
 
 
-def describe_transpose(input_shape, weight_shape, *, stride=1, padding=0, output_padding=0,
-                       dilation=1, groups=1, bias_shape=None, ndim=None,
-                       data_format="channels_first"):
+def describe_transpose(input_shape: Sequence[IntArg], weight_shape: Sequence[IntArg], *,
+                       stride: IntTuple = 1, padding: PaddingArg = 0,
+                       output_padding: IntTuple = 0, dilation: IntTuple = 1,
+                       groups: IntArg = 1, bias_shape: Sequence[IntArg] | None = None,
+                       ndim: int | None = None,
+                       data_format: DataFormat = "channels_first") -> TransposeGeometry:
     """Validate a transposed convolution given by shapes; return its TransposeGeometry.
 
     The weight is ``(C_in, C_out / groups, *kernel)`` (PyTorch's layout);
@@ -444,32 +476,33 @@ def describe_transpose(input_shape, weight_shape, *, stride=1, padding=0, output
                          f"{x_shape}")
     if any(size < 0 for size in x_shape + w_shape):
         raise ValueError(f"shapes must not be negative, got x {x_shape}, weight {w_shape}")
-    groups = as_int(groups, "groups")
-    if groups <= 0:
-        raise ValueError(f"groups must be >= 1, got {groups}")
+    group_count: int = as_int(groups, "groups")
+    if group_count <= 0:
+        raise ValueError(f"groups must be >= 1, got {group_count}")
     kernel = w_shape[2:]
     if w_shape[0] != in_channels:
         raise ValueError(f"x has C_in={in_channels} channels but the weight of shape "
                          f"{w_shape} (C_in, C_out/groups, *kernel) expects {w_shape[0]}")
-    if in_channels % groups:
-        raise ValueError(f"groups={groups} must divide C_in={in_channels} (x shape {x_shape},"
+    if in_channels % group_count:
+        raise ValueError(f"groups={group_count} must divide C_in={in_channels} (x shape {x_shape},"
                          f" weight shape {w_shape})")
-    out_channels = w_shape[1] * groups
+    out_channels = w_shape[1] * group_count
     if min(kernel) == 0:
         raise ValueError(f"the kernel must not be empty, got weight shape {w_shape}")
     if min(in_spatial) == 0:
         raise ValueError(f"the spatial input must not be empty, got x shape {x_shape}")
-    stride = as_int_tuple(stride, "stride", ndim, 1)
-    dilation = as_int_tuple(dilation, "dilation", ndim, 1)
+    steps: tuple[int, ...] = as_int_tuple(stride, "stride", ndim, 1)
+    spacings: tuple[int, ...] = as_int_tuple(dilation, "dilation", ndim, 1)
     if isinstance(padding, str):
         raise ValueError(f"padding of a transposed convolution must be an int, one int per "
                          f"dim or (low, high) pairs, got {padding!r}")
-    pads = normalize_padding(padding, kernel, stride, dilation, in_spatial)
-    output_padding = as_int_tuple(output_padding, "output_padding", ndim, 0)
+    pads: tuple[tuple[int, int], ...] = normalize_padding(padding, kernel, steps, spacings,
+                                                          in_spatial)
+    extras: tuple[int, ...] = as_int_tuple(output_padding, "output_padding", ndim, 0)
     out_spatial = tuple(
         transposed_output_length(size, k, s, low, high, d, extra)
-        for size, k, s, (low, high), d, extra in zip(in_spatial, kernel, stride, pads,
-                                                     dilation, output_padding))
+        for size, k, s, (low, high), d, extra in zip(in_spatial, kernel, steps, pads,
+                                                     spacings, extras))
     check_size(prod(x_shape), "x")
     check_size(prod(w_shape), "weight")
     out_elements = batch * out_channels * prod(out_spatial)
@@ -478,31 +511,32 @@ def describe_transpose(input_shape, weight_shape, *, stride=1, padding=0, output
             f"the output of shape {((batch, out_channels) + out_spatial)} needs "
             f"{out_elements * 4} bytes even in float32: no memory can hold it")
     if bias_shape is not None:
-        bias_shape = _shape_tuple(bias_shape, "bias")
-        if bias_shape != (out_channels,):
+        bias_dims = _shape_tuple(bias_shape, "bias")
+        if bias_dims != (out_channels,):
             raise ValueError(
-                f"bias must have shape (C_out,) = ({out_channels},), got shape {bias_shape}")
+                f"bias must have shape (C_out,) = ({out_channels},), got shape {bias_dims}")
     return TransposeGeometry(batched=batched, batch=batch, in_channels=in_channels,
-                             out_channels=out_channels, groups=groups, in_spatial=in_spatial,
-                             kernel=kernel, stride=stride, dilation=dilation, pads=pads,
-                             output_padding=output_padding, out_spatial=out_spatial,
+                             out_channels=out_channels, groups=group_count,
+                             in_spatial=in_spatial, kernel=kernel, stride=steps,
+                             dilation=spacings, pads=pads, output_padding=extras,
+                             out_spatial=out_spatial,
                              data_format=data_format)
 
 
 def output_shape(
-    input_shape,
-    weight_shape,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
-    padding_mode="zeros",
-    padding_value=0.0,
-    data_format="channels_first",
+    input_shape: Sequence[IntArg],
+    weight_shape: Sequence[IntArg],
+    stride: IntTuple = 1,
+    padding: PaddingArg = 0,
+    dilation: IntTuple = 1,
+    groups: IntArg = 1,
+    padding_mode: PaddingMode = "zeros",
+    padding_value: RealNumber = 0.0,
+    data_format: DataFormat = "channels_first",
     *,
-    transposed=False,
-    output_padding=0,
-):
+    transposed: bool = False,
+    output_padding: IntTuple = 0,
+) -> tuple[int, ...]:
     """Shape of the result of ``conv`` for these shapes, with no array needed.
 
     Validation is exactly that of :func:`pyconvx.conv` (same errors); with
@@ -569,7 +603,8 @@ def output_shape(
     return geometry.out_shape
 
 
-def param_count(in_channels, out_channels, kernel_size, bias=True, groups=1):
+def param_count(in_channels: IntArg, out_channels: IntArg, kernel_size: IntTuple,
+                bias: bool = True, groups: IntArg = 1) -> int:
     """Number of learnable parameters of a convolution layer.
 
     ``(in_channels / groups) * out_channels * prod(kernel_size) + (out_channels if bias)``
@@ -599,30 +634,31 @@ def param_count(in_channels, out_channels, kernel_size, bias=True, groups=1):
     >>> pyconvx.param_count(3, 32, 5)
     2432
     """
-    in_channels = as_int(in_channels, "in_channels")
-    out_channels = as_int(out_channels, "out_channels")
-    if in_channels < 0 or out_channels < 0:
+    c_in: int = as_int(in_channels, "in_channels")
+    c_out: int = as_int(out_channels, "out_channels")
+    if c_in < 0 or c_out < 0:
         raise ValueError(
-            f"channel counts must be >= 0, got in_channels={in_channels}, "
-            f"out_channels={out_channels}"
+            f"channel counts must be >= 0, got in_channels={c_in}, "
+            f"out_channels={c_out}"
         )
     if isinstance(kernel_size, (tuple, list)):
         if len(kernel_size) == 0:
             raise ValueError("kernel_size must not be an empty tuple")
-        kernel = as_int_tuple(kernel_size, "kernel_size", len(kernel_size), 1)
+        kernel: tuple[int, ...] = as_int_tuple(kernel_size, "kernel_size", len(kernel_size), 1)
     else:
         kernel = as_int_tuple(kernel_size, "kernel_size", 2, 1)
     if not isinstance(bias, (bool, np.bool_)):
         raise TypeError(f"bias must be a bool, got {type(bias).__name__} {bias!r}")
-    groups = as_int(groups, "groups")
-    if groups <= 0:
-        raise ValueError(f"groups must be >= 1, got {groups}")
-    if in_channels % groups or out_channels % groups:
+    group_count: int = as_int(groups, "groups")
+    if group_count <= 0:
+        raise ValueError(f"groups must be >= 1, got {group_count}")
+    if c_in % group_count or c_out % group_count:
         raise ValueError(
-            f"groups={groups} must divide both in_channels={in_channels} and "
-            f"out_channels={out_channels}"
+            f"groups={group_count} must divide both in_channels={c_in} and "
+            f"out_channels={c_out}"
         )
-    return (in_channels // groups) * out_channels * prod(kernel) + (out_channels if bias else 0)
+    taps: int = prod(kernel)
+    return (c_in // group_count) * c_out * taps + (c_out if bias else 0)
 
 
 # Documented bound shared with the core: every size fits int64 with room.

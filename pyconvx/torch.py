@@ -25,6 +25,11 @@ dependency of pyconvx: install a build of PyTorch for your machine first
 (https://pytorch.org).
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, Union, cast
+
 try:
     import torch
     from torch.autograd.function import once_differentiable
@@ -35,10 +40,20 @@ except ImportError as exc:  # say how to get it, not just that it is missing
     ) from exc
 
 import numpy as np
+import numpy.typing as npt
 
 from ._docstrings import DOCS, docfiller
 from ._normalize import as_int_tuple
-from .backward import conv_backward, transposed_gradients
+from ._typing import (
+    DataFormat,
+    GradientName,
+    IntArg,
+    IntTuple,
+    PaddingArg,
+    PaddingMode,
+    TransposedPaddingArg,
+)
+from .backward import NEEDS, ConvGradients, conv_backward, transposed_gradients
 from .conv import conv_impl
 from .transpose import conv_transpose_impl
 
@@ -49,11 +64,21 @@ __all__ = ["Conv2d", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_tra
 DTYPES = (torch.float32, torch.float64)
 
 #: torch.nn.ConvNd's padding modes and pyconvx's names for them.
-PADDING_MODES = {"zeros": "zeros", "reflect": "reflect", "replicate": "replicate",
-                 "circular": "circular"}
+PADDING_MODES: dict[str, PaddingMode] = {"zeros": "zeros", "reflect": "reflect",
+                                         "replicate": "replicate", "circular": "circular"}
 
 #: The memory format of a batched tensor whose channels are its last axis.
 CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
+
+#: ``padding`` of the convolutions: torch's ints, or "valid" / "same".
+TorchPadding = Union[IntTuple, Literal["valid", "same"]]
+
+#: A NumPy view of a tensor, or a result to return as one.
+_Array = npt.NDArray[Any]
+
+#: ``gradients(x, w, g, needs, threads)`` of :func:`_backward`.
+_Gradients = Callable[[_Array, _Array, _Array, tuple[GradientName, ...], int],
+                      "ConvGradients[Any]"]
 
 
 DOCS["torch_conv_arguments"] = """\
@@ -80,7 +105,7 @@ ValueError
     Shapes or arguments that do not fit (the message names them)."""
 
 
-def _as_numpy(tensor, name):
+def _as_numpy(tensor: object, name: str) -> _Array:
     """The NumPy view of a CPU float32/float64 tensor (no copy)."""
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
@@ -91,10 +116,12 @@ def _as_numpy(tensor, name):
         raise TypeError(f"{name} must be a dense (strided) tensor, got layout {tensor.layout}")
     if tensor.dtype not in DTYPES:
         raise TypeError(f"{name} must be float32 or float64, got {tensor.dtype}")
-    return tensor.detach().resolve_neg().numpy()
+    array: _Array = tensor.detach().resolve_neg().numpy()
+    return array
 
 
-def _operands(input, weight, bias):
+def _operands(input: torch.Tensor, weight: torch.Tensor,
+              bias: torch.Tensor | None) -> tuple[_Array, _Array, _Array | None]:
     """NumPy views of the operands, all of one dtype (as torch requires)."""
     arrays = [_as_numpy(input, "input"), _as_numpy(weight, "weight")]
     if bias is not None:
@@ -107,7 +134,7 @@ def _operands(input, weight, bias):
     return arrays[0], arrays[1], (arrays[2] if bias is not None else None)
 
 
-def _channels_last(tensor):
+def _channels_last(tensor: torch.Tensor) -> bool:
     """Whether a batched tensor is laid out channels last (and not also
     channels first, as a tensor with a single channel or position can be)."""
     memory_format = CHANNELS_LAST.get(tensor.dim())
@@ -115,7 +142,7 @@ def _channels_last(tensor):
             and tensor.is_contiguous(memory_format=memory_format))
 
 
-def _layout(input, x):
+def _layout(input: torch.Tensor, x: _Array) -> tuple[DataFormat, _Array]:
     """The data_format of the call and x in it: a channels-last tensor is
     computed channels last (read in place, written as torch writes it)."""
     if _channels_last(input):
@@ -123,7 +150,7 @@ def _layout(input, x):
     return "channels_first", x
 
 
-def _tensor(array, data_format):
+def _tensor(array: _Array, data_format: DataFormat) -> torch.Tensor:
     """The result as a tensor sharing the array's memory, in torch's axis order."""
     result = torch.from_numpy(array)
     if data_format == "channels_last":
@@ -131,7 +158,8 @@ def _tensor(array, data_format):
     return result
 
 
-def _conv_padding(padding, weight, stride, dilation, ndim):
+def _conv_padding(padding: IntTuple | str, weight: torch.Tensor, stride: IntTuple,
+                  dilation: IntTuple, ndim: int) -> PaddingArg:
     """torch's padding for conv: ints, or "valid" / "same" (stride 1 only, the
     odd padding on the high side) as (low, high) pairs."""
     if not isinstance(padding, str):
@@ -148,17 +176,17 @@ def _conv_padding(padding, weight, stride, dilation, ndim):
     return tuple((total // 2, total - total // 2) for total in totals)
 
 
-def _gradient_tensor(array, data_format):
+def _gradient_tensor(array: _Array | None, data_format: DataFormat) -> torch.Tensor | None:
     """A gradient (None if not asked for) as a tensor in torch's axis order."""
     return None if array is None else _tensor(array, data_format)
 
 
-def _backward(ctx, grad_output, gradients):
+def _backward(ctx: Any, grad_output: torch.Tensor,
+              gradients: _Gradients) -> tuple[torch.Tensor | None, ...]:
     """The gradients autograd asks for (``ctx.needs_input_grad``), from
     ``gradients(x, w, g, needs, threads)`` (ConvGradients of NumPy arrays in
     the call's data_format), as the nine results of a backward pass."""
-    needs = tuple(name for name, needed in zip(("input", "weight", "bias"),
-                                               ctx.needs_input_grad[:3]) if needed)
+    needs = tuple(name for name, needed in zip(NEEDS, ctx.needs_input_grad[:3]) if needed)
     if not needs:
         return (None,) * 9
     input, weight = ctx.saved_tensors
@@ -172,12 +200,18 @@ def _backward(ctx, grad_output, gradients):
             _gradient_tensor(grads.grad_bias, "channels_first")) + (None,) * 6
 
 
-class _Convolution(torch.autograd.Function):
+# The type checker sees torch as Any where torch is not installed: subclassing
+# it and its untyped decorator are then refused, hence the "unused-ignore" ignores.
+class _Convolution(torch.autograd.Function):  # type: ignore[misc, unused-ignore]
     """y = conv(x, w) + b on pyconvx; its backward pass on pyconvx's gradients."""
 
+    # (torch.autograd.Function declares forward(*args) and backward(*args): each
+    # Function narrows them to its own arguments)
     @staticmethod
-    def forward(ctx, input, weight, bias, stride, padding, dilation, groups, padding_mode,
-                ndim):
+    def forward(  # type: ignore[override, unused-ignore]
+            ctx: Any, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+            stride: IntTuple, padding: PaddingArg, dilation: IntTuple, groups: IntArg,
+            padding_mode: PaddingMode, ndim: int) -> torch.Tensor:
         x, w, b = _operands(input, weight, bias)
         ctx.data_format, x = _layout(input, x)
         y = conv_impl(x, w, b, stride, padding, dilation, groups, padding_mode=padding_mode,
@@ -188,21 +222,28 @@ class _Convolution(torch.autograd.Function):
         return _tensor(y, ctx.data_format)
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_output):
-        def gradients(x, w, g, needs, threads):
-            return conv_backward(x, w, g, *ctx.arguments, padding_mode=ctx.padding_mode,
-                                 data_format=ctx.data_format, needs=needs, threads=threads)
+    @once_differentiable  # type: ignore[untyped-decorator, unused-ignore]  # Any without torch
+    def backward(  # type: ignore[override, unused-ignore]
+            ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        def gradients(x: _Array, w: _Array, g: _Array, needs: tuple[GradientName, ...],
+                      threads: int) -> ConvGradients[Any]:
+            # (mypy does not match the result of the overloaded conv_backward on
+            # arrays of any dtype to ConvGradients[Any]: a generic NamedTuple)
+            return cast("ConvGradients[Any]", conv_backward(
+                x, w, g, *ctx.arguments, padding_mode=ctx.padding_mode,
+                data_format=ctx.data_format, needs=needs, threads=threads))
         return _backward(ctx, grad_output, gradients)
 
 
-class _TransposedConvolution(torch.autograd.Function):
+class _TransposedConvolution(torch.autograd.Function):  # type: ignore[misc, unused-ignore]
     """y = conv_transpose(x, w) + b on pyconvx; its backward pass through the
     adjoint relations (``backward.transposed_gradients``)."""
 
     @staticmethod
-    def forward(ctx, input, weight, bias, stride, padding, output_padding, groups, dilation,
-                ndim):
+    def forward(  # type: ignore[override, unused-ignore]
+            ctx: Any, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+            stride: IntTuple, padding: TransposedPaddingArg, output_padding: IntTuple,
+            groups: IntArg, dilation: IntTuple, ndim: int) -> torch.Tensor:
         x, w, b = _operands(input, weight, bias)
         ctx.data_format, x = _layout(input, x)
         y = conv_transpose_impl(x, w, b, stride, padding, output_padding, groups, dilation,
@@ -214,24 +255,31 @@ class _TransposedConvolution(torch.autograd.Function):
         return _tensor(y, ctx.data_format)
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_output):
-        def gradients(x, w, g, needs, threads):
+    @once_differentiable  # type: ignore[untyped-decorator, unused-ignore]  # Any without torch
+    def backward(  # type: ignore[override, unused-ignore]
+            ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        def gradients(x: _Array, w: _Array, g: _Array, needs: tuple[GradientName, ...],
+                      threads: int) -> ConvGradients[Any]:
             return transposed_gradients(x, w, g, *ctx.arguments, needs=needs, threads=threads,
                                         data_format=ctx.data_format, ndim=ctx.ndim)
         return _backward(ctx, grad_output, gradients)
 
 
-def _convolution(input, weight, bias, stride, padding, dilation, groups, ndim,
-                 padding_mode="zeros"):
+def _convolution(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                 stride: IntTuple, padding: IntTuple | str, dilation: IntTuple, groups: IntArg,
+                 ndim: int, padding_mode: PaddingMode = "zeros") -> torch.Tensor:
     _as_numpy(weight, "weight")   # the checks of a tensor before its shape is read
-    padding = _conv_padding(padding, weight, stride, dilation, ndim)
-    return _Convolution.apply(input, weight, bias, stride, padding, dilation, groups,
-                              padding_mode, ndim)
+    pads = _conv_padding(padding, weight, stride, dilation, ndim)
+    # (Function.apply takes the arguments of the Function's forward: it has no types)
+    result: torch.Tensor = _Convolution.apply(  # type: ignore[no-untyped-call, unused-ignore]
+        input, weight, bias, stride, pads, dilation, groups, padding_mode, ndim)
+    return result
 
 
 @docfiller
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+           stride: IntTuple = 1, padding: TorchPadding = 0, dilation: IntTuple = 1,
+           groups: IntArg = 1) -> torch.Tensor:
     """1-d convolution of CPU tensors on pyconvx, like ``torch.nn.functional.conv1d``.
 
     Parameters
@@ -268,7 +316,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 @docfiller
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+           stride: IntTuple = 1, padding: TorchPadding = 0, dilation: IntTuple = 1,
+           groups: IntArg = 1) -> torch.Tensor:
     """2-d convolution of CPU tensors on pyconvx, like ``torch.nn.functional.conv2d``.
 
     Parameters
@@ -309,7 +359,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 @docfiller
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv3d(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+           stride: IntTuple = 1, padding: TorchPadding = 0, dilation: IntTuple = 1,
+           groups: IntArg = 1) -> torch.Tensor:
     """3-d convolution of CPU tensors on pyconvx, like ``torch.nn.functional.conv3d``.
 
     Parameters
@@ -341,14 +393,19 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convolution(input, weight, bias, stride, padding, dilation, groups, 3)
 
 
-def _transposed(input, weight, bias, stride, padding, output_padding, groups, dilation, ndim):
-    return _TransposedConvolution.apply(input, weight, bias, stride, padding, output_padding,
-                                        groups, dilation, ndim)
+def _transposed(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                stride: IntTuple, padding: TransposedPaddingArg, output_padding: IntTuple,
+                groups: IntArg, dilation: IntTuple, ndim: int) -> torch.Tensor:
+    result: torch.Tensor = _TransposedConvolution.apply(  # type: ignore[no-untyped-call, unused-ignore]
+        input, weight, bias, stride, padding, output_padding, groups, dilation, ndim)
+    return result
 
 
 @docfiller
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose1d(input: torch.Tensor, weight: torch.Tensor,
+                     bias: torch.Tensor | None = None, stride: IntTuple = 1,
+                     padding: TransposedPaddingArg = 0, output_padding: IntTuple = 0,
+                     groups: IntArg = 1, dilation: IntTuple = 1) -> torch.Tensor:
     """1-d transposed convolution of CPU tensors on pyconvx, like
     ``torch.nn.functional.conv_transpose1d``.
 
@@ -385,8 +442,10 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 @docfiller
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose2d(input: torch.Tensor, weight: torch.Tensor,
+                     bias: torch.Tensor | None = None, stride: IntTuple = 1,
+                     padding: TransposedPaddingArg = 0, output_padding: IntTuple = 0,
+                     groups: IntArg = 1, dilation: IntTuple = 1) -> torch.Tensor:
     """2-d transposed convolution of CPU tensors on pyconvx, like
     ``torch.nn.functional.conv_transpose2d``.
 
@@ -429,8 +488,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 @docfiller
-def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose3d(input: torch.Tensor, weight: torch.Tensor,
+                     bias: torch.Tensor | None = None, stride: IntTuple = 1,
+                     padding: TransposedPaddingArg = 0, output_padding: IntTuple = 0,
+                     groups: IntArg = 1, dilation: IntTuple = 1) -> torch.Tensor:
     """3-d transposed convolution of CPU tensors on pyconvx, like
     ``torch.nn.functional.conv_transpose3d``.
 
@@ -466,7 +527,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
                        3)
 
 
-class Conv2d(torch.nn.Conv2d):
+class Conv2d(torch.nn.Conv2d):  # type: ignore[misc, unused-ignore]
     """A ``torch.nn.Conv2d`` whose forward pass runs on pyconvx (:func:`conv2d`).
 
     The constructor, the parameters (``weight`` ``(out_channels,
@@ -499,14 +560,19 @@ class Conv2d(torch.nn.Conv2d):
     True
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1,
+                 padding: str | int | tuple[int, int] = 0,
+                 dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
+                 device: Any = None, dtype: Any = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride=stride,
                          padding=padding, dilation=dilation, groups=groups, bias=bias,
                          padding_mode=padding_mode, device=device, dtype=dtype)
         # torch.nn.Conv2d has checked the mode; each of its modes is one of pyconvx's
         self._pyconvx_padding_mode = PADDING_MODES[padding_mode]
 
-    def _conv_forward(self, input, weight, bias):
+    def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor,
+                      bias: torch.Tensor | None) -> torch.Tensor:
         return _convolution(input, weight, bias, self.stride, self.padding, self.dilation,
                             self.groups, 2, padding_mode=self._pyconvx_padding_mode)

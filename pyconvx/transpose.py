@@ -8,19 +8,47 @@ a strided view of the result (see ``plan_backward``'s module doc).
 ``run_transposed`` is also the input gradient's engine (``backward.py``).
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar, Union, overload
+
 import numpy as np
+import numpy.typing as npt
 
 from ._docstrings import docfiller
 from ._engine import direct
-from ._engine.plan_backward import StackedTransposePlan, make_transpose_plan
+from ._engine.plan_backward import StackedTransposePlan, TransposePlan, make_transpose_plan
 from ._normalize import as_array, check_memory, compute_array, prod, resolve_threads, result_dtype
+from ._typing import (
+    DataFormat,
+    Float32Array,
+    Float64Array,
+    FloatArray,
+    IntArg,
+    IntTuple,
+    TransposedPaddingArg,
+)
 from .conv import _check_out, _element_strides
-from .shapes import describe_transpose
+from .shapes import ConvGeometry, TransposeGeometry, describe_transpose
 
 __all__ = ["conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
+#: An array in the compute dtype (float32 or float64) the engine reads or writes.
+_Array = npt.NDArray[np.floating[Any]]
 
-def forward_weight(weight, groups, flip):
+#: An array whose element type a view keeps.
+_ScalarT = TypeVar("_ScalarT", bound=np.generic)
+
+#: The phases of a transposed convolution, one after the other or stacked.
+AnyTransposePlan = Union[TransposePlan, StackedTransposePlan]
+
+#: The contiguous sub-kernel of each phase, by its taps' (start, stop, step) per dim.
+PhaseTaps = dict[tuple[tuple[Any, Any, Any], ...], _Array]
+
+
+def forward_weight(weight: npt.NDArray[_ScalarT], groups: int,
+                   flip: bool) -> npt.NDArray[_ScalarT]:
     """The transposed convolution's weight ``(C_in, C_out/groups, *k)`` as the
     forward engine's ``(C_out, C_in/groups, *k)`` (a view), rotated when
     ``flip``: the adjoint of true convolution slides the rotated kernel."""
@@ -33,7 +61,8 @@ def forward_weight(weight, groups, flip):
     return result
 
 
-def batched_channels_first(array, geometry):
+def batched_channels_first(array: npt.NDArray[_ScalarT],
+                           geometry: ConvGeometry | TransposeGeometry) -> npt.NDArray[_ScalarT]:
     """``(N, C, *spatial)`` view of an array in the problem's layout (batched or
     not, ``geometry.data_format``): the engine reads and writes through strides,
     so channels-last arrays need no transposed copy."""
@@ -44,7 +73,9 @@ def batched_channels_first(array, geometry):
     return array
 
 
-def transposed_plan(x, target, kernel, stride, dilation, crop, groups, threads):
+def transposed_plan(x: _Array, target: _Array, kernel: Sequence[int], stride: Sequence[int],
+                    dilation: Sequence[int], crop: Sequence[int], groups: int,
+                    threads: int) -> AnyTransposePlan:
     """The TransposePlan that writes ``target`` (batched, any strides) from ``x``."""
     return make_transpose_plan(
         batch=x.shape[0], in_channels=x.shape[1], out_channels=target.shape[1], groups=groups,
@@ -53,7 +84,8 @@ def transposed_plan(x, target, kernel, stride, dilation, crop, groups, threads):
         x_strides=_element_strides(x), out_strides=_element_strides(target))
 
 
-def run_transposed(x, weight, bias, target, plan, taps=None):
+def run_transposed(x: _Array, weight: _Array, bias: _Array | None, target: _Array,
+                   plan: AnyTransposePlan, taps: PhaseTaps | None = None) -> _Array:
     """Write the transposed convolution of batched ``x`` into ``target``.
 
     ``weight`` is the forward-layout weight (``forward_weight``) in the compute
@@ -66,7 +98,7 @@ def run_transposed(x, weight, bias, target, plan, taps=None):
         return _run_stacked(x, weight, bias, target, plan)
     for phase in plan.phases:
         view = target[(slice(None), slice(None)) + phase.out_index]
-        if phase.plan is None:
+        if phase.plan is None or phase.weight_index is None:   # (both None: no tap)
             view[...] = 0 if bias is None else bias.reshape((1, -1) + (1,) * (view.ndim - 2))
             continue
         key = tuple((s.start, s.stop, s.step) for s in phase.weight_index)
@@ -77,7 +109,8 @@ def run_transposed(x, weight, bias, target, plan, taps=None):
     return target
 
 
-def _run_stacked(x, weight, bias, target, plan):
+def _run_stacked(x: _Array, weight: _Array, bias: _Array | None, target: _Array,
+                 plan: StackedTransposePlan) -> _Array:
     """The stacked phases: one forward convolution per block of images into the
     stacked result, then each phase's outputs copied into place."""
     groups = plan.plan.geometry.groups
@@ -88,7 +121,7 @@ def _run_stacked(x, weight, bias, target, plan):
         for phase in plan.phases]
     stacked_weight = np.ascontiguousarray(np.concatenate(subs, axis=1).reshape(
         (groups * count * per_group,) + weight.shape[1:2] + plan.plan.geometry.kernel))
-    stacked_bias = None
+    stacked_bias: _Array | None = None
     if bias is not None:
         stacked_bias = np.ascontiguousarray(np.broadcast_to(
             bias.reshape(groups, 1, per_group), (groups, count, per_group)).reshape(-1))
@@ -97,7 +130,10 @@ def _run_stacked(x, weight, bias, target, plan):
     for start in range(0, x.shape[0], plan.block):
         stop = min(start + plan.block, x.shape[0])
         part = stacked[:stop - start]
-        records = (plan.plan if stop - start == plan.block else plan.tail_plan).records
+        # the blocks are whole but the last: the tail plan is there when needed
+        block_plan = plan.plan if stop - start == plan.block else plan.tail_plan
+        assert block_plan is not None
+        records = block_plan.records
         direct.run(x[start:stop], stacked_weight, stacked_bias, part, records)
         phases_view = part.reshape((stop - start, groups, count, per_group) + spatial)
         block = target[start:stop]   # channels split into groups: always a view
@@ -110,7 +146,9 @@ def _run_stacked(x, weight, bias, target, plan):
     return target
 
 
-def transpose_into(x, weight, bias, target, kernel, stride, dilation, crop, groups, threads):
+def transpose_into(x: _Array, weight: _Array, bias: _Array | None, target: _Array,
+                   kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
+                   crop: Sequence[int], groups: int, threads: int) -> _Array:
     """The transposed convolution of batched ``x`` into ``target`` (the whole
     batch in each phase's call: measured, fewer and larger engine calls beat
     batch blocks that keep the result in cache)."""
@@ -118,36 +156,41 @@ def transpose_into(x, weight, bias, target, kernel, stride, dilation, crop, grou
     return run_transposed(x, weight, bias, target, plan)
 
 
-def conv_transpose_impl(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                        dilation=1, *, flip=False, out=None, threads=None, ndim=None,
-                        data_format="channels_first"):
+def conv_transpose_impl(x: npt.ArrayLike, weight: npt.ArrayLike,
+                        bias: npt.ArrayLike | None = None, stride: IntTuple = 1,
+                        padding: TransposedPaddingArg = 0, output_padding: IntTuple = 0,
+                        groups: IntArg = 1, dilation: IntTuple = 1, *, flip: bool = False,
+                        out: FloatArray | None = None, threads: int | None = None,
+                        ndim: int | None = None,
+                        data_format: DataFormat = "channels_first") -> FloatArray:
     """The shared implementation of conv_transpose and conv_transpose1d/2d/3d."""
-    x = as_array(x, "x")
-    weight = as_array(weight, "weight")
-    if bias is not None:
-        bias = as_array(bias, "bias")
+    x_array: npt.NDArray[Any] = as_array(x, "x")
+    w_array: npt.NDArray[Any] = as_array(weight, "weight")
+    b_array: npt.NDArray[Any] | None = None if bias is None else as_array(bias, "bias")
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be a bool, got {type(flip).__name__} {flip!r}")
     geometry = describe_transpose(
-        x.shape, weight.shape, stride=stride, padding=padding, output_padding=output_padding,
-        dilation=dilation, groups=groups, bias_shape=None if bias is None else bias.shape,
-        ndim=ndim, data_format=data_format)
-    dtype = result_dtype((x.dtype, "x"), (weight.dtype, "weight"))
-    threads = resolve_threads(threads)
+        x_array.shape, w_array.shape, stride=stride, padding=padding,
+        output_padding=output_padding, dilation=dilation, groups=groups,
+        bias_shape=None if b_array is None else b_array.shape, ndim=ndim,
+        data_format=data_format)
+    dtype: np.dtype[Any] = result_dtype((x_array.dtype, "x"), (w_array.dtype, "weight"))
+    thread_count: int = resolve_threads(threads)
     out_shape = geometry.out_shape
     if out is not None:
         _check_out(out, out_shape, dtype)
     else:
         check_memory(prod(out_shape) * dtype.itemsize, f"the output of shape {out_shape}")
-    compute_x = compute_array(x, dtype)
+    compute_x: _Array = compute_array(x_array, dtype)
     result = out
-    if result is None or np.may_share_memory(result, x) or np.may_share_memory(
-            result, weight) or (bias is not None and np.may_share_memory(result, bias)):
+    if result is None or np.may_share_memory(result, x_array) or np.may_share_memory(
+            result, w_array) or (b_array is not None and np.may_share_memory(result, b_array)):
         result = np.empty(out_shape, dtype=dtype)
     compute_x = batched_channels_first(compute_x, geometry)
-    target = batched_channels_first(result, geometry)
-    compute_w = forward_weight(compute_array(weight, dtype), geometry.groups, flip)
-    compute_b = None if bias is None else compute_array(bias, dtype, contiguous=True)
+    target: _Array = batched_channels_first(result, geometry)
+    compute_w = forward_weight(compute_array(w_array, dtype), geometry.groups, flip)
+    compute_b: _Array | None = (None if b_array is None
+                                else compute_array(b_array, dtype, contiguous=True))
     if target.size == 0:
         pass
     elif geometry.in_channels == 0:
@@ -156,17 +199,47 @@ def conv_transpose_impl(x, weight, bias=None, stride=1, padding=0, output_paddin
     else:
         transpose_into(compute_x, compute_w, compute_b, target, geometry.kernel,
                        geometry.stride, geometry.dilation, [lo for lo, _ in geometry.pads],
-                       geometry.groups, threads)
+                       geometry.groups, thread_count)
     if out is not None and result is not out:
         out[...] = result
         return out
     return result
 
 
+@overload
+def conv_transpose(x: Float32Array, weight: Float32Array, bias: npt.ArrayLike | None = None,
+                   stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                   output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                   flip: bool = False, out: Float32Array | None = None,
+                   threads: int | None = None,
+                   data_format: DataFormat = "channels_first") -> Float32Array: ...
+
+
+@overload
+def conv_transpose(x: Float64Array, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+                   stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                   output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                   flip: bool = False, out: Float64Array | None = None,
+                   threads: int | None = None,
+                   data_format: DataFormat = "channels_first") -> Float64Array: ...
+
+
+@overload
+def conv_transpose(x: npt.ArrayLike, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+                   stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                   output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                   flip: bool = False, out: FloatArray | None = None,
+                   threads: int | None = None,
+                   data_format: DataFormat = "channels_first") -> FloatArray: ...
+
+
 @docfiller
-def conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                   dilation=1, *, flip=False, out=None, threads=None,
-                   data_format="channels_first"):
+def conv_transpose(x: npt.ArrayLike, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+                   stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                   output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                   flip: bool = False, out: FloatArray | None = None,
+                   threads: int | None = None,
+                   data_format: DataFormat = "channels_first") -> FloatArray:
     """N-d transposed convolution: the adjoint of :func:`pyconvx.conv`.
 
     ``y[i] = sum of x[o] * w[m] over o * stride + m * dilation - pad_low == i``
@@ -224,10 +297,40 @@ def conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, 
                                data_format=data_format)
 
 
+@overload
+def conv_transpose1d(x: Float32Array, weight: Float32Array, bias: npt.ArrayLike | None = None,
+                     stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                     output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                     flip: bool = False, out: Float32Array | None = None,
+                     threads: int | None = None,
+                     data_format: DataFormat = "channels_first") -> Float32Array: ...
+
+
+@overload
+def conv_transpose1d(x: Float64Array, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+                     stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                     output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                     flip: bool = False, out: Float64Array | None = None,
+                     threads: int | None = None,
+                     data_format: DataFormat = "channels_first") -> Float64Array: ...
+
+
+@overload
+def conv_transpose1d(x: npt.ArrayLike, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+                     stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                     output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                     flip: bool = False, out: FloatArray | None = None,
+                     threads: int | None = None,
+                     data_format: DataFormat = "channels_first") -> FloatArray: ...
+
+
 @docfiller
-def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, *, flip=False, out=None, threads=None,
-                     data_format="channels_first"):
+def conv_transpose1d(x: npt.ArrayLike, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+                     stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                     output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                     flip: bool = False, out: FloatArray | None = None,
+                     threads: int | None = None,
+                     data_format: DataFormat = "channels_first") -> FloatArray:
     """1-d transposed convolution: :func:`conv_transpose` checking for 1 spatial dim.
 
     Parameters
@@ -258,10 +361,40 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                                data_format=data_format)
 
 
+@overload
+def conv_transpose2d(x: Float32Array, weight: Float32Array, bias: npt.ArrayLike | None = None,
+                     stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                     output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                     flip: bool = False, out: Float32Array | None = None,
+                     threads: int | None = None,
+                     data_format: DataFormat = "channels_first") -> Float32Array: ...
+
+
+@overload
+def conv_transpose2d(x: Float64Array, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+                     stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                     output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                     flip: bool = False, out: Float64Array | None = None,
+                     threads: int | None = None,
+                     data_format: DataFormat = "channels_first") -> Float64Array: ...
+
+
+@overload
+def conv_transpose2d(x: npt.ArrayLike, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+                     stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                     output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                     flip: bool = False, out: FloatArray | None = None,
+                     threads: int | None = None,
+                     data_format: DataFormat = "channels_first") -> FloatArray: ...
+
+
 @docfiller
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, *, flip=False, out=None, threads=None,
-                     data_format="channels_first"):
+def conv_transpose2d(x: npt.ArrayLike, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+                     stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                     output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                     flip: bool = False, out: FloatArray | None = None,
+                     threads: int | None = None,
+                     data_format: DataFormat = "channels_first") -> FloatArray:
     """2-d transposed convolution: :func:`conv_transpose` checking for 2 spatial dims.
 
     Parameters
@@ -293,10 +426,40 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                                data_format=data_format)
 
 
+@overload
+def conv_transpose3d(x: Float32Array, weight: Float32Array, bias: npt.ArrayLike | None = None,
+                     stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                     output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                     flip: bool = False, out: Float32Array | None = None,
+                     threads: int | None = None,
+                     data_format: DataFormat = "channels_first") -> Float32Array: ...
+
+
+@overload
+def conv_transpose3d(x: Float64Array, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+                     stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                     output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                     flip: bool = False, out: Float64Array | None = None,
+                     threads: int | None = None,
+                     data_format: DataFormat = "channels_first") -> Float64Array: ...
+
+
+@overload
+def conv_transpose3d(x: npt.ArrayLike, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+                     stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                     output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                     flip: bool = False, out: FloatArray | None = None,
+                     threads: int | None = None,
+                     data_format: DataFormat = "channels_first") -> FloatArray: ...
+
+
 @docfiller
-def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, *, flip=False, out=None, threads=None,
-                     data_format="channels_first"):
+def conv_transpose3d(x: npt.ArrayLike, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+                     stride: IntTuple = 1, padding: TransposedPaddingArg = 0,
+                     output_padding: IntTuple = 0, groups: IntArg = 1, dilation: IntTuple = 1, *,
+                     flip: bool = False, out: FloatArray | None = None,
+                     threads: int | None = None,
+                     data_format: DataFormat = "channels_first") -> FloatArray:
     """3-d transposed convolution: :func:`conv_transpose` checking for 3 spatial dims.
 
     Parameters

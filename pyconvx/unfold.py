@@ -13,6 +13,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
+from ._docstrings import docfiller
 from ._engine import unfold as _unfold_engine
 from ._normalize import (
     as_array,
@@ -30,7 +31,6 @@ from ._typing import (
     FloatT,
     IntTuple,
     PaddingArg,
-    docfiller,
 )
 from .shapes import output_length
 
@@ -52,7 +52,7 @@ _Pairs = tuple[int, int]
 
 def _window_params(kernel_size: IntTuple, stride: IntTuple, padding: PaddingArg,
                    dilation: IntTuple, spatial: Sequence[int]
-                   ) -> tuple[_Pairs, _Pairs, _Pairs, tuple[_Pairs, _Pairs], _Pairs]:
+                   ) -> tuple[_Pairs, _Pairs, _Pairs, tuple[_Pairs, _Pairs], tuple[int, ...]]:
     kernel = as_int_tuple(kernel_size, "kernel_size", 2, 1)
     steps = as_int_tuple(stride, "stride", 2, 1)
     spacing = as_int_tuple(dilation, "dilation", 2, 1)

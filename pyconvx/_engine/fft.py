@@ -14,13 +14,27 @@ step, with numpy.fft's own scratch, and takes the largest step: it is what
 memory before anything is allocated.
 """
 
+from __future__ import annotations
+
 import functools
 import warnings
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from .._boundary import NUMPY_PAD_MODES
 from .._normalize import check_memory, prod
+
+if TYPE_CHECKING:
+    from ..shapes import ConvGeometry
+
+#: A real array of the FFT path (float32 or float64).
+_Real = npt.NDArray[np.floating[Any]]
+#: A spectrum (complex64 or complex128).
+_Spectrum = npt.NDArray[np.complexfloating[Any, Any]]
+#: numpy.pad's names of the padding modes (the values of NUMPY_PAD_MODES).
+_NumpyPadMode = Literal["constant", "reflect", "symmetric", "edge", "wrap"]
 
 #: The arrays one chunk of images (or one block of the kernel's output
 #: channels) holds at once aim for this; a single image may need more.
@@ -31,14 +45,14 @@ FFT_CHUNK_BYTES = 256 * 2**20
 #: margin: a forward transform of float32 values with a complex64 result
 #: (NumPy 2 computes it in double precision, then rounds) at most 2.55, any
 #: other forward transform at most 1.06, an inverse one at most 1.14.
-FORWARD_SCRATCH = {8: 3.0, 16: 1.5}
+FORWARD_SCRATCH: dict[int, float] = {8: 3.0, 16: 1.5}
 INVERSE_SCRATCH = 1.5
 
 #: bytes of one complex128 value
 _COMPLEX128 = 16
 
 
-def _fast_length(n):
+def _fast_length(n: int) -> int:
     """The smallest ``2**a * 3**b * 5**c >= n``.
 
     pocketfft (numpy.fft) transforms such lengths directly; a length with a
@@ -58,7 +72,7 @@ def _fast_length(n):
     return best
 
 
-def _fft_shape(geometry):
+def _fft_shape(geometry: ConvGeometry) -> tuple[int, ...]:
     """Transform length per dim: at least the padded input plus the dilated
     kernel - 1 (no wrap-around), rounded up to a fast length."""
     return tuple(_fast_length(size + lo + hi + d * (k - 1))
@@ -67,7 +81,7 @@ def _fft_shape(geometry):
 
 
 @functools.cache
-def _itemsizes(dtype):
+def _itemsizes(dtype: np.dtype[Any]) -> tuple[int, int, int]:
     """(real input, complex spectrum, real inverse) itemsizes numpy.fft uses
     for ``dtype`` (NumPy 2 keeps float32 as complex64; NumPy 1 goes to
     complex128)."""
@@ -78,26 +92,27 @@ def _itemsizes(dtype):
 class _Sizes:
     """Element counts per channel (or kernel pair) of the FFT path's arrays."""
 
-    def __init__(self, geometry, dtype):
+    def __init__(self, geometry: ConvGeometry, dtype: npt.DTypeLike) -> None:
         shape = _fft_shape(geometry)
-        self.spectrum = prod(shape[:-1]) * (shape[-1] // 2 + 1)
-        self.transform = prod(shape)
-        self.padded = prod(s + lo + hi for s, (lo, hi) in zip(geometry.in_spatial,
+        self.spectrum: int = prod(shape[:-1]) * (shape[-1] // 2 + 1)
+        self.transform: int = prod(shape)
+        self.padded: int = prod(s + lo + hi for s, (lo, hi) in zip(geometry.in_spatial,
                                                                 geometry.pads))
-        self.dilated = prod(d * (k - 1) + 1 for k, d in zip(geometry.kernel, geometry.dilation))
+        self.dilated: int = prod(d * (k - 1) + 1
+                                 for k, d in zip(geometry.kernel, geometry.dilation))
         self.real, self.complex, self.inverse = _itemsizes(np.dtype(dtype))
 
-    def forward(self, count, real_elements):
+    def forward(self, count: int, real_elements: int) -> float:
         """Bytes of a forward transform of ``count`` channels: its real input
         (``real_elements`` each), its result and numpy.fft's scratch."""
         return count * (real_elements * self.real + self.spectrum * self.complex
                         + FORWARD_SCRATCH[self.complex] * self.spectrum * _COMPLEX128)
 
-    def kernel_block(self, out_channels, in_per_group):
+    def kernel_block(self, out_channels: int, in_per_group: int) -> float:
         """Bytes held while a block of the kernel's output channels is transformed."""
         return self.forward(out_channels * in_per_group, self.dilated)
 
-    def image_chunk(self, images, in_per_group, out_per_group):
+    def image_chunk(self, images: int, in_per_group: int, out_per_group: int) -> float:
         """Bytes one chunk of images holds at its largest step (one group)."""
         spectra = images * in_per_group * self.spectrum * self.complex
         products = images * out_per_group * self.spectrum * self.complex
@@ -108,17 +123,17 @@ class _Sizes:
                    products + inverse)                                # back to real values
 
 
-def _kernel_block_channels(sizes, geometry):
+def _kernel_block_channels(sizes: _Sizes, geometry: ConvGeometry) -> int:
     per_channel = sizes.kernel_block(1, geometry.in_per_group)
     return max(1, min(geometry.out_channels, int(FFT_CHUNK_BYTES // max(per_channel, 1))))
 
 
-def _chunk_images(sizes, geometry):
+def _chunk_images(sizes: _Sizes, geometry: ConvGeometry) -> int:
     per_image = sizes.image_chunk(1, geometry.in_per_group, geometry.out_per_group)
     return max(1, min(geometry.batch, int(FFT_CHUNK_BYTES // max(per_image, 1))))
 
 
-def fft_workspace_bytes(geometry, dtype):
+def fft_workspace_bytes(geometry: ConvGeometry, dtype: npt.DTypeLike) -> int:
     """The most memory the FFT path holds at once beyond x and the output.
 
     The kernel's spectrum plus the larger of a block of its output channels
@@ -141,13 +156,14 @@ NONFINITE_WARNING = ("Use of fft convolution on input with NAN or inf results in
                      "output")
 
 
-def warn_if_nonfinite(*arrays, stacklevel=4):
+def warn_if_nonfinite(*arrays: npt.NDArray[Any] | None, stacklevel: int = 4) -> None:
     """The FFT spreads one NaN or Inf to every output: say so, as SciPy does."""
     if not all(np.isfinite(a).all() for a in arrays if a is not None):
         warnings.warn(NONFINITE_WARNING, RuntimeWarning, stacklevel=stacklevel)
 
 
-def _kernel_spectrum(weight, geometry, flip, shape, sizes):
+def _kernel_spectrum(weight: _Real, geometry: ConvGeometry, flip: bool,
+                     shape: tuple[int, ...], sizes: _Sizes) -> _Spectrum | None:
     """The spectrum of every (output, input) channel pair of the dilated kernel,
     reversed unless ``flip`` (correlation is convolution with the reversed
     kernel), built a block of output channels at a time."""
@@ -155,7 +171,7 @@ def _kernel_spectrum(weight, geometry, flip, shape, sizes):
     axes = tuple(range(-ndim, 0))
     taps = (slice(None), slice(None)) + tuple(slice(None, None, d) for d in geometry.dilation)
     reverse = (slice(None), slice(None)) + (slice(None, None, -1),) * ndim
-    spectrum = None
+    spectrum: _Spectrum | None = None
     step = _kernel_block_channels(sizes, geometry)
     for start in range(0, geometry.out_channels, step):
         block = weight[start:start + step]
@@ -172,7 +188,8 @@ def _kernel_spectrum(weight, geometry, flip, shape, sizes):
     return spectrum
 
 
-def conv_fft(x, weight, bias, out, geometry, flip):
+def conv_fft(x: _Real, weight: _Real, bias: _Real | None, out: _Real,
+             geometry: ConvGeometry, flip: bool) -> None:
     """Fill ``out`` (N, C_out, *out_spatial) with the convolution, via FFTs."""
     check_memory(fft_workspace_bytes(geometry, x.dtype), "the FFT path's workspace")
     warn_if_nonfinite(x, weight, bias)
@@ -181,6 +198,8 @@ def conv_fft(x, weight, bias, out, geometry, flip):
     axes = tuple(range(-ndim, 0))
     shape = _fft_shape(geometry)
     kernel_spectrum = _kernel_spectrum(weight, geometry, flip, shape, sizes)
+    # the engine calls conv_fft only for an output that is not empty
+    assert kernel_spectrum is not None, "conv_fft needs at least one output channel"
     reach = [d * (k - 1) for k, d in zip(geometry.kernel, geometry.dilation)]
     crop = (slice(None), slice(None)) + tuple(
         slice(r, r + (o - 1) * s + 1, s)
@@ -188,8 +207,9 @@ def conv_fft(x, weight, bias, out, geometry, flip):
     chunk = _chunk_images(sizes, geometry)
     cin_g, cout_g = geometry.in_per_group, geometry.out_per_group
     pad_width = ((0, 0), (0, 0)) + tuple(geometry.pads)
-    mode = NUMPY_PAD_MODES[geometry.padding_mode]
-    fill = {"constant_values": geometry.padding_value} if mode == "constant" else {}
+    mode = cast(_NumpyPadMode, NUMPY_PAD_MODES[geometry.padding_mode])
+    fill: dict[str, Any] = (
+        {"constant_values": geometry.padding_value} if mode == "constant" else {})
     for start in range(0, geometry.batch, chunk):
         block = x[start:start + chunk]
         for g in range(geometry.groups):

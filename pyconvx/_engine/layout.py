@@ -23,9 +23,17 @@ write an output box before copying it to an output whose rows are not
 unit-stride (channels-last).  Every part starts on a 64-byte boundary.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from ..shapes import ConvGeometry
 
 __all__ = [
     "PLANE_ALIGN",
@@ -44,7 +52,8 @@ PLANE_ALIGN = 16
 SCRATCH_ALIGN = 64
 
 
-def phase_residues(kernel, stride, dilation):
+def phase_residues(kernel: Sequence[int], stride: Sequence[int],
+                   dilation: Sequence[int]) -> list[list[int]]:
     """Per dim, the sorted phase residues ``(t * dilation) % stride`` the taps use.
 
     The taps' residues are the multiples of gcd(dilation, stride) in the order
@@ -58,7 +67,8 @@ def phase_residues(kernel, stride, dilation):
     return residues
 
 
-def band_layout(box, kernel, stride, dilation):
+def band_layout(box: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
+                dilation: Sequence[int]) -> tuple[list[int], list[int], int]:
     """Band plane extents, pitches and aligned plane size for an output box."""
     ext = [b + ((k - 1) * d) // s for b, k, s, d in zip(box, kernel, stride, dilation)]
     pitch = [1] * len(ext)
@@ -68,7 +78,9 @@ def band_layout(box, kernel, stride, dilation):
     return ext, pitch, plane
 
 
-def tap_offsets(geometry, residues, pitch, plane, reverse_taps=False):
+def tap_offsets(geometry: ConvGeometry, residues: Sequence[Sequence[int]],
+                pitch: Sequence[int], plane: int,
+                reverse_taps: bool = False) -> tuple[npt.NDArray[np.int64], int]:
     """Offset into the band of every reduction index k = (input channel, tap).
 
     With ``reverse_taps``, tap t of every channel reads where tap taps-1-t
@@ -92,12 +104,13 @@ def tap_offsets(geometry, residues, pitch, plane, reverse_taps=False):
     return (channels[:, None] + per_tap[None, :]).ravel(), n_phase
 
 
-def _aligned(nbytes):
+def _aligned(nbytes: int) -> int:
     return -(-nbytes // SCRATCH_ALIGN) * SCRATCH_ALIGN
 
 
-def scratch_layout(*, ndim, residues, ext, band_bytes, tile_bytes, winograd_v_bytes=0,
-                   winograd_m_bytes=0, stage_bytes=0):
+def scratch_layout(*, ndim: int, residues: Sequence[Sequence[int]], ext: Sequence[int],
+                   band_bytes: int, tile_bytes: int, winograd_v_bytes: int = 0,
+                   winograd_m_bytes: int = 0, stage_bytes: int = 0) -> dict[str, int]:
     """The per-thread scratch block: byte offsets of its parts and the index area.
 
     Returns a dict with the fields of ``ScratchLayout`` (contract.pxd): byte
@@ -106,7 +119,7 @@ def scratch_layout(*, ndim, residues, ext, band_bytes, tile_bytes, winograd_v_by
     area.
     """
     n_runs = len(residues[-1])
-    index = {}
+    index: dict[str, int] = {}
     position = 0
     # box origin and extent, two tile multi-indices, the band odometer, the
     # residue index and table base per dim: ndim entries each

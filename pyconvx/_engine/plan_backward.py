@@ -56,14 +56,17 @@ the steps change nothing in the order of the sums.
 
 import dataclasses
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Optional, TypeVar, Union, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from ..shapes import ConvGeometry
 from . import dispatch
 from .contract import ukernel_set_tiles
-from .plan import WORKSPACE_LIMIT_BYTES, cached_plan, make_plan
+from .plan import WORKSPACE_LIMIT_BYTES, Plan, cached_plan, make_plan
 
 __all__ = ["PhaseDim", "TransposePlan", "WeightGradPlan", "make_transpose_plan",
            "make_weight_grad_plan", "padded_chunk", "plan_transpose_phases",
@@ -127,7 +130,8 @@ class PhaseDim:
     shift: int = 0    # t0: the first tap reads x[q - shift]
 
 
-def phase_dims(size, kernel, stride, dilation, crop, length):
+def phase_dims(size: int, kernel: int, stride: int, dilation: int, crop: int,
+               length: int) -> list[PhaseDim]:
     """The ``stride`` phases of one dim: input ``size``, output ``length``, the
     transposed output starting ``crop`` positions into the full one (``crop``
     is the low padding; any int)."""
@@ -156,9 +160,10 @@ def phase_dims(size, kernel, stride, dilation, crop, length):
 class TransposePhase:
     """One stride-1 convolution of a transposed convolution."""
 
-    out_index: tuple      # slices of the result's spatial dims this phase writes
-    weight_index: tuple   # slices of the kernel's dims: its taps (None: no tap)
-    plan: object          # the forward engine's Plan (None: no tap)
+    out_index: tuple[slice, ...]      # slices of the result's spatial dims this phase writes
+    weight_index: Optional[tuple[slice, ...]]   # slices of the kernel's dims: its taps
+    #                                             (None: no tap)
+    plan: Optional[Plan]              # the forward engine's Plan (None: no tap)
 
 
 @dataclass(frozen=True)
@@ -177,12 +182,12 @@ class TransposePlan:
         Threads the call uses.
     """
 
-    phases: tuple
+    phases: tuple[TransposePhase, ...]
     workspace_bytes: int
     flops: int
     threads: int
 
-    def describe(self):
+    def describe(self) -> list[str]:
         """One line per phase: its outputs, taps, algorithm and microkernel."""
         lines = []
         for phase in self.phases:
@@ -208,9 +213,9 @@ class StackedPhase:
     """Where one phase's outputs go: ``out_index`` of the result, from
     ``z_index`` of the stacked result, phase number ``number`` of the stack."""
 
-    out_index: tuple
-    z_index: tuple
-    weight_index: tuple
+    out_index: tuple[slice, ...]
+    z_index: tuple[slice, ...]
+    weight_index: tuple[slice, ...]
     number: int
 
 
@@ -238,16 +243,16 @@ class StackedTransposePlan:
     workspace_bytes, flops, threads : int
     """
 
-    phases: tuple
-    plan: object
-    tail_plan: object
+    phases: tuple[StackedPhase, ...]
+    plan: Plan
+    tail_plan: Optional[Plan]
     block: int
-    stacked_shape: tuple
+    stacked_shape: tuple[int, ...]
     workspace_bytes: int
     flops: int
     threads: int
 
-    def describe(self):
+    def describe(self) -> list[str]:
         p = self.plan
         return [f"{len(self.phases)} phases stacked as output channels of one stride-1 "
                 f"convolution with a {p.geometry.kernel} sub-kernel ({p.algorithm} "
@@ -255,7 +260,7 @@ class StackedTransposePlan:
                 f"whose stacked result {self.stacked_shape} is interleaved into the output"]
 
 
-def _stackable(per_dim):
+def _stackable(per_dim: Sequence[Sequence[PhaseDim]]) -> Optional[list[list[PhaseDim]]]:
     """Per dim, the phases that have outputs, if they all have the same taps and
     shift (so one convolution can compute them all), else None."""
     used = [[p for p in phases if p.count > 0] for phases in per_dim]
@@ -269,13 +274,15 @@ def _stackable(per_dim):
     return used
 
 
-def _stacked_plan(used, *, batch, in_channels, out_channels, groups, in_spatial, stride,
-                  dtype, threads, x_strides):
+def _stacked_plan(used: list[list[PhaseDim]], *, batch: int, in_channels: int,
+                  out_channels: int, groups: int, in_spatial: Sequence[int],
+                  stride: Sequence[int], dtype: np.dtype[Any], threads: int,
+                  x_strides: Sequence[int]) -> StackedTransposePlan:
     q_lo = [min(p.q_first for p in phases) for phases in used]
     q_hi = [max(p.q_first + p.count - 1 for p in phases) for phases in used]
     positions = tuple(hi - lo + 1 for lo, hi in zip(q_lo, q_hi))
     first = [phases[0] for phases in used]
-    pads = []
+    pads: list[tuple[int, int]] = []
     for p, lo, size, n in zip(first, q_lo, in_spatial, positions):
         reach = (p.taps - 1) * p.dilation
         pad_lo = reach - lo + p.shift
@@ -285,7 +292,7 @@ def _stacked_plan(used, *, batch, in_channels, out_channels, groups, in_spatial,
     per_image = stacked_channels * math.prod(positions) * dtype.itemsize
     block = max(1, min(batch, STACK_BLOCK_BYTES // max(per_image, 1)))
 
-    def plan_for(images):
+    def plan_for(images: int) -> Plan:
         geometry = ConvGeometry(
             batched=True, batch=images, in_channels=in_channels, out_channels=stacked_channels,
             groups=groups, in_spatial=tuple(in_spatial), kernel=tuple(p.taps for p in first),
@@ -294,13 +301,14 @@ def _stacked_plan(used, *, batch, in_channels, out_channels, groups, in_spatial,
             data_format="channels_first", out_spatial=positions)
         shape = (images, stacked_channels) + positions
         strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
-        return cached_plan(geometry, dtype, threads=threads, flip=True,
-                           x_strides=list(x_strides), out_strides=strides)
+        made: Plan = cached_plan(geometry, dtype, threads=threads, flip=True,
+                                 x_strides=list(x_strides), out_strides=strides)
+        return made
 
     plan = plan_for(block)
     tail = batch % block
     tail_plan = plan_for(tail) if tail else None
-    phases = []
+    phases: list[StackedPhase] = []
     for number, combination in enumerate(_product(used)):
         out_index = tuple(slice(p.first, p.first + (p.count - 1) * s + 1, s)
                           for p, s in zip(combination, stride))
@@ -317,16 +325,19 @@ def _stacked_plan(used, *, batch, in_channels, out_channels, groups, in_spatial,
 
 #: Plans of recent calls (see ``_remembered``): at most this many.
 PLAN_CACHE_SIZE = 128
-_plan_cache: dict = {}
+_plan_cache: dict[tuple[Any, ...], Any] = {}
+
+#: A plan made by a planning function.
+_Made = TypeVar("_Made")
 
 
-def _remembered(make, **arguments):
+def _remembered(make: Callable[..., _Made], **arguments: Any) -> _Made:
     """``make(**arguments)``, remembered per arguments and SIMD level: a plan is a
     pure function of them, and planning costs as much as a small problem."""
     key = (make.__name__, dispatch.level_code()) + tuple(
         (name, tuple(value) if isinstance(value, list) else value)
         for name, value in sorted(arguments.items()))
-    found = _plan_cache.get(key)
+    found: Optional[_Made] = _plan_cache.get(key)
     if found is None:
         found = make(**arguments)
         if len(_plan_cache) >= PLAN_CACHE_SIZE:
@@ -335,7 +346,7 @@ def _remembered(make, **arguments):
     return found
 
 
-def make_transpose_plan(**arguments):
+def make_transpose_plan(**arguments: Any) -> Union[TransposePlan, StackedTransposePlan]:
     """``plan_transpose_phases(**arguments)``, remembered (see ``_remembered``)."""
     arguments["dtype"] = np.dtype(arguments["dtype"])
     for name in ("in_spatial", "out_spatial", "kernel", "stride", "dilation", "crop",
@@ -344,9 +355,12 @@ def make_transpose_plan(**arguments):
     return _remembered(plan_transpose_phases, **arguments)
 
 
-def plan_transpose_phases(*, batch, in_channels, out_channels, groups, in_spatial,
-                          out_spatial, kernel, stride, dilation, crop, dtype, threads,
-                          x_strides, out_strides):
+def plan_transpose_phases(*, batch: int, in_channels: int, out_channels: int, groups: int,
+                          in_spatial: Sequence[int], out_spatial: Sequence[int],
+                          kernel: Sequence[int], stride: Sequence[int],
+                          dilation: Sequence[int], crop: Sequence[int], dtype: npt.DTypeLike,
+                          threads: int, x_strides: Sequence[int], out_strides: Sequence[int]
+                          ) -> Union[TransposePlan, StackedTransposePlan]:
     """Plan ``prod(stride)`` forward convolutions that write the transposed result.
 
     ``x`` is ``(batch, in_channels, *in_spatial)`` with element strides
@@ -363,7 +377,7 @@ def plan_transpose_phases(*, batch, in_channels, out_channels, groups, in_spatia
         return _stacked_plan(used, batch=batch, in_channels=in_channels,
                              out_channels=out_channels, groups=groups, in_spatial=in_spatial,
                              stride=stride, dtype=dtype, threads=threads, x_strides=x_strides)
-    phases = []
+    phases: list[TransposePhase] = []
     workspace = 0
     flops = 0
     for combination in _product(per_dim):
@@ -386,23 +400,23 @@ def plan_transpose_phases(*, batch, in_channels, out_channels, groups, in_spatia
             out_spatial=tuple(p.count for p in combination))
         phase_out_strides = list(out_strides[:2]) + [st * s for st, s in
                                                      zip(out_strides[2:], stride)]
-        plan = cached_plan(geometry, dtype, threads=threads, flip=True,
-                           x_strides=list(x_strides), out_strides=phase_out_strides)
+        plan: Plan = cached_plan(geometry, dtype, threads=threads, flip=True,
+                                 x_strides=list(x_strides), out_strides=phase_out_strides)
         phases.append(TransposePhase(out_index, weight_index, plan))
         workspace = max(workspace, plan.workspace_bytes)
         flops += geometry.flops
     return TransposePlan(tuple(phases), workspace, flops, threads)
 
 
-def _product(per_dim):
+def _product(per_dim: Sequence[Sequence[PhaseDim]]) -> list[tuple[PhaseDim, ...]]:
     """Every combination of one phase per dim, the last dim fastest."""
-    combos = [()]
+    combos: list[tuple[PhaseDim, ...]] = [()]
     for phases in per_dim:
         combos = [c + (p,) for c in combos for p in phases]
     return combos
 
 
-def padded_chunk(geometry, dtype):
+def padded_chunk(geometry: ConvGeometry, dtype: npt.DTypeLike) -> int:
     """Images per block of an input gradient through the padded input (the
     padding modes that fold their border back): blocks of at most 16 MiB,
     at least one image."""
@@ -444,12 +458,12 @@ class WeightGradPlan:
     """
 
     path: str
-    tile: tuple
+    tile: tuple[int, int]
     simd: str
     chunks: int
     work_units: int
     workspace_bytes: int
-    band: object
+    band: Plan
     flops: int
     threads: int
     cin_pad: int = 0
@@ -457,9 +471,9 @@ class WeightGradPlan:
     acc_elems: int = 0
     scratch_bytes: int = 0
     contiguous_x: bool = False
-    fields: dict = field(default_factory=dict, repr=False, compare=False)
+    fields: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
-    def describe(self):
+    def describe(self) -> str:
         """What runs, in a line."""
         b = self.band
         return (f"{self.path} microkernel {self.tile} ({self.simd}) over the band of the "
@@ -468,21 +482,25 @@ class WeightGradPlan:
                 f"{self.workspace_bytes} bytes")
 
 
-def make_weight_grad_plan(geometry, dtype, *, threads, x_strides):
+def make_weight_grad_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
+                          x_strides: Sequence[int]) -> WeightGradPlan:
     """``plan_weight_grad``, remembered (see ``_remembered``)."""
     return _remembered(plan_weight_grad, geometry=geometry, dtype=np.dtype(dtype),
                        threads=threads, x_strides=tuple(int(v) for v in x_strides))
 
 
-def plan_weight_grad(*, geometry, dtype, threads, x_strides):
+def plan_weight_grad(*, geometry: ConvGeometry, dtype: np.dtype[Any], threads: int,
+                     x_strides: Sequence[int]) -> WeightGradPlan:
     """Plan the weight gradient of the validated convolution ``geometry``."""
     level = dispatch.level_code()
     cin_g, cout_g = geometry.in_per_group, geometry.out_per_group
-    candidates = [("gemm", tuple(ukernel_set_tiles(level)[dtype.name]["gemm"]))]
+    # the level in use is compiled in, so its tiles are there
+    tiles = cast(dict[str, Any], ukernel_set_tiles(level))
+    candidates: list[tuple[str, tuple[int, ...]]] = [("gemm", tuple(tiles[dtype.name]["gemm"]))]
     if level == AVX512_LEVEL:
         candidates.append(("wide", WIDE_TILES[dtype.name]))
 
-    def fills(tile):
+    def fills(tile: tuple[int, ...]) -> tuple[float, float]:
         rows, cols = tile
         return cin_g / (-(-cin_g // rows) * rows), cout_g / (-(-cout_g // cols) * cols)
 
@@ -574,7 +592,7 @@ def _steps(flops, items, groups, chunks, threads):
     return step_items, max(1, steps // threads) * threads
 
 
-def with_batch(geometry, batch):
+def with_batch(geometry: ConvGeometry, batch: int) -> ConvGeometry:
     """``geometry`` for a block of ``batch`` of its images."""
     return dataclasses.replace(geometry, batch=batch)
 
@@ -603,13 +621,13 @@ class BackwardPlan:
     """
 
     problem: str
-    grad_input: "TransposePlan | None"
+    grad_input: "TransposePlan | StackedTransposePlan | None"
     fold: "str | None"
     grad_weight: "WeightGradPlan | None"
     grad_bias: "str | None"
     workspace_bytes: int
 
-    def __str__(self):
+    def __str__(self) -> str:
         lines = [f"pyconvx backward plan: {self.problem}"]
         if self.grad_input is not None:
             lines.append(f"  transposed convolution ({len(self.grad_input.phases)} phase(s), "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pyconvx import _typing, filters, signal
+from pyconvx import _typing, backward, filters, signal
 from pyconvx._boundary import PADDING_MODES
 from pyconvx._engine.plan import ALGORITHMS
 from pyconvx._normalize import PADDING_STRINGS
@@ -42,6 +42,7 @@ def test_mypy_passes_on_the_package_and_the_public_api_checks(tmp_path):
     (_typing.SignalBoundary, tuple(signal.BOUNDARIES)),
     (_typing.FilterBoundary, tuple(filters.BOUNDARIES)),
     (_typing.SignalMode, filters.MODES),
+    (_typing.GradientName, backward.NEEDS),
 ])
 def test_each_literal_type_lists_the_strings_the_function_accepts(alias, accepted):
     assert sorted(typing.get_args(alias)) == sorted(accepted)

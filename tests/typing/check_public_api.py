@@ -14,6 +14,12 @@ import numpy.typing as npt
 
 import pyconvx
 from pyconvx import kernels
+from pyconvx._engine.plan_backward import (
+    BackwardPlan,
+    StackedTransposePlan,
+    TransposePlan,
+    WeightGradPlan,
+)
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -118,3 +124,116 @@ assert_type(kernels.names(), list[str])
 
 kernels.box_blur("3")  # type: ignore[call-overload]
 kernels.gaussian(sigma="1")  # type: ignore[call-overload]
+
+# Transposed convolution: the dtype follows the input as for conv; padding is
+# ints or (low, high) pairs (the strings have no transposed meaning).
+wt32: F32 = np.ones((2, 3, 4, 4), dtype=np.float32)
+wt64: F64 = np.ones((2, 3, 4, 4))
+assert_type(pyconvx.conv_transpose(x32, wt32), F32)
+assert_type(pyconvx.conv_transpose2d(x32, wt32, stride=2, padding=1, out=None), F32)
+assert_type(pyconvx.conv_transpose2d(x64, wt64, stride=2, padding=1, output_padding=1), F64)
+assert_type(pyconvx.conv_transpose2d(x64, wt32, padding=((1, 0), (0, 1)), flip=True), F64)
+assert_type(pyconvx.conv_transpose2d(x32, wt64, data_format="channels_last", threads=2), Float)
+assert_type(pyconvx.conv_transpose1d([[[1.0, 2.0]]], [[[1.0, 1.0]]], stride=2), Float)
+assert_type(pyconvx.conv_transpose3d(ints, wt32, groups=1, dilation=(1, 2, 2)), Float)
+
+pyconvx.conv_transpose2d(x32, wt32, padding="same")  # type: ignore[arg-type]
+pyconvx.conv_transpose2d(x32, wt32, output_padding="1")  # type: ignore[arg-type]
+pyconvx.conv_transpose2d(x32, wt32, data_format="NHWC")  # type: ignore[call-overload]
+pyconvx.conv_transpose(x32, wt32, None, 1, 0, 0, 1, 1, True)  # type: ignore[call-overload]
+
+# Gradients: float32 in, float32 out; a float64 input gives float64.
+y32: F32 = np.ones((1, 3, 6, 6), dtype=np.float32)
+y64: F64 = np.ones((1, 3, 6, 6))
+assert_type(pyconvx.conv_grad_input((1, 2, 8, 8), w32, y32), F32)
+assert_type(pyconvx.conv_grad_input(x64.shape, w64, y64, padding_mode="reflect"), F64)
+assert_type(pyconvx.conv_grad_input((1, 2, 8, 8), [[[[1.0]]]], y64, stride=(1, 1)), F64)
+assert_type(pyconvx.conv_grad_input((1, 2, 8, 8), w32, [[[[1.0]]]]), Float)
+assert_type(pyconvx.conv_grad_weight(x32, (3, 2, 3, 3), y32, flip=True), F32)
+assert_type(pyconvx.conv_grad_weight(x64, w64.shape, y64, padding=0, threads=1), F64)
+assert_type(pyconvx.conv_grad_weight(ints, (3, 2, 3, 3), y64), F64)
+grads32 = pyconvx.conv_backward(x32, w32, y32)
+assert_type(grads32, pyconvx.ConvGradients[np.float32])
+assert_type(grads32.grad_input, F32 | None)
+assert_type(grads32.grad_weight, F32 | None)
+grad_input, grad_weight, grad_bias = grads32
+assert_type(grad_bias, F32 | None)
+grads64 = pyconvx.conv_backward(x64, w64, y64, padding="valid", needs=("weight", "bias"))
+assert_type(grads64, pyconvx.ConvGradients[np.float64])
+assert_type(grads64.grad_bias, F64 | None)
+assert_type(pyconvx.conv_backward(x64, w64, y64, needs="input").grad_input, F64 | None)
+assert_type(pyconvx.conv_backward(ints, ints, y64), pyconvx.ConvGradients[np.float64])
+
+pyconvx.conv_grad_input(x32, w32, y32)  # type: ignore[call-overload]
+pyconvx.conv_grad_weight(x32, (3, 2, 3, 3), y32, padding_mode="edge")  # type: ignore[call-overload]
+pyconvx.conv_backward(x32, w32, y32, needs=("inputs",))  # type: ignore[arg-type]
+pyconvx.conv_backward(x32, w32, y32, needs="all")  # type: ignore[arg-type]
+
+# Plans of the gradients and of the transposed convolution.
+backward_plan = pyconvx.plan_backward((8, 64, 56, 56), (64, 64, 3, 3), padding=1,
+                                      needs=("input", "weight"), dtype=np.float64)
+assert_type(backward_plan, BackwardPlan)
+assert_type(backward_plan.grad_input, TransposePlan | StackedTransposePlan | None)
+assert_type(backward_plan.grad_weight, WeightGradPlan | None)
+assert_type(backward_plan.workspace_bytes, int)
+assert_type(str(backward_plan), str)
+assert_type(pyconvx.plan_backward(x32, w32, needs="bias").grad_bias, str | None)
+assert_type(pyconvx.plan_transpose((1, 8, 10, 10), (8, 4, 3, 3), stride=2), BackwardPlan)
+
+pyconvx.plan_backward(x32, w32, needs=("gradient",))  # type: ignore[arg-type]
+pyconvx.plan_backward(x32, w32, dtype=np.float32, threads="2")  # type: ignore[arg-type]
+pyconvx.plan_transpose(x32, wt32, padding="valid")  # type: ignore[arg-type]
+
+# Output shapes and sizes, forward or transposed.
+assert_type(pyconvx.output_shape((8, 128, 28, 28), (128, 64, 4, 4), stride=2, padding=1,
+                                 transposed=True, output_padding=(1, 1)), tuple[int, ...])
+assert_type(pyconvx.output_shape((1, 2, 8, 8), (3, 2, 3, 3), padding="same"), tuple[int, ...])
+assert_type(pyconvx.output_size(28, 4, stride=2, padding=1, transposed=True), int)
+assert_type(pyconvx.output_size(np.int64(10), 3, padding=(1, 0)), int)
+assert_type(pyconvx.param_count(3, 64, (3, 3), bias=False), int)
+
+pyconvx.output_shape((1, 2, 8, 8), (3, 2, 3, 3), transposed="yes")  # type: ignore[arg-type]
+pyconvx.output_shape(x32, (3, 2, 3, 3))  # type: ignore[arg-type]
+pyconvx.output_size(10.0, 3)  # type: ignore[arg-type]
+
+# Layers: generic over their parameters' dtype (float32 unless dtype says
+# float64); calling one follows conv's dtype rule, backward gives the input
+# gradient in the layer's dtype.
+layer = pyconvx.Conv2d(2, 3, 3, padding=1)
+assert_type(layer, pyconvx.Conv2d[np.float32])
+assert_type(layer(x32), F32)
+assert_type(layer(x64, threads=1, algorithm="direct"), F64)
+assert_type(layer([[[[1.0]]]]), Float)
+assert_type(layer.backward(y32), F32)
+assert_type(layer.weight, F32)
+assert_type(layer.bias, F32 | None)
+assert_type(layer.grad_weight, F32 | None)
+assert_type(layer.grad_bias, F32 | None)
+assert_type(layer.zero_grad(), None)
+assert_type(layer.output_shape((1, 2, 8, 8)), tuple[int, ...])
+assert_type(layer.param_count, int)
+assert_type(layer.kernel_size, tuple[int, ...])
+layer64 = pyconvx.Conv1d(2, 3, 3, 1, 0, 1, 1, True, "circular", np.float64, seed=0)
+assert_type(layer64, pyconvx.Conv1d[np.float64])
+assert_type(layer64(x32), F64)
+assert_type(layer64(ints), F64)
+assert_type(layer64.backward(y64, threads=2), F64)
+assert_type(pyconvx.Conv3d(2, 3, 3, dtype=np.dtype(np.float64)), pyconvx.Conv3d[np.float64])
+up = pyconvx.ConvTranspose2d(2, 3, 4, stride=2, padding=1, output_padding=0)
+assert_type(up, pyconvx.ConvTranspose2d[np.float32])
+assert_type(up(x32), F32)
+assert_type(up(x64, out=None), F64)
+assert_type(up.backward(y32), F32)
+assert_type(up.output_shape((1, 2, 8, 8)), tuple[int, ...])
+assert_type(up.output_padding, tuple[int, ...])
+assert_type(pyconvx.ConvTranspose1d(2, 3, 4, dtype=np.float64)(x32), F64)
+assert_type(pyconvx.ConvTranspose3d(2, 3, 4, data_format="channels_last").grad_weight, F32 | None)
+
+pyconvx.Conv2d(2, 3, 3, dtype=np.float16)  # type: ignore[type-var]
+pyconvx.Conv2d(2, 3, 3, padding_mode="edge")  # type: ignore[call-overload]
+pyconvx.Conv2d(2, 3, "3")  # type: ignore[arg-type]
+pyconvx.ConvTranspose2d(2, 3, 4, padding="same")  # type: ignore[arg-type]
+pyconvx.ConvTranspose2d(2, 3, 4, padding_mode="reflect")  # type: ignore[call-overload]
+layer(x32, algorithm="im2col")  # type: ignore[call-overload]
+up(x32, algorithm="auto")  # type: ignore[call-overload]
+layer.backward(y32, threads=1.0)  # type: ignore[arg-type]
