@@ -574,7 +574,7 @@ def plan_weight_grad(*, geometry: ConvGeometry, dtype: np.dtype[Any], threads: i
                 "step_items": step_items, "steps_per_check": steps_per_check})
 
 
-def _steps(flops, items, groups, chunks, threads):
+def _steps(flops: int, items: int, groups: int, chunks: int, threads: int) -> tuple[int, int]:
     """(items per step, steps between two checks for Ctrl-C) of a weight
     gradient of ``flops`` over ``items`` items, in ``chunks`` item ranges per
     group, on ``threads`` threads (at most one per unit): about
