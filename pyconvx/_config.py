@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from ._engine import cpu, dispatch
+from ._engine import cpu, dispatch, openmp_env
 from ._normalize import default_threads
 
 __all__ = ["config_info", "fma_peak_gflops", "show_config"]
@@ -19,9 +19,11 @@ def config_info():
     return {
         "version": __version__,
         "openmp": cpu.openmp_enabled(),
+        "openmp_idle_wait": openmp_env.spin_policy() if cpu.openmp_enabled() else "no OpenMP",
         "simd_level": dispatch.active_level(),
         "simd_levels_compiled": dispatch.compiled_levels(),
         "simd_levels_available": dispatch.available_levels(),
+        "simd_generic_vectors": cpu.portable_isa(),
         "default_threads": default_threads(),
         "numpy": np.__version__,
         "python": sys.version.split()[0],
