@@ -137,6 +137,23 @@ typedef struct {
 
 enum { PCX_LEVEL_GENERIC = 0, PCX_LEVEL_AVX2 = 1, PCX_LEVEL_AVX512 = 2, PCX_N_LEVELS = 3 };
 
+/* The vector instructions the portable set compiles to on this build's target:
+ * 16-byte GCC vectors lowered to the baseline of the architecture (every
+ * AArch64 CPU has NEON, every x86-64 CPU SSE2).  Header-only, so that any
+ * module compiled with the baseline flags can say it. */
+static inline const char *pcx_portable_isa(void)
+{
+#if defined(__aarch64__) && defined(__ARM_NEON)
+    return "neon";
+#elif defined(__x86_64__) || (defined(__i386__) && defined(__SSE2__))
+    return "sse2";
+#elif defined(__ARM_NEON) || defined(__ALTIVEC__) || defined(__riscv_vector)
+    return "native 128-bit vectors";
+#else
+    return "scalar";
+#endif
+}
+
 /* The set for a level, or NULL when it was not compiled in. */
 const pcx_ukernel_set *pcx_ukernel_set_for(int level);
 /* Highest level both compiled in and supported by this CPU and OS. */
