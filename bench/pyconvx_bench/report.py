@@ -69,7 +69,7 @@ def human_bytes(count):
 
 
 def path_label(plan):
-    """The algorithm and microkernel of a :class:`pyconvx.Plan`, e.g. ``direct/gemm 8x48``.
+    """The algorithm and microkernel of a :class:`pyconvx.Plan`, e.g. ``direct/gemm 8x32``.
 
     Examples
     --------

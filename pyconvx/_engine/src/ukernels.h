@@ -5,7 +5,7 @@
  * with that set's target flags (sets/<isa>.c).  dispatch.c picks a set at run
  * time from the CPU's features, so one binary runs on any x86-64 (and the
  * portable set anywhere).  Symbols are named like XNNPACK's:
- * pcx_<dtype>_<operation>_<tile>__<isa>, e.g. pcx_f32_gemm_8x48__avx512.
+ * pcx_<dtype>_<operation>_<tile>__<isa>, e.g. pcx_f32_gemm_8x32__avx512.
  *
  * Tiles ("gemm", "row").  One register tile of C = A * B where
  *   A is MR rows of K weights, lda apart (a weight array's output channels read
