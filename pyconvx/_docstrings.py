@@ -14,7 +14,8 @@ DOCS = {
     "x": """\
 x : array_like
     Input ``(N, C_in, *spatial)``, or unbatched ``(C_in, *spatial)`` (the
-    result is then unbatched too).  Any memory layout is accepted.""",
+    result is then unbatched too); ``(N, *spatial, C_in)`` with
+    ``data_format="channels_last"``.  Any memory layout is accepted.""",
     "weight": """\
 weight : array_like
     ``(C_out, C_in / groups, *kernel)``.""",
@@ -55,6 +56,14 @@ padding_mode : {"zeros", "reflect", "replicate", "circular", "symmetric", "const
 padding_value : float, optional
     The value a ``"constant"`` border holds (default 0); only 0 with the
     other modes.""",
+    "data_format": """\
+data_format : {"channels_first", "channels_last"}, optional
+    Where the channel axis of ``x`` and of the result is: before the
+    spatial dims (``(N, C, *spatial)``, NCHW, the default) or after them
+    (``(N, *spatial, C)``, NHWC).  The weight is ``(C_out, C_in / groups,
+    *kernel)`` either way.  Channels-last input is read through its strides
+    (no transposed copy) and gives the same bits as the channels-first call
+    on the transposed arrays.""",
     "out": """\
 out : ndarray, optional
     Preallocated result: exact shape, result dtype, C-contiguous, aligned,
@@ -122,7 +131,9 @@ seed : int, optional
     Seed of the Kaiming-uniform initialisation (PyTorch's default law:
     weight and bias uniform in +-1/sqrt(fan_in)); same seed, same weights.
 padding_value : float, optional
-    What a ``padding_mode="constant"`` border holds."""
+    What a ``padding_mode="constant"`` border holds.
+data_format : {"channels_first", "channels_last"}, optional
+    The layout of the inputs the layer is called on and of its outputs."""
 DOCS["layer_attributes"] = """\
 weight : ndarray
     ``(out_channels, in_channels / groups, *kernel_size)``.
@@ -130,7 +141,7 @@ bias : ndarray or None
     ``(out_channels,)``."""
 DOCS["conv_parameters"] = "\n".join(DOCS[name] for name in (
     "x", "weight", "bias", "stride", "padding", "dilation", "groups", "flip", "padding_mode",
-    "padding_value", "out", "threads", "algorithm"))
+    "padding_value", "data_format", "out", "threads", "algorithm"))
 
 
 def docfiller(obj):

@@ -26,6 +26,7 @@ __all__ = [
     "check_choice",
     "check_size",
     "compute_array",
+    "format_bytes",
     "normalize_padding",
     "padding_mode_code",
     "resolve_threads",
@@ -316,6 +317,22 @@ def check_size(count, what):
     return count
 
 
+def format_bytes(nbytes):
+    """A byte count for people: "512 bytes", "3.9 MiB", "1.0 TiB" (binary units).
+
+    >>> format_bytes(1100585369600)
+    '1.0 TiB'
+    """
+    if nbytes < 1024:
+        return f"{nbytes} bytes"
+    value = float(nbytes)
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        value /= 1024
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+    return f"{value / 1024:.1f} ZiB"
+
+
 def check_memory(nbytes, what):
     """Raise MemoryError, before allocating, when ``nbytes`` cannot be had.
 
@@ -328,8 +345,8 @@ def check_memory(nbytes, what):
         physical = 2**48
     if nbytes > physical:
         raise MemoryError(
-            f"{what} needs {nbytes} bytes ({nbytes / 2**30:.3g} GiB), more than "
-            f"this machine's {physical} bytes of memory"
+            f"{what} needs {nbytes} bytes ({format_bytes(nbytes)}), more than this "
+            f"machine's {physical} bytes ({format_bytes(physical)}) of memory"
         )
     return nbytes
 

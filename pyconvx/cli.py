@@ -237,6 +237,12 @@ def cmd_bench(args):
 # ---------------------------------------------------------------- parser
 
 
+def _version():
+    from pyconvx import __version__
+
+    return __version__
+
+
 def build_parser():
     """The argparse parser of the ``pyconvx`` command."""
     from pyconvx import kernels
@@ -245,6 +251,7 @@ def build_parser():
         prog="pyconvx",
         description="pyconvx: fast, strict N-d convolution for NumPy.",
     )
+    parser.add_argument("--version", action="version", version=f"pyconvx {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 

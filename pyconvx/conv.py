@@ -33,9 +33,13 @@ def _check_out(out, shape, dtype):
         raise ValueError("out must be writeable (got a read-only array)")
 
 
+def _element_strides(array):
+    return [stride // array.itemsize for stride in array.strides]
+
+
 def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-              padding_mode="zeros", padding_value=0.0, out=None, threads=None,
-              algorithm="auto", ndim=None):
+              padding_mode="zeros", padding_value=0.0, data_format="channels_first", out=None,
+              threads=None, algorithm="auto", ndim=None):
     """The shared implementation of conv and conv1d/2d/3d (``ndim`` fixes the rank)."""
     x = as_array(x, "x")
     weight = as_array(weight, "weight")
@@ -46,7 +50,7 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
     geometry = describe_conv(
         x.shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
         groups=groups, padding_mode=padding_mode, padding_value=padding_value,
-        bias_shape=None if bias is None else bias.shape, ndim=ndim,
+        data_format=data_format, bias_shape=None if bias is None else bias.shape, ndim=ndim,
     )
     dtype = result_dtype((x.dtype, "x"), (weight.dtype, "weight"))
     threads = resolve_threads(threads)
@@ -57,17 +61,22 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
         check_memory(prod(out_shape) * dtype.itemsize, f"the output of shape {out_shape}")
 
     compute_x = compute_array(x, dtype)
-    if not geometry.batched:
-        compute_x = compute_x[np.newaxis]
-    x_strides = [s // compute_x.itemsize for s in compute_x.strides]
-    plan = cached_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
-                       x_strides=x_strides)
-
     result = out
     if result is None or np.may_share_memory(result, x) or np.may_share_memory(
             result, weight) or (bias is not None and np.may_share_memory(result, bias)):
         result = np.empty(out_shape, dtype=dtype)
-    target = result if geometry.batched else result[np.newaxis]
+    target = result
+    if not geometry.batched:
+        compute_x = compute_x[np.newaxis]
+        target = result[np.newaxis]
+    if geometry.data_format == "channels_last":
+        # the engine reads and writes through strides: (N, C, *spatial) views of the
+        # (N, *spatial, C) arrays, no transposed copy
+        compute_x = np.moveaxis(compute_x, -1, 1)
+        target = np.moveaxis(target, -1, 1)
+    plan = cached_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
+                       x_strides=_element_strides(compute_x),
+                       out_strides=_element_strides(target))
     compute_w = compute_array(weight, dtype, contiguous=True)
     compute_b = None if bias is None else compute_array(bias, dtype, contiguous=True)
 
@@ -80,7 +89,7 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
         from ._engine.fft import conv_fft
         conv_fft(compute_x, compute_w, compute_b, target, geometry, flip)
     else:
-        direct.run(compute_x, compute_w, compute_b, target, plan.record)
+        direct.run(compute_x, compute_w, compute_b, target, plan.records)
     if out is not None and result is not out:
         out[...] = result
         return out
@@ -89,7 +98,8 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
 
 @docfiller
 def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-         padding_mode="zeros", padding_value=0.0, out=None, threads=None, algorithm="auto"):
+         padding_mode="zeros", padding_value=0.0, data_format="channels_first", out=None,
+         threads=None, algorithm="auto"):
     """N-d convolution (cross-correlation by default) of a batch of images.
 
     The number of spatial dims is taken from ``weight`` (``weight.ndim - 2``).
@@ -135,13 +145,14 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, fli
     array([[2., 2., 2.]])
     """
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, padding_value=padding_value, out=out,
-                     threads=threads, algorithm=algorithm)
+                     padding_mode=padding_mode, padding_value=padding_value,
+                     data_format=data_format, out=out, threads=threads, algorithm=algorithm)
 
 
 @docfiller
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", padding_value=0.0, out=None, threads=None, algorithm="auto"):
+           padding_mode="zeros", padding_value=0.0, data_format="channels_first", out=None,
+           threads=None, algorithm="auto"):
     """1-d convolution: :func:`conv` with a check that there is 1 spatial dim.
 
     Same engine as :func:`conv`, so the results are identical.
@@ -165,13 +176,15 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
     array([[[-2., -2., -2.]]])
     """
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, padding_value=padding_value, out=out,
-                     threads=threads, algorithm=algorithm, ndim=1)
+                     padding_mode=padding_mode, padding_value=padding_value,
+                     data_format=data_format, out=out, threads=threads, algorithm=algorithm,
+                     ndim=1)
 
 
 @docfiller
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", padding_value=0.0, out=None, threads=None, algorithm="auto"):
+           padding_mode="zeros", padding_value=0.0, data_format="channels_first", out=None,
+           threads=None, algorithm="auto"):
     """2-d convolution: :func:`conv` with a check that there are 2 spatial dims.
 
     Same engine as :func:`conv`, so the results are identical.
@@ -197,13 +210,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
              [-4., -4.]]]])
     """
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, padding_value=padding_value, out=out,
-                     threads=threads, algorithm=algorithm, ndim=2)
+                     padding_mode=padding_mode, padding_value=padding_value,
+                     data_format=data_format, out=out, threads=threads, algorithm=algorithm,
+                     ndim=2)
 
 
 @docfiller
 def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", padding_value=0.0, out=None, threads=None, algorithm="auto"):
+           padding_mode="zeros", padding_value=0.0, data_format="channels_first", out=None,
+           threads=None, algorithm="auto"):
     """3-d convolution: :func:`conv` with a check that there are 3 spatial dims.
 
     Same engine as :func:`conv`, so the results are identical.
@@ -228,5 +243,6 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
     (1, 3, 4, 4, 4)
     """
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
-                     padding_mode=padding_mode, padding_value=padding_value, out=out,
-                     threads=threads, algorithm=algorithm, ndim=3)
+                     padding_mode=padding_mode, padding_value=padding_value,
+                     data_format=data_format, out=out, threads=threads, algorithm=algorithm,
+                     ndim=3)

@@ -8,9 +8,16 @@ construction, with the same rules as :func:`pyconvx.conv` (it asks
 import numpy as np
 
 from ._docstrings import docfiller
-from ._normalize import PADDING_STRINGS, as_int, as_int_tuple, as_padding_value, padding_mode_code
+from ._normalize import (
+    PADDING_STRINGS,
+    as_int,
+    as_int_tuple,
+    as_padding_value,
+    check_choice,
+    padding_mode_code,
+)
 from .conv import conv_impl
-from .shapes import describe_conv, param_count
+from .shapes import DATA_FORMATS, describe_conv, param_count
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d"]
 
@@ -21,7 +28,7 @@ class _ConvNd:
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=np.float32,
-                 seed=None, *, padding_value=0.0):
+                 seed=None, *, padding_value=0.0, data_format="channels_first"):
         self.in_channels = as_int(in_channels, "in_channels")
         self.out_channels = as_int(out_channels, "out_channels")
         if self.in_channels < 1 or self.out_channels < 1:
@@ -37,6 +44,7 @@ class _ConvNd:
         self.padding = padding
         self.padding_mode = padding_mode
         self.padding_value = as_padding_value(padding_value, padding_mode)
+        self.data_format = check_choice(data_format, "data_format", DATA_FORMATS)
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
@@ -67,7 +75,8 @@ class _ConvNd:
         """Apply the layer: :func:`pyconvx.conv` with the layer's weight and settings."""
         return conv_impl(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                          self.groups, padding_mode=self.padding_mode,
-                         padding_value=self.padding_value, out=out,
+                         padding_value=self.padding_value, data_format=self.data_format,
+                         out=out,
                          threads=threads, algorithm=algorithm, ndim=self.ndim)
 
     @property
@@ -80,7 +89,8 @@ class _ConvNd:
         """Shape of ``self(x)`` for an input of shape ``input_shape``."""
         return describe_conv(input_shape, self.weight.shape, stride=self.stride,
                              padding=self.padding, dilation=self.dilation, groups=self.groups,
-                             padding_mode=self.padding_mode, ndim=self.ndim).out_shape
+                             padding_mode=self.padding_mode, padding_value=self.padding_value,
+                             data_format=self.data_format, ndim=self.ndim).out_shape
 
     def __repr__(self):
         parts = [f"{self.in_channels}", f"{self.out_channels}",
@@ -97,6 +107,8 @@ class _ConvNd:
             parts.append(f"padding_mode={self.padding_mode!r}")
         if self.padding_value != 0:
             parts.append(f"padding_value={self.padding_value!r}")
+        if self.data_format != "channels_first":
+            parts.append(f"data_format={self.data_format!r}")
         parts.append(f"dtype={self.dtype.name}")
         return f"{type(self).__name__}({', '.join(parts)})"
 

@@ -17,11 +17,16 @@ from ._normalize import (
     as_int,
     as_int_tuple,
     as_padding_value,
+    check_choice,
     check_size,
     normalize_padding,
     padding_mode_code,
     prod,
 )
+
+#: The layouts of x and the result: channels before the spatial dims (NCHW,
+#: NCDHW, the default) or after them (NHWC, NDHWC).
+DATA_FORMATS = ("channels_first", "channels_last")
 
 __all__ = ["ConvGeometry", "describe_conv", "output_shape", "output_size", "param_count"]
 
@@ -108,6 +113,7 @@ class ConvGeometry:
     pads: tuple
     padding_mode: str
     padding_value: float
+    data_format: str
     out_spatial: tuple
 
     @property
@@ -129,8 +135,12 @@ class ConvGeometry:
 
     @property
     def out_shape(self):
-        """Shape of the result (without the batch axis for unbatched input)."""
-        core = (self.out_channels,) + self.out_spatial
+        """Shape of the result (without the batch axis for unbatched input), in
+        the problem's ``data_format``."""
+        if self.data_format == "channels_last":
+            core = self.out_spatial + (self.out_channels,)
+        else:
+            core = (self.out_channels,) + self.out_spatial
         return ((self.batch,) + core) if self.batched else core
 
     @property
@@ -165,14 +175,19 @@ def describe_conv(
     groups=1,
     padding_mode="zeros",
     padding_value=0.0,
+    data_format="channels_first",
     bias_shape=None,
     ndim=None,
 ):
     """Validate a convolution problem given by shapes; return its ConvGeometry.
 
     ``ndim`` fixes the number of spatial dims (conv1d/2d/3d); ``None`` takes it
-    from the weight.  ``bias_shape`` is checked when given.
+    from the weight.  ``bias_shape`` is checked when given.  With
+    ``data_format="channels_last"`` the input shape is ``(N, *spatial, C_in)``
+    (or ``(*spatial, C_in)``); the weight is ``(C_out, C_in/groups, *kernel)``
+    in both layouts.
     """
+    check_choice(data_format, "data_format", DATA_FORMATS)
     x_shape = _shape_tuple(input_shape, "input")
     w_shape = _shape_tuple(weight_shape, "weight")
     if ndim is None:
@@ -187,16 +202,22 @@ def describe_conv(
             f"weight must have {ndim + 2} dims (C_out, C_in/groups, *kernel) for a "
             f"{ndim}-d convolution, got shape {w_shape}"
         )
+    last = data_format == "channels_last"
     if len(x_shape) == ndim + 2:
         batched = True
-        batch, in_channels, in_spatial = x_shape[0], x_shape[1], x_shape[2:]
+        batch = x_shape[0]
+        in_channels, in_spatial = (x_shape[-1], x_shape[1:-1]) if last else (
+            x_shape[1], x_shape[2:])
     elif len(x_shape) == ndim + 1:
         batched = False
-        batch, in_channels, in_spatial = 1, x_shape[0], x_shape[1:]
+        batch = 1
+        in_channels, in_spatial = (x_shape[-1], x_shape[:-1]) if last else (
+            x_shape[0], x_shape[1:])
     else:
+        layouts = ("(N, *spatial, C_in) or (*spatial, C_in)" if last
+                   else "(N, C_in, *spatial) or (C_in, *spatial)")
         raise ValueError(
-            f"x must have shape (N, C_in, *spatial) or (C_in, *spatial) with {ndim} "
-            f"spatial dims, got shape {x_shape}"
+            f"x must have shape {layouts} with {ndim} spatial dims, got shape {x_shape}"
         )
     if any(size < 0 for size in x_shape + w_shape):
         raise ValueError(f"shapes must not be negative, got x {x_shape}, weight {w_shape}")
@@ -268,6 +289,7 @@ def describe_conv(
         pads=pads,
         padding_mode=padding_mode,
         padding_value=padding_value,
+        data_format=data_format,
         out_spatial=out_spatial,
     )
 
@@ -281,6 +303,7 @@ def output_shape(
     groups=1,
     padding_mode="zeros",
     padding_value=0.0,
+    data_format="channels_first",
 ):
     """Shape of the result of ``conv`` for these shapes, with no array needed.
 
@@ -292,13 +315,14 @@ def output_shape(
         ``(N, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``.
     weight_shape : tuple of int
         ``(C_out, C_in / groups, *kernel)``.
-    stride, padding, dilation, groups, padding_mode, padding_value
+    stride, padding, dilation, groups, padding_mode, padding_value, data_format
         As for :func:`pyconvx.conv`.
 
     Returns
     -------
     tuple of int
-        ``(N, C_out, *out_spatial)``, or ``(C_out, *out_spatial)`` when unbatched.
+        ``(N, C_out, *out_spatial)``, or ``(C_out, *out_spatial)`` when unbatched
+        (channels last with ``data_format="channels_last"``).
 
     Raises
     ------
@@ -322,6 +346,7 @@ def output_shape(
         groups=groups,
         padding_mode=padding_mode,
         padding_value=padding_value,
+        data_format=data_format,
     )
     return geometry.out_shape
 

@@ -139,8 +139,10 @@ cdef int detected_level() noexcept nogil
 ctypedef struct ScratchLayout:
     # One thread's scratch block, byte offsets from its start (each 64-byte
     # aligned): the band's cache key at 0, the band, the scratch tiles, the
-    # index area, Winograd's V and M planes; ``bytes_per_thread`` in all.
-    int64_t band, tile, index, winograd_v, winograd_m, bytes_per_thread
+    # index area, Winograd's V and M planes, the stage (an output box written
+    # contiguously before it is copied to an output whose rows are not
+    # unit-stride); ``bytes_per_thread`` in all.
+    int64_t band, tile, index, winograd_v, winograd_m, stage, bytes_per_thread
     # int64 element offsets inside the index area: the box origin and extent,
     # two tile multi-indices, the band builder's odometer, residue and table
     # bases, the innermost dim's in-range runs, and the per-dim index maps.
@@ -159,7 +161,14 @@ ctypedef struct DirectGeometry:
     const int64_t *padded_size    # [ndim] in_size + pad_lo + pad_hi
     const int64_t *out_size       # [ndim]
     const int64_t *x_strides      # [2 + ndim] element strides of x (n, c, spatial)
-    const int64_t *out_strides    # [ndim + 1] output element strides (spatial, channel)
+    const int64_t *out_strides    # [2 + ndim] element strides of out (n, c, spatial)
+    bint out_unit_stride          # the output's last spatial stride is 1 (rows in place)
+    # a reduction block (a plan split because one output's window is too large):
+    # x and the weights are read from these element offsets, x's groups are
+    # x_channels_per_group channels apart, weight rows lda apart, and the sums
+    # continue from what out holds (accumulate) instead of starting at zero
+    int64_t x_offset, w_offset, x_channels_per_group, lda
+    bint accumulate
     int64_t kernel_h, kernel_w    # rowblock and depthwise: kernel rows and columns
     int64_t taps                  # kernel taps per channel
     bint flip                     # true convolution: the taps reversed

@@ -21,7 +21,8 @@ SCALAR_FIELDS = (
     "flip", "n_phase", "plane_size", "box_count", "band_elems", "qmax", "inplace", "level",
     "kind", "K", "kc", "mr", "nr", "n_panels", "panels_per_block", "m_blocks", "n_units",
     "chunk", "threads", "packed_elems", "wino_th", "wino_tw", "wino_tp", "wino_vx",
-    "wino_mx", "dw_cpu", "dw_blocks", "dw_fast",
+    "wino_mx", "dw_cpu", "dw_blocks", "dw_fast", "out_unit_stride", "x_offset", "w_offset",
+    "x_channels_per_group", "lda", "accumulate",
 )
 #: int64 table fields (one entry per spatial dim unless stated in contract.pxd).
 TABLE_FIELDS = (
@@ -29,7 +30,8 @@ TABLE_FIELDS = (
     "box", "n_boxes", "ext", "pitch", "n_res", "res_start", "res", "off", "off_tail",
 )
 #: Fields of the per-thread scratch layout (see ScratchLayout in contract.pxd).
-SCRATCH_BYTE_FIELDS = ("band", "tile", "index", "winograd_v", "winograd_m", "bytes_per_thread")
+SCRATCH_BYTE_FIELDS = ("band", "tile", "index", "winograd_v", "winograd_m", "stage",
+                       "bytes_per_thread")
 SCRATCH_INDEX_FIELDS = ("origin", "blen", "o", "o0", "counter", "res_idx", "tab_base",
                         "run_lo", "run_hi", "run_src", "table", "index_elems")
 #: Every field a plan is built from.
@@ -147,6 +149,12 @@ cdef _set_scalars(DirectGeometry *g, dict f):
     g.dw_cpu = f["dw_cpu"]
     g.dw_blocks = f["dw_blocks"]
     g.dw_fast = f["dw_fast"]
+    g.out_unit_stride = f["out_unit_stride"]
+    g.x_offset = f["x_offset"]
+    g.w_offset = f["w_offset"]
+    g.x_channels_per_group = f["x_channels_per_group"]
+    g.lda = f["lda"]
+    g.accumulate = f["accumulate"]
 
 cdef _set_tables(DirectGeometry *g, dict t):
     g.in_size = _data(t["in_size"])
@@ -176,6 +184,7 @@ cdef _set_scratch(ScratchLayout *L, dict s):
     L.index = s["index"]
     L.winograd_v = s["winograd_v"]
     L.winograd_m = s["winograd_m"]
+    L.stage = s["stage"]
     L.bytes_per_thread = s["bytes_per_thread"]
     L.origin = s["origin"]
     L.blen = s["blen"]
@@ -193,7 +202,7 @@ cdef _set_scratch(ScratchLayout *L, dict s):
 cdef _check(const DirectGeometry *g, const pcx_ukernel_set *ks, dtype, dict t):
     cdef int64_t D = g.ndim
     lengths = {"in_size": D, "stride": D, "pad_lo": D, "padded_size": D, "out_size": D,
-               "x_strides": D + 2, "out_strides": D + 1, "box": D, "n_boxes": D,
+               "x_strides": D + 2, "out_strides": D + 2, "box": D, "n_boxes": D,
                "ext": D, "pitch": D, "n_res": D, "res_start": D,
                "res": int(t["n_res"].sum()),
                "off_tail": g.cin_g if g.inplace else 0}
@@ -227,8 +236,16 @@ cdef _check(const DirectGeometry *g, const pcx_ukernel_set *ks, dtype, dict t):
         raise ValueError("inconsistent plan: work units do not cover the output exactly")
     if g.threads < 1 or g.chunk < 1:
         raise ValueError("inconsistent plan: threads and chunk must be >= 1")
+    if g.out_unit_stride != (t["out_strides"][D + 1] == 1):
+        raise ValueError("inconsistent plan: out_unit_stride does not match out_strides")
+    blocked = (g.accumulate or g.lda != g.K or g.x_channels_per_group != g.cin_g
+               or g.x_offset != 0 or g.w_offset != 0)
+    if blocked and g.kind not in (GEMM, ROW):
+        raise ValueError("inconsistent plan: only the gemm and row tiles run reduction blocks")
+    if g.lda < g.K or g.x_channels_per_group < g.cin_g:
+        raise ValueError("inconsistent plan: a reduction block larger than its weights or x")
     cdef const ScratchLayout *L = &g.scratch
-    parts = [SCRATCH_ALIGN, L.band, L.tile, L.index, L.winograd_v, L.winograd_m,
+    parts = [SCRATCH_ALIGN, L.band, L.tile, L.index, L.winograd_v, L.winograd_m, L.stage,
              L.bytes_per_thread]
     if parts != sorted(parts) or any(p % SCRATCH_ALIGN for p in parts):
         raise ValueError(f"inconsistent plan: scratch parts {parts} are not aligned "

@@ -12,5 +12,5 @@ def run(
     weight: npt.NDArray[np.floating[Any]],
     bias: npt.NDArray[np.floating[Any]] | None,
     out: npt.NDArray[np.floating[Any]],
-    plan: DirectPlan,
+    records: tuple[DirectPlan, ...],
 ) -> npt.NDArray[np.floating[Any]]: ...

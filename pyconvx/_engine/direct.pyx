@@ -67,14 +67,13 @@ cdef inline void advance(const DirectGeometry *geo, int64_t *o, int64_t steps) n
             i -= 1
 
 
-cdef inline int64_t segment(const DirectGeometry *geo, int64_t q, int64_t q_end, const int64_t *o,
-                            const int64_t *origin, const int64_t *blen,
-                            const int64_t *out_strides, int64_t *length,
-                            int64_t *dst) noexcept nogil:
+cdef inline int64_t segment(const DirectGeometry *geo, int64_t q, int64_t q_end,
+                            const int64_t *o, const int64_t *origin, const int64_t *blen,
+                            int64_t *length, int64_t *dst) noexcept nogil:
     """The band-row segment at pitch position ``q`` (multi-index ``o``): its length
     up to the row's end or ``q_end`` goes to ``length``, the output offset of its
-    first position to ``dst``; returns how many of its leading positions are
-    valid outputs (0 for a garbage row or column)."""
+    first position (spatial strides of ``out``) to ``dst``; returns how many of
+    its leading positions are valid outputs (0 for a garbage row or column)."""
     cdef int64_t last = geo.ndim - 1, i, valid
     length[0] = geo.ext[last] - o[last]
     if length[0] > q_end - q:
@@ -85,23 +84,22 @@ cdef inline int64_t segment(const DirectGeometry *geo, int64_t q, int64_t q_end,
     valid = blen[last] - o[last]
     if valid <= 0:
         return 0
-    dst[0] = pcx_offset(origin, o, out_strides, geo.ndim)
+    dst[0] = pcx_offset(origin, o, geo.out_strides + 2, geo.ndim)
     return valid if valid < length[0] else length[0]
 
 
 cdef int64_t tile_target(const DirectGeometry *geo, int64_t q0, const int64_t *o0,
-                         const int64_t *origin, const int64_t *blen,
-                         const int64_t *out_strides, int64_t *o) noexcept nogil:
+                         const int64_t *origin, const int64_t *blen, int64_t *o) noexcept nogil:
     """Output offset of the tile at ``q0`` (band multi-index ``o0``) if its NR
     positions are all valid and contiguous in the output (the kernel may then
-    store there directly), else -1."""
+    store there directly), else -1.  Needs unit-stride output rows."""
     cdef int64_t q = q0, q_end = q0 + geo.nr, i, length, dst, first = -1, expect = 0
     if q_end > geo.qmax:
         return -1
     for i in range(geo.ndim):
         o[i] = o0[i]
     while q < q_end:
-        if segment(geo, q, q_end, o, origin, blen, out_strides, &length, &dst) != length:
+        if segment(geo, q, q_end, o, origin, blen, &length, &dst) != length:
             return -1
         if first < 0:
             first = dst
@@ -113,27 +111,47 @@ cdef int64_t tile_target(const DirectGeometry *geo, int64_t q0, const int64_t *o
     return first
 
 
-cdef inline void copy_run(real *dst, const real *src, int64_t count) noexcept nogil:
+cdef inline void copy_out(real *dst, int64_t step, const real *src, int64_t count) noexcept nogil:
+    """dst[t * step] = src[t] for t < count (step: the output's last spatial stride)."""
+    cdef int64_t t
     # short runs are the common case here: a loop beats a memcpy call
+    if step == 1:
+        for t in range(count):
+            dst[t] = src[t]
+    else:
+        for t in range(count):
+            dst[t * step] = src[t]
+
+
+cdef inline void copy_in(real *dst, const real *src, int64_t step, int64_t count) noexcept nogil:
+    """dst[t] = src[t * step] for t < count (the inverse of copy_out)."""
     cdef int64_t t
     for t in range(count):
-        dst[t] = src[t]
+        dst[t] = src[t * step]
 
 
-cdef void scatter_tile(const DirectGeometry *geo, const real *tile, int64_t rows, int64_t q0,
-                       const int64_t *o0, real *out_rows, int64_t out_row_stride,
-                       const int64_t *origin, const int64_t *blen,
-                       const int64_t *out_strides, int64_t *o) noexcept nogil:
-    """Copy the valid positions of an MR x NR tile into the output."""
+cdef void scatter_tile(const DirectGeometry *geo, real *tile, int64_t rows, int64_t q0,
+                       const int64_t *o0, real *out_rows, const int64_t *origin,
+                       const int64_t *blen, int64_t *o, bint gather) noexcept nogil:
+    """Copy the valid positions of an MR x NR tile into the output (``out_rows``:
+    the tile's first output channel), or with ``gather`` the other way: load the
+    output's current values into the tile (zeros elsewhere), for a plan that adds
+    to what earlier reduction blocks wrote."""
     cdef int64_t q = q0, q_end = q0 + geo.nr, i, m, count, length, dst
+    cdef int64_t step = geo.out_strides[geo.ndim + 1], channel = geo.out_strides[1]
+    if gather:
+        memset(tile, 0, rows * geo.nr * sizeof(real))
     if q_end > geo.qmax:
         q_end = geo.qmax
     for i in range(geo.ndim):
         o[i] = o0[i]
     while q < q_end:
-        count = segment(geo, q, q_end, o, origin, blen, out_strides, &length, &dst)
+        count = segment(geo, q, q_end, o, origin, blen, &length, &dst)
         for m in range(rows if count > 0 else 0):
-            copy_run(out_rows + m * out_row_stride + dst, tile + m * geo.nr + (q - q0), count)
+            if gather:
+                copy_in(tile + m * geo.nr + (q - q0), out_rows + m * channel + dst, step, count)
+            else:
+                copy_out(out_rows + m * channel + dst, step, tile + m * geo.nr + (q - q0), count)
         q += length
         advance(geo, o, length)
 
@@ -154,21 +172,31 @@ cdef inline void run_tile(const pcx_ukernel_set *ks, Kind kind, int64_t K, const
             ks.f64.gemm.run(K, A, lda, B, off, C, ldc, bias, load_c)
 
 
-cdef void winograd_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t g, int64_t n,
-                        int64_t mb, const int64_t *origin, const int64_t *blen,
-                        int64_t chan_size, const real *packed, const real *band,
-                        bint fresh, real *V, real *M, const real *bias,
-                        real *out) noexcept nogil:
+cdef void store_plane(const DirectGeometry *geo, const real *stage, int64_t rows,
+                      int64_t cols, real *dst) noexcept nogil:
+    """Copy a rows x cols box written contiguously in ``stage`` to ``dst`` with the
+    output's row and column strides (outputs whose rows are not unit-stride)."""
+    cdef int64_t r
+    for r in range(rows):
+        copy_out(dst + r * geo.out_strides[2], geo.out_strides[3], stage + r * cols, cols)
+
+
+cdef void winograd_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t g,
+                        int64_t n, int64_t mb, const int64_t *origin, const int64_t *blen,
+                        const real *packed, const real *band, bint fresh, real *V, real *M,
+                        real *stage, const real *bias, real *out) noexcept nogil:
     """Winograd F(2x2, 3x3) over one box: transform the band's tiles (once per
     band), 16 GEMMs of the panels of this block, output transform with bias."""
     cdef int64_t th = geo.wino_th, tw = geo.wino_tw, tp = geo.wino_tp, T = th * tw
     cdef int64_t vx = geo.wino_vx, mx = geo.wino_mx   # transform-plane strides of V, M
-    cdef int64_t K = geo.cin_g, ci, xi, i, q0, row, co, rows_in_block, out_w = geo.out_size[1]
+    cdef int64_t K = geo.cin_g, ci, xi, i, q0, row, co, rows_in_block
+    cdef int64_t out_w = geo.out_size[1], ldo = geo.out_strides[2]
     cdef int64_t p0 = mb * geo.panels_per_block
     cdef int64_t p_end = p0 + geo.panels_per_block
     cdef int64_t block_rows = geo.panels_per_block * geo.mr
     cdef real b
     cdef real *out_plane
+    cdef real *target
     if p_end > geo.n_panels:
         p_end = geo.n_panels
     if fresh:
@@ -188,9 +216,9 @@ cdef void winograd_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, in
         while q0 < T:
             for i in range(p0, p_end):
                 run_tile(ks, GEMM, K,
-                        packed + ((xi * geo.groups + g) * geo.n_panels + i) * K * geo.mr, K,
-                        V + xi * vx + q0, geo.off,
-                        M + xi * mx + (i - p0) * geo.mr * tp + q0, tp, NULL)
+                         packed + ((xi * geo.groups + g) * geo.n_panels + i) * K * geo.mr, K,
+                         V + xi * vx + q0, geo.off,
+                         M + xi * mx + (i - p0) * geo.mr * tp + q0, tp, NULL)
             q0 += geo.nr
     rows_in_block = geo.cout_g - p0 * geo.mr
     if rows_in_block > block_rows:
@@ -198,11 +226,16 @@ cdef void winograd_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, in
     for row in range(rows_in_block):
         co = g * geo.cout_g + p0 * geo.mr + row
         b = bias[(g * geo.n_panels + p0) * geo.mr + row] if bias != NULL else 0
-        out_plane = out + (n * geo.groups * geo.cout_g + co) * chan_size + origin[0] * out_w
+        out_plane = out + n * geo.out_strides[0] + co * geo.out_strides[1] + origin[0] * ldo
+        target = out_plane if geo.out_unit_stride else stage
         if real is float:
-            ks.f32.winograd_output(M + row * tp, mx, th, tw, out_plane, out_w, blen[0], out_w, b)
+            ks.f32.winograd_output(M + row * tp, mx, th, tw, target,
+                                   ldo if geo.out_unit_stride else out_w, blen[0], out_w, b)
         else:
-            ks.f64.winograd_output(M + row * tp, mx, th, tw, out_plane, out_w, blen[0], out_w, b)
+            ks.f64.winograd_output(M + row * tp, mx, th, tw, target,
+                                   ldo if geo.out_unit_stride else out_w, blen[0], out_w, b)
+        if not geo.out_unit_stride:
+            store_plane(geo, stage, blen[0], out_w, out_plane)
 
 
 cdef inline void box_origin(const DirectGeometry *geo, int64_t box_lin, int64_t *origin,
@@ -220,7 +253,7 @@ cdef inline void box_origin(const DirectGeometry *geo, int64_t box_lin, int64_t 
 
 cdef void run_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t u,
                    const real *x, const real *w, const real *packed, const real *bias,
-                   real *out, const int64_t *out_strides, char *scratch) noexcept nogil:
+                   real *out, char *scratch) noexcept nogil:
     """Compute one work unit: (image, group, output box, block of channel panels)."""
     cdef int64_t D = geo.ndim
     cdef int64_t *key = <int64_t *>scratch
@@ -237,56 +270,54 @@ cdef void run_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t
     cdef int64_t ng = rest // geo.box_count
     cdef int64_t g = ng % geo.groups
     cdef int64_t n = ng // geo.groups
-    cdef int64_t i, p, p_end, chan_size
+    cdef int64_t i, p, p_end
     cdef bint fresh
-    cdef real *wino_v
     cdef const real *src
     if geo.kind == DEPTHWISE:
-        depthwise_unit(geo, ks, u, x, packed, bias, out, out_strides, scratch)
+        depthwise_unit(geo, ks, u, x, packed, bias, out, scratch)
         return
     box_origin(geo, box_lin, origin, blen)
-    chan_size = out_strides[D]
+    p = mb * geo.panels_per_block
+    p_end = p + geo.panels_per_block
+    if p_end > geo.n_panels:
+        p_end = geo.n_panels
     if geo.inplace:   # x itself is the band; the buffer takes partial tiles
-        src = x + n * geo.x_strides[0] + g * geo.cin_g * geo.x_strides[1]
+        src = x + n * geo.x_strides[0] + g * geo.x_channels_per_group * geo.x_strides[1]
         for i in range(D):
             src += origin[i] * geo.x_strides[2 + i]
-        p = mb * geo.panels_per_block
-        p_end = min(p + geo.panels_per_block, geo.n_panels)
-        gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, out_strides, chan_size, w, packed,
-                   src, band, tile, o0, o, bias, out)
+        gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, w, packed, src, band, tile, o0, o,
+                   bias, out)
         return
     fresh = key[0] != rest
     if fresh:
         build_band(geo, x, n, g, band, index)
         key[0] = rest
     if geo.kind == WINOGRAD:
-        winograd_unit(geo, ks, g, n, mb, origin, blen, chan_size, packed, band, fresh,
+        winograd_unit(geo, ks, g, n, mb, origin, blen, packed, band, fresh,
                       <real *>(scratch + geo.scratch.winograd_v),
-                      <real *>(scratch + geo.scratch.winograd_m), bias, out)
+                      <real *>(scratch + geo.scratch.winograd_m),
+                      <real *>(scratch + geo.scratch.stage), bias, out)
         return
     if geo.kind == ROWBLOCK:
-        rowblock_unit(geo, ks, g, n, origin, blen, out_strides, chan_size, packed, band, tile,
-                      bias, out)
+        rowblock_unit(geo, ks, g, n, origin, blen, packed, band, tile, bias, out)
         return
-    p = mb * geo.panels_per_block
-    p_end = p + geo.panels_per_block
-    if p_end > geo.n_panels:
-        p_end = geo.n_panels
-    gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, out_strides, chan_size, w, packed,
-               band, NULL, tile, o0, o, bias, out)
+    gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, w, packed, band, NULL, tile, o0, o,
+               bias, out)
 
 
 cdef void depthwise_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t u,
                          const real *x, const real *packed, const real *bias, real *out,
-                         const int64_t *out_strides, char *scratch) noexcept nogil:
+                         char *scratch) noexcept nogil:
     """One depthwise unit: an image, a block of ``dw_cpu`` channels, an output box.
 
     Per channel, the padded (phase-split) input of the box goes to the band,
-    then the depthwise kernel writes the box's output rows in place.  With zero
-    padding and stride 1 the band's zero border is the same for every channel
-    of the unit: it is cleared once and only the input rows are copied."""
+    then the depthwise kernel writes the box's output rows in place (through
+    the stage when the output's rows are not unit-stride).  With zero padding
+    and stride 1 the band's zero border is the same for every channel of the
+    unit: it is cleared once and only the input rows are copied."""
     cdef int64_t *key = <int64_t *>scratch
     cdef real *band = <real *>(scratch + geo.scratch.band)
+    cdef real *stage = <real *>(scratch + geo.scratch.stage)
     cdef int64_t *index = <int64_t *>(scratch + geo.scratch.index)
     cdef int64_t *origin = index + geo.scratch.origin
     cdef int64_t *blen = index + geo.scratch.blen
@@ -294,13 +325,14 @@ cdef void depthwise_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, i
     cdef int64_t rest = u // geo.box_count
     cdef int64_t cb = rest % geo.dw_blocks
     cdef int64_t n = rest // geo.dw_blocks
-    cdef int64_t g0 = cb * geo.dw_cpu, g1 = g0 + geo.dw_cpu, g, i, rem, r
-    cdef int64_t ldo = out_strides[0], chan_size = out_strides[2], pitch = geo.pitch[0]
+    cdef int64_t g0 = cb * geo.dw_cpu, g1 = g0 + geo.dw_cpu, g, r
+    cdef int64_t ldo = geo.out_strides[2], pitch = geo.pitch[0]
     cdef int64_t ih0 = 0, iw0 = 0, r_lo = 0, r_hi = 0, c_lo = 0, c_hi = 0, count = 0
     cdef int64_t xs_h = geo.x_strides[2]
     cdef const real *x_chan
     cdef const real *src
     cdef real *dst
+    cdef real *target
     if g1 > geo.groups:
         g1 = geo.groups
     box_origin(geo, box_lin, origin, blen)
@@ -331,25 +363,31 @@ cdef void depthwise_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, i
                     dst += pitch
         else:
             depthwise_band(geo, ks, x_chan, band, index)
-        dst = out + (n * geo.groups + g) * chan_size + origin[0] * ldo + origin[1]
+        dst = (out + n * geo.out_strides[0] + g * geo.out_strides[1] + origin[0] * ldo
+               + origin[1] * geo.out_strides[3])
+        target = dst if geo.out_unit_stride else stage
         if real is float:
             ks.f32.depthwise.run(geo.kernel_h, geo.kernel_w, packed + g * geo.K, geo.off, band,
-                                 pitch, blen[0], blen[1], dst, ldo,
+                                 pitch, blen[0], blen[1], target,
+                                 ldo if geo.out_unit_stride else blen[1],
                                  (bias + g) if bias != NULL else NULL)
         else:
             ks.f64.depthwise.run(geo.kernel_h, geo.kernel_w, packed + g * geo.K, geo.off, band,
-                                 pitch, blen[0], blen[1], dst, ldo,
+                                 pitch, blen[0], blen[1], target,
+                                 ldo if geo.out_unit_stride else blen[1],
                                  (bias + g) if bias != NULL else NULL)
+        if not geo.out_unit_stride:
+            store_plane(geo, stage, blen[0], blen[1], dst)
 
 
-cdef void rowblock_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t g, int64_t n,
-                        const int64_t *origin, const int64_t *blen,
-                        const int64_t *out_strides, int64_t chan_size, const real *packed,
-                        const real *band, real *tile, const real *bias,
+cdef void rowblock_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t g,
+                        int64_t n, const int64_t *origin, const int64_t *blen,
+                        const real *packed, const real *band, real *tile, const real *bias,
                         real *out) noexcept nogil:
     """A 2-d one-channel box in tiles of MB output rows x NR columns."""
-    cdef int64_t mb = geo.mr, nr = geo.nr, oh, c0, rows, cols, m, ldc = out_strides[0]
-    cdef real *plane = out + (n * geo.groups + g) * chan_size
+    cdef int64_t mb = geo.mr, nr = geo.nr, oh, c0, rows, cols, m
+    cdef int64_t ldc = geo.out_strides[2], step = geo.out_strides[3]
+    cdef real *plane = out + n * geo.out_strides[0] + g * geo.out_strides[1]
     cdef real *dst
     cdef const real *w = packed + g * geo.K
     cdef const real *b = (bias + g * geo.n_panels * geo.mr) if bias != NULL else NULL
@@ -363,66 +401,73 @@ cdef void rowblock_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, in
             cols = blen[1] - c0
             if cols > nr:
                 cols = nr
-            dst = plane + (origin[0] + oh) * ldc + origin[1] + c0
-            if rows == mb and cols == nr:
+            dst = plane + (origin[0] + oh) * ldc + (origin[1] + c0) * step
+            if rows == mb and cols == nr and geo.out_unit_stride:
                 run_rowblock(ks, geo, w, band + oh * geo.pitch[0] + c0, dst, ldc, b)
             else:
                 run_rowblock(ks, geo, w, band + oh * geo.pitch[0] + c0, tile, nr, b)
                 for m in range(rows):
-                    copy_run(dst + m * ldc, tile + m * nr, cols)
+                    copy_out(dst + m * ldc, step, tile + m * nr, cols)
             c0 += nr
         oh += mb
 
 
-cdef inline void run_rowblock(const pcx_ukernel_set *ks, const DirectGeometry *geo, const real *w,
-                              const real *B, real *C, int64_t ldc,
+cdef inline void run_rowblock(const pcx_ukernel_set *ks, const DirectGeometry *geo,
+                              const real *w, const real *B, real *C, int64_t ldc,
                               const real *bias) noexcept nogil:
     if real is float:
-        ks.f32.rowblock.run(geo.kernel_h, geo.kernel_w, w, B, geo.pitch[0], geo.off, C, ldc, bias)
+        ks.f32.rowblock.run(geo.kernel_h, geo.kernel_w, w, B, geo.pitch[0], geo.off, C, ldc,
+                            bias)
     else:
-        ks.f64.rowblock.run(geo.kernel_h, geo.kernel_w, w, B, geo.pitch[0], geo.off, C, ldc, bias)
+        ks.f64.rowblock.run(geo.kernel_h, geo.kernel_w, w, B, geo.pitch[0], geo.off, C, ldc,
+                            bias)
 
 
 cdef inline int64_t tile_direct(const DirectGeometry *geo, int64_t q0, const int64_t *o0,
-                                int64_t *o, const int64_t *origin, const int64_t *blen,
-                                const int64_t *out_strides) noexcept nogil:
+                                int64_t *o, const int64_t *origin,
+                                const int64_t *blen) noexcept nogil:
     """Output offset where the NR-wide tile at pitch position ``q0`` can be written
     in place (its outputs are valid and contiguous), or -1 (use a scratch tile)."""
     cdef int64_t last = geo.ndim - 1, i, direct = -1
+    if not geo.out_unit_stride:
+        return -1
     # common case first: the tile lies inside one valid output row
     if o0[last] + geo.nr <= blen[last] and q0 + geo.nr <= geo.qmax:
-        direct = pcx_offset(origin, o0, out_strides, geo.ndim)
+        direct = pcx_offset(origin, o0, geo.out_strides + 2, geo.ndim)
         for i in range(last):
             if o0[i] >= blen[i]:
                 return -1
     elif o0[last] + geo.nr > geo.ext[last]:
         # spans rows: direct only if the output is contiguous across them
-        direct = tile_target(geo, q0, o0, origin, blen, out_strides, o)
+        direct = tile_target(geo, q0, o0, origin, blen, o)
     return direct
 
 
-cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t p, int64_t p_end,
-                     int64_t g, int64_t n, const int64_t *origin, const int64_t *blen,
-                     const int64_t *out_strides, int64_t chan_size, const real *w,
-                     const real *packed, const real *band, real *tail, real *tiles,
-                     int64_t *o0, int64_t *o, const real *bias, real *out) noexcept nogil:
+cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t p,
+                     int64_t p_end, int64_t g, int64_t n, const int64_t *origin,
+                     const int64_t *blen, const real *w, const real *packed,
+                     const real *band, real *tail, real *tiles, int64_t *o0, int64_t *o,
+                     const real *bias, real *out) noexcept nogil:
     """Panels p..p_end-1 of a box, MR x NR tile by tile along the band.
 
     The reduction runs in blocks of ``kc``: one block of every panel's tile
     while the block's band rows stay in the L1 cache, then the next, each
     continuing the previous block's sums (the same bits as one pass).  A tile
     whose outputs are contiguous is summed in place; the others in
-    ``tiles`` (MR x NR per panel) and scattered at the end.  In place
-    (``tail`` not NULL) ``band`` is x itself, and a tile reaching past the box
-    reads a zero-padded copy in ``tail`` instead.
+    ``tiles`` (MR x NR per panel) and scattered at the end.  A plan that
+    ``accumulate``s continues from what ``out`` holds (an earlier reduction
+    block's sums).  In place (``tail`` not NULL) ``band`` is x itself, and a
+    tile reaching past the box reads a zero-padded copy in ``tail`` instead.
     """
     cdef int64_t i, t, q0, q_end, k0, klen, direct, rows
-    cdef int64_t mr = geo.mr, nr = geo.nr, K = geo.K
+    cdef int64_t mr = geo.mr, nr = geo.nr, K = geo.K, lda = geo.lda
+    cdef int64_t channel = geo.out_strides[1]
     cdef real *target
     cdef const real *a
     cdef const real *b
     cdef const int64_t *off
     cdef real *out_rows
+    cdef real *first_row = out + n * geo.out_strides[0] + g * geo.cout_g * channel
     cdef int64_t ldc
     cdef const real *bias_rows
     for t in range(geo.ndim):
@@ -436,7 +481,7 @@ cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64
             q_end += (blen[t] - 1) * geo.pitch[t]
     q0 = 0
     while q0 < q_end:
-        direct = tile_direct(geo, q0, o0, o, origin, blen, out_strides)
+        direct = tile_direct(geo, q0, o0, o, origin, blen)
         b = band + q0
         off = geo.off
         if tail != NULL and q0 + nr > q_end:
@@ -445,6 +490,12 @@ cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64
                 memset(tail + i * nr + q_end - q0, 0, (q0 + nr - q_end) * sizeof(real))
             b = tail
             off = geo.off_tail
+        if geo.accumulate:   # the scratch tiles start from the output's current sums
+            for i in range(p, p_end):
+                rows = geo.cout_g - i * mr
+                if direct < 0 or rows < mr:
+                    scatter_tile(geo, tiles + (i - p) * mr * nr, min(rows, mr), q0, o0,
+                                 first_row + i * mr * channel, origin, blen, o, True)
         k0 = 0
         while True:   # at least once: with K == 0 the tile is the bias alone
             klen = K - k0
@@ -452,11 +503,10 @@ cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64
                 klen = geo.kc
             for i in range(p, p_end):
                 rows = geo.cout_g - i * mr
-                out_rows = out + (n * geo.groups * geo.cout_g + g * geo.cout_g
-                                  + i * mr) * chan_size
+                out_rows = first_row + i * mr * channel
                 if direct >= 0 and rows >= mr:
                     target = out_rows + direct
-                    ldc = chan_size
+                    ldc = channel
                 else:
                     target = tiles + (i - p) * mr * nr
                     ldc = nr
@@ -464,22 +514,19 @@ cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64
                 if bias != NULL and k0 + klen == K:
                     bias_rows = bias + (g * geo.n_panels + i) * mr
                 if rows >= mr:   # the weights in place
-                    a = w + (g * geo.cout_g + i * mr) * K + k0
+                    a = w + (g * geo.cout_g + i * mr) * lda + k0
                 else:            # the zero-padded copy of a short last panel
                     a = packed + g * mr * K + k0
-                run_tile(ks, geo.kind, klen, a, K, b, off + k0, target, ldc, bias_rows, k0 > 0)
+                run_tile(ks, geo.kind, klen, a, lda if rows >= mr else K, b, off + k0, target,
+                         ldc, bias_rows, k0 > 0 or geo.accumulate)
             k0 += klen
             if k0 >= K:
                 break
         for i in range(p, p_end):
             rows = geo.cout_g - i * mr
             if direct < 0 or rows < mr:
-                if rows > mr:
-                    rows = mr
-                scatter_tile(geo, tiles + (i - p) * mr * nr, rows, q0, o0,
-                             out + (n * geo.groups * geo.cout_g + g * geo.cout_g
-                                    + i * mr) * chan_size,
-                             chan_size, origin, blen, out_strides, o)
+                scatter_tile(geo, tiles + (i - p) * mr * nr, min(rows, mr), q0, o0,
+                             first_row + i * mr * channel, origin, blen, o, False)
         q0 += nr
         advance(geo, o0, nr)
 
@@ -489,7 +536,8 @@ cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const rea
                  bint check_signals) noexcept nogil:
     """Run every work unit of the plan; return a status (``EXECUTE_*``).
 
-    ``bias`` is ``(C_out,)`` or NULL.  Allocates the workspace (repacked
+    ``x`` and ``w`` point at the arrays' first elements (the plan adds its own
+    offsets); ``bias`` is ``(C_out,)`` or NULL.  Allocates the workspace (repacked
     weights, the bias padded to whole panels, one scratch block per thread),
     packs the weights, then runs the units in chunks of about CHUNK_FLOPS,
     checking for Ctrl-C between chunks when ``check_signals`` (it takes the
@@ -508,6 +556,8 @@ cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const rea
     cdef int status = EXECUTE_OK
     if block == NULL:
         return EXECUTE_NO_MEMORY
+    x = x + geo.x_offset   # a reduction block's first input channel / kernel row
+    w = w + geo.w_offset
     packed = <real *>align_up(block)
     if bias != NULL:
         # zero-padded to whole panels: the tiles read MR bias values per panel
@@ -530,7 +580,7 @@ cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const rea
         if stop > geo.n_units:
             stop = geo.n_units
         for u in prange(start, stop, schedule="static", num_threads=threads):
-            run_unit(geo, ks, u, x, w, packed, padded_bias, out, geo.out_strides,
+            run_unit(geo, ks, u, x, w, packed, padded_bias, out,
                      scratch + threadid() * per_thread)
         start = stop
         if check_signals and start < geo.n_units and signal_pending():
@@ -546,66 +596,76 @@ cdef inline bint signal_pending() noexcept nogil:
         return check_signals_keep_exception() != 0
 
 
-def run(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, DirectPlan plan):
-    """Run ``plan`` on these arrays; return ``out``.
+def run(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, tuple records):
+    """Run the plan's records on these arrays, in order; return ``out``.
 
     ``x``: the batched input in the plan's dtype, element strides as the plan
     says; ``weight``: C-contiguous ``(C_out, C_in/groups, *kernel)``;
-    ``bias``: contiguous ``(C_out,)`` or None; ``out``: C-contiguous
-    ``(N, C_out, *out_spatial)``.  Arrays that do not match the plan are a
-    ValueError (nothing is computed); Ctrl-C during the run raises
-    KeyboardInterrupt (``out`` is then partly written).
+    ``bias``: contiguous ``(C_out,)`` or None (added by the last record);
+    ``out``: ``(N, C_out, *out_spatial)`` with the plan's element strides.
+    Arrays that do not match the plan are a ValueError (nothing is computed);
+    Ctrl-C during the run raises KeyboardInterrupt (``out`` is then partly
+    written).
     """
+    cdef DirectPlan plan
+    cdef int status = EXECUTE_OK
+    cdef const void *x_data = cnp.PyArray_DATA(x)
+    cdef const void *w_data = cnp.PyArray_DATA(weight)
+    cdef const void *b_data = NULL
+    cdef void *out_data = cnp.PyArray_DATA(out)
+    cdef bint is_double
+    for number, plan in enumerate(records):
+        _check_arrays(plan, x, weight, bias, out)
+        is_double = plan.dtype == np.float64
+        b_data = NULL
+        if bias is not None and number == len(records) - 1:
+            b_data = cnp.PyArray_DATA(<cnp.ndarray>bias)
+        with nogil:
+            if is_double:
+                status = execute[double](&plan.geo, plan.ukernels, <const double *>x_data,
+                                         <const double *>w_data, <const double *>b_data,
+                                         <double *>out_data, True)
+            else:
+                status = execute[float](&plan.geo, plan.ukernels, <const float *>x_data,
+                                        <const float *>w_data, <const float *>b_data,
+                                        <float *>out_data, True)
+        if status == EXECUTE_INTERRUPTED:
+            _propagate_pending_exception()
+        if status == EXECUTE_NO_MEMORY:
+            raise MemoryError("the direct engine's workspace could not be allocated")
+    return out
+
+
+def _check_arrays(DirectPlan plan, x, weight, bias, out):
+    """ValueError unless the arrays are the ones ``plan`` describes."""
     cdef const DirectGeometry *geo = &plan.geo
-    cdef int64_t i
-    cdef int status
-    cdef const void *x_data
-    cdef const void *w_data
-    cdef const void *b_data
-    cdef void *out_data
-    cdef bint is_double = plan.dtype == np.float64
+    cdef int64_t D = geo.ndim
     dtype = plan.dtype
     for name, array in (("x", x), ("weight", weight), ("out", out)):
         if array.dtype != dtype:
             raise ValueError(f"{name} has dtype {array.dtype}, the plan computes in {dtype}")
-    x_strides = tuple(s // x.itemsize for s in (<object>x).strides)
-    if (x.ndim != geo.ndim + 2 or x.shape[0] != geo.batch
-            or x.shape[1] != geo.groups * geo.cin_g
-            or any(x.shape[2 + i] != geo.in_size[i] for i in range(geo.ndim))
-            or x_strides != tuple(geo.x_strides[i] for i in range(geo.ndim + 2))
+    x_strides = tuple(s // x.itemsize for s in x.strides)
+    if (x.ndim != D + 2 or x.shape[0] != geo.batch
+            or x.shape[1] != geo.groups * geo.x_channels_per_group
+            or any(x.shape[2 + i] != geo.in_size[i] for i in range(D))
+            or x_strides != tuple(geo.x_strides[i] for i in range(D + 2))
             or not x.flags.aligned):
         raise ValueError("x does not match the plan (shape, strides or alignment)")
-    if (not weight.flags.c_contiguous or weight.ndim != geo.ndim + 2
-            or weight.shape[0] != geo.groups * geo.cout_g or weight.size != (
-                geo.groups * geo.cout_g * geo.K)):
+    if (not weight.flags.c_contiguous or weight.ndim != D + 2
+            or weight.shape[0] != geo.groups * geo.cout_g
+            or weight.size != geo.groups * geo.cout_g * geo.lda):
         raise ValueError("weight does not match the plan")
-    if (not out.flags.c_contiguous or out.ndim != geo.ndim + 2 or out.shape[0] != geo.batch
+    out_strides = tuple(s // out.itemsize for s in out.strides)
+    if (out.ndim != D + 2 or out.shape[0] != geo.batch
             or out.shape[1] != geo.groups * geo.cout_g
-            or any(out.shape[2 + i] != geo.out_size[i] for i in range(geo.ndim))):
-        raise ValueError("out does not match the plan")
-    b_data = NULL
-    if bias is not None:
-        if (not isinstance(bias, np.ndarray) or bias.dtype != dtype
-                or bias.shape != (geo.groups * geo.cout_g,) or not bias.flags.c_contiguous):
-            raise ValueError("bias does not match the plan")
-        b_data = cnp.PyArray_DATA(<cnp.ndarray>bias)
-    x_data = cnp.PyArray_DATA(x)
-    w_data = cnp.PyArray_DATA(weight)
-    out_data = cnp.PyArray_DATA(out)
-    with nogil:
-        if is_double:
-            status = execute[double](geo, plan.ukernels, <const double *>x_data,
-                                     <const double *>w_data, <const double *>b_data,
-                                     <double *>out_data, True)
-        else:
-            status = execute[float](geo, plan.ukernels, <const float *>x_data,
-                                    <const float *>w_data, <const float *>b_data,
-                                    <float *>out_data, True)
-    if status == EXECUTE_INTERRUPTED:
-        _propagate_pending_exception()
-    if status == EXECUTE_NO_MEMORY:
-        raise MemoryError("the direct engine's workspace could not be allocated")
-    return out
+            or any(out.shape[2 + i] != geo.out_size[i] for i in range(D))
+            or out_strides != tuple(geo.out_strides[i] for i in range(D + 2))
+            or not out.flags.aligned or not out.flags.writeable):
+        raise ValueError("out does not match the plan (shape, strides or alignment)")
+    if bias is not None and (not isinstance(bias, np.ndarray) or bias.dtype != dtype
+                             or bias.shape != (geo.groups * geo.cout_g,)
+                             or not bias.flags.c_contiguous):
+        raise ValueError("bias does not match the plan")
 
 
 cdef int _propagate_pending_exception() except -1:

@@ -17,8 +17,10 @@ The scratch
 -----------
 Each thread owns one block: the band's cache key, the band, the scratch tiles,
 the index area (box origin and extent, tile multi-indices, the band builder's
-odometer and runs, the per-dim index maps) and, for Winograd, its transformed
-input (V) and product (M) planes.  Every part starts on a 64-byte boundary.
+odometer and runs, the per-dim index maps), for Winograd its transformed input
+(V) and product (M) planes, and a stage where the depthwise and Winograd paths
+write an output box before copying it to an output whose rows are not
+unit-stride (channels-last).  Every part starts on a 64-byte boundary.
 """
 
 import math
@@ -86,12 +88,13 @@ def _aligned(nbytes):
 
 
 def scratch_layout(*, ndim, residues, ext, band_bytes, tile_bytes, winograd_v_bytes=0,
-                   winograd_m_bytes=0):
+                   winograd_m_bytes=0, stage_bytes=0):
     """The per-thread scratch block: byte offsets of its parts and the index area.
 
     Returns a dict with the fields of ``ScratchLayout`` (contract.pxd): byte
-    offsets ``band``, ``tile``, ``index``, ``winograd_v``, ``winograd_m`` and
-    ``bytes_per_thread``; int64 element offsets inside the index area.
+    offsets ``band``, ``tile``, ``index``, ``winograd_v``, ``winograd_m``,
+    ``stage`` and ``bytes_per_thread``; int64 element offsets inside the index
+    area.
     """
     n_runs = len(residues[-1])
     index = {}
@@ -112,7 +115,8 @@ def scratch_layout(*, ndim, residues, ext, band_bytes, tile_bytes, winograd_v_by
     index_start = tile + _aligned(tile_bytes)
     winograd_v = index_start + _aligned(8 * position)
     winograd_m = winograd_v + _aligned(winograd_v_bytes)
-    total = winograd_m + _aligned(winograd_m_bytes)
+    stage = winograd_m + _aligned(winograd_m_bytes)
+    total = stage + _aligned(stage_bytes)
     return {"band": band, "tile": tile, "index": index_start, "winograd_v": winograd_v,
-            "winograd_m": winograd_m, "bytes_per_thread": total, "index_elems": position,
-            **index}
+            "winograd_m": winograd_m, "stage": stage, "bytes_per_thread": total,
+            "index_elems": position, **index}

@@ -9,6 +9,7 @@ never on the thread count, so results are bitwise identical for every thread
 count (threads only change how the same work units are spread).
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -128,8 +129,10 @@ class Plan:
         The rounding bound the algorithm keeps (``ERROR_BOUNDS`` states each):
         ``"elementwise"`` for direct summation (every "auto" plan),
         ``"tile"`` for Winograd, ``"global"`` for the FFT.
-    record : DirectPlan or None
-        The frozen record the compiled engine runs (None for ``"fft"``).
+    records : tuple of DirectPlan
+        The frozen records the compiled engine runs, in order: one, or one
+        per reduction block when one output's window is too large for a
+        single band (empty for ``"fft"``).
 
     Examples
     --------
@@ -154,7 +157,7 @@ class Plan:
     work_units: int
     geometry: ConvGeometry
     error_bound: str
-    record: "DirectPlan | None" = field(repr=False, compare=False, default=None)
+    records: tuple = field(repr=False, compare=False, default=())
 
     def __str__(self):
         g = self.geometry
@@ -378,8 +381,34 @@ def _depthwise_units(geometry, box, band_bytes):
     return cpu, dw_blocks, box
 
 
-def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None):
-    """Lay out the direct engine's computation; return the DirectPlan record."""
+def contiguous_strides(geometry, channels, spatial):
+    """Element strides ``(n, c, *spatial)`` of a C-contiguous batched array of
+    ``channels`` and ``spatial`` in the problem's data_format."""
+    if geometry.data_format == "channels_last":
+        shape = (geometry.batch,) + tuple(spatial) + (channels,)
+        strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
+        return [strides[0], strides[-1]] + strides[1:-1]
+    shape = (geometry.batch, channels) + tuple(spatial)
+    return [math.prod(shape[i + 1:]) for i in range(len(shape))]
+
+
+class _ScratchTooLarge(Exception):
+    """One output's window needs more scratch than WORKSPACE_LIMIT_BYTES allows."""
+
+    def __init__(self, per_thread):
+        super().__init__(per_thread)
+        self.per_thread = per_thread
+
+
+def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None,
+                   out_strides=None, block=None):
+    """Lay out the direct engine's computation; return the DirectPlan record.
+
+    ``out_strides``: element strides ``(n, c, *spatial)`` of the output the
+    call writes (default C-contiguous).  ``block``: for a reduction block, the
+    fields ``x_offset``, ``w_offset``, ``x_channels_per_group``, ``lda`` and
+    ``accumulate`` (see ``_reduction_blocks``); ``geometry`` is then the block's.
+    """
     esize = dtype.itemsize
     kind, (mr, nr) = _choose_microkernel(level, dtype, geometry, forced)
     residues = layout.phase_residues(geometry.kernel, geometry.stride, geometry.dilation)
@@ -434,8 +463,12 @@ def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None
         off = np.arange(cin_g, dtype=np.int64) * x_strides[1]
         off_tail = np.arange(cin_g, dtype=np.int64) * nr
         band_elems = cin_g * nr + nr + 16
-    out_strides = [math.prod(geometry.out_spatial[i + 1:]) for i in range(ndim)]
-    out_strides.append(math.prod(geometry.out_spatial))
+    if out_strides is None:
+        out_strides = contiguous_strides(geometry, geometry.out_channels, geometry.out_spatial)
+    out_unit_stride = out_strides[-1] == 1
+    if block is None:
+        block = {"x_offset": 0, "w_offset": 0, "x_channels_per_group": cin_g,
+                 "lda": geometry.reduction_length, "accumulate": False}
 
     if kind == Kind.GEMM:
         kc = max(8, KC_TARGET_BYTES // (nr * esize))
@@ -444,10 +477,14 @@ def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None
     else:
         kc = max(1, geometry.reduction_length)
     tile_panels = panels_per_block if kind in (Kind.GEMM, Kind.ROW) else 1
+    # depthwise and Winograd write whole output rows: through the stage when the
+    # output's rows are not unit-stride (channels-last)
+    staged = not out_unit_stride and kind in (Kind.DEPTHWISE, Kind.WINOGRAD)
     scratch = layout.scratch_layout(
         ndim=ndim, residues=residues, ext=ext, band_bytes=band_elems * esize,
         tile_bytes=tile_panels * mr * nr * esize,
-        winograd_v_bytes=16 * wino_vx * esize, winograd_m_bytes=16 * wino_mx * esize)
+        winograd_v_bytes=16 * wino_vx * esize, winograd_m_bytes=16 * wino_mx * esize,
+        stage_bytes=math.prod(box) * esize if staged else 0)
     if kind == Kind.WINOGRAD:
         packed_elems = 16 * geometry.groups * n_panels * cin_g * mr
     elif kind in (Kind.ROWBLOCK, Kind.DEPTHWISE):   # the taps of every group
@@ -457,11 +494,7 @@ def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None
         packed_elems = geometry.groups * mr * geometry.reduction_length if short else 0
     per_thread = scratch["bytes_per_thread"]
     if per_thread > WORKSPACE_LIMIT_BYTES:
-        raise MemoryError(
-            f"the direct engine needs {per_thread} bytes of scratch for this problem, above "
-            f"the {WORKSPACE_LIMIT_BYTES}-byte limit (one output's input window across all "
-            f"{geometry.in_per_group} channels of a group is too large)"
-        )
+        raise _ScratchTooLarge(per_thread)
     # More threads than units, or than the scratch bound allows, would only
     # idle or spill: results do not depend on the thread count, so cap it.
     threads = max(1, min(threads, n_units, WORKSPACE_LIMIT_BYTES // per_thread))
@@ -491,8 +524,98 @@ def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None
         "wino_mx": wino_mx, "dw_cpu": dw_cpu, "dw_blocks": dw_blocks,
         "dw_fast": (kind == Kind.DEPTHWISE and geometry.mode_code == 0
                     and geometry.stride == (1, 1) and x_strides[-1] == 1),
+        "out_unit_stride": out_unit_stride, **block,
         "scratch": scratch,
     })
+
+
+#: Per-thread scratch a reduction block aims for, when one output's window is
+#: too large for WORKSPACE_LIMIT_BYTES (see ``_reduction_blocks``).
+REDUCTION_BLOCK_BYTES = 16 * 2**20
+
+
+def _window_band_bytes(geometry, in_per_group, kernel, esize):
+    """Band bytes of a one-output box over ``in_per_group`` channels and ``kernel``."""
+    residues = layout.phase_residues(kernel, geometry.stride, geometry.dilation)
+    n_phase = math.prod(len(r) for r in residues)
+    plane = layout.band_layout((1,) * geometry.ndim, kernel, geometry.stride,
+                               geometry.dilation)[2]
+    return in_per_group * n_phase * plane * esize
+
+
+def _reduction_blocks(geometry, dtype, flip, budget):
+    """Split a reduction too large for one band into blocks; yield each block's
+    ``(geometry, fields)`` for ``_direct_record``.
+
+    Blocks of input channels (every tap) while one channel's window fits
+    ``budget`` bytes of band, else blocks of the kernel's first-dim taps of one
+    channel.  A block is the convolution with that part of the weights: its
+    geometry keeps the output and shifts the padding of dim 0 by the taps it
+    skips (a negative padding reads inside the input); it reads x and the
+    weights at offsets, weight rows the full reduction apart, and continues the
+    sums the blocks before it left in the output.  The products are summed in
+    the order of one pass (channel by channel, taps row-major), so the result
+    has the bits of the unblocked sum.
+    """
+    esize = dtype.itemsize
+    cin_g, taps = geometry.in_per_group, math.prod(geometry.kernel)
+    inner = math.prod(geometry.kernel[1:])
+    per_channel = _window_band_bytes(geometry, 1, geometry.kernel, esize)
+    if per_channel <= budget:
+        step = max(1, budget // per_channel)
+        ranges = [((c0, min(c0 + step, cin_g)), (0, geometry.kernel[0]))
+                  for c0 in range(0, cin_g, step)]
+    else:
+        rows = geometry.kernel[0]
+        while rows > 1 and _window_band_bytes(
+                geometry, 1, (rows,) + geometry.kernel[1:], esize) > budget:
+            rows = -(-rows // 2)
+        row_blocks = [(t0, min(t0 + rows, geometry.kernel[0]))
+                      for t0 in range(0, geometry.kernel[0], rows)]
+        if flip:   # the weights' rows in order: the rotated kernel's rows backwards
+            row_blocks.reverse()
+        ranges = [((c, c + 1), rows_range) for c in range(cin_g) for rows_range in row_blocks]
+    k0, d0 = geometry.kernel[0], geometry.dilation[0]
+    (lo0, hi0), other_pads = geometry.pads[0], geometry.pads[1:]
+    for number, ((c0, c1), (t0, t1)) in enumerate(ranges):
+        # with flip the weights are read backwards: taps t0..t1 of the rotated
+        # kernel are rows k0 - t1 .. k0 - t0 of the weights
+        first_row = k0 - t1 if flip else t0
+        block_geometry = dataclasses.replace(
+            geometry, in_channels=(c1 - c0) * geometry.groups,
+            kernel=(t1 - t0,) + geometry.kernel[1:],
+            pads=((lo0 - t0 * d0, hi0 - (k0 - t1) * d0),) + other_pads)
+        yield block_geometry, {
+            "c0": c0, "w_offset": c0 * taps + first_row * inner,
+            "x_channels_per_group": cin_g, "lda": cin_g * taps, "accumulate": number > 0}
+
+
+def _blocked_records(geometry, dtype, threads, level, x_strides, flip, forced, out_strides):
+    """The records of the reduction blocks, their band budget halved until each
+    block's scratch fits WORKSPACE_LIMIT_BYTES (MemoryError if even one kernel
+    row of one channel does not)."""
+
+    def records_for(budget):
+        records = []
+        for block_geometry, block in _reduction_blocks(geometry, dtype, flip, budget):
+            block["x_offset"] = block.pop("c0") * x_strides[1]
+            records.append(_direct_record(block_geometry, dtype, threads, level, x_strides,
+                                          flip, forced, out_strides, block))
+        return tuple(records)
+
+    budget = REDUCTION_BLOCK_BYTES
+    while budget > 1:
+        try:
+            return records_for(budget)
+        except _ScratchTooLarge:
+            budget //= 2
+    try:
+        return records_for(1)
+    except _ScratchTooLarge as too_large:
+        raise MemoryError(
+            f"the direct engine needs {too_large.per_thread} bytes of scratch for one "
+            f"kernel row of one input channel, above the {WORKSPACE_LIMIT_BYTES}-byte "
+            f"limit") from None
 
 
 _REASONS = {
@@ -513,41 +636,60 @@ _MICROKERNEL_NAMES = {Kind.GEMM: "gemm", Kind.ROW: "row", Kind.ROWBLOCK: "rowblo
 
 
 def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None,
-              level=None):
+              out_strides=None, level=None):
     """Choose and lay out the computation of a validated problem.
 
-    ``x_strides`` are the element strides of the batched input ``(N, C,
-    *spatial)`` the call will read (default: C-contiguous); ``level`` the SIMD
-    level (default: the calling thread's, see ``dispatch.level_code``).
+    ``x_strides`` and ``out_strides`` are the element strides of the batched
+    input ``(N, C, *spatial)`` and output ``(N, C_out, *out_spatial)`` the call
+    reads and writes (default: C-contiguous); ``level`` the SIMD level
+    (default: the calling thread's, see ``dispatch.level_code``).
     """
     check_choice(algorithm, "algorithm", ALGORITHMS)
     dtype = np.dtype(dtype)
     level = dispatch.level_code() if level is None else level
-    if x_strides is None:  # C-contiguous (N, C, *spatial)
-        shape = (geometry.batch, geometry.in_channels) + geometry.in_spatial
-        x_strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
+    if x_strides is None:
+        x_strides = contiguous_strides(geometry, geometry.in_channels, geometry.in_spatial)
     if algorithm == "fft":
         from .fft import fft_workspace_bytes
         return Plan("fft", "requested with algorithm='fft'", None, None, None, None,
                     dtype.name, threads, fft_workspace_bytes(geometry, dtype), geometry.flops,
                     geometry.batch, geometry, "global")
-    record = _direct_record(geometry, dtype, threads, level, x_strides, flip,
-                            forced=None if algorithm in ("auto", "direct") else algorithm)
-    fields = record.fields
-    kind = Kind(fields["kind"])
-    workspace = (fields["packed_elems"] * dtype.itemsize
-                 + fields["threads"] * fields["scratch"]["bytes_per_thread"] + 128)
+    forced = None if algorithm in ("auto", "direct") else algorithm
+    try:
+        records = (_direct_record(geometry, dtype, threads, level, x_strides, flip, forced,
+                                  out_strides),)
+        reason = (_REASONS[Kind(records[0].fields["kind"])] if forced in (None, "fast")
+                  else f"requested with algorithm={algorithm!r}")
+    except _ScratchTooLarge as too_large:
+        if forced not in (None, "fast", "gemm", "row"):
+            raise ValueError(
+                f"algorithm={algorithm!r} cannot take this problem: one output's window "
+                f"needs {too_large.per_thread} bytes of scratch, above the "
+                f"{WORKSPACE_LIMIT_BYTES}-byte limit; algorithm='auto' runs it in "
+                f"reduction blocks") from None
+        tiles = ukernel_set_tiles(level)[dtype.name]
+        narrow = geometry.out_per_group * 2 <= tiles["gemm"][0]
+        forced = forced if forced in ("gemm", "row") else ("row" if narrow else "gemm")
+        records = _blocked_records(geometry, dtype, threads, level, x_strides, flip, forced,
+                                   out_strides)
+        reason = (f"one output's window needs {too_large.per_thread} bytes of scratch, above "
+                  f"the {WORKSPACE_LIMIT_BYTES}-byte limit: the reduction runs in "
+                  f"{len(records)} blocks, each continuing the sums of the one before")
+    first = records[0].fields
+    kind = Kind(first["kind"])
+    workspace = max(r.fields["packed_elems"] * dtype.itemsize
+                    + r.fields["threads"] * r.fields["scratch"]["bytes_per_thread"]
+                    for r in records) + 128
     check_memory(workspace, "the direct engine's workspace (packed weights and scratch)")
-    reason = (_REASONS[kind] if algorithm in ("auto", "direct", "fast")
-              else f"requested with algorithm={algorithm!r}")
-    tile = (fields["mr"], fields["nr"])
+    tile = (first["mr"], first["nr"])
     if kind == Kind.DEPTHWISE:   # rows per pass x vector lanes
-        tile = (ukernel_set_tiles(level)[dtype.name]["depthwise"][0], fields["nr"])
+        tile = (ukernel_set_tiles(level)[dtype.name]["depthwise"][0], first["nr"])
     return Plan("winograd" if kind == Kind.WINOGRAD else "direct", reason,
                 _MICROKERNEL_NAMES[kind], tile, dispatch.LEVEL_NAMES[level],
-                tuple(int(b) for b in fields["box"]), dtype.name, fields["threads"], workspace,
-                geometry.flops, fields["n_units"], geometry,
-                "tile" if kind == Kind.WINOGRAD else "elementwise", record)
+                tuple(int(b) for b in first["box"]), dtype.name,
+                max(r.fields["threads"] for r in records), workspace, geometry.flops,
+                sum(r.fields["n_units"] for r in records), geometry,
+                "tile" if kind == Kind.WINOGRAD else "elementwise", records)
 
 
 #: Plans of recent calls of conv (see cached_plan): at most this many.
@@ -555,7 +697,8 @@ PLAN_CACHE_SIZE = 128
 _plan_cache: dict = {}
 
 
-def cached_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None):
+def cached_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None,
+                out_strides=None):
     """``make_plan`` for the compiled engine's own use, remembered per problem.
 
     A plan is a pure function of these arguments and the SIMD level (planning
@@ -564,14 +707,15 @@ def cached_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_str
     """
     level = dispatch.level_code()
     key = (geometry, np.dtype(dtype).str, threads, algorithm, bool(flip),
-           None if x_strides is None else tuple(int(s) for s in x_strides), level)
+           None if x_strides is None else tuple(int(s) for s in x_strides),
+           None if out_strides is None else tuple(int(s) for s in out_strides), level)
     try:
         found = _plan_cache.get(key)
     except TypeError:  # an unhashable argument: make_plan reports it
         found = key = None
     if found is None:
         found = make_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
-                          x_strides=x_strides, level=level)
+                          x_strides=x_strides, out_strides=out_strides, level=level)
         if key is not None:
             if len(_plan_cache) >= PLAN_CACHE_SIZE:
                 _plan_cache.clear()
@@ -580,14 +724,16 @@ def cached_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_str
 
 
 def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-         padding_mode="zeros", padding_value=0.0, threads=None, algorithm="auto", dtype=None):
+         padding_mode="zeros", padding_value=0.0, data_format="channels_first", threads=None,
+         algorithm="auto", dtype=None):
     """How :func:`pyconvx.conv` would compute this convolution, without running it.
 
     Parameters
     ----------
     x, weight : array_like or tuple of int
         The input and weight arrays, or just their shapes.
-    stride, padding, dilation, groups, flip, padding_mode, padding_value, threads, algorithm
+    stride, padding, dilation, groups, flip, padding_mode, padding_value, data_format,
+    threads, algorithm
         As for :func:`pyconvx.conv`.
     dtype : dtype, optional
         Compute dtype when only shapes are given (default float32); with
@@ -619,7 +765,7 @@ def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
             dtypes.append((array.dtype, name))
     geometry = describe_conv(shapes[0], shapes[1], stride=stride, padding=padding,
                              dilation=dilation, groups=groups, padding_mode=padding_mode,
-                             padding_value=padding_value)
+                             padding_value=padding_value, data_format=data_format)
     if dtype is not None:
         dtypes.append((np.dtype(dtype), "dtype"))
     compute_dtype = result_dtype(*dtypes) if dtypes else np.dtype(np.float32)

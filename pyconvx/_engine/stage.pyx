@@ -138,7 +138,8 @@ cdef void copy_band(const DirectGeometry *geo, const real *x, int64_t n, int64_t
     inner_stride = geo.x_strides[2 + last]
     row_len = geo.ext[last]
     for ci in range(geo.cin_g):
-        x_chan = x + n * geo.x_strides[0] + (g * geo.cin_g + ci) * geo.x_strides[1]
+        x_chan = (x + n * geo.x_strides[0]
+                  + (g * geo.x_channels_per_group + ci) * geo.x_strides[1])
         for phase in range(geo.n_phase):
             # residue index per dim (mixed radix, innermost fastest)
             rem = phase
@@ -259,7 +260,7 @@ cdef void pack_weights(const DirectGeometry *geo, const real *w, real *packed,
     winograd: see ``pack_winograd_weights``.
     """
     cdef int64_t g = gp // geo.n_panels, p = gp % geo.n_panels
-    cdef int64_t rows, t, K = geo.K, mr = geo.mr, taps = geo.taps
+    cdef int64_t m, rows, t, K = geo.K, mr = geo.mr, taps = geo.taps
     if geo.kind == ROWBLOCK or geo.kind == DEPTHWISE:
         for t in range(taps):
             packed[g * taps + t] = w[g * taps + (taps - 1 - t if geo.flip else t)]
@@ -270,7 +271,9 @@ cdef void pack_weights(const DirectGeometry *geo, const real *w, real *packed,
     rows = geo.cout_g - p * mr
     if rows >= mr:
         return
-    memcpy(packed + g * mr * K, w + (g * geo.cout_g + p * mr) * K, rows * K * sizeof(real))
+    for m in range(rows):   # weight rows are lda apart (K unless the reduction is blocked)
+        memcpy(packed + (g * mr + m) * K, w + (g * geo.cout_g + p * mr + m) * geo.lda,
+               K * sizeof(real))
     memset(packed + (g * mr + rows) * K, 0, (mr - rows) * K * sizeof(real))
 
 

@@ -288,3 +288,18 @@ def test_bench_sweep_reports_layers_totals_and_json(tmp_path):
     assert first["plan"]["algorithm"] in ("direct", "winograd", "fft")
     assert set(first["forced"]) == {"fast", "direct", "gemm", "row"}
     assert set(first["not_applicable"]) == {"rowblock", "depthwise", "winograd"}
+
+
+def test_version_flag():
+    result = run("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"pyconvx {pyconvx.__version__}"
+
+
+def test_memory_errors_speak_in_binary_units():
+    from pyconvx._normalize import format_bytes
+
+    assert [format_bytes(n) for n in (0, 1023, 1024, 3 * 2**20 // 2, 1100585369600)] == [
+        "0 bytes", "1023 bytes", "1.0 KiB", "1.5 MiB", "1.0 TiB"]
+    with pytest.raises(MemoryError, match=r"needs \d+ bytes \(\d+\.\d [KMGTPEZ]iB\), more than"):
+        pyconvx.conv(np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), padding=2**22)

@@ -293,3 +293,53 @@ def test_fft_warns_like_scipy_when_an_input_is_not_finite(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # the default path keeps NaN local, silently
         assert not np.isnan(pyconvx.conv(x, w)).all()
+
+
+# ----------------------------------------------------------------------------- channels-last
+CHANNELS_LAST_CASES = [case for case in GRID if len(case[2]) <= 5]
+
+
+def _channels_first(array, batched):
+    return np.ascontiguousarray(np.moveaxis(array, -1, 1 if batched else 0))
+
+
+@pytest.mark.parametrize("case", CHANNELS_LAST_CASES, ids=[c[0] for c in CHANNELS_LAST_CASES])
+def test_channels_last_bitwise_equals_channels_first(case, algorithm, rng):
+    """(N, *spatial, C) in and out, read and written through strides: the bits of the
+    channels-first call on the transposed arrays, for every algorithm."""
+    _name, x_shape, w_shape, kwargs = case
+    batched = len(x_shape) == len(w_shape)
+    x, w, b = make_problem(rng, x_shape, w_shape, dtype=np.float32)
+    x_last = np.moveaxis(x, 1 if batched else 0, -1).copy()
+    expected = conv_or_refusal(algorithm, x, w, b, **kwargs)
+    if expected is None:
+        return
+    got = pyconvx.conv(x_last, w, b, data_format="channels_last", algorithm=algorithm,
+                       **kwargs)
+    assert got.shape == np.moveaxis(expected, 1 if batched else 0, -1).shape
+    assert got.flags.c_contiguous
+    assert_bitwise_equal(_channels_first(got, batched), expected)
+
+
+def test_channels_last_out_layers_and_shapes(rng):
+    x, w, b = make_problem(rng, (2, 9, 10, 6), (4, 6, 3, 3), dtype=np.float64)
+    kwargs = dict(padding=1, stride=(1, 2), data_format="channels_last")
+    got = pyconvx.conv(x, w, b, **kwargs)
+    assert got.shape == pyconvx.output_shape(x.shape, w.shape, padding=1, stride=(1, 2),
+                                             data_format="channels_last") == (2, 9, 5, 4)
+    out = np.empty_like(got)
+    assert pyconvx.conv(x, w, b, out=out, **kwargs) is out
+    assert_bitwise_equal(out, got)
+    assert_bitwise_equal(pyconvx.conv2d(x[1], w, b, **kwargs), got[1])   # unbatched
+    layer = pyconvx.Conv2d(6, 4, 3, padding=1, stride=(1, 2), data_format="channels_last",
+                           seed=3)
+    assert layer.output_shape(x.shape) == (2, 9, 5, 4)
+    assert_bitwise_equal(layer(x), pyconvx.conv(x, layer.weight, layer.bias, **kwargs))
+    assert "data_format='channels_last'" in repr(layer)
+    assert pyconvx.plan(x, w, **kwargs).records[0].fields["out_unit_stride"] is False
+    with pytest.raises(ValueError, match=r"data_format must be one of 'channels_first', "
+                                         r"'channels_last'; got 'NHWC'"):
+        pyconvx.conv(x, w, data_format="NHWC")
+    with pytest.raises(ValueError, match=r"x must have shape \(N, \*spatial, C_in\) or "
+                                         r"\(\*spatial, C_in\) with 2 spatial dims"):
+        pyconvx.conv(x[0, 0], w, data_format="channels_last")

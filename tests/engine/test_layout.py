@@ -84,7 +84,7 @@ def test_scratch_layout_parts_are_aligned_ordered_and_disjoint(ndim):
 
 # ----------------------------------------------------------------------------- the record
 def _fields(*shapes, **kwargs):
-    return dict(pyconvx.plan(*shapes, **kwargs).record.fields)
+    return dict(pyconvx.plan(*shapes, **kwargs).records[0].fields)
 
 
 def test_plan_record_is_built_from_exactly_its_fields():
@@ -132,7 +132,7 @@ def test_plan_record_refuses_a_broken_scratch_layout():
 def test_plan_tile_is_the_tile_of_its_microkernel_set(forced, dtype):
     plan = pyconvx.plan((1, 1, 64, 64), (1, 1, 3, 3), algorithm=forced, dtype=dtype)
     tiles = ukernel_set_tiles(["generic", "avx2", "avx512"].index(plan.simd))[dtype]
-    fields = plan.record.fields
+    fields = plan.records[0].fields
     assert plan.microkernel == {"winograd": "gemm"}.get(forced, forced)
     assert Kind(fields["kind"]).name == forced.upper()
     if forced == "depthwise":   # rows per pass x vector lanes
@@ -144,7 +144,7 @@ def test_plan_tile_is_the_tile_of_its_microkernel_set(forced, dtype):
 def test_executor_refuses_arrays_that_are_not_the_plans(rng):
     x = rng.standard_normal((2, 4, 10, 10)).astype(np.float32)
     w = rng.standard_normal((6, 4, 3, 3)).astype(np.float32)
-    plan = pyconvx.plan(x, w, padding=1).record
+    plan = pyconvx.plan(x, w, padding=1).records
     out = np.empty((2, 6, 10, 10), np.float32)
     direct.run(x, w, None, out, plan)
     np.testing.assert_array_equal(out, pyconvx.conv(x, w, padding=1))

@@ -22,6 +22,7 @@ from _problems import (
     GRID,
     GRID_IDS,
     LAYOUTS,
+    applicable,
     conv_or_refusal,
     make_problem,
     mode_allowed,
@@ -408,7 +409,7 @@ def test_pointwise_reads_x_in_place(x_shape, w_shape, groups, dtype, layout, rng
         x = np.concatenate([x, x], axis=1)[:, :x_shape[1]]
     plan = pyconvx.plan(x, w, groups=groups)
     if plan.algorithm == "direct" and plan.microkernel in ("gemm", "row"):
-        assert plan.record.fields["inplace"]
+        assert plan.records[0].fields["inplace"]
     got = {t: pyconvx.conv(x, w, b, groups=groups, threads=t) for t in (1, 2, 3)}
     assert_matches_reference(got[1], x, w, b, groups=groups)
     assert_bitwise_equal(got[2], got[1])
@@ -503,3 +504,70 @@ def test_depthwise_every_width_1_to_40(stride, dilation, dtype, rng):
             wide = np.repeat(x, 2, axis=-1)[..., ::2]
             assert wide.strides[-1] == 2 * x.itemsize
             assert_bitwise_equal(pyconvx.conv(wide, w, b, algorithm="depthwise", **kwargs), got)
+
+
+# ----------------------------------------------------------------------------- reduction blocks
+BLOCKED_CASES = [
+    # (x shape, w shape, kwargs): channel blocks, and kernel-row blocks of one channel
+    ((2, 9, 11, 12), (6, 9, 3, 3), dict(padding=1)),
+    ((1, 12, 14, 9), (9, 4, 5, 3), dict(padding=(2, 1), groups=3, stride=(2, 1), dilation=2)),
+    ((2, 3, 40, 7), (2, 3, 17, 5), dict(padding=((3, 5), 2))),
+    ((1, 2, 200), (3, 2, 61), dict(padding="same", dilation=2)),
+    ((1, 4, 9, 8, 7), (5, 4, 5, 3, 2), dict(padding=1)),
+    ((3, 5, 16, 16), (1, 5, 7, 7), dict(padding=3)),      # one output channel: the row tile
+]
+
+
+@pytest.mark.parametrize("blocks", ["channels", "kernel-rows"])
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "symmetric", "constant"])
+@pytest.mark.parametrize("case", BLOCKED_CASES, ids=[f"b{i}" for i in range(len(BLOCKED_CASES))])
+def test_reduction_blocks_have_the_bits_of_one_pass(case, mode, blocks, monkeypatch, rng):
+    """When one output's window is larger than the scratch limit, the reduction runs
+    in blocks that continue each other's sums: the same bits as the unblocked sum.
+    The limits are lowered here so that small problems take that path."""
+    from pyconvx._engine import plan as planner
+
+    x_shape, w_shape, kwargs = case
+    kwargs = dict(kwargs, **mode_kwargs(mode))
+    if not mode_allowed(mode, x_shape, w_shape, kwargs):
+        return
+    geometry = pyconvx.plan(x_shape, w_shape, **kwargs).geometry
+    for dtype in (np.float32, np.float64):
+        x, w, b = make_problem(rng, x_shape, w_shape, dtype=dtype)
+        one_channel = planner._window_band_bytes(geometry, 1, geometry.kernel,
+                                                 np.dtype(dtype).itemsize)
+        for flip in (False, True):
+            expected = {t: pyconvx.conv(x, w, b, flip=flip, threads=t, algorithm="gemm",
+                                        **kwargs) for t in (1, 3)}
+            with monkeypatch.context() as patch:
+                patch.setattr(planner, "_plan_cache", {})
+                patch.setattr(planner, "BAND_TARGET_BYTES", 1)    # one-output boxes
+                whole = pyconvx.plan(x, w, flip=flip, algorithm="gemm", **kwargs)
+                scratch = whole.records[0].fields["scratch"]["bytes_per_thread"]
+                patch.setattr(planner, "WORKSPACE_LIMIT_BYTES", scratch - 1)
+                patch.setattr(planner, "REDUCTION_BLOCK_BYTES",
+                              2 * one_channel if blocks == "channels" else one_channel // 2)
+                plan = pyconvx.plan(x, w, flip=flip, algorithm="gemm", **kwargs)
+                assert len(plan.records) > 1 and "reduction runs in" in plan.reason
+                for threads in (1, 3):
+                    got = pyconvx.conv(x, w, b, flip=flip, threads=threads, algorithm="gemm",
+                                       **kwargs)
+                    assert_bitwise_equal(got, expected[threads])
+                if applicable("winograd", x_shape, w_shape, kwargs):   # no blocks for it
+                    with pytest.raises(ValueError, match="algorithm='winograd' cannot take "
+                                                         "this problem: one output's window"):
+                        pyconvx.conv(x, w, b, flip=flip, algorithm="winograd", **kwargs)
+        assert_matches_reference(got, x, w, b, flip=flip, **kwargs)
+
+
+def test_windows_larger_than_the_scratch_limit_run():
+    """Problems whose single output window exceeds 64 MiB compute (they were refused)."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((1500, 1600))
+    got = pyconvx.correlate2d(a, a, mode="valid")          # one output, a 19 MiB window
+    assert got.shape == (1, 1)
+    np.testing.assert_allclose(got[0, 0], np.dot(a.ravel(), a.ravel()), rtol=1e-12)
+    x = np.ones((1, 2048, 64, 64))                          # a 64 MiB window in float64
+    plan = pyconvx.plan(x, x)
+    assert len(plan.records) > 1 and plan.workspace_bytes < 64 * 2**20
+    np.testing.assert_array_equal(pyconvx.conv(x, x), np.full((1, 1, 1, 1), 2048 * 64 * 64))
