@@ -14,6 +14,16 @@ Each probe prints one JSON line on stdout:
 ``memory THREADS N``
     The first workload at batch N: the resident memory before the call,
     the peak during it, the output's and the input's bytes.
+``neighbour ROUNDS``
+    What a pyconvx call costs the next library's call in the same process: a
+    small torch convolution (64->64 3x3 on 14x14, N=1, two threads) timed right
+    after a pyconvx call (``"after_pyconvx"``) and right after a torch call
+    with both thread pools idle for 20 ms before (``"after_torch"``), ROUNDS
+    of each interleaved, medians in seconds; also pyconvx's own median
+    (``"pyconvx"``), the load average and how pyconvx's OpenMP threads wait
+    (``"idle_wait"``, from ``pyconvx.show_config``).  Run it in the
+    environment to judge (the harness's own ``GOMP_SPINCOUNT`` default is not
+    applied to it).
 
 Nothing is imported before a probe runs, so that ``first_call`` can time the
 import of pyconvx itself.
@@ -24,7 +34,7 @@ import statistics
 import sys
 import time
 
-__all__ = ["first_call", "main", "memory", "scaling"]
+__all__ = ["first_call", "main", "memory", "neighbour", "scaling"]
 
 
 def scaling(threads, rounds):
@@ -115,10 +125,54 @@ def memory(threads, batch):
             "x_bytes": int(x.nbytes), "method": method}
 
 
+def neighbour(rounds):
+    """Medians (seconds) of a small torch call after a pyconvx call and after a torch call."""
+    import os
+
+    import numpy as np
+    import torch
+
+    import pyconvx
+
+    threads = 2
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 64, 14, 14), dtype=np.float32)
+    w = rng.standard_normal((64, 64, 3, 3), dtype=np.float32)
+    tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+
+    def ours():
+        pyconvx.conv(x, w, padding=1, threads=threads)
+
+    def theirs():
+        torch.nn.functional.conv2d(tx, tw, padding=1)
+
+    for _ in range(10):
+        ours()
+        theirs()
+    times = {"pyconvx": [], "after_pyconvx": [], "after_torch": []}
+    for _ in range(rounds):
+        for first, label in ((ours, "after_pyconvx"), (theirs, "after_torch")):
+            time.sleep(0.02)   # both pools idle
+            start = time.perf_counter()
+            first()
+            middle = time.perf_counter()
+            theirs()
+            end = time.perf_counter()
+            times[label].append(end - middle)
+            if first is ours:
+                times["pyconvx"].append(middle - start)
+    result = {label: statistics.median(values) for label, values in times.items()}
+    result["load_average"] = os.getloadavg()[0]
+    result["idle_wait"] = pyconvx.show_config(print_=False)["openmp_idle_wait"]
+    return result
+
+
 _PROBES = {
     "scaling": (scaling, (int, int)),
     "first_call": (first_call, (int, int, float)),
     "memory": (memory, (int, int)),
+    "neighbour": (neighbour, (int,)),
 }
 
 
