@@ -14,16 +14,18 @@ Each probe prints one JSON line on stdout:
 ``memory THREADS N``
     The first workload at batch N: the resident memory before the call,
     the peak during it, the output's and the input's bytes.
-``neighbour ROUNDS``
+``neighbour ROUNDS FIRST``
     What a pyconvx call costs the next library's call in the same process: a
     small torch convolution (64->64 3x3 on 14x14, N=1, two threads) timed right
     after a pyconvx call (``"after_pyconvx"``) and right after a torch call
     with both thread pools idle for 20 ms before (``"after_torch"``), ROUNDS
     of each interleaved, medians in seconds; also pyconvx's own median
     (``"pyconvx"``), the load average and how pyconvx's OpenMP threads wait
-    (``"idle_wait"``, from ``pyconvx.show_config``).  Run it in the
-    environment to judge (the harness's own ``GOMP_SPINCOUNT`` default is not
-    applied to it).
+    (``"idle_wait"``, from ``pyconvx.show_config``).  FIRST (``pyconvx`` or
+    ``torch``) is imported first: torch's OpenMP runtime has the same name as
+    the system's, so both libraries share the one loaded first, with the wait
+    policy it took when it loaded.  Run it in the environment to judge (the
+    harness's own ``GOMP_SPINCOUNT`` default is not applied to it).
 
 Nothing is imported before a probe runs, so that ``first_call`` can time the
 import of pyconvx itself.
@@ -125,15 +127,17 @@ def memory(threads, batch):
             "x_bytes": int(x.nbytes), "method": method}
 
 
-def neighbour(rounds):
+def neighbour(rounds, first):
     """Medians (seconds) of a small torch call after a pyconvx call and after a torch call."""
+    import importlib
     import os
 
     import numpy as np
-    import torch
 
-    import pyconvx
-
+    # the library imported first loads the OpenMP runtime both share (see the docstring)
+    order = ("pyconvx", "torch") if first == "pyconvx" else ("torch", "pyconvx")
+    modules = {name: importlib.import_module(name) for name in order}
+    pyconvx, torch = modules["pyconvx"], modules["torch"]
     threads = 2
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
@@ -172,7 +176,7 @@ _PROBES = {
     "scaling": (scaling, (int, int)),
     "first_call": (first_call, (int, int, float)),
     "memory": (memory, (int, int)),
-    "neighbour": (neighbour, (int,)),
+    "neighbour": (neighbour, (int, str)),
 }
 
 
