@@ -117,3 +117,24 @@ def test_plan_follows_the_simd_level_of_the_thread():
         with dispatch.forced_simd(level):
             p = pyconvx.plan((1, 8, 20, 20), (16, 8, 3, 3), padding=1, algorithm="gemm")
         assert p.simd == level and p.records[0].fields["level"] == dispatch.LEVEL_NAMES.index(level)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_weight_blocks_fit_their_cache_target(dtype):
+    """Large weights are split into blocks of output channels that fit
+    WEIGHT_BLOCK_TARGET_BYTES (every tile of a box reads its block again); an
+    in-place 1x1 layer keeps its blocks, and the results match either way."""
+    from pyconvx._engine import plan as planner
+
+    for level in dispatch.available_levels():
+        with dispatch.forced_simd(level):
+            p = pyconvx.plan((1, 512, 14, 14), (512, 512, 3, 3), padding=1, dtype=dtype)
+            f = p.records[0].fields
+            block = f["panels_per_block"] * f["mr"] * f["K"] * np.dtype(dtype).itemsize
+            assert block <= planner.WEIGHT_BLOCK_TARGET_BYTES, level
+            assert f["m_blocks"] * f["panels_per_block"] >= f["n_panels"]
+            pointwise = pyconvx.plan((1, 4096, 7, 7), (512, 4096, 1, 1), dtype=dtype,
+                                     threads=1)
+            g = pointwise.records[0].fields
+            kept = g["panels_per_block"] * g["mr"] * g["K"] * np.dtype(dtype).itemsize
+            assert g["inplace"] and kept > planner.WEIGHT_BLOCK_TARGET_BYTES, level
