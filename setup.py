@@ -1,8 +1,9 @@
-"""Build of pyconvx's compiled engine (``pyconvx/_engine``).
+"""Build of pyconvx's compiled engine (``pyconvx/_engine``) and its C API.
 
-* Every ``pyconvx/_engine/*.pyx`` is one extension, compiled with -O3 and the
-  house Cython directives (bounds/wraparound checks off; PYCONVX_DEBUG=1 turns
-  the checks back on for a debug build).
+* Every ``pyconvx/_engine/*.pyx`` is one extension, and so is the C API,
+  ``pyconvx/capi.pyx``; all are compiled with -O3 (unless CFLAGS names an -O
+  level) and the house Cython directives (bounds/wraparound checks off;
+  PYCONVX_DEBUG=1 turns the checks back on for a debug build).
 * OpenMP is probed: when the compiler cannot build and link an OpenMP program
   (or PYCONVX_NO_OPENMP=1) the engine is built without it and runs
   single-threaded.
@@ -41,8 +42,9 @@ def _compiles(compiler, code, flags, link=False):
     """Whether ``compiler`` builds ``code`` with ``flags`` (and links, if asked).
 
     The compiler already carries the environment's CFLAGS; the link of an
-    executable does not carry LDFLAGS, so they are added: a sanitizer build
-    (-fsanitize in both) must probe OpenMP with its runtime linked in.
+    executable carries neither them nor LDFLAGS (the extensions' link carries
+    both), so both are added: a sanitizer build (-fsanitize in CFLAGS, and
+    usually in LDFLAGS too) must probe OpenMP with its runtime linked in.
     """
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "probe.c"
@@ -50,7 +52,8 @@ def _compiles(compiler, code, flags, link=False):
         try:
             objects = compiler.compile([str(source)], output_dir=tmp, extra_postargs=flags)
             if link:
-                ldflags = shlex.split(os.environ.get("LDFLAGS", ""))
+                ldflags = shlex.split(os.environ.get("CFLAGS", "")) + shlex.split(
+                    os.environ.get("LDFLAGS", ""))
                 compiler.link_executable(objects, "probe", output_dir=tmp,
                                          extra_postargs=flags + ldflags)
         except Exception:  # any compiler or linker failure means "no"
@@ -103,6 +106,9 @@ class BuildExt(build_ext):
         print(f"pyconvx build: microkernel sets {', '.join(levels)}")
 
         base = BASE_FLAGS if is_unix else []
+        if any(flag.startswith("-O") for flag in shlex.split(os.environ.get("CFLAGS", ""))):
+            # an optimisation level chosen in CFLAGS (a sanitizer build's -O1) wins
+            base = [flag for flag in base if not flag.startswith("-O")]
         headers = [str(p) for p in SRC.rglob("*.h")]
         for ext in self.extensions:
             ext.extra_compile_args = list(ext.extra_compile_args) + base + openmp_flags
@@ -134,8 +140,9 @@ def extensions():
         "embedsignature": True,
     }
     result = []
-    for pyx in sorted(ENGINE.glob("*.pyx")):
-        name = f"pyconvx._engine.{pyx.stem}"
+    # the engine, and the C API other compiled extensions cimport (pyconvx/capi.pxd)
+    for pyx in sorted(ENGINE.glob("*.pyx")) + [Path("pyconvx") / "capi.pyx"]:
+        name = ".".join(pyx.with_suffix("").parts)
         sources = [str(pyx)]
         if name == UKERNEL_HOST:
             sources.append(str(SRC / "dispatch.c"))

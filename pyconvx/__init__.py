@@ -10,7 +10,7 @@ array([[-2., -2., -2.]])
 
 __version__ = "0.1.0"
 
-from . import kernels
+from . import kernels, ndimage
 from ._config import fma_peak_gflops, show_config
 from ._engine.plan import ALGORITHMS, Plan, plan
 from .conv import conv, conv1d, conv2d, conv3d
@@ -46,6 +46,7 @@ __all__ = [
     "im2col",
     "kernels",
     "max_pool2d",
+    "ndimage",
     "output_shape",
     "output_size",
     "param_count",

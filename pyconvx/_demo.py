@@ -17,6 +17,7 @@ __all__ = [
     "RGB_KERNEL",
     "SOBEL_IMAGE",
     "demo_image",
+    "to_pixels",
     "to_uint8",
     "worked_examples",
     "write_pictures",
@@ -72,23 +73,30 @@ def demo_image(size=96):
     return image
 
 
-def to_uint8(values, how):
-    """Map a float result onto 0..255 for an 8-bit picture.
+def to_pixels(values, how, bits=8):
+    """Map a float result onto ``0 .. 2**bits - 1`` for an 8- or 16-bit picture.
 
-    ``how`` is ``"clip"`` (values already on the 0..255 scale are rounded and
-    clipped), ``"abs"`` (``|v|`` scaled so the largest maps to 255; for
-    signed responses such as edge detectors) or ``"minmax"`` (the range
-    ``[min, max]`` stretched onto 0..255).  NaN becomes 0.
+    ``how`` is ``"clip"`` (values already on the picture's scale are rounded
+    and clipped), ``"abs"`` (``|v|`` scaled so the largest maps to the top
+    of the scale; for signed responses such as edge detectors) or
+    ``"minmax"`` (the range ``[min, max]`` stretched onto the scale).  NaN
+    becomes 0.  Returns uint8 or uint16.
     """
+    top = 2**bits - 1
     values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
     if how == "abs":
         values = np.abs(values)
         peak = values.max() if values.size else 0.0
-        values = values * (255.0 / peak) if peak > 0 else values
+        values = values * (top / peak) if peak > 0 else values
     elif how == "minmax":
         low, high = (values.min(), values.max()) if values.size else (0.0, 0.0)
-        values = (values - low) * (255.0 / (high - low)) if high > low else values * 0.0
-    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+        values = (values - low) * (top / (high - low)) if high > low else values * 0.0
+    return np.clip(np.rint(values), 0, top).astype(np.uint8 if bits == 8 else np.uint16)
+
+
+def to_uint8(values, how):
+    """:func:`to_pixels` onto 0..255 (an 8-bit picture)."""
+    return to_pixels(values, how, 8)
 
 
 def _matrix(array):
@@ -201,11 +209,10 @@ def write_pictures(directory, size=96):
     image = demo_image(size) * 255.0
     pictures = {
         "input.png": to_uint8(image, "clip"),
-        "sobel_x.png": to_uint8(filter2d(image, kernels.sobel_x(), boundary="symm"), "abs"),
-        "sobel_y.png": to_uint8(filter2d(image, kernels.sobel_y(), boundary="symm"), "abs"),
+        "sobel_x.png": to_uint8(filter2d(image, kernels.sobel_x()), "abs"),
+        "sobel_y.png": to_uint8(filter2d(image, kernels.sobel_y()), "abs"),
         "edge_magnitude.png": to_uint8(edge_magnitude(image), "abs"),
-        "blur.png": to_uint8(filter2d(image, kernels.gaussian(7, sigma=2.0), boundary="symm"),
-                             "clip"),
+        "blur.png": to_uint8(filter2d(image, kernels.gaussian(sigma=2.0)), "clip"),
     }
     os.makedirs(directory, exist_ok=True)
     paths = []

@@ -4,8 +4,8 @@ Subcommands::
 
     pyconvx info                      version, OpenMP, SIMD level, threads
     pyconvx demo [--out DIR]          the tutorial's worked examples + PNG pictures
-    pyconvx filter IN OUT --kernel NAME | --kernel-file FILE
-                  [--mode same|valid|full] [--boundary fill|wrap|symm]
+    pyconvx filter IN OUT --kernel NAME | --kernel NAME:VALUE | --kernel-file FILE
+                  [--mode same|valid|full] [--boundary symmetric|reflect|replicate|...]
                   [--scale auto|clip|abs|minmax]
     pyconvx bench [--quick] [--threads N] [--dev] [--only NAME] [--plot FILE]
     pyconvx bench --sweep [--models MODEL ...] [--batch N ...] [--isa avx2] ...
@@ -13,18 +13,25 @@ Subcommands::
 Images are read and written with Pillow, the optional extra
 ``pip install 'pyconvx[image]'``; plots need matplotlib, ``pyconvx[plot]``.
 
-How ``filter`` writes 8-bit pictures (``--scale``):
+How ``filter`` writes its pictures (``--scale``), on the input's range
+(0..255, or 0..65535 for a 16-bit grayscale PNG, written at 16 bits):
 
-* ``clip``: the result is on the input's 0..255 scale; it is rounded and
-  clipped (right for blurs, sharpen, identity, emboss).
-* ``abs``: ``|result|`` scaled so that its maximum is 255 (right for signed
-  responses: edge detectors, the Laplacian).
-* ``minmax``: the range ``[min, max]`` stretched onto 0..255.
+* ``clip``: the result is on the input's scale; it is rounded and clipped
+  (right for blurs, sharpen, identity, emboss).
+* ``abs``: ``|result|`` scaled so that its maximum is the top of the range
+  (right for signed responses: edge detectors, the Laplacian).
+* ``minmax``: the range ``[min, max]`` stretched onto the picture's range.
 * ``auto`` (default): ``abs`` when the kernel's weights sum to 0 (a
   derivative filter), ``clip`` otherwise.
 
-Grayscale images (and palette/16-bit/float ones, converted to grayscale) stay
-grayscale; colour images are filtered per channel as RGB (alpha is dropped).
+Grayscale images stay grayscale; colour images (palette and CMYK ones
+converted to RGB) are filtered per channel as RGB.  An alpha channel is kept
+as it is: only the colour is filtered.  The border is mirrored by default
+(``--boundary symmetric``), so blurs and edge detectors draw no frame.
+Pillow reads 16-bit colour PNGs at 8 bits per channel; they are filtered
+and written at 8 bits.  ``--kernel gaussian:SIGMA`` sizes a Gaussian from
+its sigma (radius ``int(4 * sigma + 0.5)``, as scipy.ndimage).  The command
+ends with one line saying what it did: kernel, border, channels, bit depth.
 
 Every failure the user can cause (a bad path, an unreadable or non-image
 file, an unknown kernel, a bad option) ends with one line on stderr and exit
@@ -123,6 +130,45 @@ def cmd_demo(args):
 
 # ---------------------------------------------------------------- filter
 
+#: --boundary's names (pyconvx's, then scipy.signal's aliases); see filters.BOUNDARIES.
+BOUNDARY_CHOICES = ("symmetric", "reflect", "replicate", "circular", "zeros", "symm", "wrap",
+                    "fill")
+
+#: Kernels that take a parameter after a colon: name -> (parameter, converter, make).
+_PARAMETRIC = {
+    "gaussian": ("sigma", float, lambda kernels, value: kernels.gaussian(sigma=value)),
+    "box_blur": ("size", int, lambda kernels, value: kernels.box_blur(value)),
+}
+
+
+def _gallery_kernel(spec):
+    """The kernel named by ``--kernel``: a gallery name, ``gaussian:SIGMA`` or ``box_blur:SIZE``.
+
+    Returns ``(kernel, description)``.
+    """
+    from pyconvx import kernels
+
+    name, _, parameter = spec.partition(":")
+    key = name.strip().lower().replace("-", "_")
+    try:
+        if not parameter:
+            kernel = kernels.get(name)
+            return kernel, f"{key} {kernel.shape[0]}x{kernel.shape[1]}"
+        if key not in _PARAMETRIC:
+            takers = " and ".join(f"{k}:{p.upper()}" for k, (p, _, _) in _PARAMETRIC.items())
+            raise UserError(f"kernel {name!r} takes no parameter (got {spec!r}); only "
+                            f"{takers} do")
+        label, convert, make = _PARAMETRIC[key]
+        try:
+            value = convert(parameter)
+        except ValueError:
+            raise UserError(f"--kernel {spec!r}: {label} must be a number, got {parameter!r}"
+                            ) from None
+        kernel = make(kernels, value)
+    except (TypeError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    return kernel, f"{key} {label}={parameter} {kernel.shape[0]}x{kernel.shape[1]}"
+
 
 def _read_kernel_file(path):
     if not os.path.isfile(path):
@@ -151,7 +197,28 @@ def _read_kernel_file(path):
     return kernel
 
 
+#: Pillow modes -> (the mode to read in, colour channels, has alpha, bits).
+_READ_MODES = {
+    "1": ("L", "grayscale", False, 8),
+    "L": ("L", "grayscale", False, 8),
+    "LA": ("LA", "grayscale", True, 8),
+    "La": ("LA", "grayscale", True, 8),
+    "RGB": ("RGB", "RGB", False, 8),
+    "RGBA": ("RGBA", "RGB", True, 8),
+    "RGBa": ("RGBA", "RGB", True, 8),
+    "CMYK": ("RGB", "RGB", False, 8),
+    "YCbCr": ("RGB", "RGB", False, 8),
+    "I;16": ("I;16", "grayscale", False, 16),
+    "I;16B": ("I;16", "grayscale", False, 16),
+    "I;16L": ("I;16", "grayscale", False, 16),
+    "I": ("I", "grayscale", False, 16),
+    "F": ("L", "grayscale", False, 8),
+}
+
+
 def _read_image(path, Image):
+    """``(colour, alpha, channels, bits)``: float pixels, the alpha plane or None, the
+    colour model ("grayscale" or "RGB") and the bit depth (8 or 16)."""
     if not os.path.exists(path):
         raise UserError(f"input image {path!r} does not exist")
     if not os.path.isfile(path):
@@ -159,12 +226,24 @@ def _read_image(path, Image):
     try:
         with Image.open(path) as picture:
             picture.load()
-            if picture.mode not in ("L", "RGB"):
-                gray_modes = ("1", "LA", "I", "I;16", "I;16B", "I;16L", "F")
-                picture = picture.convert("L" if picture.mode in gray_modes else "RGB")
-            return np.asarray(picture, dtype=np.float64), picture.mode
+            mode = picture.mode
+            if mode == "P":   # palette: its transparency, if any, becomes alpha
+                mode = "RGBA" if "transparency" in picture.info else "RGB"
+            read_as, channels, has_alpha, bits = _READ_MODES.get(mode, ("RGB", "RGB", False, 8))
+            if picture.mode != read_as and read_as not in ("I;16", "I"):
+                picture = picture.convert(read_as)
+            pixels = np.asarray(picture)
     except Exception as exc:  # Pillow raises many kinds for a bad file
         raise UserError(f"cannot read {path!r} as an image: {exc}") from None
+    if read_as == "I":   # 32-bit integers: a 16-bit PNG as older Pillows read it
+        pixels = np.clip(pixels, 0, 65535)
+    pixels = pixels.astype(np.float64)
+    alpha = None
+    if has_alpha:
+        pixels, alpha = pixels[..., :-1], pixels[..., -1]
+        if channels == "grayscale":
+            pixels = pixels[..., 0]
+    return pixels, alpha, channels, bits
 
 
 def _output_format(path):
@@ -175,40 +254,60 @@ def _output_format(path):
     return formats[extension]
 
 
+def _alpha_for(alpha, mode, kernel_shape):
+    """The alpha plane of a ``mode`` result: each output pixel keeps the alpha of
+    the input pixel under the kernel's centre (transparent beyond the image)."""
+    if mode == "same":
+        return alpha
+    for axis, k in enumerate(kernel_shape):
+        size = alpha.shape[axis]
+        low = 0 if mode == "valid" else k - 1
+        count = size - k + 1 if mode == "valid" else size + k - 1
+        source = np.arange(count) - low + (k - 1) // 2
+        inside = (source >= 0) & (source < size)
+        alpha = np.where(np.expand_dims(inside, 1 - axis),
+                         np.take(alpha, np.clip(source, 0, size - 1), axis=axis), 0.0)
+    return alpha
+
+
 def cmd_filter(args):
-    from pyconvx import _demo, kernels
+    from pyconvx import _demo
     from pyconvx.filters import filter2d
 
     if args.kernel is not None:
-        try:
-            kernel = kernels.get(args.kernel)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
+        kernel, described = _gallery_kernel(args.kernel)
     else:
         kernel = _read_kernel_file(args.kernel_file)
+        described = f"{os.path.basename(args.kernel_file)} {kernel.shape[0]}x{kernel.shape[1]}"
     fmt = _output_format(args.output)
     out_dir = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(out_dir):
         raise UserError(f"the folder of output {args.output!r} does not exist")
     Image = _need_pillow("reading and writing images")
-    image, _mode = _read_image(args.input, Image)
+    colour, alpha, channels, bits = _read_image(args.input, Image)
+    if fmt == "JPEG" and (alpha is not None or bits == 16):
+        what = "an alpha channel" if alpha is not None else "16-bit pixels"
+        raise UserError(f"{args.input!r} has {what}, which JPEG cannot hold: write a .png")
     try:
-        result = filter2d(image, kernel, mode=args.mode, boundary=args.boundary)
+        result = filter2d(colour, kernel, mode=args.mode, boundary=args.boundary)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     scale = args.scale
     if scale == "auto":
         scale = "abs" if abs(kernel.sum()) <= 1e-9 * max(np.abs(kernel).sum(), 1.0) else "clip"
-    pixels = _demo.to_uint8(result, scale)
+    pixels = _demo.to_pixels(result, scale, bits)
+    if alpha is not None:
+        kept = _alpha_for(alpha, args.mode, kernel.shape)
+        kept = np.rint(kept).astype(pixels.dtype)
+        pixels = np.dstack([pixels, kept])   # (H, W, 2) grayscale + alpha or (H, W, 4)
     try:
         Image.fromarray(pixels).save(args.output, format=fmt)
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot write {args.output!r}: {exc}") from None
     height, width = pixels.shape[:2]
-    print(
-        f"Wrote {args.output} ({width}x{height} {'RGB' if pixels.ndim == 3 else 'grayscale'}, "
-        f"scale={scale})"
-    )
+    kept_alpha = " + alpha (kept)" if alpha is not None else ""
+    print(f"Wrote {args.output} ({width}x{height}): kernel {described}, border {args.boundary}, "
+          f"channels {channels}{kept_alpha}, {bits}-bit, scale={scale}")
     return 0
 
 
@@ -277,28 +376,36 @@ def build_parser():
         "filter",
         help="filter a PNG/JPEG image with a gallery kernel or a kernel file",
         description=(
-            "Filter a PNG or JPEG image (grayscale or RGB, each channel on its own) by "
-            "2-D cross-correlation and write the result as PNG or JPEG. "
-            f"Needs Pillow: {IMAGE_EXTRA}. Gallery kernels: {', '.join(kernels.names())}."
+            "Filter a PNG or JPEG image (grayscale or RGB, each channel on its own; an alpha "
+            "channel is kept as it is) by 2-D cross-correlation and write the result as PNG "
+            "or JPEG, 16-bit grayscale PNGs at 16 bits. "
+            f"Needs Pillow: {IMAGE_EXTRA}. Gallery kernels: {', '.join(kernels.names())}; "
+            "gaussian:SIGMA sizes a Gaussian from its sigma, box_blur:SIZE sets the box."
         ),
         epilog=(
-            "--scale: clip = round and clip to 0..255; abs = |result| scaled so its max is "
-            "255; minmax = [min, max] stretched to 0..255; auto = abs for kernels summing "
-            "to 0 (edge detectors), else clip."
+            "--boundary: symmetric = mirrored with the edge pixel repeated (scipy.ndimage's "
+            "'reflect', OpenCV's BORDER_REFLECT); reflect = mirrored about the edge pixel "
+            "(OpenCV's default BORDER_REFLECT_101); replicate = the edge pixel; circular = "
+            "periodic; zeros = black. symm, wrap and fill are scipy.signal's names. "
+            "--scale: clip = round and clip to the picture's range (0..255, or 0..65535 at "
+            "16 bits); abs = |result| scaled so its max is the top of the range; minmax = "
+            "[min, max] stretched onto the range; auto = abs for kernels summing to 0 (edge "
+            "detectors), else clip."
         ),
     )
     filt.add_argument("input", metavar="IN", help="input image (PNG or JPEG)")
     filt.add_argument("output", metavar="OUT", help="output image (.png, .jpg or .jpeg)")
     which = filt.add_mutually_exclusive_group(required=True)
-    which.add_argument("--kernel", metavar="NAME", help="a gallery kernel name")
+    which.add_argument("--kernel", metavar="NAME",
+                       help="a gallery kernel name, gaussian:SIGMA or box_blur:SIZE")
     which.add_argument("--kernel-file", metavar="FILE",
                        help="a 2-D kernel in a .npy file or a text file (rows of numbers)")
     filt.add_argument("--mode", choices=("same", "valid", "full"), default="same",
                       help="output size (default: same)")
-    filt.add_argument("--boundary", choices=("fill", "wrap", "symm"), default="fill",
-                      help="beyond the edge: zeros, periodic or mirrored (default: fill)")
+    filt.add_argument("--boundary", choices=BOUNDARY_CHOICES, default="symmetric",
+                      help="beyond the edge (default: symmetric, a mirror; see below)")
     filt.add_argument("--scale", choices=("auto", "clip", "abs", "minmax"), default="auto",
-                      help="how the result becomes 8-bit pixels (default: auto)")
+                      help="how the result becomes pixels (default: auto)")
     filt.set_defaults(func=cmd_filter)
 
     harness = _bench_harness()

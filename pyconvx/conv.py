@@ -11,8 +11,16 @@ import numpy as np
 
 from ._docstrings import docfiller
 from ._engine import direct
-from ._engine.plan import cached_plan
-from ._normalize import as_array, check_memory, compute_array, prod, resolve_threads, result_dtype
+from ._engine.plan import ALGORITHMS, cached_plan
+from ._normalize import (
+    as_array,
+    check_choice,
+    check_memory,
+    compute_array,
+    prod,
+    resolve_threads,
+    result_dtype,
+)
 from .shapes import describe_conv
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
@@ -74,22 +82,31 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
         # (N, *spatial, C) arrays, no transposed copy
         compute_x = np.moveaxis(compute_x, -1, 1)
         target = np.moveaxis(target, -1, 1)
-    plan = cached_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
-                       x_strides=_element_strides(compute_x),
-                       out_strides=_element_strides(target))
+    check_choice(algorithm, "algorithm", ALGORITHMS)
+    check_memory(prod(weight.shape) * dtype.itemsize, "the weight in the compute dtype")
     compute_w = compute_array(weight, dtype, contiguous=True)
     compute_b = None if bias is None else compute_array(bias, dtype, contiguous=True)
 
     if target.size == 0:
-        pass
-    elif geometry.reduction_length == 0:  # C_in == 0: an empty sum, plus the bias
+        return _returned(result, out)
+    if geometry.reduction_length == 0:  # C_in == 0: an empty sum, plus the bias
         target[...] = 0 if compute_b is None else compute_b.reshape(
             (1, -1) + (1,) * geometry.ndim)
-    elif plan.algorithm == "fft":
+        return _returned(result, out)
+    plan = cached_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
+                       x_strides=_element_strides(compute_x),
+                       out_strides=_element_strides(target))
+    if plan.algorithm == "fft":
         from ._engine.fft import conv_fft
         conv_fft(compute_x, compute_w, compute_b, target, geometry, flip)
     else:
         direct.run(compute_x, compute_w, compute_b, target, plan.records)
+    return _returned(result, out)
+
+
+def _returned(result, out):
+    """``out`` when the caller gave one (filled from ``result`` if that was computed
+    aside because ``out`` overlapped an input), else ``result``."""
     if out is not None and result is not out:
         out[...] = result
         return out

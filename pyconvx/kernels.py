@@ -1,13 +1,19 @@
 """The classic image-filter kernels (the gallery of the convolution tutorial), as fresh arrays.
 
-Every function returns a new ``float64`` array on each call, so callers may
-modify the result freely.  ``names()`` lists the gallery and ``get(name)``
-looks a kernel up by name (the names the ``pyconvx filter --kernel`` command
-accepts).
+Every function returns a new array on each call, so callers may modify the
+result freely: ``float64`` by default, ``float32`` with ``dtype=np.float32``
+(a float32 image filtered with a float32 kernel stays float32).
+``names()`` lists the gallery and ``get(name)`` looks a kernel up by name
+(the names the ``pyconvx filter --kernel`` command accepts).
 
 Kernels are written for cross-correlation (what ``pyconvx.conv``,
 ``filter2d`` and deep-learning libraries compute): ``sobel_x`` responds
 positively where brightness increases from left to right.
+
+The blur kernels (``box_blur``, ``gaussian``) and the gradient kernels
+(Sobel, Prewitt) are outer products of two 1-D kernels, built so that the
+product reproduces every entry exactly in the kernel's dtype: filtering
+with them runs as two 1-D passes (see :func:`pyconvx.filter2d`).
 """
 
 import math
@@ -31,14 +37,37 @@ __all__ = [
     "sobel_y",
 ]
 
+#: The largest side length of a gallery kernel.
+MAX_SIZE = 4097
 
-def identity():
+
+def _dtype(dtype):
+    """``dtype`` as numpy.float32 or numpy.float64 (anything else is a TypeError)."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    return resolved
+
+
+def _fixed(rows, dtype):
+    return np.array(rows, dtype=_dtype(dtype))
+
+
+def identity(*, dtype=np.float64):
     """The 3x3 identity kernel: the output equals the input.
+
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}, optional
+        dtype of the kernel.
 
     Returns
     -------
     numpy.ndarray
-        ``float64`` array of shape (3, 3), 1 at the centre and 0 elsewhere.
+        Array of shape (3, 3), 1 at the centre and 0 elsewhere.
 
     Examples
     --------
@@ -48,37 +77,51 @@ def identity():
            [0., 1., 0.],
            [0., 0., 0.]])
     """
-    kernel = np.zeros((3, 3))
-    kernel[1, 1] = 1.0
-    return kernel
+    return _fixed([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype)
 
 
-def sobel_x():
+def sobel_x(*, dtype=np.float64):
     """Sobel-X, the vertical-edge detector (a smoothed horizontal gradient).
+
+    The outer product of the smoothing column ``[1, 2, 1]`` and the
+    difference row ``[-1, 0, 1]``.
+
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}, optional
+        dtype of the kernel.
 
     Returns
     -------
     numpy.ndarray
-        ``[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]`` as float64.
+        ``[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]``.
 
     Examples
     --------
+    >>> import numpy as np
     >>> from pyconvx import kernels
     >>> kernels.sobel_x()
     array([[-1.,  0.,  1.],
            [-2.,  0.,  2.],
            [-1.,  0.,  1.]])
+    >>> kernels.sobel_x(dtype=np.float32).dtype
+    dtype('float32')
     """
-    return np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float64)
+    return _fixed([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype)
 
 
-def sobel_y():
+def sobel_y(*, dtype=np.float64):
     """Sobel-Y, the horizontal-edge detector (negative top, positive bottom).
+
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}, optional
+        dtype of the kernel.
 
     Returns
     -------
     numpy.ndarray
-        ``[[-1, -2, -1], [0, 0, 0], [1, 2, 1]]`` as float64.
+        ``[[-1, -2, -1], [0, 0, 0], [1, 2, 1]]``, the transpose of Sobel-X.
 
     Examples
     --------
@@ -88,16 +131,21 @@ def sobel_y():
            [ 0.,  0.,  0.],
            [ 1.,  2.,  1.]])
     """
-    return sobel_x().T.copy()
+    return sobel_x(dtype=dtype).T.copy()
 
 
-def prewitt_x():
+def prewitt_x(*, dtype=np.float64):
     """Prewitt-X: like Sobel-X without the doubled centre row.
+
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}, optional
+        dtype of the kernel.
 
     Returns
     -------
     numpy.ndarray
-        ``[[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]`` as float64.
+        ``[[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]``.
 
     Examples
     --------
@@ -107,16 +155,21 @@ def prewitt_x():
            [-1.,  0.,  1.],
            [-1.,  0.,  1.]])
     """
-    return np.array([[-1, 0, 1]] * 3, dtype=np.float64)
+    return _fixed([[-1, 0, 1]] * 3, dtype)
 
 
-def prewitt_y():
+def prewitt_y(*, dtype=np.float64):
     """Prewitt-Y: like Sobel-Y without the doubled centre column.
+
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}, optional
+        dtype of the kernel.
 
     Returns
     -------
     numpy.ndarray
-        ``[[-1, -1, -1], [0, 0, 0], [1, 1, 1]]`` as float64.
+        ``[[-1, -1, -1], [0, 0, 0], [1, 1, 1]]``.
 
     Examples
     --------
@@ -126,35 +179,37 @@ def prewitt_y():
            [ 0.,  0.,  0.],
            [ 1.,  1.,  1.]])
     """
-    return prewitt_x().T.copy()
+    return prewitt_x(dtype=dtype).T.copy()
 
 
-def _odd_size(size):
+def _size(size):
     size = as_int(size, "size")
     if size < 1:
         raise ValueError(f"size must be >= 1, got {size!r}")
-    if size > 4097:
-        raise ValueError(f"size must be <= 4097 for a gallery kernel, got {size!r}")
+    if size > MAX_SIZE:
+        raise ValueError(f"size must be <= {MAX_SIZE} for a gallery kernel, got {size!r}")
     return size
 
 
-def box_blur(size=3):
+def box_blur(size=3, *, dtype=np.float64):
     """The box blur: a ``size x size`` kernel of equal weights ``1 / size**2``.
 
     Parameters
     ----------
     size : int, optional
         Side length (1 to 4097).
+    dtype : {numpy.float64, numpy.float32}, optional
+        dtype of the kernel.
 
     Returns
     -------
     numpy.ndarray
-        float64 array of shape ``(size, size)`` summing to 1.
+        Array of shape ``(size, size)`` summing to 1 (to rounding).
 
     Raises
     ------
     TypeError
-        If ``size`` is not an int.
+        If ``size`` is not an int or ``dtype`` is not float32/float64.
     ValueError
         If ``size`` is out of range.
 
@@ -166,37 +221,91 @@ def box_blur(size=3):
            [1., 1., 1.],
            [1., 1., 1.]])
     """
-    size = _odd_size(size)
-    return np.full((size, size), 1.0 / (size * size))
+    size = _size(size)
+    dtype = _dtype(dtype)
+    return np.full((size, size), 1.0 / (size * size), dtype=dtype)
 
 
-def gaussian(size=3, sigma=None):
+def _real(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def _gaussian_radius(sigma, truncate=4.0):
+    """The radius of a Gaussian cut off at ``truncate`` standard deviations.
+
+    ``int(truncate * sigma + 0.5)``: the rule of ``scipy.ndimage``.
+    """
+    return int(truncate * sigma + 0.5)
+
+
+def _gaussian_weights(sigma, radius, order=0):
+    """The 1-D Gaussian of ``sigma`` (float64) sampled at ``-radius .. radius``.
+
+    Normalised to sum 1; ``order`` > 0 gives the ``order``-th derivative of
+    that normalised Gaussian, ``q(x) * phi(x)`` with ``q`` a polynomial built
+    by differentiating ``exp(-x**2 / (2 sigma**2))``.  Weights for
+    correlation are these reversed (they are symmetric for even orders).
+    """
+    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
+    variance = sigma * sigma
+    phi = np.exp(-0.5 / variance * offsets**2)
+    phi = phi / phi.sum()
+    if order == 0:
+        return phi
+    # q holds the polynomial's coefficients; d/dx (q phi) = (q' - x q / sigma**2) phi
+    coefficients = np.zeros(order + 1)
+    coefficients[0] = 1.0
+    derivative = np.diag(np.arange(1, order + 1, dtype=np.float64), 1)
+    times_x = np.diag(np.full(order, -1.0 / variance), -1)
+    for _ in range(order):
+        coefficients = (derivative + times_x) @ coefficients
+    powers = offsets[:, np.newaxis] ** np.arange(order + 1)
+    return (powers @ coefficients) * phi
+
+
+def gaussian(size=None, sigma=None, *, truncate=4.0, dtype=np.float64):
     """A ``size x size`` Gaussian blur kernel, normalised to sum 1.
 
     With ``sigma=None`` the weights are the binomial coefficients (the rows of
     Pascal's triangle), the classic integer approximation of a Gaussian:
-    ``[[1, 2, 1], [2, 4, 2], [1, 2, 1]] / 16`` for ``size=3``.  With a
-    ``sigma`` the weights are ``exp(-(x**2 + y**2) / (2 sigma**2))`` sampled
-    at integer offsets from the centre.
+    ``[[1, 2, 1], [2, 4, 2], [1, 2, 1]] / 16`` for the default ``size=3``.
+    With a ``sigma`` the weights are ``exp(-(x**2 + y**2) / (2 sigma**2))``
+    sampled at integer offsets from the centre; without a ``size`` the kernel
+    reaches ``truncate`` standard deviations, radius ``int(truncate * sigma
+    + 0.5)`` as in ``scipy.ndimage.gaussian_filter`` (sigma 2 gives 17 x 17).
+
+    The kernel is the outer product of a normalised 1-D row with itself,
+    computed in ``dtype``, so it is exactly separable in that dtype.
 
     Parameters
     ----------
-    size : int, optional
-        Side length (1 to 4097).
+    size : int or None, optional
+        Side length (1 to 4097); None means 3 for the binomial kernel, and
+        ``2 * int(truncate * sigma + 0.5) + 1`` with a ``sigma``.
     sigma : float or None, optional
         Standard deviation in pixels (> 0), or None for binomial weights.
+    truncate : float, optional
+        With ``sigma`` and no ``size``: how many standard deviations the
+        kernel reaches (> 0).
+    dtype : {numpy.float64, numpy.float32}, optional
+        dtype of the kernel.
 
     Returns
     -------
     numpy.ndarray
-        float64 array of shape ``(size, size)`` summing to 1, symmetric.
+        Array of shape ``(size, size)`` summing to 1 (to rounding), symmetric.
 
     Raises
     ------
     TypeError
-        If ``size`` is not an int or ``sigma`` is not a real number.
+        If ``size`` is not an int, ``sigma`` or ``truncate`` not a real
+        number, or ``dtype`` not float32/float64.
     ValueError
-        If ``size`` is out of range or ``sigma`` is not finite and positive.
+        If ``size`` is out of range or ``sigma``/``truncate`` are not finite
+        and positive.
 
     Examples
     --------
@@ -205,34 +314,56 @@ def gaussian(size=3, sigma=None):
     array([[1., 2., 1.],
            [2., 4., 2.],
            [1., 2., 1.]])
-    >>> round(float(kernels.gaussian(5, sigma=1.0).sum()), 12)
+    >>> kernels.gaussian(sigma=2.0).shape
+    (17, 17)
+    >>> kernels.gaussian(5, sigma=1.0).shape
+    (5, 5)
+    >>> round(float(kernels.gaussian(sigma=1.5).sum()), 12)
     1.0
     """
-    size = _odd_size(size)
+    dtype = _dtype(dtype)
     if sigma is None:
+        size = _size(3 if size is None else size)
         row = np.array([math.comb(size - 1, k) for k in range(size)], dtype=np.float64)
+        row = row / row.sum()
     else:
         if isinstance(sigma, (bool, np.bool_)) or not isinstance(
-            sigma, (int, float, np.integer, np.floating)
-        ):
+                sigma, (int, float, np.integer, np.floating)):
             raise TypeError(
                 f"sigma must be a real number or None, got {type(sigma).__name__} {sigma!r}")
         sigma = float(sigma)
         if not (math.isfinite(sigma) and sigma > 0):
             raise ValueError(f"sigma must be finite and > 0, got {sigma!r}")
-        offsets = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-        row = np.exp(-(offsets**2) / (2.0 * sigma * sigma))
-    kernel = np.outer(row, row)
-    return kernel / kernel.sum()
+        truncate = _real(truncate, "truncate")
+        if not (math.isfinite(truncate) and truncate > 0):
+            raise ValueError(f"truncate must be finite and > 0, got {truncate!r}")
+        if size is None:
+            radius = _gaussian_radius(sigma, truncate)
+            if 2 * radius + 1 > MAX_SIZE:
+                raise ValueError(
+                    f"sigma={sigma!r} with truncate={truncate!r} needs a kernel of size "
+                    f"{2 * radius + 1}; size must be <= {MAX_SIZE} for a gallery kernel")
+            size = 2 * radius + 1
+        size = _size(size)
+        offsets = np.arange(size) - (size - 1) / 2.0
+        row = np.exp(-0.5 / (sigma * sigma) * offsets**2)
+        row = row / row.sum()
+    row = row.astype(dtype)
+    return np.outer(row, row)
 
 
-def sharpen():
+def sharpen(*, dtype=np.float64):
     """The sharpen kernel: 5 at the centre, -1 at the 4-neighbours, 0 at corners.
+
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}, optional
+        dtype of the kernel.
 
     Returns
     -------
     numpy.ndarray
-        ``[[0, -1, 0], [-1, 5, -1], [0, -1, 0]]`` as float64 (sums to 1).
+        ``[[0, -1, 0], [-1, 5, -1], [0, -1, 0]]`` (sums to 1).
 
     Examples
     --------
@@ -242,16 +373,21 @@ def sharpen():
            [-1.,  5., -1.],
            [ 0., -1.,  0.]])
     """
-    return np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=np.float64)
+    return _fixed([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype)
 
 
-def laplacian():
+def laplacian(*, dtype=np.float64):
     """The Laplacian: -4 at the centre, 1 at the 4-neighbours (a second derivative).
+
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}, optional
+        dtype of the kernel.
 
     Returns
     -------
     numpy.ndarray
-        ``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]`` as float64 (sums to 0).
+        ``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]`` (sums to 0).
 
     Examples
     --------
@@ -261,16 +397,21 @@ def laplacian():
            [ 1., -4.,  1.],
            [ 0.,  1.,  0.]])
     """
-    return np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float64)
+    return _fixed([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype)
 
 
-def emboss():
+def emboss(*, dtype=np.float64):
     """The emboss kernel: a diagonal gradient plus the pixel itself.
+
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}, optional
+        dtype of the kernel.
 
     Returns
     -------
     numpy.ndarray
-        ``[[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]`` as float64 (sums to 1).
+        ``[[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]`` (sums to 1).
 
     Examples
     --------
@@ -280,7 +421,7 @@ def emboss():
            [-1.,  1.,  1.],
            [ 0.,  1.,  2.]])
     """
-    return np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], dtype=np.float64)
+    return _fixed([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], dtype)
 
 
 _GALLERY = {
@@ -315,7 +456,7 @@ def names():
     return list(_GALLERY)
 
 
-def get(name):
+def get(name, *, dtype=np.float64):
     """Return the gallery kernel called ``name`` with its default parameters.
 
     Dashes are accepted for underscores (``"sobel-x"``), case is ignored.
@@ -324,16 +465,18 @@ def get(name):
     ----------
     name : str
         One of :func:`names`.
+    dtype : {numpy.float64, numpy.float32}, optional
+        dtype of the kernel.
 
     Returns
     -------
     numpy.ndarray
-        A fresh float64 array.
+        A fresh array.
 
     Raises
     ------
     TypeError
-        If ``name`` is not a string.
+        If ``name`` is not a string or ``dtype`` not float32/float64.
     ValueError
         If ``name`` is not a gallery kernel; the message lists the valid names.
 
@@ -350,4 +493,4 @@ def get(name):
     key = name.strip().lower().replace("-", "_")
     if key not in _GALLERY:
         raise ValueError(f"unknown kernel name {name!r}; valid names are: {', '.join(_GALLERY)}")
-    return _GALLERY[key]()
+    return _GALLERY[key](dtype=dtype)

@@ -333,8 +333,14 @@ def _fill_scalar(fillvalue, out_dtype):
         raise ValueError(
             f"fillvalue must be a scalar or an array with one element, got shape {value.shape}"
         )
+    value = value.reshape(())
+    if out_dtype.kind in "iu":
+        limits = np.iinfo(out_dtype)
+        if not limits.min <= float(value) <= limits.max:   # SciPy refuses these too
+            raise ValueError(f"fillvalue={fillvalue!r} cannot be cast to the output dtype "
+                             f"{out_dtype} (range {limits.min}..{limits.max})")
     # SciPy casts the fill value to the output dtype (so 1.7 fills ints with 1).
-    return float(value.reshape(()).astype(out_dtype))
+    return float(value.astype(out_dtype))
 
 
 def _correlate_2d(in1, in2, mode, boundary, fillvalue, flip, name):

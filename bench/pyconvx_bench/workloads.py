@@ -282,6 +282,13 @@ WORKLOADS = [
 ]
 
 
+# the image-filtering rows (pyconvx.ndimage against scipy.ndimage and OpenCV) live in
+# their own module, built on Workload above
+from .image_filters import IMAGE_FILTER_WORKLOADS  # noqa: E402
+
+WORKLOADS.extend(IMAGE_FILTER_WORKLOADS)
+
+
 def select(keys=None):
     """The workloads whose key equals or contains one of ``keys`` (default all).
 

@@ -45,8 +45,17 @@ SCRATCH_ALIGN = 64
 
 
 def phase_residues(kernel, stride, dilation):
-    """Per dim, the sorted phase residues ``(t * dilation) % stride`` the taps use."""
-    return [sorted({(t * d) % s for t in range(k)}) for k, s, d in zip(kernel, stride, dilation)]
+    """Per dim, the sorted phase residues ``(t * dilation) % stride`` the taps use.
+
+    The taps' residues are the multiples of gcd(dilation, stride) in the order
+    they come, periodic with stride / gcd taps: at most ``stride`` of them to
+    look at, however long the kernel.
+    """
+    residues = []
+    for k, s, d in zip(kernel, stride, dilation):
+        period = s // math.gcd(d, s)
+        residues.append(sorted({(t * d) % s for t in range(min(k, period))}))
+    return residues
 
 
 def band_layout(box, kernel, stride, dilation):

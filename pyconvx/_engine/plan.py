@@ -423,6 +423,9 @@ def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None
     ``accumulate`` (see ``_reduction_blocks``); ``geometry`` is then the block's.
     """
     esize = dtype.itemsize
+    # the tap-offset table has an entry per product of a sum: refuse the absurd
+    # before building it
+    check_memory(8 * geometry.reduction_length, "the tap-offset table of this convolution")
     kind, (mr, nr) = _choose_microkernel(level, dtype, geometry, forced)
     residues = layout.phase_residues(geometry.kernel, geometry.stride, geometry.dilation)
     n_phase = math.prod(len(r) for r in residues)
@@ -531,7 +534,8 @@ def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None
         "inplace": inplace, "K": geometry.reduction_length, "kc": kc,
         "n_panels": n_panels, "panels_per_block": panels_per_block, "m_blocks": m_blocks,
         "n_units": n_units, "threads": threads,
-        "chunk": max(threads, int(n_units * CHUNK_FLOPS / max(geometry.flops, 1))),
+        "chunk": max(threads, min(n_units, int(n_units * CHUNK_FLOPS
+                                               / max(geometry.flops, 1)))),
         "packed_elems": packed_elems,
         "wino_th": wino_th, "wino_tw": wino_tw, "wino_tp": wino_tp, "wino_vx": wino_vx,
         "wino_mx": wino_mx, "dw_cpu": dw_cpu, "dw_blocks": dw_blocks,

@@ -125,13 +125,19 @@ def test_demo_without_pillow(tmp_path):
 @needs_pillow
 def test_filter_sobel_on_vertical_step(step_png, tmp_path):
     out = tmp_path / "edges.png"
-    result = run("filter", str(step_png), str(out), "--kernel", "sobel_x", "--boundary", "symm")
+    result = run("filter", str(step_png), str(out), "--kernel", "sobel_x")
     assert result.returncode == 0, result.stderr
-    assert "scale=abs" in result.stdout
+    assert result.stdout.strip() == (
+        f"Wrote {out} (30x20): kernel sobel_x 3x3, border symmetric, channels grayscale, "
+        "8-bit, scale=abs")
     pixels = np.asarray(Image.open(out))
     assert pixels.shape == (20, 30)
     assert set(np.flatnonzero(pixels.max(axis=0) == 255)) == {14, 15}
+    # the mirrored border draws no edge line along the image's sides
     assert pixels[:, :13].max() == 0 and pixels[:, 17:].max() == 0
+    zeros = tmp_path / "zeros.png"
+    assert run("filter", str(step_png), str(zeros), "--kernel", "sobel_x", "--boundary", "zeros").returncode == 0
+    assert np.asarray(Image.open(zeros))[:, -1].min() > 0   # zero padding: a false edge
 
 
 @needs_pillow
@@ -141,14 +147,16 @@ def test_filter_valid_full_and_kernel_files(step_png, tmp_path):
     assert np.asarray(Image.open(out)).shape == (18, 28)
     npy = tmp_path / "k.npy"
     np.save(npy, np.array([[0.0, 0.0, 1.0]]))  # 'full': out[:, j] = image[:, j]
-    out = tmp_path / "shift.png"
-    result = run("filter", str(step_png), str(out), "--kernel-file", str(npy), "--mode", "full")
-    assert result.returncode == 0, result.stderr
-    pixels = np.asarray(Image.open(out))
-    assert pixels.shape == (20, 32)
-    np.testing.assert_array_equal(pixels[:, :15], 10)
-    np.testing.assert_array_equal(pixels[:, 15:30], 200)
-    np.testing.assert_array_equal(pixels[:, 30:], 0)
+    for boundary, beyond in [("zeros", 0), ("symmetric", 200)]:
+        out = tmp_path / f"shift_{boundary}.png"
+        result = run("filter", str(step_png), str(out), "--kernel-file", str(npy), "--mode", "full",
+                     "--boundary", boundary)
+        assert result.returncode == 0, result.stderr
+        pixels = np.asarray(Image.open(out))
+        assert pixels.shape == (20, 32)
+        np.testing.assert_array_equal(pixels[:, :15], 10)
+        np.testing.assert_array_equal(pixels[:, 15:30], 200)
+        np.testing.assert_array_equal(pixels[:, 30:], beyond)
     text = tmp_path / "k.txt"
     text.write_text("# prewitt\n-1, 0, 1\n-1 0 1\n-1,0,1\n")
     out = tmp_path / "prewitt.png"
@@ -159,10 +167,28 @@ def test_filter_valid_full_and_kernel_files(step_png, tmp_path):
 
 
 @needs_pillow
+def test_filter_gaussian_sigma_and_box_size(step_png, tmp_path):
+    source = np.asarray(Image.open(step_png)).astype(float)
+    scipy_ndimage = pytest.importorskip("scipy.ndimage")
+    out = tmp_path / "gauss.png"
+    result = run("filter", str(step_png), str(out), "--kernel", "gaussian:2.5")
+    assert result.returncode == 0, result.stderr
+    assert "kernel gaussian sigma=2.5 21x21, border symmetric" in result.stdout
+    expected = np.rint(scipy_ndimage.gaussian_filter(source, 2.5))
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), expected)
+    out = tmp_path / "box.png"
+    result = run("filter", str(step_png), str(out), "--kernel", "box_blur:5")
+    assert result.returncode == 0 and "kernel box_blur size=5 5x5" in result.stdout
+    np.testing.assert_array_equal(np.asarray(Image.open(out)),
+                                  np.rint(scipy_ndimage.uniform_filter(source, 5)))
+
+
+@needs_pillow
 def test_filter_rgb_and_jpeg(rgb_png, tmp_path):
     path, original = rgb_png
     out = tmp_path / "identity.png"
-    assert run("filter", str(path), str(out), "--kernel", "identity").returncode == 0
+    result = run("filter", str(path), str(out), "--kernel", "identity")
+    assert result.returncode == 0 and "channels RGB, 8-bit" in result.stdout
     np.testing.assert_array_equal(np.asarray(Image.open(out)), original)
     jpeg = tmp_path / "blur.jpg"
     result = run("filter", str(path), str(jpeg), "--kernel", "gaussian", "--boundary", "symm")
@@ -176,6 +202,74 @@ def test_filter_rgb_and_jpeg(rgb_png, tmp_path):
 
 
 @needs_pillow
+def test_filter_keeps_alpha_and_filters_colour_only(tmp_path):
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (14, 18, 4)).astype(np.uint8)
+    rgba[..., 3] = 0
+    rgba[4:10, 5:13, 3] = 255          # an opaque window; the rest hides random colour
+    path = tmp_path / "rgba.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    out = tmp_path / "blur.png"
+    result = run("filter", str(path), str(out), "--kernel", "box_blur")
+    assert result.returncode == 0, result.stderr
+    assert "channels RGB + alpha (kept)" in result.stdout
+    written = np.asarray(Image.open(out))
+    assert written.shape == (14, 18, 4)
+    np.testing.assert_array_equal(written[..., 3], rgba[..., 3])
+    scipy_ndimage = pytest.importorskip("scipy.ndimage")
+    for channel in range(3):
+        expected = np.rint(scipy_ndimage.uniform_filter(rgba[..., channel].astype(float), 3))
+        np.testing.assert_array_equal(written[..., channel], expected)
+    # 'valid' keeps the alpha under each kernel's centre
+    out = tmp_path / "valid.png"
+    assert run("filter", str(path), str(out), "--kernel", "box_blur", "--mode", "valid").returncode == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(out))[..., 3], rgba[1:-1, 1:-1, 3])
+    gray = tmp_path / "la.png"
+    Image.fromarray(rgba[..., [0, 3]], "LA").save(gray)
+    out = tmp_path / "la_out.png"
+    result = run("filter", str(gray), str(out), "--kernel", "identity")
+    assert result.returncode == 0 and "channels grayscale + alpha (kept)" in result.stdout
+    np.testing.assert_array_equal(np.asarray(Image.open(out).convert("LA")), rgba[..., [0, 3]])
+    assert_one_line_error(run("filter", str(path), str(tmp_path / "o.jpg"), "--kernel", "identity"),
+                          "alpha channel, which JPEG cannot hold")
+    # a palette image with a transparent entry is filtered as RGB, its transparency kept
+    palette = Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8), "P")
+    palette.putpalette([value for index in range(256) for value in (index, 255 - index, 7)])
+    palette.info["transparency"] = 0
+    paletted = tmp_path / "palette.png"
+    palette.save(paletted, transparency=0)
+    out = tmp_path / "palette_out.png"
+    result = run("filter", str(paletted), str(out), "--kernel", "identity")
+    assert result.returncode == 0 and "channels RGB + alpha (kept)" in result.stdout
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(paletted).convert("RGBA")))
+
+
+@needs_pillow
+def test_filter_16_bit_grayscale_stays_16_bit(tmp_path):
+    pixels = np.full((16, 20), 1000, dtype=np.uint16)
+    pixels[:, 10:] = 60000
+    path = tmp_path / "deep.png"
+    Image.fromarray(pixels).save(path)
+    out = tmp_path / "same.png"
+    result = run("filter", str(path), str(out), "--kernel", "identity")
+    assert result.returncode == 0, result.stderr
+    assert "channels grayscale, 16-bit" in result.stdout
+    written = np.asarray(Image.open(out))
+    assert written.dtype == np.uint16
+    np.testing.assert_array_equal(written, pixels)   # not clipped to white
+    out = tmp_path / "blur.png"
+    assert run("filter", str(path), str(out), "--kernel", "box_blur").returncode == 0
+    blurred = np.asarray(Image.open(out)).astype(int)
+    np.testing.assert_array_equal(blurred[:, 9], np.rint((1000 * 2 + 60000) / 3))
+    np.testing.assert_array_equal(blurred[:, :8], 1000)
+    edges = tmp_path / "edges.png"
+    assert run("filter", str(path), str(edges), "--kernel", "sobel_x").returncode == 0
+    assert np.asarray(Image.open(edges)).max() == 65535
+    assert_one_line_error(run("filter", str(path), str(tmp_path / "o.jpg"), "--kernel", "identity"),
+                          "16-bit pixels, which JPEG cannot hold")
+
+
+@needs_pillow
 def test_filter_errors(step_png, tmp_path):
     out = str(tmp_path / "out.png")
     assert_one_line_error(run("filter", str(tmp_path / "missing.png"), out, "--kernel", "sobel_x"), "does not exist")
@@ -184,7 +278,12 @@ def test_filter_errors(step_png, tmp_path):
     assert_one_line_error(run("filter", str(fake), out, "--kernel", "sobel_x"), "cannot read", "as an image")
     assert_one_line_error(run("filter", str(tmp_path), out, "--kernel", "sobel_x"), "is not a file")
     assert_one_line_error(run("filter", str(step_png), out, "--kernel", "sobelx"), "unknown kernel name 'sobelx'")
+    assert_one_line_error(run("filter", str(step_png), out, "--kernel", "sobel_x:2"), "takes no parameter")
+    assert_one_line_error(run("filter", str(step_png), out, "--kernel", "gaussian:wide"), "sigma must be a number")
+    assert_one_line_error(run("filter", str(step_png), out, "--kernel", "gaussian:-1"), "sigma must be finite and > 0")
+    assert_one_line_error(run("filter", str(step_png), out, "--kernel", "box_blur:0"), "size must be >= 1")
     assert_one_line_error(run("filter", str(step_png), out, "--kernel", "sobel_x", "--mode", "middle"), "invalid choice")
+    assert_one_line_error(run("filter", str(step_png), out, "--kernel", "sobel_x", "--boundary", "mirror"), "invalid choice")
     assert_one_line_error(run("filter", str(step_png), out), "one of the arguments --kernel --kernel-file is required")
     assert_one_line_error(
         run("filter", str(step_png), out, "--kernel", "sobel_x", "--kernel-file", "k.npy"), "not allowed with"

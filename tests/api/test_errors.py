@@ -603,3 +603,31 @@ def test_pointwise_reads_stop_at_the_end_of_x():
                             env=env, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "ok", (
         f"child exited with {result.returncode}: {result.stderr[-2000:]}")
+
+
+# ----------------------------------------------------------------------------- fuzz findings
+def test_zero_flop_problems_plan_without_overflow():
+    """No input channels: a plan of 2**40 work units and zero FLOPs (it overflowed int64)."""
+    p = pyconvx.plan((2**40, 0, 1, 1), (1, 0, 1, 1), dilation=(1, 2))
+    assert p.flops == 0
+    x = np.broadcast_to(np.float32(1), (1, 0, 2**26))
+    got = pyconvx.conv(x, np.ones((1, 0, 1), np.float32), np.array([2.5], np.float32))
+    assert got.shape == (1, 1, 2**26) and (got == 2.5).all()
+
+
+def test_absurd_kernels_are_refused_fast():
+    """A 2**36-tap kernel (zero-stride views) is a MemoryError before any planning loop."""
+    x = np.broadcast_to(np.float32(1), (1, 1, 2**36))
+    with pytest.raises(MemoryError, match="needs"):
+        pyconvx.conv(x, x)
+    with pytest.raises(MemoryError, match="needs"):
+        pyconvx.convolve(x[0, 0], x[0, 0], mode="valid", method="direct")
+
+
+def test_fill_values_outside_an_integer_output_are_refused_like_scipy():
+    image = np.arange(9, dtype=np.uint8).reshape(3, 3)
+    for fill in (-2, 300):
+        with pytest.raises(ValueError, match=rf"fillvalue={fill} cannot be cast to the output "
+                                             r"dtype uint8"):
+            pyconvx.convolve2d(image, image, fillvalue=fill)
+    assert pyconvx.correlate2d(image, image, fillvalue=1.7).dtype == np.uint8

@@ -8,6 +8,7 @@ import pytest
 
 COMPILED_MODULES = [f"pyconvx._engine.{name}" for name in
                     ("contract", "cpu", "direct", "microkernels", "pooling", "stage", "unfold")]
+COMPILED_MODULES.append("pyconvx.capi")
 
 
 def test_stubs_match_the_compiled_modules():

@@ -4,8 +4,8 @@ Blur, sharpen and emboss side by side
 
 Four kernels from :mod:`pyconvx.kernels` on a colour photograph.
 :func:`pyconvx.filter2d` takes the ``(H, W, 3)`` image as it comes from the
-file and filters each colour channel with the same kernel, in one depthwise
-call of the engine.
+file and filters each colour channel with the same kernel; the blurs, outer
+products of 1-D kernels, run as two 1-D passes.
 
 * ``box_blur(9)``: the average of a 9x9 neighbourhood;
 * ``gaussian(9, sigma=2)``: a weighted average, smoother than the box;
@@ -32,7 +32,7 @@ filters = {
     "sharpen()": kernels.sharpen(),
     "emboss()": kernels.emboss(),
 }
-results = {name: pyconvx.filter2d(photo, kernel.astype(np.float32), boundary="symm")
+results = {name: pyconvx.filter2d(photo, kernel.astype(np.float32))
            for name, kernel in filters.items()}
 for name, result in results.items():
     print(f"{name:22s} kernel sum {filters[name].sum():.3f}  result {result.shape} {result.dtype}")

@@ -28,12 +28,12 @@ print(photo.shape, photo.dtype, "->", gray.shape, gray.dtype)
 
 # %%
 # ``filter2d`` filters an ``(H, W)`` or ``(H, W, C)`` image by
-# cross-correlation (the kernel is not flipped).  ``boundary="symm"`` mirrors
-# the image at its border, so the frame of the picture does not read as an
-# edge.
+# cross-correlation (the kernel is not flipped).  By default it mirrors the
+# image at its border (``boundary="symmetric"``), so the frame of the picture
+# does not read as an edge.
 
-gx = pyconvx.filter2d(gray, kernels.sobel_x(), boundary="symm")
-gy = pyconvx.filter2d(gray, kernels.sobel_y(), boundary="symm")
+gx = pyconvx.filter2d(gray, kernels.sobel_x())
+gy = pyconvx.filter2d(gray, kernels.sobel_y())
 magnitude = pyconvx.edge_magnitude(gray)
 print(gx.dtype, gx.shape, float(magnitude.max()))
 
@@ -65,4 +65,4 @@ plt.show()
 # %%
 # The same from the command line, on any PNG or JPEG (Pillow needed)::
 #
-#     pyconvx filter photo.jpg edges.png --kernel sobel_x --boundary symm
+#     pyconvx filter photo.jpg edges.png --kernel sobel_x

@@ -2,8 +2,7 @@
 
 A 1x1 kernel holding 1 copies its input, so ``conv`` with it and ``padding=2``
 returns the padded input itself: the picture shows pyconvx's own padding.
-SciPy's ``boundary="symm"`` (used by ``correlate2d`` and ``filter2d``) is
-shown beside them: it repeats the edge value, ``reflect`` does not.
+``symmetric`` repeats the edge value, ``reflect`` does not.
 """
 
 import matplotlib.pyplot as plt
@@ -18,13 +17,13 @@ copy_kernel = np.ones((1, 1, 1, 1))
 panels = [("the input, 4x5", np.pad(image, PAD, constant_values=np.nan))]
 panels += [(f'padding_mode="{mode}"', pyconvx.conv(image[None], copy_kernel, padding=PAD,
                                                   padding_mode=mode)[0])
-          for mode in ("zeros", "reflect", "replicate", "circular")]
-centre_tap = np.zeros((2 * PAD + 1, 2 * PAD + 1))
-centre_tap[PAD, PAD] = 1.0
-panels.append(('correlate2d boundary="symm"',
-               pyconvx.correlate2d(image, centre_tap, mode="full", boundary="symm")))
+          for mode in ("zeros", "reflect", "symmetric", "replicate", "circular")]
+panels.append(('"constant", padding_value=-5',
+               pyconvx.conv(image[None], copy_kernel, padding=PAD, padding_mode="constant",
+                            padding_value=-5)[0]))
 
-fig, axes = plt.subplots(2, 3, figsize=(10, 7))
+fig, axes = plt.subplots(2, 4, figsize=(13, 7))
+axes.flat[-1].axis("off")
 for ax, (title, padded) in zip(axes.flat, panels):
     ax.imshow(padded, cmap="Blues", vmin=-8, vmax=45)
     rows, cols = padded.shape

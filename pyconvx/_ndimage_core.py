@@ -1,0 +1,236 @@
+"""Correlation of an N-d array with a kernel over some of its axes, on the engine.
+
+The one computing layer under :mod:`pyconvx.ndimage` and
+:mod:`pyconvx.filters`.  :func:`correlate` takes an array of any rank, a
+kernel of the same rank (length 1 on the axes it does not filter), the
+``(low, high)`` border each axis gets and a pyconvx padding mode, and runs one
+:func:`pyconvx.conv` call on a strided view of the array: no transpose, no
+copy of data already in the compute dtype.
+
+How an N-d array becomes a convolution problem ``(N, C, *spatial)``: axes the
+kernel does not filter are merged with their neighbours when the memory
+layout allows it; when more than two axes remain, a leading unfiltered one
+becomes the batch; every other axis is a spatial axis, the unfiltered ones
+with a kernel of length 1 (the engine's 2-d kinds beat a batch of rows).  A
+1-D pass along axis ``k`` of a C-contiguous array is thus a 2-d problem with
+a ``(K, 1)`` kernel over ``(n_k, prod(shape[k+1:]))`` planes, batched over
+the axes in front, or a ``(1, K)`` kernel along the rows of the last axis.
+Narrow unfiltered trailing axes (colour channels) are moved in front first.
+
+Borders wider than the engine's single reflection (``pyconvx._boundary``)
+are built explicitly with ``extend_indices``, the periodic extension SciPy
+uses, before a border-free convolution.
+
+:func:`correlate_separable` runs a rank-1 kernel (see ``_separable``) as one
+1-D pass per filtered axis when that does fewer multiply-adds.
+"""
+
+import math
+import threading
+
+import numpy as np
+
+from ._boundary import extend_indices, padding_limit
+from ._normalize import compute_array
+from ._separable import rank_one_factors
+from .conv import conv
+
+__all__ = ["correlate", "correlate_passes", "correlate_separable", "kernel_in", "origin_pads"]
+
+#: A rank-1 kernel runs as 1-D passes when the full kernel has at least this
+#: many times the taps of all the passes together (each pass reads and writes
+#: the whole array once more).  Square 2-d kernels of 3, 5 and 7 taps stay
+#: whole: the engine's depthwise kind unrolls them, faster than two passes
+#: (measured with AVX-512, float32 and float64, 2048 x 2048).
+SEPARABLE_ADVANTAGE = 2.5
+UNROLLED_SQUARE = ((3, 3), (5, 5), (7, 7))
+
+#: Intermediate results of multi-pass filtering up to this size reuse one of
+#: two buffers kept per thread.  A fresh array costs a page fault per page on
+#: first touch (4 ms for 16 MiB on a virtual machine, as much as a 25-tap
+#: pass); the final result is always a new array.
+SCRATCH_LIMIT_BYTES = 64 * 2**20
+_SCRATCH = threading.local()
+
+#: Unfiltered trailing axes holding fewer values than this (an image's colour
+#: channels) would make the engine's rows that narrow: they become the batch.
+NARROW = 16
+
+
+def origin_pads(size, origin):
+    """``(low, high)`` border of an axis for a kernel of ``size`` taps at ``origin``.
+
+    The output keeps the input's length and output ``i`` reads input
+    ``i + k - (size // 2 + origin)`` for tap ``k``: scipy.ndimage's anchor.
+    """
+    low = size // 2 + origin
+    return (low, size - 1 - low)
+
+
+def _extend(array, axis, pads, mode):
+    """``array`` with the border of ``axis`` written out (any width)."""
+    low, high = pads
+    size = array.shape[axis]
+    index = extend_indices(np.arange(-low, size + high), size, mode)
+    return np.take(array, index, axis=axis)
+
+
+def kernel_in(kernel, dtype):
+    """``kernel`` as a C-contiguous array of ``dtype``, its sum kept when rounded to float32.
+
+    Rounding each float64 weight to float32 can shift the kernel's sum (its
+    gain on a flat region) by up to ``taps * 2**-25`` relative, always the
+    same way for a given kernel: a bias that every output inherits.  The
+    rounding error of the sum is added back to the largest weight (rounded
+    again), which leaves the sum within half a float32 step of the float64
+    kernel's.  Kernels exact in float32 (integers...) are unchanged.
+    """
+    rounded = compute_array(kernel, dtype, contiguous=True)
+    if dtype != np.float32 or kernel.dtype != np.float64 or rounded.size < 2:
+        return rounded
+    flat = rounded.reshape(-1)
+    residual = float(np.sum(kernel, dtype=np.float64) - np.sum(flat, dtype=np.float64))
+    if residual != 0.0 and math.isfinite(residual):
+        largest = int(np.argmax(np.abs(flat)))
+        adjusted = np.float32(float(flat[largest]) + residual)
+        if abs(float(adjusted) - float(flat[largest]) - residual) < abs(residual):
+            flat[largest] = adjusted   # rounded is a new array: kernel was float64
+    return rounded
+
+
+def _merged_layout(shape, strides, kernel, pads):
+    """Dims ``(size, stride, taps, pads)`` with neighbouring unfiltered dims merged."""
+    dims = []
+    for dim in zip(shape, strides, kernel, pads):
+        plain = dim[2] == 1 and dim[3] == (0, 0)
+        if dims and plain and dims[-1][2] == 1 and dims[-1][3] == (0, 0) and (
+                dims[-1][1] == dim[0] * dim[1]):
+            size, _, _, _ = dims[-1]
+            dims[-1] = (size * dim[0], dim[1], 1, (0, 0))
+        else:
+            dims.append(dim)
+    return dims
+
+
+def _scratch(shape, dtype, slot):
+    """A C-contiguous ``shape`` array of ``dtype`` in this thread's buffer ``slot`` (0 or 1).
+
+    None when it would exceed ``SCRATCH_LIMIT_BYTES``.  The buffer outlives
+    the call: the next intermediate result of the same thread reuses it.
+    """
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    if nbytes > SCRATCH_LIMIT_BYTES:
+        return None
+    buffers = getattr(_SCRATCH, "buffers", None)
+    if buffers is None:
+        buffers = _SCRATCH.buffers = [None, None]
+    if buffers[slot] is None or buffers[slot].nbytes < nbytes:
+        buffers[slot] = np.empty(max(nbytes, 1), dtype=np.uint8)
+    return buffers[slot][:nbytes].view(dtype).reshape(shape)
+
+
+def _narrow_tail(kernel, pads):
+    """How many trailing axes are unfiltered, when together they are narrow (else 0)."""
+    count = 0
+    while count < kernel.ndim and kernel.shape[-1 - count] == 1 and pads[-1 - count] == (0, 0):
+        count += 1
+    return count if 0 < count < kernel.ndim else 0
+
+
+def correlate(x, kernel, pads, mode, value, dtype, threads, slot=None):
+    """Correlate ``x`` with ``kernel`` (same rank) in ``dtype``; return the result.
+
+    ``pads`` gives each axis's ``(low, high)`` border (output length ``n +
+    low + high - taps + 1``), ``mode`` a pyconvx padding mode (``value`` for
+    ``"constant"``).  ``x`` is real, of any dtype and layout; the result is
+    a new array in ``dtype``, or with ``slot`` (0 or 1) an intermediate
+    result in this thread's scratch buffer ``slot``, which must not hold
+    ``x``.  Unfiltered trailing axes narrower than ``NARROW`` (the colour
+    channels of an image) are filtered as a batch in front: the result is
+    then a transposed view.
+    """
+    out_shape = tuple(n + low + high - k + 1
+                      for n, k, (low, high) in zip(x.shape, kernel.shape, pads))
+    if x.size == 0 or 0 in out_shape:
+        return np.zeros(out_shape, dtype=dtype)
+    tail = _narrow_tail(kernel, pads)
+    if tail and math.prod(x.shape[-tail:]) < NARROW:
+        order = list(range(x.ndim - tail, x.ndim)) + list(range(x.ndim - tail))
+        result = correlate(x.transpose(order), kernel.transpose(order),
+                           [pads[axis] for axis in order], mode, value, dtype, threads, slot)
+        return result.transpose(np.argsort(order))
+    source = compute_array(x, dtype)
+    pads = list(pads)
+    for axis, (size, (low, high)) in enumerate(zip(source.shape, pads)):
+        limit = padding_limit(mode, size)
+        if limit is not None and max(low, high) > limit:
+            source = _extend(source, axis, (low, high), mode)
+            pads[axis] = (0, 0)
+    weight = kernel_in(kernel, dtype)
+    if source.ndim == 0:
+        source, weight, pads = source.reshape(1), weight.reshape(1), [(0, 0)]
+    steps = [s // source.itemsize for s in source.strides]
+    dims = _merged_layout(source.shape, steps, weight.shape, pads)
+    batch, batch_step = 1, 0
+    if len(dims) > 2 and dims[0][2] == 1 and dims[0][3] == (0, 0):
+        # the engine's 2-d kinds beat a batch of rows: batch only above 2 dims
+        (batch, batch_step, _, _), dims = dims[0], dims[1:]
+    itemsize = source.itemsize
+    view = np.lib.stride_tricks.as_strided(
+        source, shape=(batch, 1) + tuple(d[0] for d in dims),
+        strides=(batch_step * itemsize, itemsize) + tuple(d[1] * itemsize for d in dims),
+        writeable=False)
+    weight = weight.reshape((1, 1) + tuple(d[2] for d in dims))
+    if mode == "constant" and value == 0:
+        mode = "zeros"
+    out = None
+    if slot is not None:
+        out = _scratch((batch, 1) + tuple(n + low + high - k + 1 for n, _, k, (low, high) in dims),
+                       dtype, slot)
+    result = conv(view, weight, padding=[d[3] for d in dims], padding_mode=mode,
+                  padding_value=value if mode == "constant" else 0.0, threads=threads, out=out)
+    return result.reshape(out_shape)
+
+
+def correlate_passes(x, passes, dtype, threads):
+    """Run ``passes`` one after the other on ``x``, all in ``dtype``; return the last result.
+
+    ``passes`` holds ``(kernel, pads, mode, value)`` for :func:`correlate`.
+    Intermediate results go to this thread's two scratch buffers in turn
+    (see ``SCRATCH_LIMIT_BYTES``); the last result is a new array.
+    """
+    result = x
+    for number, (kernel, pads, mode, value) in enumerate(passes):
+        slot = number % 2 if number < len(passes) - 1 else None
+        result = correlate(result, kernel, pads, mode, value, dtype, threads, slot)
+    return result
+
+
+def correlate_separable(x, kernel, pads, mode, value, dtype, threads):
+    """:func:`correlate`, as 1-D passes when ``kernel`` is rank 1 and that is cheaper.
+
+    The passes keep their partial results in ``dtype``.  With a
+    ``"constant"`` border, a later pass's border holds ``value`` times the
+    sums of the earlier factors: what the full kernel sums over a constant
+    region.
+    """
+    filtered = [axis for axis, taps in enumerate(kernel.shape) if taps > 1]
+    if len(filtered) < 2:
+        return correlate(x, kernel, pads, mode, value, dtype, threads)
+    taps = [kernel.shape[axis] for axis in filtered]
+    if math.prod(taps) < SEPARABLE_ADVANTAGE * sum(taps) or tuple(taps) in UNROLLED_SQUARE:
+        return correlate(x, kernel, pads, mode, value, dtype, threads)
+    squeezed = kernel_in(kernel, dtype).reshape(taps)
+    factors = rank_one_factors(squeezed)
+    if factors is None:
+        return correlate(x, kernel, pads, mode, value, dtype, threads)
+    passes = []
+    border = float(value)
+    for axis, factor in zip(filtered, factors):
+        shape = [1] * kernel.ndim
+        shape[axis] = factor.size
+        pass_pads = [(0, 0)] * kernel.ndim
+        pass_pads[axis] = pads[axis]
+        passes.append((factor.reshape(shape), pass_pads, mode, border))
+        border *= float(np.sum(factor, dtype=np.float64))
+    return correlate_passes(x, passes, dtype, threads)

@@ -1,0 +1,373 @@
+"""pyconvx.dask: lazy convolution of chunked dask arrays, bitwise equal to pyconvx.conv
+on the whole array for every chunking (uneven, smaller than the halo, one chunk),
+padding mode and form, stride, dilation, groups, rank and dtype; on the threaded
+scheduler and on a 2-process LocalCluster.  Also the arithmetic of the split
+itself (pyconvx._blocks), threads per task, and the optional import."""
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import pyconvx
+from pyconvx._blocks import split_axis
+from pyconvx._boundary import padding_limit
+from pyconvx.shapes import output_length
+
+from _problems import make_problem
+from _reference import PADDING_MODES, assert_bitwise_equal, canonical_pads, mode_kwargs
+from conftest import child_env
+
+dask = pytest.importorskip("dask")
+da = pytest.importorskip("dask.array")
+import pyconvx.dask  # noqa: E402  (after the optional peer is known to be there)
+
+
+@pytest.fixture(autouse=True)
+def threaded_scheduler():
+    with dask.config.set(scheduler="threads"):
+        yield
+
+
+# ----------------------------------------------------------------------------- strategies
+@st.composite
+def chunk_sizes(draw, size):
+    """A chunking of ``size``: one chunk, even chunks, or uneven cuts (chunks of 1
+    sample included, so smaller than any halo)."""
+    kind = draw(st.sampled_from(["one", "even", "uneven", "ones"]))
+    if kind == "one" or size == 1:
+        return (size,)
+    if kind == "ones":
+        return (1,) * size if size <= 12 else (1, 1, 1, size - 3)
+    if kind == "even":
+        step = draw(st.integers(1, size))
+        return tuple(min(step, size - start) for start in range(0, size, step))
+    cuts = sorted(draw(st.sets(st.integers(1, size - 1), min_size=1, max_size=6)))
+    return tuple(b - a for a, b in zip([0, *cuts], [*cuts, size]))
+
+
+@st.composite
+def chunked_problems(draw, max_rank=3):
+    ndim = draw(st.integers(1, max_rank))
+    groups = draw(st.integers(1, 2))
+    c_in = groups * draw(st.integers(1, 2))
+    c_out = groups * draw(st.integers(1, 3))
+    batch = draw(st.integers(1, 3))
+    unbatched = draw(st.booleans())
+    max_size = {1: 40, 2: 16, 3: 9}[ndim]
+    spatial = tuple(draw(st.integers(1, max_size)) for _ in range(ndim))
+    kernel = tuple(draw(st.integers(1, 5)) for _ in range(ndim))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(ndim))
+    form = draw(st.sampled_from(["int", "per-dim", "pairs", "valid", "same", "full"]))
+    if form == "int":
+        padding = draw(st.integers(0, 4))
+    elif form == "per-dim":
+        padding = tuple(draw(st.integers(0, 4)) for _ in range(ndim))
+    elif form == "pairs":
+        padding = tuple((draw(st.integers(0, 4)), draw(st.integers(0, 4))) for _ in range(ndim))
+    else:
+        padding = form
+    mode = draw(st.sampled_from(PADDING_MODES))
+    pads = canonical_pads(padding, spatial, kernel, stride, dilation)
+    for n, k, d, (lo, hi) in zip(spatial, kernel, dilation, pads):
+        limit = padding_limit(mode, n)
+        assume(limit is None or max(lo, hi) <= limit)
+        assume(d * (k - 1) + 1 <= n + lo + hi)
+    data_format = draw(st.sampled_from(["channels_first", "channels_last"]))
+    lead = () if unbatched else (batch,)
+    w_shape = (c_out, c_in // groups) + kernel
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
+                  flip=draw(st.booleans()), data_format=data_format, **mode_kwargs(mode))
+    spatial_chunks = tuple(draw(chunk_sizes(n)) for n in spatial)
+    lead_chunks = tuple(draw(chunk_sizes(n)) for n in lead)
+    if data_format == "channels_first":
+        x_shape = lead + (c_in,) + spatial
+        chunks = lead_chunks + ((c_in,),) + spatial_chunks
+    else:
+        x_shape = lead + spatial + (c_in,)
+        chunks = lead_chunks + spatial_chunks + ((c_in,),)
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return x_shape, w_shape, kwargs, chunks, dtype, draw(st.booleans()), draw(
+        st.integers(0, 2**32 - 1))
+
+
+def _valid(x_shape, w_shape, kwargs):
+    """Whether pyconvx.conv takes this problem (the kernel fits, the padding suits the mode)."""
+    shape_kwargs = {k: v for k, v in kwargs.items() if k not in ("flip", "algorithm")}
+    try:
+        pyconvx.output_shape(x_shape, w_shape, **shape_kwargs)
+    except ValueError:
+        return False
+    return True
+
+
+def _lazy_and_expected(problem):
+    x_shape, w_shape, kwargs, chunks, dtype, bias, seed = problem
+    x, w, b = make_problem(np.random.default_rng(seed), x_shape, w_shape, bias=bias,
+                           dtype=dtype)
+    lazy = pyconvx.dask.conv(da.from_array(x, chunks=chunks), w, b, **kwargs)
+    return lazy, pyconvx.conv(x, w, b, **kwargs)
+
+
+# ----------------------------------------------------------------------------- bits
+@given(chunked_problems())
+def test_every_chunking_gives_the_bits_of_the_whole_array(problem):
+    lazy, expected = _lazy_and_expected(problem)
+    assert lazy.shape == expected.shape and lazy.dtype == expected.dtype
+    assert_bitwise_equal(lazy.compute(), expected)
+
+
+@st.composite
+def engine_problems(draw):
+    """2-d problems each microkernel takes: one wide channel (rowblock, depthwise),
+    depthwise channels, many channels (gemm, and Winograd for 3x3 stride 1 with
+    algorithm="fast")."""
+    kind = draw(st.sampled_from(["one channel", "depthwise", "channels", "winograd"]))
+    rows = draw(st.integers(8, 40))
+    cols = draw(st.integers(8, 140))
+    if kind == "one channel":
+        x_shape, w_shape, groups = (1, 1, rows, cols), (1, 1, draw(st.integers(1, 7)),
+                                                       draw(st.integers(1, 9))), 1
+    elif kind == "depthwise":
+        x_shape, w_shape, groups = (2, 5, rows, cols), (5, 1, 3, 3), 5
+    elif kind == "channels":
+        x_shape, w_shape, groups = (1, 6, rows, cols // 2), (9, 6, 3, 2), 1
+    else:
+        x_shape, w_shape, groups = (1, 16, rows, max(8, cols // 4)), (16, 16, 3, 3), 1
+    stride = 1 if kind == "winograd" else draw(st.integers(1, 2))
+    padding = tuple((draw(st.integers(0, k)), draw(st.integers(0, k))) for k in w_shape[2:])
+    mode = draw(st.sampled_from(PADDING_MODES))
+    kwargs = dict(stride=stride, padding=padding, groups=groups, **mode_kwargs(mode),
+                  algorithm=draw(st.sampled_from(["auto", "fast"])))
+    assume(_valid(x_shape, w_shape, kwargs))
+    chunks = (1, x_shape[1]) + tuple(draw(chunk_sizes(n)) for n in x_shape[2:])
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return x_shape, w_shape, kwargs, chunks, dtype, True, draw(st.integers(0, 2**32 - 1))
+
+
+@given(engine_problems())
+def test_every_microkernel_gives_the_same_bits_per_block(problem):
+    """Each block runs the microkernel the whole problem's plan picks (a block's own
+    plan may pick another), and Winograd's blocks start on its 2x2 tile grid."""
+    lazy, expected = _lazy_and_expected(problem)
+    assert_bitwise_equal(lazy.compute(), expected)
+
+
+def test_channels_last_and_winograd_blocks(rng):
+    """data_format="channels_last" passes through to every block; algorithm="fast"
+    on a 3x3 layer with many channels runs Winograd in every block, its 2x2 output
+    tiles where the whole array's are."""
+    x = rng.standard_normal((2, 30, 27, 16)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    kwargs = dict(padding=1, data_format="channels_last", algorithm="fast")
+    assert pyconvx.plan(x, w, **kwargs).algorithm == "winograd"
+    expected = pyconvx.conv(x, w, **kwargs)
+    for chunks in [(1, 7, 9, 16), (2, (3, 11, 16), (5, 22), 16), (1, 30, 27, (6, 10))]:
+        with warnings.catch_warnings():   # the last chunking splits the channels
+            warnings.filterwarnings("ignore", "x is chunked along its channel axis")
+            lazy = pyconvx.dask.conv2d(da.from_array(x, chunks=chunks), w, **kwargs)
+        assert lazy.chunks[3] == (16,)
+        assert all(size % 2 == 0 for size in np.cumsum(lazy.chunks[1])[:-1])
+        assert_bitwise_equal(lazy.compute(), expected)
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+def test_edge_blocks_hold_the_whole_arrays_border(mode, rng):
+    """Tiny chunks at the edges of wide paddings: the border of every edge block is
+    the whole array's, for every mode (circular through its periodic data)."""
+    x = rng.standard_normal((1, 1, 23, 19))
+    w = rng.standard_normal((1, 1, 5, 4))
+    kwargs = dict(padding=((4, 3), (3, 3)), **mode_kwargs(mode))
+    expected = pyconvx.conv(x, w, **kwargs)
+    for chunks in [(1, 1, (1, 2, 20), (3, 15, 1)), (1, 1, (22, 1), (1, 1, 1, 16)),
+                   (1, 1, 5, 4), (1, 1, 1, 1)]:
+        lazy = pyconvx.dask.conv2d(da.from_array(x, chunks=chunks), w, **kwargs)
+        assert_bitwise_equal(lazy.compute(), expected)
+
+
+def test_spatial_chunks_are_kept_when_they_can_be(rng):
+    """Even chunks on the stride's grid: no rechunk, one block per input chunk, the
+    halo of a 7x7 'same' kernel is 3 samples each side."""
+    x = rng.standard_normal((1, 1, 64, 64)).astype(np.float32)
+    chunked = da.from_array(x, chunks=(1, 1, 16, 32))
+    lazy = pyconvx.dask.conv(chunked, np.ones((1, 1, 7, 7), np.float32), padding="same",
+                             padding_mode="reflect")
+    assert lazy.chunks == ((1,), (1,), (16, 16, 16, 16), (32, 32))
+    strided = pyconvx.dask.conv(chunked, np.ones((1, 1, 3, 3), np.float32), padding=1,
+                                stride=2)
+    assert strided.chunks == ((1,), (1,), (8, 8, 8, 8), (16, 16))
+
+
+def test_batch_chunks_need_no_halo(rng):
+    x = rng.standard_normal((7, 3, 10, 10))
+    w = rng.standard_normal((4, 3, 3, 3))
+    lazy = pyconvx.dask.conv(da.from_array(x, chunks=(2, 3, 10, 10)), w, padding=1)
+    assert lazy.chunks[0] == (2, 2, 2, 1) and lazy.numblocks == (4, 1, 1, 1)
+    # the graph: one task per block of the result, reading its own input block only
+    assert_bitwise_equal(lazy.compute(), pyconvx.conv(x, w, padding=1))
+
+
+def test_unbatched_and_in_memory_inputs(rng):
+    x = rng.standard_normal((2, 30))
+    w = rng.standard_normal((3, 2, 4))
+    expected = pyconvx.conv(x, w, padding="same", padding_mode="circular")
+    lazy = pyconvx.dask.conv1d(da.from_array(x, chunks=(2, 7)), w, padding="same",
+                               padding_mode="circular")
+    assert lazy.shape == expected.shape
+    assert_bitwise_equal(lazy.compute(), expected)
+    assert_bitwise_equal(pyconvx.dask.conv1d(x, w, padding="same",
+                                             padding_mode="circular").compute(), expected)
+
+
+def test_the_nd_wrappers_and_dtype_rule(rng):
+    for ndim, func in [(1, pyconvx.dask.conv1d), (2, pyconvx.dask.conv2d),
+                       (3, pyconvx.dask.conv3d)]:
+        x = rng.integers(-5, 5, (1, 2) + (8,) * ndim).astype(np.int32)
+        w = rng.standard_normal((2, 2) + (3,) * ndim).astype(np.float32)
+        lazy = func(da.from_array(x, chunks=(1, 2) + (3,) * ndim), w, padding=1)
+        assert lazy.dtype == np.float64                      # an integer input: float64
+        assert_bitwise_equal(lazy.compute(), pyconvx.conv(x, w, padding=1))
+        with pytest.raises(ValueError, match=rf"weight must have {ndim + 2} dims"):
+            func(da.from_array(x), np.ones((2, 2) + (3,) * (ndim % 3 + 1)))
+
+
+def test_chunked_channels_are_rechunked_with_a_warning(rng):
+    x = rng.standard_normal((1, 6, 12, 12))
+    w = rng.standard_normal((4, 3, 3, 3))
+    with pytest.warns(UserWarning, match=r"chunked along its channel axis \(2, 4\)"):
+        lazy = pyconvx.dask.conv(da.from_array(x, chunks=(1, (2, 4), 6, 6)), w, groups=2)
+    assert_bitwise_equal(lazy.compute(), pyconvx.conv(x, w, groups=2))
+
+
+def test_errors_are_those_of_conv_and_come_at_once(rng):
+    x = da.ones((1, 2, 10, 10), chunks=5)
+    with pytest.raises(ValueError, match="x has C_in=2 channels but weight shape"):
+        pyconvx.dask.conv(x, np.ones((1, 3, 3, 3)))
+    with pytest.raises(ValueError, match="padding_mode='reflect' needs padding < the input"):
+        pyconvx.dask.conv(x, np.ones((1, 2, 3, 3)), padding=10, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"algorithm='fft' is not available in pyconvx\.dask"):
+        pyconvx.dask.conv(x, np.ones((1, 2, 3, 3)), algorithm="fft")
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        pyconvx.dask.conv(x, np.ones((1, 2, 3, 3)), algorithm="quick")
+    with pytest.raises(TypeError, match="x has dtype complex128"):
+        pyconvx.dask.conv(x.astype(complex), np.ones((1, 2, 3, 3)))
+    with pytest.raises(ValueError, match="threads must be >= 1 or None, got 0"):
+        pyconvx.dask.conv(x, np.ones((1, 2, 3, 3)), threads=0)
+    unknown = x[x[:, 0, 0, 0] > 0]
+    with pytest.raises(ValueError, match="x has unknown chunk sizes"):
+        pyconvx.dask.conv(unknown, np.ones((1, 2, 3, 3)))
+
+
+@pytest.mark.parametrize("threads, expected", [(None, {1}), (3, {3})])
+def test_tasks_compute_with_one_thread_unless_told(threads, expected, rng, monkeypatch):
+    """dask's threaded scheduler already runs one task per core: each task's call
+    uses threads=1 (no oversubscription) unless ``threads=`` says otherwise."""
+    seen = []
+    in_memory = pyconvx.dask.conv_in_memory
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["threads"])
+        return in_memory(*args, **kwargs)
+
+    monkeypatch.setattr(pyconvx.dask, "conv_in_memory", recording)
+    x = rng.standard_normal((4, 2, 16, 16))
+    w = rng.standard_normal((2, 2, 3, 3))
+    lazy = pyconvx.dask.conv(da.from_array(x, chunks=(1, 2, 8, 8)), w, padding=1,
+                             threads=threads)
+    assert_bitwise_equal(lazy.compute(), pyconvx.conv(x, w, padding=1))
+    assert len(seen) == 16 and set(seen) == expected
+
+
+# ----------------------------------------------------------------------------- the split
+@given(st.integers(1, 200), st.integers(1, 9), st.integers(1, 4), st.integers(1, 3),
+       st.integers(0, 9), st.integers(0, 9), st.sampled_from(PADDING_MODES),
+       st.data())
+def test_the_split_of_an_axis(size, kernel, stride, dilation, lo, hi, mode, data):
+    """Every block's window gives exactly its outputs, lies inside its overlapped
+    chunk, and is padded only at the ends of the axis, within the mode's reach;
+    the halo is the windows' shared part, ext - stride, split like the padding."""
+    ext = dilation * (kernel - 1) + 1
+    limit = padding_limit(mode, size)
+    assume(limit is None or max(lo, hi) <= limit)
+    chunks = data.draw(chunk_sizes(size))
+    if mode == "circular" and len(chunks) > 1:
+        lo = hi = 0     # the caller has extended the axis with its periodic data
+    assume(ext <= size + lo + hi)
+    out_size = output_length(size, kernel, stride, lo, hi, dilation)
+    split = split_axis(size, kernel, stride, dilation, (lo, hi), mode, chunks, out_size)
+    assert sum(split.input_chunks) == size and sum(split.output_chunks) == out_size
+    assert min(split.output_chunks) >= 1
+    left, right = split.depth
+    blocks = len(split.input_chunks)
+    if blocks > 1:
+        assert left + right == max(ext - stride, 0)
+        assert min(split.input_chunks) >= max(left, right)
+    for j, (stop, pad_low, pad_high) in enumerate(split.windows):
+        overlapped = split.input_chunks[j] + (left if j else 0) + (right if j < blocks - 1
+                                                                   else 0)
+        assert 1 <= stop <= overlapped
+        assert pad_low == (lo if j == 0 else 0) and pad_high == (hi if j == blocks - 1 else 0)
+        limit = padding_limit(mode, stop)
+        assert limit is None or max(pad_low, pad_high) <= limit
+        assert output_length(stop, kernel, stride, pad_low, pad_high, dilation) == (
+            split.output_chunks[j])
+
+
+def test_a_split_aligned_for_winograd():
+    split = split_axis(40, 3, 1, 1, (1, 1), "zeros", (7, 7, 7, 7, 12), 40, out_align=2)
+    assert split.output_chunks == (8, 6, 8, 6, 12)
+    assert all(size % 2 == 0 for size in np.cumsum(split.output_chunks)[:-1])
+
+
+# ----------------------------------------------------------------------------- distributed
+def test_a_local_cluster_of_two_processes_gives_the_same_bits(rng):
+    """Two worker processes on this machine (localhost only, dashboard off), one
+    thread each: the same bits as in memory."""
+    distributed = pytest.importorskip("distributed")
+    problems = [
+        ((2, 3, 40, 36), (4, 3, 5, 5), dict(padding=2, padding_mode="reflect"),
+         (1, 3, (9, 20, 11), (12, 12, 12))),
+        ((1, 1, 64, 64), (1, 1, 7, 7), dict(padding="same", padding_mode="symmetric"),
+         (1, 1, 16, 16)),
+        ((1, 2, 30, 31), (2, 1, 3, 3), dict(padding=(3, 2), stride=2, groups=2,
+                                            padding_mode="circular"), (1, 2, 7, 10)),
+        ((1, 16, 20, 20), (16, 16, 3, 3), dict(padding=1, padding_mode="constant",
+                                               padding_value=0.5), (1, 16, 5, 7)),
+    ]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None,
+                                  protocol="tcp", silence_logs=40) as cluster, \
+            distributed.Client(cluster) as client:
+        assert sorted(client.nthreads().values()) == [1, 1]
+        for x_shape, w_shape, kwargs, chunks in problems:
+            x, w, b = make_problem(rng, x_shape, w_shape, dtype=np.float32)
+            lazy = pyconvx.dask.conv(da.from_array(x, chunks=chunks), w, b, **kwargs)
+            assert_bitwise_equal(client.compute(lazy).result(), pyconvx.conv(x, w, b, **kwargs))
+
+
+# ----------------------------------------------------------------------------- importing
+def test_import_pyconvx_does_not_import_dask():
+    code = "import sys, pyconvx; print(sorted(m for m in sys.modules if m.split('.')[0] == 'dask'))"
+    result = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_without_dask_the_import_says_how_to_install_it():
+    code = ("import sys; sys.modules['dask'] = None; sys.modules['dask.array'] = None\n"
+            "try:\n    import pyconvx.dask\nexcept ImportError as exc:\n    print(exc)")
+    result = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True,
+                            text=True, timeout=60)
+    assert "pip install 'pyconvx[dask]'" in result.stdout, result.stdout + result.stderr
+
+
+def test_no_warning_for_a_plain_call(rng):
+    x = da.from_array(rng.standard_normal((1, 2, 20, 20)), chunks=(1, 2, 5, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pyconvx.dask.conv(x, rng.standard_normal((2, 2, 3, 3)), padding=1).compute()
