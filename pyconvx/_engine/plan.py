@@ -70,6 +70,12 @@ WINOGRAD_MAX_WASTE = 0.25
 #: Per-thread band buffer the tiler aims for (fits the L2 cache).
 BAND_TARGET_BYTES = 512 * 1024
 
+#: The gemm kernel's band may take this many times BAND_TARGET_BYTES: its tiles
+#: read the band kc rows at a time, and a larger box reads the weights (from
+#: the L3 cache, one block of panels per box) and copies the band's halo rows
+#: fewer times per output.
+GEMM_BAND_SCALE = 2
+
 #: The weights of one block of panels, which every tile of a box reads again,
 #: aim for this part of the L2 cache (beside the band): larger weights are split
 #: into more blocks of output channels (measured, one thread: 512->512 3x3 at
@@ -329,7 +335,8 @@ def _output_box(geometry, kind, mr, nr, esize, threads, residues, inplace):
         box = _winograd_box(geometry, mr, nr, esize)
     else:
         box = list(geometry.out_spatial)
-        while (not inplace and band_bytes(box) > BAND_TARGET_BYTES
+        band_target = BAND_TARGET_BYTES * (GEMM_BAND_SCALE if kind == Kind.GEMM else 1)
+        while (not inplace and band_bytes(box) > band_target
                and any(b > 1 for b in box)):
             i = next(i for i, b in enumerate(box) if b > 1)
             if kind == Kind.DEPTHWISE and box[0] < 16 and box[1] > 1:

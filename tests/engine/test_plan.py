@@ -138,3 +138,26 @@ def test_gemm_weight_blocks_fit_their_cache_target(dtype):
             g = pointwise.records[0].fields
             kept = g["panels_per_block"] * g["mr"] * g["K"] * np.dtype(dtype).itemsize
             assert g["inplace"] and kept > planner.WEIGHT_BLOCK_TARGET_BYTES, level
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_bands_take_their_scale_of_the_band_target(dtype):
+    """The gemm kernel's box is halved until its band fits GEMM_BAND_SCALE x
+    BAND_TARGET_BYTES (not BAND_TARGET_BYTES alone); the depthwise kernel's
+    fits BAND_TARGET_BYTES."""
+    from pyconvx._engine import plan as planner
+
+    esize = np.dtype(dtype).itemsize
+    target = planner.BAND_TARGET_BYTES
+    for level in dispatch.available_levels():
+        with dispatch.forced_simd(level):
+            # 512 channels x 2 stride phases: 3199 samples need about 6.5 MB of band
+            f = pyconvx.plan((1, 512, 3199), (512, 512, 3), stride=2, dtype=dtype,
+                             threads=1).records[0].fields
+            assert f["kind"] == planner.Kind.GEMM
+            assert 1.5 * target < f["band_elems"] * esize <= planner.GEMM_BAND_SCALE * target
+            # one plane of 400x400 fits the larger target but not BAND_TARGET_BYTES
+            d = pyconvx.plan((1, 64, 400, 400), (64, 1, 3, 3), padding=1, groups=64,
+                             dtype=dtype, threads=1).records[0].fields
+            assert d["kind"] == planner.Kind.DEPTHWISE
+            assert d["band_elems"] * esize <= target and d["box"][0] < 400, level
