@@ -46,7 +46,7 @@ def test_workload(benchmark, bench_threads, workload, side):
     x, w = workload.make_inputs()
     if side == "pyconvx":
         call = workload.pyconvx_call(x, w, bench_threads)
-        benchmark.extra_info["name"] = f"pyconvx.conv: {workload.name}"
+        benchmark.extra_info["name"] = f"pyconvx: {workload.name}"
         _run(benchmark, call, slow=False)
     else:
         missing = workload.peer_available()
@@ -59,5 +59,5 @@ def test_workload(benchmark, bench_threads, workload, side):
         finally:
             restore()
     stats = getattr(benchmark, "stats", None)
-    if stats is not None and getattr(stats, "stats", None) is not None:
+    if workload.flops and stats is not None and getattr(stats, "stats", None) is not None:
         benchmark.extra_info["gflops_median"] = workload.flops / stats.stats.median / 1e9

@@ -24,7 +24,12 @@ width, as SciPy does).  The compiled engine has the same rules in C
 (``stage.pyx``, ``map_index``); the tests check the two agree.
 """
 
+from __future__ import annotations
+
 import numpy as np
+import numpy.typing as npt
+
+from ._typing import PaddingMode
 
 __all__ = [
     "NUMPY_PAD_MODES",
@@ -42,7 +47,7 @@ NUMPY_PAD_MODES = {"zeros": "constant", "constant": "constant", "reflect": "refl
                    "symmetric": "symmetric", "replicate": "edge", "circular": "wrap"}
 
 
-def padding_limit(mode, size):
+def padding_limit(mode: PaddingMode, size: int) -> int | None:
     """The widest padding (per side) the engine's ``mode`` takes for an axis of ``size``."""
     if mode == "reflect":
         return size - 1
@@ -51,7 +56,7 @@ def padding_limit(mode, size):
     return None   # zeros, constant, replicate: any width
 
 
-def source_index(index, size, mode):
+def source_index(index: int, size: int, mode: PaddingMode) -> int | None:
     """The input sample a padded coordinate reads (None: the fill value).
 
     ``index`` is relative to the first sample; within one reflection of the
@@ -70,24 +75,24 @@ def source_index(index, size, mode):
     return -index if index < 0 else 2 * (size - 1) - index   # reflect
 
 
-def extend_indices(positions, size, mode):
+def extend_indices(positions: npt.ArrayLike, size: int, mode: PaddingMode) -> npt.NDArray[np.int64]:
     """Vectorised ``source_index`` of any width (periodic extension), -1 for the fill.
 
     ``reflect`` and ``symmetric`` repeat with period ``2 * size - 2`` and
     ``2 * size``, ``circular`` with ``size``; SciPy's ``boundary="symm"`` is
     ``symmetric``.
     """
-    positions = np.asarray(positions, dtype=np.int64)
+    indices = np.asarray(positions, dtype=np.int64)
     if mode in ("zeros", "constant"):
-        return np.where((positions >= 0) & (positions < size), positions, -1)
+        return np.where((indices >= 0) & (indices < size), indices, -1)
     if mode == "replicate":
-        return np.clip(positions, 0, size - 1)
+        return np.clip(indices, 0, size - 1)
     if mode == "circular":
-        return np.mod(positions, size)
+        return np.mod(indices, size)
     if mode == "symmetric":
-        folded = np.mod(positions, 2 * size)
+        folded = np.mod(indices, 2 * size)
         return np.where(folded >= size, 2 * size - 1 - folded, folded)
     if size == 1:   # reflect of one sample: the sample itself
-        return np.zeros_like(positions)
-    folded = np.mod(positions, 2 * size - 2)
+        return np.zeros_like(indices)
+    folded = np.mod(indices, 2 * size - 2)
     return np.where(folded >= size, 2 * size - 2 - folded, folded)

@@ -67,11 +67,14 @@ data_format : {"channels_first", "channels_last"}, optional
     "out": """\
 out : ndarray, optional
     Preallocated result: exact shape, result dtype, C-contiguous, aligned,
-    writeable.  It may overlap an input.""",
+    writeable.  It may overlap an input.  A call stopped by Ctrl-C
+    (KeyboardInterrupt) leaves it partly written.""",
     "threads": """\
 threads : int, optional
     Threads to use; None means OMP_NUM_THREADS if set, else the cores this
-    process may use.  Results are bitwise identical for every count.""",
+    process may use.  Counts above 8 are capped at 4 per usable core (and at
+    what a limited address space has room for).  Results are bitwise
+    identical for every count.""",
     "algorithm": """\
 algorithm : str, optional
     One of "auto", "fast", "direct", "gemm", "row", "rowblock", "depthwise",
@@ -116,6 +119,62 @@ where no Inf - Inf occurs.  Winograd spreads a non-finite input to the whole
 2x2 output tile (an Inf may become NaN); the FFT spreads it to every output
 and warns.""",
 }
+DOCS.update({
+    "pool_x": """\
+x : array_like
+    ``(N, C, H, W)`` or unbatched ``(C, H, W)`` (``(N, H, W, C)`` or
+    ``(H, W, C)`` with ``data_format="channels_last"``); float32 stays
+    float32, float64, integer and bool inputs give float64.  Any memory
+    layout is accepted.""",
+    "pool_window": """\
+kernel_size : int or tuple of 1 or 2 ints
+    Window size (one int, or a one-element tuple, means a square window).
+stride : int or tuple of 1 or 2 ints, optional
+    Step between windows; None (or an empty tuple) means ``kernel_size``.""",
+    "pool_ceil_mode": """\
+ceil_mode : bool, optional
+    Round the output size up, keeping a last window only if it starts
+    inside the input or the left padding (torch's rule).""",
+    "pool_divisor": """\
+count_include_pad : bool, optional
+    Divide by the window size including padded cells (torch's default) or
+    by the number of input cells only.  A ``ceil_mode`` window hanging past
+    the padded input is divided by its clipped size, as in torch.
+divisor_override : int, optional
+    Divide every window's sum by this (nonzero) int instead.""",
+    "pool_data_format": """\
+data_format : {"channels_first", "channels_last"}, optional
+    Where the channel axis of the arrays is: before the spatial dims (the
+    default) or after them.  Channels-last arrays are read and written
+    through their strides and give the same bits as the channels-first call
+    on the transposed arrays.""",
+    "pool_threads": """\
+threads : int, optional
+    Most OpenMP threads to use (None: ``OMP_NUM_THREADS`` or the usable
+    cores; counts above 8 are capped at 4 per usable core); small problems
+    use fewer.  Results are bitwise identical for every count.""",
+    "pool_raises": """\
+TypeError
+    For non-int sizes, non-bool flags or an unsupported dtype.
+ValueError
+    For a wrong rank or shape, sizes out of range, padding above half the
+    kernel, an empty spatial input or an empty output.
+MemoryError
+    When the result cannot fit in memory.
+KeyboardInterrupt
+    On Ctrl-C: the work is done in chunks of a few milliseconds, and each
+    window walks only its taps inside the input, whatever the kernel size.""",
+    "pool_max_notes": """\
+NaN and Inf: padding is ``-inf`` and never wins.  A NaN in a window makes
+its output NaN; ``+inf`` gives ``+inf`` exactly in the outputs whose window
+holds it (and no NaN); ``-inf`` is an output only where every tap of the
+window is ``-inf``.  Ties go to the first maximum in the window's row-major
+order, as in torch's CPU kernel.""",
+    "pool_avg_notes": """\
+NaN and Inf: padding is zero.  A NaN or Inf in the input reaches exactly
+the outputs whose window holds it; Inf stays Inf (with its sign) unless the
+window also holds the opposite infinity (Inf - Inf is NaN).""",
+})
 DOCS["layer_parameters"] = """\
 in_channels, out_channels : int
     Channel counts (>= 1), both divisible by ``groups``.
@@ -138,10 +197,124 @@ DOCS["layer_attributes"] = """\
 weight : ndarray
     ``(out_channels, in_channels / groups, *kernel_size)``.
 bias : ndarray or None
-    ``(out_channels,)``."""
+    ``(out_channels,)``.
+grad_weight, grad_bias : ndarray or None
+    The gradients added up by :meth:`backward` since the last
+    :meth:`zero_grad`."""
+DOCS["transpose_layer_parameters"] = """\
+in_channels, out_channels : int
+    Channel counts (>= 1), both divisible by ``groups``.
+kernel_size : int or tuple of int
+    Kernel size, one per spatial dim.
+stride, padding, output_padding, groups, dilation
+    As for :func:`pyconvx.conv_transpose`.
+bias : bool, optional
+    Whether the layer has a bias per output channel.
+padding_mode : {"zeros"}, optional
+    Only zeros, as in PyTorch.
+dtype : {numpy.float32, numpy.float64}, optional
+    dtype of the parameters.
+seed : int, optional
+    Seed of the initialisation (PyTorch's default law for transposed layers:
+    weight and bias uniform in +-1/sqrt(out_channels / groups * prod(kernel)));
+    same seed, same weights.
+data_format : {"channels_first", "channels_last"}, optional
+    The layout of the inputs the layer is called on and of its outputs."""
+DOCS["transpose_layer_attributes"] = """\
+weight : ndarray
+    ``(in_channels, out_channels / groups, *kernel_size)``.
+bias : ndarray or None
+    ``(out_channels,)``.
+grad_weight, grad_bias : ndarray or None
+    The gradients added up by :meth:`backward` since the last
+    :meth:`zero_grad`."""
 DOCS["conv_parameters"] = "\n".join(DOCS[name] for name in (
     "x", "weight", "bias", "stride", "padding", "dilation", "groups", "flip", "padding_mode",
     "padding_value", "data_format", "out", "threads", "algorithm"))
+
+DOCS["transpose_parameters"] = """\
+x : array_like
+    Input ``(N, C_in, *spatial)``, or unbatched ``(C_in, *spatial)`` (the
+    result is then unbatched too).  Any memory layout is accepted.
+weight : array_like
+    ``(C_in, C_out / groups, *kernel)`` (PyTorch's layout of a transposed
+    convolution: the weight of the convolution it is the adjoint of).
+bias : array_like, optional
+    ``(C_out,)``, cast to the result dtype, added to every output.
+stride : int or tuple of int, optional
+    Step between the stamped kernels, per spatial dim (>= 1): the upsampling
+    factor.
+padding : int or tuple, optional
+    An int, one int per dim, or one ``(low, high)`` pair per dim: how many
+    outputs are cut from each side of the full result (the padding of the
+    convolution it is the adjoint of).
+output_padding : int or tuple of int, optional
+    Extra outputs on the high side of each dim, smaller than the stride or
+    the dilation: picks one of the input sizes that a strided convolution
+    maps to the same output size.
+groups : int, optional
+    Independent channel groups; must divide C_in.
+dilation : int or tuple of int, optional
+    Spacing between kernel taps (>= 1).
+flip : bool, optional
+    False (default): the adjoint of cross-correlation (PyTorch's
+    ``conv_transpose``).  True: the adjoint of true convolution (the kernel
+    rotated 180 degrees over every spatial axis).
+out : ndarray, optional
+    Preallocated result: exact shape, result dtype, C-contiguous, aligned,
+    writeable.  It may overlap an input.
+threads : int, optional
+    Threads to use; None means OMP_NUM_THREADS if set, else the cores this
+    process may use.  Results are bitwise identical for every count.
+data_format : {"channels_first", "channels_last"}, optional
+    "channels_last": x is ``(N, *spatial, C_in)`` and the result
+    ``(N, *out_spatial, C_out)`` (unbatched: without N), read and written
+    through strides with no transposed copy, bitwise equal to the
+    channels-first call on the transposed arrays.  The weight's layout is
+    the same in both."""
+DOCS["transpose_raises"] = """\
+TypeError
+    Wrong argument types or unsupported dtypes.
+ValueError
+    Wrong shapes or values (an ``output_padding`` not smaller than the
+    stride or the dilation, a padding that leaves no output); the message
+    names the parameter and the value.
+MemoryError
+    When the output cannot be had (checked before anything is allocated)."""
+DOCS["transpose_notes"] = """\
+How it computes: output position ``i`` of a dim belongs to phase
+``(i + pad_low) mod stride``; only the taps ``m`` with ``m * dilation``
+in that residue reach it, and on each phase the sum is an ordinary
+stride-1 convolution with those taps.  So the ``prod(stride)`` phases run on
+the forward engine (its microkernels, bounded scratch, OpenMP over output
+tiles), each writing its outputs in place through a strided view: no
+scatter, no im2col/col2im buffer, every output summed once over its own
+taps in a fixed order (bitwise identical for every thread count).  The
+rounding bound is the convolution's, over the output's own products.
+:func:`pyconvx.plan_transpose` shows the phases."""
+DOCS["grad_parameters"] = """\
+stride, padding, dilation, groups, flip, padding_mode, padding_value, data_format
+    Those of the forward call :func:`pyconvx.conv` (every padding form and
+    padding mode it accepts).
+threads : int, optional
+    Threads to use; None means OMP_NUM_THREADS if set, else the cores this
+    process may use.  Results are bitwise identical for every count."""
+DOCS["grad_output"] = """\
+grad_output : array_like
+    The gradient of the loss with respect to the convolution's output: the
+    output's shape (``pyconvx.output_shape``) and layout convention, the
+    dtype of the forward pass."""
+DOCS["grad_raises"] = """\
+TypeError
+    Wrong argument types, unsupported dtypes, or arrays of different
+    floating dtypes (float32 with float64): a gradient is computed in the
+    dtype of its forward pass.
+ValueError
+    Wrong shapes or values: a grad_output whose shape is not the forward
+    output's, an input_shape or weight_shape inconsistent with it; the
+    message names the parameter and the value.
+MemoryError
+    When the result or the workspace cannot be had."""
 
 
 def docfiller(obj):

@@ -8,7 +8,13 @@ Complex data or kernels are filtered as real and imaginary parts (the
 engine is real), combined as ``(a + ib)(c + id) = ac - bd + i(ad + bc)``.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from ._ndimage_core import correlate, correlate_passes, correlate_separable
 from ._ndimage_support import compute_dtype, store
@@ -16,7 +22,7 @@ from ._ndimage_support import compute_dtype, store
 __all__ = ["filter_array", "filter_passes", "real_cval", "result_array"]
 
 
-def real_cval(cval):
+def real_cval(cval: Any) -> float:
     """``cval`` as a float; a complex value is refused (real data cannot hold it)."""
     if np.iscomplexobj(cval):
         raise ValueError("Cannot provide a complex-valued cval when the input is real; "
@@ -28,7 +34,7 @@ def real_cval(cval):
                         f"{cval!r}") from None
 
 
-def _complex_cval(cval):
+def _complex_cval(cval: Any) -> tuple[float, float]:
     try:
         value = complex(cval)
     except (TypeError, ValueError):
@@ -36,16 +42,20 @@ def _complex_cval(cval):
     return value.real, value.imag
 
 
-def filter_array(source, weights, pads, mode, cval, out_dtype, threads, separable=True):
+def filter_array(source: npt.NDArray[Any], weights: npt.NDArray[Any],
+                 pads: Sequence[tuple[int, int]], mode: str, cval: object,
+                 out_dtype: np.dtype[Any], threads: int, separable: bool = True
+                 ) -> npt.NDArray[Any]:
     """Correlate ``source`` with ``weights`` (same rank); the result as ``out_dtype``.
 
     ``pads`` is each axis's ``(low, high)`` border, ``mode`` a pyconvx
     padding mode and ``cval`` the value of a ``"constant"`` border.  A
     rank-1 kernel runs as 1-D passes (``separable``, when cheaper).
     """
-    run = correlate_separable if separable else correlate
+    run: Callable[..., npt.NDArray[Any]] = correlate_separable if separable else correlate
 
-    def part(data, kernel, value, real_out):
+    def part(data: npt.NDArray[Any], kernel: npt.NDArray[Any], value: float,
+             real_out: np.dtype[Any]) -> npt.NDArray[Any]:
         return run(data, kernel, pads, mode, value, compute_dtype(data.dtype, real_out),
                    threads)
 
@@ -75,7 +85,9 @@ def filter_array(source, weights, pads, mode, cval, out_dtype, threads, separabl
     return result
 
 
-def filter_passes(source, passes, cval, out_dtype, threads):
+def filter_passes(source: npt.NDArray[Any],
+                  passes: Sequence[tuple[npt.NDArray[Any], Sequence[tuple[int, int]], str]],
+                  cval: object, out_dtype: npt.DTypeLike, threads: int) -> npt.NDArray[Any]:
     """One :func:`filter_array` step per ``(kernel, pads, mode)`` of ``passes``, in turn.
 
     Each step's result is stored in ``out_dtype`` before the next reads it,
@@ -84,19 +96,22 @@ def filter_passes(source, passes, cval, out_dtype, threads):
     in), the steps run as one chain whose intermediate results reuse
     scratch buffers; the results are the same.
     """
-    out_dtype = np.dtype(out_dtype)
-    if (source.dtype.kind != "c" and out_dtype.kind == "f"
-            and compute_dtype(source.dtype, out_dtype) == out_dtype):
+    target = np.dtype(out_dtype)
+    if (source.dtype.kind != "c" and target.kind == "f"
+            and compute_dtype(source.dtype, target) == target):
         value = real_cval(cval)
-        return correlate_passes(source, [(kernel, pads, mode, value)
-                                         for kernel, pads, mode in passes], out_dtype, threads)
+        passed: npt.NDArray[Any] = correlate_passes(
+            source, [(kernel, pads, mode, value) for kernel, pads, mode in passes], target,
+            threads)
+        return passed
     result = source
     for kernel, pads, mode in passes:
-        result = filter_array(result, kernel, pads, mode, cval, out_dtype, threads)
+        result = filter_array(result, kernel, pads, mode, cval, target, threads)
     return result
 
 
-def result_array(result, target):
+def result_array(result: npt.NDArray[Any], target: npt.NDArray[Any] | None
+                 ) -> npt.NDArray[Any]:
     """``result`` written into the caller's ``target`` array (when given), returned."""
     if target is None:
         return result

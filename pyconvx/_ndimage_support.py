@@ -11,11 +11,15 @@ text, so code written for either library keeps working.  Nothing here touches
 array data except :func:`store`, which casts a finished result.
 """
 
+from __future__ import annotations
+
 import numbers
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "MODES",
@@ -55,12 +59,14 @@ MODES = {
     "grid-constant": "constant",
 }
 
+_Entry = TypeVar("_Entry")
+
 #: dtype kinds scipy.ndimage filters (bool, integers, floats, complex).
 _SUPPORTED = ("bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
               "float32", "float64", "complex64", "complex128")
 
 
-def padding_mode(mode):
+def padding_mode(mode: object) -> str:
     """The pyconvx ``padding_mode`` of a ``scipy.ndimage`` border name."""
     if not isinstance(mode, str) or mode not in MODES:
         raise NdimageValueError(
@@ -69,7 +75,7 @@ def padding_mode(mode):
     return MODES[mode]
 
 
-def normalize_sequence(value, rank, name):
+def normalize_sequence(value: Any, rank: int, name: str) -> list[Any]:
     """``value`` repeated ``rank`` times, or its entries if it is a sequence of ``rank``."""
     if not isinstance(value, str) and np.iterable(value):
         entries = list(value)
@@ -81,28 +87,30 @@ def normalize_sequence(value, rank, name):
     return [value] * rank
 
 
-def check_axes(axes, ndim):
+def check_axes(axes: object, ndim: int) -> tuple[int, ...]:
     """The filtered axes as a tuple of non-negative ints (all axes for None)."""
     if axes is None:
         return tuple(range(ndim))
+    listed: tuple[int, ...]
     if np.isscalar(axes):
-        axes = (operator.index(axes),)
+        listed = (operator.index(axes),)  # type: ignore[arg-type]  # a scalar: index() decides
     elif isinstance(axes, Iterable):
-        axes = tuple(operator.index(axis) for axis in axes)
+        listed = tuple(operator.index(axis) for axis in axes)
     else:
         raise ValueError("axes must be an integer, iterable of integers, or None; "
                          f"got {type(axes).__name__} {axes!r}")
-    for axis in axes:
+    for axis in listed:
         if not -ndim <= axis < ndim:
             raise ValueError(f"specified axis: {axis} is out of range for an input of "
                              f"{ndim} dimensions")
-    axes = tuple(axis % ndim for axis in axes)
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"axes must be unique, got {axes}")
-    return axes
+    listed = tuple(axis % ndim for axis in listed)
+    if len(set(listed)) != len(listed):
+        raise ValueError(f"axes must be unique, got {listed}")
+    return listed
 
 
-def expand_to_rank(values, axes, ndim, fill):
+def expand_to_rank(values: Iterable[_Entry], axes: Sequence[int], ndim: int,
+                   fill: _Entry) -> list[_Entry]:
     """Per-axis ``values`` of the filtered ``axes`` spread over all ``ndim`` axes."""
     full = [fill] * ndim
     for axis, value in zip(axes, values):
@@ -110,36 +118,37 @@ def expand_to_rank(values, axes, ndim, fill):
     return full
 
 
-def check_origin(origin, size, name="origin"):
+def check_origin(origin: object, size: int, name: str = "origin") -> int:
     """``origin`` as an int in the range that keeps the kernel over its pixel."""
     if isinstance(origin, (bool, np.bool_)):
         raise TypeError(f"{name} must be an int, got bool {origin!r}")
     try:
-        origin = operator.index(origin)
+        shift = operator.index(origin)  # type: ignore[arg-type]  # index() decides
     except TypeError:
         raise TypeError(f"{name} must be an int, got {type(origin).__name__} {origin!r}") from None
-    if not -(size // 2) <= origin <= (size - 1) // 2:
+    if not -(size // 2) <= shift <= (size - 1) // 2:
         raise ValueError(
             f"Invalid origin; origin must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
-            f"(weights.shape[k]-1) // 2: got {name}={origin} for a kernel of size {size}")
-    return origin
+            f"(weights.shape[k]-1) // 2: got {name}={shift} for a kernel of size {size}")
+    return shift
 
 
-def _check_dtype(dtype, what):
+def _check_dtype(dtype: np.dtype[Any], what: str) -> None:
     if dtype.name not in _SUPPORTED:
         raise NdimageTypeError(
             f"array type not supported: {what} has dtype {dtype}; supported are bool, "
             "integers, float32, float64, complex64 and complex128")
 
 
-def input_array(value):
+def input_array(value: npt.ArrayLike) -> npt.NDArray[Any]:
     """``np.asarray(value)`` with a supported dtype, in native byte order."""
     array = np.asarray(value)
     _check_dtype(array.dtype, "input")
     return array.astype(array.dtype.newbyteorder("="), copy=False)
 
 
-def output_spec(output, shape, input_dtype, complex_output=False):
+def output_spec(output: object, shape: Sequence[int], input_dtype: np.dtype[Any],
+                complex_output: bool = False) -> tuple[npt.NDArray[Any] | None, np.dtype[Any]]:
     """``(array or None, dtype)`` of the result for ``output`` (None, a dtype or an array).
 
     A given array must have ``shape``; the result of a complex computation must
@@ -180,7 +189,8 @@ def output_spec(output, shape, input_dtype, complex_output=False):
     return output, output.dtype
 
 
-def compute_dtype(source_dtype, out_dtype):
+def compute_dtype(source_dtype: np.dtype[Any], out_dtype: np.dtype[Any]
+                  ) -> np.dtype[np.float32] | np.dtype[np.float64]:
     """The dtype a pass computes in: float32 when it reads and writes float32 data.
 
     float32 (complex64) data stored as float32 (complex64) stays in float32;
@@ -192,7 +202,7 @@ def compute_dtype(source_dtype, out_dtype):
     return np.dtype(np.float64)
 
 
-def _convert(values, bits):
+def _convert(values: npt.NDArray[np.float64], bits: int) -> npt.NDArray[np.signedinteger[Any]]:
     """x86-64's truncating conversion of doubles to a signed integer of ``bits``.
 
     Values outside the integer's range, and NaN, give its most negative value.
@@ -205,7 +215,7 @@ def _convert(values, bits):
     return np.where(inside, converted, itype(np.iinfo(itype).min))
 
 
-def store(values, dtype):
+def store(values: npt.NDArray[Any], dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     """``values`` (a float result) as ``dtype``, cast as ``scipy.ndimage``'s C code casts.
 
     Floats are rounded to the nearest.  Integers are truncated toward zero
@@ -216,27 +226,28 @@ def store(values, dtype):
     conversion; uint64 converts values from 2**63 up by an offset.  So -10
     becomes 246 in uint8, as in SciPy.
     """
-    dtype = np.dtype(dtype)
-    if values.dtype == dtype:
+    target = np.dtype(dtype)
+    if values.dtype == target:
         return values
-    if dtype.kind not in "biu":
-        return values.astype(dtype)
-    if dtype == np.int64:
+    if target.kind not in "biu":
+        return values.astype(target)
+    if target == np.int64:
         return _convert(values, 64)
-    if dtype == np.uint64:
+    if target == np.uint64:
         high = values >= 2.0**63
         result = _convert(np.where(high, values - 2.0**63, values), 64).view(np.uint64)
         result[high] ^= np.uint64(2**63)
         return result
-    if dtype == np.int32:
+    if target == np.int32:
         return _convert(values, 32)
-    if dtype == np.uint32:
+    if target == np.uint32:
         return _convert(values, 64).astype(np.uint32)
-    if dtype.kind == "b":
-        return _convert(values, 32).astype(np.uint8) != 0
-    return _convert(values, 32).astype(dtype)
+    if target.kind == "b":
+        nonzero: npt.NDArray[np.bool_] = _convert(values, 32).astype(np.uint8) != 0
+        return nonzero
+    return _convert(values, 32).astype(target)
 
 
-def is_integral(value):
+def is_integral(value: object) -> bool:
     """Whether ``value`` is an integer (a Python or NumPy int, not a bool)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))

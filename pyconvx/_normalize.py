@@ -11,6 +11,11 @@ import math
 import operator
 import os
 
+try:
+    import resource
+except ImportError:  # not POSIX
+    resource = None
+
 import numpy as np
 
 from ._boundary import PADDING_MODES
@@ -23,6 +28,7 @@ __all__ = [
     "as_int",
     "as_int_tuple",
     "as_padding_value",
+    "cap_threads",
     "check_choice",
     "check_size",
     "compute_array",
@@ -289,7 +295,63 @@ def resolve_threads(threads):
         count = as_int(threads, "threads")
         if count < 1:
             raise ValueError(f"threads must be >= 1 or None, got {threads!r}")
+    count = cap_threads(count)
     return 1 if _FORKED_CHILD else count
+
+
+#: Thread counts up to this many are always honoured (their stacks fit any
+#: address space Python itself runs in).
+THREADS_ALWAYS_ALLOWED = 8
+
+#: Above that, at most this many threads per usable core.  Results do not
+#: depend on the count; threads beyond the cores only wait their turn, and
+#: each one reserves a stack: thousands of them can exhaust a limited address
+#: space, and the OpenMP runtime aborts the whole process when it cannot start
+#: a thread.
+THREADS_PER_CORE = 4
+
+#: ... and at most as many as have their stacks in this share of a limited
+#: address space (``ulimit -v``).
+STACK_SHARE_OF_ADDRESS_SPACE = 1 / 16
+
+#: A thread's stack when the stack limit is unlimited (glibc's default then).
+DEFAULT_STACK_BYTES = 8 * 2**20
+
+
+def _usable_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _threads_the_address_space_allows():
+    """How many thread stacks fit in STACK_SHARE_OF_ADDRESS_SPACE of RLIMIT_AS."""
+    if resource is None:  # not POSIX
+        return math.inf
+    space = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if space == resource.RLIM_INFINITY:
+        return math.inf
+    stack = resource.getrlimit(resource.RLIMIT_STACK)[0]
+    if stack == resource.RLIM_INFINITY or stack <= 0:
+        stack = DEFAULT_STACK_BYTES
+    return int(space * STACK_SHARE_OF_ADDRESS_SPACE) // stack
+
+
+def cap_threads(count):
+    """``count`` capped to what this machine can honour.
+
+    Counts up to ``THREADS_ALWAYS_ALLOWED`` are kept; larger ones are capped
+    at ``THREADS_PER_CORE`` threads per usable core and, under an
+    address-space limit (``ulimit -v``), at as many threads as have their
+    stacks in ``STACK_SHARE_OF_ADDRESS_SPACE`` of it (never below
+    ``THREADS_ALWAYS_ALLOWED``).  Results do not depend on the thread count,
+    so the cap changes only the speed, never the bits.
+    """
+    if count <= THREADS_ALWAYS_ALLOWED:
+        return count
+    honoured = min(THREADS_PER_CORE * _usable_cores(), _threads_the_address_space_allows())
+    return min(count, max(THREADS_ALWAYS_ALLOWED, honoured))
 
 
 def compute_array(array, dtype, *, contiguous=False):

@@ -25,39 +25,45 @@ kernel built as ``fl(g[i] * g[j])``).  A kernel whose factors the search
 misses is correlated directly: that costs time, never accuracy.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["rank_one_factors"]
 
 
-def _reproduces(factors, kernel):
+def _reproduces(factors: list[npt.NDArray[Any]], kernel: npt.NDArray[Any]) -> bool:
     product = factors[0]
     for factor in factors[1:]:
         product = np.multiply.outer(product, factor)
     return product.shape == kernel.shape and np.array_equal(product, kernel)
 
 
-def _candidates(kernel):
+def _candidates(kernel: npt.NDArray[Any]) -> Iterator[list[npt.NDArray[Any]]]:
     wide = np.longdouble if kernel.dtype == np.float64 else np.float64
     pivot = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
     scale = wide(kernel[pivot])
     fibers = []
     for axis in range(kernel.ndim):
-        index = list(pivot)
+        index: list[Any] = list(pivot)
         index[axis] = slice(None)
         fibers.append(kernel[tuple(index)].astype(wide))
     for keep in (0, kernel.ndim - 1):   # which factor keeps the pivot's scale
         yield [fiber if axis == keep else fiber / scale for axis, fiber in enumerate(fibers)]
     if kernel.ndim == 2 and kernel.shape[0] == kernel.shape[1] and np.array_equal(
             kernel, kernel.T):
-        diagonal = np.diagonal(kernel).astype(wide)
+        diagonal: npt.NDArray[np.floating[Any]] = np.diagonal(kernel).astype(wide)
         if np.all(diagonal > 0):
             centre = int(np.argmax(diagonal))
             root = np.sqrt(diagonal) * np.where(kernel[:, centre] < 0, -1, 1)
             yield [root, root]
 
 
-def rank_one_factors(kernel):
+def rank_one_factors(kernel: npt.NDArray[Any]) -> list[npt.NDArray[Any]] | None:
     """The 1-D factors (one per axis, in ``kernel.dtype``) of a rank-1 kernel, or None.
 
     ``kernel`` is a float32 or float64 array of at least two axes.  None when

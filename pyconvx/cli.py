@@ -38,11 +38,17 @@ file, an unknown kernel, a bad option) ends with one line on stderr and exit
 status 1 (2 for a command-line syntax error), never a traceback.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any, NoReturn
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["build_parser", "main"]
 
@@ -57,11 +63,11 @@ class UserError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (usage is in --help)."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _need_pillow(what):
+def _need_pillow(what: str) -> ModuleType:
     try:
         from PIL import Image
     except ImportError:
@@ -72,15 +78,16 @@ def _need_pillow(what):
 # ---------------------------------------------------------------- info
 
 
-def _config():
+def _config() -> dict[str, Any]:
     from pyconvx._config import config_info
 
-    return config_info()
+    info: dict[str, Any] = config_info()
+    return info
 
 
-def cmd_info(args):
+def cmd_info(args: argparse.Namespace) -> int:
     info = dict(_config())
-    rows = [
+    rows: list[tuple[str, object]] = [
         ("pyconvx", info.pop("version", "?")),
         ("OpenMP", "on" if info.pop("openmp", False) else "off"),
         ("SIMD level", info.pop("simd_level", "?")),
@@ -101,7 +108,7 @@ def cmd_info(args):
 # ---------------------------------------------------------------- demo
 
 
-def cmd_demo(args):
+def cmd_demo(args: argparse.Namespace) -> int:
     from pyconvx import _demo
 
     for title, text in _demo.worked_examples():
@@ -130,18 +137,21 @@ def cmd_demo(args):
 
 # ---------------------------------------------------------------- filter
 
+#: A gallery kernel, or a kernel read from a file.
+Kernel = npt.NDArray[np.floating[Any]]
+
 #: --boundary's names (pyconvx's, then scipy.signal's aliases); see filters.BOUNDARIES.
 BOUNDARY_CHOICES = ("symmetric", "reflect", "replicate", "circular", "zeros", "symm", "wrap",
                     "fill")
 
 #: Kernels that take a parameter after a colon: name -> (parameter, converter, make).
-_PARAMETRIC = {
+_PARAMETRIC: dict[str, tuple[str, Callable[[str], float], Callable[[ModuleType, Any], Kernel]]] = {
     "gaussian": ("sigma", float, lambda kernels, value: kernels.gaussian(sigma=value)),
     "box_blur": ("size", int, lambda kernels, value: kernels.box_blur(value)),
 }
 
 
-def _gallery_kernel(spec):
+def _gallery_kernel(spec: str) -> tuple[Kernel, str]:
     """The kernel named by ``--kernel``: a gallery name, ``gaussian:SIGMA`` or ``box_blur:SIZE``.
 
     Returns ``(kernel, description)``.
@@ -149,6 +159,7 @@ def _gallery_kernel(spec):
     from pyconvx import kernels
 
     name, _, parameter = spec.partition(":")
+    kernel: Kernel
     key = name.strip().lower().replace("-", "_")
     try:
         if not parameter:
@@ -170,9 +181,10 @@ def _gallery_kernel(spec):
     return kernel, f"{key} {label}={parameter} {kernel.shape[0]}x{kernel.shape[1]}"
 
 
-def _read_kernel_file(path):
+def _read_kernel_file(path: str) -> npt.NDArray[np.float64]:
     if not os.path.isfile(path):
         raise UserError(f"kernel file {path!r} does not exist or is not a file")
+    kernel: npt.NDArray[Any]
     try:
         if path.lower().endswith(".npy"):
             kernel = np.load(path, allow_pickle=False)
@@ -216,7 +228,8 @@ _READ_MODES = {
 }
 
 
-def _read_image(path, Image):
+def _read_image(path: str, Image: ModuleType
+                ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64] | None, str, int]:
     """``(colour, alpha, channels, bits)``: float pixels, the alpha plane or None, the
     colour model ("grayscale" or "RGB") and the bit depth (8 or 16)."""
     if not os.path.exists(path):
@@ -246,7 +259,7 @@ def _read_image(path, Image):
     return pixels, alpha, channels, bits
 
 
-def _output_format(path):
+def _output_format(path: str) -> str:
     extension = os.path.splitext(path)[1].lower()
     formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
     if extension not in formats:
@@ -254,7 +267,8 @@ def _output_format(path):
     return formats[extension]
 
 
-def _alpha_for(alpha, mode, kernel_shape):
+def _alpha_for(alpha: npt.NDArray[np.float64], mode: str, kernel_shape: Sequence[int]
+               ) -> npt.NDArray[np.float64]:
     """The alpha plane of a ``mode`` result: each output pixel keeps the alpha of
     the input pixel under the kernel's centre (transparent beyond the image)."""
     if mode == "same":
@@ -270,7 +284,7 @@ def _alpha_for(alpha, mode, kernel_shape):
     return alpha
 
 
-def cmd_filter(args):
+def cmd_filter(args: argparse.Namespace) -> int:
     from pyconvx import _demo
     from pyconvx.filters import filter2d
 
@@ -314,16 +328,17 @@ def cmd_filter(args):
 # ---------------------------------------------------------------- bench
 
 
-def _bench_harness():
+def _bench_harness() -> ModuleType | None:
     """The command module of the benchmark harness (``pyconvx_bench``), or None."""
     try:
         from pyconvx_bench import commands
     except ImportError:
         return None
-    return commands
+    harness: ModuleType = commands
+    return harness
 
 
-def cmd_bench(args):
+def cmd_bench(args: argparse.Namespace) -> int:
     harness = _bench_harness()
     if harness is None:
         raise UserError(f"the benchmark harness (pyconvx_bench) is not installed: {BENCH_EXTRA}")
@@ -336,13 +351,13 @@ def cmd_bench(args):
 # ---------------------------------------------------------------- parser
 
 
-def _version():
+def _version() -> str:
     from pyconvx import __version__
 
     return __version__
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the ``pyconvx`` command."""
     from pyconvx import kernels
 
@@ -409,6 +424,10 @@ def build_parser():
     filt.set_defaults(func=cmd_filter)
 
     harness = _bench_harness()
+    # Without the harness every argument is a plain word (no option prefix), so
+    # that whatever was typed ends in the one line naming the extra, not in an
+    # "unrecognized arguments" error.
+    plain_words: dict[str, Any] = {"prefix_chars": "\0", "add_help": False}
     bench = sub.add_parser(
         "bench",
         help="time pyconvx against the installed peers",
@@ -418,10 +437,7 @@ def build_parser():
             "layer of a few well-known models against PyTorch; progress goes to stderr. "
             f"The peers are the extra {BENCH_EXTRA}."
         ),
-        # Without the harness every argument is a plain word (no option prefix), so
-        # that whatever was typed ends in the one line naming the extra, not in an
-        # "unrecognized arguments" error.
-        **({} if harness is not None else {"prefix_chars": "\0", "add_help": False}),
+        **({} if harness is not None else plain_words),
     )
     if harness is not None:
         harness.add_bench_arguments(bench)
@@ -431,7 +447,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``pyconvx`` command; return its exit status.
 
     Parameters
@@ -456,7 +472,8 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        status: int = args.func(args)
+        return status
     except UserError as exc:
         print(f"pyconvx {args.command}: error: {exc}", file=sys.stderr)
         return 1

@@ -7,11 +7,15 @@ the frozen plan to the compiled engine.  It does no arithmetic on
 array data itself.
 """
 
-import numpy as np
+from __future__ import annotations
 
-from ._docstrings import docfiller
+from typing import Any, overload
+
+import numpy as np
+import numpy.typing as npt
+
 from ._engine import direct
-from ._engine.plan import ALGORITHMS, cached_plan
+from ._engine.plan import ALGORITHMS, cached_plan, check_forced_algorithm
 from ._normalize import (
     as_array,
     check_choice,
@@ -21,11 +25,24 @@ from ._normalize import (
     resolve_threads,
     result_dtype,
 )
+from ._typing import (
+    Algorithm,
+    DataFormat,
+    Float32Array,
+    Float64Array,
+    FloatArray,
+    IntArg,
+    IntTuple,
+    PaddingArg,
+    PaddingMode,
+    RealNumber,
+    docfiller,
+)
 from .shapes import describe_conv
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d"]
 
-def _check_out(out, shape, dtype):
+def _check_out(out: object, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray or None, got {type(out).__name__}")
     if out.shape != tuple(shape):
@@ -41,26 +58,28 @@ def _check_out(out, shape, dtype):
         raise ValueError("out must be writeable (got a read-only array)")
 
 
-def _element_strides(array):
+def _element_strides(array: npt.NDArray[Any]) -> list[int]:
     return [stride // array.itemsize for stride in array.strides]
 
 
-def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-              padding_mode="zeros", padding_value=0.0, data_format="channels_first", out=None,
-              threads=None, algorithm="auto", ndim=None):
+def conv_impl(x: npt.ArrayLike, weight: npt.ArrayLike, bias: npt.ArrayLike | None = None,
+              stride: IntTuple = 1, padding: PaddingArg = 0, dilation: IntTuple = 1,
+              groups: IntArg = 1, *, flip: bool = False, padding_mode: PaddingMode = "zeros",
+              padding_value: RealNumber = 0.0, data_format: DataFormat = "channels_first",
+              out: FloatArray | None = None, threads: int | None = None,
+              algorithm: Algorithm = "auto", ndim: int | None = None) -> FloatArray:
     """The shared implementation of conv and conv1d/2d/3d (``ndim`` fixes the rank)."""
-    x = as_array(x, "x")
-    weight = as_array(weight, "weight")
-    if bias is not None:
-        bias = as_array(bias, "bias")
+    x_array: npt.NDArray[Any] = as_array(x, "x")
+    w_array: npt.NDArray[Any] = as_array(weight, "weight")
+    b_array: npt.NDArray[Any] | None = None if bias is None else as_array(bias, "bias")
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be a bool, got {type(flip).__name__} {flip!r}")
     geometry = describe_conv(
-        x.shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
+        x_array.shape, w_array.shape, stride=stride, padding=padding, dilation=dilation,
         groups=groups, padding_mode=padding_mode, padding_value=padding_value,
-        data_format=data_format, bias_shape=None if bias is None else bias.shape, ndim=ndim,
+        data_format=data_format, bias_shape=None if b_array is None else b_array.shape, ndim=ndim,
     )
-    dtype = result_dtype((x.dtype, "x"), (weight.dtype, "weight"))
+    dtype = result_dtype((x_array.dtype, "x"), (w_array.dtype, "weight"))
     threads = resolve_threads(threads)
     out_shape = geometry.out_shape
     if out is not None:
@@ -68,10 +87,10 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
     else:
         check_memory(prod(out_shape) * dtype.itemsize, f"the output of shape {out_shape}")
 
-    compute_x = compute_array(x, dtype)
+    compute_x = compute_array(x_array, dtype)
     result = out
-    if result is None or np.may_share_memory(result, x) or np.may_share_memory(
-            result, weight) or (bias is not None and np.may_share_memory(result, bias)):
+    if result is None or np.may_share_memory(result, x_array) or np.may_share_memory(
+            result, w_array) or (b_array is not None and np.may_share_memory(result, b_array)):
         result = np.empty(out_shape, dtype=dtype)
     target = result
     if not geometry.batched:
@@ -83,10 +102,13 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
         compute_x = np.moveaxis(compute_x, -1, 1)
         target = np.moveaxis(target, -1, 1)
     check_choice(algorithm, "algorithm", ALGORITHMS)
-    check_memory(prod(weight.shape) * dtype.itemsize, "the weight in the compute dtype")
-    compute_w = compute_array(weight, dtype, contiguous=True)
-    compute_b = None if bias is None else compute_array(bias, dtype, contiguous=True)
+    check_memory(prod(w_array.shape) * dtype.itemsize, "the weight in the compute dtype")
+    compute_w = compute_array(w_array, dtype, contiguous=True)
+    compute_b = None if b_array is None else compute_array(b_array, dtype, contiguous=True)
 
+    if target.size == 0 or geometry.reduction_length == 0:
+        # nothing to plan, but a forced algorithm is refused as plan() refuses it
+        check_forced_algorithm(geometry, algorithm)
     if target.size == 0:
         return _returned(result, out)
     if geometry.reduction_length == 0:  # C_in == 0: an empty sum, plus the bias
@@ -104,7 +126,7 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
     return _returned(result, out)
 
 
-def _returned(result, out):
+def _returned(result: FloatArray, out: FloatArray | None) -> FloatArray:
     """``out`` when the caller gave one (filled from ``result`` if that was computed
     aside because ``out`` overlapped an input), else ``result``."""
     if out is not None and result is not out:
@@ -113,10 +135,40 @@ def _returned(result, out):
     return result
 
 
+@overload
+def conv(x: Float32Array, weight: Float32Array,
+         bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+         dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+         padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+         data_format: DataFormat = "channels_first", out: Float32Array | None = None,
+         threads: int | None = None, algorithm: Algorithm = "auto") -> Float32Array: ...
+
+
+@overload
+def conv(x: Float64Array, weight: npt.ArrayLike,
+         bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+         dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+         padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+         data_format: DataFormat = "channels_first", out: Float64Array | None = None,
+         threads: int | None = None, algorithm: Algorithm = "auto") -> Float64Array: ...
+
+
+@overload
+def conv(x: npt.ArrayLike, weight: npt.ArrayLike,
+         bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+         dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+         padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+         data_format: DataFormat = "channels_first", out: FloatArray | None = None,
+         threads: int | None = None, algorithm: Algorithm = "auto") -> FloatArray: ...
+
+
 @docfiller
-def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-         padding_mode="zeros", padding_value=0.0, data_format="channels_first", out=None,
-         threads=None, algorithm="auto"):
+def conv(x: npt.ArrayLike, weight: npt.ArrayLike,
+         bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+         dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+         padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+         data_format: DataFormat = "channels_first", out: FloatArray | None = None,
+         threads: int | None = None, algorithm: Algorithm = "auto") -> FloatArray:
     """N-d convolution (cross-correlation by default) of a batch of images.
 
     The number of spatial dims is taken from ``weight`` (``weight.ndim - 2``).
@@ -166,10 +218,40 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, fli
                      data_format=data_format, out=out, threads=threads, algorithm=algorithm)
 
 
+@overload
+def conv1d(x: Float32Array, weight: Float32Array,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", out: Float32Array | None = None,
+           threads: int | None = None, algorithm: Algorithm = "auto") -> Float32Array: ...
+
+
+@overload
+def conv1d(x: Float64Array, weight: npt.ArrayLike,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", out: Float64Array | None = None,
+           threads: int | None = None, algorithm: Algorithm = "auto") -> Float64Array: ...
+
+
+@overload
+def conv1d(x: npt.ArrayLike, weight: npt.ArrayLike,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", out: FloatArray | None = None,
+           threads: int | None = None, algorithm: Algorithm = "auto") -> FloatArray: ...
+
+
 @docfiller
-def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", padding_value=0.0, data_format="channels_first", out=None,
-           threads=None, algorithm="auto"):
+def conv1d(x: npt.ArrayLike, weight: npt.ArrayLike,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", out: FloatArray | None = None,
+           threads: int | None = None, algorithm: Algorithm = "auto") -> FloatArray:
     """1-d convolution: :func:`conv` with a check that there is 1 spatial dim.
 
     Same engine as :func:`conv`, so the results are identical.
@@ -198,10 +280,40 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
                      ndim=1)
 
 
+@overload
+def conv2d(x: Float32Array, weight: Float32Array,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", out: Float32Array | None = None,
+           threads: int | None = None, algorithm: Algorithm = "auto") -> Float32Array: ...
+
+
+@overload
+def conv2d(x: Float64Array, weight: npt.ArrayLike,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", out: Float64Array | None = None,
+           threads: int | None = None, algorithm: Algorithm = "auto") -> Float64Array: ...
+
+
+@overload
+def conv2d(x: npt.ArrayLike, weight: npt.ArrayLike,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", out: FloatArray | None = None,
+           threads: int | None = None, algorithm: Algorithm = "auto") -> FloatArray: ...
+
+
 @docfiller
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", padding_value=0.0, data_format="channels_first", out=None,
-           threads=None, algorithm="auto"):
+def conv2d(x: npt.ArrayLike, weight: npt.ArrayLike,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", out: FloatArray | None = None,
+           threads: int | None = None, algorithm: Algorithm = "auto") -> FloatArray:
     """2-d convolution: :func:`conv` with a check that there are 2 spatial dims.
 
     Same engine as :func:`conv`, so the results are identical.
@@ -232,10 +344,40 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
                      ndim=2)
 
 
+@overload
+def conv3d(x: Float32Array, weight: Float32Array,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", out: Float32Array | None = None,
+           threads: int | None = None, algorithm: Algorithm = "auto") -> Float32Array: ...
+
+
+@overload
+def conv3d(x: Float64Array, weight: npt.ArrayLike,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", out: Float64Array | None = None,
+           threads: int | None = None, algorithm: Algorithm = "auto") -> Float64Array: ...
+
+
+@overload
+def conv3d(x: npt.ArrayLike, weight: npt.ArrayLike,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", out: FloatArray | None = None,
+           threads: int | None = None, algorithm: Algorithm = "auto") -> FloatArray: ...
+
+
 @docfiller
-def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", padding_value=0.0, data_format="channels_first", out=None,
-           threads=None, algorithm="auto"):
+def conv3d(x: npt.ArrayLike, weight: npt.ArrayLike,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", out: FloatArray | None = None,
+           threads: int | None = None, algorithm: Algorithm = "auto") -> FloatArray:
     """3-d convolution: :func:`conv` with a check that there are 3 spatial dims.
 
     Same engine as :func:`conv`, so the results are identical.

@@ -12,14 +12,26 @@ rounded sum), so ``.value`` equals ``conv``'s result at ``index`` to float64
 rounding.
 """
 
+from __future__ import annotations
+
 import math
 import operator
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._boundary import source_index
 from ._normalize import as_array, result_dtype
+from ._typing import Algorithm, IntArg, IntTuple, PaddingArg, PaddingMode, RealNumber
 from .shapes import describe_conv
+
+#: An index into an array: one int per axis.
+_Index = tuple[int, ...]
+
+#: The text of one cell of a rendered array, from its index.
+_Cell = Callable[[_Index], str]
 
 __all__ = ["Explanation", "explain"]
 
@@ -27,20 +39,20 @@ __all__ = ["Explanation", "explain"]
 _MAX_TERMS = 36
 
 
-def _fmt(value):
+def _fmt(value: float | np.floating[Any]) -> str:
     """A number as the tutorial writes it: integers without a decimal point."""
-    value = float(value)
-    if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.6g}"
+    number = float(value)
+    if math.isfinite(number) and number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return f"{number:.6g}"
 
 
-def _nested_lines(array, cell):
+def _nested_lines(array: npt.NDArray[Any], cell: _Cell) -> list[str]:
     """Lines of a nested-list rendering (``[[1, 2],`` / `` [3, 4]]``)."""
     if array.ndim == 1:
         return ["[" + ", ".join(cell(index) for index in np.ndindex(array.shape)) + "]"]
 
-    def render(sub_index, depth):
+    def render(sub_index: _Index, depth: int) -> list[str]:
         sub = array[sub_index]
         if sub.ndim == 1:
             return ["[" + ", ".join(cell(sub_index + (j,)) for j in range(sub.shape[0])) + "]"]
@@ -57,7 +69,8 @@ def _nested_lines(array, cell):
     return render((), 0)
 
 
-def _side_by_side(blocks, joiner_row, joiner=" × "):
+def _side_by_side(blocks: Sequence[Sequence[str]], joiner_row: int, joiner: str = " × "
+                  ) -> list[str]:
     """Place blocks of lines next to each other, ``joiner`` on one row."""
     height = max(len(block) for block in blocks)
     widths = [max(len(line) for line in block) for block in blocks]
@@ -73,7 +86,7 @@ def _side_by_side(blocks, joiner_row, joiner=" × "):
     return lines
 
 
-def _sum_text(terms):
+def _sum_text(terms: Sequence[float | np.floating[Any]]) -> str:
     if len(terms) > _MAX_TERMS:
         head = [_fmt(v) if i == 0 or v >= 0 else f"({_fmt(v)})" for i, v in enumerate(terms[:24])]
         tail = [_fmt(v) if v >= 0 else f"({_fmt(v)})" for v in terms[-3:]]
@@ -83,7 +96,7 @@ def _sum_text(terms):
     )
 
 
-def _index_text(index):
+def _index_text(index: Sequence[int]) -> str:
     return "[" + ",".join(str(i) for i in index) + "]"
 
 
@@ -128,34 +141,54 @@ class Explanation:
         The canonical convolution parameters.
     """
 
-    def __init__(self, **fields):
+    index: _Index
+    value: float
+    batch: int | None
+    out_channel: int
+    group: int
+    in_channels: tuple[int, ...]
+    origin: tuple[int, ...]
+    positions: npt.NDArray[np.int64]
+    padded: npt.NDArray[np.bool_]
+    window: npt.NDArray[np.float64]
+    kernel: npt.NDArray[np.float64]
+    products: npt.NDArray[np.float64]
+    channel_sums: npt.NDArray[np.float64]
+    bias: float | None
+    flip: bool
+    padding_mode: PaddingMode
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+
+    def __init__(self, **fields: Any) -> None:
         for name, value in fields.items():
             setattr(self, name, value)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"Explanation(index={self.index}, value={self.value!r}, "
             f"in_channels={self.in_channels}, kernel_shape={self.kernel.shape[1:]})"
         )
 
-    def _window_cell(self, channel):
+    def _window_cell(self, channel: int) -> _Cell:
         window, padded = self.window[channel], self.padded
         zeros = self.padding_mode == "zeros"
 
-        def cell(position):
+        def cell(position: _Index) -> str:
             if padded[position]:
                 return "pad" if zeros else f"({_fmt(window[position])})"
             return _fmt(window[position])
 
         return cell
 
-    def _kernel_cell(self, channel):
+    def _kernel_cell(self, channel: int) -> _Cell:
         return lambda position: _fmt(self.kernel[channel][position])
 
-    def _product_cell(self, channel):
+    def _product_cell(self, channel: int) -> _Cell:
         return lambda position: _fmt(self.products[channel][position])
 
-    def __str__(self):
+    def __str__(self) -> str:
         spatial = self.kernel.shape[1:]
         origin = "(" + ",".join(str(o) for o in self.origin) + ")"
         lines = []
@@ -220,16 +253,16 @@ class Explanation:
         return "\n".join(lines)
 
 
-def _exact_sum(values):
+def _exact_sum(values: Sequence[float | np.floating[Any]]) -> float:
     """The correctly rounded sum (plain summation when Inf/NaN or overflow)."""
-    values = [float(v) for v in values]
+    numbers = [float(v) for v in values]
     try:
-        return math.fsum(values)
+        return math.fsum(numbers)
     except (ValueError, OverflowError):
-        return float(np.sum(values))
+        return float(np.sum(numbers))
 
 
-def _normalize_index(index, out_shape):
+def _normalize_index(index: object, out_shape: tuple[int, ...]) -> _Index:
     if isinstance(index, (int, np.integer)) and not isinstance(index, (bool, np.bool_)):
         index = (index,)
     if not isinstance(index, (tuple, list)):
@@ -260,21 +293,21 @@ def _normalize_index(index, out_shape):
 
 
 def explain(
-    x,
-    weight,
-    index,
-    bias=None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
+    x: npt.ArrayLike,
+    weight: npt.ArrayLike,
+    index: IntArg | Sequence[IntArg],
+    bias: npt.ArrayLike | None = None,
+    stride: IntTuple = 1,
+    padding: PaddingArg = 0,
+    dilation: IntTuple = 1,
+    groups: IntArg = 1,
     *,
-    flip=False,
-    padding_mode="zeros",
-    padding_value=0.0,
-    threads=None,
-    algorithm="auto",
-):
+    flip: bool = False,
+    padding_mode: PaddingMode = "zeros",
+    padding_value: RealNumber = 0.0,
+    threads: int | None = None,
+    algorithm: Algorithm = "auto",
+) -> Explanation:
     """Explain, step by step, how ``conv(x, weight, ...)[index]`` is computed.
 
     Parameters
@@ -333,9 +366,9 @@ def explain(
     <BLANKLINE>
     Output[0,0,0] = 160
     """
-    array = as_array(x, "x")
-    kernel_array = as_array(weight, "weight")
-    bias_array = None if bias is None else as_array(bias, "bias")
+    array: npt.NDArray[Any] = as_array(x, "x")
+    kernel_array: npt.NDArray[Any] = as_array(weight, "weight")
+    bias_array: npt.NDArray[Any] | None = None if bias is None else as_array(bias, "bias")
     result_dtype((array.dtype, "x"), (kernel_array.dtype, "weight"))
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be a bool, got {type(flip).__name__} {flip!r}")

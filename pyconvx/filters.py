@@ -16,11 +16,18 @@ pixel like any other (an image that is constant near its border stays
 constant there) and works for images of any size, one pixel wide included.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, overload
+
 import numpy as np
+import numpy.typing as npt
 
 from . import kernels as _kernels
 from ._ndimage_core import correlate, correlate_separable
 from ._normalize import as_array, as_int, check_choice, resolve_threads, result_dtype
+from ._typing import FilterBoundary, FloatArray, FloatT, IntArg, PaddingMode, SignalMode
 from .signal import BOUNDARIES as SIGNAL_BOUNDARIES
 
 __all__ = ["edge_magnitude", "filter2d"]
@@ -29,15 +36,18 @@ MODES = ("same", "valid", "full")
 
 #: Accepted ``boundary`` names -> pyconvx padding_mode: pyconvx's own names,
 #: and scipy.signal's spellings (``signal.BOUNDARIES``: "symm", "wrap", "fill"...).
-BOUNDARIES = {mode: mode for mode in ("symmetric", "reflect", "replicate", "circular", "zeros")}
-BOUNDARIES.update({name: {"fill": "zeros", "wrap": "circular", "symm": "symmetric"}[canonical]
+BOUNDARIES: dict[str, PaddingMode] = {
+    mode: mode for mode in ("symmetric", "reflect", "replicate", "circular", "zeros")}
+_SIGNAL_PADDING_MODES: dict[str, PaddingMode] = {
+    "fill": "zeros", "wrap": "circular", "symm": "symmetric"}
+BOUNDARIES.update({name: _SIGNAL_PADDING_MODES[canonical]
                    for name, canonical in SIGNAL_BOUNDARIES.items() if name not in BOUNDARIES})
 
 
 class _LastAxis(int):
     """The default ``channel_axis``: -1, but known not to be the caller's choice."""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "-1"
 
 
@@ -45,13 +55,14 @@ class _LastAxis(int):
 CHANNELS_LAST = _LastAxis(-1)
 
 
-def _check_boundary(boundary):
+def _check_boundary(boundary: FilterBoundary) -> PaddingMode:
     return BOUNDARIES[check_choice(boundary, "boundary", tuple(BOUNDARIES))]
 
 
-def _image(image, channel_axis):
+def _image(image: npt.ArrayLike, channel_axis: IntArg | None
+           ) -> tuple[npt.NDArray[Any], int | None]:
     """The validated image and the index of its channel axis (None for grayscale)."""
-    array = as_array(image, "image")
+    array: npt.NDArray[Any] = as_array(image, "image")
     if array.ndim not in (2, 3):
         raise ValueError(
             "image must be 2-D (H, W) grayscale or 3-D colour with a channel axis "
@@ -66,28 +77,30 @@ def _image(image, channel_axis):
                 "channel_axis=0 for (C, H, W), or use pyconvx.ndimage.correlate for a volume")
         return array, None
     explicit = channel_axis is not CHANNELS_LAST
-    channel_axis = as_int(channel_axis, "channel_axis")
+    axis: int = as_int(channel_axis, "channel_axis")
     if array.ndim == 2:
         if explicit:
             raise ValueError(f"a 2-D image (shape {array.shape}) has no channel axis, got "
-                             f"channel_axis={channel_axis}; pass channel_axis=None")
+                             f"channel_axis={axis}; pass channel_axis=None")
         return array, None
-    if not -3 <= channel_axis < 3:
-        raise ValueError(f"channel_axis must be in -3..2 for a 3-D image, got {channel_axis}")
+    if not -3 <= axis < 3:
+        raise ValueError(f"channel_axis must be in -3..2 for a 3-D image, got {axis}")
     if not explicit and array.shape[0] in (3, 4) and array.shape[-1] > array.shape[0]:
         raise ValueError(
             f"image of shape {array.shape} looks channels-first (C, H, W): pass "
             f"channel_axis=0 to filter its {array.shape[0]} channels, or channel_axis=-1 if "
             f"its last axis holds {array.shape[-1]} channels")
-    return array, channel_axis % 3
+    return array, axis % 3
 
 
-def _kernel_for(weight, ndim, channel_axis):
+def _kernel_for(weight: npt.NDArray[Any], ndim: int, channel_axis: int | None
+                ) -> npt.NDArray[Any]:
     """The 2-D kernel with a length-1 axis where the image has its channels."""
     return weight if channel_axis is None else np.expand_dims(weight, channel_axis)
 
 
-def _pads(mode, kernel_shape, channel_axis):
+def _pads(mode: SignalMode, kernel_shape: Sequence[int], channel_axis: int | None
+          ) -> list[tuple[int, int]]:
     """Per-axis ``(low, high)`` border of ``mode`` (the channel axis gets none)."""
     if mode == "full":
         pads = [(k - 1, k - 1) for k in kernel_shape]
@@ -100,8 +113,27 @@ def _pads(mode, kernel_shape, channel_axis):
     return pads
 
 
-def filter2d(image, kernel, mode="same", boundary="symmetric", *, channel_axis=CHANNELS_LAST,
-             threads=None):
+@overload
+def filter2d(image: npt.NDArray[FloatT], kernel: npt.NDArray[FloatT], mode: SignalMode = "same",
+             boundary: FilterBoundary = "symmetric", *, channel_axis: IntArg | None = CHANNELS_LAST,
+             threads: int | None = None) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def filter2d(image: npt.NDArray[np.float64], kernel: npt.ArrayLike, mode: SignalMode = "same",
+             boundary: FilterBoundary = "symmetric", *, channel_axis: IntArg | None = CHANNELS_LAST,
+             threads: int | None = None) -> npt.NDArray[np.float64]: ...
+
+
+@overload
+def filter2d(image: npt.ArrayLike, kernel: npt.ArrayLike, mode: SignalMode = "same",
+             boundary: FilterBoundary = "symmetric", *, channel_axis: IntArg | None = CHANNELS_LAST,
+             threads: int | None = None) -> FloatArray: ...
+
+
+def filter2d(image: npt.ArrayLike, kernel: npt.ArrayLike, mode: SignalMode = "same",
+             boundary: FilterBoundary = "symmetric", *, channel_axis: IntArg | None = CHANNELS_LAST,
+             threads: int | None = None) -> npt.NDArray[np.floating[Any]]:
     """Filter a grayscale or colour image with a 2-D kernel (cross-correlation).
 
     A kernel that is an outer product of two 1-D kernels (the gallery's
@@ -183,8 +215,8 @@ def filter2d(image, kernel, mode="same", boundary="symmetric", *, channel_axis=C
     >>> pyconvx.filter2d(np.ones((3, 8, 8)), pyconvx.kernels.identity(), channel_axis=0).shape
     (3, 8, 8)
     """
-    array, channel_axis = _image(image, channel_axis)
-    weight = as_array(kernel, "kernel")
+    array, axis = _image(image, channel_axis)
+    weight: npt.NDArray[Any] = as_array(kernel, "kernel")
     if weight.ndim != 2:
         raise ValueError(f"kernel must be 2-D, got shape {weight.shape}")
     if weight.size == 0:
@@ -192,18 +224,33 @@ def filter2d(image, kernel, mode="same", boundary="symmetric", *, channel_axis=C
     check_choice(mode, "mode", MODES)
     padding_mode = _check_boundary(boundary)
     dtype = result_dtype((array.dtype, "image"), (weight.dtype, "kernel"))
-    threads = resolve_threads(threads)
-    spatial = [n for axis, n in enumerate(array.shape) if axis != channel_axis]
+    count = resolve_threads(threads)
+    spatial = [n for index, n in enumerate(array.shape) if index != axis]
     if mode == "valid" and any(k > n for k, n in zip(weight.shape, spatial)):
         raise ValueError(
             f"mode='valid' needs the kernel to fit in the image, got kernel shape "
             f"{weight.shape} for image shape {array.shape}")
-    return correlate_separable(array, _kernel_for(weight, array.ndim, channel_axis),
-                               _pads(mode, weight.shape, channel_axis), padding_mode, 0.0,
-                               dtype, threads)
+    filtered: FloatArray = correlate_separable(
+        array, _kernel_for(weight, array.ndim, axis), _pads(mode, weight.shape, axis),
+        padding_mode, 0.0, dtype, count)
+    return filtered
 
 
-def edge_magnitude(image, boundary="symmetric", *, channel_axis=CHANNELS_LAST, threads=None):
+@overload
+def edge_magnitude(image: npt.NDArray[np.float32], boundary: FilterBoundary = "symmetric", *,
+                   channel_axis: IntArg | None = CHANNELS_LAST,
+                   threads: int | None = None) -> npt.NDArray[np.float32]: ...
+
+
+@overload
+def edge_magnitude(image: npt.ArrayLike, boundary: FilterBoundary = "symmetric", *,
+                   channel_axis: IntArg | None = CHANNELS_LAST,
+                   threads: int | None = None) -> FloatArray: ...
+
+
+def edge_magnitude(image: npt.ArrayLike, boundary: FilterBoundary = "symmetric", *,
+                   channel_axis: IntArg | None = CHANNELS_LAST,
+                   threads: int | None = None) -> FloatArray:
     """Edge strength ``sqrt(Gx**2 + Gy**2)`` from the Sobel-X and Sobel-Y responses.
 
     Parameters
@@ -241,12 +288,13 @@ def edge_magnitude(image, boundary="symmetric", *, channel_axis=CHANNELS_LAST, t
     >>> pyconvx.edge_magnitude(step)[0]
     array([0., 0., 4., 4., 0., 0.])
     """
-    array, channel_axis = _image(image, channel_axis)
+    array, axis = _image(image, channel_axis)
     padding_mode = _check_boundary(boundary)
     dtype = result_dtype((array.dtype, "image"), (np.dtype(np.float32), "kernel"))
-    threads = resolve_threads(threads)
-    pads = _pads("same", (3, 3), channel_axis)
-    gradients = [correlate(array, _kernel_for(sobel(dtype=dtype), array.ndim, channel_axis),
-                           pads, padding_mode, 0.0, dtype, threads)
+    count = resolve_threads(threads)
+    pads = _pads("same", (3, 3), axis)
+    gradients = [correlate(array, _kernel_for(sobel(dtype=dtype), array.ndim, axis),
+                           pads, padding_mode, 0.0, dtype, count)
                  for sobel in (_kernels.sobel_x, _kernels.sobel_y)]
-    return np.hypot(*gradients)
+    magnitude: FloatArray = np.hypot(*gradients)
+    return magnitude

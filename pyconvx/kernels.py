@@ -16,11 +16,17 @@ product reproduces every entry exactly in the kernel's dtype: filtering
 with them runs as two 1-D passes (see :func:`pyconvx.filter2d`).
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Sequence
+from typing import Any, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from ._normalize import as_int
+from ._typing import Float64Array, FloatArray, FloatT, IntArg, RealNumber
 
 __all__ = [
     "box_blur",
@@ -41,22 +47,34 @@ __all__ = [
 MAX_SIZE = 4097
 
 
-def _dtype(dtype):
+def _dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
     """``dtype`` as numpy.float32 or numpy.float64 (anything else is a TypeError)."""
     try:
         resolved = np.dtype(dtype)
     except TypeError:
         resolved = None
-    if resolved not in (np.float32, np.float64):
+    if resolved is None or resolved not in (np.float32, np.float64):
         raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
     return resolved
 
 
-def _fixed(rows, dtype):
+def _fixed(rows: Sequence[Sequence[int]], dtype: npt.DTypeLike) -> FloatArray:
     return np.array(rows, dtype=_dtype(dtype))
 
 
-def identity(*, dtype=np.float64):
+@overload
+def identity() -> Float64Array: ...
+
+
+@overload
+def identity(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def identity(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def identity(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """The 3x3 identity kernel: the output equals the input.
 
     Parameters
@@ -80,7 +98,19 @@ def identity(*, dtype=np.float64):
     return _fixed([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype)
 
 
-def sobel_x(*, dtype=np.float64):
+@overload
+def sobel_x() -> Float64Array: ...
+
+
+@overload
+def sobel_x(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def sobel_x(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def sobel_x(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """Sobel-X, the vertical-edge detector (a smoothed horizontal gradient).
 
     The outer product of the smoothing column ``[1, 2, 1]`` and the
@@ -110,7 +140,19 @@ def sobel_x(*, dtype=np.float64):
     return _fixed([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype)
 
 
-def sobel_y(*, dtype=np.float64):
+@overload
+def sobel_y() -> Float64Array: ...
+
+
+@overload
+def sobel_y(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def sobel_y(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def sobel_y(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """Sobel-Y, the horizontal-edge detector (negative top, positive bottom).
 
     Parameters
@@ -134,7 +176,19 @@ def sobel_y(*, dtype=np.float64):
     return sobel_x(dtype=dtype).T.copy()
 
 
-def prewitt_x(*, dtype=np.float64):
+@overload
+def prewitt_x() -> Float64Array: ...
+
+
+@overload
+def prewitt_x(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def prewitt_x(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def prewitt_x(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """Prewitt-X: like Sobel-X without the doubled centre row.
 
     Parameters
@@ -158,7 +212,19 @@ def prewitt_x(*, dtype=np.float64):
     return _fixed([[-1, 0, 1]] * 3, dtype)
 
 
-def prewitt_y(*, dtype=np.float64):
+@overload
+def prewitt_y() -> Float64Array: ...
+
+
+@overload
+def prewitt_y(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def prewitt_y(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def prewitt_y(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """Prewitt-Y: like Sobel-Y without the doubled centre column.
 
     Parameters
@@ -182,16 +248,29 @@ def prewitt_y(*, dtype=np.float64):
     return prewitt_x(dtype=dtype).T.copy()
 
 
-def _size(size):
-    size = as_int(size, "size")
-    if size < 1:
-        raise ValueError(f"size must be >= 1, got {size!r}")
-    if size > MAX_SIZE:
-        raise ValueError(f"size must be <= {MAX_SIZE} for a gallery kernel, got {size!r}")
-    return size
+def _size(size: IntArg) -> int:
+    side: int = as_int(size, "size")
+    if side < 1:
+        raise ValueError(f"size must be >= 1, got {side!r}")
+    if side > MAX_SIZE:
+        raise ValueError(f"size must be <= {MAX_SIZE} for a gallery kernel, got {side!r}")
+    return side
 
 
-def box_blur(size=3, *, dtype=np.float64):
+@overload
+def box_blur(size: IntArg = ...) -> Float64Array: ...
+
+
+@overload
+def box_blur(size: IntArg = ..., *, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def box_blur(size: IntArg = ..., *, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def box_blur(size: IntArg = 3, *,
+             dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """The box blur: a ``size x size`` kernel of equal weights ``1 / size**2``.
 
     Parameters
@@ -221,19 +300,18 @@ def box_blur(size=3, *, dtype=np.float64):
            [1., 1., 1.],
            [1., 1., 1.]])
     """
-    size = _size(size)
-    dtype = _dtype(dtype)
-    return np.full((size, size), 1.0 / (size * size), dtype=dtype)
+    side = _size(size)
+    return np.full((side, side), 1.0 / (side * side), dtype=_dtype(dtype))
 
 
-def _real(value, name):
+def _real(value: object, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     return float(value)
 
 
-def _gaussian_radius(sigma, truncate=4.0):
+def _gaussian_radius(sigma: float, truncate: float = 4.0) -> int:
     """The radius of a Gaussian cut off at ``truncate`` standard deviations.
 
     ``int(truncate * sigma + 0.5)``: the rule of ``scipy.ndimage``.
@@ -241,7 +319,7 @@ def _gaussian_radius(sigma, truncate=4.0):
     return int(truncate * sigma + 0.5)
 
 
-def _gaussian_weights(sigma, radius, order=0):
+def _gaussian_weights(sigma: float, radius: int, order: int = 0) -> npt.NDArray[np.float64]:
     """The 1-D Gaussian of ``sigma`` (float64) sampled at ``-radius .. radius``.
 
     Normalised to sum 1; ``order`` > 0 gives the ``order``-th derivative of
@@ -251,7 +329,7 @@ def _gaussian_weights(sigma, radius, order=0):
     """
     offsets = np.arange(-radius, radius + 1, dtype=np.float64)
     variance = sigma * sigma
-    phi = np.exp(-0.5 / variance * offsets**2)
+    phi: npt.NDArray[np.float64] = np.exp(-0.5 / variance * offsets**2)
     phi = phi / phi.sum()
     if order == 0:
         return phi
@@ -263,10 +341,28 @@ def _gaussian_weights(sigma, radius, order=0):
     for _ in range(order):
         coefficients = (derivative + times_x) @ coefficients
     powers = offsets[:, np.newaxis] ** np.arange(order + 1)
-    return (powers @ coefficients) * phi
+    weights: npt.NDArray[np.float64] = (powers @ coefficients) * phi
+    return weights
 
 
-def gaussian(size=None, sigma=None, *, truncate=4.0, dtype=np.float64):
+@overload
+def gaussian(size: IntArg | None = ..., sigma: RealNumber | None = ..., *,
+             truncate: RealNumber = ...) -> Float64Array: ...
+
+
+@overload
+def gaussian(size: IntArg | None = ..., sigma: RealNumber | None = ..., *,
+             truncate: RealNumber = ..., dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def gaussian(size: IntArg | None = ..., sigma: RealNumber | None = ..., *,
+             truncate: RealNumber = ..., dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def gaussian(size: IntArg | None = None, sigma: RealNumber | None = None, *,
+             truncate: RealNumber = 4.0,
+             dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """A ``size x size`` Gaussian blur kernel, normalised to sum 1.
 
     With ``sigma=None`` the weights are the binomial coefficients (the rows of
@@ -352,7 +448,19 @@ def gaussian(size=None, sigma=None, *, truncate=4.0, dtype=np.float64):
     return np.outer(row, row)
 
 
-def sharpen(*, dtype=np.float64):
+@overload
+def sharpen() -> Float64Array: ...
+
+
+@overload
+def sharpen(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def sharpen(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def sharpen(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """The sharpen kernel: 5 at the centre, -1 at the 4-neighbours, 0 at corners.
 
     Parameters
@@ -376,7 +484,19 @@ def sharpen(*, dtype=np.float64):
     return _fixed([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype)
 
 
-def laplacian(*, dtype=np.float64):
+@overload
+def laplacian() -> Float64Array: ...
+
+
+@overload
+def laplacian(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def laplacian(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def laplacian(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """The Laplacian: -4 at the centre, 1 at the 4-neighbours (a second derivative).
 
     Parameters
@@ -400,7 +520,19 @@ def laplacian(*, dtype=np.float64):
     return _fixed([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype)
 
 
-def emboss(*, dtype=np.float64):
+@overload
+def emboss() -> Float64Array: ...
+
+
+@overload
+def emboss(*, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def emboss(*, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def emboss(*, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """The emboss kernel: a diagonal gradient plus the pixel itself.
 
     Parameters
@@ -424,7 +556,7 @@ def emboss(*, dtype=np.float64):
     return _fixed([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], dtype)
 
 
-_GALLERY = {
+_GALLERY: dict[str, Callable[..., FloatArray]] = {
     "identity": identity,
     "sobel_x": sobel_x,
     "sobel_y": sobel_y,
@@ -438,7 +570,7 @@ _GALLERY = {
 }
 
 
-def names():
+def names() -> list[str]:
     """The names of the gallery kernels, in the order of the tutorial's gallery.
 
     Returns
@@ -456,7 +588,19 @@ def names():
     return list(_GALLERY)
 
 
-def get(name, *, dtype=np.float64):
+@overload
+def get(name: str) -> Float64Array: ...
+
+
+@overload
+def get(name: str, *, dtype: type[FloatT]) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def get(name: str, *, dtype: npt.DTypeLike) -> FloatArray: ...
+
+
+def get(name: str, *, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating[Any]]:
     """Return the gallery kernel called ``name`` with its default parameters.
 
     Dashes are accepted for underscores (``"sobel-x"``), case is ignored.

@@ -33,20 +33,32 @@ undefined.  float16 and complex inputs are refused (TypeError), per pyconvx's
 dtype rule.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import Any, Literal, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from ._engine.fft import warn_if_nonfinite
 from ._normalize import as_array, check_choice, result_dtype
+from ._typing import FloatArray, FloatT, RealNumber, SignalBoundary, SignalMethod, SignalMode
 from .conv import conv
 
 __all__ = ["convolve", "convolve2d", "correlate", "correlate2d"]
 
 MODES = ("full", "same", "valid")
 METHODS = ("auto", "direct", "fft")
+#: The boundary names the computation distinguishes.
+_CanonicalBoundary = Literal["fill", "wrap", "symm"]
+
+#: (low, high) padding per spatial dim.
+_Pads = Sequence[tuple[int, int]]
+
 #: Accepted boundary spellings (SciPy's aliases included) -> canonical name.
-BOUNDARIES = {
+BOUNDARIES: dict[str, _CanonicalBoundary] = {
     "fill": "fill",
     "pad": "fill",
     "wrap": "wrap",
@@ -61,22 +73,24 @@ BOUNDARIES = {
 _FFT_ADVANTAGE = 40.0
 
 
-def check_boundary(boundary):
+def check_boundary(boundary: SignalBoundary) -> _CanonicalBoundary:
     """Canonical boundary name ('fill', 'wrap' or 'symm') of a SciPy spelling."""
     check_choice(boundary, "boundary", tuple(BOUNDARIES))
     return BOUNDARIES[boundary]
 
 
-def _prepare_pair(in1, in2, name1="in1", name2="in2"):
+def _prepare_pair(in1: npt.ArrayLike, in2: npt.ArrayLike, name1: str = "in1",
+                  name2: str = "in2"
+                  ) -> tuple[npt.NDArray[Any], npt.NDArray[Any], np.dtype[Any], np.dtype[Any]]:
     """Arrays, SciPy's output dtype and the dtype pyconvx computes in."""
-    first = as_array(in1, name1)
-    second = as_array(in2, name2)
+    first: npt.NDArray[Any] = as_array(in1, name1)
+    second: npt.NDArray[Any] = as_array(in2, name2)
     out_dtype = np.result_type(first.dtype, second.dtype)
-    compute = result_dtype((first.dtype, name1), (second.dtype, name2))
+    compute: np.dtype[Any] = result_dtype((first.dtype, name1), (second.dtype, name2))
     return first, second, out_dtype, compute
 
 
-def _finish(result, out_dtype):
+def _finish(result: npt.NDArray[Any], out_dtype: np.dtype[Any]) -> npt.NDArray[Any]:
     """Cast a float result to SciPy's output dtype (rounding for integers)."""
     if out_dtype.kind in "iu":
         return np.round(result).astype(out_dtype)
@@ -85,7 +99,7 @@ def _finish(result, out_dtype):
     return result.astype(out_dtype, copy=False)
 
 
-def _swap_needed(mode, shape1, shape2):
+def _swap_needed(mode: SignalMode, shape1: tuple[int, ...], shape2: tuple[int, ...]) -> bool:
     """SciPy's rule: 'valid' needs one input at least as large in every dim."""
     if mode != "valid" or not shape1:
         return False
@@ -99,7 +113,7 @@ def _swap_needed(mode, shape1, shape2):
     return not first_larger
 
 
-def mode_pads(mode, kernel_shape):
+def mode_pads(mode: SignalMode, kernel_shape: Sequence[int]) -> tuple[tuple[int, int], ...]:
     """Per-dim ``(low, high)`` padding that gives SciPy's ``mode`` output."""
     if mode == "full":
         return tuple((k - 1, k - 1) for k in kernel_shape)
@@ -108,13 +122,16 @@ def mode_pads(mode, kernel_shape):
     return tuple((0, 0) for _ in kernel_shape)
 
 
-def _symmetric_index(positions, size):
+def _symmetric_index(positions: npt.NDArray[np.integer[Any]], size: int
+                     ) -> npt.NDArray[np.integer[Any]]:
     """SciPy 'symm': reflect with the edge sample repeated, periodic 2*size."""
     folded = np.mod(positions, 2 * size)
-    return np.where(folded >= size, 2 * size - 1 - folded, folded)
+    index: npt.NDArray[np.integer[Any]] = np.where(folded >= size, 2 * size - 1 - folded, folded)
+    return index
 
 
-def _extend(array, pads, boundary, fillvalue, first_axis):
+def _extend(array: npt.NDArray[Any], pads: _Pads, boundary: _CanonicalBoundary,
+            fillvalue: float, first_axis: int) -> npt.NDArray[Any]:
     """Pad the spatial axes (from ``first_axis``) explicitly."""
     if boundary == "fill":
         widths = [(0, 0)] * first_axis + list(pads)
@@ -131,7 +148,8 @@ def _extend(array, pads, boundary, fillvalue, first_axis):
     return array
 
 
-def boundary_conv(x, weight, pads, boundary, fillvalue=0.0, flip=False, groups=1):
+def boundary_conv(x: FloatArray, weight: FloatArray, pads: _Pads, boundary: _CanonicalBoundary,
+                  fillvalue: float = 0.0, flip: bool = False, groups: int = 1) -> FloatArray:
     """Run the engine on unbatched ``x`` (C, *spatial) with a SciPy boundary.
 
     ``pads`` is the canonical per-dim padding; ``boundary`` a canonical name.
@@ -148,7 +166,7 @@ def boundary_conv(x, weight, pads, boundary, fillvalue=0.0, flip=False, groups=1
     return conv(extended, weight, padding=0, groups=groups, flip=flip)
 
 
-def _next_fast_len(size):
+def _next_fast_len(size: int) -> int:
     """Smallest 2**a * 3**b * 5**c >= size (sizes numpy's FFT handles fast)."""
     best = 1 << max(size - 1, 0).bit_length()
     power5 = 1
@@ -164,7 +182,7 @@ def _next_fast_len(size):
     return best
 
 
-def _fft_full(first, second, flip):
+def _fft_full(first: FloatArray, second: FloatArray, flip: bool) -> npt.NDArray[np.float64]:
     """Full correlation (flip=False) or convolution (flip=True) by numpy.fft."""
     if not flip:
         second = second[(slice(None, None, -1),) * second.ndim]
@@ -177,12 +195,14 @@ def _fft_full(first, second, flip):
     return result[tuple(slice(0, size) for size in full_shape)]
 
 
-def _centered(array, shape):
+def _centered(array: npt.NDArray[Any], shape: Sequence[int]) -> npt.NDArray[Any]:
     starts = [(have - want) // 2 for have, want in zip(array.shape, shape)]
-    return array[tuple(slice(start, start + want) for start, want in zip(starts, shape))]
+    centre: npt.NDArray[Any] = array[tuple(slice(start, start + want)
+                                           for start, want in zip(starts, shape))]
+    return centre
 
 
-def _use_fft(first, second, out_dtype):
+def _use_fft(first: FloatArray, second: FloatArray, out_dtype: np.dtype[Any]) -> bool:
     if out_dtype.kind in "biu":
         return False
     out_size = math.prod(max(a, b) for a, b in zip(first.shape, second.shape))
@@ -194,12 +214,14 @@ def _use_fft(first, second, out_dtype):
     return bool(np.isfinite(first).all() and np.isfinite(second).all())
 
 
-def _correlate_nd(in1, in2, mode, method, flip):
+def _correlate_nd(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode,
+                  method: SignalMethod, flip: bool) -> npt.NDArray[Any]:
     first, second, out_dtype, compute = _prepare_pair(in1, in2)
     check_choice(mode, "mode", MODES)
     check_choice(method, "method", METHODS)
     if first.ndim == second.ndim == 0:
-        return np.multiply(first, second)
+        product: npt.NDArray[Any] = np.multiply(first, second)
+        return product
     if first.ndim != second.ndim:
         raise ValueError(
             "in1 and in2 should have the same dimensionality, got in1 shape "
@@ -236,7 +258,18 @@ def _correlate_nd(in1, in2, mode, method, flip):
     return _finish(result, out_dtype)
 
 
-def correlate(in1, in2, mode="full", method="auto"):
+@overload
+def correlate(in1: npt.NDArray[FloatT], in2: npt.NDArray[FloatT], mode: SignalMode = "full",
+              method: SignalMethod = "auto") -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def correlate(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode = "full",
+              method: SignalMethod = "auto") -> npt.NDArray[Any]: ...
+
+
+def correlate(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode = "full",
+              method: SignalMethod = "auto") -> npt.NDArray[Any]:
     """Cross-correlate two N-dimensional arrays, as ``scipy.signal.correlate``.
 
     ``z[k] = sum_l in1[l] * in2[l - k + K]`` over every overlap (``K``
@@ -282,7 +315,18 @@ def correlate(in1, in2, mode="full", method="auto"):
     return _correlate_nd(in1, in2, mode, method, flip=False)
 
 
-def convolve(in1, in2, mode="full", method="auto"):
+@overload
+def convolve(in1: npt.NDArray[FloatT], in2: npt.NDArray[FloatT], mode: SignalMode = "full",
+             method: SignalMethod = "auto") -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def convolve(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode = "full",
+             method: SignalMethod = "auto") -> npt.NDArray[Any]: ...
+
+
+def convolve(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode = "full",
+             method: SignalMethod = "auto") -> npt.NDArray[Any]:
     """Convolve two N-dimensional arrays, as ``scipy.signal.convolve``.
 
     True convolution (the kernel flipped along every axis), computed by
@@ -323,7 +367,7 @@ def convolve(in1, in2, mode="full", method="auto"):
     return _correlate_nd(in1, in2, mode, method, flip=True)
 
 
-def _fill_scalar(fillvalue, out_dtype):
+def _fill_scalar(fillvalue: object, out_dtype: np.dtype[Any]) -> float:
     value = np.asarray(fillvalue)
     if value.dtype.kind not in "biuf":
         raise TypeError(
@@ -343,7 +387,9 @@ def _fill_scalar(fillvalue, out_dtype):
     return float(value.astype(out_dtype))
 
 
-def _correlate_2d(in1, in2, mode, boundary, fillvalue, flip, name):
+def _correlate_2d(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode,
+                  boundary: SignalBoundary, fillvalue: RealNumber, flip: bool, name: str
+                  ) -> npt.NDArray[Any]:
     first, second, out_dtype, compute = _prepare_pair(in1, in2)
     if not first.ndim == second.ndim == 2:
         raise ValueError(
@@ -378,7 +424,21 @@ def _correlate_2d(in1, in2, mode, boundary, fillvalue, flip, name):
     return _finish(result, out_dtype)
 
 
-def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
+@overload
+def correlate2d(in1: npt.NDArray[FloatT], in2: npt.NDArray[FloatT], mode: SignalMode = "full",
+                boundary: SignalBoundary = "fill", fillvalue: RealNumber = 0
+                ) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def correlate2d(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode = "full",
+                boundary: SignalBoundary = "fill", fillvalue: RealNumber = 0
+                ) -> npt.NDArray[Any]: ...
+
+
+def correlate2d(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode = "full",
+                boundary: SignalBoundary = "fill", fillvalue: RealNumber = 0
+                ) -> npt.NDArray[Any]:
     """Cross-correlate two 2-D arrays, as ``scipy.signal.correlate2d``.
 
     Parameters
@@ -427,7 +487,21 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     return _correlate_2d(in1, in2, mode, boundary, fillvalue, False, "correlate2d")
 
 
-def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
+@overload
+def convolve2d(in1: npt.NDArray[FloatT], in2: npt.NDArray[FloatT], mode: SignalMode = "full",
+               boundary: SignalBoundary = "fill", fillvalue: RealNumber = 0
+               ) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def convolve2d(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode = "full",
+               boundary: SignalBoundary = "fill", fillvalue: RealNumber = 0
+               ) -> npt.NDArray[Any]: ...
+
+
+def convolve2d(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode = "full",
+               boundary: SignalBoundary = "fill", fillvalue: RealNumber = 0
+               ) -> npt.NDArray[Any]:
     """Convolve two 2-D arrays, as ``scipy.signal.convolve2d``.
 
     True convolution (the kernel rotated by 180 degrees); see

@@ -9,6 +9,7 @@ problems and layouts.
 
 import contextlib
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -18,6 +19,12 @@ import pyconvx
 from pyconvx._engine import dispatch
 
 from _reference import assert_bitwise_equal
+
+# The Ctrl-C tests need SIGINT to reach Python: a shell that starts the test run in
+# the background ignores it, and an ignored signal stays ignored in this process and
+# in every child it starts.  Python's own handler is restored when that is so.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Reproducible examples; PYCONVX_HYPOTHESIS_EXAMPLES raises the count for a long run.
 settings.register_profile(

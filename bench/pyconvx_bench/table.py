@@ -94,14 +94,14 @@ def measure_workload(workload, quick, threads):
     finally:
         restore()
 
-    if row["pyconvx_ms"]:
+    if row["pyconvx_ms"] and plan.flops:   # pooling rows count no FLOPs
         row["gflops"] = plan.flops / (row["pyconvx_ms"] * 1e-3) / 1e9
         peak, why = machine.fma_peak(workload.dtype, threads)
         if peak is not None:
             row["peak_pct"] = 100.0 * row["gflops"] / peak
         else:
             row["peak_note"] = why
-    if row["peer_ms"]:
+    if row["peer_ms"] and plan.flops:
         row["peer_gflops"] = plan.flops / (row["peer_ms"] * 1e-3) / 1e9
     if row["pyconvx_ms"] and row["peer_ms"]:
         row["ratio"] = row["pyconvx_ms"] / row["peer_ms"]

@@ -14,8 +14,8 @@ import numpy as np
 
 import pyconvx
 
-__all__ = ["PEER_ERRORS", "PYCONVX_ERRORS", "WORKLOADS", "Workload", "random_operands", "select",
-           "torch_conv"]
+__all__ = ["PEER_ERRORS", "PYCONVX_ERRORS", "WORKLOADS", "PoolingPath", "PoolingWorkload",
+           "Workload", "random_operands", "select", "torch_conv"]
 
 #: What a pyconvx call raises for a problem it refuses or cannot hold in memory.
 PYCONVX_ERRORS = (ValueError, TypeError, MemoryError)
@@ -136,6 +136,70 @@ class Workload:
         return f"Workload({self.key!r})"
 
 
+class PoolingPath:
+    """What a pooling row shows where a convolution row shows its :class:`pyconvx.Plan`.
+
+    Pooling has no plan: the path is ``"pooling"``, with no microkernel, SIMD
+    set or FLOP count (so no GFLOP/s and no share of the FMA peak).
+    """
+
+    algorithm = "pooling"
+    microkernel = None
+    tile = None
+    simd = None
+    box = None
+    workspace_bytes = 0
+    flops = None
+
+    def __init__(self, threads, work_units):
+        self.threads = threads
+        self.work_units = work_units
+
+
+class PoolingWorkload(Workload):
+    """A row timing one of pyconvx's pooling functions against torch's.
+
+    ``function`` names both (``"max_pool2d"``, ``"avg_pool2d"``), called on
+    ``x`` with ``pool_kwargs``; ``w_shape`` is empty, the operands are ``(x,
+    None)``.
+    """
+
+    def __init__(self, key, name, x_shape, dtype, function, pool_kwargs, goal):
+        super().__init__(key, name, x_shape, (), dtype, pool_kwargs, f"torch F.{function}",
+                         "torch", _torch_pooling(function, pool_kwargs), goal)
+        self.function = function
+
+    @property
+    def out_shape(self):
+        """The result's shape, from ``pyconvx.pooling.pool_output_size``."""
+        from pyconvx.pooling import pool_output_size
+
+        kernel = self.conv_kwargs["kernel_size"]
+        stride = self.conv_kwargs.get("stride") or kernel
+        padding = self.conv_kwargs.get("padding", 0)
+        return self.x_shape[:2] + tuple(pool_output_size(size, kernel, stride, padding)
+                                        for size in self.x_shape[2:])
+
+    def plan(self, threads):
+        """The row's :class:`PoolingPath` (work units: the N * C planes)."""
+        return PoolingPath(threads, self.x_shape[0] * self.x_shape[1])
+
+    def make_inputs(self, seed=0, n=None):
+        """Standard-normal ``x`` and None; ``n`` replaces the batch size."""
+        x_shape = self.x_shape if n is None else (n,) + self.x_shape[1:]
+        return np.random.default_rng(seed).standard_normal(x_shape).astype(self.dtype), None
+
+    def pyconvx_call(self, x, w, threads):
+        """A zero-argument callable running the pyconvx pooling function on ``x`` once."""
+        function = getattr(pyconvx, self.function)
+        kwargs = dict(self.conv_kwargs)
+
+        def call():
+            return function(x, threads=threads, **kwargs)
+
+        return call
+
+
 # -- peer factories ---------------------------------------------------------
 
 
@@ -166,6 +230,29 @@ def torch_conv(x, w, threads, stride=1, padding=0, groups=1):
         torch.set_num_threads(before)
 
     return call, restore
+
+
+def _torch_pooling(function, kwargs):
+    """``torch.nn.functional.<function>(x, **kwargs)`` as a peer factory."""
+
+    def factory(x, w, threads):
+        torch = importlib.import_module("torch")
+        functional = importlib.import_module("torch.nn.functional")
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        tx = torch.from_numpy(x)
+        pool = getattr(functional, function)
+
+        def call():
+            with torch.no_grad():
+                return pool(tx, **kwargs)
+
+        def restore():
+            torch.set_num_threads(before)
+
+        return call, restore
+
+    return factory
 
 
 def _torch_factory(**kwargs):
@@ -271,6 +358,11 @@ WORKLOADS = [
     _one_channel("img512_31x31", "one channel 512x512, 31x31 (same)",
                  512, 31, "scipy.signal.correlate (FFT)", "scipy",
                  _scipy_correlate_fft("same"), 1.0, peer_threaded=False),
+    PoolingWorkload("maxpool3x3s2", "max pooling 3x3 stride 2, 64 channels, 112x112, N=8",
+                    (8, 64, 112, 112), "float32", "max_pool2d", {"kernel_size": 3, "stride": 2},
+                    1.0),
+    PoolingWorkload("avgpool2x2", "average pooling 2x2, 256 channels, 56x56, N=8",
+                    (8, 256, 56, 56), "float32", "avg_pool2d", {"kernel_size": 2}, 1.0),
     Workload("conv1d_f64", "1-d, 1e6 samples, 64 taps, float64 (valid)",
              (1, 1, 1_000_000), (1, 1, 64), "float64", {"padding": 0},
              "numpy.correlate", "numpy", _numpy_correlate, 0.3, peer_threaded=False),
@@ -280,6 +372,12 @@ WORKLOADS = [
                    peer_threaded=False, group=f"img{size}_{k}x{k}")
       for size, k in ((2048, 3), (2048, 7), (2048, 15), (512, 31))],
 ]
+
+# the training rows (gradients, transposed convolution) live in their own module,
+# which builds on Workload above
+from .training import TRAINING_WORKLOADS  # noqa: E402
+
+WORKLOADS += TRAINING_WORKLOADS
 
 
 # the image-filtering rows (pyconvx.ndimage against scipy.ndimage and OpenCV) live in

@@ -253,6 +253,23 @@ def _winograd_waste(tiles, nr):
     return (-(-tiles // nr) * nr - tiles) / (-(-tiles // nr) * nr)
 
 
+#: Why each algorithm that takes only some problems cannot take this one (None if it can).
+_REFUSALS = {"depthwise": _depthwise_refusal, "winograd": _winograd_refusal,
+             "rowblock": _rowblock_refusal}
+
+
+def check_forced_algorithm(geometry, algorithm):
+    """ValueError when ``algorithm`` was asked for and cannot take this problem.
+
+    The planner's rule; ``conv`` also applies it to the problems it computes
+    without a plan (an empty output, an empty sum).
+    """
+    refusal = _REFUSALS.get(algorithm)
+    why = refusal(geometry) if refusal is not None else None
+    if why:
+        raise ValueError(f"algorithm={algorithm!r} cannot take this problem: {why}")
+
+
 def _choose_microkernel(level, dtype, geometry, forced=None):
     """The kind of work (a ``Kind``) and its tile ``(rows, cols)`` for this problem.
 
@@ -273,15 +290,10 @@ def _choose_microkernel(level, dtype, geometry, forced=None):
     gemm = (Kind.GEMM, tiles["gemm"])
     winograd = (Kind.WINOGRAD, tiles["gemm"])
     depthwise = (Kind.DEPTHWISE, (1, tiles["depthwise"][1]))
-    refusals = {"depthwise": (_depthwise_refusal, depthwise),
-                "winograd": (_winograd_refusal, winograd),
-                "rowblock": (_rowblock_refusal, rowblock)}
-    if forced in refusals:
-        refusal, choice = refusals[forced]
-        why = refusal(geometry)
-        if why:
-            raise ValueError(f"algorithm={forced!r} cannot take this problem: {why}")
-        return choice
+    choices = {"depthwise": depthwise, "winograd": winograd, "rowblock": rowblock}
+    if forced in choices:
+        check_forced_algorithm(geometry, forced)
+        return choices[forced]
     if forced in ("row", "gemm"):
         return row if forced == "row" else gemm
     if _depthwise_refusal(geometry) is None:
@@ -329,7 +341,9 @@ def _output_box(geometry, kind, mr, nr, esize, threads, residues, inplace):
         return layout.band_layout(box, geometry.kernel, geometry.stride, geometry.dilation)
 
     def band_bytes(box):
-        return geometry.in_per_group * n_phase * band_ext(box)[2] * esize
+        # sized as for one channel at least: a problem without input channels
+        # still walks its boxes (to add the bias), and the index tables follow them
+        return max(geometry.in_per_group, 1) * n_phase * band_ext(box)[2] * esize
 
     if kind == Kind.WINOGRAD:
         box = _winograd_box(geometry, mr, nr, esize)
@@ -441,8 +455,10 @@ def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None
     n_panels = -(-geometry.out_per_group // mr)
     # A pointwise layer (1x1, stride 1, no padding) over rows contiguous in x
     # needs no band: the kernels read x in place (only a box's last, partial
-    # tile is copied, so that no read passes the end of x).
+    # tile is copied, so that no read passes the end of x).  Its boxes keep whole
+    # rows, with an index entry per column: rows too long for that take the band.
     inplace = (kind in (Kind.GEMM, Kind.ROW) and all(k == 1 for k in geometry.kernel)
+               and 8 * geometry.out_spatial[-1] <= WORKSPACE_LIMIT_BYTES // 4
                and all(s == 1 for s in geometry.stride)
                and all(lo == 0 and hi == 0 for lo, hi in geometry.pads)
                and all(x_strides[2 + i] == math.prod(geometry.in_spatial[i + 1:])

@@ -5,28 +5,49 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-def max_pool2d_planes(
+CHUNK_TAPS: int
+
+def max_pool(
     x: npt.NDArray[np.floating[Any]],
     out: npt.NDArray[np.floating[Any]],
-    kernel_h: int,
-    kernel_w: int,
-    stride_h: int,
-    stride_w: int,
-    pad_h: int,
-    pad_w: int,
+    indices: npt.NDArray[np.int64] | None,
+    rows: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.int64],
     dilation_h: int,
     dilation_w: int,
     threads: int,
 ) -> None: ...
-def avg_pool2d_planes(
+def avg_pool(
     x: npt.NDArray[np.floating[Any]],
     out: npt.NDArray[np.floating[Any]],
-    kernel_h: int,
-    kernel_w: int,
-    stride_h: int,
-    stride_w: int,
-    pad_h: int,
-    pad_w: int,
+    rows: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.int64],
     count_include_pad: bool,
+    divisor: float,
+    threads: int,
+) -> None: ...
+def max_pool_backward(
+    x: npt.NDArray[np.floating[Any]],
+    grad: npt.NDArray[np.floating[Any]],
+    grad_x: npt.NDArray[np.floating[Any]],
+    rows: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.int64],
+    dilation_h: int,
+    dilation_w: int,
+    threads: int,
+) -> None: ...
+def avg_pool_backward(
+    grad: npt.NDArray[np.floating[Any]],
+    grad_x: npt.NDArray[np.floating[Any]],
+    rows: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.int64],
+    count_include_pad: bool,
+    divisor: float,
+    threads: int,
+) -> None: ...
+def max_unpool(
+    x: npt.NDArray[np.floating[Any]],
+    indices: npt.NDArray[np.int64],
+    out: npt.NDArray[np.floating[Any]],
     threads: int,
 ) -> None: ...

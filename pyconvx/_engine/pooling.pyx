@@ -1,150 +1,427 @@
-"""pyconvx's compiled pooling core: nogil max/average pooling over planes.
+"""pyconvx's compiled pooling core: max and average pooling, their gradients, max unpooling.
 
-This module only computes.  ``pyconvx.pooling`` validates every argument, puts
-the input in C-contiguous ``(planes, H, W)`` form, allocates the output and
-resolves the thread count; here the (N * C) planes are split over OpenMP
-threads with a static schedule.  Each output value is computed by one thread
-in a fixed order, so results never depend on the thread count.
+This module only computes.  ``pyconvx.pooling`` validates every argument,
+allocates the results and gives, per output row and per output column, the
+window's extent clipped to the input (the *tables*: the first input index
+inside the input, the number of taps inside it, and torch's padded extent,
+the divisor of average pooling with ``count_include_pad``).  A window's walk
+therefore never visits padding, whatever the kernel size.
+
+Arrays are ``(N, C, H, W)`` views with any element strides (channels-last data
+is read and written through its strides).  The positions of the (N * C)
+planes are walked in chunks (``chunks.walk``) over OpenMP threads, with a
+check for Ctrl-C between chunks.  Every output is computed by one thread in a
+fixed order, and the operations that add or write into a plane (the
+gradients, unpooling) keep each plane on one thread in row-major order of the
+positions they walk, so results never depend on the thread count.
 """
 
 from cython cimport floating
-from cython.parallel cimport prange
 from libc.math cimport INFINITY, isnan
+from libc.stdint cimport int64_t
+
+cimport numpy as cnp
+
+import numpy as np
+
+from pyconvx._engine.chunks cimport WALK_INTERRUPTED, walk
+
+cnp.import_array()
+
+cdef enum Op:
+    MAX = 0
+    AVG = 1
+    MAX_BACKWARD = 2
+    AVG_BACKWARD = 3
+    UNPOOL = 4
+
+#: Window taps (or positions) one chunk of work aims for: Ctrl-C is checked
+#: between chunks, each a few milliseconds of work.
+CHUNK_TAPS = 1 << 24
 
 
-cdef inline void _max_plane(
-    const floating *src,
-    floating *dst,
-    Py_ssize_t in_h,
-    Py_ssize_t in_w,
-    Py_ssize_t out_h,
-    Py_ssize_t out_w,
-    Py_ssize_t kernel_h,
-    Py_ssize_t kernel_w,
-    Py_ssize_t stride_h,
-    Py_ssize_t stride_w,
-    Py_ssize_t pad_h,
-    Py_ssize_t pad_w,
-    Py_ssize_t dilation_h,
-    Py_ssize_t dilation_w,
-) noexcept nogil:
-    cdef Py_ssize_t oh, ow, tap_h, tap_w, row, col
-    cdef floating best, value
-    for oh in range(out_h):
-        for ow in range(out_w):
-            # Padded taps are -inf: they are skipped, never win.
-            best = -INFINITY
-            for tap_h in range(kernel_h):
-                row = oh * stride_h - pad_h + tap_h * dilation_h
-                if row < 0 or row >= in_h:
-                    continue
-                for tap_w in range(kernel_w):
-                    col = ow * stride_w - pad_w + tap_w * dilation_w
-                    if col < 0 or col >= in_w:
-                        continue
-                    value = src[row * in_w + col]
-                    # NaN propagates, as in torch.
-                    if value > best or isnan(value):
-                        best = value
-                        if isnan(value):
-                            break
-                if isnan(best):
-                    break
-            dst[oh * out_w + ow] = best
+cdef struct Job:
+    int op
+    bint is_double
+    # the planes: (N, C, H, W) element strides; NULL where an operation has none
+    const void *x          # pooling input (max: its gradient's argmax; unpool: the pooled values)
+    const void *grad       # gradient of the pooled output
+    void *out              # pooled output, input gradient or unpooled output
+    int64_t *indices       # max pooling's argmax (written), or unpooling's (read)
+    int64_t x_strides[4]
+    int64_t grad_strides[4]
+    int64_t out_strides[4]
+    int64_t index_strides[4]
+    int64_t channels
+    # the grid of walked positions (pooled outputs; unpool: the pooled input)
+    int64_t grid_w
+    # the plane a flat index refers to (pooling input; unpool: the output)
+    int64_t plane_w
+    int64_t plane_size
+    int64_t dilation_h
+    int64_t dilation_w
+    # per output row / column: first input index inside the input, taps inside
+    # it, torch's padded extent
+    const int64_t *row_first
+    const int64_t *row_count
+    const int64_t *row_span
+    const int64_t *col_first
+    const int64_t *col_count
+    const int64_t *col_span
+    bint count_include_pad
+    double divisor          # 0: torch's rule from the tables
 
 
-cdef inline void _avg_plane(
-    const floating *src,
-    floating *dst,
-    Py_ssize_t in_h,
-    Py_ssize_t in_w,
-    Py_ssize_t out_h,
-    Py_ssize_t out_w,
-    Py_ssize_t kernel_h,
-    Py_ssize_t kernel_w,
-    Py_ssize_t stride_h,
-    Py_ssize_t stride_w,
-    Py_ssize_t pad_h,
-    Py_ssize_t pad_w,
-    bint count_include_pad,
-) noexcept nogil:
-    cdef Py_ssize_t oh, ow, row, col, row_start, row_end, col_start, col_end
-    cdef Py_ssize_t padded_count, divisor
+cdef inline int64_t plane_offset(const int64_t *strides, int64_t plane,
+                                 int64_t channels) noexcept nogil:
+    return (plane // channels) * strides[0] + (plane % channels) * strides[1]
+
+
+cdef inline void next_position(int64_t *oh, int64_t *ow, int64_t grid_w) noexcept nogil:
+    """The next position of the walk, in row-major order."""
+    ow[0] += 1
+    if ow[0] == grid_w:
+        ow[0] = 0
+        oh[0] += 1
+
+
+cdef inline floating window_max(const Job *job, const floating *x, int64_t oh, int64_t ow,
+                                int64_t *best_row, int64_t *best_col) noexcept nogil:
+    """The window's maximum, and where it is: the first maximum in row-major
+    order; a NaN wins (the last one, as in torch); -inf and the first tap when
+    every tap is -inf.  An empty window (no tap inside the input) gives -inf
+    and row -1."""
+    cdef int64_t row0 = job.row_first[oh], rows = job.row_count[oh]
+    cdef int64_t col0 = job.col_first[ow], cols = job.col_count[ow]
+    cdef int64_t sh = job.x_strides[2], sw = job.x_strides[3]
+    cdef int64_t dh = job.dilation_h, dw = job.dilation_w, r, c, row, col
+    cdef const floating *line
+    cdef floating best = -INFINITY, value
+    best_row[0] = row0 if rows > 0 and cols > 0 else -1
+    best_col[0] = col0
+    for r in range(rows):
+        row = row0 + r * dh
+        line = x + row * sh
+        for c in range(cols):
+            col = col0 + c * dw
+            value = line[col * sw]
+            if value > best or isnan(value):
+                best = value
+                best_row[0] = row
+                best_col[0] = col
+    return best
+
+
+cdef inline double window_divisor(const Job *job, int64_t oh, int64_t ow) noexcept nogil:
+    """Average pooling's divisor (torch's rule; double: a product of two huge
+    extents stays a correctly rounded number)."""
+    if job.divisor != 0:
+        return job.divisor
+    if job.count_include_pad:
+        return <double>job.row_span[oh] * <double>job.col_span[ow]
+    return <double>job.row_count[oh] * <double>job.col_count[ow]
+
+
+cdef void max_range(const Job *job, const floating *x, floating *out, int64_t *indices,
+                    int64_t first, int64_t stop) noexcept nogil:
+    cdef int64_t grid_w = job.grid_w, oh = first // grid_w, ow = first % grid_w, q
+    cdef int64_t best_row, best_col
+    cdef floating best
+    for q in range(first, stop):
+        best = window_max(job, x, oh, ow, &best_row, &best_col)
+        out[oh * job.out_strides[2] + ow * job.out_strides[3]] = best
+        if indices != NULL:
+            indices[oh * job.index_strides[2] + ow * job.index_strides[3]] = (
+                best_row * job.plane_w + best_col if best_row >= 0 else -1)
+        next_position(&oh, &ow, grid_w)
+
+
+cdef void avg_range(const Job *job, const floating *x, floating *out, int64_t first,
+                    int64_t stop) noexcept nogil:
+    cdef int64_t grid_w = job.grid_w, oh = first // grid_w, ow = first % grid_w, q, r, c
+    cdef int64_t sh = job.x_strides[2], sw = job.x_strides[3], row0, rows, col0, cols
+    cdef const floating *line
     cdef double total
-    for oh in range(out_h):
-        row_start = oh * stride_h - pad_h
-        row_end = min(row_start + kernel_h, in_h + pad_h)
-        for ow in range(out_w):
-            col_start = ow * stride_w - pad_w
-            col_end = min(col_start + kernel_w, in_w + pad_w)
-            # torch's divisor: the window clipped to the padded input (a
-            # ceil_mode window may hang past it), or to the input alone.
-            padded_count = (row_end - row_start) * (col_end - col_start)
-            total = 0.0
-            for row in range(max(row_start, 0), min(row_end, in_h)):
-                for col in range(max(col_start, 0), min(col_end, in_w)):
-                    total = total + src[row * in_w + col]
-            if count_include_pad:
-                divisor = padded_count
-            else:
-                divisor = (min(row_end, in_h) - max(row_start, 0)) * (
-                    min(col_end, in_w) - max(col_start, 0)
-                )
-            dst[oh * out_w + ow] = <floating>(total / divisor)
+    for q in range(first, stop):
+        row0 = job.row_first[oh]
+        rows = job.row_count[oh]
+        col0 = job.col_first[ow]
+        cols = job.col_count[ow]
+        # summed in float64 and divided once: one rounding to the result dtype
+        total = 0.0
+        for r in range(rows):
+            line = x + (row0 + r) * sh + col0 * sw
+            for c in range(cols):
+                total = total + line[c * sw]
+        out[oh * job.out_strides[2] + ow * job.out_strides[3]] = <floating>(
+            total / window_divisor(job, oh, ow))
+        next_position(&oh, &ow, grid_w)
 
 
-def max_pool2d_planes(
-    const floating[:, :, ::1] x,
-    floating[:, :, ::1] out,
-    Py_ssize_t kernel_h,
-    Py_ssize_t kernel_w,
-    Py_ssize_t stride_h,
-    Py_ssize_t stride_w,
-    Py_ssize_t pad_h,
-    Py_ssize_t pad_w,
-    Py_ssize_t dilation_h,
-    Py_ssize_t dilation_w,
-    int threads,
-):
-    """Max pooling of every (H, W) plane of ``x`` into ``out``."""
-    cdef Py_ssize_t planes = x.shape[0]
-    cdef Py_ssize_t in_h = x.shape[1], in_w = x.shape[2]
-    cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
-    cdef Py_ssize_t plane
-    if planes == 0 or in_h * in_w == 0 or out_h * out_w == 0:
+cdef void max_backward_range(const Job *job, const floating *x, const floating *grad,
+                             floating *grad_x, int64_t first, int64_t stop) noexcept nogil:
+    """Each output's gradient added to its window's argmax (torch's order:
+    outputs in row-major order, in the result dtype)."""
+    cdef int64_t grid_w = job.grid_w, oh = first // grid_w, ow = first % grid_w, q
+    cdef int64_t best_row, best_col
+    for q in range(first, stop):
+        window_max(job, x, oh, ow, &best_row, &best_col)
+        if best_row >= 0:
+            grad_x[best_row * job.out_strides[2] + best_col * job.out_strides[3]] += grad[
+                oh * job.grad_strides[2] + ow * job.grad_strides[3]]
+        next_position(&oh, &ow, grid_w)
+
+
+cdef void avg_backward_range(const Job *job, const floating *grad, floating *grad_x,
+                             int64_t first, int64_t stop) noexcept nogil:
+    """Each output's gradient over its divisor, added to every input of its
+    window (torch's order and arithmetic: the quotient in the result dtype)."""
+    cdef int64_t grid_w = job.grid_w, oh = first // grid_w, ow = first % grid_w, q, r, c
+    cdef int64_t gh = job.out_strides[2], gw = job.out_strides[3]
+    cdef int64_t row0, rows, col0, cols
+    cdef floating share
+    cdef floating *line
+    for q in range(first, stop):
+        row0 = job.row_first[oh]
+        rows = job.row_count[oh]
+        col0 = job.col_first[ow]
+        cols = job.col_count[ow]
+        share = grad[oh * job.grad_strides[2] + ow * job.grad_strides[3]] / <floating>(
+            window_divisor(job, oh, ow))
+        for r in range(rows):
+            line = grad_x + (row0 + r) * gh + col0 * gw
+            for c in range(cols):
+                line[c * gw] += share
+        next_position(&oh, &ow, grid_w)
+
+
+cdef void unpool_range(const Job *job, const floating *x, const int64_t *indices,
+                       floating *out, int64_t first, int64_t stop) noexcept nogil:
+    """out[index] = value for the pooled positions in row-major order (a later
+    position writing the same index wins); -1 (no input) and any index outside
+    the plane write nothing."""
+    cdef int64_t grid_w = job.grid_w, oh = first // grid_w, ow = first % grid_w, q, target
+    for q in range(first, stop):
+        target = indices[oh * job.index_strides[2] + ow * job.index_strides[3]]
+        if 0 <= target < job.plane_size:
+            out[(target // job.plane_w) * job.out_strides[2]
+                + (target % job.plane_w) * job.out_strides[3]] = x[
+                    oh * job.x_strides[2] + ow * job.x_strides[3]]
+        next_position(&oh, &ow, grid_w)
+
+
+cdef void run_planes(const Job *job, const floating *x, const floating *grad, floating *out,
+                     int64_t plane, int64_t first, int64_t stop) noexcept nogil:
+    """Positions [first, stop) of one plane, for this job's operation."""
+    cdef int64_t channels = job.channels
+    cdef int64_t *indices = job.indices
+    if x != NULL:
+        x = x + plane_offset(job.x_strides, plane, channels)
+    if grad != NULL:
+        grad = grad + plane_offset(job.grad_strides, plane, channels)
+    out = out + plane_offset(job.out_strides, plane, channels)
+    if indices != NULL:
+        indices = indices + plane_offset(job.index_strides, plane, channels)
+    if job.op == MAX:
+        max_range(job, x, out, indices, first, stop)
+    elif job.op == AVG:
+        avg_range(job, x, out, first, stop)
+    elif job.op == MAX_BACKWARD:
+        max_backward_range(job, x, grad, out, first, stop)
+    elif job.op == AVG_BACKWARD:
+        avg_backward_range(job, grad, out, first, stop)
+    else:
+        unpool_range(job, x, indices, out, first, stop)
+
+
+cdef void run_task(const void *job_pointer, int64_t plane, int64_t first,
+                   int64_t stop) noexcept nogil:
+    cdef const Job *job = <const Job *>job_pointer
+    if job.is_double:
+        run_planes(job, <const double *>job.x, <const double *>job.grad, <double *>job.out,
+                   plane, first, stop)
+    else:
+        run_planes(job, <const float *>job.x, <const float *>job.grad, <float *>job.out,
+                   plane, first, stop)
+
+
+cdef int _propagate_pending_exception() except -1:
+    """Raise the exception a signal handler left set (returning -1 makes Cython do it)."""
+    return -1
+
+
+def _element_strides(array, name, dtype, shape, writeable=False):
+    """The element strides of a 4-d array the engine reads (or writes)."""
+    if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != 4:
+        raise ValueError(f"{name} must be a 4-d {dtype} array")
+    if shape is not None and array.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {array.shape}, expected {tuple(shape)}")
+    if not array.flags.aligned or any(s % array.itemsize for s in array.strides):
+        raise ValueError(f"{name} must be aligned, with whole-element strides")
+    if writeable and not array.flags.writeable:
+        raise ValueError(f"{name} must be writeable")
+    return [s // array.itemsize for s in array.strides]
+
+
+def _tables(windows, name):
+    """A (3, length) C-contiguous int64 table: first, count, span per position."""
+    if (not isinstance(windows, np.ndarray) or windows.dtype != np.int64
+            or windows.ndim != 2 or windows.shape[0] != 3 or not windows.flags.c_contiguous):
+        raise ValueError(f"{name} must be a C-contiguous int64 array of shape (3, length)")
+    return windows
+
+
+def _chunk_shape(planes, span, cost, threads, adds_into_planes):
+    """(planes per chunk, positions per chunk, pieces per plane) for ``walk``:
+    about CHUNK_TAPS taps per chunk; a plane's positions split into pieces
+    only where outputs are independent."""
+    per_chunk = max(1, CHUNK_TAPS // cost)
+    span_per_chunk = min(span, per_chunk)
+    planes_per_chunk = min(planes, max(1, per_chunk // span_per_chunk))
+    if adds_into_planes:
+        return planes_per_chunk, span_per_chunk, 1
+    return planes_per_chunk, span_per_chunk, max(1, min(-(-threads // planes_per_chunk),
+                                                        span_per_chunk))
+
+
+cdef _run(Job *job, object dtype, int64_t planes, int64_t grid_h, int64_t grid_w,
+          int64_t cost, bint adds_into_planes, int threads):
+    cdef int64_t span = grid_h * grid_w
+    cdef int64_t planes_per_chunk, span_per_chunk, pieces
+    cdef int status
+    if planes == 0 or span == 0:
         return
+    job.is_double = dtype == np.float64
+    job.grid_w = grid_w
+    planes_per_chunk, span_per_chunk, pieces = _chunk_shape(planes, span, cost, threads,
+                                                            adds_into_planes)
     with nogil:
-        for plane in prange(planes, schedule="static", num_threads=threads):
-            _max_plane(
-                &x[plane, 0, 0], &out[plane, 0, 0], in_h, in_w, out_h, out_w,
-                kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                dilation_h, dilation_w,
-            )
+        status = walk(run_task, job, planes, span, planes_per_chunk, span_per_chunk, pieces,
+                      threads)
+    if status == WALK_INTERRUPTED:
+        _propagate_pending_exception()
 
 
-def avg_pool2d_planes(
-    const floating[:, :, ::1] x,
-    floating[:, :, ::1] out,
-    Py_ssize_t kernel_h,
-    Py_ssize_t kernel_w,
-    Py_ssize_t stride_h,
-    Py_ssize_t stride_w,
-    Py_ssize_t pad_h,
-    Py_ssize_t pad_w,
-    bint count_include_pad,
-    int threads,
-):
-    """Average pooling of every (H, W) plane of ``x`` into ``out``."""
-    cdef Py_ssize_t planes = x.shape[0]
-    cdef Py_ssize_t in_h = x.shape[1], in_w = x.shape[2]
-    cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
-    cdef Py_ssize_t plane
-    if planes == 0 or in_h * in_w == 0 or out_h * out_w == 0:
-        return
-    with nogil:
-        for plane in prange(planes, schedule="static", num_threads=threads):
-            _avg_plane(
-                &x[plane, 0, 0], &out[plane, 0, 0], in_h, in_w, out_h, out_w,
-                kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                count_include_pad,
-            )
+cdef void _fill(Job *job, int op, x, grad, out, indices, rows, cols, double divisor,
+                bint count_include_pad, int64_t dilation_h, int64_t dilation_w) except *:
+    """Check the arrays (dtype, shapes, strides) and put them in ``job``.
+
+    ``out`` is what the operation writes; ``grad`` is the pooled output's
+    gradient; ``rows`` and ``cols`` the (3, H_out) and (3, W_out) tables
+    (None for unpooling).  Arrays that do not fit are a ValueError.
+    """
+    cdef int i
+    cdef int64_t grid_h, grid_w
+    if not isinstance(out, np.ndarray) or out.dtype not in (np.float32, np.float64):
+        raise ValueError("out must be a float32 or float64 array")
+    dtype = out.dtype
+    out_strides = _element_strides(out, "out", dtype, None, writeable=True)
+    batch = out.shape[:2]
+    # grid: the walked positions; plane: what a flat index refers to
+    if op == UNPOOL:
+        x_strides = _element_strides(x, "x", dtype, None)
+        grid = x.shape[2:]
+    else:
+        grid = (_tables(rows, "rows").shape[1], _tables(cols, "cols").shape[1])
+    if op == MAX or op == AVG:
+        x_strides = _element_strides(x, "x", dtype, None)
+        plane = x.shape[2:]
+        _element_strides(out, "out", dtype, x.shape[:2] + grid)
+    else:
+        plane = out.shape[2:]
+        if op == MAX_BACKWARD:
+            x_strides = _element_strides(x, "x", dtype, out.shape)
+    job.op = op
+    job.x = NULL
+    job.grad = NULL
+    job.indices = NULL
+    job.out = cnp.PyArray_DATA(<cnp.ndarray>out)
+    if x is not None:
+        job.x = cnp.PyArray_DATA(<cnp.ndarray>x)
+        for i in range(4):
+            job.x_strides[i] = x_strides[i]
+    if grad is not None:
+        grad_strides = _element_strides(grad, "grad", dtype, batch + grid)
+        job.grad = cnp.PyArray_DATA(<cnp.ndarray>grad)
+        for i in range(4):
+            job.grad_strides[i] = grad_strides[i]
+    if indices is not None:
+        index_strides = _element_strides(indices, "indices", np.dtype(np.int64), batch + grid,
+                                         writeable=op == MAX)
+        job.indices = <int64_t *>cnp.PyArray_DATA(<cnp.ndarray>indices)
+        for i in range(4):
+            job.index_strides[i] = index_strides[i]
+    for i in range(4):
+        job.out_strides[i] = out_strides[i]
+    job.channels = batch[1]
+    job.plane_w = plane[1]
+    job.plane_size = plane[0] * plane[1]
+    job.dilation_h = dilation_h
+    job.dilation_w = dilation_w
+    job.count_include_pad = count_include_pad
+    job.divisor = divisor
+    if rows is not None:
+        grid_h, grid_w = grid
+        job.row_first = <const int64_t *>cnp.PyArray_DATA(<cnp.ndarray>rows)
+        job.row_count = job.row_first + grid_h
+        job.row_span = job.row_count + grid_h
+        job.col_first = <const int64_t *>cnp.PyArray_DATA(<cnp.ndarray>cols)
+        job.col_count = job.col_first + grid_w
+        job.col_span = job.col_count + grid_w
+
+
+def _window_cost(rows, cols):
+    """Most taps one window walks, plus one for the output itself."""
+    return int(rows[1].max(initial=0)) * int(cols[1].max(initial=0)) + 1
+
+
+def max_pool(x, out, indices, rows, cols, int64_t dilation_h, int64_t dilation_w,
+             int threads):
+    """Max pooling of ``x`` (N, C, H, W) into ``out`` (N, C, H_out, W_out); the flat
+    index (row * W + column) of each window's maximum into ``indices`` (int64,
+    shaped like ``out``) unless None; -1 for a window with no tap in the input."""
+    cdef Job job
+    _fill(&job, MAX, x, None, out, indices, rows, cols, 0, False, dilation_h, dilation_w)
+    _run(&job, out.dtype, out.shape[0] * out.shape[1], out.shape[2], out.shape[3],
+         _window_cost(rows, cols), False, threads)
+
+
+def avg_pool(x, out, rows, cols, bint count_include_pad, double divisor, int threads):
+    """Average pooling of ``x`` into ``out``; ``divisor`` 0 means torch's rule
+    (the padded extent with ``count_include_pad``, else the taps in the input)."""
+    cdef Job job
+    _fill(&job, AVG, x, None, out, None, rows, cols, divisor, count_include_pad, 1, 1)
+    _run(&job, out.dtype, out.shape[0] * out.shape[1], out.shape[2], out.shape[3],
+         _window_cost(rows, cols), False, threads)
+
+
+def max_pool_backward(x, grad, grad_x, rows, cols, int64_t dilation_h, int64_t dilation_w,
+                      int threads):
+    """Add each entry of ``grad`` (N, C, H_out, W_out) to ``grad_x`` (N, C, H, W,
+    zeroed by the caller) at its window's maximum in ``x``."""
+    cdef Job job
+    _fill(&job, MAX_BACKWARD, x, grad, grad_x, None, rows, cols, 0, False, dilation_h,
+          dilation_w)
+    _run(&job, grad_x.dtype, grad_x.shape[0] * grad_x.shape[1], grad.shape[2], grad.shape[3],
+         _window_cost(rows, cols), True, threads)
+
+
+def avg_pool_backward(grad, grad_x, rows, cols, bint count_include_pad, double divisor,
+                      int threads):
+    """Add each entry of ``grad`` over its divisor to every input of its window
+    in ``grad_x`` (N, C, H, W, zeroed by the caller)."""
+    cdef Job job
+    _fill(&job, AVG_BACKWARD, None, grad, grad_x, None, rows, cols, divisor,
+          count_include_pad, 1, 1)
+    _run(&job, grad_x.dtype, grad_x.shape[0] * grad_x.shape[1], grad.shape[2], grad.shape[3],
+         _window_cost(rows, cols), True, threads)
+
+
+def max_unpool(x, indices, out, int threads):
+    """``out[n, c].flat[indices[n, c, i, j]] = x[n, c, i, j]`` in row-major order of
+    (i, j); ``out`` (N, C, H, W) zeroed by the caller; indices outside
+    [0, H * W) write nothing."""
+    cdef Job job
+    _fill(&job, UNPOOL, x, None, out, indices, None, None, 0, False, 1, 1)
+    _run(&job, out.dtype, out.shape[0] * out.shape[1], x.shape[2], x.shape[3], 1, True,
+         threads)

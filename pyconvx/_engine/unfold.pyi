@@ -6,6 +6,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+CHUNK_VALUES: int
+
 def im2col(
     x: npt.NDArray[np.floating[Any]],
     cols: npt.NDArray[np.floating[Any]],

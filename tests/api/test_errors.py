@@ -4,17 +4,26 @@ Messages are those of pyconvx/_normalize.py and pyconvx/shapes.py, the single ho
 of every validation rule; conv and output_shape must share them (see test_shapes).
 """
 
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+import traceback
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pyconvx
+from pyconvx.pooling import pool_output_size
 
+from _problems import LAYOUTS
 from _reference import assert_bitwise_equal, assert_matches_reference, conv_reference, mode_kwargs
 from conftest import TESTS_DIR
 from conftest import child_env as _env
@@ -605,6 +614,365 @@ def test_pointwise_reads_stop_at_the_end_of_x():
         f"child exited with {result.returncode}: {result.stderr[-2000:]}")
 
 
+# ----------------------------------------------------------------------------- 21. misaligned
+#: A float view of a uint8 buffer at offset 1, holding an array's values.
+_misaligned = LAYOUTS["unaligned"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("which", ["x", "weight", "bias"])
+@pytest.mark.parametrize("path", ["auto", "gemm", "row", "depthwise", "fft"])
+def test_misaligned_operands_give_the_bits_of_aligned_copies(which, dtype, path, rng):
+    groups = 4 if path == "depthwise" else 1
+    arrays = {"x": rng.standard_normal((2, 4, 9, 10)).astype(dtype),
+              "weight": rng.standard_normal((4, 4 // groups, 3, 3)).astype(dtype),
+              "bias": rng.standard_normal(4).astype(dtype)}
+    expected = pyconvx.conv(arrays["x"], arrays["weight"], arrays["bias"], padding=1,
+                            groups=groups, algorithm=path)
+    arrays[which] = _misaligned(arrays[which])
+    got = pyconvx.conv(arrays["x"], arrays["weight"], arrays["bias"], padding=1, groups=groups,
+                       algorithm=path)
+    assert_bitwise_equal(got, expected)
+
+
+def test_misaligned_out_is_refused_naming_out(rng):
+    x = rng.standard_normal((1, 2, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    out = _misaligned(np.full((1, 3, 6, 6), 7, np.float32))
+    with pytest.raises(ValueError, match="out must be aligned"):
+        pyconvx.conv(x, w, padding=1, out=out)
+    assert (out == 7).all()   # nothing written
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_misaligned_pooling_and_unfold_inputs_give_the_bits_of_aligned_copies(dtype, rng):
+    x = rng.standard_normal((2, 3, 9, 8)).astype(dtype)
+    calls = [
+        lambda a: pyconvx.max_pool2d(a, 3, 2, 1, return_indices=True)[0],
+        lambda a: pyconvx.max_pool2d(a, 3, 2, 1, return_indices=True)[1],
+        lambda a: pyconvx.avg_pool2d(a, (2, 3), 1, 1, divisor_override=5),
+        lambda a: pyconvx.max_pool2d_backward(a[..., :5, :4], x, 3, 2, 1),
+        lambda a: pyconvx.max_pool2d_backward(np.ones((2, 3, 5, 4), dtype), a, 3, 2, 1),
+        lambda a: pyconvx.avg_pool2d_backward(a[..., :5, :4], x.shape, 3, 2, 1),
+        lambda a: pyconvx.im2col(a, 3, stride=(1, 2), padding=1),
+        lambda a: pyconvx.col2im(a.reshape(2, 12, 18), (4, 8), (2, 3)),
+        lambda a: pyconvx.max_pool2d(np.moveaxis(a, 1, -1), 2, data_format="channels_last"),
+    ]
+    for call in calls:
+        assert_bitwise_equal(call(_misaligned(x)), call(x))
+    out, indices = pyconvx.max_pool2d(x, 3, 2, 1, return_indices=True)
+    assert_bitwise_equal(pyconvx.max_unpool2d(_misaligned(out), _misaligned(indices), 3, 2, 1,
+                                              (9, 8)),
+                         pyconvx.max_unpool2d(out, indices, 3, 2, 1, (9, 8)))
+
+
+# ----------------------------------------------------------------------------- 22. huge integers
+HUGE_INTEGERS = (2**31, 2**62, 2**63, -2**63)
+
+#: What a public call may raise for any argument values.
+DOCUMENTED_ERRORS = (TypeError, ValueError, MemoryError)
+
+_x4 = np.ones((1, 2, 5, 5))
+_w4 = np.ones((2, 2, 3, 3))
+_cols = np.ones((1, 18, 9))
+
+#: One valid call per public function (and per padding form): each int in it,
+#: also inside tuples and shapes, is replaced by each of HUGE_INTEGERS.
+PROBE_CALLS = {
+    "conv": (pyconvx.conv, (_x4, _w4), dict(stride=1, padding=0, dilation=1, groups=1,
+                                           threads=1)),
+    "conv-pairs": (pyconvx.conv, (_x4, _w4), dict(stride=(1, 1), padding=((0, 0), (0, 0)),
+                                                 dilation=(1, 1))),
+    "conv-same": (pyconvx.conv, (_x4, _w4), dict(stride=1, padding="same", dilation=1)),
+    "conv-full": (pyconvx.conv, (_x4, _w4), dict(stride=1, padding="full", dilation=1)),
+    "conv-fft": (pyconvx.conv, (_x4, _w4), dict(stride=1, padding=1, dilation=1,
+                                               algorithm="fft", threads=1)),
+    "conv1d": (pyconvx.conv1d, (np.ones((1, 1, 7)), np.ones((1, 1, 3))),
+               dict(stride=1, padding=1, dilation=1, groups=1, threads=1)),
+    "conv3d": (pyconvx.conv3d, (np.ones((1, 1, 4, 4, 4)), np.ones((1, 1, 2, 2, 2))),
+               dict(stride=1, padding=1, dilation=1, threads=1)),
+    "output_shape": (pyconvx.output_shape, ((1, 2, 5, 5), (2, 2, 3, 3)),
+                     dict(stride=1, padding=0, dilation=1, groups=1)),
+    "output_shape-same": (pyconvx.output_shape, ((1, 2, 5, 5), (2, 2, 3, 3)),
+                          dict(stride=1, padding="same", dilation=1, groups=1)),
+    "output_size": (pyconvx.output_size, (5, 3), dict(stride=1, padding=0, dilation=1)),
+    "output_size-same": (pyconvx.output_size, (5, 3), dict(stride=1, padding="same",
+                                                           dilation=1)),
+    "param_count": (pyconvx.param_count, (2, 2, 3), dict(groups=1)),
+    "plan": (pyconvx.plan, ((1, 2, 5, 5), (2, 2, 3, 3)),
+             dict(stride=1, padding=0, dilation=1, groups=1, threads=1)),
+    "plan-same": (pyconvx.plan, (_x4, _w4), dict(stride=1, padding="same", dilation=1,
+                                                threads=1)),
+    "plan-fft": (pyconvx.plan, ((1, 2, 5, 5), (2, 2, 3, 3)),
+                 dict(stride=1, padding=1, dilation=1, algorithm="fft", threads=1)),
+    "explain": (pyconvx.explain, (_x4, _w4, (0, 0, 1, 1)),
+                dict(stride=1, padding=0, dilation=1, groups=1, threads=1)),
+    "Conv2d": (pyconvx.Conv2d, (2, 2, 3), dict(stride=1, padding=0, dilation=1, groups=1,
+                                              seed=0)),
+    "Conv2d-same": (pyconvx.Conv2d, (2, 2, 3), dict(stride=1, padding="same", dilation=1)),
+    "im2col": (pyconvx.im2col, (_x4, 3), dict(stride=1, padding=0, dilation=1, threads=1)),
+    "im2col-same": (pyconvx.im2col, (_x4, 3), dict(stride=1, padding="same", dilation=1)),
+    "col2im": (pyconvx.col2im, (_cols, (5, 5), 3), dict(stride=1, padding=0, dilation=1,
+                                                         threads=1)),
+    "col2im-same": (pyconvx.col2im, (np.ones((1, 18, 25)), (5, 5), 3),
+                    dict(stride=1, padding="same", dilation=1)),
+    "max_pool2d": (pyconvx.max_pool2d, (_x4, 2), dict(stride=None, padding=0, dilation=1,
+                                                       threads=1)),
+    "max_pool2d-tuples": (pyconvx.max_pool2d, (_x4, (3, 2)),
+                          dict(stride=(2, 1), padding=(1, 1), dilation=(1, 2))),
+    "avg_pool2d": (pyconvx.avg_pool2d, (_x4, (2, 3)), dict(stride=(1, 2), padding=(1, 1),
+                                                            divisor_override=3, threads=1)),
+    "max_unpool2d": (pyconvx.max_unpool2d, (np.ones((1, 2, 2)), np.zeros((1, 2, 2), int), 2),
+                     dict(stride=(2, 2), padding=0, output_size=(4, 5), threads=1)),
+    "max_pool2d_backward": (pyconvx.max_pool2d_backward, (np.ones((1, 2, 2, 2)), _x4, 2),
+                            dict(stride=2, padding=0, dilation=1, threads=1)),
+    "avg_pool2d_backward": (pyconvx.avg_pool2d_backward, (np.ones((1, 2, 2, 2)), (1, 2, 5, 5),
+                                                          (2, 2)),
+                            dict(stride=2, padding=(0, 1), divisor_override=2, threads=1)),
+    "filter2d": (pyconvx.filter2d, (np.ones((6, 6)), np.ones((3, 3))), {}),
+    "correlate": (pyconvx.correlate, (np.ones((6, 6)), np.ones((3, 3))), {}),
+    "pool_output_size": (pool_output_size, (5, 2, 2, 1), dict(dilation=1)),
+    "box_blur": (pyconvx.kernels.box_blur, (), dict(size=3)),
+    "gaussian": (pyconvx.kernels.gaussian, (), dict(size=3)),
+}
+
+
+def _integer_places(value, path=()):
+    """Paths to every int inside ``value`` (tuples and lists looked into)."""
+    if isinstance(value, (bool, np.bool_)):
+        return
+    if isinstance(value, int):
+        yield path
+    elif isinstance(value, (tuple, list)):
+        for index, item in enumerate(value):
+            yield from _integer_places(item, path + (index,))
+
+
+def _replaced(value, path, new):
+    if not path:
+        return new
+    items = list(value)
+    items[path[0]] = _replaced(items[path[0]], path[1:], new)
+    return tuple(items)
+
+
+def _probe_variants(args, kwargs):
+    """(where, args, kwargs) with one int replaced by a huge one, for every int."""
+    for index, arg in enumerate(args):
+        for path in _integer_places(arg):
+            for new in HUGE_INTEGERS:
+                changed = list(args)
+                changed[index] = _replaced(arg, path, new)
+                yield (index,) + path, new, tuple(changed), kwargs
+    for name, value in kwargs.items():
+        paths = list(_integer_places(value)) + ([()] if value is None or isinstance(
+            value, (tuple, str)) else [])
+        for path in paths:
+            for new in HUGE_INTEGERS:
+                yield (name,) + path, new, args, {**kwargs, name: _replaced(value, path, new)}
+
+
+@pytest.mark.parametrize("name", sorted(PROBE_CALLS))
+def test_huge_integers_raise_only_documented_errors(name):
+    """Every integer argument (and every int inside a tuple or shape) at 2**31,
+    2**62, 2**63 and -2**63: the call returns or raises TypeError, ValueError or
+    MemoryError; never OverflowError or another type, never a crash."""
+    function, args, kwargs = PROBE_CALLS[name]
+    undocumented = []
+    for where, new, changed_args, changed_kwargs in _probe_variants(args, kwargs):
+        try:
+            function(*changed_args, **changed_kwargs)
+        except DOCUMENTED_ERRORS:
+            pass
+        except Exception as exc:
+            undocumented.append(f"{where} = {new}: {type(exc).__name__}: {exc}")
+    assert not undocumented, "\n".join(undocumented)
+
+
+HYPOTHESIS_CALLS = ("conv", "conv-same", "im2col", "col2im", "max_pool2d-tuples", "avg_pool2d",
+                    "max_unpool2d", "avg_pool2d_backward", "output_shape-same", "plan")
+
+
+@settings(max_examples=150)
+@given(data=st.data())
+def test_random_integer_arguments_raise_only_documented_errors(data):
+    """Random ints, small or beyond 32 and 64 bits, in random places at once."""
+    function, args, kwargs = PROBE_CALLS[data.draw(st.sampled_from(HYPOTHESIS_CALLS))]
+    places = [(where, new) for where, new, _, _ in _probe_variants(args, kwargs)
+              if new == HUGE_INTEGERS[0]]
+    chosen = data.draw(st.lists(st.sampled_from(places), min_size=1, max_size=4,
+                                unique_by=lambda place: place[0][0]))
+    values = st.one_of(st.integers(-3, 9), st.integers(2**30, 2**70),
+                       st.integers(-(2**70), -(2**30)))
+    for where, _ in chosen:
+        new = data.draw(values)
+        if isinstance(where[0], int):
+            args = list(args)
+            args[where[0]] = _replaced(args[where[0]], where[1:], new)
+            args = tuple(args)
+        else:
+            kwargs = {**kwargs, where[0]: _replaced(kwargs[where[0]], where[1:], new)}
+    try:
+        function(*args, **kwargs)
+    except DOCUMENTED_ERRORS:
+        pass
+
+
+# ----------------------------------------------------------------------------- 23. threads
+def test_thread_counts_are_capped_under_an_address_space_limit():
+    """threads=3000 under a 4 GiB address-space limit: the count is capped
+    (results do not depend on it), so the OpenMP runtime never fails to start
+    a thread and abort the interpreter."""
+    code = textwrap.dedent("""
+        import resource, numpy as np, pyconvx
+        from pyconvx._normalize import cap_threads
+        x = np.ones((2, 8, 40, 40), np.float32); w = np.ones((8, 8, 3, 3), np.float32)
+        expected = pyconvx.conv(x, w, padding=1, threads=2)
+        # enough work units for hundreds of threads, were they not capped
+        big_x = np.ones((16, 64, 32, 32), np.float32); big_w = np.ones((64, 64, 3, 3), np.float32)
+        big = pyconvx.conv(big_x, big_w, padding=1, threads=2)
+        resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
+        assert cap_threads(3000) < 3000
+        assert (pyconvx.conv(big_x, big_w, padding=1, threads=3000) == big).all()
+        for threads in (3000, 2**31 - 1, 2**31, 2**63):
+            assert (pyconvx.conv(x, w, padding=1, threads=threads) == expected).all()
+            pyconvx.im2col(x, 3, threads=threads)
+            pyconvx.col2im(pyconvx.im2col(x, 3), (40, 40), 3, threads=threads)
+            pyconvx.max_pool2d(x, 3, 1, 1, return_indices=True, threads=threads)
+            pyconvx.avg_pool2d_backward(np.ones((2, 8, 40, 40)), x.shape, 3, 1, 1,
+                                        threads=threads)
+            assert pyconvx.plan(x, w, threads=threads).threads <= cap_threads(threads)
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, env=_env())
+    assert result.returncode == 0 and result.stdout.strip() == "ok", (
+        f"rc={result.returncode}: {result.stderr[-3000:]}")
+
+
+def test_cap_threads_rule(monkeypatch):
+    from pyconvx import _normalize
+
+    monkeypatch.setattr(_normalize, "_usable_cores", lambda: 3)
+    monkeypatch.setattr(_normalize, "_threads_the_address_space_allows", lambda: 10**6)
+    assert [_normalize.cap_threads(n) for n in (1, 8, 9, 12, 13, 3000, 2**200)] == [
+        1, 8, 9, 12, 12, 12, 12]
+    monkeypatch.setattr(_normalize, "_threads_the_address_space_allows", lambda: 2)
+    assert [_normalize.cap_threads(n) for n in (5, 8, 9, 3000)] == [5, 8, 8, 8]
+    assert pyconvx.plan((1, 1, 5, 5), (1, 1, 3, 3), threads=2**31).threads <= 8
+
+
+# ----------------------------------------------------------------------------- 24. FFT memory
+FFT_MEMORY_CODE = """
+import json, numpy as np, pyconvx
+
+def resident(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith(field))
+
+x_shape, w_shape, dtype, kwargs = {problem!r}
+x = np.ones(x_shape, dtype); w = np.ones(w_shape, dtype)
+estimate = pyconvx.plan(x, w, algorithm="fft", **kwargs).workspace_bytes
+out = np.ones(pyconvx.output_shape(x_shape, w_shape, **kwargs), dtype)
+pyconvx.conv(np.ones((1, 1, 9, 9)), np.ones((1, 1, 3, 3)), algorithm="fft")  # warm up
+pyconvx.conv(np.ones((1, 1, 9)), np.ones((1, 1, 3)), algorithm="fft")
+with open("/proc/self/clear_refs", "w") as refs:
+    refs.write("5")   # the peak resident set starts again from the current one
+before = resident("VmRSS:")
+pyconvx.conv(x, w, algorithm="fft", out=out, **kwargs)
+print(json.dumps([estimate, resident("VmHWM:") - before]))
+"""
+
+
+@pytest.mark.parametrize("problem", [
+    ((8, 64, 56, 56), (64, 64, 3, 3), "float32", {"padding": 1}),
+    ((8, 64, 56, 56), (64, 64, 3, 3), "float64", {"padding": 1}),
+    ((2, 1, 1000000), (4, 1, 257), "float64", {}),                 # a length with a large prime
+    ((4, 16, 256, 256), (16, 16, 15, 15), "float32", {"padding": 7}),
+    ((2, 8, 20, 20, 20), (8, 8, 5, 5, 5), "float64", {"padding": 2}),
+])
+def test_fft_workspace_estimate_bounds_the_measured_peak(problem):
+    """Plan.workspace_bytes of the FFT path is at least the peak memory the call
+    adds (resident set, measured in a fresh process) and not far above it."""
+    if not os.path.exists("/proc/self/clear_refs"):
+        pytest.skip("needs Linux's /proc/self/clear_refs to reset the peak resident set")
+    result = subprocess.run([sys.executable, "-c", FFT_MEMORY_CODE.format(problem=problem)],
+                            capture_output=True, text=True, timeout=300, env=_env())
+    assert result.returncode == 0, result.stderr[-3000:]
+    estimate, peak = json.loads(result.stdout)
+    assert peak <= estimate <= 4 * peak + 32 * 2**20, (estimate, peak)
+
+
+def test_fft_workspace_is_checked_before_anything_is_allocated():
+    x = np.broadcast_to(np.float32(1), (1, 1, 2**18, 2**18))   # no memory behind it
+    w = np.ones((1, 1, 3, 3), np.float32)
+    estimate = pyconvx.plan(x, w, stride=2**17, algorithm="fft").workspace_bytes
+    with pytest.raises(MemoryError, match=rf"the FFT path's workspace needs {estimate} bytes"):
+        pyconvx.conv(x, w, stride=2**17, algorithm="fft")
+
+
+# ----------------------------------------------------------------------------- 25. Ctrl-C
+def _interrupted(call):
+    """Run ``call`` while another thread sends SIGINT every 5 ms from 100 ms on
+    (the call is then in its compiled part); return the KeyboardInterrupt it
+    raised."""
+    done = threading.Event()
+
+    def ring():
+        if done.wait(0.1):
+            return
+        while not done.wait(0.005):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    bell = threading.Thread(target=ring)
+    bell.start()
+    try:
+        call()
+    except KeyboardInterrupt as exc:
+        return exc
+    finally:
+        done.set()
+        bell.join()
+        # a signal sent while stopping may still be pending: let it go off here
+        try:
+            time.sleep(0.02)
+        except KeyboardInterrupt:
+            pass
+    raise AssertionError("the call ran to its end")
+
+
+#: Calls of many small chunks (the chunk sizes set small), seconds of work
+#: each: (engine module, its chunk-size constant, the function, its arguments).
+INTERRUPTIBLE_CALLS = {
+    "max_pool2d": ("pooling", "CHUNK_TAPS", pyconvx.max_pool2d, lambda plane: (plane, 101, 1, 50)),
+    "avg_pool2d": ("pooling", "CHUNK_TAPS", pyconvx.avg_pool2d, lambda plane: (plane, 101, 1, 50)),
+    "max_pool2d_backward": ("pooling", "CHUNK_TAPS", pyconvx.max_pool2d_backward,
+                            lambda plane: (plane, plane, 101, 1, 50)),
+    "avg_pool2d_backward": ("pooling", "CHUNK_TAPS", pyconvx.avg_pool2d_backward,
+                            lambda plane: (plane, plane.shape, 101, 1, 50)),
+    "im2col": ("unfold", "CHUNK_VALUES", pyconvx.im2col, lambda plane: (plane, 15, 1, 7)),
+    "col2im": ("unfold", "CHUNK_VALUES", pyconvx.col2im,
+               lambda plane: (np.ones((1, 2 * 225, 400 * 400), np.float32), (400, 400), 15, 1,
+                              7)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INTERRUPTIBLE_CALLS))
+def test_ctrl_c_is_raised_inside_the_engine(name, monkeypatch):
+    """Repeated SIGINTs during a call: the KeyboardInterrupt comes out of the
+    compiled walk between two chunks (its traceback holds the engine's .pyx
+    file), not from the Python code after the call."""
+    from pyconvx import _engine
+
+    module, constant, function, arguments = INTERRUPTIBLE_CALLS[name]
+    monkeypatch.setattr(getattr(_engine, module), constant, 1024)
+    args = arguments(np.ones((1, 2, 400, 400), np.float32))
+    exc = _interrupted(lambda: function(*args, threads=1))
+    frames = traceback.extract_tb(exc.__traceback__)
+    assert any(frame.filename.endswith(f"{module}.pyx") for frame in frames), (
+        traceback.format_tb(exc.__traceback__))
+
+
 # ----------------------------------------------------------------------------- fuzz findings
 def test_zero_flop_problems_plan_without_overflow():
     """No input channels: a plan of 2**40 work units and zero FLOPs (it overflowed int64)."""
@@ -631,3 +999,36 @@ def test_fill_values_outside_an_integer_output_are_refused_like_scipy():
                                              r"dtype uint8"):
             pyconvx.convolve2d(image, image, fillvalue=fill)
     assert pyconvx.correlate2d(image, image, fillvalue=1.7).dtype == np.uint8
+
+
+def test_pointwise_rows_too_long_for_an_in_place_box_are_computed():
+    """A 1x1 layer over rows of 2**22 samples: in place, a box keeps whole rows and
+    its index table one entry per column, so such rows take the band (they were a
+    MemoryError); the values are the two-term sums."""
+    x = np.random.default_rng(0).standard_normal((1, 2, 2**22)).astype(np.float32)
+    w = np.array([[[2.0], [3.0]]], np.float32)
+    p = pyconvx.plan(x, w)
+    assert p.workspace_bytes < 64 * 2**20 and p.box[0] < x.shape[-1]
+    y = pyconvx.conv(x, w)
+    expected = 2.0 * x[0, 0].astype(np.float64) + 3.0 * x[0, 1]
+    assert np.abs(y[0, 0] - expected).max() <= 2 * np.finfo(np.float32).eps * np.abs(
+        expected).max()
+    assert pyconvx.plan((1, 1, 2**28), (1, 1, 1)).workspace_bytes < 64 * 2**20
+
+
+def test_problems_without_input_channels_plan_on_long_rows():
+    assert pyconvx.plan((1, 0, 2**26), (1, 0, 1)).flops == 0
+    assert pyconvx.plan((0, 2**31 - 1), (1, 0, 1)).work_units >= 1
+
+
+@pytest.mark.parametrize("forced", ["depthwise", "rowblock", "winograd"])
+def test_a_forced_algorithm_is_refused_for_an_empty_batch_too(forced):
+    """conv refuses what plan() refuses, whatever the batch holds."""
+    x = np.zeros((0, 1, 1, 1, 2), np.float32)
+    w = np.ones((1, 1, 1, 1, 2), np.float32)
+    with pytest.raises(ValueError, match=f"algorithm='{forced}' cannot take this problem"):
+        pyconvx.plan(x, w, algorithm=forced)
+    with pytest.raises(ValueError, match=f"algorithm='{forced}' cannot take this problem"):
+        pyconvx.conv(x, w, algorithm=forced)
+    with pytest.raises(ValueError, match=f"algorithm='{forced}' cannot take this problem"):
+        pyconvx.conv(np.zeros((2, 0, 1, 1, 2)), np.ones((1, 0, 1, 1, 2)), algorithm=forced)

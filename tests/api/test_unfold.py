@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import pyconvx
+from pyconvx._engine import unfold as unfold_engine
 
 from _reference import (
     assert_bitwise_equal,
@@ -11,9 +12,6 @@ from _reference import (
     conv_reference,
     im2col_reference,
 )
-
-if not hasattr(pyconvx, "im2col"):
-    pytest.skip("pyconvx.im2col not implemented yet", allow_module_level=True)
 
 CASES = [
     # (x shape, kernel_size, stride, padding, dilation)
@@ -169,3 +167,66 @@ def test_inputs_unmodified(rng):
     saved_cols = cols.copy()
     pyconvx.col2im(cols, (5, 5), 3, padding=1)
     assert_bitwise_equal(cols, saved_cols)
+
+
+# ----------------------------------------------------------------------------- threads, chunks
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("shape, kernel, stride, padding, dilation", [
+    ((3, 4, 23, 19), 3, 1, 1, 1),
+    ((1, 1, 57, 61), (5, 4), (2, 1), (2, 1), (1, 2)),
+])
+def test_every_thread_count_and_chunking_same_bits(shape, kernel, stride, padding, dilation,
+                                                   dtype, rng, monkeypatch):
+    """Bitwise identical for every thread count and when the rows are cut into
+    many small chunks (the walk checks for Ctrl-C between them)."""
+    x = rng.standard_normal(shape).astype(dtype)
+    window = dict(stride=stride, padding=padding, dilation=dilation)
+    cols = pyconvx.im2col(x, kernel, threads=1, **window)
+    weights = rng.standard_normal(cols.shape).astype(dtype)
+    image = pyconvx.col2im(weights, shape[-2:], kernel, threads=1, **window)
+    for chunk, thread_counts in ((None, (1, 2, 3, 5)), (40, (1,)), (400, (3,))):
+        if chunk is not None:
+            monkeypatch.setattr(unfold_engine, "CHUNK_VALUES", chunk)
+        for threads in thread_counts:
+            assert_bitwise_equal(pyconvx.im2col(x, kernel, threads=threads, **window), cols)
+            assert_bitwise_equal(pyconvx.col2im(weights, shape[-2:], kernel, threads=threads,
+                                                **window), image)
+
+
+# ----------------------------------------------------------------------------- NaN, Inf, sizes
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_nonfinite_values_reach_exactly_their_places(value, rng):
+    """im2col copies a NaN or Inf into exactly the columns whose window holds it;
+    col2im sums it into exactly the pixel it came from (inf stays inf)."""
+    x = rng.standard_normal((1, 2, 6, 7))
+    x[0, 1, 2, 5] = value
+    cols = pyconvx.im2col(x, 3, padding=1)
+    marker = im2col_reference(np.where(np.isfinite(x), 0.0, 1.0), 3, padding=1)
+    assert_bitwise_equal(~np.isfinite(cols), marker == 1)
+    finite_cols = rng.standard_normal(cols.shape)
+    finite_cols[0, 9 + 4, 2 * 7 + 5] = value   # channel 1, centre tap, window (2, 5)
+    image = pyconvx.col2im(finite_cols, (6, 7), 3, padding=1)
+    expected = np.zeros((1, 2, 6, 7), dtype=bool)
+    expected[0, 1, 2, 5] = True
+    assert_bitwise_equal(~np.isfinite(image), expected)
+    if not np.isnan(value):
+        assert image[0, 1, 2, 5] == value
+
+
+@pytest.mark.parametrize("call", [
+    lambda: pyconvx.im2col(np.ones((1, 1, 5, 5)), 3, padding="same", dilation=2**61),
+    lambda: pyconvx.col2im(np.ones((1, 9, 25)), (5, 5), 3, padding="same", dilation=2**61),
+    lambda: pyconvx.im2col(np.ones((1, 1, 5, 5)), 3, padding=2**61, dilation=1),
+])
+def test_sizes_beyond_int64_are_a_value_error(call):
+    with pytest.raises(ValueError, match="more than 64-bit arithmetic can index"):
+        call()
+
+
+def test_huge_thread_counts_are_capped(rng):
+    x = rng.standard_normal((1, 2, 6, 6))
+    expected = pyconvx.im2col(x, 3)
+    for threads in (2**31 - 1, 2**31, 2**63, 2**200):
+        assert_bitwise_equal(pyconvx.im2col(x, 3, threads=threads), expected)
+        assert_bitwise_equal(pyconvx.col2im(expected, (6, 6), 3, threads=threads),
+                             pyconvx.col2im(expected, (6, 6), 3))

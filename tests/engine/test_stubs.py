@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 COMPILED_MODULES = [f"pyconvx._engine.{name}" for name in
-                    ("contract", "cpu", "direct", "microkernels", "pooling", "stage", "unfold")]
+                    ("backward", "contract", "cpu", "direct", "microkernels", "pooling", "stage",
+                     "unfold")]
 COMPILED_MODULES.append("pyconvx.capi")
 
 

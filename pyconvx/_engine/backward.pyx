@@ -1,0 +1,518 @@
+"""The backward engine: weight gradients, and the folds of the input gradient.
+
+This module only computes, from plans made in ``plan_backward``:
+
+* ``weight_grad``: the gradient of a convolution with respect to its weight.
+  Work units are (group, chunk of (image, box) items); each builds the band
+  of its items with the forward engine's band builder (``stage.build_band``,
+  every padding mode), packs the box's grad_output and sums the products row
+  by row into its own partial gradient, with the engine's gemm microkernel
+  (``gemm`` path) or a 16-lane dot product (``dot`` path); the partials are
+  then added in chunk order.  Every weight's sum runs in one fixed order:
+  bitwise identical for every thread count and input layout.
+* ``fold_padded``: the gradient of the padded input folded onto the input
+  (reflect, replicate, circular, symmetric: each border element's gradient
+  goes to the element it copied; a constant border's is dropped).
+* ``bias_grad``: the sum of grad_output over the batch and positions, per
+  channel, in a fixed order.
+
+The GIL is released; OpenMP splits the work units with a static schedule.
+"""
+
+from cython.parallel cimport prange, threadid
+from libc.stdint cimport int64_t, uintptr_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+
+cimport numpy as cnp
+
+import numpy as np
+
+from pyconvx._engine.contract cimport DirectGeometry, DirectPlan, pcx_ukernel_set, real
+from pyconvx._engine.stage cimport build_band
+
+cnp.import_array()
+
+cdef extern from "backward.h" nogil:
+    enum:
+        PCX_DOT_LANES
+    void pcx_dot_taps_f32(int level, int64_t rows, int64_t width, const float *a,
+                          int64_t a_pitch, const float *b, int64_t b_pitch, const int64_t *off,
+                          int64_t count, float *acc, int64_t overread)
+    void pcx_dot_taps_f64(int level, int64_t rows, int64_t width, const double *a,
+                          int64_t a_pitch, const double *b, int64_t b_pitch, const int64_t *off,
+                          int64_t count, double *acc, int64_t overread)
+    enum:
+        PCX_WIDE_MR
+        PCX_WIDE_NV
+    void pcx_wide_f32(int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float *C, int64_t ldc)
+    void pcx_wide_f64(int64_t K, const double *A, int64_t lda, const double *B, int64_t ldb,
+                      double *C, int64_t ldc)
+
+cdef enum:
+    ALIGN = 64
+    MAX_DIMS = 8
+
+
+cdef inline char *align_up(char *ptr) noexcept nogil:
+    return <char *>((<uintptr_t>ptr + ALIGN - 1) & ~(<uintptr_t>(ALIGN - 1)))
+
+
+ctypedef struct WeightGrad:
+    # the weight gradient's own parameters (the band's are in the DirectGeometry)
+    int64_t gemm              # 1: gemm path (engine or wide tile), 0: dot path
+    int64_t wide              # the gemm path on the wide tile (pcx_wide_*)
+    int64_t chunks            # item ranges per group
+    int64_t items             # batch * boxes
+    int64_t cin_pad, cout_pad, acc_elems
+    int64_t mr, nr, kc
+    int64_t box_positions     # packed grad_output values per channel
+    int64_t row_pitch         # dot path: packed row pitch (the box width, rounded up)
+    int64_t scratch_bytes     # per thread
+    int64_t threads
+    int level
+    const int64_t *g_strides  # [2 + ndim] element strides of grad_output
+    const pcx_ukernel_set *ks
+
+
+cdef inline void box_origin(const DirectGeometry *geo, int64_t box_lin, int64_t *origin,
+                            int64_t *blen) noexcept nogil:
+    """First output index and extent, per dim, of output box number ``box_lin``."""
+    cdef int64_t i = geo.ndim - 1, rem = box_lin
+    while i >= 0:
+        origin[i] = (rem % geo.n_boxes[i]) * geo.box[i]
+        rem = rem // geo.n_boxes[i]
+        blen[i] = geo.out_size[i] - origin[i]
+        if blen[i] > geo.box[i]:
+            blen[i] = geo.box[i]
+        i -= 1
+
+
+cdef inline void row_index(const DirectGeometry *geo, int64_t row, const int64_t *blen,
+                           int64_t *o) noexcept nogil:
+    """Multi-index (outer dims; the last is 0) of row number ``row`` of a box."""
+    cdef int64_t i = geo.ndim - 2
+    o[geo.ndim - 1] = 0
+    while i >= 0:
+        o[i] = row % blen[i]
+        row = row // blen[i]
+        i -= 1
+
+
+cdef void pack_grad(const DirectGeometry *geo, const WeightGrad *wg, const real *gout,
+                    int64_t n, int64_t g, const int64_t *origin, const int64_t *blen,
+                    int64_t *o, real *packed) noexcept nogil:
+    """The box's grad_output, compact over its positions (C order): positions by
+    padded channels (gemm path) or channels by positions (dot path)."""
+    cdef int64_t D = geo.ndim, last = geo.ndim - 1, rows = 1, row, co, j, i, pos0
+    cdef int64_t width = blen[last], step = wg.g_strides[1 + D]
+    cdef const real *src
+    cdef const real *base
+    for i in range(last):
+        rows *= blen[i]
+    base = gout + n * wg.g_strides[0] + g * geo.cout_g * wg.g_strides[1]
+    for row in range(rows):
+        row_index(geo, row, blen, o)
+        src = base
+        for i in range(D):
+            src += (origin[i] + o[i]) * wg.g_strides[2 + i]
+        pos0 = row * width
+        for co in range(geo.cout_g):
+            if wg.gemm:
+                for j in range(width):
+                    packed[(pos0 + j) * wg.cout_pad + co] = src[j * step]
+            else:
+                for j in range(width):
+                    packed[co * wg.box_positions + row * wg.row_pitch + j] = src[j * step]
+            src += wg.g_strides[1]
+
+
+cdef inline void run_gemm(const WeightGrad *wg, int64_t K, const real *A, int64_t lda,
+                          const real *B, const int64_t *off, real *C,
+                          int64_t ldc) noexcept nogil:
+    """C += A * B on the plan's tile (B's rows ``off[k]`` = k * ldc apart)."""
+    if wg.wide:
+        if real is float:
+            pcx_wide_f32(K, A, lda, B, ldc, C, ldc)
+        else:
+            pcx_wide_f64(K, A, lda, B, ldc, C, ldc)
+    elif real is float:
+        wg.ks.f32.gemm.run(K, A, lda, B, off, C, ldc, NULL, 1)
+    else:
+        wg.ks.f64.gemm.run(K, A, lda, B, off, C, ldc, NULL, 1)
+
+
+cdef void dot_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *band,
+                   const int64_t *blen, int64_t *o, const real *packed,
+                   real *acc) noexcept nogil:
+    """The dot path: per (output channel, input channel), the box's rows against
+    the band rows of every tap, plane of rows by plane of rows (rows of one
+    plane are one band pitch apart)."""
+    cdef int64_t D = geo.ndim, planes = 1, plane, i, rem, qbase, co, ci
+    cdef int64_t rows = blen[D - 2] if D > 1 else 1
+    cdef int64_t b_pitch = geo.pitch[D - 2] if D > 1 else 0
+    cdef int64_t width = blen[D - 1], taps = geo.taps
+    cdef int64_t overread = 0 if geo.inplace else 1
+    cdef const real *a
+    for i in range(D - 2):
+        planes *= blen[i]
+    for plane in range(planes):
+        rem = plane
+        qbase = 0
+        i = D - 3
+        while i >= 0:
+            qbase += (rem % blen[i]) * geo.pitch[i]
+            rem = rem // blen[i]
+            i -= 1
+        for co in range(geo.cout_g):
+            a = packed + co * wg.box_positions + plane * rows * wg.row_pitch
+            for ci in range(geo.cin_g):
+                if real is float:
+                    pcx_dot_taps_f32(wg.level, rows, width, a, wg.row_pitch, band + qbase,
+                                     b_pitch, geo.off + ci * taps, taps,
+                                     acc + (co * geo.cin_g + ci) * taps * PCX_DOT_LANES,
+                                     overread)
+                else:
+                    pcx_dot_taps_f64(wg.level, rows, width, a, wg.row_pitch, band + qbase,
+                                     b_pitch, geo.off + ci * taps, taps,
+                                     acc + (co * geo.cin_g + ci) * taps * PCX_DOT_LANES,
+                                     overread)
+
+
+cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *band,
+                    const int64_t *blen, int64_t *o, const real *packed, real *apanel,
+                    const int64_t *boff, real *acc) noexcept nogil:
+    """Add one item's products to the unit's partial gradient, row by row."""
+    cdef int64_t D = geo.ndim, last = geo.ndim - 1, rows = 1, row, i, k0, klen
+    cdef int64_t cp, cip, t, m, co, ci, qrow, pos0, rows_in_panel
+    cdef int64_t width = blen[last], taps = geo.taps, cin_g = geo.cin_g
+    cdef int64_t lda = (geo.off[taps] - geo.off[0]) if cin_g > 1 else 0
+    cdef const real *a
+    cdef const real *arow
+    if not wg.gemm:
+        dot_rows(geo, wg, band, blen, o, packed, acc)
+        return
+    for i in range(last):
+        rows *= blen[i]
+    for row in range(rows):
+        row_index(geo, row, blen, o)
+        qrow = 0
+        for i in range(D):
+            qrow += o[i] * geo.pitch[i]
+        pos0 = row * width
+        k0 = 0
+        while k0 < width:
+            klen = width - k0
+            if klen > wg.kc:
+                klen = wg.kc
+            for cip in range(wg.cin_pad // wg.mr):
+                rows_in_panel = cin_g - cip * wg.mr
+                for t in range(taps):
+                    a = band + geo.off[cip * wg.mr * taps + t] + qrow + k0
+                    if rows_in_panel < wg.mr:   # a short panel: its rows, then zeros
+                        for m in range(wg.mr):
+                            if m < rows_in_panel:
+                                memcpy(apanel + m * wg.kc, a + m * lda, klen * sizeof(real))
+                            else:
+                                memset(apanel + m * wg.kc, 0, klen * sizeof(real))
+                        arow = apanel
+                    else:
+                        arow = a
+                    for cp in range(wg.cout_pad // wg.nr):
+                        run_gemm(wg, klen, arow, wg.kc if rows_in_panel < wg.mr else lda,
+                                 packed + (pos0 + k0) * wg.cout_pad + cp * wg.nr, boff,
+                                 acc + (t * wg.cin_pad + cip * wg.mr) * wg.cout_pad
+                                 + cp * wg.nr, wg.cout_pad)
+            k0 += klen
+
+
+cdef void weight_grad_unit(const DirectGeometry *geo, const WeightGrad *wg, int64_t u,
+                           const real *x, const real *gout, real *partials,
+                           char *scratch) noexcept nogil:
+    """Sum the items of work unit ``u`` (group, chunk) into its partial gradient."""
+    cdef int64_t g = u // wg.chunks, r = u % wg.chunks
+    cdef int64_t first = r * wg.items // wg.chunks, stop = (r + 1) * wg.items // wg.chunks
+    cdef int64_t item, n, b, i
+    cdef real *band = <real *>(scratch + geo.scratch.band)
+    cdef int64_t *index = <int64_t *>(scratch + geo.scratch.index)
+    cdef int64_t *origin = index + geo.scratch.origin
+    cdef int64_t *blen = index + geo.scratch.blen
+    cdef int64_t *o = index + geo.scratch.o
+    cdef char *own = align_up(scratch + geo.scratch.bytes_per_thread)
+    cdef real *packed = <real *>own
+    cdef int64_t packed_elems = (wg.box_positions * wg.cout_pad if wg.gemm
+                                 else wg.box_positions * geo.cout_g)
+    cdef real *apanel = <real *>align_up(<char *>(packed + packed_elems))
+    cdef int64_t *boff = <int64_t *>align_up(<char *>(apanel + wg.mr * wg.kc))
+    cdef real *acc = partials + u * wg.acc_elems
+    cdef const real *src
+    memset(acc, 0, wg.acc_elems * sizeof(real))
+    memset(packed, 0, packed_elems * sizeof(real))   # padded channels stay zero
+    for i in range(wg.kc):
+        boff[i] = i * wg.cout_pad
+    for item in range(first, stop):
+        n = item // geo.box_count
+        b = item % geo.box_count
+        box_origin(geo, b, origin, blen)
+        if geo.inplace:   # pointwise: the rows of x are the band
+            src = x + n * geo.x_strides[0] + g * geo.x_channels_per_group * geo.x_strides[1]
+            for i in range(geo.ndim):
+                src += origin[i] * geo.x_strides[2 + i]
+        else:
+            build_band(geo, x, n, g, band, index)
+            src = band
+        pack_grad(geo, wg, gout, n, g, origin, blen, o, packed)
+        item_rows(geo, wg, src, blen, o, packed, apanel, boff, acc)
+
+
+cdef void reduce_partials(const DirectGeometry *geo, const WeightGrad *wg,
+                          const real *partials, real *gw, bint flip,
+                          int64_t threads) noexcept nogil:
+    """gw[g*cout_g + co, ci, t] = the partials of group g summed in chunk order
+    (taps reversed for true convolution)."""
+    cdef int64_t total = geo.groups * geo.cout_g, taps = geo.taps, cin_g = geo.cin_g
+    cdef int64_t row, g, co, ci, t, r, src, tt, lane
+    cdef real s, chunk_sum
+    cdef const real *part
+    for row in prange(total, schedule="static", num_threads=threads):
+        g = row // geo.cout_g
+        co = row % geo.cout_g
+        for ci in range(cin_g):
+            for t in range(taps):
+                s = 0
+                for r in range(wg.chunks):
+                    part = partials + (g * wg.chunks + r) * wg.acc_elems
+                    if wg.gemm:
+                        chunk_sum = part[(t * wg.cin_pad + ci) * wg.cout_pad + co]
+                    else:   # the dot path's lanes, in order
+                        src = ((co * cin_g + ci) * taps + t) * PCX_DOT_LANES
+                        chunk_sum = part[src]
+                        for lane in range(1, PCX_DOT_LANES):
+                            chunk_sum = chunk_sum + part[src + lane]
+                    s = chunk_sum if r == 0 else s + chunk_sum
+                tt = (taps - 1 - t) if flip else t
+                gw[(row * cin_g + ci) * taps + tt] = s
+
+
+cdef int weight_grad_run(const DirectGeometry *geo, const WeightGrad *wg, const real *x,
+                         const real *gout, real *gw, bint flip) noexcept nogil:
+    """Every unit, then the reduction; 1 when the workspace could not be had."""
+    cdef int64_t units = geo.groups * wg.chunks, u
+    cdef size_t nbytes = (units * wg.acc_elems * sizeof(real) + ALIGN
+                          + wg.threads * wg.scratch_bytes + ALIGN)
+    cdef char *block = <char *>malloc(nbytes)
+    cdef real *partials
+    cdef char *scratch
+    if block == NULL:
+        return 1
+    partials = <real *>align_up(block)
+    scratch = align_up(<char *>(partials + units * wg.acc_elems))
+    for u in prange(units, schedule="static", num_threads=wg.threads):
+        weight_grad_unit(geo, wg, u, x + geo.x_offset, gout, partials,
+                         scratch + threadid() * wg.scratch_bytes)
+    reduce_partials(geo, wg, partials, gw, flip, wg.threads)
+    free(block)
+    return 0
+
+
+def weight_grad(x, grad_output, gw, DirectPlan band,
+                plan, bint flip):
+    """Write the weight gradient of plan ``plan`` (a WeightGradPlan) into ``gw``.
+
+    ``x``: the batched input, with the element strides of the band plan;
+    ``grad_output``: ``(N, C_out, *out_spatial)``, any element strides;
+    ``gw``: C-contiguous ``(C_out, C_in/groups, *kernel)``, all in the plan's dtype.
+    """
+    cdef WeightGrad wg
+    cdef const DirectGeometry *geo = &band.geo
+    cdef int status
+    dtype = band.dtype
+    for name, array in (("x", x), ("grad_output", grad_output), ("gw", gw)):
+        if array.dtype != dtype:
+            raise ValueError(f"{name} has dtype {array.dtype}, the plan computes in {dtype}")
+    x_strides = tuple(s // x.itemsize for s in x.strides)
+    if x_strides != tuple(geo.x_strides[i] for i in range(geo.ndim + 2)) or (
+            x.shape[0] != geo.batch):
+        raise ValueError("x does not match the plan (shape or strides)")
+    if (grad_output.ndim != geo.ndim + 2 or grad_output.shape[0] != geo.batch
+            or grad_output.shape[1] != geo.groups * geo.cout_g
+            or any(grad_output.shape[2 + i] != geo.out_size[i] for i in range(geo.ndim))):
+        raise ValueError("grad_output does not match the plan")
+    if (not gw.flags.c_contiguous or gw.shape[0] != geo.groups * geo.cout_g
+            or gw.size != geo.groups * geo.cout_g * geo.K):
+        raise ValueError("gw does not match the plan")
+    g_strides = np.array([s // grad_output.itemsize for s in grad_output.strides],
+                         dtype=np.int64)
+    cdef const int64_t[::1] g_view = g_strides
+    wg.gemm = 1 if plan.path in ("gemm", "wide") else 0
+    wg.wide = 1 if plan.path == "wide" else 0
+    wg.chunks = plan.chunks
+    wg.items = geo.batch * geo.box_count
+    wg.cin_pad = plan.cin_pad
+    wg.cout_pad = plan.cout_pad
+    wg.acc_elems = plan.acc_elems
+    wg.mr = plan.fields["mr"]
+    wg.nr = plan.fields["nr"]
+    wg.kc = plan.fields["kc"]
+    wg.box_positions = plan.fields["box_positions"]
+    wg.row_pitch = plan.fields["row_pitch"]
+    wg.scratch_bytes = plan.scratch_bytes
+    wg.threads = plan.threads
+    wg.level = plan.fields["level"]
+    wg.g_strides = &g_view[0]
+    wg.ks = band.ukernels
+    cdef const void *x_data = cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef const void *g_data = cnp.PyArray_DATA(<cnp.ndarray>grad_output)
+    cdef void *w_data = cnp.PyArray_DATA(<cnp.ndarray>gw)
+    cdef bint is_double = dtype == np.float64
+    with nogil:
+        if is_double:
+            status = weight_grad_run[double](geo, &wg, <const double *>x_data,
+                                             <const double *>g_data, <double *>w_data, flip)
+        else:
+            status = weight_grad_run[float](geo, &wg, <const float *>x_data,
+                                            <const float *>g_data, <float *>w_data, flip)
+    if status:
+        raise MemoryError("the weight gradient's workspace could not be allocated")
+    return gw
+
+
+cdef void fold_plane(const real *src, real *dst, const int64_t *shape, const int64_t *dst_strides,
+                     const int64_t *maps, const int64_t *map_start, int64_t ndim,
+                     int64_t *counter) noexcept nogil:
+    """dst[map(p)] += src[p] for every position p of one padded plane, in C order
+    (map -1: dropped)."""
+    cdef int64_t last = ndim - 1, i, j, base, total_rows = 1, row, rem, target
+    cdef const int64_t *inner = maps + map_start[last]
+    cdef int64_t step = dst_strides[last], width = shape[last]
+    for i in range(last):
+        total_rows *= shape[i]
+    for row in range(total_rows):
+        rem = row
+        base = 0
+        i = last - 1
+        while i >= 0:
+            counter[i] = rem % shape[i]
+            rem = rem // shape[i]
+            target = maps[map_start[i] + counter[i]]
+            if target < 0:
+                base = -1
+                break
+            base += target * dst_strides[i]
+            i -= 1
+        if base < 0:
+            continue
+        for j in range(width):
+            target = inner[j]
+            if target >= 0:
+                dst[base + target * step] += src[row * width + j]
+
+
+def fold_padded(padded, dst, maps, int64_t threads):
+    """Fold the gradient of the padded input onto the input.
+
+    ``padded``: C-contiguous ``(N, C, *padded_spatial)``; ``dst``: ``(N, C,
+    *spatial)``, any element strides, overwritten; ``maps``: per spatial dim,
+    the int64 input index each padded coordinate copies (-1: none).
+    """
+    cdef int64_t ndim = padded.ndim - 2, planes = padded.shape[0] * padded.shape[1]
+    cdef int64_t plane_size = 1, p, n, c, i
+    if ndim < 1 or ndim > MAX_DIMS or dst.ndim != ndim + 2 or dst.dtype != padded.dtype:
+        raise ValueError("fold_padded: dst does not match padded")
+    if not padded.flags.c_contiguous:
+        raise ValueError("fold_padded: padded must be C-contiguous")
+    shape = np.array(padded.shape[2:], dtype=np.int64)
+    strides = np.array([s // dst.itemsize for s in dst.strides], dtype=np.int64)
+    all_maps = np.concatenate([np.asarray(m, dtype=np.int64) for m in maps])
+    starts = np.cumsum([0] + [len(m) for m in maps[:len(maps) - 1]]).astype(np.int64)
+    cdef const int64_t[::1] shape_v = shape
+    cdef const int64_t[::1] strides_v = strides
+    cdef const int64_t[::1] maps_v = all_maps
+    cdef const int64_t[::1] starts_v = starts
+    counters = np.zeros((planes, MAX_DIMS), dtype=np.int64)
+    cdef int64_t[:, ::1] counter_v = counters
+    for i in range(ndim):
+        plane_size *= shape[i]
+    dst[...] = 0
+    cdef char *src_data = <char *>cnp.PyArray_DATA(<cnp.ndarray>padded)
+    cdef char *dst_data = <char *>cnp.PyArray_DATA(<cnp.ndarray>dst)
+    cdef int64_t n_channels = padded.shape[1]
+    cdef int64_t dn = strides[0], dc = strides[1]
+    cdef bint is_double = padded.dtype == np.float64
+    with nogil:
+        for p in prange(planes, schedule="static", num_threads=threads):
+            n = p // n_channels
+            c = p % n_channels
+            if is_double:
+                fold_plane[double](<const double *>src_data + p * plane_size,
+                                   <double *>dst_data + n * dn + c * dc, &shape_v[0],
+                                   &strides_v[2], &maps_v[0], &starts_v[0], ndim,
+                                   &counter_v[p, 0])
+            else:
+                fold_plane[float](<const float *>src_data + p * plane_size,
+                                  <float *>dst_data + n * dn + c * dc, &shape_v[0],
+                                  &strides_v[2], &maps_v[0], &starts_v[0], ndim,
+                                  &counter_v[p, 0])
+    return dst
+
+
+cdef void channel_sum(const real *g, int64_t batch, int64_t ndim, const int64_t *shape,
+                      const int64_t *strides, real *out) noexcept nogil:
+    """out[0] = the sum of one channel over the batch and the positions: 16 lanes
+    (a running position count mod 16), added in order at the end."""
+    cdef real lanes[16]
+    cdef int64_t n, row, rem, i, j, base, rows = 1, lane = 0, last = ndim - 1
+    cdef int64_t width = shape[last], step = strides[1 + ndim]
+    cdef real s
+    for i in range(16):
+        lanes[i] = 0
+    for i in range(last):
+        rows *= shape[i]
+    for n in range(batch):
+        for row in range(rows):
+            rem = row
+            base = n * strides[0]
+            i = last - 1
+            while i >= 0:
+                base += (rem % shape[i]) * strides[2 + i]
+                rem = rem // shape[i]
+                i -= 1
+            for j in range(width):
+                lanes[lane] += g[base + j * step]
+                lane = (lane + 1) & 15
+    s = lanes[0]
+    for i in range(1, 16):
+        s = s + lanes[i]
+    out[0] = s
+
+
+def wide_tile(itemsize):
+    """The wide tile (rows, columns) for elements of ``itemsize`` bytes."""
+    return (PCX_WIDE_MR, PCX_WIDE_NV * 64 // itemsize)
+
+
+def bias_grad(grad_output, out, int64_t threads):
+    """out[c] = sum of ``grad_output[:, c]`` (``(N, C, *spatial)``, any strides), in a
+    fixed order (the same for every layout and thread count)."""
+    cdef int64_t ndim = grad_output.ndim - 2, channels = grad_output.shape[1], c
+    cdef int64_t batch = grad_output.shape[0]
+    shape = np.array(grad_output.shape[2:], dtype=np.int64)
+    strides = np.array([s // grad_output.itemsize for s in grad_output.strides], dtype=np.int64)
+    cdef const int64_t[::1] shape_v = shape
+    cdef const int64_t[::1] strides_v = strides
+    cdef int64_t cs = strides[1]
+    cdef char *g_data = <char *>cnp.PyArray_DATA(<cnp.ndarray>grad_output)
+    cdef char *o_data = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef bint is_double = grad_output.dtype == np.float64
+    if out.dtype != grad_output.dtype or out.shape != (channels,) or not out.flags.c_contiguous:
+        raise ValueError("bias_grad: out does not match grad_output")
+    with nogil:
+        for c in prange(channels, schedule="static", num_threads=threads):
+            if is_double:
+                channel_sum[double](<const double *>g_data + c * cs, batch, ndim, &shape_v[0],
+                                    &strides_v[0], <double *>o_data + c)
+            else:
+                channel_sum[float](<const float *>g_data + c * cs, batch, ndim, &shape_v[0],
+                                   &strides_v[0], <float *>o_data + c)
+    return out

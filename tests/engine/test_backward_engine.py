@@ -1,0 +1,112 @@
+"""The backward engine (_engine/backward.pyx) and its planner (plan_backward).
+
+Every compiled microkernel set on both weight-gradient paths, the masked
+tails of the dot path (a NaN or Inf read past a row reaches no weight), the
+phase decomposition of the transposed convolution, the checks of the
+engine's arguments.
+"""
+
+import numpy as np
+import pytest
+from _gradient_reference import conv_grads_reference
+
+import pyconvx
+from pyconvx._engine import backward, dispatch
+from pyconvx._engine.plan_backward import make_weight_grad_plan, phase_dims
+from pyconvx.shapes import describe_conv
+
+from _reference import assert_bitwise_equal
+
+CASES = {
+    "gemm": dict(x=(2, 16, 9, 21), w=(12, 16, 3, 3), padding=1),
+    "gemm_short_panels": dict(x=(2, 11, 7, 19), w=(26, 11, 2, 3), stride=(2, 1), padding=1),
+    "dot_depthwise": dict(x=(3, 5, 11, 37), w=(5, 1, 3, 3), groups=5, padding=1),
+    "dot_multiplier": dict(x=(2, 4, 33), w=(8, 1, 5), groups=4, dilation=2, padding=3,
+                           padding_mode="reflect"),
+    "dot_pointwise": dict(x=(2, 6, 5, 18), w=(6, 2, 1, 1), groups=3),
+    "gemm_3d": dict(x=(1, 12, 5, 6, 17), w=(10, 12, 2, 3, 3), padding=(1, 0, 1),
+                    padding_mode="circular"),
+    "wide_64": dict(x=(2, 20, 6, 9), w=(64, 20, 3, 3), padding=1, stride=(1, 2)),
+    "wide_short_rows": dict(x=(2, 7, 5, 30), w=(30, 7, 1, 3), padding=(0, 2)),
+}
+
+
+def _plan_path(case, dtype):
+    geometry = describe_conv(case["x"], case["w"], **{k: v for k, v in case.items()
+                                                      if k not in ("x", "w")})
+    plan = make_weight_grad_plan(geometry, np.dtype(dtype), threads=2,
+                                 x_strides=[int(np.prod(case["x"][i + 1:]))
+                                            for i in range(len(case["x"]))])
+    return plan.path
+
+
+@pytest.mark.parametrize("level", dispatch.available_levels())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_set_and_path(level, dtype, name):
+    case = dict(CASES[name])
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(case.pop("x")).astype(dtype)
+    w = rng.standard_normal(case.pop("w")).astype(dtype)
+    g = rng.standard_normal(pyconvx.output_shape(x.shape, w.shape, **case)).astype(dtype)
+    with dispatch.forced_simd(level):
+        assert _plan_path(CASES[name], dtype) in ("gemm", "wide", "dot")
+        got = pyconvx.conv_grad_weight(x, w.shape, g, threads=1, **case)
+        again = pyconvx.conv_grad_weight(x, w.shape, g, threads=3, **case)
+    assert_bitwise_equal(again, got)
+    expected = conv_grads_reference(x, w, g, **case)[1]
+    tolerance = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(got, expected, rtol=0,
+                               atol=tolerance * max(1.0, np.abs(expected).max()))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_cases_cover_both_paths(dtype):
+    paths = {_plan_path(case, dtype) for case in CASES.values()}
+    assert paths >= {"dot"} and paths & {"gemm", "wide"}
+
+
+def test_wide_tile_matches_the_planner():
+    from pyconvx._engine.plan_backward import WIDE_TILES
+    assert backward.wide_tile(4) == WIDE_TILES["float32"]
+    assert backward.wide_tile(8) == WIDE_TILES["float64"]
+
+
+@pytest.mark.parametrize("groups", [1, 24])
+def test_non_finite_input_reaches_only_the_taps_that_read_it(groups):
+    # rows of 37 outputs: two full vectors and a masked tail of 5 on the dot path
+    x = np.ones((1, 24, 4, 39))
+    x[0, :, 1, 38] = np.inf   # read only by the last column of taps (kw == 2)
+    g = np.ones((1, 24, 2, 37))
+    w_shape = (24, 24 // groups, 3, 3)
+    gw = pyconvx.conv_grad_weight(x, w_shape, g, groups=groups)
+    assert np.all(np.isinf(gw[:, :, :2, 2]))
+    assert np.all(np.isfinite(gw[:, :, :, :2]))
+    assert np.all(np.isfinite(gw[:, :, 2, 2]))
+
+
+def test_phases_partition_the_output():
+    for size, kernel, stride, dilation, crop, length in [(5, 4, 2, 1, 1, 10), (7, 3, 3, 2, 2, 17),
+                                                         (4, 5, 2, 3, 0, 19), (3, 2, 4, 1, 3, 6)]:
+        covered = []
+        for phase in phase_dims(size, kernel, stride, dilation, crop, length):
+            covered += list(range(phase.first, length, stride))[:phase.count]
+            assert phase.count == len(range(phase.first, length, stride))
+        assert sorted(covered) == list(range(length))
+
+
+def test_engine_refuses_arrays_that_do_not_match_the_plan():
+    x = np.ones((2, 4, 10))
+    geometry = describe_conv(x.shape, (3, 4, 3))
+    plan = make_weight_grad_plan(geometry, np.dtype(np.float64), threads=1, x_strides=[40, 10, 1])
+    g = np.ones((2, 3, 8))
+    with pytest.raises(ValueError, match="grad_output does not match the plan"):
+        backward.weight_grad(x, np.ones((2, 3, 7)), np.empty((3, 4, 3)),
+                             plan.band.records[0], plan, False)
+    with pytest.raises(ValueError, match="gw does not match the plan"):
+        backward.weight_grad(x, g, np.empty((3, 4, 2)), plan.band.records[0], plan, False)
+    with pytest.raises(ValueError, match="has dtype float32"):
+        backward.weight_grad(x.astype(np.float32), g, np.empty((3, 4, 3)),
+                             plan.band.records[0], plan, False)
+    with pytest.raises(ValueError, match="fold_padded"):
+        backward.fold_padded(np.ones((1, 1, 4)), np.ones((1, 1, 2, 2)), [np.arange(4)], 1)
