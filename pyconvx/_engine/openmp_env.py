@@ -19,6 +19,7 @@ its own setting, and ``spin_policy()`` says so.
 import contextlib
 import ctypes
 import os
+from collections.abc import Iterator
 
 __all__ = ["SPIN_COUNT", "bounded_spin_while_loading", "spin_policy"]
 
@@ -36,7 +37,7 @@ RUNTIME_LIBRARY = "libgomp.so.1"
 _policy = "not loaded yet"
 
 
-def _runtime_loaded():
+def _runtime_loaded() -> bool:
     """Whether libgomp is already loaded in this process (Linux, glibc)."""
     mode = getattr(os, "RTLD_NOLOAD", None)
     if mode is None:
@@ -49,7 +50,7 @@ def _runtime_loaded():
 
 
 @contextlib.contextmanager
-def bounded_spin_while_loading():
+def bounded_spin_while_loading() -> Iterator[None]:
     """Load the engine's extensions inside this block (see the module's text)."""
     global _policy
     chosen = [name for name in USER_SETTINGS if name in os.environ]
@@ -72,6 +73,6 @@ def bounded_spin_while_loading():
         _policy = f"no {RUNTIME_LIBRARY} loaded"
 
 
-def spin_policy():
+def spin_policy() -> str:
     """How the engine's idle OpenMP threads wait, in words (for show_config)."""
     return _policy
