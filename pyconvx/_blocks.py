@@ -2,8 +2,9 @@
 
 Pure integer arithmetic (no dask, no array data): ``pyconvx.dask`` asks
 ``split_axis`` how to cut each spatial axis of a chunked input, and each
-block of the result is then one ordinary ``pyconvx.conv`` call on an
-overlapped input block.
+block of the result is then computed by ordinary ``pyconvx.conv`` (or
+``pyconvx.ndimage``) calls on its input chunk and the edges of its
+neighbours, in bands (``bands``, ``conv_window``, ``filter_window``).
 
 Along an axis of ``size`` input samples, with kernel reach ``ext = dilation *
 (kernel - 1) + 1``, stride ``s`` and padding ``(lo, hi)``, output ``o`` reads
@@ -30,7 +31,7 @@ chunked circular axis is padded with that periodic data before it is split
 
 from dataclasses import dataclass
 
-__all__ = ["AxisSplit", "split_axis"]
+__all__ = ["AxisSplit", "bands", "conv_window", "edge_need", "filter_window", "split_axis"]
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,78 @@ def split_axis(size, kernel, stride, dilation, pads, padding_mode, chunks, out_s
         windows.append((stop, lo if j == 0 else 0, hi if j == last else 0))
     return AxisSplit(input_chunks, (left, right) if last else (0, 0), output_chunks,
                      tuple(windows))
+
+
+def edge_need(mode, pad, size):
+    """Input samples a border of ``pad`` in ``mode`` reads at an end of an axis of ``size``.
+
+    A run of outputs that reaches past the end of the axis must hold that
+    many samples from the end, so that the engine pads it as it pads the
+    whole axis: ``reflect`` mirrors ``pad`` samples past the edge sample,
+    ``symmetric`` ``pad`` samples, ``circular`` reads the far end (the whole
+    axis), the other modes need one sample.
+    """
+    if pad == 0:
+        return 0
+    return {"reflect": pad + 1, "symmetric": pad, "circular": size}.get(mode, 1)
+
+
+def conv_window(out_start, out_stop, stride, ext, low, size, need=(1, 1), held=None):
+    """The input a run of outputs of a convolution reads along one axis.
+
+    Outputs ``[out_start, out_stop)`` of an axis of ``size`` input samples
+    padded by ``low`` in front (kernel reach ``ext``, ``stride``).  Returns
+    ``(start, stop, pad_low, pad_high, skip)``: a convolution of the inputs
+    ``[start, stop)`` padded by ``(pad_low, pad_high)`` gives the wanted
+    outputs from its output ``skip`` on.  At an end of the axis the run holds
+    ``need`` (``edge_need`` of each end) samples, within ``held`` (the
+    ``(start, stop)`` of the inputs at hand; default the whole axis): beyond
+    the last sample, by starting whole outputs earlier.
+    """
+    held_start, held_stop = (0, size) if held is None else held
+    first = out_start * stride - low
+    last = (out_stop - 1) * stride - low + ext
+    skip = 0
+    if last > size:
+        wanted = max(size - need[1], held_start)
+        if first > wanted:
+            skip = -(-(first - wanted) // stride)
+            first -= skip * stride
+    pad_low, pad_high = max(-first, 0), max(last - size, 0)
+    start, stop = max(first, 0), min(last, size)
+    if pad_low:
+        stop = max(stop, min(need[0], held_stop))
+    return start, stop, pad_low, pad_high, skip
+
+
+def filter_window(out_start, out_stop, low, high, held, size, need=(1, 1)):
+    """The input a run of outputs of a same-size filter reads along one axis.
+
+    Output ``i`` reads inputs ``[i - low, i + high]``; the block holds the
+    inputs ``held = (start, stop)`` (global coordinates, past the ends of
+    the axis when its data is periodic).  Returns ``(start, stop)``: a filter
+    run on those inputs pads where they end, and its outputs ``[out_start -
+    start, out_stop - start)`` are the ones wanted.  A run at an end of the
+    axis holds ``need`` (``edge_need``) samples from it.
+    """
+    held_start, held_stop = held
+    start, stop = max(out_start - low, held_start), min(out_stop + high, held_stop)
+    if start == 0 and need[0]:
+        stop = max(stop, min(need[0], held_stop))
+    if stop == size and need[1]:
+        start = min(start, max(size - need[1], held_start))
+    return start, stop
+
+
+def bands(length, reach, align=1):
+    """Cut ``length`` outputs into runs (bands) computed one after the other.
+
+    A band re-reads ``reach`` inputs besides its own, so bands are at least
+    ``8 * reach`` long (at most an eighth of re-read work), and about an
+    eighth of ``length``: a block's working memory beyond its input and
+    output is then about an eighth of a block.  Every band but the last
+    has a multiple of ``align`` outputs.
+    """
+    step = max(-(-length // 8), 8 * reach, 1)
+    step = -(-step // align) * align
+    return [(start, min(start + step, length)) for start in range(0, length, step)]

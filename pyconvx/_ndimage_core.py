@@ -25,17 +25,22 @@ uses, before a border-free convolution.
 1-D pass per filtered axis when that does fewer multiply-adds.
 """
 
+import contextlib
+import contextvars
 import math
 import threading
 
 import numpy as np
 
 from ._boundary import extend_indices, padding_limit
+from ._engine.plan import cached_plan
 from ._normalize import compute_array
 from ._separable import rank_one_factors
 from .conv import conv
+from .shapes import describe_conv
 
-__all__ = ["correlate", "correlate_passes", "correlate_separable", "kernel_in", "origin_pads"]
+__all__ = ["block_of", "correlate", "correlate_passes", "correlate_separable", "kernel_in",
+           "origin_pads"]
 
 #: A rank-1 kernel runs as 1-D passes when the full kernel has at least this
 #: many times the taps of all the passes together (each pass reads and writes
@@ -55,6 +60,30 @@ _SCRATCH = threading.local()
 #: Unfiltered trailing axes holding fewer values than this (an image's colour
 #: channels) would make the engine's rows that narrow: they become the batch.
 NARROW = 16
+
+#: The shape of the whole array while :func:`correlate` computes one block of
+#: it (see :func:`block_of`); None for an ordinary call.
+_WHOLE_SHAPE = contextvars.ContextVar("pyconvx_ndimage_whole_shape", default=None)
+
+
+@contextlib.contextmanager
+def block_of(shape):
+    """Within this context, every :func:`correlate` computes a block of a C-contiguous
+    array of ``shape`` with the bits the whole array's call would give those outputs.
+
+    What the layout of a pass depends on is then taken from ``shape``, not from
+    the block: whether narrow trailing axes become the batch, and the
+    microkernel, which the plan of the whole array's convolution picks (a
+    block's own plan may pick another, and microkernels sum in different
+    orders).  The block itself must be C-contiguous (as the whole array is),
+    so that its axes merge as the whole array's do.  Context-local: each
+    thread (each dask task) sets its own.
+    """
+    token = _WHOLE_SHAPE.set(tuple(int(n) for n in shape))
+    try:
+        yield
+    finally:
+        _WHOLE_SHAPE.reset(token)
 
 
 def origin_pads(size, origin):
@@ -99,17 +128,44 @@ def kernel_in(kernel, dtype):
 
 
 def _merged_layout(shape, strides, kernel, pads):
-    """Dims ``(size, stride, taps, pads)`` with neighbouring unfiltered dims merged."""
-    dims = []
-    for dim in zip(shape, strides, kernel, pads):
+    """Dims ``(size, stride, taps, pads)`` with neighbouring unfiltered dims merged,
+    and the axes of ``shape`` each dim holds."""
+    dims, groups = [], []
+    for axis, dim in enumerate(zip(shape, strides, kernel, pads)):
         plain = dim[2] == 1 and dim[3] == (0, 0)
         if dims and plain and dims[-1][2] == 1 and dims[-1][3] == (0, 0) and (
                 dims[-1][1] == dim[0] * dim[1]):
             size, _, _, _ = dims[-1]
             dims[-1] = (size * dim[0], dim[1], 1, (0, 0))
+            groups[-1].append(axis)
         else:
             dims.append(dim)
-    return dims
+            groups.append([axis])
+    return dims, groups
+
+
+def _whole_microkernel(whole_shape, groups, batched, taps, pads, mode, value, dtype):
+    """The microkernel the whole array's convolution runs (see :func:`block_of`).
+
+    The whole array's problem has the block's dims (``groups`` of axes, the
+    first one the batch if ``batched``), its own sizes, ``pads`` per dim (the
+    original borders: a border the whole array's axis is too short for is
+    written out first, as :func:`correlate` does).
+    """
+    sizes = [math.prod(whole_shape[axis] for axis in group) for group in groups]
+    batch = 1
+    if batched:
+        batch, sizes, pads = sizes[0], sizes[1:], pads[1:]
+    padding = []
+    for index, (low, high) in enumerate(pads):
+        limit = padding_limit(mode, sizes[index])
+        if limit is not None and max(low, high) > limit:
+            sizes[index] += low + high
+            low = high = 0
+        padding.append((low, high))
+    geometry = describe_conv((batch, 1, *sizes), (1, 1, *taps), padding=padding,
+                             padding_mode=mode, padding_value=value)
+    return cached_plan(geometry, dtype, threads=1).microkernel
 
 
 def _scratch(shape, dtype, slot):
@@ -137,7 +193,7 @@ def _narrow_tail(kernel, pads):
     return count if 0 < count < kernel.ndim else 0
 
 
-def correlate(x, kernel, pads, mode, value, dtype, threads, slot=None):
+def correlate(x, kernel, pads, mode, value, dtype, threads, slot=None, whole_shape=None):
     """Correlate ``x`` with ``kernel`` (same rank) in ``dtype``; return the result.
 
     ``pads`` gives each axis's ``(low, high)`` border (output length ``n +
@@ -147,20 +203,28 @@ def correlate(x, kernel, pads, mode, value, dtype, threads, slot=None):
     result in this thread's scratch buffer ``slot``, which must not hold
     ``x``.  Unfiltered trailing axes narrower than ``NARROW`` (the colour
     channels of an image) are filtered as a batch in front: the result is
-    then a transposed view.
+    then a transposed view.  ``whole_shape`` (default: the one :func:`block_of`
+    set, if any) is the shape of the whole array ``x`` is a block of.
     """
     out_shape = tuple(n + low + high - k + 1
                       for n, k, (low, high) in zip(x.shape, kernel.shape, pads))
     if x.size == 0 or 0 in out_shape:
         return np.zeros(out_shape, dtype=dtype)
+    if whole_shape is None:
+        whole_shape = _WHOLE_SHAPE.get()
+    if whole_shape is not None and len(whole_shape) != x.ndim:
+        raise ValueError(f"a block of {x.ndim} dims cannot be part of an array of shape "
+                         f"{whole_shape}")
     tail = _narrow_tail(kernel, pads)
-    if tail and math.prod(x.shape[-tail:]) < NARROW:
+    if tail and math.prod((x.shape if whole_shape is None else whole_shape)[-tail:]) < NARROW:
         order = list(range(x.ndim - tail, x.ndim)) + list(range(x.ndim - tail))
         result = correlate(x.transpose(order), kernel.transpose(order),
-                           [pads[axis] for axis in order], mode, value, dtype, threads, slot)
+                           [pads[axis] for axis in order], mode, value, dtype, threads, slot,
+                           None if whole_shape is None else [whole_shape[a] for a in order])
         return result.transpose(np.argsort(order))
     source = compute_array(x, dtype)
     pads = list(pads)
+    borders = list(pads)
     for axis, (size, (low, high)) in enumerate(zip(source.shape, pads)):
         limit = padding_limit(mode, size)
         if limit is not None and max(low, high) > limit:
@@ -169,10 +233,12 @@ def correlate(x, kernel, pads, mode, value, dtype, threads, slot=None):
     weight = kernel_in(kernel, dtype)
     if source.ndim == 0:
         source, weight, pads = source.reshape(1), weight.reshape(1), [(0, 0)]
+        whole_shape = None
     steps = [s // source.itemsize for s in source.strides]
-    dims = _merged_layout(source.shape, steps, weight.shape, pads)
+    dims, groups = _merged_layout(source.shape, steps, weight.shape, pads)
     batch, batch_step = 1, 0
-    if len(dims) > 2 and dims[0][2] == 1 and dims[0][3] == (0, 0):
+    batched = len(dims) > 2 and dims[0][2] == 1 and dims[0][3] == (0, 0)
+    if batched:
         # the engine's 2-d kinds beat a batch of rows: batch only above 2 dims
         (batch, batch_step, _, _), dims = dims[0], dims[1:]
     itemsize = source.itemsize
@@ -183,12 +249,18 @@ def correlate(x, kernel, pads, mode, value, dtype, threads, slot=None):
     weight = weight.reshape((1, 1) + tuple(d[2] for d in dims))
     if mode == "constant" and value == 0:
         mode = "zeros"
+    padding_value = value if mode == "constant" else 0.0
+    algorithm = "auto"
+    if whole_shape is not None:
+        algorithm = _whole_microkernel(whole_shape, groups, batched, weight.shape[2:],
+                                       [borders[group[0]] for group in groups], mode,
+                                       padding_value, dtype)
     out = None
     if slot is not None:
         out = _scratch((batch, 1) + tuple(n + low + high - k + 1 for n, _, k, (low, high) in dims),
                        dtype, slot)
     result = conv(view, weight, padding=[d[3] for d in dims], padding_mode=mode,
-                  padding_value=value if mode == "constant" else 0.0, threads=threads, out=out)
+                  padding_value=padding_value, threads=threads, out=out, algorithm=algorithm)
     return result.reshape(out_shape)
 
 

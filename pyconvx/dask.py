@@ -1,10 +1,17 @@
-"""Convolution of chunked dask arrays: lazy, block by block, the same bits as in memory.
+"""Convolution and filters of chunked dask arrays: lazy, block by block, the same bits as in memory.
 
 ``pyconvx.dask.conv`` (and ``conv1d``, ``conv2d``, ``conv3d``) takes the
 arguments of :func:`pyconvx.conv` with a ``dask.array.Array`` input and
-returns a lazy ``dask.array.Array``; dask's schedulers (threads, processes,
-``dask.distributed``) run it.  pyconvx adds no scheduler of its own: every
-block of the result is one ordinary :func:`pyconvx.conv` call.
+returns a lazy ``dask.array.Array``; ``correlate``, ``convolve``,
+``gaussian_filter``, ``uniform_filter`` and ``sobel`` do the same for their
+:mod:`pyconvx.ndimage` namesakes.  dask's schedulers (threads, processes,
+``dask.distributed``) run them.  pyconvx adds no scheduler of its own: every
+block of the result is ordinary :func:`pyconvx.conv` (or
+:mod:`pyconvx.ndimage`) calls on bands of one chunk and its neighbours'
+edges.  No overlapped block is stored: one task per chunk copies out the
+edges it lends, and a chunk made by a short chain of its own tasks is
+computed by the tasks that read it, so that it never waits in memory for its
+neighbours.
 
 * The batch axis may be chunked any way and needs no halo.
 * The channel axis must be one chunk (it is rechunked, with a warning).
@@ -31,12 +38,16 @@ more threads than dask gives.
 Install with ``pip install 'pyconvx[dask]'``.
 """
 
+import functools
+import itertools
 import math
 import warnings
 
 try:
-    import dask
     import dask.array as da
+    import dask.core
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
 except ImportError as exc:  # say how to get it, not just that it is missing
     raise ImportError(
         "pyconvx.dask needs dask (its array module): install it with "
@@ -45,14 +56,20 @@ except ImportError as exc:  # say how to get it, not just that it is missing
 
 import numpy as np
 
-from ._blocks import split_axis
+from . import ndimage
+from ._blocks import bands, conv_window, edge_need, filter_window, split_axis
+from ._boundary import padding_limit
 from ._docstrings import DOCS, docfiller
 from ._engine.plan import ALGORITHMS, make_plan
+from ._ndimage_core import block_of, origin_pads
+from ._ndimage_support import check_axes, expand_to_rank, normalize_sequence, padding_mode
 from ._normalize import as_array, as_int, check_choice, result_dtype
 from .conv import conv as conv_in_memory
+from .kernels import _gaussian_radius
 from .shapes import describe_conv
 
-__all__ = ["conv", "conv1d", "conv2d", "conv3d"]
+__all__ = ["conv", "conv1d", "conv2d", "conv3d", "convolve", "correlate", "gaussian_filter",
+           "sobel", "uniform_filter"]
 
 # The batch axis of the (batched) input and result; the channel and spatial
 # axes follow data_format (see _axes).
@@ -140,41 +157,265 @@ def _block_algorithm(geometry, dtype, algorithm, flip):
     return "winograd" if whole.algorithm == "winograd" else whole.microkernel
 
 
-def _conv_block(block, *, weight, bias, windows, spatial_axes, conv_kwargs, block_id):
-    """One block of the result: ``pyconvx.conv`` on the block's window, padded at
-    the array's true edges."""
-    index = [slice(None)] * block.ndim
-    padding = []
-    for axis, axis_windows in zip(spatial_axes, windows):
-        stop, pad_low, pad_high = axis_windows[block_id[axis]]
-        index[axis] = slice(0, stop)
-        padding.append((pad_low, pad_high))
-    return conv_in_memory(block[tuple(index)], weight, bias, padding=tuple(padding),
-                          **conv_kwargs)
+# ----------------------------------------------------------------------------- the graph
+def _edges_of(chunk, depths, wanted):
+    """Copies of the parts of ``chunk`` its neighbours read, keyed by direction.
+
+    ``wanted`` lists the directions (a -1/0/1 step per axis, towards the
+    neighbour that reads the part).  A step -1 along an axis takes the first
+    ``right`` samples (the halo the previous chunk reads), +1 the last
+    ``left``.  Copies, not views: a view would keep the whole chunk in memory
+    until every neighbour has run.
+    """
+    edges = {}
+    for step in wanted:
+        part = []
+        for size, (left, right), move in zip(chunk.shape, depths, step):
+            part.append(slice(0, right) if move == -1 else
+                        slice(size - left, size) if move == 1 else slice(None))
+        edges[step] = np.array(chunk[tuple(part)], order="C", copy=True)
+    return edges
+
+
+class _HaloBlock:
+    """One chunk of the input and the edges of its neighbours, as one overlapped block.
+
+    The overlapped block is never assembled whole: :meth:`region` copies the
+    part a band of outputs reads.  ``shape`` is the overlapped block's,
+    ``low`` the halo samples it holds before the chunk's own, per axis.
+    """
+
+    def __init__(self, pieces, low, shape, dtype):
+        self.pieces = pieces
+        self.low = low
+        self.shape = shape
+        self.dtype = dtype
+
+    def region(self, starts, stops):
+        """A C-contiguous copy of ``[starts, stops)`` of the overlapped block."""
+        out = np.empty([stop - start for start, stop in zip(starts, stops)], dtype=self.dtype)
+        for piece, offset in self.pieces:
+            low = [max(a, o) for a, o in zip(starts, offset)]
+            high = [min(b, o + n) for b, o, n in zip(stops, offset, piece.shape)]
+            if all(lo < hi for lo, hi in zip(low, high)):
+                out[tuple(slice(lo - a, hi - a) for lo, hi, a in zip(low, high, starts))] = (
+                    piece[tuple(slice(lo - o, hi - o) for lo, hi, o in zip(low, high, offset))])
+        return out
+
+
+#: The longest chain of tasks behind a chunk of the input that a block's task
+#: runs itself (see _chunk_readers): reading or generating a chunk, then
+#: perhaps a cast, a reshape or a slice.
+CHAIN_TASKS = 4
+
+
+class _ChunkReader:
+    """The tasks that compute one chunk of the input, run inside another task.
+
+    ``graph`` holds the chain of tasks, ``key`` is the chunk's; ``inputs``
+    are the keys of the shared data the chain reads (an array the chunks are
+    sliced from), passed to the call as values.
+    """
+
+    def __init__(self, graph, key, inputs):
+        self.graph = graph
+        self.key = key
+        self.inputs = inputs
+
+    def __call__(self, *values):
+        graph = dict(self.graph)
+        graph.update(zip(self.inputs, values))
+        return dask.get(graph, self.key)
+
+
+def _chunk_readers(x):
+    """Per chunk index of ``x``, a task that computes the chunk inside the task using it.
+
+    None when a chunk is stored data (a persisted or in-memory array: its
+    blocks and edges read it as it is) or comes from more than a short chain
+    of its own (``CHAIN_TASKS`` tasks with one dependency each; a task shared
+    with other chunks is read as it is, not run again).  Otherwise each block
+    of the result computes its own chunk, and the task that copies out the
+    edges a chunk lends its neighbours computes the chunk once more: no chunk
+    waits in memory for its neighbours.  Dask's tasks are pure, so running
+    one twice gives the same data.
+    """
+    graph = dict(x.__dask_graph__())
+    dependents = {}
+    for key in graph:
+        for dep in dask.core.get_dependencies(graph, key):
+            dependents[dep] = dependents.get(dep, 0) + 1
+    readers = {}
+    for index in np.ndindex(*x.numblocks):
+        chain, inputs, key = {}, [], (x.name, *index)
+        while dask.core.istask(graph.get(key)):
+            chain[key] = graph[key]
+            deps = dask.core.get_dependencies(graph, key)
+            if len(deps) > 1 or len(chain) > CHAIN_TASKS:
+                return None
+            if not deps:
+                break
+            (key,) = deps
+            if dependents.get(key, 0) > 1 or not dask.core.istask(graph.get(key)):
+                inputs.append(key)
+                break
+        if not chain:
+            return None
+        top = (x.name, *index)
+        readers[index] = (_read_chunk, _ChunkReader(chain, top, tuple(inputs)), *inputs)
+    return readers
+
+
+def _read_chunk(reader, *values):
+    """Run ``reader`` (a :class:`_ChunkReader`) on the values of its inputs."""
+    return reader(*values)
+
+
+def _run_block(block_function, index, low, shape, centre, edges, steps, offsets, *shared):
+    """The task of one block of the result: ``block_function(_HaloBlock, index, *shared)``.
+
+    ``edges[k]`` are the edge copies of the neighbour at ``-steps[k]``
+    (see :func:`_edges_of`); its part for this block lies at ``offsets[k]``.
+    """
+    pieces = [(centre, low)]
+    pieces += [(found[step], offset) for found, step, offset in zip(edges, steps, offsets)]
+    return block_function(_HaloBlock(pieces, low, shape, centre.dtype), index, *shared)
+
+
+def _halo_map(x, depths, periodic, block_function, chunks, meta, name, shared=()):
+    """A lazy array computed block by block from ``x``'s chunks and their neighbours' edges.
+
+    One task per block of the result, ``block_function(block, index, *shared)``
+    with ``block`` a :class:`_HaloBlock`: the chunk of ``x`` at ``index`` and
+    the edges (``depths[axis]`` = ``(left, right)`` samples) of its
+    neighbours, which one small task per chunk copies out of it (computing
+    the chunk itself, when ``_chunk_readers`` finds how).  No
+    overlapped block is ever stored: a worker holds a chunk, the edges and
+    what the block function allocates.  ``periodic[axis]``: the first and
+    last chunks of the axis are neighbours.  ``shared`` (arrays) enter the
+    graph once.  The result has ``chunks`` (one block per chunk of ``x``).
+    """
+    token = tokenize(x.name, depths, periodic, block_function, chunks, shared)
+    out_name, edge_name = f"{name}-{token}", f"{name}-edges-{token}"
+    layer = {}
+    shared_keys = []
+    for number, value in enumerate(shared):
+        key = (f"{name}-shared-{token}", number)
+        layer[key] = value
+        shared_keys.append(key)
+    counts = x.numblocks
+    wanted = {index: [] for index in np.ndindex(*counts)}   # the edges each chunk lends
+    tasks = {}
+    for index in np.ndindex(*counts):
+        low, choices = [], []
+        for axis, (i, (left, right)) in enumerate(zip(index, depths)):
+            wrap = periodic[axis] and counts[axis] > 1
+            has_left = left > 0 and (i > 0 or wrap)
+            has_right = right > 0 and (i < counts[axis] - 1 or wrap)
+            low.append(left if has_left else 0)
+            choices.append([0] + ([-1] if has_left else []) + ([1] if has_right else []))
+        shape = tuple(x.chunks[axis][i] + low[axis]
+                      + (depths[axis][1] if 1 in choices[axis] else 0)
+                      for axis, i in enumerate(index))
+        edges, steps, offsets = [], [], []
+        for step in itertools.product(*choices):
+            if not any(step):
+                continue
+            neighbour = tuple((i + move) % count for i, move, count in zip(index, step, counts))
+            lent = tuple(-move for move in step)   # seen from the neighbour
+            wanted[neighbour].append(lent)
+            edges.append((edge_name, *neighbour))
+            steps.append(lent)
+            offsets.append(tuple(0 if move == -1 else low[axis] + x.chunks[axis][i]
+                                 if move == 1 else low[axis]
+                                 for axis, (i, move) in enumerate(zip(index, step))))
+        tasks[index] = (_run_block, block_function, index, tuple(low), shape, (x.name, *index),
+                        edges, steps, offsets, *shared_keys)
+    readers = _chunk_readers(x) if any(wanted.values()) else None
+    for index, lent in wanted.items():
+        source = (x.name, *index) if readers is None else readers[index]
+        if lent:
+            layer[(edge_name, *index)] = (_edges_of, source, tuple(depths), sorted(set(lent)))
+        task = tasks[index]
+        layer[(out_name, *index)] = task[:5] + (source,) + task[6:]
+    graph = HighLevelGraph.from_collections(out_name, layer, dependencies=[x])
+    return da.Array(graph, out_name, chunks, meta=meta)
+
+
+def _known_chunks(x, name="x"):
+    """``x`` as a dask array (an in-memory array as one chunk) with known chunk sizes."""
+    if not isinstance(x, da.Array):
+        x = da.asarray(np.asarray(x))
+    if any(math.isnan(size) for sizes in x.chunks for size in sizes):
+        raise ValueError(f"{name} has unknown chunk sizes {x.chunks}; call "
+                         f"{name}.compute_chunk_sizes() first")
+    return x
+
+
+def _task_threads(threads):
+    """Threads per task: 1 unless told (dask runs a task per thread already)."""
+    threads = 1 if threads is None else as_int(threads, "threads")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1 or None, got {threads!r}")
+    return threads
+
+
+# ----------------------------------------------------------------------------- conv
+def _conv_block(block, index, weight, bias=None, *, axes, out_starts, in_starts, reaches,
+                out_chunks, conv_kwargs, align):
+    """One block of a convolution's result, in bands of its first spatial axis.
+
+    ``reaches[k]`` is ``(size, stride, ext, (low, high), need)`` of spatial axis
+    ``axes[k]`` (``need``: ``edge_need`` of each end), ``out_starts`` and
+    ``in_starts`` its blocks' first output and first held input (global),
+    ``out_chunks`` every axis's output chunks.
+    """
+    shape = [chunks[i] for chunks, i in zip(out_chunks, index)]
+    first = axes[0]
+    _, stride, ext, _, _ = reaches[0]
+    result = None
+    for band_start, band_stop in bands(shape[first], -(-ext // stride), align):
+        starts, stops = [0] * len(block.shape), list(block.shape)
+        padding, keep = [], [slice(None)] * len(shape)
+        for k, axis in enumerate(axes):
+            size, stride, ext, (low, _), need = reaches[k]
+            out_start = out_starts[k][index[axis]]
+            lo, hi = (band_start, band_stop) if k == 0 else (0, shape[axis])
+            held = in_starts[k][index[axis]]
+            start, stop, pad_low, pad_high, skip = conv_window(
+                out_start + lo, out_start + hi, stride, ext, low, size, need,
+                (held, held + block.shape[axis]))
+            starts[axis], stops[axis] = start - held, stop - held
+            padding.append((pad_low, pad_high))
+            keep[axis] = slice(skip, skip + hi - lo)
+        part = conv_in_memory(block.region(starts, stops), weight, bias, padding=tuple(padding),
+                              **conv_kwargs)[tuple(keep)]
+        if result is None:
+            if band_stop == shape[first]:
+                return part
+            result = np.empty(shape, dtype=part.dtype)
+        target = [slice(None)] * len(shape)
+        target[first] = slice(band_start, band_stop)
+        result[tuple(target)] = part
+    return result
 
 
 def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
               padding_mode="zeros", padding_value=0.0, data_format="channels_first",
               threads=None, algorithm="auto", ndim=None):
     """The shared implementation of conv and conv1d/2d/3d (``ndim`` fixes the rank)."""
-    if not isinstance(x, da.Array):
-        x = da.asarray(as_array(x, "x"))
+    x = _known_chunks(x if isinstance(x, da.Array) else as_array(x, "x"))
     weight = as_array(weight, "weight")
     if bias is not None:
         bias = as_array(bias, "bias")
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be a bool, got {type(flip).__name__} {flip!r}")
-    if any(math.isnan(size) for sizes in x.chunks for size in sizes):
-        raise ValueError(f"x has unknown chunk sizes {x.chunks}; call "
-                         "x.compute_chunk_sizes() first")
     geometry = describe_conv(
         x.shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
         groups=groups, padding_mode=padding_mode, padding_value=padding_value,
         data_format=data_format, bias_shape=None if bias is None else bias.shape, ndim=ndim)
     dtype = result_dtype((x.dtype, "x"), (weight.dtype, "weight"))
-    threads = 1 if threads is None else as_int(threads, "threads")
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1 or None, got {threads!r}")
+    threads = _task_threads(threads)
     block_algorithm = _block_algorithm(geometry, dtype, algorithm, flip)
 
     if not geometry.batched:
@@ -185,7 +426,8 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
                       "pyconvx.dask needs whole channels and rechunks it to one chunk",
                       stacklevel=3)
         x = x.rechunk({channel_axis: -1})
-    splits = []
+    align = 2 if block_algorithm == "winograd" else 1
+    splits, reaches = [], []
     for i, axis in enumerate(spatial_axes):
         pads = geometry.pads[i]
         if padding_mode == "circular" and any(pads) and len(x.chunks[axis]) > 1:
@@ -193,14 +435,13 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
             pads = (0, 0)
         splits.append(split_axis(
             x.shape[axis], geometry.kernel[i], geometry.stride[i], geometry.dilation[i],
-            pads, padding_mode, x.chunks[axis], geometry.out_spatial[i],
-            out_align=2 if block_algorithm == "winograd" else 1))
+            pads, padding_mode, x.chunks[axis], geometry.out_spatial[i], out_align=align))
+        reaches.append((x.shape[axis], geometry.stride[i],
+                        geometry.dilation[i] * (geometry.kernel[i] - 1) + 1, pads,
+                        tuple(edge_need(padding_mode, pad, x.shape[axis]) for pad in pads)))
     wanted = {axis: s.input_chunks for axis, s in zip(spatial_axes, splits)}
     if any(x.chunks[axis] != chunks for axis, chunks in wanted.items()):
         x = x.rechunk(wanted)
-    overlapped = da.overlap.overlap(
-        x, depth={axis: s.depth for axis, s in zip(spatial_axes, splits)},
-        boundary="none", allow_rechunk=False)
 
     conv_kwargs = dict(stride=geometry.stride, dilation=geometry.dilation, groups=groups,
                        flip=bool(flip), padding_mode=padding_mode,
@@ -209,16 +450,31 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
                        algorithm=block_algorithm)
     out_chunks = [x.chunks[BATCH_AXIS]] + [None] * (geometry.ndim + 1)
     out_chunks[channel_axis] = (geometry.out_channels,)
+    depths = [(0, 0)] * x.ndim
     for axis, split in zip(spatial_axes, splits):
         out_chunks[axis] = split.output_chunks
-    result = da.map_blocks(
-        _conv_block, overlapped, chunks=tuple(out_chunks), dtype=dtype,
-        meta=np.empty((0,) * len(out_chunks), dtype=dtype), token="pyconvx-conv",
-        weight=dask.delayed(weight, pure=True),
-        bias=None if bias is None else dask.delayed(bias, pure=True),
-        windows=tuple(s.windows for s in splits), spatial_axes=spatial_axes,
-        conv_kwargs=conv_kwargs)
+        depths[axis] = split.depth
+    block_function = functools.partial(
+        _conv_block, axes=spatial_axes,
+        out_starts=[_starts(split.output_chunks) for split in splits],
+        in_starts=[_held_starts(split.input_chunks, split.depth[0]) for split in splits],
+        reaches=reaches, out_chunks=tuple(out_chunks), conv_kwargs=conv_kwargs, align=align)
+    result = _halo_map(x, depths, [False] * x.ndim, block_function, tuple(out_chunks),
+                      np.empty((0,) * x.ndim, dtype=dtype), "pyconvx-conv",
+                      shared=(weight,) if bias is None else (weight, bias))
     return result if geometry.batched else result[0]
+
+
+def _starts(chunks):
+    """The first index of each chunk."""
+    return tuple(int(n) for n in np.cumsum((0,) + tuple(chunks))[:-1])
+
+
+def _held_starts(chunks, left):
+    """The first input each block holds: its chunk's start, less the left halo
+    (none for the first block)."""
+    return tuple(max(start - left, 0) if number else 0
+                 for number, start in enumerate(_starts(chunks)))
 
 
 @docfiller
@@ -326,3 +582,359 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
     return conv_impl(x, weight, bias, stride, padding, dilation, groups, flip=flip,
                      padding_mode=padding_mode, padding_value=padding_value,
                      data_format=data_format, threads=threads, algorithm=algorithm, ndim=3)
+
+
+# ----------------------------------------------------------------------------- filters
+DOCS.update({
+    "dask_input": """\
+input : dask.array.Array or array_like
+    The array to filter, of any rank and chunking (chunk sizes must be
+    known); bool, integer, float32, float64, complex64 or complex128.  An
+    in-memory array becomes a one-chunk dask array.""",
+    "dask_output": """\
+output : dtype, optional
+    The dtype of the result (default: the input's).  An array is refused:
+    store the lazy result with ``dask.array.store`` or ``to_zarr``.""",
+    "dask_filter_threads": """\
+threads : int, optional
+    Keyword only.  Threads each task filters with; None (the default) means
+    1, since dask already runs as many tasks at once as its scheduler or
+    worker has threads.  Results are bitwise identical for every count.""",
+    "dask_filter_returns_raises": """\
+Returns
+-------
+dask.array.Array
+    Lazy, the input's shape and chunks (chunks merged where a chunk is
+    shorter than the halo), bitwise equal to the :mod:`pyconvx.ndimage`
+    function on the whole array.
+
+Raises
+------
+ValueError, RuntimeError, TypeError
+    As the :mod:`pyconvx.ndimage` function would, when the graph is built;
+    unknown chunk sizes are a ValueError, an output array a TypeError.""",
+})
+
+
+# Parameters, Returns and Raises of correlate and convolve, in one piece.
+DOCS["dask_correlate_sections"] = "\n".join([
+    "Parameters", "----------",
+    *(DOCS[name] for name in ("dask_input", "ndimage_weights_nd", "dask_output",
+                              "ndimage_mode")),
+    "    One mode for all axes (a sequence is refused, as in SciPy).",
+    *(DOCS[name] for name in ("ndimage_cval", "ndimage_origin_multiple", "ndimage_axes",
+                              "dask_filter_threads")),
+    "", DOCS["dask_filter_returns_raises"],
+])
+
+
+def _filter_block(block, index, *shared, call, whole_shape, reaches, needs, out_chunks,
+                  out_dtype):
+    """One block of a filter's result, in bands of its first axis.
+
+    Each band is ``call`` (a :mod:`pyconvx.ndimage` function) on the part of
+    the overlapped block its outputs read, within ``block_of(whole_shape)``,
+    cropped to those outputs.  ``reaches[axis]`` is ``(low, high)``, the
+    inputs an output reads on each side; ``needs[axis]`` the samples a band
+    at an end of the axis holds (``edge_need``).
+    """
+    shape = [chunks[i] for chunks, i in zip(out_chunks, index)]
+    starts_out = [sum(chunks[:i]) for chunks, i in zip(out_chunks, index)]
+    if not shape:
+        with block_of(whole_shape):
+            return call(block.region((), ()), *shared)
+    result = None
+    for band_start, band_stop in bands(shape[0], sum(reaches[0])):
+        starts, stops, keep = [], [], []
+        for axis, (low, high) in enumerate(reaches):
+            lo, hi = (band_start, band_stop) if axis == 0 else (0, shape[axis])
+            out_start = starts_out[axis] + lo
+            held = starts_out[axis] - block.low[axis]
+            start, stop = filter_window(out_start, starts_out[axis] + hi, low, high,
+                                        (held, held + block.shape[axis]), whole_shape[axis],
+                                        needs[axis])
+            starts.append(start - held)
+            stops.append(stop - held)
+            keep.append(slice(out_start - start, out_start - start + hi - lo))
+        with block_of(whole_shape):
+            part = call(block.region(starts, stops), *shared)[tuple(keep)]
+        if result is None:
+            if band_stop == shape[0]:
+                return part
+            result = np.empty(shape, dtype=out_dtype)
+        result[band_start:band_stop] = part
+    return result
+
+
+def _axis_rule(size, chunks, reach, mode):
+    """How one axis of a filter is cut: ``(chunks, depth, periodic, need)``.
+
+    A border wider than the engine's one reflection of the whole axis (a
+    kernel longer than the axis) repeats the axis periodically: the axis
+    stays one chunk (it is shorter than the kernel).  A chunked ``circular``
+    axis (scipy's ``wrap``) borrows its ends' halos from the chunk at the
+    other end; other modes pad the array's true edges in the block at the
+    edge, which holds the samples the mode reads (``edge_need``).
+    """
+    low, high = reach
+    if reach == (0, 0):
+        return chunks, (0, 0), False, (0, 0)
+    limit = padding_limit(mode, size)
+    if limit is not None and max(low, high) > limit:
+        return (size,), (0, 0), False, (size, size)
+    split = split_axis(size, low + high + 1, 1, 1, reach,
+                       "zeros" if mode == "circular" else mode, chunks, size)
+    periodic = mode == "circular" and len(split.input_chunks) > 1
+    need = (edge_need(mode, low, size), edge_need(mode, high, size))
+    return split.input_chunks, split.depth, periodic, need
+
+
+def _check_output(output):
+    if isinstance(output, (np.ndarray, da.Array)):
+        raise TypeError("output must be None or a dtype in pyconvx.dask (the result is lazy); "
+                        f"got {type(output).__name__}: store the result with "
+                        "dask.array.store or to_zarr")
+
+
+def _lazy_filter(name, input, call, reaches, modes, shared=()):
+    """``call`` (a :mod:`pyconvx.ndimage` function with its arguments) as a lazy array.
+
+    ``reaches[axis]`` is the ``(low, high)`` inputs an output reads along
+    each axis, ``modes[axis]`` its pyconvx padding mode (None where it is
+    not filtered); ``shared`` are array arguments that enter the graph once.
+    The arguments are checked (and the result's dtype found) by running the
+    filter on a one-sample array of the input's rank and dtype.
+    """
+    probe = call(np.zeros((1,) * input.ndim, dtype=input.dtype), *shared)
+    rules = [_axis_rule(input.shape[axis], input.chunks[axis], reaches[axis], modes[axis])
+             for axis in range(input.ndim)]
+    wanted = {axis: rule[0] for axis, rule in enumerate(rules) if rule[0] != input.chunks[axis]}
+    if wanted:
+        input = input.rechunk(wanted)
+    block_function = functools.partial(
+        _filter_block, call=call, whole_shape=input.shape, reaches=tuple(reaches),
+        needs=tuple(rule[3] for rule in rules), out_chunks=input.chunks, out_dtype=probe.dtype)
+    return _halo_map(input, [rule[1] for rule in rules], [rule[2] for rule in rules],
+                     block_function, input.chunks, np.empty((0,) * input.ndim, probe.dtype),
+                     f"pyconvx-{name}", shared=shared)
+
+
+def _correlate_lazy(name, input, weights, output, mode, cval, origin, axes, threads,
+                    convolution):
+    input = _known_chunks(input, "input")
+    _check_output(output)
+    function = ndimage.convolve if convolution else ndimage.correlate
+    weights = np.asarray(weights)
+    call = functools.partial(function, output=output, mode=mode, cval=cval, origin=origin,
+                             axes=axes, threads=_task_threads(threads))
+    call(np.zeros((1,) * input.ndim, dtype=input.dtype), weights)   # the arguments' checks
+    axes = check_axes(axes, input.ndim)
+    ndim = input.ndim
+    if len(axes) < ndim:    # the kernel's axes are the filtered ones in order, the
+        kernel_axes = sorted(axes)   # origins follow ``axes`` (as pyconvx.ndimage reads them)
+        origins = expand_to_rank(normalize_sequence(origin, len(axes), "origin"), axes, ndim, 0)
+    else:
+        kernel_axes = list(range(ndim))
+        origins = normalize_sequence(origin, ndim, "origin")
+    reaches, modes = [(0, 0)] * ndim, [None] * ndim
+    for taps, axis in zip(weights.shape, kernel_axes):
+        shift = int(origins[axis])
+        if convolution:
+            shift = -shift - (1 if taps % 2 == 0 else 0)
+        reaches[axis] = origin_pads(taps, shift)
+        modes[axis] = padding_mode(mode)
+    return _lazy_filter(name, input, call, reaches, modes, shared=(weights,))
+
+
+@docfiller
+def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+              threads=None):
+    """Multidimensional correlation of a dask array, as ``scipy.ndimage.correlate``.
+
+    :func:`pyconvx.ndimage.correlate`, lazily, block by block: each block
+    reads its neighbours' edges (the halo: the kernel's extent per axis,
+    shifted by ``origin``), and the array's true edges are filled by
+    ``mode`` as for the whole array.  The result is bitwise equal to
+    ``pyconvx.ndimage.correlate`` on the whole (C-contiguous) array, for
+    every chunking.
+
+    %(dask_correlate_sections)s
+
+    Examples
+    --------
+    A 7x7 kernel over a 96x80 image in 32x32 chunks, reflected borders:
+
+    >>> import dask.array as da, numpy as np, pyconvx.dask, pyconvx.ndimage
+    >>> image = np.random.default_rng(0).random((96, 80), dtype=np.float32)
+    >>> kernel = np.random.default_rng(1).random((7, 7))
+    >>> lazy = pyconvx.dask.correlate(da.from_array(image, chunks=32), kernel)
+    >>> lazy.chunks
+    ((32, 32, 32), (32, 32, 16))
+    >>> whole = pyconvx.ndimage.correlate(image, kernel)
+    >>> lazy.compute().tobytes() == whole.tobytes()
+    True
+    """
+    return _correlate_lazy("correlate", input, weights, output, mode, cval, origin, axes,
+                           threads, False)
+
+
+@docfiller
+def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
+             threads=None):
+    """Multidimensional convolution of a dask array, as ``scipy.ndimage.convolve``.
+
+    :func:`correlate` with the kernel reversed along every axis (an even
+    kernel's origin mirrored with it), lazily; bitwise equal to
+    :func:`pyconvx.ndimage.convolve` on the whole array.
+
+    %(dask_correlate_sections)s
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, pyconvx.dask
+    >>> a = da.from_array(np.arange(12).reshape(3, 4), chunks=2)
+    >>> pyconvx.dask.convolve(a, [[1, 1], [1, 0]], mode="constant").compute()
+    array([[10, 13, 16,  7],
+           [22, 25, 28, 11],
+           [ 9, 10, 11,  0]])
+    """
+    return _correlate_lazy("convolve", input, weights, output, mode, cval, origin, axes,
+                           threads, True)
+
+
+@docfiller
+def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0,
+                    *, radius=None, axes=None, threads=None):
+    """Multidimensional Gaussian filter of a dask array, as ``scipy.ndimage.gaussian_filter``.
+
+    :func:`pyconvx.ndimage.gaussian_filter`, lazily: the halo of each axis
+    is the kernel's radius (``int(truncate * sigma + 0.5)``, or ``radius``);
+    bitwise equal to the in-memory call on the whole array.
+
+    Parameters
+    ----------
+    %(dask_input)s
+    sigma : float or sequence of float
+        Standard deviation per filtered axis, or one for all.
+    order : int or sequence of int, optional
+        Derivative order per filtered axis (0: smoothing).
+    %(dask_output)s
+    %(ndimage_mode_multiple)s
+    %(ndimage_cval)s
+    %(ndimage_truncate)s
+    %(ndimage_radius)s
+    %(ndimage_axes)s
+    %(dask_filter_threads)s
+
+    %(dask_filter_returns_raises)s
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, pyconvx.dask, pyconvx.ndimage
+    >>> volume = np.random.default_rng(0).random((40, 36, 30), dtype=np.float32)
+    >>> lazy = pyconvx.dask.gaussian_filter(da.from_array(volume, chunks=(10, 18, 30)), 1.5)
+    >>> bool((lazy.compute() == pyconvx.ndimage.gaussian_filter(volume, 1.5)).all())
+    True
+    """
+    input = _known_chunks(input, "input")
+    _check_output(output)
+    call = functools.partial(ndimage.gaussian_filter, sigma=sigma, order=order, output=output,
+                             mode=mode, cval=cval, truncate=truncate, radius=radius, axes=axes,
+                             threads=_task_threads(threads))
+    call(np.zeros((1,) * input.ndim, dtype=input.dtype))   # the arguments' checks
+    axes = check_axes(axes, input.ndim)
+    reaches, modes = [(0, 0)] * input.ndim, [None] * input.ndim
+    for axis, sigma_, mode_, radius_ in zip(
+            axes, normalize_sequence(sigma, len(axes), "sigma"),
+            normalize_sequence(mode, len(axes), "mode"),
+            normalize_sequence(radius, len(axes), "radius")):
+        if not float(sigma_) > 1e-15:   # not filtered (as in pyconvx.ndimage and SciPy)
+            continue
+        reach = _gaussian_radius(float(sigma_), float(truncate)) if radius_ is None \
+            else int(radius_)
+        reaches[axis], modes[axis] = (reach, reach), padding_mode(mode_)
+    return _lazy_filter("gaussian_filter", input, call, reaches, modes)
+
+
+@docfiller
+def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
+                   axes=None, threads=None):
+    """Multidimensional mean filter of a dask array, as ``scipy.ndimage.uniform_filter``.
+
+    :func:`pyconvx.ndimage.uniform_filter`, lazily: the halo of each axis is
+    its window, shifted by ``origin``; bitwise equal to the in-memory call on
+    the whole array.
+
+    Parameters
+    ----------
+    %(dask_input)s
+    size : int or sequence of int, optional
+        Window length per filtered axis, or one for all (default 3).
+    %(dask_output)s
+    %(ndimage_mode_multiple)s
+    %(ndimage_cval)s
+    %(ndimage_origin_multiple)s
+    %(ndimage_axes)s
+    %(dask_filter_threads)s
+
+    %(dask_filter_returns_raises)s
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, pyconvx.dask
+    >>> a = da.from_array(np.array([[4, 8, 12], [16, 20, 24]]), chunks=(1, 2))
+    >>> pyconvx.dask.uniform_filter(a, size=2).compute()
+    array([[ 4,  6, 10],
+           [10, 12, 16]])
+    """
+    input = _known_chunks(input, "input")
+    _check_output(output)
+    call = functools.partial(ndimage.uniform_filter, size=size, output=output, mode=mode,
+                             cval=cval, origin=origin, axes=axes, threads=_task_threads(threads))
+    call(np.zeros((1,) * input.ndim, dtype=input.dtype))   # the arguments' checks
+    axes = check_axes(axes, input.ndim)
+    reaches, modes = [(0, 0)] * input.ndim, [None] * input.ndim
+    for axis, size_, origin_, mode_ in zip(
+            axes, normalize_sequence(size, len(axes), "size"),
+            normalize_sequence(origin, len(axes), "origin"),
+            normalize_sequence(mode, len(axes), "mode")):
+        if int(size_) > 1:
+            reaches[axis], modes[axis] = origin_pads(int(size_), int(origin_)), padding_mode(mode_)
+    return _lazy_filter("uniform_filter", input, call, reaches, modes)
+
+
+@docfiller
+def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, threads=None):
+    """Sobel derivative of a dask array along one axis, as ``scipy.ndimage.sobel``.
+
+    :func:`pyconvx.ndimage.sobel`, lazily: a halo of one sample each side
+    on every axis; bitwise equal to the in-memory call on the whole array.
+
+    Parameters
+    ----------
+    %(dask_input)s
+    %(ndimage_axis)s
+    %(dask_output)s
+    %(ndimage_mode_every_axis)s
+    %(ndimage_cval)s
+    %(dask_filter_threads)s
+
+    %(dask_filter_returns_raises)s
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np, pyconvx.dask
+    >>> step = da.from_array(np.array([[0, 0, 0, 1, 1, 1]] * 4, dtype=np.float32), chunks=2)
+    >>> pyconvx.dask.sobel(step, axis=1).compute()
+    array([[0., 0., 4., 4., 0., 0.],
+           [0., 0., 4., 4., 0., 0.],
+           [0., 0., 4., 4., 0., 0.],
+           [0., 0., 4., 4., 0., 0.]], dtype=float32)
+    """
+    input = _known_chunks(input, "input")
+    _check_output(output)
+    call = functools.partial(ndimage.sobel, axis=axis, output=output, mode=mode, cval=cval,
+                             threads=_task_threads(threads))
+    call(np.zeros((1,) * input.ndim, dtype=input.dtype))   # the arguments' checks
+    modes = [padding_mode(m) for m in normalize_sequence(mode, input.ndim, "mode")]
+    return _lazy_filter("sobel", input, call, [(1, 1)] * input.ndim, modes)

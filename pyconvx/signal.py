@@ -367,7 +367,9 @@ def convolve(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode = "full",
     return _correlate_nd(in1, in2, mode, method, flip=True)
 
 
-def _fill_scalar(fillvalue: object, out_dtype: np.dtype[Any]) -> float:
+def _fill_scalar(fillvalue: object, out_dtype: np.dtype[Any], used: bool) -> float:
+    """``fillvalue`` as a float; ``used``: the boundary fills with it (only then
+    must it fit an integer output, as SciPy checks)."""
     value = np.asarray(fillvalue)
     if value.dtype.kind not in "biuf":
         raise TypeError(
@@ -378,7 +380,7 @@ def _fill_scalar(fillvalue: object, out_dtype: np.dtype[Any]) -> float:
             f"fillvalue must be a scalar or an array with one element, got shape {value.shape}"
         )
     value = value.reshape(())
-    if out_dtype.kind in "iu":
+    if used and out_dtype.kind in "iu":
         limits = np.iinfo(out_dtype)
         if not limits.min <= float(value) <= limits.max:   # SciPy refuses these too
             raise ValueError(f"fillvalue={fillvalue!r} cannot be cast to the output dtype "
@@ -398,7 +400,7 @@ def _correlate_2d(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode,
         )
     check_choice(mode, "mode", MODES)
     boundary = check_boundary(boundary)
-    fill = _fill_scalar(fillvalue, out_dtype)
+    fill = _fill_scalar(fillvalue, out_dtype, used=boundary == "fill")
     if first.size == 0 or second.size == 0:
         return np.array([], dtype=out_dtype).reshape(0, 0)
     swapped = _swap_needed(mode, first.shape, second.shape)

@@ -1,23 +1,25 @@
-"""The table's extra rows: thread scaling, first call and peak memory.
+"""The table's extra rows: thread scaling, first call, peak memory, and the Dask rows.
 
 Each is measured by a probe in a fresh process (:mod:`pyconvx_bench.probes`),
-on the table's first workload, and becomes one row dict with ``extra=True``,
+on the table's first workload (the Dask rows on their own, see
+:mod:`pyconvx_bench.cluster`), and becomes one row dict with ``extra=True``,
 ``value``, ``unit``, ``goal_text``, ``met`` and ``notes``.
 """
 
 import json
+import statistics
 import subprocess
 import sys
 
 import pyconvx
 import pyconvx_bench
 
-from . import environment
+from . import cluster, environment
 from .report import human_bytes
 from .workloads import WORKLOADS
 
-__all__ = ["FIRST_CALL_SETTLE_SECONDS", "first_call_row", "memory_row", "run_probe",
-           "scaling_row"]
+__all__ = ["FIRST_CALL_SETTLE_SECONDS", "dask_rows", "first_call_row", "memory_row",
+           "run_probe", "scaling_row"]
 
 #: Seconds the first-call probe waits after importing and before its first
 #: call: right after import NumPy's OpenBLAS threads still spin on the second
@@ -33,6 +35,11 @@ _PROBE_FAILURES = (RuntimeError, subprocess.SubprocessError, ValueError, OSError
 #: The memory row's batch size and goal.
 MEMORY_BATCH = 256
 MEMORY_GOAL_BYTES = 64 * 2**20
+
+#: The Dask rows' goals: pyconvx.dask's time over dask-image's, and the peak
+#: resident memory of a worker above its start, in chunks.
+DASK_TIME_GOAL = 0.25
+DASK_MEMORY_GOAL_CHUNKS = 4
 
 
 def run_probe(name, args, timeout):
@@ -121,3 +128,32 @@ def memory_row(threads):
                 [(f"peak RSS during the call minus RSS before it (input "
                   f"{human_bytes(r['x_bytes'])} resident) minus the output "
                   f"({human_bytes(r['out_bytes'])}); {r['method']}")])
+
+
+def dask_rows(quick):
+    """``pyconvx.dask.correlate`` vs dask-image on a 2-process cluster: time and memory.
+
+    Two rows from one probe run: the ratio of the median times, and the
+    median peak resident memory of a worker (above its memory when the round
+    starts) in chunks; the notes give both sides' numbers.
+    """
+    workload = (f"dask {cluster.IMAGE}x{cluster.IMAGE} float32 in {cluster.CHUNK}x"
+                f"{cluster.CHUNK} chunks, {cluster.TAPS}x{cluster.TAPS} correlate, reflect, "
+                "2 worker processes")
+    time_name = f"{workload}: pyconvx.dask / dask-image time"
+    memory_name = f"{workload}: peak worker memory (pyconvx.dask)"
+    time_goal = f"<= {DASK_TIME_GOAL:g}x"
+    memory_goal = f"< {DASK_MEMORY_GOAL_CHUNKS} chunks"
+    try:
+        r = run_probe("dask_cluster", [2 if quick else 5], 1800)
+    except _PROBE_FAILURES as exc:  # a note in the table, not a crash
+        return [_row("dask_time", time_name, None, "x", time_goal, None, [str(exc)]),
+                _row("dask_memory", memory_name, None, " chunks", memory_goal, None,
+                     [str(exc)])]
+    notes = [cluster.describe(r)]
+    ratio = statistics.median(r["seconds"]["pyconvx"]) / statistics.median(
+        r["seconds"]["dask-image"])
+    peak = statistics.median(r["peaks"]["pyconvx"]) / r["chunk_bytes"]
+    return [_row("dask_time", time_name, ratio, "x", time_goal, ratio <= DASK_TIME_GOAL, notes),
+            _row("dask_memory", memory_name, peak, " chunks", memory_goal,
+                 peak < DASK_MEMORY_GOAL_CHUNKS, notes)]

@@ -26,6 +26,9 @@ Each probe prints one JSON line on stdout:
     the system's, so both libraries share the one loaded first, with the wait
     policy it took when it loaded.  Run it in the environment to judge (the
     harness's own ``GOMP_SPINCOUNT`` default is not applied to it).
+``dask_cluster ROUNDS``
+    ``pyconvx.dask.correlate`` and dask-image on a two-process Dask cluster
+    (:func:`pyconvx_bench.cluster.measure`): times, peak worker memory.
 
 Nothing is imported before a probe runs, so that ``first_call`` can time the
 import of pyconvx itself.
@@ -36,7 +39,7 @@ import statistics
 import sys
 import time
 
-__all__ = ["first_call", "main", "memory", "neighbour", "scaling"]
+__all__ = ["dask_cluster", "first_call", "main", "memory", "neighbour", "scaling"]
 
 
 def scaling(threads, rounds):
@@ -172,11 +175,19 @@ def neighbour(rounds, first):
     return result
 
 
+def dask_cluster(rounds):
+    """The Dask rows' measurement (see :mod:`pyconvx_bench.cluster`)."""
+    from pyconvx_bench import cluster
+
+    return cluster.measure(rounds)
+
+
 _PROBES = {
     "scaling": (scaling, (int, int)),
     "first_call": (first_call, (int, int, float)),
     "memory": (memory, (int, int)),
     "neighbour": (neighbour, (int, str)),
+    "dask_cluster": (dask_cluster, (int,)),
 }
 
 

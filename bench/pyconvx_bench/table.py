@@ -128,8 +128,8 @@ def run(quick=False, threads=None, progress=None, keys=None, extra_rows=None):
     keys : sequence of str, optional
         Keys (or parts of keys) of the workloads to run; default all.
     extra_rows : bool, optional
-        Also measure thread scaling, the first call and the peak memory in
-        fresh processes; default: when every workload runs.
+        Also measure thread scaling, the first call, the peak memory and the
+        Dask rows in fresh processes; default: when every workload runs.
 
     Returns
     -------
@@ -158,6 +158,8 @@ def run(quick=False, threads=None, progress=None, keys=None, extra_rows=None):
         results.append(extras.first_call_row(quick, threads))
         say("extra: peak extra memory (fresh process)")
         results.append(extras.memory_row(threads))
+        say("extra: pyconvx.dask vs dask-image on a 2-process cluster (fresh process)")
+        results.extend(extras.dask_rows(quick))
         for row in results:
             row.setdefault("threads", threads)
     return results

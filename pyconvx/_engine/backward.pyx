@@ -9,7 +9,10 @@ This module only computes, from plans made in ``plan_backward``:
   by row into its own partial gradient, with the engine's gemm microkernel
   (``gemm`` path) or a 16-lane dot product (``dot`` path); the partials are
   then added in chunk order.  Every weight's sum runs in one fixed order:
-  bitwise identical for every thread count and input layout.
+  bitwise identical for every thread count and input layout.  The units
+  advance in steps of a few items (step k of every unit before step k + 1),
+  and between runs of steps a pending Ctrl-C stops the work: the signal
+  handler's exception (KeyboardInterrupt) is raised, nothing is written.
 * ``fold_padded``: the gradient of the padded input folded onto the input
   (reflect, replicate, circular, symmetric: each border element's gradient
   goes to the element it copied; a constant border's is dropped).
@@ -28,6 +31,7 @@ cimport numpy as cnp
 
 import numpy as np
 
+from pyconvx._engine.chunks cimport signal_pending
 from pyconvx._engine.contract cimport DirectGeometry, DirectPlan, pcx_ukernel_set, real
 from pyconvx._engine.stage cimport build_band
 
@@ -54,6 +58,12 @@ cdef enum:
     ALIGN = 64
     MAX_DIMS = 8
 
+cdef enum:
+    # what weight_grad_run returns
+    GRAD_OK = 0
+    GRAD_NO_MEMORY = 1      # the workspace could not be allocated
+    GRAD_INTERRUPTED = 2    # a signal handler raised (the exception is set)
+
 
 cdef inline char *align_up(char *ptr) noexcept nogil:
     return <char *>((<uintptr_t>ptr + ALIGN - 1) & ~(<uintptr_t>(ALIGN - 1)))
@@ -65,6 +75,8 @@ ctypedef struct WeightGrad:
     int64_t wide              # the gemm path on the wide tile (pcx_wide_*)
     int64_t chunks            # item ranges per group
     int64_t items             # batch * boxes
+    int64_t step_items        # items a unit sums per step
+    int64_t steps_per_check   # steps run between two checks for Ctrl-C
     int64_t cin_pad, cout_pad, acc_elems
     int64_t mr, nr, kc
     int64_t box_positions     # packed grad_output values per channel
@@ -227,10 +239,40 @@ cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real 
             k0 += klen
 
 
-cdef void weight_grad_unit(const DirectGeometry *geo, const WeightGrad *wg, int64_t u,
+cdef inline int64_t packed_elems(const DirectGeometry *geo, const WeightGrad *wg) noexcept nogil:
+    """Values of the packed grad_output of one box."""
+    return wg.box_positions * wg.cout_pad if wg.gemm else wg.box_positions * geo.cout_g
+
+
+cdef inline void grad_scratch(const DirectGeometry *geo, const WeightGrad *wg, char *scratch,
+                              real **packed, real **apanel, int64_t **boff) noexcept nogil:
+    """The parts of a thread's scratch after the band plan's: the packed
+    grad_output, MR rows of a short channel panel, the row-offset table of the
+    packed panel (each 64-byte aligned)."""
+    packed[0] = <real *>align_up(scratch + geo.scratch.bytes_per_thread)
+    apanel[0] = <real *>align_up(<char *>(packed[0] + packed_elems(geo, wg)))
+    boff[0] = <int64_t *>align_up(<char *>(apanel[0] + wg.mr * wg.kc))
+
+
+cdef void prepare_scratch(const DirectGeometry *geo, const WeightGrad *wg, real *packed,
+                          int64_t *boff) noexcept nogil:
+    """Zero a thread's packed grad_output (its padded channels stay zero: the
+    packing writes only real channels, and the microkernels read no position
+    the packing of the box did not write, or mask it) and fill its row-offset
+    table."""
+    cdef int64_t i
+    memset(packed, 0, packed_elems(geo, wg) * sizeof(real))
+    for i in range(wg.kc):
+        boff[i] = i * wg.cout_pad
+
+
+cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int64_t step,
                            const real *x, const real *gout, real *partials,
                            char *scratch) noexcept nogil:
-    """Sum the items of work unit ``u`` (group, chunk) into its partial gradient."""
+    """Step ``step`` of the run: its work unit (group, chunk) sums its next
+    ``step_items`` items into its partial gradient (the first step zeroes it)."""
+    cdef int64_t units = geo.groups * wg.chunks
+    cdef int64_t u = step % units, round_number = step // units
     cdef int64_t g = u // wg.chunks, r = u % wg.chunks
     cdef int64_t first = r * wg.items // wg.chunks, stop = (r + 1) * wg.items // wg.chunks
     cdef int64_t item, n, b, i
@@ -239,18 +281,17 @@ cdef void weight_grad_unit(const DirectGeometry *geo, const WeightGrad *wg, int6
     cdef int64_t *origin = index + geo.scratch.origin
     cdef int64_t *blen = index + geo.scratch.blen
     cdef int64_t *o = index + geo.scratch.o
-    cdef char *own = align_up(scratch + geo.scratch.bytes_per_thread)
-    cdef real *packed = <real *>own
-    cdef int64_t packed_elems = (wg.box_positions * wg.cout_pad if wg.gemm
-                                 else wg.box_positions * geo.cout_g)
-    cdef real *apanel = <real *>align_up(<char *>(packed + packed_elems))
-    cdef int64_t *boff = <int64_t *>align_up(<char *>(apanel + wg.mr * wg.kc))
+    cdef real *packed
+    cdef real *apanel
+    cdef int64_t *boff
     cdef real *acc = partials + u * wg.acc_elems
     cdef const real *src
-    memset(acc, 0, wg.acc_elems * sizeof(real))
-    memset(packed, 0, packed_elems * sizeof(real))   # padded channels stay zero
-    for i in range(wg.kc):
-        boff[i] = i * wg.cout_pad
+    grad_scratch(geo, wg, scratch, &packed, &apanel, &boff)
+    if round_number == 0:
+        memset(acc, 0, wg.acc_elems * sizeof(real))
+    first += round_number * wg.step_items
+    if stop > first + wg.step_items:
+        stop = first + wg.step_items
     for item in range(first, stop):
         n = item // geo.box_count
         b = item % geo.box_count
@@ -297,23 +338,52 @@ cdef void reduce_partials(const DirectGeometry *geo, const WeightGrad *wg,
 
 cdef int weight_grad_run(const DirectGeometry *geo, const WeightGrad *wg, const real *x,
                          const real *gout, real *gw, bint flip) noexcept nogil:
-    """Every unit, then the reduction; 1 when the workspace could not be had."""
-    cdef int64_t units = geo.groups * wg.chunks, u
+    """Every step of every unit, then the reduction; return a status (``GRAD_*``).
+
+    The steps run in order (step k of every unit, then step k + 1 of every
+    unit), ``steps_per_check`` of them at a time over the threads, never two
+    of one unit at a time; between two such runs a pending Ctrl-C stops the
+    work (``gw`` is then not written).
+    """
+    cdef int64_t units = geo.groups * wg.chunks, t, start, stop, step
+    cdef int64_t unit_items = (wg.items + wg.chunks - 1) // wg.chunks
+    cdef int64_t rounds = (unit_items + wg.step_items - 1) // wg.step_items
+    cdef int64_t steps
     cdef size_t nbytes = (units * wg.acc_elems * sizeof(real) + ALIGN
                           + wg.threads * wg.scratch_bytes + ALIGN)
     cdef char *block = <char *>malloc(nbytes)
     cdef real *partials
     cdef char *scratch
+    cdef real *packed
+    cdef real *apanel
+    cdef int64_t *boff
+    cdef int status = GRAD_OK
     if block == NULL:
-        return 1
+        return GRAD_NO_MEMORY
+    if rounds < 1:   # no items: the first round still zeroes the partials
+        rounds = 1
+    steps = rounds * units
     partials = <real *>align_up(block)
     scratch = align_up(<char *>(partials + units * wg.acc_elems))
-    for u in prange(units, schedule="static", num_threads=wg.threads):
-        weight_grad_unit(geo, wg, u, x + geo.x_offset, gout, partials,
-                         scratch + threadid() * wg.scratch_bytes)
-    reduce_partials(geo, wg, partials, gw, flip, wg.threads)
+    for t in range(wg.threads):
+        grad_scratch(geo, wg, scratch + t * wg.scratch_bytes, &packed, &apanel, &boff)
+        prepare_scratch(geo, wg, packed, boff)
+    start = 0
+    while start < steps:
+        stop = start + wg.steps_per_check
+        if stop > steps:
+            stop = steps
+        for step in prange(start, stop, schedule="static", num_threads=wg.threads):
+            weight_grad_step(geo, wg, step, x + geo.x_offset, gout, partials,
+                             scratch + threadid() * wg.scratch_bytes)
+        start = stop
+        if start < steps and signal_pending():
+            status = GRAD_INTERRUPTED
+            break
+    if status == GRAD_OK:
+        reduce_partials(geo, wg, partials, gw, flip, wg.threads)
     free(block)
-    return 0
+    return status
 
 
 def weight_grad(x, grad_output, gw, DirectPlan band,
@@ -323,6 +393,8 @@ def weight_grad(x, grad_output, gw, DirectPlan band,
     ``x``: the batched input, with the element strides of the band plan;
     ``grad_output``: ``(N, C_out, *out_spatial)``, any element strides;
     ``gw``: C-contiguous ``(C_out, C_in/groups, *kernel)``, all in the plan's dtype.
+    Ctrl-C during the run raises the signal handler's exception
+    (KeyboardInterrupt), ``gw`` then not written.
     """
     cdef WeightGrad wg
     cdef const DirectGeometry *geo = &band.geo
@@ -349,6 +421,11 @@ def weight_grad(x, grad_output, gw, DirectPlan band,
     wg.wide = 1 if plan.path == "wide" else 0
     wg.chunks = plan.chunks
     wg.items = geo.batch * geo.box_count
+    wg.step_items = plan.fields["step_items"]
+    wg.steps_per_check = plan.fields["steps_per_check"]
+    if wg.step_items < 1 or not 1 <= wg.steps_per_check <= geo.groups * wg.chunks:
+        # two steps of one unit at a time would add into its partials at once
+        raise ValueError("the plan's steps do not fit its work units")
     wg.cin_pad = plan.cin_pad
     wg.cout_pad = plan.cout_pad
     wg.acc_elems = plan.acc_elems
@@ -373,9 +450,16 @@ def weight_grad(x, grad_output, gw, DirectPlan band,
         else:
             status = weight_grad_run[float](geo, &wg, <const float *>x_data,
                                             <const float *>g_data, <float *>w_data, flip)
-    if status:
+    if status == GRAD_INTERRUPTED:
+        _propagate_pending_exception()
+    if status == GRAD_NO_MEMORY:
         raise MemoryError("the weight gradient's workspace could not be allocated")
     return gw
+
+
+cdef int _propagate_pending_exception() except -1:
+    """Raise the exception a signal handler left set (returning -1 makes Cython do it)."""
+    return -1
 
 
 cdef void fold_plane(const real *src, real *dst, const int64_t *shape, const int64_t *dst_strides,

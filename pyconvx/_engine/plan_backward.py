@@ -45,6 +45,13 @@ The items are split into ``chunks`` ranges fixed by the problem alone; each
 the partials are added in chunk order at the end: every weight's sum over
 the batch and the positions runs in one fixed order, bitwise identical for
 every thread count and every input layout.
+
+The units advance in *steps* of ``step_items`` items each: step 0 of every
+unit, then step 1 of every unit, and so on; ``steps_per_check`` consecutive
+steps (never two of one unit) are split over the threads, and Ctrl-C is
+checked between them, every WEIGHT_GRAD_CHECK_FLOPS per thread or so.  A
+unit's steps run one after the other and continue its partial gradient, so
+the steps change nothing in the order of the sums.
 """
 
 import dataclasses
@@ -96,6 +103,10 @@ AVX512_LEVEL = dispatch.LEVEL_NAMES.index("avx512")
 #: Lanes of the dot path's partial sums (fixed, so the bits do not depend on
 #: the SIMD width).
 DOT_LANES = 16
+
+#: FLOPs of weight-gradient work per thread between two checks for Ctrl-C:
+#: a few milliseconds of the gemm path (the dot path is slower).
+WEIGHT_GRAD_CHECK_FLOPS = 2**28
 
 
 @dataclass(frozen=True)
@@ -530,6 +541,8 @@ def plan_weight_grad(*, geometry, dtype, threads, x_strides):
     units = geometry.groups * chunks
     threads = max(1, min(threads, units, max(1, WORKSPACE_LIMIT_BYTES // scratch)))
     workspace = units * partial_bytes + threads * scratch
+    step_items, steps_per_check = _steps(geometry.flops, items, geometry.groups, chunks,
+                                         threads)
     return WeightGradPlan(
         path=path, tile=tile, simd=dispatch.LEVEL_NAMES[level],
         chunks=chunks, work_units=units, workspace_bytes=workspace, band=band,
@@ -537,7 +550,26 @@ def plan_weight_grad(*, geometry, dtype, threads, x_strides):
         acc_elems=acc_elems, scratch_bytes=scratch,
         contiguous_x=contiguous_x,
         fields={"level": level, "mr": mr, "nr": nr, "kc": WEIGHT_GRAD_KC,
-                "box_positions": box_positions, "row_pitch": row_pitch})
+                "box_positions": box_positions, "row_pitch": row_pitch,
+                "step_items": step_items, "steps_per_check": steps_per_check})
+
+
+def _steps(flops, items, groups, chunks, threads):
+    """(items per step, steps between two checks for Ctrl-C) of a weight
+    gradient of ``flops`` over ``items`` items, in ``chunks`` item ranges per
+    group, on ``threads`` threads (at most one per unit): about
+    WEIGHT_GRAD_CHECK_FLOPS per thread between checks, in whole rounds (one
+    step of every unit) while a round fits, else in steps of one item, as many
+    per check as the threads share evenly (at least one each)."""
+    units = groups * chunks
+    unit_items = max(1, -(-items // chunks))
+    item_flops = max(1.0, flops / max(1, groups * items))   # one item of one group
+    check_flops = WEIGHT_GRAD_CHECK_FLOPS * threads
+    step_items = max(1, min(unit_items, int(check_flops / (units * item_flops))))
+    steps = int(check_flops / (step_items * item_flops))
+    if steps >= units:
+        return step_items, units
+    return step_items, max(1, steps // threads) * threads
 
 
 def with_batch(geometry, batch):

@@ -1,8 +1,10 @@
-"""pyconvx.dask: lazy convolution of chunked dask arrays, bitwise equal to pyconvx.conv
-on the whole array for every chunking (uneven, smaller than the halo, one chunk),
-padding mode and form, stride, dilation, groups, rank and dtype; on the threaded
-scheduler and on a 2-process LocalCluster.  Also the arithmetic of the split
-itself (pyconvx._blocks), threads per task, and the optional import."""
+"""pyconvx.dask: lazy convolution and scipy.ndimage-style filters of chunked dask
+arrays, bitwise equal to pyconvx.conv and pyconvx.ndimage on the whole array for
+every chunking (uneven, smaller than the halo, one chunk), padding mode and form,
+stride, dilation, groups, origin, axes, rank and dtype; on the threaded scheduler
+and on a 2-process LocalCluster.  Also the arithmetic of the split itself
+(pyconvx._blocks), the graph (one task per block, no input chunk kept waiting for
+its neighbours), threads per task, and the optional import."""
 
 import subprocess
 import sys
@@ -14,7 +16,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import pyconvx
-from pyconvx._blocks import split_axis
+import pyconvx.ndimage as pn
+from pyconvx import _ndimage_core
+from pyconvx._blocks import bands, conv_window, edge_need, filter_window, split_axis
 from pyconvx._boundary import padding_limit
 from pyconvx.shapes import output_length
 
@@ -324,10 +328,277 @@ def test_a_split_aligned_for_winograd():
     assert all(size % 2 == 0 for size in np.cumsum(split.output_chunks)[:-1])
 
 
+@st.composite
+def banded_conv_problems(draw):
+    """Blocks long enough along the first spatial axis to be computed in several
+    bands, every stride, dilation and mode."""
+    ndim = draw(st.integers(1, 2))
+    spatial = (draw(st.integers(40, 160)),) + tuple(draw(st.integers(3, 12))
+                                                  for _ in range(ndim - 1))
+    kernel = tuple(draw(st.integers(1, 4)) for _ in range(ndim))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(ndim))
+    padding = tuple((draw(st.integers(0, 3)), draw(st.integers(0, 3))) for _ in range(ndim))
+    mode = draw(st.sampled_from(PADDING_MODES))
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, **mode_kwargs(mode))
+    x_shape, w_shape = (1, 2) + spatial, (2, 2) + kernel
+    assume(_valid(x_shape, w_shape, kwargs))
+    chunks = (1, 2) + tuple(draw(chunk_sizes(n)) for n in spatial)
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return x_shape, w_shape, kwargs, chunks, dtype, False, draw(st.integers(0, 2**32 - 1))
+
+
+@given(banded_conv_problems())
+def test_blocks_computed_in_bands_give_the_same_bits(problem):
+    lazy, expected = _lazy_and_expected(problem)
+    assert_bitwise_equal(lazy.compute(), expected)
+
+
+# ----------------------------------------------------------------------------- filters
+FILTER_MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror",
+                "grid-constant", "grid-wrap"]
+
+
+def _data(rng, shape, dtype):
+    if np.dtype(dtype).kind in "iub":
+        return rng.integers(0, 200, shape).astype(dtype)
+    data = rng.standard_normal(shape) * 10
+    if np.dtype(dtype).kind == "c":
+        data = data + 1j * rng.standard_normal(shape)
+    return data.astype(dtype)
+
+
+@st.composite
+def filter_problems(draw):
+    """A pyconvx.dask filter, its arguments and a chunking: kernels up to longer than
+    the axis, every legal origin, every border name, subsets of axes, separable and
+    full kernels, integer, float and complex data."""
+    ndim = draw(st.integers(1, 3))
+    shape = tuple(draw(st.integers(1, {1: 70, 2: 26, 3: 10}[ndim])) for _ in range(ndim))
+    name = draw(st.sampled_from(["correlate", "convolve", "gaussian_filter",
+                                 "uniform_filter", "sobel"]))
+    dtype = draw(st.sampled_from([np.float32, np.float64, np.float32, np.float64,
+                                  np.int16, np.uint8, np.complex64]))
+    mode = draw(st.sampled_from(FILTER_MODES))
+    kwargs = dict(mode=mode, cval=draw(st.sampled_from([0.0, 1.5])))
+    args = ()
+    axes = None
+    if ndim > 1 and draw(st.booleans()):
+        axes = tuple(draw(st.permutations(range(ndim)))[:draw(st.integers(1, ndim))])
+    filtered = ndim if axes is None else len(axes)
+    if name in ("correlate", "convolve"):
+        taps = tuple(draw(st.integers(1, 7)) for _ in range(filtered))
+        if draw(st.booleans()) and filtered > 1:   # rank 1: runs as 1-d passes
+            factors = [np.arange(1, t + 1, dtype=float) for t in taps]
+            weights = factors[0]
+            for factor in factors[1:]:
+                weights = np.multiply.outer(weights, factor)
+        else:
+            weights = np.random.default_rng(draw(st.integers(0, 99))).standard_normal(taps)
+        args = (weights,)
+        # origin k shifts axis axes[k], whose kernel axis is its rank among the axes
+        order = list(range(filtered)) if axes is None or filtered == ndim else [
+            sorted(axes).index(axis) for axis in axes]
+        kwargs["origin"] = [draw(st.integers(-(taps[j] // 2), (taps[j] - 1) // 2))
+                            for j in order]
+        kwargs["axes"] = axes
+    elif name == "gaussian_filter":
+        args = (draw(st.sampled_from([0.0, 0.6, 1.0, 2.5])),)
+        kwargs.update(axes=axes, truncate=draw(st.sampled_from([2.0, 4.0])),
+                      order=draw(st.integers(0, 2)))
+        if draw(st.booleans()):
+            kwargs["mode"] = [draw(st.sampled_from(FILTER_MODES)) for _ in range(filtered)]
+    elif name == "uniform_filter":
+        sizes = [draw(st.integers(1, 6)) for _ in range(filtered)]
+        kwargs.update(size=sizes, origin=[draw(st.integers(-(n // 2), (n - 1) // 2))
+                                          for n in sizes], axes=axes)
+    else:
+        kwargs["axis"] = draw(st.integers(-ndim, ndim - 1))
+        if draw(st.booleans()):
+            kwargs["mode"] = [draw(st.sampled_from(FILTER_MODES)) for _ in range(ndim)]
+    if dtype == np.complex64 and name in ("gaussian_filter", "uniform_filter", "sobel"):
+        kwargs["cval"] = 0.0
+    chunks = tuple(draw(chunk_sizes(n)) for n in shape)
+    return name, shape, dtype, args, kwargs, chunks, draw(st.integers(0, 2**32 - 1))
+
+
+@given(filter_problems())
+def test_every_filter_and_chunking_gives_the_bits_of_pyconvx_ndimage(problem):
+    name, shape, dtype, args, kwargs, chunks, seed = problem
+    x = _data(np.random.default_rng(seed), shape, dtype)
+    expected = getattr(pn, name)(x, *args, **kwargs)
+    lazy = getattr(pyconvx.dask, name)(da.from_array(x, chunks=chunks), *args, **kwargs)
+    assert lazy.shape == expected.shape and lazy.dtype == expected.dtype
+    assert_bitwise_equal(lazy.compute(), expected)
+
+
+@pytest.mark.parametrize("mode", FILTER_MODES)
+@pytest.mark.parametrize("origin", [(-3, 0), (3, -3), (0, 2)])
+def test_the_halo_follows_the_origin_at_every_border(mode, origin, rng):
+    """A 7x6 kernel shifted by its origin: halos of (0..6, 6..0) samples, blocks in
+    bands, chunks of 1 sample at the edges and smaller than the halo."""
+    x = rng.standard_normal((150, 41)).astype(np.float32)
+    w = rng.standard_normal((7, 6))
+    kwargs = dict(mode=mode, cval=-2.0, origin=origin)
+    expected = pn.correlate(x, w, **kwargs)
+    for chunks in [((1, 60, 89), (2, 30, 9)), (37, 13), ((149, 1), (1, 40)), (150, 41)]:
+        lazy = pyconvx.dask.correlate(da.from_array(x, chunks=chunks), w, **kwargs)
+        assert_bitwise_equal(lazy.compute(), expected)
+        assert_bitwise_equal(pyconvx.dask.convolve(da.from_array(x, chunks=chunks), w,
+                                                   **kwargs).compute(),
+                             pn.convolve(x, w, **kwargs))
+
+
+def test_kernels_longer_than_the_axis_and_colour_images(rng):
+    """An axis shorter than the kernel keeps one chunk (its border repeats the
+    whole axis); a colour image's channels are filtered as the whole image's are."""
+    x = rng.standard_normal((40, 5, 3))
+    for mode in ["mirror", "wrap", "reflect"]:
+        lazy = pyconvx.dask.correlate(da.from_array(x, chunks=(9, 2, 1)), np.ones((3, 13, 1)),
+                                      mode=mode)
+        assert lazy.chunks[1] == (5,)
+        assert_bitwise_equal(lazy.compute(), pn.correlate(x, np.ones((3, 13, 1)), mode=mode))
+    image = rng.random((64, 48, 3), dtype=np.float32)
+    lazy = pyconvx.dask.gaussian_filter(da.from_array(image, chunks=(16, 12, 3)), 2.0,
+                                        axes=(0, 1))
+    assert_bitwise_equal(lazy.compute(), pn.gaussian_filter(image, 2.0, axes=(0, 1)))
+
+
+def test_blocks_run_the_whole_arrays_microkernel(rng, monkeypatch):
+    """A (5, 1) pass over a wide image runs the rowblock microkernel; a narrow block
+    planned on its own would run depthwise.  Inside block_of, every block's pass is
+    forced onto the whole array's choice."""
+    x = rng.random((64, 400), dtype=np.float32)
+    w = rng.standard_normal((5, 1))
+    whole = pyconvx.plan((1, 1, 64, 400), (1, 1, 5, 1), padding=((2, 2), (0, 0)),
+                         padding_mode="symmetric").microkernel
+    narrow = pyconvx.plan((1, 1, 64, 20), (1, 1, 5, 1), padding=((2, 2), (0, 0)),
+                          padding_mode="symmetric").microkernel
+    assert (whole, narrow) == ("rowblock", "depthwise")
+    seen = []
+    in_memory = _ndimage_core.conv
+
+    def recording(*args, **kwargs):
+        seen.append((kwargs["algorithm"], kwargs["threads"]))
+        return in_memory(*args, **kwargs)
+
+    lazy = pyconvx.dask.correlate(da.from_array(x, chunks=(64, 20)), w)
+    expected = pn.correlate(x, w)
+    monkeypatch.setattr(_ndimage_core, "conv", recording)
+    assert_bitwise_equal(lazy.compute(), expected)
+    assert set(seen) == {("rowblock", 1)}, seen
+    seen.clear()
+    with _ndimage_core.block_of(x.shape):
+        _ndimage_core.correlate(x[:, :20], w, [(2, 2), (0, 0)], "symmetric", 0.0,
+                                np.dtype(np.float32), 1)
+    assert seen == [("rowblock", 1)]
+    seen.clear()
+    _ndimage_core.correlate(x[:, :20], w, [(2, 2), (0, 0)], "symmetric", 0.0,
+                            np.dtype(np.float32), 1)
+    assert seen == [("auto", 1)]
+
+
+@pytest.mark.parametrize("threads, expected", [(None, {1}), (2, {2})])
+def test_filter_tasks_compute_with_one_thread_unless_told(threads, expected, rng,
+                                                          monkeypatch):
+    seen = []
+    in_memory = _ndimage_core.conv
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["threads"])
+        return in_memory(*args, **kwargs)
+
+    x = rng.standard_normal((30, 30))
+    lazy = pyconvx.dask.gaussian_filter(da.from_array(x, chunks=10), 1.0, threads=threads)
+    whole = pn.gaussian_filter(x, 1.0)
+    monkeypatch.setattr(_ndimage_core, "conv", recording)
+    assert_bitwise_equal(lazy.compute(), whole)
+    assert len(seen) >= 9 and set(seen) == expected
+
+
+def test_filter_errors_come_when_the_graph_is_built(rng):
+    x = da.ones((10, 10), chunks=5)
+    with pytest.raises(RuntimeError, match="boundary mode not supported"):
+        pyconvx.dask.correlate(x, np.ones((3, 3)), mode="wrapped")
+    with pytest.raises(ValueError, match="Invalid origin"):
+        pyconvx.dask.uniform_filter(x, 3, origin=2)
+    with pytest.raises(TypeError, match="output must be None or a dtype"):
+        pyconvx.dask.sobel(x, output=np.empty((10, 10)))
+    with pytest.raises(ValueError, match="truncate must be finite"):
+        pyconvx.dask.gaussian_filter(x, 1.0, truncate=np.inf)
+    with pytest.raises(TypeError, match="array type not supported"):
+        pyconvx.dask.correlate(x.astype(np.float16), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        pyconvx.dask.sobel(x, threads=0)
+    with pytest.raises(ValueError, match="input has unknown chunk sizes"):
+        pyconvx.dask.sobel(x[x[:, 0] > 0])
+    assert pyconvx.dask.correlate(x, np.ones((3, 3)), output=np.float32).dtype == np.float32
+
+
+# ----------------------------------------------------------------------------- the graph
+def _optimized(lazy):
+    return dict(lazy.__dask_optimize__(lazy.__dask_graph__(), lazy.__dask_keys__()))
+
+
+def test_one_task_per_block_and_no_input_chunk_waits_for_its_neighbours():
+    """Random (generated) chunks: each block's task computes its own chunk, one task
+    per chunk copies out the edges it lends (computing the chunk once more), and no
+    task stores a chunk of the input or an overlapped block."""
+    x = da.random.default_rng(0).random((64, 48), chunks=16, dtype=np.float32)
+    lazy = pyconvx.dask.correlate(x, np.ones((5, 5)))
+    graph = _optimized(lazy)
+    stored = [key for key in graph if isinstance(key, tuple) and key[0] == x.name]
+    assert not stored, (f"input chunks stored as tasks: {stored[:4]}; chunk readers found: "
+                        f"{pyconvx.dask._chunk_readers(x) is not None}")
+    blocks = [key for key in graph if isinstance(key, tuple) and key[0] == lazy.name]
+    edges = [key for key in graph if isinstance(key, tuple) and "-edges-" in key[0]]
+    assert len(blocks) == len(edges) == 12
+    assert len(graph) <= 12 + 12 + 1       # and the kernel, once
+    assert_bitwise_equal(lazy.compute(), pn.correlate(x.compute(), np.ones((5, 5))))
+
+
+def test_stored_chunks_are_read_where_they_are(rng):
+    """An in-memory (or persisted) input: its chunks are data, read by the blocks and
+    the edge copies, not computed again."""
+    image = rng.standard_normal((40, 40))
+    x = da.from_array(image, chunks=10).persist()
+    lazy = pyconvx.dask.uniform_filter(x, 5)
+    graph = dict(lazy.__dask_graph__())
+    assert sum(1 for key in graph if isinstance(key, tuple) and key[0] == x.name) == 16
+    assert_bitwise_equal(lazy.compute(), pn.uniform_filter(image, 5))
+
+
+def test_a_chain_shared_between_chunks_is_not_run_again(rng):
+    """Chunks sliced from one array made by a single task: that task is shared, so the
+    blocks read the chunks rather than run it once per chunk."""
+    image = rng.standard_normal((30, 30))
+    whole = da.from_delayed(dask.delayed(np.array)(image), shape=image.shape,
+                            dtype=image.dtype)
+    x = whole.rechunk(10)
+    lazy = pyconvx.dask.sobel(x)
+    assert_bitwise_equal(lazy.compute(), pn.sobel(image))
+
+
+def test_the_arithmetic_of_bands_and_windows():
+    assert bands(100, 3) == [(0, 24), (24, 48), (48, 72), (72, 96), (96, 100)]
+    assert bands(10, 0) == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]
+    assert bands(9, 1, align=2) == [(0, 8), (8, 9)]
+    assert edge_need("reflect", 2, 9) == 3 and edge_need("symmetric", 2, 9) == 2
+    assert edge_need("circular", 2, 9) == 9 and edge_need("zeros", 0, 9) == 0
+    # outputs 0..1 of a 3-tap kernel padded 2 in front, reflect: the mirror reads 2 more
+    assert conv_window(0, 2, 1, 3, 2, 20, need=(3, 3)) == (0, 3, 2, 0, 0)
+    # the last output of an axis of 10 samples reads past the end: whole outputs earlier
+    assert conv_window(9, 10, 1, 3, 1, 10, need=(0, 4)) == (6, 10, 0, 1, 2)
+    assert filter_window(5, 10, 2, 1, (0, 20), 20) == (3, 11)
+    assert filter_window(0, 4, 3, 3, (0, 20), 20, need=(4, 4)) == (0, 7)
+    assert filter_window(0, 4, 3, 3, (-3, 20), 20, need=(4, 4)) == (-3, 7)
+
+
 # ----------------------------------------------------------------------------- distributed
 def test_a_local_cluster_of_two_processes_gives_the_same_bits(rng):
     """Two worker processes on this machine (localhost only, dashboard off), one
-    thread each: the same bits as in memory."""
+    thread each: the same bits as in memory, for conv and the filters, from chunks
+    in memory and from chunks each task generates itself."""
     distributed = pytest.importorskip("distributed")
     problems = [
         ((2, 3, 40, 36), (4, 3, 5, 5), dict(padding=2, padding_mode="reflect"),
@@ -348,6 +619,19 @@ def test_a_local_cluster_of_two_processes_gives_the_same_bits(rng):
             x, w, b = make_problem(rng, x_shape, w_shape, dtype=np.float32)
             lazy = pyconvx.dask.conv(da.from_array(x, chunks=chunks), w, b, **kwargs)
             assert_bitwise_equal(client.compute(lazy).result(), pyconvx.conv(x, w, b, **kwargs))
+        generated = da.random.default_rng(7).random((90, 70), chunks=(20, 30),
+                                                     dtype=np.float32)
+        image = generated.compute()
+        filters = [("correlate", (rng.standard_normal((7, 7)),), dict(mode="reflect")),
+                   ("convolve", (rng.standard_normal((4, 5)),), dict(mode="wrap",
+                                                                     origin=(1, -2))),
+                   ("gaussian_filter", (2.0,), dict(mode="mirror")),
+                   ("uniform_filter", (), dict(size=(5, 2), mode="constant", cval=0.5)),
+                   ("sobel", (), dict(axis=0, mode="nearest"))]
+        for name, args, kwargs in filters:
+            lazy = getattr(pyconvx.dask, name)(generated, *args, **kwargs)
+            assert_bitwise_equal(client.compute(lazy).result(),
+                                 getattr(pn, name)(image, *args, **kwargs))
 
 
 # ----------------------------------------------------------------------------- importing

@@ -915,8 +915,15 @@ def test_fft_workspace_is_checked_before_anything_is_allocated():
 def _interrupted(call):
     """Run ``call`` while another thread sends SIGINT every 5 ms from 100 ms on
     (the call is then in its compiled part); return the KeyboardInterrupt it
-    raised."""
+    raised.  The first SIGINT handled raises it and stops the bell; the later
+    ones are ignored (one sent while the call unwinds would otherwise be
+    raised wherever the test then is)."""
     done = threading.Event()
+
+    def handler(signum, frame):
+        if not done.is_set():
+            done.set()
+            raise KeyboardInterrupt
 
     def ring():
         if done.wait(0.1):
@@ -924,6 +931,7 @@ def _interrupted(call):
         while not done.wait(0.005):
             os.kill(os.getpid(), signal.SIGINT)
 
+    previous = signal.signal(signal.SIGINT, handler)
     bell = threading.Thread(target=ring)
     bell.start()
     try:
@@ -933,11 +941,8 @@ def _interrupted(call):
     finally:
         done.set()
         bell.join()
-        # a signal sent while stopping may still be pending: let it go off here
-        try:
-            time.sleep(0.02)
-        except KeyboardInterrupt:
-            pass
+        time.sleep(0.02)   # a signal sent while stopping goes off here (ignored)
+        signal.signal(signal.SIGINT, previous)
     raise AssertionError("the call ran to its end")
 
 
@@ -973,6 +978,77 @@ def test_ctrl_c_is_raised_inside_the_engine(name, monkeypatch):
         traceback.format_tb(exc.__traceback__))
 
 
+#: A convolution whose weight gradient takes seconds on one thread while its
+#: input gradient takes milliseconds: a wide zero border (the weight gradient
+#: sums over every output position, the input gradient only reaches the 8x8
+#: input), so the signals, from 100 ms on, reach the weight gradient.
+WIDE_BORDER = 250
+
+
+def _layer_backward(x, weight, grad_output):
+    layer = pyconvx.Conv2d(16, 16, 15, padding=WIDE_BORDER, seed=0)
+    layer(x)
+
+    def call():
+        try:
+            layer.backward(grad_output, threads=1)
+        finally:   # stopped, it stores no gradient
+            assert layer.grad_weight is None and layer.grad_bias is None
+
+    return call
+
+
+#: The public calls that compute a weight gradient: each takes (x, weight,
+#: grad_output) and returns the call to interrupt.
+WEIGHT_GRADIENT_CALLS = {
+    "conv_grad_weight": lambda x, weight, grad_output: lambda: pyconvx.conv_grad_weight(
+        x, weight.shape, grad_output, padding=WIDE_BORDER, threads=1),
+    "conv_backward": lambda x, weight, grad_output: lambda: pyconvx.conv_backward(
+        x, weight, grad_output, padding=WIDE_BORDER, needs=("weight",), threads=1),
+    "layer_backward": _layer_backward,
+}
+
+
+@pytest.mark.parametrize("name", sorted(WEIGHT_GRADIENT_CALLS))
+def test_ctrl_c_is_raised_inside_the_weight_gradient(name, monkeypatch):
+    """Repeated SIGINTs during a weight gradient of seconds: the KeyboardInterrupt
+    comes out of the compiled weight_grad between two runs of steps (its traceback
+    holds backward.pyx's weight_grad), not from the Python code after the call."""
+    from pyconvx._engine import plan_backward
+
+    monkeypatch.setattr(plan_backward, "WEIGHT_GRAD_CHECK_FLOPS", 1)   # one item per step
+    monkeypatch.setattr(plan_backward, "_plan_cache", {})   # plan anew with that size
+    x = np.ones((1, 16, 8, 8), np.float32)
+    weight = np.ones((16, 16, 15, 15), np.float32)
+    grad_output = np.ones(pyconvx.output_shape(x.shape, weight.shape, padding=WIDE_BORDER),
+                          np.float32)
+    call = WEIGHT_GRADIENT_CALLS[name](x, weight, grad_output)
+    exc = _interrupted(call)
+    frames = traceback.extract_tb(exc.__traceback__)
+    assert any(frame.filename.endswith("backward.pyx") and frame.name.endswith("weight_grad")
+               for frame in frames), traceback.format_tb(exc.__traceback__)
+
+
+def test_the_weight_gradient_refuses_steps_that_would_overlap():
+    """More steps between two checks than work units would run two steps of one
+    unit at once (both adding into its partial gradient): a ValueError."""
+    import dataclasses
+
+    from pyconvx._engine import backward
+    from pyconvx._engine.plan_backward import make_weight_grad_plan
+    from pyconvx.shapes import describe_conv
+
+    x = np.ones((2, 4, 10))
+    plan = make_weight_grad_plan(describe_conv(x.shape, (3, 4, 3)), np.dtype(np.float64),
+                                 threads=1, x_strides=[40, 10, 1])
+    for fields in ({"steps_per_check": plan.work_units + 1}, {"steps_per_check": 0},
+                   {"step_items": 0}):
+        bad = dataclasses.replace(plan, fields={**plan.fields, **fields})
+        with pytest.raises(ValueError, match="the plan's steps do not fit its work units"):
+            backward.weight_grad(x, np.ones((2, 3, 8)), np.empty((3, 4, 3)),
+                                 plan.band.records[0], bad, False)
+
+
 # ----------------------------------------------------------------------------- fuzz findings
 def test_zero_flop_problems_plan_without_overflow():
     """No input channels: a plan of 2**40 work units and zero FLOPs (it overflowed int64)."""
@@ -999,6 +1075,9 @@ def test_fill_values_outside_an_integer_output_are_refused_like_scipy():
                                              r"dtype uint8"):
             pyconvx.convolve2d(image, image, fillvalue=fill)
     assert pyconvx.correlate2d(image, image, fillvalue=1.7).dtype == np.uint8
+    for boundary in ("wrap", "symm"):   # they fill with nothing: SciPy computes them
+        got = pyconvx.correlate2d(image, image, boundary=boundary, fillvalue=-2)
+        assert got.dtype == np.uint8
 
 
 def test_pointwise_rows_too_long_for_an_in_place_box_are_computed():

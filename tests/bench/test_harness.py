@@ -9,6 +9,7 @@ wrote.  No timing is asserted anywhere.
 
 import doctest
 import importlib
+import importlib.util
 import math
 import os
 import sys
@@ -163,8 +164,28 @@ def test_human_bytes():
     assert report.human_bytes(3 * 2**30 // 2) == "1.5 GiB"
 
 
+def test_cluster_measure_on_a_tiny_image():
+    """The Dask rows' measurement runs end to end (on 128x128 in 32x32 chunks), both sides agree."""
+    pytest.importorskip("distributed")
+    pytest.importorskip("dask_image")
+    cluster = importlib.import_module("pyconvx_bench.cluster")
+    result = cluster.measure(1, size=128, chunk=32, taps=5)
+    assert result["check"] is None
+    assert result["chunk_bytes"] == 32 * 32 * 4
+    assert result["workers"] == [1, 1]
+    for side in ("pyconvx", "dask-image", "input"):
+        assert len(result["seconds"][side]) == len(result["peaks"][side]) == 1
+        assert result["seconds"][side][0] > 0
+        assert result["peaks"][side][0] >= 0
+    assert "; the input alone (generated and summed, not filtered) " in cluster.describe(result)
+    assert "medians of 1 interleaved rounds; 2 workers x 1 thread" in cluster.describe(result)
+
+
 @pytest.mark.parametrize("name", ["environment", "timing", "report", "models", "machine",
-                                  "workloads"])
+                                  "workloads",
+                                  pytest.param("cluster", marks=pytest.mark.skipif(
+                                      importlib.util.find_spec("dask") is None,
+                                      reason="dask is not installed"))])
 def test_docstring_examples(name):
     module = importlib.import_module(f"pyconvx_bench.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
