@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from ._engine import cpu, dispatch
+from ._engine import cpu, dispatch, openmp_env
 from ._normalize import default_threads
 
 __all__ = ["config_info", "fma_peak_gflops", "show_config"]
@@ -19,9 +19,11 @@ def config_info():
     return {
         "version": __version__,
         "openmp": cpu.openmp_enabled(),
+        "openmp_idle_wait": openmp_env.spin_policy() if cpu.openmp_enabled() else "no OpenMP",
         "simd_level": dispatch.active_level(),
         "simd_levels_compiled": dispatch.compiled_levels(),
         "simd_levels_available": dispatch.available_levels(),
+        "simd_generic_vectors": cpu.portable_isa(),
         "default_threads": default_threads(),
         "numpy": np.__version__,
         "python": sys.version.split()[0],
@@ -65,6 +67,11 @@ def show_config(print_=True):
 def fma_peak_gflops(double=False, threads=None, seconds=0.2):
     """Measured FMA peak of this machine in GFLOP/s (register-only loop).
 
+    On one thread the loop is timed by the thread's CPU time, so that a
+    machine shared with other processes still shows its cores' peak (time
+    the thread spends descheduled is not counted); on several threads by the
+    wall clock, which is what a parallel computation sees.
+
     Parameters
     ----------
     double : bool, optional
@@ -85,15 +92,16 @@ def fma_peak_gflops(double=False, threads=None, seconds=0.2):
     True
     """
     threads = default_threads() if threads is None else threads
+    clock = time.thread_time if threads == 1 else time.perf_counter
     level = dispatch.level_code()
     iterations = 100_000
     cpu.fma_probe(level, double, threads, 1000)  # wake the cores up
     best = 0.0
     deadline = time.perf_counter() + seconds
     while True:
-        start = time.perf_counter()
+        start = clock()
         flops = cpu.fma_probe(level, double, threads, iterations)
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         if elapsed < 0.01:
             iterations *= 4
             continue

@@ -19,6 +19,7 @@ except ImportError:  # not POSIX
 import numpy as np
 
 from ._boundary import PADDING_MODES
+from ._engine import cpu
 
 __all__ = [
     "PADDING_MODES",
@@ -260,7 +261,19 @@ if hasattr(os, "register_at_fork"):
 
 
 def default_threads():
-    """OMP_NUM_THREADS when set to a positive int, else the usable cores."""
+    """The thread count of a call made with ``threads=None``.
+
+    The engine's OpenMP runtime decides, as it does for every OpenMP library
+    in the process: ``omp_get_max_threads()``, which is the usable cores by
+    default, OMP_NUM_THREADS when that is set as the runtime loads, and what
+    ``omp_set_num_threads`` made it for the calling thread (threadpoolctl's
+    ``threadpool_limits`` does that).  A build without OpenMP reports
+    OMP_NUM_THREADS when set to a positive int, else the usable cores (its
+    calls run on one thread whatever the count).
+    """
+    count = cpu.omp_max_threads()
+    if count is not None:
+        return max(1, count)
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if env.isdigit() and int(env) >= 1:
         return int(env)

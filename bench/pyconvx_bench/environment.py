@@ -6,10 +6,12 @@ variable has to be right before the first import of NumPy, pyconvx or torch:
 * ``OPENBLAS_CORETYPE`` (set in some environments) forces the OpenBLAS inside
   NumPy and SciPy onto the kernels of another core type; it is removed.
 * ``GOMP_SPINCOUNT`` bounds how long idle OpenMP workers spin after a parallel
-  region (by default about 10 ms on CPUs with a slow ``pause``).  pyconvx and
-  torch each bring an OpenMP runtime, and on two cores the spinning workers of
-  one would steal a core from the other's next call.  The same value applies to
-  both sides; a value the user set is kept.
+  region (libgomp's default: milliseconds).  pyconvx and torch share one
+  OpenMP runtime (torch's bundled libgomp has the system's name: the library
+  imported first loads it for both), which reads the value once, when it
+  loads; pyconvx alone would bound it at 1000 (see ``pyconvx.show_config``),
+  the harness sets 20000 for both sides whatever the import order.  A value
+  the user set is kept.
 * ``--isa avx2`` caps both libraries at their AVX2 code: pyconvx through
   ``PYCONVX_SIMD``, torch's oneDNN through ``ONEDNN_MAX_CPU_ISA``, its own
   vectorised kernels through ``ATEN_CPU_CAPABILITY`` and its BLAS (MKL, which

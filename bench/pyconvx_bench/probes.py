@@ -14,6 +14,18 @@ Each probe prints one JSON line on stdout:
 ``memory THREADS N``
     The first workload at batch N: the resident memory before the call,
     the peak during it, the output's and the input's bytes.
+``neighbour ROUNDS FIRST``
+    What a pyconvx call costs the next library's call in the same process: a
+    small torch convolution (64->64 3x3 on 14x14, N=1, two threads) timed right
+    after a pyconvx call (``"after_pyconvx"``) and right after a torch call
+    with both thread pools idle for 20 ms before (``"after_torch"``), ROUNDS
+    of each interleaved, medians in seconds; also pyconvx's own median
+    (``"pyconvx"``), the load average and how pyconvx's OpenMP threads wait
+    (``"idle_wait"``, from ``pyconvx.show_config``).  FIRST (``pyconvx`` or
+    ``torch``) is imported first: torch's OpenMP runtime has the same name as
+    the system's, so both libraries share the one loaded first, with the wait
+    policy it took when it loaded.  Run it in the environment to judge (the
+    harness's own ``GOMP_SPINCOUNT`` default is not applied to it).
 ``dask_cluster ROUNDS``
     ``pyconvx.dask.correlate`` and dask-image on a two-process Dask cluster
     (:func:`pyconvx_bench.cluster.measure`): times, peak worker memory.
@@ -27,7 +39,7 @@ import statistics
 import sys
 import time
 
-__all__ = ["dask_cluster", "first_call", "main", "memory", "scaling"]
+__all__ = ["dask_cluster", "first_call", "main", "memory", "neighbour", "scaling"]
 
 
 def scaling(threads, rounds):
@@ -118,6 +130,51 @@ def memory(threads, batch):
             "x_bytes": int(x.nbytes), "method": method}
 
 
+def neighbour(rounds, first):
+    """Medians (seconds) of a small torch call after a pyconvx call and after a torch call."""
+    import importlib
+    import os
+
+    import numpy as np
+
+    # the library imported first loads the OpenMP runtime both share (see the docstring)
+    order = ("pyconvx", "torch") if first == "pyconvx" else ("torch", "pyconvx")
+    modules = {name: importlib.import_module(name) for name in order}
+    pyconvx, torch = modules["pyconvx"], modules["torch"]
+    threads = 2
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 64, 14, 14), dtype=np.float32)
+    w = rng.standard_normal((64, 64, 3, 3), dtype=np.float32)
+    tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+
+    def ours():
+        pyconvx.conv(x, w, padding=1, threads=threads)
+
+    def theirs():
+        torch.nn.functional.conv2d(tx, tw, padding=1)
+
+    for _ in range(10):
+        ours()
+        theirs()
+    times = {"pyconvx": [], "after_pyconvx": [], "after_torch": []}
+    for _ in range(rounds):
+        for first, label in ((ours, "after_pyconvx"), (theirs, "after_torch")):
+            time.sleep(0.02)   # both pools idle
+            start = time.perf_counter()
+            first()
+            middle = time.perf_counter()
+            theirs()
+            end = time.perf_counter()
+            times[label].append(end - middle)
+            if first is ours:
+                times["pyconvx"].append(middle - start)
+    result = {label: statistics.median(values) for label, values in times.items()}
+    result["load_average"] = os.getloadavg()[0]
+    result["idle_wait"] = pyconvx.show_config(print_=False)["openmp_idle_wait"]
+    return result
+
+
 def dask_cluster(rounds):
     """The Dask rows' measurement (see :mod:`pyconvx_bench.cluster`)."""
     from pyconvx_bench import cluster
@@ -129,6 +186,7 @@ _PROBES = {
     "scaling": (scaling, (int, int)),
     "first_call": (first_call, (int, int, float)),
     "memory": (memory, (int, int)),
+    "neighbour": (neighbour, (int, str)),
     "dask_cluster": (dask_cluster, (int,)),
 }
 

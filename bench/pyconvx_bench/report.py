@@ -69,7 +69,7 @@ def human_bytes(count):
 
 
 def path_label(plan):
-    """The algorithm and microkernel of a :class:`pyconvx.Plan`, e.g. ``direct/gemm 8x48``.
+    """The algorithm and microkernel of a :class:`pyconvx.Plan`, e.g. ``direct/gemm 8x32``.
 
     Examples
     --------
@@ -260,7 +260,8 @@ def format_sweep_model(result, algorithms=False, repeat=1):
     result : dict
         One item of :func:`pyconvx_bench.sweep.combine_runs` output.
     algorithms : bool
-        The results hold forced algorithms: add auto against the best of them.
+        The results hold forced algorithms: add auto against the best forced
+        direct-summation one, and against "fast".
     repeat : int
         Runs merged into the result (their ratios get a column).
     """
@@ -270,7 +271,7 @@ def format_sweep_model(result, algorithms=False, repeat=1):
         headers.append("ratios of the runs")
     headers.append("pyconvx path")
     if algorithms:
-        headers += ["best forced (ms)", "auto / best forced"]
+        headers += ["best forced direct (ms)", "auto / best direct", "fast ms", "auto / fast"]
     rows = []
     for r in result["layers"]:
         row = [r["name"] + notes.refs(r["notes"]), r["shape"], r["count"], fmt_ms(r["pyconvx_ms"]),
@@ -283,6 +284,8 @@ def format_sweep_model(result, algorithms=False, repeat=1):
             row.append(f"{best} ({fmt_ms(r['forced'][best])})" if best else "—")
             flag = " **auto slower**" if r["name"] in result["auto_slower"] else ""
             row.append(fmt(r["auto_vs_best"], ".2f") + flag)
+            row.append(fmt_ms(r["forced"].get("fast")))
+            row.append(fmt(r["auto_vs_fast"], ".2f"))
         rows.append(row)
     title = (f"### {result['model']} ({result['title']}), N={result['batch']}, {result['dtype']}: "
              f"{len(result['layers'])} distinct of {result['conv_layers']} convolution layers")
@@ -306,12 +309,16 @@ def format_sweep_model(result, algorithms=False, repeat=1):
             named = "; ".join(
                 f"{r['name']} ({r['path']} {fmt_ms(r['pyconvx_ms'])} ms vs {r['best_forced']} "
                 f"{fmt_ms(r['forced'][r['best_forced']])} ms)" for r in slow)
-            lines.append(f"auto is more than 10% slower than the best forced algorithm on: "
-                         f"{named}.")
+            lines.append("auto is more than 10% slower than the best forced direct-summation "
+                         f"algorithm on: {named}.")
         else:
-            lines.append("auto is within 10% of the best forced algorithm on every layer.")
-        lines.append("Forced algorithms that cannot take a layer are left out; auto / best "
-                     "forced is the median over the runs of auto ms / best forced ms.")
+            lines.append("auto is within 10% of the best forced direct-summation algorithm on "
+                         "every layer.")
+        lines.append("Forced algorithms that cannot take a layer are left out. Direct summation: "
+                     "the forced algorithms whose plan keeps the per-output rounding bound of "
+                     "'auto' (Plan.error_bound 'elementwise'); auto / best direct and auto / fast "
+                     "are medians over the runs of the ratios of the times ('fast' may take "
+                     "Winograd, whose bound is the 4x4 input tile's).")
     lines += notes.lines()
     return "\n".join(lines)
 

@@ -10,7 +10,9 @@ pyconvx over torch.
 
 With ``algorithms`` every ``algorithm=`` of ``pyconvx.ALGORITHMS`` that the
 layer accepts (besides "auto" and "fft") is timed in the same rounds, and each
-layer reports auto against the best forced one.  With ``repeat`` > 1 the whole
+layer reports auto against the best forced direct-summation one (a plan whose
+``error_bound`` is "elementwise", as every "auto" plan's is) and, separately,
+against "fast" (which may take Winograd).  With ``repeat`` > 1 the whole
 sweep runs that many times and the report gives the medians of the per-run
 ratios and totals.
 """
@@ -36,7 +38,7 @@ __all__ = ["FULL", "QUICK", "combine_runs", "forced_algorithms", "main", "measur
 FULL = Budget(warmup=2, rounds=15, min_rounds=5, seconds=1.0)
 QUICK = Budget(warmup=1, rounds=3, min_rounds=2, seconds=0.2)
 
-#: auto is flagged when it is this much slower than the best forced algorithm.
+#: auto is flagged when it is this much slower than the best forced direct-summation algorithm.
 AUTO_SLACK = 1.10
 
 DEFAULT_BATCHES = (1, 8)
@@ -54,18 +56,20 @@ def forced_algorithms():
 
 
 def _forced_call(x, w, threads, kwargs, algorithm):
-    """A call of ``pyconvx.conv`` with ``algorithm=``, or None if the layer is outside its reach.
+    """A call of ``pyconvx.conv`` with ``algorithm=`` and its plan's ``error_bound``, or
+    None if the layer is outside the algorithm's reach.
 
     pyconvx refuses a forced algorithm that cannot take a problem with a
     ValueError saying "cannot take this problem"; any other error propagates.
     """
     try:
-        pyconvx.plan(x, w, threads=threads, algorithm=algorithm, **kwargs)
+        plan = pyconvx.plan(x, w, threads=threads, algorithm=algorithm, **kwargs)
     except ValueError as exc:
         if "cannot take this problem" in str(exc):
             return None
         raise
-    return functools.partial(pyconvx.conv, x, w, threads=threads, algorithm=algorithm, **kwargs)
+    call = functools.partial(pyconvx.conv, x, w, threads=threads, algorithm=algorithm, **kwargs)
+    return call, plan.error_bound
 
 
 def measure_layer(distinct, batch, dtype, threads, budget, algorithms=False):
@@ -76,7 +80,8 @@ def measure_layer(distinct, batch, dtype, threads, budget, algorithms=False):
     dict
         ``name``, ``names``, ``shape``, ``count``, ``pyconvx_ms``, ``torch_ms``,
         ``ratio``, ``path``, ``plan`` (the plan's fields), ``forced``
-        ({algorithm: ms}), ``not_applicable``, ``notes``.
+        ({algorithm: ms}), ``bounds`` ({algorithm: its plan's error_bound}),
+        ``not_applicable``, ``notes``.
     """
     layer = distinct.layer
     kwargs = layer.conv_kwargs
@@ -85,7 +90,8 @@ def measure_layer(distinct, batch, dtype, threads, budget, algorithms=False):
     row = {"name": layer.name, "names": list(distinct.names), "shape": layer.describe(),
            "count": distinct.count, "x_shape": list(x.shape), "w_shape": list(w.shape),
            "pyconvx_ms": None, "torch_ms": None, "ratio": None, "path": path_label(plan),
-           "plan": plan_fields(plan), "forced": {}, "not_applicable": [], "notes": []}
+           "plan": plan_fields(plan), "forced": {}, "bounds": {}, "not_applicable": [],
+           "notes": []}
     labels = ["auto", "torch"]
     calls = [functools.partial(pyconvx.conv, x, w, threads=threads, **kwargs)]
     torch_call, restore = torch_conv(x, w, threads, **kwargs)
@@ -101,7 +107,8 @@ def measure_layer(distinct, batch, dtype, threads, budget, algorithms=False):
                 row["not_applicable"].append(name)
             else:
                 labels.append(name)
-                calls.append(call)
+                calls.append(call[0])
+                row["bounds"][name] = call[1]
     try:
         reference = torch_call()
         kept_labels, kept_calls = [], []
@@ -171,18 +178,33 @@ def _median(values):
     return statistics.median(values) if values else None
 
 
+def _direct_summation(row):
+    """The forced algorithms of a row whose plans sum directly (the bound "auto" keeps)."""
+    return {name: ms for name, ms in row["forced"].items()
+            if row["bounds"].get(name) == "elementwise"}
+
+
 def _auto_vs_best(row):
-    if not row["forced"] or row["pyconvx_ms"] is None:
+    direct = _direct_summation(row)
+    if not direct or row["pyconvx_ms"] is None:
         return None
-    return row["pyconvx_ms"] / min(row["forced"].values())
+    return row["pyconvx_ms"] / min(direct.values())
+
+
+def _auto_vs_fast(row):
+    fast = row["forced"].get("fast")
+    if fast is None or row["pyconvx_ms"] is None:
+        return None
+    return row["pyconvx_ms"] / fast
 
 
 def combine_runs(runs):
     """Merge the results of several :func:`run_sweep` passes into one.
 
-    Times are medians over the runs; ``ratio``, ``auto_vs_best`` and
-    ``total_ratio`` are the medians of the per-run ratios, whose values are
-    kept in ``ratios``, ``auto_vs_best_runs`` and ``total_ratios``.
+    Times are medians over the runs; ``ratio``, ``auto_vs_best`` (auto against the
+    best forced direct-summation algorithm), ``auto_vs_fast`` and ``total_ratio``
+    are the medians of the per-run ratios, whose values are kept in ``ratios``,
+    ``auto_vs_best_runs``, ``auto_vs_fast_runs`` and ``total_ratios``.
     """
     combined = []
     for results in zip(*runs):
@@ -200,8 +222,10 @@ def combine_runs(runs):
                              for name in forced_names}
             row["auto_vs_best_runs"] = [_auto_vs_best(r) for r in rows]
             row["auto_vs_best"] = _median(row["auto_vs_best_runs"])
-            row["best_forced"] = (min(row["forced"], key=row["forced"].get)
-                                  if row["forced"] else None)
+            row["auto_vs_fast_runs"] = [_auto_vs_fast(r) for r in rows]
+            row["auto_vs_fast"] = _median(row["auto_vs_fast_runs"])
+            direct = _direct_summation(row)
+            row["best_forced"] = min(direct, key=direct.get) if direct else None
             row["notes"] = sorted({note for r in rows for note in r["notes"]})
             layers.append(row)
         result = {key: value for key, value in first.items() if key != "layers"}

@@ -8,17 +8,40 @@ from pyconvx._engine.contract cimport detected_level, pcx_fma_probe, pcx_ukernel
 cdef extern from *:
     """
     #ifdef _OPENMP
+    #include <omp.h>
     #define PCX_OPENMP 1
+    static int pcx_omp_max_threads(void) { return omp_get_max_threads(); }
     #else
     #define PCX_OPENMP 0
+    static int pcx_omp_max_threads(void) { return 0; }
     #endif
     """
     int PCX_OPENMP
+    int pcx_omp_max_threads() nogil
+
+cdef extern from "ukernels.h":
+    const char *pcx_portable_isa()
 
 
 def openmp_enabled():
     """Whether the engine was compiled with OpenMP."""
     return bool(PCX_OPENMP)
+
+
+def omp_max_threads():
+    """The OpenMP runtime's thread count for this thread's next parallel region, or None.
+
+    ``omp_get_max_threads()`` of the runtime the engine is linked with: its
+    default is the usable cores, OMP_NUM_THREADS sets it when the runtime
+    loads, and ``omp_set_num_threads`` (which threadpoolctl calls) changes it
+    for the calling thread.  None when the engine was built without OpenMP.
+    """
+    return pcx_omp_max_threads() if PCX_OPENMP else None
+
+
+def portable_isa():
+    """What the portable ("generic") set's vectors compile to here: "neon", "sse2", ..."""
+    return pcx_portable_isa().decode()
 
 
 def cpu_level():

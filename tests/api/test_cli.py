@@ -368,7 +368,7 @@ def test_bench_sweep_reports_layers_totals_and_json(tmp_path):
     out = result.stdout
     assert "# ISA capped at avx2 for both libraries: PYCONVX_SIMD=avx2 ONEDNN_MAX_CPU_ISA=AVX2" in out
     assert "| layer | shape | x | pyconvx ms | torch ms | ratio | ratios of the runs | pyconvx path " \
-           "| best forced (ms) | auto / best forced |" in out
+           "| best forced direct (ms) | auto / best direct | fast ms | auto / fast |" in out
     assert "| feature_extractor.conv_layers.0 | 1->512 10 s5 p0 @16000 | 1 |" in out
     assert "Worst layer: " in out and "Total (sum of multiplicity x median): pyconvx " in out
     data = json.loads(report.read_text())

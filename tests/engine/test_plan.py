@@ -117,3 +117,47 @@ def test_plan_follows_the_simd_level_of_the_thread():
         with dispatch.forced_simd(level):
             p = pyconvx.plan((1, 8, 20, 20), (16, 8, 3, 3), padding=1, algorithm="gemm")
         assert p.simd == level and p.records[0].fields["level"] == dispatch.LEVEL_NAMES.index(level)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_weight_blocks_fit_their_cache_target(dtype):
+    """Large weights are split into blocks of output channels that fit
+    WEIGHT_BLOCK_TARGET_BYTES (every tile of a box reads its block again); an
+    in-place 1x1 layer keeps its blocks, and the results match either way."""
+    from pyconvx._engine import plan as planner
+
+    for level in dispatch.available_levels():
+        with dispatch.forced_simd(level):
+            p = pyconvx.plan((1, 512, 14, 14), (512, 512, 3, 3), padding=1, dtype=dtype)
+            f = p.records[0].fields
+            block = f["panels_per_block"] * f["mr"] * f["K"] * np.dtype(dtype).itemsize
+            assert block <= planner.WEIGHT_BLOCK_TARGET_BYTES, level
+            assert f["m_blocks"] * f["panels_per_block"] >= f["n_panels"]
+            pointwise = pyconvx.plan((1, 4096, 7, 7), (512, 4096, 1, 1), dtype=dtype,
+                                     threads=1)
+            g = pointwise.records[0].fields
+            kept = g["panels_per_block"] * g["mr"] * g["K"] * np.dtype(dtype).itemsize
+            assert g["inplace"] and kept > planner.WEIGHT_BLOCK_TARGET_BYTES, level
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_bands_take_their_scale_of_the_band_target(dtype):
+    """The gemm kernel's box is halved until its band fits GEMM_BAND_SCALE x
+    BAND_TARGET_BYTES (not BAND_TARGET_BYTES alone); the depthwise kernel's
+    fits BAND_TARGET_BYTES."""
+    from pyconvx._engine import plan as planner
+
+    esize = np.dtype(dtype).itemsize
+    target = planner.BAND_TARGET_BYTES
+    for level in dispatch.available_levels():
+        with dispatch.forced_simd(level):
+            # 512 channels x 2 stride phases: 3199 samples need about 6.5 MB of band
+            f = pyconvx.plan((1, 512, 3199), (512, 512, 3), stride=2, dtype=dtype,
+                             threads=1).records[0].fields
+            assert f["kind"] == planner.Kind.GEMM
+            assert 1.5 * target < f["band_elems"] * esize <= planner.GEMM_BAND_SCALE * target
+            # one plane of 400x400 fits the larger target but not BAND_TARGET_BYTES
+            d = pyconvx.plan((1, 64, 400, 400), (64, 1, 3, 3), padding=1, groups=64,
+                             dtype=dtype, threads=1).records[0].fields
+            assert d["kind"] == planner.Kind.DEPTHWISE
+            assert d["band_elems"] * esize <= target and d["box"][0] < 400, level

@@ -1,7 +1,9 @@
 /* Run-time choice of a microkernel set: compiled in (PCX_HAVE_*) and supported
  * by the CPU and the OS (GCC's cpu-feature checks include the XSAVE state).
- * Other architectures (AArch64, ...) run the portable set, which the compiler
- * vectorises for the baseline of the target (NEON on AArch64). */
+ * On AArch64 the portable set is the NEON set: its 16-byte vectors compile to
+ * NEON (fmla v.4s / v.2d by element), which every AArch64 CPU has, so there is
+ * nothing to detect.  Other architectures run the portable set as their
+ * compiler vectorises it (pcx_portable_isa names what it became). */
 #include "ukernels.h"
 
 extern const pcx_ukernel_set pcx_ukernel_set__generic;
@@ -44,6 +46,8 @@ int pcx_cpu_level(void)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return PCX_LEVEL_AVX2;
 #endif
+#elif defined(__aarch64__)
+    return PCX_LEVEL_GENERIC;   /* NEON: the AArch64 baseline */
 #endif
     return PCX_LEVEL_GENERIC;
 }

@@ -28,7 +28,7 @@
 #define PCX_F64_ELEM double
 
 /* The symbol of microkernel `op` with tile `tile` of dtype T: pcx_T_op_tile__ISA,
- * e.g. pcx_f32_gemm_8x48__avx512. */
+ * e.g. pcx_f32_gemm_8x32__avx512. */
 #define PCX_SYMBOL(T, op, tile)                                                     \
     PCX_CAT(PCX_CAT(pcx_, T), PCX_CAT(_##op##_, PCX_CAT(tile, PCX_CAT(__, PCX_ISA))))
 #define PCX_TILE(rows, cols) PCX_CAT(rows, PCX_CAT(x, cols))

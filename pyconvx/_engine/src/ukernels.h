@@ -5,7 +5,7 @@
  * with that set's target flags (sets/<isa>.c).  dispatch.c picks a set at run
  * time from the CPU's features, so one binary runs on any x86-64 (and the
  * portable set anywhere).  Symbols are named like XNNPACK's:
- * pcx_<dtype>_<operation>_<tile>__<isa>, e.g. pcx_f32_gemm_8x48__avx512.
+ * pcx_<dtype>_<operation>_<tile>__<isa>, e.g. pcx_f32_gemm_8x32__avx512.
  *
  * Tiles ("gemm", "row").  One register tile of C = A * B where
  *   A is MR rows of K weights, lda apart (a weight array's output channels read
@@ -136,6 +136,23 @@ typedef struct {
 } pcx_ukernel_set;
 
 enum { PCX_LEVEL_GENERIC = 0, PCX_LEVEL_AVX2 = 1, PCX_LEVEL_AVX512 = 2, PCX_N_LEVELS = 3 };
+
+/* The vector instructions the portable set compiles to on this build's target:
+ * 16-byte GCC vectors lowered to the baseline of the architecture (every
+ * AArch64 CPU has NEON, every x86-64 CPU SSE2).  Header-only, so that any
+ * module compiled with the baseline flags can say it. */
+static inline const char *pcx_portable_isa(void)
+{
+#if defined(__aarch64__) && defined(__ARM_NEON)
+    return "neon";
+#elif defined(__x86_64__) || (defined(__i386__) && defined(__SSE2__))
+    return "sse2";
+#elif defined(__ARM_NEON) || defined(__ALTIVEC__) || defined(__riscv_vector)
+    return "native 128-bit vectors";
+#else
+    return "scalar";
+#endif
+}
 
 /* The set for a level, or NULL when it was not compiled in. */
 const pcx_ukernel_set *pcx_ukernel_set_for(int level);
