@@ -1,5 +1,6 @@
 """Build and run-time configuration: what ``pyconvx info`` and show_config print."""
 
+import platform
 import sys
 import sysconfig
 import time
@@ -9,7 +10,29 @@ import numpy as np
 from ._engine import cpu, dispatch, openmp_env
 from ._normalize import default_threads
 
-__all__ = ["config_info", "fma_peak_gflops", "show_config"]
+__all__ = ["config_info", "cpu_model", "fma_peak_gflops", "show_config"]
+
+
+def cpu_model() -> str:
+    """The CPU's model name, with its family and model numbers where known.
+
+    Read from /proc/cpuinfo (Linux); elsewhere what the platform module says.
+    """
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    break  # the first processor's block is enough
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        pass
+    name = fields.get("model name") or platform.processor() or platform.machine() or "unknown"
+    numbers = [f"{label} {fields[key]}" for key, label in
+               (("cpu family", "family"), ("model", "model"), ("stepping", "stepping"))
+               if key in fields]
+    return f"{name} ({', '.join(numbers)})" if numbers else name
 
 
 def config_info():
@@ -18,6 +41,7 @@ def config_info():
 
     return {
         "version": __version__,
+        "cpu": cpu_model(),
         "openmp": cpu.openmp_enabled(),
         "openmp_idle_wait": openmp_env.spin_policy() if cpu.openmp_enabled() else "no OpenMP",
         "simd_level": dispatch.active_level(),
@@ -49,7 +73,7 @@ def show_config(print_=True):
     >>> import pyconvx
     >>> info = pyconvx.show_config(print_=False)
     >>> sorted(info)[:3]
-    ['compiler', 'default_threads', 'numpy']
+    ['compiler', 'cpu', 'default_threads']
     """
     info = config_info()
     if not print_:

@@ -89,6 +89,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     info = dict(_config())
     rows: list[tuple[str, object]] = [
         ("pyconvx", info.pop("version", "?")),
+        ("CPU", info.pop("cpu", "?")),
         ("OpenMP", "on" if info.pop("openmp", False) else "off"),
         ("SIMD level", info.pop("simd_level", "?")),
         ("default threads", info.pop("default_threads", "?")),

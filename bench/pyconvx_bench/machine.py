@@ -8,7 +8,6 @@ the FMA peak is pyconvx's register-only probe, measured here, never assumed.
 import importlib
 import math
 import os
-import platform
 
 import numpy as np
 
@@ -29,30 +28,14 @@ __all__ = [
 
 
 def cpu_model():
-    """The CPU's model name from /proc/cpuinfo, with its family and model numbers.
-
-    Falls back to what the platform module says where there is no /proc/cpuinfo.
+    """The CPU's model name with its family and model numbers (pyconvx's own rule).
 
     Examples
     --------
     >>> isinstance(cpu_model(), str)
     True
     """
-    fields = {}
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if not line.strip():
-                    break  # the first processor's block is enough
-                key, _, value = line.partition(":")
-                fields[key.strip()] = value.strip()
-    except OSError:
-        pass
-    name = fields.get("model name") or platform.processor() or platform.machine() or "unknown"
-    numbers = [f"{label} {fields[key]}" for key, label in
-               (("cpu family", "family"), ("model", "model"), ("stepping", "stepping"))
-               if key in fields]
-    return f"{name} ({', '.join(numbers)})" if numbers else name
+    return pyconvx.show_config(print_=False)["cpu"]
 
 
 def usable_cpus():

@@ -78,6 +78,10 @@ def test_info():
     for label in ("OpenMP", "SIMD level", "default threads"):
         assert label in out
     assert "OpenMP" in out and (": on" in out or ": off" in out)
+    # the CPU model and the instruction set the kernels use on it
+    cpu = pyconvx.show_config(print_=False)["cpu"]
+    assert f"CPU                   : {cpu}" in out and cpu.strip()
+    assert f": {pyconvx.show_config(print_=False)['simd_level']}" in out
 
 
 @needs_pillow
