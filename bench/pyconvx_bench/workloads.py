@@ -322,6 +322,17 @@ def _numpy_correlate(x, w, threads):
 # -- the table --------------------------------------------------------------
 
 
+def _pyconvx_channels_first(x, w, threads):
+    """pyconvx on the channels-first copy of a channels-last ``x`` (made here, not
+    timed); the result is viewed channels-last again, to compare."""
+    x_first = np.ascontiguousarray(np.moveaxis(x, -1, 1))
+
+    def call():
+        return np.moveaxis(pyconvx.conv(x_first, w, padding=1, threads=threads), 1, -1)
+
+    return call, _nothing_to_restore
+
+
 def _one_channel(key, name, size, k, peer, module, factory, goal, **extra):
     return Workload(key, name, (1, 1, size, size), (1, 1, k, k), "float32",
                     {"padding": "same"}, peer, module, factory, goal, **extra)
@@ -349,6 +360,10 @@ WORKLOADS = [
     Workload("conv3x3_256", "3x3, 256->256, 14x14, N=1",
              (1, 256, 14, 14), (256, 256, 3, 3), "float32", {"padding": 1},
              _TORCH, "torch", _torch_factory(padding=1), 1.0),
+    Workload("conv3x3_nhwc", "the first row channels-last: (8, 56, 56, 64), data_format",
+             (8, 56, 56, 64), (64, 64, 3, 3), "float32",
+             {"padding": 1, "data_format": "channels_last"},
+             "pyconvx channels-first", "pyconvx", _pyconvx_channels_first, 1.1),
     _one_channel("img2048_3x3", "one channel 2048x2048, 3x3, padding same",
                  2048, 3, "cv2.filter2D", "cv2", _cv2_filter2d, 1.0),
     _one_channel("img2048_7x7", "one channel 2048x2048, 7x7 (same)",
