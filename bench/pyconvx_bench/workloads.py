@@ -353,7 +353,7 @@ WORKLOADS = [
              _TORCH, "torch", _torch_factory(stride=2, padding=3), 0.9),
     Workload("conv1x1", "1x1, 256->256, 28x28, N=8",
              (8, 256, 28, 28), (256, 256, 1, 1), "float32", {"padding": 0},
-             _TORCH, "torch", _torch_factory(padding=0), 0.6),
+             _TORCH, "torch", _torch_factory(padding=0), 0.75),
     Workload("depthwise3x3", "depthwise 3x3, C=256, 28x28, N=8",
              (8, 256, 28, 28), (256, 1, 3, 3), "float32", {"padding": 1, "groups": 256},
              _TORCH, "torch", _torch_factory(padding=1, groups=256), 0.7),
