@@ -179,6 +179,17 @@ def output_size(size: IntArg, kernel_size: IntArg, stride: IntArg = 1, padding: 
     return output_length(length, kernel, step, low, high, spacing)
 
 
+def array_shape(batch: int, batched: bool, channels: int, spatial: tuple[int, ...],
+                data_format: str) -> tuple[int, ...]:
+    """The shape of an array of ``channels`` planes of ``spatial`` size, channels
+    first or last, with the batch axis unless the problem is unbatched."""
+    if data_format == "channels_last":
+        core = spatial + (channels,)
+    else:
+        core = (channels,) + spatial
+    return ((batch,) + core) if batched else core
+
+
 @dataclass(frozen=True)
 class ConvGeometry:
     """The canonical, validated description of one convolution problem."""
@@ -219,11 +230,8 @@ class ConvGeometry:
     def out_shape(self) -> tuple[int, ...]:
         """Shape of the result (without the batch axis for unbatched input), in
         the problem's ``data_format``."""
-        if self.data_format == "channels_last":
-            core = self.out_spatial + (self.out_channels,)
-        else:
-            core = (self.out_channels,) + self.out_spatial
-        return ((self.batch,) + core) if self.batched else core
+        return array_shape(self.batch, self.batched, self.out_channels, self.out_spatial,
+                           self.data_format)
 
     @property
     def weight_shape(self) -> tuple[int, ...]:
@@ -414,11 +422,8 @@ class TransposeGeometry:
     def out_shape(self) -> tuple[int, ...]:
         """Shape of the result (without the batch axis for unbatched input), in
         the problem's ``data_format``."""
-        if self.data_format == "channels_last":
-            core = self.out_spatial + (self.out_channels,)
-        else:
-            core = (self.out_channels,) + self.out_spatial
-        return ((self.batch,) + core) if self.batched else core
+        return array_shape(self.batch, self.batched, self.out_channels, self.out_spatial,
+                           self.data_format)
 
     @property
     def weight_shape(self) -> tuple[int, ...]:
