@@ -10,16 +10,18 @@ rule each.  Nothing in this module touches array data.
 import math
 import operator
 import os
-
-try:
-    import resource
-except ImportError:  # not POSIX
-    resource = None
+from types import ModuleType
 
 import numpy as np
 
 from ._boundary import PADDING_MODES
 from ._engine import cpu
+
+resource: ModuleType | None
+try:
+    import resource
+except ImportError:  # not POSIX
+    resource = None
 
 __all__ = [
     "PADDING_MODES",
