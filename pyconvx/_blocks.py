@@ -29,6 +29,9 @@ chunked circular axis is padded with that periodic data before it is split
 (``periodic_extension``) and then needs no padding of its own.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["AxisSplit", "bands", "conv_window", "edge_need", "filter_window", "split_axis"]
@@ -52,18 +55,19 @@ class AxisSplit:
         ``(pad_low, pad_high)`` (nonzero only at the ends of the axis).
     """
 
-    input_chunks: tuple
-    depth: tuple
-    output_chunks: tuple
-    windows: tuple
+    input_chunks: tuple[int, ...]
+    depth: tuple[int, int]
+    output_chunks: tuple[int, ...]
+    windows: tuple[tuple[int, int, int], ...]
 
 
-def _ceil_div(a, b):
+def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def split_axis(size, kernel, stride, dilation, pads, padding_mode, chunks, out_size,
-               out_align=1):
+def split_axis(size: int, kernel: int, stride: int, dilation: int, pads: tuple[int, int],
+               padding_mode: str, chunks: Sequence[int], out_size: int,
+               out_align: int = 1) -> AxisSplit:
     """Cut one axis: the input chunks to use, the halo, and every block's window.
 
     ``chunks`` are the input's chunk sizes along the axis; ``out_size`` the
@@ -82,20 +86,20 @@ def split_axis(size, kernel, stride, dilation, pads, padding_mode, chunks, out_s
         raise ValueError("a chunked circular axis must be extended with its periodic data "
                          "first (periodic_extension)")
 
-    def anchor(o):   # input position of output o's anchor: a chunk boundary
+    def anchor(o: int) -> int:   # input position of output o's anchor: a chunk boundary
         return o * stride - lo + left
 
-    def first_block_fits(boundary):   # the first block's input [0, u1) and its padding
+    def first_block_fits(boundary: int) -> bool:   # the first block's input [0, u1) and its padding
         u1 = boundary - left - stride + ext
         need = 1 if mirror is None or lo == 0 else max(1, lo + mirror)
         return u1 >= need
 
-    def last_block_fits(boundary):    # the last block's input [boundary - left, size)
+    def last_block_fits(boundary: int) -> bool:    # the last block's input [boundary - left, size)
         length = size - (boundary - left)
         need = 1 if mirror is None or hi == 0 else max(1, hi + mirror)
         return length >= need
 
-    candidates = []
+    candidates: list[int] = []
     start = 0
     for length in chunks[:-1]:
         start += length
@@ -106,7 +110,7 @@ def split_axis(size, kernel, stride, dilation, pads, padding_mode, chunks, out_s
             candidates.append(anchor(o))
     # every chunk lends its neighbours their halo: none may be shorter (dask's rule)
     halo = max(left, right)
-    kept = []
+    kept: list[int] = []
     for boundary in candidates:
         if boundary - (kept[-1] if kept else 0) < halo:
             continue
@@ -120,7 +124,7 @@ def split_axis(size, kernel, stride, dilation, pads, padding_mode, chunks, out_s
     input_chunks = tuple(b - a for a, b in zip(edges, edges[1:]))
     out_edges = [0] + [(g + lo - left) // stride for g in kept] + [out_size]
     output_chunks = tuple(b - a for a, b in zip(out_edges, out_edges[1:]))
-    windows = []
+    windows: list[tuple[int, int, int]] = []
     last = len(kept)
     for j in range(last + 1):
         block_start = 0 if j == 0 else edges[j] - left
@@ -133,7 +137,7 @@ def split_axis(size, kernel, stride, dilation, pads, padding_mode, chunks, out_s
                      tuple(windows))
 
 
-def edge_need(mode, pad, size):
+def edge_need(mode: str, pad: int, size: int) -> int:
     """Input samples a border of ``pad`` in ``mode`` reads at an end of an axis of ``size``.
 
     A run of outputs that reaches past the end of the axis must hold that
@@ -147,7 +151,9 @@ def edge_need(mode, pad, size):
     return {"reflect": pad + 1, "symmetric": pad, "circular": size}.get(mode, 1)
 
 
-def conv_window(out_start, out_stop, stride, ext, low, size, need=(1, 1), held=None):
+def conv_window(out_start: int, out_stop: int, stride: int, ext: int, low: int, size: int,
+                need: tuple[int, int] = (1, 1), held: tuple[int, int] | None = None
+                ) -> tuple[int, int, int, int, int]:
     """The input a run of outputs of a convolution reads along one axis.
 
     Outputs ``[out_start, out_stop)`` of an axis of ``size`` input samples
@@ -175,7 +181,8 @@ def conv_window(out_start, out_stop, stride, ext, low, size, need=(1, 1), held=N
     return start, stop, pad_low, pad_high, skip
 
 
-def filter_window(out_start, out_stop, low, high, held, size, need=(1, 1)):
+def filter_window(out_start: int, out_stop: int, low: int, high: int, held: tuple[int, int],
+                  size: int, need: tuple[int, int] = (1, 1)) -> tuple[int, int]:
     """The input a run of outputs of a same-size filter reads along one axis.
 
     Output ``i`` reads inputs ``[i - low, i + high]``; the block holds the
@@ -194,7 +201,7 @@ def filter_window(out_start, out_stop, low, high, held, size, need=(1, 1)):
     return start, stop
 
 
-def bands(length, reach, align=1):
+def bands(length: int, reach: int, align: int = 1) -> list[tuple[int, int]]:
     """Cut ``length`` outputs into runs (bands) computed one after the other.
 
     A band re-reads ``reach`` inputs besides its own, so bands are at least

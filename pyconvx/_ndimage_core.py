@@ -25,17 +25,23 @@ uses, before a border-free convolution.
 1-D pass per filtered axis when that does fewer multiply-adds.
 """
 
+from __future__ import annotations
+
 import contextlib
 import contextvars
 import math
 import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, SupportsInt, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from ._boundary import extend_indices, padding_limit
 from ._engine.plan import cached_plan
 from ._normalize import compute_array
 from ._separable import rank_one_factors
+from ._typing import Algorithm, PaddingMode
 from .conv import conv
 from .shapes import describe_conv
 
@@ -63,11 +69,16 @@ NARROW = 16
 
 #: The shape of the whole array while :func:`correlate` computes one block of
 #: it (see :func:`block_of`); None for an ordinary call.
-_WHOLE_SHAPE = contextvars.ContextVar("pyconvx_ndimage_whole_shape", default=None)
+_WHOLE_SHAPE: contextvars.ContextVar[tuple[int, ...] | None] = contextvars.ContextVar(
+    "pyconvx_ndimage_whole_shape", default=None)
+
+#: One dim of a correlation as the engine runs it: ``(size, stride, taps,
+#: (low, high))``, the stride in elements.
+_Dim = tuple[int, int, int, tuple[int, int]]
 
 
 @contextlib.contextmanager
-def block_of(shape):
+def block_of(shape: Iterable[SupportsInt]) -> Iterator[None]:
     """Within this context, every :func:`correlate` computes a block of a C-contiguous
     array of ``shape`` with the bits the whole array's call would give those outputs.
 
@@ -86,7 +97,7 @@ def block_of(shape):
         _WHOLE_SHAPE.reset(token)
 
 
-def origin_pads(size, origin):
+def origin_pads(size: int, origin: int) -> tuple[int, int]:
     """``(low, high)`` border of an axis for a kernel of ``size`` taps at ``origin``.
 
     The output keeps the input's length and output ``i`` reads input
@@ -96,7 +107,8 @@ def origin_pads(size, origin):
     return (low, size - 1 - low)
 
 
-def _extend(array, axis, pads, mode):
+def _extend(array: npt.NDArray[Any], axis: int, pads: tuple[int, int], mode: PaddingMode
+            ) -> npt.NDArray[Any]:
     """``array`` with the border of ``axis`` written out (any width)."""
     low, high = pads
     size = array.shape[axis]
@@ -104,7 +116,7 @@ def _extend(array, axis, pads, mode):
     return np.take(array, index, axis=axis)
 
 
-def kernel_in(kernel, dtype):
+def kernel_in(kernel: npt.NDArray[Any], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
     """``kernel`` as a C-contiguous array of ``dtype``, its sum kept when rounded to float32.
 
     Rounding each float64 weight to float32 can shift the kernel's sum (its
@@ -114,7 +126,7 @@ def kernel_in(kernel, dtype):
     again), which leaves the sum within half a float32 step of the float64
     kernel's.  Kernels exact in float32 (integers...) are unchanged.
     """
-    rounded = compute_array(kernel, dtype, contiguous=True)
+    rounded: npt.NDArray[Any] = compute_array(kernel, dtype, contiguous=True)
     if dtype != np.float32 or kernel.dtype != np.float64 or rounded.size < 2:
         return rounded
     flat = rounded.reshape(-1)
@@ -127,10 +139,12 @@ def kernel_in(kernel, dtype):
     return rounded
 
 
-def _merged_layout(shape, strides, kernel, pads):
+def _merged_layout(shape: Sequence[int], strides: Sequence[int], kernel: Sequence[int],
+                   pads: Sequence[tuple[int, int]]) -> tuple[list[_Dim], list[list[int]]]:
     """Dims ``(size, stride, taps, pads)`` with neighbouring unfiltered dims merged,
     and the axes of ``shape`` each dim holds."""
-    dims, groups = [], []
+    dims: list[_Dim] = []
+    groups: list[list[int]] = []
     for axis, dim in enumerate(zip(shape, strides, kernel, pads)):
         plain = dim[2] == 1 and dim[3] == (0, 0)
         if dims and plain and dims[-1][2] == 1 and dims[-1][3] == (0, 0) and (
@@ -144,7 +158,9 @@ def _merged_layout(shape, strides, kernel, pads):
     return dims, groups
 
 
-def _whole_microkernel(whole_shape, groups, batched, taps, pads, mode, value, dtype):
+def _whole_microkernel(whole_shape: Sequence[int], groups: Sequence[Sequence[int]],
+                       batched: bool, taps: tuple[int, ...], pads: Sequence[tuple[int, int]],
+                       mode: PaddingMode, value: float, dtype: np.dtype[Any]) -> Algorithm:
     """The microkernel the whole array's convolution runs (see :func:`block_of`).
 
     The whole array's problem has the block's dims (``groups`` of axes, the
@@ -165,10 +181,12 @@ def _whole_microkernel(whole_shape, groups, batched, taps, pads, mode, value, dt
         padding.append((low, high))
     geometry = describe_conv((batch, 1, *sizes), (1, 1, *taps), padding=padding,
                              padding_mode=mode, padding_value=value)
-    return cached_plan(geometry, dtype, threads=1).microkernel
+    # the plan of a direct convolution names its microkernel, an algorithm conv can force
+    return cast(Algorithm, cached_plan(geometry, dtype, threads=1).microkernel)
 
 
-def _scratch(shape, dtype, slot):
+def _scratch(shape: tuple[int, ...], dtype: np.dtype[Any], slot: int
+             ) -> npt.NDArray[Any] | None:
     """A C-contiguous ``shape`` array of ``dtype`` in this thread's buffer ``slot`` (0 or 1).
 
     None when it would exceed ``SCRATCH_LIMIT_BYTES``.  The buffer outlives
@@ -177,15 +195,16 @@ def _scratch(shape, dtype, slot):
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize
     if nbytes > SCRATCH_LIMIT_BYTES:
         return None
-    buffers = getattr(_SCRATCH, "buffers", None)
+    buffers: list[npt.NDArray[np.uint8] | None] | None = getattr(_SCRATCH, "buffers", None)
     if buffers is None:
         buffers = _SCRATCH.buffers = [None, None]
-    if buffers[slot] is None or buffers[slot].nbytes < nbytes:
-        buffers[slot] = np.empty(max(nbytes, 1), dtype=np.uint8)
-    return buffers[slot][:nbytes].view(dtype).reshape(shape)
+    buffer = buffers[slot]
+    if buffer is None or buffer.nbytes < nbytes:
+        buffer = buffers[slot] = np.empty(max(nbytes, 1), dtype=np.uint8)
+    return buffer[:nbytes].view(dtype).reshape(shape)
 
 
-def _narrow_tail(kernel, pads):
+def _narrow_tail(kernel: npt.NDArray[Any], pads: Sequence[tuple[int, int]]) -> int:
     """How many trailing axes are unfiltered, when together they are narrow (else 0)."""
     count = 0
     while count < kernel.ndim and kernel.shape[-1 - count] == 1 and pads[-1 - count] == (0, 0):
@@ -193,7 +212,10 @@ def _narrow_tail(kernel, pads):
     return count if 0 < count < kernel.ndim else 0
 
 
-def correlate(x, kernel, pads, mode, value, dtype, threads, slot=None, whole_shape=None):
+def correlate(x: npt.NDArray[Any], kernel: npt.NDArray[Any], pads: Sequence[tuple[int, int]],
+              mode: PaddingMode, value: float, dtype: np.dtype[Any], threads: int,
+              slot: int | None = None, whole_shape: Sequence[int] | None = None
+              ) -> npt.NDArray[Any]:
     """Correlate ``x`` with ``kernel`` (same rank) in ``dtype``; return the result.
 
     ``pads`` gives each axis's ``(low, high)`` border (output length ``n +
@@ -250,12 +272,12 @@ def correlate(x, kernel, pads, mode, value, dtype, threads, slot=None, whole_sha
     if mode == "constant" and value == 0:
         mode = "zeros"
     padding_value = value if mode == "constant" else 0.0
-    algorithm = "auto"
+    algorithm: Algorithm = "auto"
     if whole_shape is not None:
         algorithm = _whole_microkernel(whole_shape, groups, batched, weight.shape[2:],
                                        [borders[group[0]] for group in groups], mode,
                                        padding_value, dtype)
-    out = None
+    out: npt.NDArray[Any] | None = None
     if slot is not None:
         out = _scratch((batch, 1) + tuple(n + low + high - k + 1 for n, _, k, (low, high) in dims),
                        dtype, slot)
@@ -264,21 +286,29 @@ def correlate(x, kernel, pads, mode, value, dtype, threads, slot=None, whole_sha
     return result.reshape(out_shape)
 
 
-def correlate_passes(x, passes, dtype, threads):
+def correlate_passes(x: npt.NDArray[Any],
+                     passes: Sequence[tuple[npt.NDArray[Any], Sequence[tuple[int, int]], str,
+                                            float]],
+                     dtype: np.dtype[Any], threads: int) -> npt.NDArray[Any]:
     """Run ``passes`` one after the other on ``x``, all in ``dtype``; return the last result.
 
     ``passes`` holds ``(kernel, pads, mode, value)`` for :func:`correlate`.
     Intermediate results go to this thread's two scratch buffers in turn
-    (see ``SCRATCH_LIMIT_BYTES``); the last result is a new array.
+    (see ``SCRATCH_LIMIT_BYTES``); the last result is a new array.  Each
+    ``mode`` is a pyconvx padding mode (``pyconvx.ndimage`` translates its
+    border names before they come here).
     """
     result = x
     for number, (kernel, pads, mode, value) in enumerate(passes):
         slot = number % 2 if number < len(passes) - 1 else None
-        result = correlate(result, kernel, pads, mode, value, dtype, threads, slot)
+        result = correlate(result, kernel, pads, cast(PaddingMode, mode), value, dtype, threads,
+                           slot)
     return result
 
 
-def correlate_separable(x, kernel, pads, mode, value, dtype, threads):
+def correlate_separable(x: npt.NDArray[Any], kernel: npt.NDArray[Any],
+                        pads: Sequence[tuple[int, int]], mode: PaddingMode, value: float,
+                        dtype: np.dtype[Any], threads: int) -> npt.NDArray[Any]:
     """:func:`correlate`, as 1-D passes when ``kernel`` is rank 1 and that is cheaper.
 
     The passes keep their partial results in ``dtype``.  With a
@@ -296,7 +326,7 @@ def correlate_separable(x, kernel, pads, mode, value, dtype, threads):
     factors = rank_one_factors(squeezed)
     if factors is None:
         return correlate(x, kernel, pads, mode, value, dtype, threads)
-    passes = []
+    passes: list[tuple[npt.NDArray[Any], list[tuple[int, int]], PaddingMode, float]] = []
     border = float(value)
     for axis, factor in zip(filtered, factors):
         shape = [1] * kernel.ndim

@@ -38,16 +38,21 @@ more threads than dask gives.
 Install with ``pip install 'pyconvx[dask]'``.
 """
 
+from __future__ import annotations
+
 import functools
 import itertools
 import math
 import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Union, cast
 
 try:
     import dask.array as da
     import dask.core
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
+    from dask.local import get_sync
 except ImportError as exc:  # say how to get it, not just that it is missing
     raise ImportError(
         "pyconvx.dask needs dask (its array module): install it with "
@@ -55,18 +60,31 @@ except ImportError as exc:  # say how to get it, not just that it is missing
     ) from exc
 
 import numpy as np
+import numpy.typing as npt
 
 from . import ndimage
-from ._blocks import bands, conv_window, edge_need, filter_window, split_axis
+from ._blocks import AxisSplit, bands, conv_window, edge_need, filter_window, split_axis
 from ._boundary import padding_limit
 from ._docstrings import DOCS, docfiller
 from ._engine.plan import ALGORITHMS, make_plan
 from ._ndimage_core import block_of, origin_pads
 from ._ndimage_support import check_axes, expand_to_rank, normalize_sequence, padding_mode
 from ._normalize import as_array, as_int, check_choice, result_dtype
+from ._typing import (
+    Algorithm,
+    DataFormat,
+    IntArg,
+    IntTuple,
+    PaddingArg,
+    PaddingMode,
+    RealNumber,
+)
 from .conv import conv as conv_in_memory
 from .kernels import _gaussian_radius
-from .shapes import describe_conv
+from .shapes import ConvGeometry, describe_conv
+
+if TYPE_CHECKING:
+    from dask.typing import DaskCollection, Key
 
 __all__ = ["conv", "conv1d", "conv2d", "conv3d", "convolve", "correlate", "gaussian_filter",
            "sobel", "uniform_filter"]
@@ -75,8 +93,25 @@ __all__ = ["conv", "conv1d", "conv2d", "conv3d", "convolve", "correlate", "gauss
 # axes follow data_format (see _axes).
 BATCH_AXIS = 0
 
+#: Spatial axis ``k`` of a convolution as a block reads it: ``(size, stride,
+#: ext, (low, high), need)`` (see :func:`_conv_block`).
+_Reach = tuple[int, int, int, tuple[int, int], tuple[int, int]]
 
-def _axes(data_format, ndim):
+#: What computes one block of a result from its overlapped input block (see
+#: :func:`_halo_map`).
+_BlockFunction = Callable[..., Union[npt.NDArray[Any], None]]
+
+#: A :mod:`pyconvx.ndimage` function with its arguments bound but the array.
+_Filter = Callable[..., npt.NDArray[Any]]
+
+#: An int for every axis (or filtered axis) of a filter, or one per axis.
+_Ints = Union[IntArg, Sequence[IntArg]]
+
+#: ``cval`` of a filter: a real number, or a complex one for complex data.
+_Scalar = Union[RealNumber, complex]
+
+
+def _axes(data_format: DataFormat, ndim: int) -> tuple[int, tuple[int, ...]]:
     """The channel axis and the spatial axes of a batched array in ``data_format``."""
     if data_format == "channels_last":
         return ndim + 1, tuple(range(1, ndim + 1))
@@ -129,7 +164,7 @@ DOCS["dask_conv_sections"] = "\n".join([
     "", "Raises", "------", DOCS["dask_raises"]])
 
 
-def _periodic_extension(x, axis, pads):
+def _periodic_extension(x: da.Array, axis: int, pads: tuple[int, int]) -> da.Array:
     """``x`` with the circular padding ``pads`` of ``axis`` made explicit."""
     lo, hi = pads
     size = x.shape[axis]
@@ -139,10 +174,12 @@ def _periodic_extension(x, axis, pads):
     pieces.append(x)
     if hi:
         pieces.append(x[(slice(None),) * axis + (slice(0, hi),)])
-    return da.concatenate(pieces, axis=axis)
+    extended: da.Array = da.concatenate(pieces, axis=axis)
+    return extended
 
 
-def _block_algorithm(geometry, dtype, algorithm, flip):
+def _block_algorithm(geometry: ConvGeometry, dtype: np.dtype[Any], algorithm: Algorithm,
+                     flip: bool) -> Algorithm:
     """The ``algorithm=`` every block is forced onto: the microkernel the plan of the
     whole problem picks (a block's own plan may pick another, summing in another
     order)."""
@@ -154,11 +191,13 @@ def _block_algorithm(geometry, dtype, algorithm, flip):
     if geometry.reduction_length == 0 or 0 in geometry.out_shape:
         return algorithm
     whole = make_plan(geometry, dtype, threads=1, algorithm=algorithm, flip=flip)
-    return "winograd" if whole.algorithm == "winograd" else whole.microkernel
+    # the plan of a direct convolution names its microkernel, an algorithm conv can force
+    return "winograd" if whole.algorithm == "winograd" else cast(Algorithm, whole.microkernel)
 
 
 # ----------------------------------------------------------------------------- the graph
-def _edges_of(chunk, depths, wanted):
+def _edges_of(chunk: npt.NDArray[Any], depths: Sequence[tuple[int, int]],
+              wanted: Iterable[tuple[int, ...]]) -> dict[tuple[int, ...], npt.NDArray[Any]]:
     """Copies of the parts of ``chunk`` its neighbours read, keyed by direction.
 
     ``wanted`` lists the directions (a -1/0/1 step per axis, towards the
@@ -169,7 +208,7 @@ def _edges_of(chunk, depths, wanted):
     """
     edges = {}
     for step in wanted:
-        part = []
+        part: list[slice] = []
         for size, (left, right), move in zip(chunk.shape, depths, step):
             part.append(slice(0, right) if move == -1 else
                         slice(size - left, size) if move == 1 else slice(None))
@@ -185,13 +224,14 @@ class _HaloBlock:
     ``low`` the halo samples it holds before the chunk's own, per axis.
     """
 
-    def __init__(self, pieces, low, shape, dtype):
+    def __init__(self, pieces: Sequence[tuple[npt.NDArray[Any], Sequence[int]]],
+                 low: Sequence[int], shape: Sequence[int], dtype: np.dtype[Any]) -> None:
         self.pieces = pieces
         self.low = low
         self.shape = shape
         self.dtype = dtype
 
-    def region(self, starts, stops):
+    def region(self, starts: Sequence[int], stops: Sequence[int]) -> npt.NDArray[Any]:
         """A C-contiguous copy of ``[starts, stops)`` of the overlapped block."""
         out = np.empty([stop - start for start, stop in zip(starts, stops)], dtype=self.dtype)
         for piece, offset in self.pieces:
@@ -217,18 +257,18 @@ class _ChunkReader:
     sliced from), passed to the call as values.
     """
 
-    def __init__(self, graph, key, inputs):
+    def __init__(self, graph: Mapping[Key, Any], key: Key, inputs: tuple[Key, ...]) -> None:
         self.graph = graph
         self.key = key
         self.inputs = inputs
 
-    def __call__(self, *values):
+    def __call__(self, *values: Any) -> Any:
         graph = dict(self.graph)
         graph.update(zip(self.inputs, values))
-        return dask.get(graph, self.key)
+        return get_sync(graph, self.key)
 
 
-def _chunk_readers(x):
+def _chunk_readers(x: da.Array) -> dict[tuple[int, ...], tuple[Any, ...]] | None:
     """Per chunk index of ``x``, a task that computes the chunk inside the task using it.
 
     None when a chunk is stored data (a persisted or in-memory array: its
@@ -241,13 +281,15 @@ def _chunk_readers(x):
     one twice gives the same data.
     """
     graph = dict(x.__dask_graph__())
-    dependents = {}
+    dependents: dict[Key, int] = {}
     for key in graph:
         for dep in dask.core.get_dependencies(graph, key):
             dependents[dep] = dependents.get(dep, 0) + 1
     readers = {}
     for index in np.ndindex(*x.numblocks):
-        chain, inputs, key = {}, [], (x.name, *index)
+        chain: dict[Key, Any] = {}
+        inputs: list[Key] = []
+        key = (x.name, *index)
         while dask.core.istask(graph.get(key)):
             chain[key] = graph[key]
             deps = dask.core.get_dependencies(graph, key)
@@ -266,12 +308,16 @@ def _chunk_readers(x):
     return readers
 
 
-def _read_chunk(reader, *values):
+def _read_chunk(reader: _ChunkReader, *values: Any) -> Any:
     """Run ``reader`` (a :class:`_ChunkReader`) on the values of its inputs."""
     return reader(*values)
 
 
-def _run_block(block_function, index, low, shape, centre, edges, steps, offsets, *shared):
+def _run_block(block_function: _BlockFunction, index: tuple[int, ...], low: tuple[int, ...],
+               shape: tuple[int, ...], centre: npt.NDArray[Any],
+               edges: Sequence[Mapping[tuple[int, ...], npt.NDArray[Any]]],
+               steps: Sequence[tuple[int, ...]], offsets: Sequence[tuple[int, ...]],
+               *shared: npt.NDArray[Any]) -> npt.NDArray[Any] | None:
     """The task of one block of the result: ``block_function(_HaloBlock, index, *shared)``.
 
     ``edges[k]`` are the edge copies of the neighbour at ``-steps[k]``
@@ -282,7 +328,10 @@ def _run_block(block_function, index, low, shape, centre, edges, steps, offsets,
     return block_function(_HaloBlock(pieces, low, shape, centre.dtype), index, *shared)
 
 
-def _halo_map(x, depths, periodic, block_function, chunks, meta, name, shared=()):
+def _halo_map(x: da.Array, depths: Sequence[tuple[int, int]], periodic: Sequence[bool],
+              block_function: _BlockFunction, chunks: tuple[tuple[int, ...], ...],
+              meta: npt.NDArray[Any], name: str, shared: tuple[npt.NDArray[Any], ...] = ()
+              ) -> da.Array:
     """A lazy array computed block by block from ``x``'s chunks and their neighbours' edges.
 
     One task per block of the result, ``block_function(block, index, *shared)``
@@ -297,17 +346,19 @@ def _halo_map(x, depths, periodic, block_function, chunks, meta, name, shared=()
     """
     token = tokenize(x.name, depths, periodic, block_function, chunks, shared)
     out_name, edge_name = f"{name}-{token}", f"{name}-edges-{token}"
-    layer = {}
+    layer: dict[Key, Any] = {}
     shared_keys = []
     for number, value in enumerate(shared):
         key = (f"{name}-shared-{token}", number)
         layer[key] = value
         shared_keys.append(key)
     counts = x.numblocks
-    wanted = {index: [] for index in np.ndindex(*counts)}   # the edges each chunk lends
+    wanted: dict[tuple[int, ...], list[tuple[int, ...]]] = {
+        index: [] for index in np.ndindex(*counts)}   # the edges each chunk lends
     tasks = {}
     for index in np.ndindex(*counts):
-        low, choices = [], []
+        low: list[int] = []
+        choices: list[list[int]] = []
         for axis, (i, (left, right)) in enumerate(zip(index, depths)):
             wrap = periodic[axis] and counts[axis] > 1
             has_left = left > 0 and (i > 0 or wrap)
@@ -317,7 +368,9 @@ def _halo_map(x, depths, periodic, block_function, chunks, meta, name, shared=()
         shape = tuple(x.chunks[axis][i] + low[axis]
                       + (depths[axis][1] if 1 in choices[axis] else 0)
                       for axis, i in enumerate(index))
-        edges, steps, offsets = [], [], []
+        edges: list[Key] = []
+        steps: list[tuple[int, ...]] = []
+        offsets: list[tuple[int, ...]] = []
         for step in itertools.product(*choices):
             if not any(step):
                 continue
@@ -332,27 +385,30 @@ def _halo_map(x, depths, periodic, block_function, chunks, meta, name, shared=()
         tasks[index] = (_run_block, block_function, index, tuple(low), shape, (x.name, *index),
                         edges, steps, offsets, *shared_keys)
     readers = _chunk_readers(x) if any(wanted.values()) else None
-    for index, lent in wanted.items():
+    for index, lent_edges in wanted.items():
         source = (x.name, *index) if readers is None else readers[index]
-        if lent:
-            layer[(edge_name, *index)] = (_edges_of, source, tuple(depths), sorted(set(lent)))
+        if lent_edges:
+            layer[(edge_name, *index)] = (_edges_of, source, tuple(depths),
+                                          sorted(set(lent_edges)))
         task = tasks[index]
         layer[(out_name, *index)] = task[:5] + (source,) + task[6:]
-    graph = HighLevelGraph.from_collections(out_name, layer, dependencies=[x])
-    return da.Array(graph, out_name, chunks, meta=meta)
+    # dask.array.Array is a dask collection; its annotations do not match the protocol's
+    graph = HighLevelGraph.from_collections(out_name, layer,
+                                            dependencies=[cast("DaskCollection", x)])
+    result: da.Array = da.Array(graph, out_name, chunks, meta=meta)
+    return result
 
 
-def _known_chunks(x, name="x"):
+def _known_chunks(x: da.Array | npt.ArrayLike, name: str = "x") -> da.Array:
     """``x`` as a dask array (an in-memory array as one chunk) with known chunk sizes."""
-    if not isinstance(x, da.Array):
-        x = da.asarray(np.asarray(x))
-    if any(math.isnan(size) for sizes in x.chunks for size in sizes):
-        raise ValueError(f"{name} has unknown chunk sizes {x.chunks}; call "
+    lazy: da.Array = x if isinstance(x, da.Array) else da.asarray(np.asarray(x))
+    if any(math.isnan(size) for sizes in lazy.chunks for size in sizes):
+        raise ValueError(f"{name} has unknown chunk sizes {lazy.chunks}; call "
                          f"{name}.compute_chunk_sizes() first")
-    return x
+    return lazy
 
 
-def _task_threads(threads):
+def _task_threads(threads: int | None) -> int:
     """Threads per task: 1 unless told (dask runs a task per thread already)."""
     threads = 1 if threads is None else as_int(threads, "threads")
     if threads < 1:
@@ -361,8 +417,11 @@ def _task_threads(threads):
 
 
 # ----------------------------------------------------------------------------- conv
-def _conv_block(block, index, weight, bias=None, *, axes, out_starts, in_starts, reaches,
-                out_chunks, conv_kwargs, align):
+def _conv_block(block: _HaloBlock, index: tuple[int, ...], weight: npt.NDArray[Any],
+                bias: npt.NDArray[Any] | None = None, *, axes: tuple[int, ...],
+                out_starts: Sequence[tuple[int, ...]], in_starts: Sequence[tuple[int, ...]],
+                reaches: Sequence[_Reach], out_chunks: tuple[tuple[int, ...], ...],
+                conv_kwargs: dict[str, Any], align: int) -> npt.NDArray[Any] | None:
     """One block of a convolution's result, in bands of its first spatial axis.
 
     ``reaches[k]`` is ``(size, stride, ext, (low, high), need)`` of spatial axis
@@ -373,7 +432,7 @@ def _conv_block(block, index, weight, bias=None, *, axes, out_starts, in_starts,
     shape = [chunks[i] for chunks, i in zip(out_chunks, index)]
     first = axes[0]
     _, stride, ext, _, _ = reaches[0]
-    result = None
+    result: npt.NDArray[Any] | None = None
     for band_start, band_stop in bands(shape[first], -(-ext // stride), align):
         starts, stops = [0] * len(block.shape), list(block.shape)
         padding, keep = [], [slice(None)] * len(shape)
@@ -400,57 +459,62 @@ def _conv_block(block, index, weight, bias=None, *, axes, out_starts, in_starts,
     return result
 
 
-def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-              padding_mode="zeros", padding_value=0.0, data_format="channels_first",
-              threads=None, algorithm="auto", ndim=None):
+def conv_impl(x: da.Array | npt.ArrayLike, weight: npt.ArrayLike,
+              bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+              dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+              padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+              data_format: DataFormat = "channels_first", threads: int | None = None,
+              algorithm: Algorithm = "auto", ndim: int | None = None) -> da.Array:
     """The shared implementation of conv and conv1d/2d/3d (``ndim`` fixes the rank)."""
-    x = _known_chunks(x if isinstance(x, da.Array) else as_array(x, "x"))
-    weight = as_array(weight, "weight")
-    if bias is not None:
-        bias = as_array(bias, "bias")
+    lazy_x: da.Array = _known_chunks(x if isinstance(x, da.Array) else as_array(x, "x"))
+    w_array: npt.NDArray[Any] = as_array(weight, "weight")
+    b_array: npt.NDArray[Any] | None = None if bias is None else as_array(bias, "bias")
     if not isinstance(flip, (bool, np.bool_)):
         raise TypeError(f"flip must be a bool, got {type(flip).__name__} {flip!r}")
     geometry = describe_conv(
-        x.shape, weight.shape, stride=stride, padding=padding, dilation=dilation,
+        lazy_x.shape, w_array.shape, stride=stride, padding=padding, dilation=dilation,
         groups=groups, padding_mode=padding_mode, padding_value=padding_value,
-        data_format=data_format, bias_shape=None if bias is None else bias.shape, ndim=ndim)
-    dtype = result_dtype((x.dtype, "x"), (weight.dtype, "weight"))
+        data_format=data_format, bias_shape=None if b_array is None else b_array.shape,
+        ndim=ndim)
+    dtype: np.dtype[Any] = result_dtype((lazy_x.dtype, "x"), (w_array.dtype, "weight"))
     threads = _task_threads(threads)
     block_algorithm = _block_algorithm(geometry, dtype, algorithm, flip)
 
     if not geometry.batched:
-        x = x[np.newaxis]
+        lazy_x = lazy_x[np.newaxis]
     channel_axis, spatial_axes = _axes(geometry.data_format, geometry.ndim)
-    if len(x.chunks[channel_axis]) > 1:
-        warnings.warn(f"x is chunked along its channel axis {x.chunks[channel_axis]}; "
+    if len(lazy_x.chunks[channel_axis]) > 1:
+        warnings.warn(f"x is chunked along its channel axis {lazy_x.chunks[channel_axis]}; "
                       "pyconvx.dask needs whole channels and rechunks it to one chunk",
                       stacklevel=3)
-        x = x.rechunk({channel_axis: -1})
+        lazy_x = lazy_x.rechunk({channel_axis: -1})
     align = 2 if block_algorithm == "winograd" else 1
-    splits, reaches = [], []
+    splits: list[AxisSplit] = []
+    reaches: list[_Reach] = []
     for i, axis in enumerate(spatial_axes):
         pads = geometry.pads[i]
-        if padding_mode == "circular" and any(pads) and len(x.chunks[axis]) > 1:
-            x = _periodic_extension(x, axis, pads)
+        if padding_mode == "circular" and any(pads) and len(lazy_x.chunks[axis]) > 1:
+            lazy_x = _periodic_extension(lazy_x, axis, pads)
             pads = (0, 0)
+        size: int = lazy_x.shape[axis]
         splits.append(split_axis(
-            x.shape[axis], geometry.kernel[i], geometry.stride[i], geometry.dilation[i],
-            pads, padding_mode, x.chunks[axis], geometry.out_spatial[i], out_align=align))
-        reaches.append((x.shape[axis], geometry.stride[i],
+            size, geometry.kernel[i], geometry.stride[i], geometry.dilation[i],
+            pads, padding_mode, lazy_x.chunks[axis], geometry.out_spatial[i], out_align=align))
+        reaches.append((size, geometry.stride[i],
                         geometry.dilation[i] * (geometry.kernel[i] - 1) + 1, pads,
-                        tuple(edge_need(padding_mode, pad, x.shape[axis]) for pad in pads)))
+                        (edge_need(padding_mode, pads[0], size),
+                         edge_need(padding_mode, pads[1], size))))
     wanted = {axis: s.input_chunks for axis, s in zip(spatial_axes, splits)}
-    if any(x.chunks[axis] != chunks for axis, chunks in wanted.items()):
-        x = x.rechunk(wanted)
+    if any(lazy_x.chunks[axis] != chunks for axis, chunks in wanted.items()):
+        lazy_x = lazy_x.rechunk(wanted)
 
-    conv_kwargs = dict(stride=geometry.stride, dilation=geometry.dilation, groups=groups,
-                       flip=bool(flip), padding_mode=padding_mode,
-                       padding_value=geometry.padding_value,
-                       data_format=geometry.data_format, threads=threads,
-                       algorithm=block_algorithm)
-    out_chunks = [x.chunks[BATCH_AXIS]] + [None] * (geometry.ndim + 1)
+    conv_kwargs: dict[str, Any] = dict(
+        stride=geometry.stride, dilation=geometry.dilation, groups=groups, flip=bool(flip),
+        padding_mode=padding_mode, padding_value=geometry.padding_value,
+        data_format=geometry.data_format, threads=threads, algorithm=block_algorithm)
+    out_chunks = [lazy_x.chunks[BATCH_AXIS]] + [None] * (geometry.ndim + 1)
     out_chunks[channel_axis] = (geometry.out_channels,)
-    depths = [(0, 0)] * x.ndim
+    depths = [(0, 0)] * lazy_x.ndim
     for axis, split in zip(spatial_axes, splits):
         out_chunks[axis] = split.output_chunks
         depths[axis] = split.depth
@@ -459,18 +523,18 @@ def conv_impl(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *
         out_starts=[_starts(split.output_chunks) for split in splits],
         in_starts=[_held_starts(split.input_chunks, split.depth[0]) for split in splits],
         reaches=reaches, out_chunks=tuple(out_chunks), conv_kwargs=conv_kwargs, align=align)
-    result = _halo_map(x, depths, [False] * x.ndim, block_function, tuple(out_chunks),
-                      np.empty((0,) * x.ndim, dtype=dtype), "pyconvx-conv",
-                      shared=(weight,) if bias is None else (weight, bias))
+    result = _halo_map(lazy_x, depths, [False] * lazy_x.ndim, block_function, tuple(out_chunks),
+                      np.empty((0,) * lazy_x.ndim, dtype=dtype), "pyconvx-conv",
+                      shared=(w_array,) if b_array is None else (w_array, b_array))
     return result if geometry.batched else result[0]
 
 
-def _starts(chunks):
+def _starts(chunks: Iterable[int]) -> tuple[int, ...]:
     """The first index of each chunk."""
     return tuple(int(n) for n in np.cumsum((0,) + tuple(chunks))[:-1])
 
 
-def _held_starts(chunks, left):
+def _held_starts(chunks: Iterable[int], left: int) -> tuple[int, ...]:
     """The first input each block holds: its chunk's start, less the left halo
     (none for the first block)."""
     return tuple(max(start - left, 0) if number else 0
@@ -478,9 +542,12 @@ def _held_starts(chunks, left):
 
 
 @docfiller
-def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-         padding_mode="zeros", padding_value=0.0, data_format="channels_first", threads=None,
-         algorithm="auto"):
+def conv(x: da.Array | npt.ArrayLike, weight: npt.ArrayLike,
+         bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+         dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+         padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+         data_format: DataFormat = "channels_first", threads: int | None = None,
+         algorithm: Algorithm = "auto") -> da.Array:
     """N-d convolution of a chunked dask array: :func:`pyconvx.conv`, lazily, per block.
 
     The number of spatial dims is taken from ``weight`` (``weight.ndim - 2``).
@@ -517,9 +584,12 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, fli
 
 
 @docfiller
-def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", padding_value=0.0, data_format="channels_first", threads=None,
-           algorithm="auto"):
+def conv1d(x: da.Array | npt.ArrayLike, weight: npt.ArrayLike,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", threads: int | None = None,
+           algorithm: Algorithm = "auto") -> da.Array:
     """1-d convolution of a dask array: :func:`conv` with a check that there is 1 spatial dim.
 
     %(dask_conv_sections)s
@@ -537,9 +607,12 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
 
 
 @docfiller
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", padding_value=0.0, data_format="channels_first", threads=None,
-           algorithm="auto"):
+def conv2d(x: da.Array | npt.ArrayLike, weight: npt.ArrayLike,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", threads: int | None = None,
+           algorithm: Algorithm = "auto") -> da.Array:
     """2-d convolution of a dask array: :func:`conv` with a check that there are 2 spatial dims.
 
     %(dask_conv_sections)s
@@ -563,9 +636,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, f
 
 
 @docfiller
-def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-           padding_mode="zeros", padding_value=0.0, data_format="channels_first", threads=None,
-           algorithm="auto"):
+def conv3d(x: da.Array | npt.ArrayLike, weight: npt.ArrayLike,
+           bias: npt.ArrayLike | None = None, stride: IntTuple = 1, padding: PaddingArg = 0,
+           dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+           padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+           data_format: DataFormat = "channels_first", threads: int | None = None,
+           algorithm: Algorithm = "auto") -> da.Array:
     """3-d convolution of a dask array: :func:`conv` with a check that there are 3 spatial dims.
 
     %(dask_conv_sections)s
@@ -628,8 +704,11 @@ DOCS["dask_correlate_sections"] = "\n".join([
 ])
 
 
-def _filter_block(block, index, *shared, call, whole_shape, reaches, needs, out_chunks,
-                  out_dtype):
+def _filter_block(block: _HaloBlock, index: tuple[int, ...], *shared: npt.NDArray[Any],
+                  call: _Filter, whole_shape: tuple[int, ...],
+                  reaches: Sequence[tuple[int, int]], needs: Sequence[tuple[int, int]],
+                  out_chunks: tuple[tuple[int, ...], ...], out_dtype: np.dtype[Any]
+                  ) -> npt.NDArray[Any] | None:
     """One block of a filter's result, in bands of its first axis.
 
     Each band is ``call`` (a :mod:`pyconvx.ndimage` function) on the part of
@@ -643,7 +722,7 @@ def _filter_block(block, index, *shared, call, whole_shape, reaches, needs, out_
     if not shape:
         with block_of(whole_shape):
             return call(block.region((), ()), *shared)
-    result = None
+    result: npt.NDArray[Any] | None = None
     for band_start, band_stop in bands(shape[0], sum(reaches[0])):
         starts, stops, keep = [], [], []
         for axis, (low, high) in enumerate(reaches):
@@ -666,7 +745,8 @@ def _filter_block(block, index, *shared, call, whole_shape, reaches, needs, out_
     return result
 
 
-def _axis_rule(size, chunks, reach, mode):
+def _axis_rule(size: int, chunks: tuple[int, ...], reach: tuple[int, int], mode: str | None
+               ) -> tuple[tuple[int, ...], tuple[int, int], bool, tuple[int, int]]:
     """How one axis of a filter is cut: ``(chunks, depth, periodic, need)``.
 
     A border wider than the engine's one reflection of the whole axis (a
@@ -679,24 +759,27 @@ def _axis_rule(size, chunks, reach, mode):
     low, high = reach
     if reach == (0, 0):
         return chunks, (0, 0), False, (0, 0)
-    limit = padding_limit(mode, size)
+    filtered_mode = cast(PaddingMode, mode)   # a padding mode wherever the reach is not 0
+    limit = padding_limit(filtered_mode, size)
     if limit is not None and max(low, high) > limit:
         return (size,), (0, 0), False, (size, size)
     split = split_axis(size, low + high + 1, 1, 1, reach,
-                       "zeros" if mode == "circular" else mode, chunks, size)
-    periodic = mode == "circular" and len(split.input_chunks) > 1
-    need = (edge_need(mode, low, size), edge_need(mode, high, size))
+                       "zeros" if filtered_mode == "circular" else filtered_mode, chunks, size)
+    periodic = filtered_mode == "circular" and len(split.input_chunks) > 1
+    need = (edge_need(filtered_mode, low, size), edge_need(filtered_mode, high, size))
     return split.input_chunks, split.depth, periodic, need
 
 
-def _check_output(output):
+def _check_output(output: object) -> None:
     if isinstance(output, (np.ndarray, da.Array)):
         raise TypeError("output must be None or a dtype in pyconvx.dask (the result is lazy); "
                         f"got {type(output).__name__}: store the result with "
                         "dask.array.store or to_zarr")
 
 
-def _lazy_filter(name, input, call, reaches, modes, shared=()):
+def _lazy_filter(name: str, input: da.Array, call: _Filter,
+                 reaches: Sequence[tuple[int, int]], modes: Sequence[str | None],
+                 shared: tuple[npt.NDArray[Any], ...] = ()) -> da.Array:
     """``call`` (a :mod:`pyconvx.ndimage` function with its arguments) as a lazy array.
 
     ``reaches[axis]`` is the ``(low, high)`` inputs an output reads along
@@ -719,8 +802,9 @@ def _lazy_filter(name, input, call, reaches, modes, shared=()):
                      f"pyconvx-{name}", shared=shared)
 
 
-def _correlate_lazy(name, input, weights, output, mode, cval, origin, axes, threads,
-                    convolution):
+def _correlate_lazy(name: str, input: da.Array | npt.ArrayLike, weights: npt.ArrayLike,
+                    output: npt.DTypeLike | None, mode: str, cval: _Scalar, origin: _Ints,
+                    axes: _Ints | None, threads: int | None, convolution: bool) -> da.Array:
     input = _known_chunks(input, "input")
     _check_output(output)
     function = ndimage.convolve if convolution else ndimage.correlate
@@ -736,7 +820,8 @@ def _correlate_lazy(name, input, weights, output, mode, cval, origin, axes, thre
     else:
         kernel_axes = list(range(ndim))
         origins = normalize_sequence(origin, ndim, "origin")
-    reaches, modes = [(0, 0)] * ndim, [None] * ndim
+    reaches: list[tuple[int, int]] = [(0, 0)] * ndim
+    modes: list[str | None] = [None] * ndim
     for taps, axis in zip(weights.shape, kernel_axes):
         shift = int(origins[axis])
         if convolution:
@@ -747,8 +832,10 @@ def _correlate_lazy(name, input, weights, output, mode, cval, origin, axes, thre
 
 
 @docfiller
-def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
-              threads=None):
+def correlate(input: da.Array | npt.ArrayLike, weights: npt.ArrayLike,
+              output: npt.DTypeLike | None = None, mode: str = "reflect", cval: _Scalar = 0.0,
+              origin: _Ints = 0, *, axes: _Ints | None = None, threads: int | None = None
+              ) -> da.Array:
     """Multidimensional correlation of a dask array, as ``scipy.ndimage.correlate``.
 
     :func:`pyconvx.ndimage.correlate`, lazily, block by block: each block
@@ -779,8 +866,10 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
 
 
 @docfiller
-def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
-             threads=None):
+def convolve(input: da.Array | npt.ArrayLike, weights: npt.ArrayLike,
+             output: npt.DTypeLike | None = None, mode: str = "reflect", cval: _Scalar = 0.0,
+             origin: _Ints = 0, *, axes: _Ints | None = None, threads: int | None = None
+             ) -> da.Array:
     """Multidimensional convolution of a dask array, as ``scipy.ndimage.convolve``.
 
     :func:`correlate` with the kernel reversed along every axis (an even
@@ -803,8 +892,11 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
 
 
 @docfiller
-def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0,
-                    *, radius=None, axes=None, threads=None):
+def gaussian_filter(input: da.Array | npt.ArrayLike, sigma: RealNumber | Sequence[RealNumber],
+                    order: _Ints = 0, output: npt.DTypeLike | None = None,
+                    mode: str | Sequence[str] = "reflect", cval: _Scalar = 0.0,
+                    truncate: float = 4.0, *, radius: _Ints | None = None,
+                    axes: _Ints | None = None, threads: int | None = None) -> da.Array:
     """Multidimensional Gaussian filter of a dask array, as ``scipy.ndimage.gaussian_filter``.
 
     :func:`pyconvx.ndimage.gaussian_filter`, lazily: the halo of each axis
@@ -843,7 +935,8 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
                              threads=_task_threads(threads))
     call(np.zeros((1,) * input.ndim, dtype=input.dtype))   # the arguments' checks
     axes = check_axes(axes, input.ndim)
-    reaches, modes = [(0, 0)] * input.ndim, [None] * input.ndim
+    reaches: list[tuple[int, int]] = [(0, 0)] * input.ndim
+    modes: list[str | None] = [None] * input.ndim
     for axis, sigma_, mode_, radius_ in zip(
             axes, normalize_sequence(sigma, len(axes), "sigma"),
             normalize_sequence(mode, len(axes), "mode"),
@@ -857,8 +950,10 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
 
 
 @docfiller
-def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
-                   axes=None, threads=None):
+def uniform_filter(input: da.Array | npt.ArrayLike, size: _Ints = 3,
+                   output: npt.DTypeLike | None = None, mode: str | Sequence[str] = "reflect",
+                   cval: _Scalar = 0.0, origin: _Ints = 0, *, axes: _Ints | None = None,
+                   threads: int | None = None) -> da.Array:
     """Multidimensional mean filter of a dask array, as ``scipy.ndimage.uniform_filter``.
 
     :func:`pyconvx.ndimage.uniform_filter`, lazily: the halo of each axis is
@@ -893,7 +988,8 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
                              cval=cval, origin=origin, axes=axes, threads=_task_threads(threads))
     call(np.zeros((1,) * input.ndim, dtype=input.dtype))   # the arguments' checks
     axes = check_axes(axes, input.ndim)
-    reaches, modes = [(0, 0)] * input.ndim, [None] * input.ndim
+    reaches: list[tuple[int, int]] = [(0, 0)] * input.ndim
+    modes: list[str | None] = [None] * input.ndim
     for axis, size_, origin_, mode_ in zip(
             axes, normalize_sequence(size, len(axes), "size"),
             normalize_sequence(origin, len(axes), "origin"),
@@ -904,7 +1000,9 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
 
 
 @docfiller
-def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, threads=None):
+def sobel(input: da.Array | npt.ArrayLike, axis: IntArg = -1, output: npt.DTypeLike | None = None,
+          mode: str | Sequence[str] = "reflect", cval: _Scalar = 0.0, *,
+          threads: int | None = None) -> da.Array:
     """Sobel derivative of a dask array along one axis, as ``scipy.ndimage.sobel``.
 
     :func:`pyconvx.ndimage.sobel`, lazily: a halo of one sample each side

@@ -9,10 +9,12 @@ error.
 
 from typing import Any, assert_type
 
+import dask.array as da
 import numpy as np
 import numpy.typing as npt
 
 import pyconvx
+import pyconvx.dask
 from pyconvx import kernels
 from pyconvx._engine.plan_backward import (
     BackwardPlan,
@@ -237,3 +239,29 @@ pyconvx.ConvTranspose2d(2, 3, 4, padding_mode="reflect")  # type: ignore[call-ov
 layer(x32, algorithm="im2col")  # type: ignore[call-overload]
 up(x32, algorithm="auto")  # type: ignore[call-overload]
 layer.backward(y32, threads=1.0)  # type: ignore[arg-type]
+
+# pyconvx.dask: a lazy dask array from a dask array or an in-memory one, with
+# the arguments of the in-memory functions.
+lazy32 = da.from_array(x32, chunks=(1, 2, 4, 4))
+lazy_image = da.from_array(image64, chunks=4)
+assert_type(pyconvx.dask.conv(lazy32, w32), da.Array)
+assert_type(pyconvx.dask.conv2d(lazy32, w32, padding="same", padding_mode="reflect", threads=2),
+            da.Array)
+assert_type(pyconvx.dask.conv2d(lazy32, w32, bias=[1.0, 2.0, 3.0], stride=(1, 2),
+                                padding=((1, 0), (0, 1)), algorithm="winograd"), da.Array)
+assert_type(pyconvx.dask.conv1d([[[1.0, 2.0, 3.0]]], [[[1.0, -1.0]]], flip=True), da.Array)
+assert_type(pyconvx.dask.conv3d(x64, w64, data_format="channels_last", groups=1), da.Array)
+assert_type(pyconvx.dask.correlate(lazy_image, k32, mode="nearest", origin=(0, 1)), da.Array)
+assert_type(pyconvx.dask.convolve(lazy_image, k64, output=np.float32, axes=(0, 1)), da.Array)
+assert_type(pyconvx.dask.gaussian_filter(lazy_image, 1.5, order=(0, 1), radius=3, threads=1),
+            da.Array)
+assert_type(pyconvx.dask.uniform_filter(lazy_image, size=(3, 5), mode=("reflect", "wrap")),
+            da.Array)
+assert_type(pyconvx.dask.sobel(image64, axis=0, cval=1.0), da.Array)
+
+pyconvx.dask.conv2d(lazy32, w32, padding_mode="edge")  # type: ignore[arg-type]
+pyconvx.dask.conv2d(lazy32, w32, algorithm="im2col")  # type: ignore[arg-type]
+pyconvx.dask.conv2d(lazy32, w32, threads=2.0)  # type: ignore[arg-type]
+pyconvx.dask.gaussian_filter(lazy_image, "1.5")  # type: ignore[arg-type]
+pyconvx.dask.uniform_filter(lazy_image, size=3.0)  # type: ignore[arg-type]
+pyconvx.dask.sobel(lazy_image, mode=0)  # type: ignore[arg-type]
