@@ -722,6 +722,8 @@ def _filter_block(block: _HaloBlock, index: tuple[int, ...], *shared: npt.NDArra
     if not shape:
         with block_of(whole_shape):
             return call(block.region((), ()), *shared)
+    if shape[0] == 0:   # no outputs along the first axis: no band, an empty block
+        return np.empty(shape, dtype=out_dtype)
     result: npt.NDArray[Any] | None = None
     for band_start, band_stop in bands(shape[0], sum(reaches[0])):
         starts, stops, keep = [], [], []

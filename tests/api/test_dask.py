@@ -655,3 +655,11 @@ def test_no_warning_for_a_plain_call(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pyconvx.dask.conv(x, rng.standard_normal((2, 2, 3, 3)), padding=1).compute()
+
+
+def test_an_empty_axis_keeps_its_shape():
+    """A filter over an array with an empty axis gives the in-memory shape (0, 5)."""
+    lazy = pyconvx.dask.correlate(da.ones((0, 5), chunks=2), np.ones((3, 3)))
+    expected = pyconvx.ndimage.correlate(np.ones((0, 5)), np.ones((3, 3)))
+    got = lazy.compute()
+    assert got.shape == expected.shape == (0, 5) and got.dtype == expected.dtype
