@@ -241,8 +241,17 @@ def _winograd_box(geometry, mr, nr, esize):
                 + 16 * (cin_g + n_panels * mr) * (-(-tiles // nr) * nr)) * esize
 
     rows_max = -(-geometry.out_spatial[0] // 2)
-    while rows_max > 1 and nbytes(rows_max) > WINOGRAD_TARGET_BYTES[esize]:
-        rows_max -= 1
+    if nbytes(rows_max) > WINOGRAD_TARGET_BYTES[esize]:
+        # the most rows that fit (nbytes grows with the rows), else 1: by
+        # bisection, for images of billions of rows
+        fits, too_many = 1, rows_max
+        while too_many - fits > 1:
+            middle = (fits + too_many) // 2
+            if nbytes(middle) <= WINOGRAD_TARGET_BYTES[esize]:
+                fits = middle
+            else:
+                too_many = middle
+        rows_max = fits
     best_rows = min(range(max(1, rows_max // 2), rows_max + 1),
                     key=lambda rows: (round(_winograd_waste(rows * (width // 2), nr), 3), -rows))
     return [2 * best_rows, width]

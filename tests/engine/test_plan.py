@@ -161,3 +161,11 @@ def test_gemm_bands_take_their_scale_of_the_band_target(dtype):
                              dtype=dtype, threads=1).records[0].fields
             assert d["kind"] == planner.Kind.DEPTHWISE
             assert d["band_elems"] * esize <= target and d["box"][0] < 400, level
+
+
+def test_winograd_plans_an_image_of_billions_of_rows():
+    """The rows of Winograd's box are found by bisection (a row-by-row search took
+    minutes for 2**32 rows); its bytes fit the target and the box keeps whole tiles."""
+    p = pyconvx.plan((2, 2**32 + 3, 36), (2, 2, 3, 3), algorithm="winograd", threads=2)
+    assert p.algorithm == "winograd" and p.box[0] % 2 == 0 and 2 <= p.box[0] < 2**20
+    assert p.workspace_bytes < 64 * 2**20
