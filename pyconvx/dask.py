@@ -392,9 +392,14 @@ def _halo_map(x: da.Array, depths: Sequence[tuple[int, int]], periodic: Sequence
                                           sorted(set(lent_edges)))
         task = tasks[index]
         layer[(out_name, *index)] = task[:5] + (source,) + task[6:]
+    # Chunks computed by their readers need nothing of x's graph but the readers'
+    # inputs: without any, x's layer is left out (dask's culling keeps a dependency
+    # layer whole once no key of it is wanted, which would compute every chunk
+    # once more and hold it).
+    needs_x = readers is None or any(len(reader) > 2 for reader in readers.values())
     # dask.array.Array is a dask collection; its annotations do not match the protocol's
-    graph = HighLevelGraph.from_collections(out_name, layer,
-                                            dependencies=[cast("DaskCollection", x)])
+    graph = HighLevelGraph.from_collections(
+        out_name, layer, dependencies=[cast("DaskCollection", x)] if needs_x else [])
     result: da.Array = da.Array(graph, out_name, chunks, meta=meta)
     return result
 
