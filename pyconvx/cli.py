@@ -10,11 +10,13 @@ Subcommands::
     pyconvx bench [--quick] [--threads N] [--dev] [--only NAME] [--plot FILE]
     pyconvx bench --sweep [--models MODEL ...] [--batch N ...] [--isa avx2] ...
 
-Images are read and written with Pillow, the optional extra
-``pip install 'pyconvx[image]'``; plots need matplotlib, ``pyconvx[plot]``.
+Images are read and written with Pillow, and 16-bit PNGs with colour or
+alpha with pypng (Pillow reads those at 8 bits per channel and cannot write
+them); both are the optional extra ``pip install 'pyconvx[image]'``.  Plots
+need matplotlib, ``pyconvx[plot]``.
 
 How ``filter`` writes its pictures (``--scale``), on the input's range
-(0..255, or 0..65535 for a 16-bit grayscale PNG, written at 16 bits):
+(0..255, or 0..65535 for a 16-bit PNG, written at 16 bits per channel):
 
 * ``clip``: the result is on the input's scale; it is rounded and clipped
   (right for blurs, sharpen, identity, emboss).
@@ -28,10 +30,11 @@ Grayscale images stay grayscale; colour images (palette and CMYK ones
 converted to RGB) are filtered per channel as RGB.  An alpha channel is kept
 as it is: only the colour is filtered.  The border is mirrored by default
 (``--boundary symmetric``), so blurs and edge detectors draw no frame.
-Pillow reads 16-bit colour PNGs at 8 bits per channel; they are filtered
-and written at 8 bits.  ``--kernel gaussian:SIGMA`` sizes a Gaussian from
-its sigma (radius ``int(4 * sigma + 0.5)``, as scipy.ndimage).  The command
-ends with one line saying what it did: kernel, border, channels, bit depth.
+A 16-bit PNG (grayscale, grayscale + alpha, RGB or RGBA) is filtered and
+written at 16 bits per channel, in its own colour type.
+``--kernel gaussian:SIGMA`` sizes a Gaussian from its sigma (radius
+``int(4 * sigma + 0.5)``, as scipy.ndimage).  The command ends with one
+line saying what it did: kernel, border, channels, bit depth.
 
 Every failure the user can cause (a bad path, an unreadable or non-image
 file, an unknown kernel, a bad option) ends with one line on stderr and exit
@@ -41,11 +44,14 @@ status 1 (2 for a command-line syntax error), never a traceback.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
+import io
 import os
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -73,6 +79,15 @@ def _need_pillow(what: str) -> ModuleType:
     except ImportError:
         raise UserError(f"{what} needs Pillow, which is not installed: {IMAGE_EXTRA}") from None
     return Image
+
+
+def _need_pypng(what: str) -> ModuleType:
+    try:
+        # pypng ships no type hints: imported by name, the module is a plain ModuleType.
+        png = importlib.import_module("png")
+    except ImportError:
+        raise UserError(f"{what} needs pypng, which is not installed: {IMAGE_EXTRA}") from None
+    return png
 
 
 # ---------------------------------------------------------------- info
@@ -229,14 +244,60 @@ _READ_MODES = {
 }
 
 
-def _read_image(path: str, Image: ModuleType
-                ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64] | None, str, int]:
-    """``(colour, alpha, channels, bits)``: float pixels, the alpha plane or None, the
-    colour model ("grayscale" or "RGB") and the bit depth (8 or 16)."""
+#: A PNG file's first bytes.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+#: PNG colour types (IHDR's colour type byte) that Pillow reads at 8 bits per channel
+#: when their bit depth is 16: 2 (RGB), 4 (grayscale + alpha) and 6 (RGBA).
+_DEEP_PNG_COLOUR_TYPES = (2, 4, 6)
+
+#: Writes pixels (uint8 or uint16, (H, W) or (H, W, planes)) to a path in a format.
+Save = Callable[[str, npt.NDArray[Any], str], None]
+
+
+class Picture(NamedTuple):
+    """An input image as the filter command reads it."""
+
+    #: The colour as floats: (H, W) grayscale or (H, W, 3) RGB.
+    colour: npt.NDArray[np.float64]
+    #: The alpha plane (H, W), or None.
+    alpha: npt.NDArray[np.float64] | None
+    #: "grayscale" or "RGB".
+    channels: str
+    #: Bits per channel: 8 or 16.
+    bits: int
+    #: Writes a result of this kind of picture (its reader's library).
+    save: Save
+
+
+def _is_deep_colour_png(path: str) -> bool:
+    """Whether ``path`` is a PNG whose IHDR chunk says 16 bits per sample with
+    colour or alpha (read and written with pypng; anything else with Pillow)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(26)
+    except OSError as exc:
+        raise UserError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+    # signature (8 bytes), IHDR's length (4) and name (4), width (4), height (4),
+    # bit depth (1), colour type (1)
+    if len(head) < 26 or head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR":
+        return False
+    return head[24] == 16 and head[25] in _DEEP_PNG_COLOUR_TYPES
+
+
+def _read_image(path: str) -> Picture:
+    """The picture in ``path``: 16-bit PNGs with colour or alpha read by pypng, the
+    rest by Pillow."""
     if not os.path.exists(path):
         raise UserError(f"input image {path!r} does not exist")
     if not os.path.isfile(path):
         raise UserError(f"input image {path!r} is not a file")
+    if _is_deep_colour_png(path):
+        return _read_deep_png(path, _need_pypng("reading and writing 16-bit colour PNGs"))
+    return _read_with_pillow(path, _need_pillow("reading and writing images"))
+
+
+def _read_with_pillow(path: str, Image: ModuleType) -> Picture:
     try:
         with Image.open(path) as picture:
             picture.load()
@@ -257,7 +318,54 @@ def _read_image(path: str, Image: ModuleType
         pixels, alpha = pixels[..., :-1], pixels[..., -1]
         if channels == "grayscale":
             pixels = pixels[..., 0]
-    return pixels, alpha, channels, bits
+    return Picture(pixels, alpha, channels, bits, functools.partial(_save_with_pillow, Image=Image))
+
+
+def _save_with_pillow(path: str, pixels: npt.NDArray[Any], fmt: str, *, Image: ModuleType
+                      ) -> None:
+    try:
+        Image.fromarray(pixels).save(path, format=fmt)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot write {path!r}: {exc}") from None
+
+
+def _read_deep_png(path: str, png: ModuleType) -> Picture:
+    """A 16-bit PNG with colour or alpha, read at 16 bits per channel by pypng."""
+    try:
+        width, height, rows, info = png.Reader(filename=path).read()
+        planes = int(info["planes"])
+        samples = np.empty((height, width * planes), dtype=np.uint16)
+        count = 0
+        for count, row in enumerate(rows, start=1):   # array('H') rows, host byte order
+            samples[count - 1] = row
+        if count != height:
+            raise ValueError(f"{count} rows of pixels where IHDR says {height}")
+    except Exception as exc:  # pypng raises its own errors, zlib's, struct's...
+        raise UserError(f"cannot read {path!r} as an image: {exc}") from None
+    pixels = samples.reshape(height, width, planes).astype(np.float64)
+    alpha = None
+    if info["alpha"]:
+        pixels, alpha = pixels[..., :-1], pixels[..., -1]
+    channels = "grayscale" if info["greyscale"] else "RGB"
+    if channels == "grayscale":
+        pixels = pixels[..., 0]
+    return Picture(pixels, alpha, channels, 16, functools.partial(_save_deep_png, png=png))
+
+
+def _save_deep_png(path: str, pixels: npt.NDArray[Any], fmt: str, *, png: ModuleType) -> None:
+    """Write uint16 pixels, (H, W, 2) grayscale + alpha, (H, W, 3) RGB or (H, W, 4)
+    RGBA, as a 16-bit PNG (``fmt`` is "PNG": JPEG holds no 16-bit pixels)."""
+    height, width, planes = pixels.shape
+    rows = pixels.astype(">u2").reshape(height, width * planes)   # PNG samples are big-endian
+    encoded = io.BytesIO()   # encoded whole first: a failure leaves no half-written file
+    try:
+        writer = png.Writer(width, height, greyscale=planes == 2, alpha=planes in (2, 4),
+                            bitdepth=16)
+        writer.write_packed(encoded, (row.tobytes() for row in rows))
+        with open(path, "wb") as handle:
+            handle.write(encoded.getvalue())
+    except (OSError, ValueError, png.Error) as exc:
+        raise UserError(f"cannot write {path!r}: {exc}") from None
 
 
 def _output_format(path: str) -> str:
@@ -298,8 +406,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
     out_dir = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(out_dir):
         raise UserError(f"the folder of output {args.output!r} does not exist")
-    Image = _need_pillow("reading and writing images")
-    colour, alpha, channels, bits = _read_image(args.input, Image)
+    colour, alpha, channels, bits, save = _read_image(args.input)
     if fmt == "JPEG" and (alpha is not None or bits == 16):
         what = "an alpha channel" if alpha is not None else "16-bit pixels"
         raise UserError(f"{args.input!r} has {what}, which JPEG cannot hold: write a .png")
@@ -315,10 +422,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
         kept = _alpha_for(alpha, args.mode, kernel.shape)
         kept = np.rint(kept).astype(pixels.dtype)
         pixels = np.dstack([pixels, kept])   # (H, W, 2) grayscale + alpha or (H, W, 4)
-    try:
-        Image.fromarray(pixels).save(args.output, format=fmt)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot write {args.output!r}: {exc}") from None
+    save(args.output, pixels, fmt)
     height, width = pixels.shape[:2]
     kept_alpha = " + alpha (kept)" if alpha is not None else ""
     print(f"Wrote {args.output} ({width}x{height}): kernel {described}, border {args.boundary}, "
@@ -394,8 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Filter a PNG or JPEG image (grayscale or RGB, each channel on its own; an alpha "
             "channel is kept as it is) by 2-D cross-correlation and write the result as PNG "
-            "or JPEG, 16-bit grayscale PNGs at 16 bits. "
-            f"Needs Pillow: {IMAGE_EXTRA}. Gallery kernels: {', '.join(kernels.names())}; "
+            "or JPEG; 16-bit PNGs are filtered and written at 16 bits per channel. "
+            "Needs Pillow, and pypng for 16-bit PNGs with colour or alpha: "
+            f"{IMAGE_EXTRA}. Gallery kernels: {', '.join(kernels.names())}; "
             "gaussian:SIGMA sizes a Gaussian from its sigma, box_blur:SIZE sets the box."
         ),
         epilog=(
