@@ -2,8 +2,10 @@
 
 import json
 import os
+import struct
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -15,7 +17,13 @@ try:
 except ImportError:  # the optional extra pyconvx[image]
     Image = None
 
+try:
+    import png
+except ImportError:  # pypng, in the same extra: 16-bit PNGs with colour or alpha
+    png = None
+
 needs_pillow = pytest.mark.skipif(Image is None, reason="Pillow (pyconvx[image]) is not installed")
+needs_pypng = pytest.mark.skipif(png is None, reason="pypng (pyconvx[image]) is not installed")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(pyconvx.__file__)))
 # The benchmark harness behind `pyconvx bench` sits beside pyconvx: installed in
@@ -271,6 +279,153 @@ def test_filter_16_bit_grayscale_stays_16_bit(tmp_path):
     assert np.asarray(Image.open(edges)).max() == 65535
     assert_one_line_error(run("filter", str(path), str(tmp_path / "o.jpg"), "--kernel", "identity"),
                           "16-bit pixels, which JPEG cannot hold")
+
+
+# ---- 16-bit PNGs with colour or alpha (pypng reads and writes them)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Adam7's seven passes: first column and row, column and row steps
+ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+COLOUR_TYPES = {2: "RGB", 4: "grayscale + alpha", 6: "RGBA"}
+
+
+def write_png16(path, samples, colour_type, interlace=False):
+    """Write (H, W, planes) uint16 samples as a 16-bit PNG with zlib and struct alone
+    (no image library), straight or Adam7-interlaced, every scanline unfiltered."""
+    height, width = samples.shape[:2]
+
+    def chunk(name, data):
+        return struct.pack(">I", len(data)) + name + data + struct.pack(">I", zlib.crc32(name + data))
+
+    images = [samples[y0::dy, x0::dx] for x0, y0, dx, dy in ADAM7] if interlace else [samples]
+    scanlines = b"".join(b"\0" + row.astype(">u2").tobytes() for image in images if image.size for row in image)
+    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, int(interlace))
+    path.write_bytes(PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(scanlines))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def read_png16(path):
+    """pypng's reading of a PNG: (H, W, planes) samples, bit depth, colour type."""
+    width, height, rows, info = png.Reader(filename=str(path)).read()
+    samples = np.array([np.asarray(row) for row in rows]).reshape(height, width, info["planes"])
+    colour_type = (0 if info["greyscale"] else 2) | (4 if info["alpha"] else 0)
+    return samples, info["bitdepth"], colour_type
+
+
+def deep_samples(shape, seed):
+    """uint16 samples that 8 bits cannot hold: a ramp over 0..65535 plus random odd values."""
+    rng = np.random.default_rng(seed)
+    samples = rng.integers(0, 32768, shape, dtype=np.uint16) * 2 + 1   # odd: a low byte of 8 bits
+    samples.reshape(-1)[: samples.size // 2] = np.linspace(0, 65535, samples.size // 2).astype(np.uint16)
+    return samples
+
+
+def correlate_channels(colour, name):
+    """The gallery kernel ``name`` over each channel with the mirrored border, by scipy.ndimage."""
+    ndimage = pytest.importorskip("scipy.ndimage")
+    kernel = pyconvx.kernels.get(name)
+    planes = colour[..., np.newaxis] if colour.ndim == 2 else colour
+    result = np.stack([ndimage.correlate(planes[..., c], kernel, mode="reflect")
+                       for c in range(planes.shape[-1])], axis=-1)
+    return result.reshape(colour.shape)
+
+
+def on_16_bits(values, scale):
+    """``--scale``'s rule onto 0..65535, written out here for the checks."""
+    if scale == "abs":
+        values = np.abs(values)
+        values = values * (65535 / values.max())
+    elif scale == "minmax":
+        values = (values - values.min()) * (65535 / (values.max() - values.min()))
+    return np.clip(np.rint(values), 0, 65535).astype(np.uint16)
+
+
+@needs_pypng
+@pytest.mark.parametrize("colour_type", [2, 6, 4])
+def test_filter_16_bit_colour_and_alpha_stay_16_bit(colour_type, tmp_path):
+    planes = {2: 3, 4: 2, 6: 4}[colour_type]
+    samples = deep_samples((13, 17, planes), seed=colour_type)
+    has_alpha = colour_type in (4, 6)
+    colour = (samples[..., :-1] if has_alpha else samples).astype(np.float64)
+    if colour_type == 4:
+        colour = colour[..., 0]
+    path = write_png16(tmp_path / "deep.png", samples, colour_type)
+    described = ("grayscale" if colour_type == 4 else "RGB") + (" + alpha (kept)" if has_alpha else "")
+
+    out = tmp_path / "identity.png"
+    result = run("filter", str(path), str(out), "--kernel", "identity")
+    assert result.returncode == 0, result.stderr
+    assert f"channels {described}, 16-bit, scale=clip" in result.stdout
+    written, bit_depth, written_type = read_png16(out)
+    assert (bit_depth, written_type, written.dtype) == (16, colour_type, np.uint16)
+    np.testing.assert_array_equal(written, samples)   # every sample, low bytes too
+    if Image is not None and colour_type == 2:   # Pillow reads it at 8 bits: the high bytes
+        np.testing.assert_array_equal(np.asarray(Image.open(out).convert("RGB")), samples >> 8)
+
+    for kernel, scale in (("box_blur", "auto"), ("sharpen", "clip"), ("sobel_x", "auto"), ("sharpen", "minmax")):
+        out = tmp_path / f"{kernel}_{scale}.png"
+        result = run("filter", str(path), str(out), "--kernel", kernel, "--scale", scale)
+        assert result.returncode == 0, result.stderr
+        rule = {"auto": "abs" if kernel == "sobel_x" else "clip"}.get(scale, scale)
+        assert f"channels {described}, 16-bit, scale={rule}" in result.stdout
+        written, bit_depth, written_type = read_png16(out)
+        assert (bit_depth, written_type) == (16, colour_type)
+        expected = on_16_bits(correlate_channels(colour, kernel), rule)
+        got = written[..., :-1] if has_alpha else written
+        np.testing.assert_array_equal(got.reshape(expected.shape), expected)
+        if has_alpha:
+            np.testing.assert_array_equal(written[..., -1], samples[..., -1])
+    # the value range is the whole 16-bit scale, not 8 bits scaled up
+    assert written.max() == 65535 and np.any(written % 256 != 0)
+
+    out = tmp_path / "valid.png"
+    result = run("filter", str(path), str(out), "--kernel", "box_blur", "--mode", "valid")
+    assert result.returncode == 0, result.stderr
+    written, bit_depth, _ = read_png16(out)
+    assert written.shape == (11, 15, planes) and bit_depth == 16
+    if has_alpha:   # the alpha under each kernel's centre
+        np.testing.assert_array_equal(written[..., -1], samples[1:-1, 1:-1, -1])
+
+
+@needs_pypng
+def test_filter_interlaced_16_bit_png(tmp_path):
+    samples = deep_samples((13, 17, 4), seed=11)
+    straight = write_png16(tmp_path / "straight.png", samples, 6)
+    interlaced = write_png16(tmp_path / "interlaced.png", samples, 6, interlace=True)
+    assert interlaced.read_bytes() != straight.read_bytes()
+    for kernel in ("identity", "box_blur"):
+        from_straight, from_interlaced = tmp_path / f"{kernel}_s.png", tmp_path / f"{kernel}_i.png"
+        assert run("filter", str(straight), str(from_straight), "--kernel", kernel).returncode == 0
+        result = run("filter", str(interlaced), str(from_interlaced), "--kernel", kernel)
+        assert result.returncode == 0, result.stderr
+        written, bit_depth, colour_type = read_png16(from_interlaced)
+        assert (bit_depth, colour_type) == (16, 6)
+        np.testing.assert_array_equal(written, read_png16(from_straight)[0])
+        np.testing.assert_array_equal(written[..., 3], samples[..., 3])
+    np.testing.assert_array_equal(written[..., :3], on_16_bits(correlate_channels(samples[..., :3].astype(float), "box_blur"), "clip"))
+
+
+def test_filter_16_bit_colour_errors(tmp_path):
+    samples = deep_samples((6, 7, 3), seed=2)
+    path = write_png16(tmp_path / "deep.png", samples, 2)
+    out = tmp_path / "out.png"
+    result = run("filter", str(path), str(out), "--kernel", "identity", block="png")
+    assert_one_line_error(result, "16-bit colour PNGs needs pypng", "pip install 'pyconvx[image]'")
+    assert not out.exists()
+    if png is not None:
+        assert_one_line_error(run("filter", str(path), str(tmp_path / "o.jpg"), "--kernel", "identity"),
+                              "16-bit pixels, which JPEG cannot hold")
+        broken = tmp_path / "broken.png"
+        broken.write_bytes(path.read_bytes()[:60])   # IHDR says 16-bit RGB; the pixels are cut short
+        assert_one_line_error(run("filter", str(broken), str(out), "--kernel", "identity"),
+                              "cannot read", "as an image")
+        assert not out.exists()
+    if Image is not None:   # other pictures need Pillow alone
+        eight_bit = tmp_path / "eight.png"
+        Image.fromarray((samples >> 8).astype(np.uint8)).save(eight_bit)
+        result = run("filter", str(eight_bit), str(out), "--kernel", "identity", block="png")
+        assert result.returncode == 0 and "channels RGB, 8-bit" in result.stdout, result.stderr
 
 
 @needs_pillow
