@@ -72,6 +72,13 @@ def forced_level(level):
         yield
 
 
+def pytest_report_header(config):
+    """Say which slow checks this run leaves out, and how to run them."""
+    if config.getoption("markexpr") == "not slow":
+        return "slow checks left out (pyproject.toml's addopts): pytest -m slow runs them"
+    return None
+
+
 def pytest_generate_tests(metafunc):
     """``simd_level``: every microkernel set this process can run; ``algorithm``: every
     value of ``pyconvx.ALGORITHMS`` (tests check refusals with ``conv_or_refusal``)."""

@@ -554,6 +554,7 @@ def downstream(tmp_path_factory):
         sys.path.remove(str(folder))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_cython_prange_calls_are_bitwise_conv(downstream, dtype, rng, bitwise):
     """Several independent convolutions, one per iteration of a nogil prange loop
@@ -568,6 +569,7 @@ def test_cython_prange_calls_are_bitwise_conv(downstream, dtype, rng, bitwise):
         bitwise(out[i:i + 1], pyconvx.conv(images[i:i + 1], weight, padding=1))
 
 
+@pytest.mark.slow
 def test_cython_caller_reads_the_status_and_message(downstream):
     module, _ = downstream
     assert module.failed_call() == (
@@ -575,6 +577,7 @@ def test_cython_caller_reads_the_status_and_message(downstream):
         "out_shape is (1, 1, 4, 4); this convolution's output has shape (1, 1, 2, 2)")
 
 
+@pytest.mark.slow
 def test_the_downstream_build_is_quick(downstream):
     """The build compiles one small C file: well under half a minute."""
     assert downstream[1] < 60, f"the downstream build took {downstream[1]:.1f} s"

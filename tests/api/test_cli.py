@@ -497,6 +497,7 @@ def test_bench_names_its_extra_when_the_harness_or_torch_is_missing():
     assert_one_line_error(result, "PyTorch", "pip install 'pyconvx[bench]'")
 
 
+@pytest.mark.slow
 def test_bench_table_user_and_developer_columns():
     user = run("bench", "--quick", "--only", "conv1d_f64", "--no-progress")
     assert user.returncode == 0, user.stderr
@@ -517,6 +518,7 @@ def test_bench_table_user_and_developer_columns():
     assert "pyconvx.fma_peak_gflops" in dev.stdout
 
 
+@pytest.mark.slow
 def test_bench_sweep_reports_layers_totals_and_json(tmp_path):
     pytest.importorskip("torch")
     report = tmp_path / "sweep.json"

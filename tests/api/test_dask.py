@@ -595,6 +595,7 @@ def test_the_arithmetic_of_bands_and_windows():
 
 
 # ----------------------------------------------------------------------------- distributed
+@pytest.mark.slow
 def test_a_local_cluster_of_two_processes_gives_the_same_bits(rng):
     """Two worker processes on this machine (localhost only, dashboard off), one
     thread each: the same bits as in memory, for conv and the filters, from chunks

@@ -164,6 +164,7 @@ def test_human_bytes():
     assert report.human_bytes(3 * 2**30 // 2) == "1.5 GiB"
 
 
+@pytest.mark.slow
 def test_cluster_measure_on_a_tiny_image():
     """The Dask rows' measurement runs end to end (on 128x128 in 32x32 chunks), both sides agree."""
     pytest.importorskip("distributed")

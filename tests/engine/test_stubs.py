@@ -12,6 +12,7 @@ COMPILED_MODULES = [f"pyconvx._engine.{name}" for name in
 COMPILED_MODULES.append("pyconvx.capi")
 
 
+@pytest.mark.slow
 def test_stubs_match_the_compiled_modules():
     pytest.importorskip("mypy")
     allowlist = Path(__file__).parent.parent / "stubtest_allowlist.txt"
