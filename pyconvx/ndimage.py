@@ -36,6 +36,8 @@ one 1-D pass per axis when that does fewer multiply-adds; each pass runs on
 the engine over a strided view, never a transposed copy.
 """
 
+from __future__ import annotations
+
 import math
 import operator
 

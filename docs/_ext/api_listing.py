@@ -152,8 +152,7 @@ def render(package):
     parts.extend(_section(_title(name, modules[name]), sections[name]) for name in order)
     if data_names:
         parts.append(_section("Constants", data_names, template="data.rst"))
-    for module in submodules + optional_modules():
-        parts.append(_module_section(module))
+    parts.extend(_module_section(module) for module in submodules + optional_modules())
     return "".join(parts)
 
 
