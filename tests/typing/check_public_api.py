@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 import pyconvx
 import pyconvx.dask
-from pyconvx import kernels
+from pyconvx import kernels, ndimage
 from pyconvx._engine.plan_backward import (
     BackwardPlan,
     StackedTransposePlan,
@@ -239,6 +239,39 @@ pyconvx.ConvTranspose2d(2, 3, 4, padding_mode="reflect")  # type: ignore[call-ov
 layer(x32, algorithm="im2col")  # type: ignore[call-overload]
 up(x32, algorithm="auto")  # type: ignore[call-overload]
 layer.backward(y32, threads=1.0)  # type: ignore[arg-type]
+
+# pyconvx.ndimage: a float32 or float64 input keeps its dtype when the weights
+# are real and no output is given; otherwise (other dtypes, complex weights,
+# an output array or dtype) the arguments decide the dtype at run time.
+weights_c64: npt.NDArray[np.complex64] = np.ones((3, 3), dtype=np.complex64)
+taps32: F32 = np.ones(3, dtype=np.float32)
+assert_type(ndimage.gaussian_filter(image32, 1.5), F32)
+assert_type(ndimage.gaussian_filter(image64, (1.0, 2.0), order=(0, 1), mode=("reflect", "wrap"),
+                                    radius=3, axes=(0, 1), threads=1), F64)
+assert_type(ndimage.gaussian_filter1d(image32, 2, axis=0, order=1, truncate=3.0), F32)
+assert_type(ndimage.correlate(image32, k64, mode="nearest", origin=(0, 1)), F32)
+assert_type(ndimage.convolve(image64, [[1, 2], [3, 4]], mode="grid-constant", cval=2.0), F64)
+assert_type(ndimage.correlate1d(image32, [1.0, -1.0], axis=0, origin=-1), F32)
+assert_type(ndimage.convolve1d(image64, taps32, mode="mirror"), F64)
+assert_type(ndimage.uniform_filter(image32, size=(3, 5), origin=(0, 1)), F32)
+assert_type(ndimage.uniform_filter1d(image64, 3, mode="grid-wrap"), F64)
+assert_type(ndimage.sobel(image32, axis=0, mode=("constant", "wrap"), cval=1.0), F32)
+assert_type(ndimage.prewitt(image64, threads=2), F64)
+assert_type(ndimage.laplace(image32, axes=(0,)), F32)
+assert_type(ndimage.gaussian_laplace(image64, sigma=(1.0, 2.0)), F64)
+assert_type(ndimage.gaussian_gradient_magnitude(image32, 1.0, radius=(2, 2)), F32)
+assert_type(ndimage.correlate(image32, weights_c64), npt.NDArray[Any])
+assert_type(ndimage.gaussian_filter(image32, 1.5, output=np.float64), npt.NDArray[Any])
+assert_type(ndimage.sobel(image32, output=np.empty((8, 8))), npt.NDArray[Any])
+assert_type(ndimage.uniform_filter(ints, size=3), npt.NDArray[Any])
+assert_type(ndimage.gaussian_filter([[1.0, 2.0], [3.0, 4.0]], 1.0), npt.NDArray[Any])
+
+ndimage.gaussian_filter(image32, "1.5")  # type: ignore[arg-type]
+ndimage.gaussian_filter(image32, 1.5, mode="edge")  # type: ignore[arg-type]
+ndimage.correlate(image32, k32, mode=("reflect", "wrap"))  # type: ignore[call-overload]
+ndimage.uniform_filter1d(image32, 3.0)  # type: ignore[call-overload]
+ndimage.sobel(image32, axis="0")  # type: ignore[call-overload]
+ndimage.laplace(image32, threads=2.0)  # type: ignore[call-overload]
 
 # pyconvx.dask: a lazy dask array from a dask array or an in-memory one, with
 # the arguments of the in-memory functions.
