@@ -7,7 +7,7 @@ Each line ending in ``# type: ignore[...]`` is a call mypy must reject: with
 error.
 """
 
-from typing import Any, assert_type
+from typing import Any, Literal, assert_type
 
 import dask.array as da
 import numpy as np
@@ -170,6 +170,25 @@ pyconvx.conv_grad_input(x32, w32, y32)  # type: ignore[call-overload]
 pyconvx.conv_grad_weight(x32, (3, 2, 3, 3), y32, padding_mode="edge")  # type: ignore[call-overload]
 pyconvx.conv_backward(x32, w32, y32, needs=("inputs",))  # type: ignore[arg-type]
 pyconvx.conv_backward(x32, w32, y32, needs="all")  # type: ignore[arg-type]
+
+# The plan of a convolution, and the machine it runs on.
+conv_plan = pyconvx.plan((8, 64, 56, 56), (64, 64, 3, 3), padding=1, algorithm="fast",
+                         dtype=np.float64)
+assert_type(conv_plan, pyconvx.Plan)
+assert_type(pyconvx.plan(x32, w32, stride=2, padding="same", threads=1), pyconvx.Plan)
+assert_type(conv_plan.algorithm, Literal["direct", "winograd", "fft"])
+assert_type(conv_plan.error_bound, Literal["elementwise", "tile", "global"])
+assert_type(conv_plan.tile, tuple[int, int] | None)
+assert_type(conv_plan.workspace_bytes, int)
+assert_type(str(conv_plan), str)
+assert_type(pyconvx.show_config(), None)
+assert_type(pyconvx.show_config(print_=False), dict[str, Any])
+assert_type(pyconvx.fma_peak_gflops(double=True, threads=1, seconds=0.01), float)
+
+pyconvx.plan(x32, w32, algorithm="im2col")  # type: ignore[arg-type]
+pyconvx.plan(x32, w32, padding_mode="edge")  # type: ignore[arg-type]
+pyconvx.plan(x32, w32, threads=2.0)  # type: ignore[arg-type]
+pyconvx.fma_peak_gflops(threads="1")  # type: ignore[arg-type]
 
 # Plans of the gradients and of the transposed convolution.
 backward_plan = pyconvx.plan_backward((8, 64, 56, 56), (64, 64, 3, 3), padding=1,
