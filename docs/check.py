@@ -9,8 +9,10 @@
 The checks:
 
 1. ``sphinx-build -W --keep-going -b html`` succeeds (warnings are errors).
-2. Every name in ``pyconvx.__all__`` and every public function of
-   ``pyconvx.kernels`` has an entry (an HTML anchor) in the built API reference.
+2. Every name in ``pyconvx.__all__``, in the ``__all__`` of its submodules
+   (``pyconvx.kernels``, ``pyconvx.ndimage``) and of ``pyconvx.dask`` and
+   ``pyconvx.torch``, and every public function of ``pyconvx.kernels``, has an
+   entry (an HTML anchor) in the built API reference.
 3. Headless Chromium screenshots of the front page and of a gallery page
    (into ``docs/_build/screenshots``) are not blank, and the gallery page's
    shows a picture: enough tiles of many distinct colours.  The HTML of both
@@ -76,20 +78,34 @@ def build(clean):
 
 
 def expected_anchors(pyconvx):
-    """HTML ids the API reference must hold, by the public name they document."""
+    """HTML ids the API reference must hold, by the public name they document.
+
+    Every name of ``pyconvx.__all__``; every public name of its submodules
+    (``pyconvx.kernels``, ``pyconvx.ndimage``: their ``__all__``, and every
+    public function of ``pyconvx.kernels``) and of the modules that need an
+    optional dependency (``api_listing.OPTIONAL_MODULES``: their ``__all__``),
+    and those modules themselves.
+    """
     anchors = {}
+    modules = []
     for name in pyconvx.__all__:
         value = getattr(pyconvx, name)
+        if inspect.ismodule(value):
+            modules.append(value)
         anchors[f"pyconvx.{name}"] = (f"module-{value.__name__}" if inspect.ismodule(value)
                                       else f"pyconvx.{name}")
+    for module in api_listing.optional_modules():
+        modules.append(module)
+        anchors[module.__name__] = f"module-{module.__name__}"
+    for module in modules:
+        for name in api_listing.public_module_names(module):
+            anchors[f"{module.__name__}.{name}"] = f"{module.__name__}.{name}"
     kernels = pyconvx.kernels
-    functions = set(kernels.__all__) | {
-        name for name, value in vars(kernels).items()
-        if inspect.isfunction(value) and not name.startswith("_")
-        and value.__module__ == kernels.__name__}
-    for name in sorted(functions):
-        anchors[f"pyconvx.kernels.{name}"] = f"pyconvx.kernels.{name}"
-    return anchors
+    for name, value in vars(kernels).items():
+        if (inspect.isfunction(value) and not name.startswith("_")
+                and value.__module__ == kernels.__name__):
+            anchors[f"pyconvx.kernels.{name}"] = f"pyconvx.kernels.{name}"
+    return dict(sorted(anchors.items()))
 
 
 def check_api_reference(pyconvx):
@@ -197,6 +213,10 @@ OUTSIDE_WORDS = re.compile(r"\bseeds'|\bthe seeds\b")
 def public_objects(pyconvx):
     """(name, object) of every public function, class, method and property."""
     objects = []
+    for module in api_listing.optional_modules():
+        objects.append((module.__name__, module))
+        objects += [(f"{module.__name__}.{n}", getattr(module, n))
+                    for n in api_listing.public_module_names(module)]
     for name in pyconvx.__all__:
         value = getattr(pyconvx, name)
         if inspect.ismodule(value):

@@ -1,9 +1,12 @@
 """Build and run-time configuration: what ``pyconvx info`` and show_config print."""
 
+from __future__ import annotations
+
 import platform
 import sys
 import sysconfig
 import time
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -35,7 +38,7 @@ def cpu_model() -> str:
     return f"{name} ({', '.join(numbers)})" if numbers else name
 
 
-def config_info():
+def config_info() -> dict[str, Any]:
     """The build and run-time facts as a dict (see :func:`show_config`)."""
     from . import __version__
 
@@ -55,7 +58,19 @@ def config_info():
     }
 
 
-def show_config(print_=True):
+@overload
+def show_config(print_: Literal[True] = True) -> None: ...
+
+
+@overload
+def show_config(print_: Literal[False]) -> dict[str, Any]: ...
+
+
+@overload
+def show_config(print_: bool) -> dict[str, Any] | None: ...
+
+
+def show_config(print_: bool = True) -> dict[str, Any] | None:
     """Print (or return) pyconvx's build and run-time configuration.
 
     Parameters
@@ -88,7 +103,8 @@ def show_config(print_=True):
     return None
 
 
-def fma_peak_gflops(double=False, threads=None, seconds=0.2):
+def fma_peak_gflops(double: bool = False, threads: int | None = None,
+                    seconds: float = 0.2) -> float:
     """Measured FMA peak of this machine in GFLOP/s (register-only loop).
 
     On one thread the loop is timed by the thread's CPU time, so that a

@@ -7,15 +7,21 @@ conv, output_shape, the layers, plan and the scipy-style entry points share one
 rule each.  Nothing in this module touches array data.
 """
 
+from __future__ import annotations
+
 import math
 import operator
 import os
+from collections.abc import Collection, Iterable, Sequence
 from types import ModuleType
+from typing import Any, Literal, SupportsInt, TypeVar, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from ._boundary import PADDING_MODES
 from ._engine import cpu
+from ._typing import IntArg
 
 resource: ModuleType | None
 try:
@@ -53,12 +59,15 @@ SUPPORTED_DTYPES = (
 #: and the products of them that the core forms, below this bound.
 SIZE_LIMIT = 2**62
 
+#: The type of a checked choice: the value is returned as given.
+_Choice = TypeVar("_Choice")
 
-def _describe(value):
+
+def _describe(value: object) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def as_int(value, name):
+def as_int(value: object, name: str) -> int:
     """Return ``value`` as a Python int, refusing bools, floats and None.
 
     NumPy integer scalars are accepted.  Raises TypeError naming ``name``.
@@ -66,12 +75,29 @@ def as_int(value, name):
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an int, got bool {value!r}")
     try:
-        return operator.index(value)
+        return operator.index(value)  # type: ignore[arg-type]  # index() decides
     except TypeError:
         raise TypeError(f"{name} must be an int, got {_describe(value)}") from None
 
 
-def as_int_tuple(value, name, ndim, minimum):
+@overload
+def as_int_tuple(value: object, name: str, ndim: Literal[1], minimum: int) -> tuple[int]: ...
+
+
+@overload
+def as_int_tuple(value: object, name: str, ndim: Literal[2], minimum: int) -> tuple[int, int]: ...
+
+
+@overload
+def as_int_tuple(value: object, name: str, ndim: Literal[3], minimum: int
+                 ) -> tuple[int, int, int]: ...
+
+
+@overload
+def as_int_tuple(value: object, name: str, ndim: int, minimum: int) -> tuple[int, ...]: ...
+
+
+def as_int_tuple(value: object, name: str, ndim: int, minimum: int) -> tuple[int, ...]:
     """Return ``value`` (an int or a sequence of ``ndim`` ints) as a tuple.
 
     Each entry must be an int ``>= minimum``.  A wrong length, an empty tuple
@@ -101,7 +127,7 @@ def as_int_tuple(value, name, ndim, minimum):
     return result
 
 
-def _as_pad_pair(entry, padding):
+def _as_pad_pair(entry: object, padding: object) -> tuple[int, int]:
     if isinstance(entry, (tuple, list, np.ndarray)):
         if len(entry) != 2:
             raise ValueError(
@@ -118,7 +144,33 @@ def _as_pad_pair(entry, padding):
     return (low, high)
 
 
-def normalize_padding(padding, kernel, stride, dilation, in_spatial):
+@overload
+def normalize_padding(padding: object, kernel: tuple[int], stride: Sequence[int],
+                      dilation: Sequence[int], in_spatial: Sequence[int]
+                      ) -> tuple[tuple[int, int]]: ...
+
+
+@overload
+def normalize_padding(padding: object, kernel: tuple[int, int], stride: Sequence[int],
+                      dilation: Sequence[int], in_spatial: Sequence[int]
+                      ) -> tuple[tuple[int, int], tuple[int, int]]: ...
+
+
+@overload
+def normalize_padding(padding: object, kernel: tuple[int, int, int], stride: Sequence[int],
+                      dilation: Sequence[int], in_spatial: Sequence[int]
+                      ) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]: ...
+
+
+@overload
+def normalize_padding(padding: object, kernel: Sequence[int], stride: Sequence[int],
+                      dilation: Sequence[int], in_spatial: Sequence[int]
+                      ) -> tuple[tuple[int, int], ...]: ...
+
+
+def normalize_padding(padding: object, kernel: Sequence[int], stride: Sequence[int],
+                      dilation: Sequence[int], in_spatial: Sequence[int]
+                      ) -> tuple[tuple[int, int], ...]:
     """Return padding as one ``(low, high)`` pair per spatial dim.
 
     Accepted spellings: an int; one int per dim; one ``(low, high)`` pair per
@@ -136,7 +188,7 @@ def normalize_padding(padding, kernel, stride, dilation, in_spatial):
         if padding == "full":
             return tuple((d * (k - 1),) * 2 for k, d in zip(kernel, dilation))
         if padding == "same":
-            pads = []
+            pads: list[tuple[int, int]] = []
             for size, k, s, d in zip(in_spatial, kernel, stride, dilation):
                 wanted_out = -(-size // s)
                 total = max((wanted_out - 1) * s + d * (k - 1) + 1 - size, 0)
@@ -167,7 +219,7 @@ def normalize_padding(padding, kernel, stride, dilation, in_spatial):
     return (_as_pad_pair(padding, padding),) * ndim
 
 
-def check_choice(value, name, choices):
+def check_choice(value: _Choice, name: str, choices: Collection[str]) -> _Choice:
     """Return ``value`` if it is one of the strings ``choices``.
 
     A non-string is a TypeError, an unknown string a ValueError; both list the
@@ -183,12 +235,12 @@ def check_choice(value, name, choices):
     return value
 
 
-def padding_mode_code(padding_mode):
+def padding_mode_code(padding_mode: object) -> int:
     """Return the engine's integer code for ``padding_mode`` (see ``_boundary``)."""
     return PADDING_MODES.index(check_choice(padding_mode, "padding_mode", PADDING_MODES))
 
 
-def as_padding_value(value, padding_mode):
+def as_padding_value(value: object, padding_mode: str) -> float:
     """``padding_value`` as a float: any real number with ``padding_mode="constant"``.
 
     With another mode only 0 is accepted (the border holds what the mode says).
@@ -203,19 +255,19 @@ def as_padding_value(value, padding_mode):
     return value
 
 
-def _native(dtype):
+def _native(dtype: np.dtype[Any]) -> np.dtype[Any]:
     """The dtype in native byte order (byte-swapped data is converted, not refused)."""
     return dtype.newbyteorder("=") if dtype.byteorder not in "=|" else dtype
 
 
-def _check_dtype(dtype, name):
+def _check_dtype(dtype: np.dtype[Any], name: str) -> None:
     kind = dtype.kind
     if kind in "biu" or _native(dtype) in (np.float32, np.float64):
         return
     raise TypeError(f"{name} has dtype {dtype}; supported dtypes are {SUPPORTED_DTYPES}")
 
 
-def result_dtype(*dtypes_and_names):
+def result_dtype(*dtypes_and_names: tuple[npt.DTypeLike, str]) -> np.dtype[Any]:
     """The dtype rule: the dtype a computation on these inputs produces.
 
     Arguments are ``(dtype, name)`` pairs.  float32 with float32 stays
@@ -231,7 +283,7 @@ def result_dtype(*dtypes_and_names):
     return np.dtype(np.float64)
 
 
-def as_array(value, name):
+def as_array(value: object, name: str) -> npt.NDArray[Any]:
     """``np.asarray(value)`` with a TypeError naming ``name`` on failure.
 
     The dtype is checked (not converted) with the rule of ``result_dtype``.
@@ -251,7 +303,7 @@ def as_array(value, name):
 _FORKED_CHILD = False
 
 
-def _mark_forked_child():
+def _mark_forked_child() -> None:
     global _FORKED_CHILD
     _FORKED_CHILD = True
 
@@ -262,7 +314,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_mark_forked_child)
 
 
-def default_threads():
+def default_threads() -> int:
     """The thread count of a call made with ``threads=None``.
 
     The engine's OpenMP runtime decides, as it does for every OpenMP library
@@ -285,7 +337,7 @@ def default_threads():
         return os.cpu_count() or 1
 
 
-def resolve_threads(threads):
+def resolve_threads(threads: IntArg | None) -> int:
     """The thread count of one call: ``None`` means ``default_threads()``.
 
     In a process forked from one that may have used OpenMP the answer is 1
@@ -320,27 +372,27 @@ STACK_SHARE_OF_ADDRESS_SPACE = 1 / 16
 DEFAULT_STACK_BYTES = 8 * 2**20
 
 
-def _usable_cores():
+def _usable_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
 
 
-def _threads_the_address_space_allows():
+def _threads_the_address_space_allows() -> float:
     """How many thread stacks fit in STACK_SHARE_OF_ADDRESS_SPACE of RLIMIT_AS."""
     if resource is None:  # not POSIX
         return math.inf
-    space = resource.getrlimit(resource.RLIMIT_AS)[0]
+    space: int = resource.getrlimit(resource.RLIMIT_AS)[0]
     if space == resource.RLIM_INFINITY:
         return math.inf
-    stack = resource.getrlimit(resource.RLIMIT_STACK)[0]
+    stack: int = resource.getrlimit(resource.RLIMIT_STACK)[0]
     if stack == resource.RLIM_INFINITY or stack <= 0:
         stack = DEFAULT_STACK_BYTES
     return int(space * STACK_SHARE_OF_ADDRESS_SPACE) // stack
 
 
-def cap_threads(count):
+def cap_threads(count: int) -> int:
     """``count`` capped to what this machine can honour.
 
     Counts up to ``THREADS_ALWAYS_ALLOWED`` are kept; larger ones are capped
@@ -353,10 +405,11 @@ def cap_threads(count):
     if count <= THREADS_ALWAYS_ALLOWED:
         return count
     honoured = min(THREADS_PER_CORE * _usable_cores(), _threads_the_address_space_allows())
-    return min(count, max(THREADS_ALWAYS_ALLOWED, honoured))
+    return int(min(count, max(THREADS_ALWAYS_ALLOWED, honoured)))  # inf is never the minimum
 
 
-def compute_array(array, dtype, *, contiguous=False):
+def compute_array(array: npt.NDArray[Any], dtype: npt.DTypeLike, *,
+                  contiguous: bool = False) -> npt.NDArray[Any]:
     """``array`` as the engine reads it: ``dtype``, native byte order, aligned.
 
     No copy when it already is; otherwise a C-contiguous copy.  Without
@@ -372,7 +425,7 @@ def compute_array(array, dtype, *, contiguous=False):
     return result if usable else np.array(result, dtype=dtype, order="C", copy=True)
 
 
-def check_size(count, what):
+def check_size(count: int, what: str) -> int:
     """Raise ValueError when a derived element count is too large for int64."""
     if count >= SIZE_LIMIT:
         raise ValueError(
@@ -381,7 +434,7 @@ def check_size(count, what):
     return count
 
 
-def format_bytes(nbytes):
+def format_bytes(nbytes: int) -> str:
     """A byte count for people: "512 bytes", "3.9 MiB", "1.0 TiB" (binary units).
 
     >>> format_bytes(1100585369600)
@@ -397,7 +450,7 @@ def format_bytes(nbytes):
     return f"{value / 1024:.1f} ZiB"
 
 
-def check_memory(nbytes, what):
+def check_memory(nbytes: int, what: str) -> int:
     """Raise MemoryError, before allocating, when ``nbytes`` cannot be had.
 
     The bound is the machine's physical memory: a request above it could only
@@ -415,6 +468,6 @@ def check_memory(nbytes, what):
     return nbytes
 
 
-def prod(values):
+def prod(values: Iterable[SupportsInt]) -> int:
     """Product of Python ints (exact, never overflows)."""
     return math.prod(int(v) for v in values)

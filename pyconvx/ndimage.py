@@ -36,10 +36,15 @@ one 1-D pass per axis when that does fewer multiply-adds; each pass runs on
 the engine over a strided view, never a transposed copy.
 """
 
+from __future__ import annotations
+
 import math
 import operator
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal, Union, cast, overload
 
 import numpy as np
+import numpy.typing as npt
 from numpy.exceptions import AxisError
 
 from ._docstrings import DOCS, docfiller
@@ -58,6 +63,7 @@ from ._ndimage_support import (
     store,
 )
 from ._normalize import resolve_threads
+from ._typing import FloatT, IntArg, IntTuple, RealNumber
 from .kernels import _gaussian_radius, _gaussian_weights
 
 __all__ = [
@@ -75,6 +81,33 @@ __all__ = [
     "uniform_filter",
     "uniform_filter1d",
 ]
+
+#: ``mode``: what lies beyond the border, in ``scipy.ndimage``'s names (the
+#: keys of ``_ndimage_support.MODES``).
+NdimageMode = Literal["reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror",
+                      "grid-constant", "grid-wrap"]
+
+#: ``mode`` of a filter that takes one per axis: one for all, or a sequence.
+_Modes = Union[NdimageMode, Sequence[NdimageMode]]
+
+#: ``cval``: a real number, or a complex one for complex data.
+_Scalar = Union[RealNumber, complex]
+
+#: ``output``: the array to write into, the dtype of the result, or None (the
+#: input's dtype).
+_Output = Union[npt.NDArray[Any], npt.DTypeLike, None]
+
+#: Real weights: with them a float input keeps its dtype (complex weights
+#: make the result complex).
+_RealWeights = Union[npt.NDArray[Union[np.bool_, np.integer[Any], np.floating[Any]]],
+                     Sequence[float], Sequence[Sequence[float]],
+                     Sequence[Sequence[Sequence[float]]]]
+
+#: One pass of a multi-pass filter: ``(kernel, pads, padding_mode)``.
+_Pass = tuple[npt.NDArray[Any], list[tuple[int, int]], str]
+
+#: An array of any dtype the filters read or write.
+_Array = npt.NDArray[Any]
 
 DOCS.update({
     "ndimage_input": """\
@@ -175,7 +208,7 @@ DOCS["ndimage_correlate_parameters"] = "\n".join(
 # ----------------------------------------------------------------------------- helpers
 
 
-def _axis(axis, ndim):
+def _axis(axis: IntArg, ndim: int) -> int:
     """``axis`` as a non-negative int (numpy's AxisError when out of range)."""
     axis = operator.index(axis)
     if not -ndim <= axis < ndim:
@@ -183,7 +216,7 @@ def _axis(axis, ndim):
     return axis % ndim
 
 
-def _weights(weights, name="weights"):
+def _weights(weights: npt.ArrayLike, name: str = "weights") -> _Array:
     """The kernel as float64 (or complex128) array."""
     array = np.asarray(weights)
     if array.dtype.kind == "c":
@@ -193,7 +226,7 @@ def _weights(weights, name="weights"):
     return array.astype(np.float64)
 
 
-def _axis_pass(ndim, weights, axis, origin, mode):
+def _axis_pass(ndim: int, weights: _Array, axis: int, origin: int, mode: str) -> _Pass:
     """``(kernel, pads, mode)`` of a pass of the 1-D ``weights`` along ``axis``."""
     shape = [1] * ndim
     shape[axis] = weights.size
@@ -202,20 +235,23 @@ def _axis_pass(ndim, weights, axis, origin, mode):
     return weights.reshape(shape), pads, mode
 
 
-def _one_axis(source, weights, axis, origin, mode, cval, out_dtype, threads):
+def _one_axis(source: _Array, weights: _Array, axis: int, origin: int, mode: str, cval: _Scalar,
+              out_dtype: np.dtype[Any], threads: int) -> _Array:
     """Correlate ``source`` with the 1-D ``weights`` along ``axis``; the result in ``out_dtype``."""
     kernel, pads, mode = _axis_pass(source.ndim, weights, axis, origin, mode)
     return filter_array(source, kernel, pads, mode, cval, out_dtype, threads)
 
 
-def _run_passes(array, passes, cval, out_dtype, threads):
+def _run_passes(array: _Array, passes: Sequence[_Pass], cval: _Scalar, out_dtype: np.dtype[Any],
+                threads: int) -> _Array:
     """The passes in turn (each stored in ``out_dtype``), or a copy of ``array`` for none."""
     if not passes:
         return _copy(array, out_dtype)
     return filter_passes(array, passes, cval, out_dtype, threads)
 
 
-def _prepare(input, output, threads):
+def _prepare(input: npt.ArrayLike, output: _Output, threads: int | None
+             ) -> tuple[_Array, _Array | None, np.dtype[Any], int]:
     """The input array, the output array (or None), the output dtype, the thread count."""
     array = input_array(input)
     target, out_dtype = output_spec(output, array.shape, array.dtype,
@@ -223,12 +259,12 @@ def _prepare(input, output, threads):
     return array, target, out_dtype, resolve_threads(threads)
 
 
-def _copy(array, out_dtype):
+def _copy(array: _Array, out_dtype: np.dtype[Any]) -> _Array:
     """The input itself as the result (a filter over no axis)."""
     return np.array(array, dtype=out_dtype, copy=True)
 
 
-def _as_size(value, name):
+def _as_size(value: RealNumber, name: str) -> int:
     """An integral number (an int, or a float without a fraction) as an int."""
     if is_integral(value):
         return int(value)
@@ -240,7 +276,9 @@ def _as_size(value, name):
 # ----------------------------------------------------------------------------- correlate
 
 
-def _correlate1d(input, weights, axis, output, mode, cval, origin, threads, convolution):
+def _correlate1d(input: npt.ArrayLike, weights: npt.ArrayLike, axis: IntArg, output: _Output,
+                 mode: NdimageMode, cval: _Scalar, origin: IntArg, threads: int | None,
+                 convolution: bool) -> _Array:
     array = input_array(input)
     threads = resolve_threads(threads)
     kernel = _weights(weights)
@@ -262,9 +300,22 @@ def _correlate1d(input, weights, axis, output, mode, cval, origin, threads, conv
     return result_array(result, target)
 
 
+@overload
+def correlate1d(input: npt.NDArray[FloatT], weights: _RealWeights, axis: IntArg = -1,
+                output: None = None, mode: NdimageMode = "reflect", cval: _Scalar = 0.0,
+                origin: IntArg = 0, *, threads: int | None = None) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def correlate1d(input: npt.ArrayLike, weights: npt.ArrayLike, axis: IntArg = -1,
+                output: _Output = None, mode: NdimageMode = "reflect", cval: _Scalar = 0.0,
+                origin: IntArg = 0, *, threads: int | None = None) -> _Array: ...
+
+
 @docfiller
-def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
-                threads=None):
+def correlate1d(input: npt.ArrayLike, weights: npt.ArrayLike, axis: IntArg = -1,
+                output: _Output = None, mode: NdimageMode = "reflect", cval: _Scalar = 0.0,
+                origin: IntArg = 0, *, threads: int | None = None) -> _Array:
     """One-dimensional correlation along one axis, as ``scipy.ndimage.correlate1d``.
 
     ``out[..., i, ...] = sum_k weights[k] * input[..., i + k - (K // 2 +
@@ -289,9 +340,22 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     return _correlate1d(input, weights, axis, output, mode, cval, origin, threads, False)
 
 
+@overload
+def convolve1d(input: npt.NDArray[FloatT], weights: _RealWeights, axis: IntArg = -1,
+               output: None = None, mode: NdimageMode = "reflect", cval: _Scalar = 0.0,
+               origin: IntArg = 0, *, threads: int | None = None) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def convolve1d(input: npt.ArrayLike, weights: npt.ArrayLike, axis: IntArg = -1,
+               output: _Output = None, mode: NdimageMode = "reflect", cval: _Scalar = 0.0,
+               origin: IntArg = 0, *, threads: int | None = None) -> _Array: ...
+
+
 @docfiller
-def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
-               threads=None):
+def convolve1d(input: npt.ArrayLike, weights: npt.ArrayLike, axis: IntArg = -1,
+               output: _Output = None, mode: NdimageMode = "reflect", cval: _Scalar = 0.0,
+               origin: IntArg = 0, *, threads: int | None = None) -> _Array:
     """One-dimensional convolution along one axis, as ``scipy.ndimage.convolve1d``.
 
     :func:`correlate1d` with the kernel reversed; ``origin`` is mirrored with
@@ -313,7 +377,9 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     return _correlate1d(input, weights, axis, output, mode, cval, origin, threads, True)
 
 
-def _correlate(input, weights, output, mode, cval, origin, axes, threads, convolution):
+def _correlate(input: npt.ArrayLike, weights: npt.ArrayLike, output: _Output, mode: NdimageMode,
+               cval: _Scalar, origin: IntTuple, axes: IntTuple | None, threads: int | None,
+               convolution: bool) -> _Array:
     array = input_array(input)
     threads = resolve_threads(threads)
     kernel = _weights(weights)
@@ -349,9 +415,22 @@ def _correlate(input, weights, output, mode, cval, origin, axes, threads, convol
     return result_array(result, target)
 
 
+@overload
+def correlate(input: npt.NDArray[FloatT], weights: _RealWeights, output: None = None,
+              mode: NdimageMode = "reflect", cval: _Scalar = 0.0, origin: IntTuple = 0, *,
+              axes: IntTuple | None = None, threads: int | None = None) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def correlate(input: npt.ArrayLike, weights: npt.ArrayLike, output: _Output = None,
+              mode: NdimageMode = "reflect", cval: _Scalar = 0.0, origin: IntTuple = 0, *,
+              axes: IntTuple | None = None, threads: int | None = None) -> _Array: ...
+
+
 @docfiller
-def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
-              threads=None):
+def correlate(input: npt.ArrayLike, weights: npt.ArrayLike, output: _Output = None,
+              mode: NdimageMode = "reflect", cval: _Scalar = 0.0, origin: IntTuple = 0, *,
+              axes: IntTuple | None = None, threads: int | None = None) -> _Array:
     """Multidimensional correlation, as ``scipy.ndimage.correlate``.
 
     ``out[i] = sum_k weights[k] * input[i + k - (K // 2 + origin)]`` with
@@ -381,9 +460,22 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     return _correlate(input, weights, output, mode, cval, origin, axes, threads, False)
 
 
+@overload
+def convolve(input: npt.NDArray[FloatT], weights: _RealWeights, output: None = None,
+             mode: NdimageMode = "reflect", cval: _Scalar = 0.0, origin: IntTuple = 0, *,
+             axes: IntTuple | None = None, threads: int | None = None) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def convolve(input: npt.ArrayLike, weights: npt.ArrayLike, output: _Output = None,
+             mode: NdimageMode = "reflect", cval: _Scalar = 0.0, origin: IntTuple = 0, *,
+             axes: IntTuple | None = None, threads: int | None = None) -> _Array: ...
+
+
 @docfiller
-def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
-             threads=None):
+def convolve(input: npt.ArrayLike, weights: npt.ArrayLike, output: _Output = None,
+             mode: NdimageMode = "reflect", cval: _Scalar = 0.0, origin: IntTuple = 0, *,
+             axes: IntTuple | None = None, threads: int | None = None) -> _Array:
     """Multidimensional convolution, as ``scipy.ndimage.convolve``.
 
     :func:`correlate` with the kernel reversed along every axis; each origin
@@ -414,7 +506,8 @@ def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *,
 # ----------------------------------------------------------------------------- Gaussian
 
 
-def _gaussian_kernel(sigma, order, truncate, radius):
+def _gaussian_kernel(sigma: RealNumber, order: IntArg, truncate: RealNumber,
+                     radius: IntArg | None) -> npt.NDArray[np.float64]:
     """The correlation weights of ``gaussian_filter1d`` (float64)."""
     try:
         sigma = float(sigma)
@@ -437,9 +530,11 @@ def _gaussian_kernel(sigma, order, truncate, radius):
     return _gaussian_weights(sigma, int(radius), int(order))[::-1]
 
 
-def _gaussian_passes(array, sigmas, orders, modes, radii, axes, cval, truncate, out_dtype,
-                     threads):
-    passes = []
+def _gaussian_passes(array: _Array, sigmas: Sequence[Any], orders: Sequence[Any],
+                     modes: Sequence[Any], radii: Sequence[Any], axes: Iterable[int],
+                     cval: _Scalar, truncate: RealNumber, out_dtype: np.dtype[Any],
+                     threads: int) -> _Array:
+    passes: list[_Pass] = []
     for axis, sigma, order, mode, radius in zip(axes, sigmas, orders, modes, radii):
         if not sigma > 1e-15:   # SciPy leaves an axis of sigma ~0 (or below) unfiltered
             continue
@@ -448,9 +543,26 @@ def _gaussian_passes(array, sigmas, orders, modes, radii, axes, cval, truncate, 
     return _run_passes(array, passes, cval, out_dtype, threads)
 
 
+@overload
+def gaussian_filter1d(input: npt.NDArray[FloatT], sigma: RealNumber, axis: IntArg = -1,
+                      order: IntArg = 0, output: None = None, mode: NdimageMode = "reflect",
+                      cval: _Scalar = 0.0, truncate: RealNumber = 4.0, *,
+                      radius: IntArg | None = None, threads: int | None = None
+                      ) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def gaussian_filter1d(input: npt.ArrayLike, sigma: RealNumber, axis: IntArg = -1,
+                      order: IntArg = 0, output: _Output = None, mode: NdimageMode = "reflect",
+                      cval: _Scalar = 0.0, truncate: RealNumber = 4.0, *,
+                      radius: IntArg | None = None, threads: int | None = None) -> _Array: ...
+
+
 @docfiller
-def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0,
-                      truncate=4.0, *, radius=None, threads=None):
+def gaussian_filter1d(input: npt.ArrayLike, sigma: RealNumber, axis: IntArg = -1,
+                      order: IntArg = 0, output: _Output = None, mode: NdimageMode = "reflect",
+                      cval: _Scalar = 0.0, truncate: RealNumber = 4.0, *,
+                      radius: IntArg | None = None, threads: int | None = None) -> _Array:
     """One-dimensional Gaussian filter (or derivative), as ``scipy.ndimage.gaussian_filter1d``.
 
     Correlation along ``axis`` with the sampled Gaussian of ``sigma``
@@ -491,9 +603,28 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     return result_array(result, target)
 
 
+@overload
+def gaussian_filter(input: npt.NDArray[FloatT], sigma: RealNumber | Sequence[RealNumber],
+                    order: IntTuple = 0, output: None = None, mode: _Modes = "reflect",
+                    cval: _Scalar = 0.0, truncate: RealNumber = 4.0, *,
+                    radius: IntTuple | None = None, axes: IntTuple | None = None,
+                    threads: int | None = None) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def gaussian_filter(input: npt.ArrayLike, sigma: RealNumber | Sequence[RealNumber],
+                    order: IntTuple = 0, output: _Output = None, mode: _Modes = "reflect",
+                    cval: _Scalar = 0.0, truncate: RealNumber = 4.0, *,
+                    radius: IntTuple | None = None, axes: IntTuple | None = None,
+                    threads: int | None = None) -> _Array: ...
+
+
 @docfiller
-def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0,
-                    truncate=4.0, *, radius=None, axes=None, threads=None):
+def gaussian_filter(input: npt.ArrayLike, sigma: RealNumber | Sequence[RealNumber],
+                    order: IntTuple = 0, output: _Output = None, mode: _Modes = "reflect",
+                    cval: _Scalar = 0.0, truncate: RealNumber = 4.0, *,
+                    radius: IntTuple | None = None, axes: IntTuple | None = None,
+                    threads: int | None = None) -> _Array:
     """Multidimensional Gaussian filter, as ``scipy.ndimage.gaussian_filter``.
 
     One :func:`gaussian_filter1d` pass per filtered axis, each stored in the
@@ -545,7 +676,8 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
 # ----------------------------------------------------------------------------- uniform
 
 
-def _uniform_passes(array, jobs, cval, out_dtype, threads):
+def _uniform_passes(array: _Array, jobs: Sequence[tuple[int, int, int, str]], cval: _Scalar,
+                    out_dtype: np.dtype[Any], threads: int) -> _Array:
     """The mean over ``size`` samples along each ``(axis, size, origin, mode)`` of ``jobs``.
 
     Into an integer output each sum is taken with unit weights (exactly, in
@@ -565,9 +697,22 @@ def _uniform_passes(array, jobs, cval, out_dtype, threads):
     return _copy(array, out_dtype) if result is array else result
 
 
+@overload
+def uniform_filter1d(input: npt.NDArray[FloatT], size: IntArg, axis: IntArg = -1,
+                     output: None = None, mode: NdimageMode = "reflect", cval: _Scalar = 0.0,
+                     origin: IntArg = 0, *, threads: int | None = None) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def uniform_filter1d(input: npt.ArrayLike, size: IntArg, axis: IntArg = -1, output: _Output = None,
+                     mode: NdimageMode = "reflect", cval: _Scalar = 0.0, origin: IntArg = 0, *,
+                     threads: int | None = None) -> _Array: ...
+
+
 @docfiller
-def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
-                     threads=None):
+def uniform_filter1d(input: npt.ArrayLike, size: IntArg, axis: IntArg = -1, output: _Output = None,
+                     mode: NdimageMode = "reflect", cval: _Scalar = 0.0, origin: IntArg = 0, *,
+                     threads: int | None = None) -> _Array:
     """One-dimensional mean filter, as ``scipy.ndimage.uniform_filter1d``.
 
     The mean of ``size`` consecutive samples along ``axis``, anchored like a
@@ -607,9 +752,23 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     return result_array(result, target)
 
 
+@overload
+def uniform_filter(input: npt.NDArray[FloatT], size: IntTuple = 3, output: None = None,
+                   mode: _Modes = "reflect", cval: _Scalar = 0.0, origin: IntTuple = 0, *,
+                   axes: IntTuple | None = None, threads: int | None = None
+                   ) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def uniform_filter(input: npt.ArrayLike, size: IntTuple = 3, output: _Output = None,
+                   mode: _Modes = "reflect", cval: _Scalar = 0.0, origin: IntTuple = 0, *,
+                   axes: IntTuple | None = None, threads: int | None = None) -> _Array: ...
+
+
 @docfiller
-def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
-                   axes=None, threads=None):
+def uniform_filter(input: npt.ArrayLike, size: IntTuple = 3, output: _Output = None,
+                   mode: _Modes = "reflect", cval: _Scalar = 0.0, origin: IntTuple = 0, *,
+                   axes: IntTuple | None = None, threads: int | None = None) -> _Array:
     """Multidimensional mean filter, as ``scipy.ndimage.uniform_filter``.
 
     One :func:`uniform_filter1d` pass per filtered axis whose size is above
@@ -643,7 +802,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     sizes = normalize_sequence(size, count, "size")
     origins = normalize_sequence(origin, count, "origin")
     modes = normalize_sequence(mode, count, "mode")
-    jobs = []
+    jobs: list[tuple[int, int, int, str]] = []
     for axis, size_, origin_, mode_ in zip(axes, sizes, origins, modes):
         size_ = _as_size(size_, "size")
         if size_ > 1:
@@ -655,7 +814,8 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
 # ----------------------------------------------------------------------------- derivatives
 
 
-def _gradient(input, axis, output, mode, cval, threads, smoothing):
+def _gradient(input: npt.ArrayLike, axis: IntArg, output: _Output, mode: _Modes, cval: _Scalar,
+              threads: int | None, smoothing: npt.NDArray[np.float64]) -> _Array:
     array, target, out_dtype, threads = _prepare(input, output, threads)
     axis = _axis(axis, array.ndim)
     modes = [padding_mode(m) for m in normalize_sequence(mode, array.ndim, "mode")]
@@ -665,8 +825,21 @@ def _gradient(input, axis, output, mode, cval, threads, smoothing):
     return result_array(_run_passes(array, passes, cval, out_dtype, threads), target)
 
 
+@overload
+def sobel(input: npt.NDArray[FloatT], axis: IntArg = -1, output: None = None,
+          mode: _Modes = "reflect", cval: _Scalar = 0.0, *, threads: int | None = None
+          ) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def sobel(input: npt.ArrayLike, axis: IntArg = -1, output: _Output = None,
+          mode: _Modes = "reflect", cval: _Scalar = 0.0, *, threads: int | None = None
+          ) -> _Array: ...
+
+
 @docfiller
-def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, threads=None):
+def sobel(input: npt.ArrayLike, axis: IntArg = -1, output: _Output = None,
+          mode: _Modes = "reflect", cval: _Scalar = 0.0, *, threads: int | None = None) -> _Array:
     """Sobel derivative along one axis, as ``scipy.ndimage.sobel``.
 
     The difference ``[-1, 0, 1]`` along ``axis``, then the smoothing
@@ -692,8 +865,21 @@ def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0, *, threads=None
     return _gradient(input, axis, output, mode, cval, threads, np.array([1.0, 2.0, 1.0]))
 
 
+@overload
+def prewitt(input: npt.NDArray[FloatT], axis: IntArg = -1, output: None = None,
+            mode: _Modes = "reflect", cval: _Scalar = 0.0, *, threads: int | None = None
+            ) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def prewitt(input: npt.ArrayLike, axis: IntArg = -1, output: _Output = None,
+            mode: _Modes = "reflect", cval: _Scalar = 0.0, *, threads: int | None = None
+            ) -> _Array: ...
+
+
 @docfiller
-def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, threads=None):
+def prewitt(input: npt.ArrayLike, axis: IntArg = -1, output: _Output = None,
+            mode: _Modes = "reflect", cval: _Scalar = 0.0, *, threads: int | None = None) -> _Array:
     """Prewitt derivative along one axis, as ``scipy.ndimage.prewitt``.
 
     The difference ``[-1, 0, 1]`` along ``axis``, then the box ``[1, 1, 1]``
@@ -717,9 +903,11 @@ def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0, *, threads=No
     return _gradient(input, axis, output, mode, cval, threads, np.array([1.0, 1.0, 1.0]))
 
 
-def _sum_of_derivatives(array, axes, modes, derivative, out_dtype, square):
+def _sum_of_derivatives(array: _Array, axes: Sequence[int], modes: Sequence[Any],
+                        derivative: Callable[[int, Any], _Array], out_dtype: np.dtype[Any],
+                        square: bool) -> _Array:
     """``sum_a d_a`` (or ``sum_a d_a**2``) over ``axes``, accumulated in ``out_dtype``."""
-    total = None
+    total: _Array | None = None
     for axis, mode in zip(axes, modes):
         term = derivative(axis, mode)
         if square:
@@ -728,11 +916,25 @@ def _sum_of_derivatives(array, axes, modes, derivative, out_dtype, square):
             total = term
         else:
             total += term
-    return total
+    return cast(_Array, total)  # the callers give at least one axis
+
+
+@overload
+def laplace(input: npt.NDArray[FloatT], output: None = None, mode: _Modes = "reflect",
+            cval: _Scalar = 0.0, *, axes: IntTuple | None = None, threads: int | None = None
+            ) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def laplace(input: npt.ArrayLike, output: _Output = None, mode: _Modes = "reflect",
+            cval: _Scalar = 0.0, *, axes: IntTuple | None = None, threads: int | None = None
+            ) -> _Array: ...
 
 
 @docfiller
-def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, threads=None):
+def laplace(input: npt.ArrayLike, output: _Output = None, mode: _Modes = "reflect",
+            cval: _Scalar = 0.0, *, axes: IntTuple | None = None, threads: int | None = None
+            ) -> _Array:
     """The discrete Laplacian, as ``scipy.ndimage.laplace``.
 
     The sum over the filtered axes of the second difference ``[1, -2, 1]``
@@ -765,15 +967,17 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, threads=
     modes = normalize_sequence(mode, len(axes), "mode")
     second = np.array([1.0, -2.0, 1.0])
 
-    def derivative(axis, mode):
+    def derivative(axis: int, mode: Any) -> _Array:
         return _one_axis(array, second, axis, 0, padding_mode(mode), cval, out_dtype, threads)
 
     result = _sum_of_derivatives(array, axes, modes, derivative, out_dtype, square=False)
     return result_array(result, target)
 
 
-def _gaussian_derivative(array, sigma, axis, order, mode, cval, truncate, radius, out_dtype,
-                         threads):
+def _gaussian_derivative(array: _Array, sigma: RealNumber | Sequence[RealNumber], axis: int,
+                         order: int, mode: Any, cval: _Scalar, truncate: RealNumber,
+                         radius: IntTuple | None, out_dtype: np.dtype[Any], threads: int
+                         ) -> _Array:
     """``gaussian_filter(array, sigma, order)`` with ``order`` on ``axis``, 0 elsewhere."""
     ndim = array.ndim
     orders = [0] * ndim
@@ -783,9 +987,26 @@ def _gaussian_derivative(array, sigma, axis, order, mode, cval, truncate, radius
                             range(ndim), cval, truncate, out_dtype, threads)
 
 
+@overload
+def gaussian_laplace(input: npt.NDArray[FloatT], sigma: RealNumber | Sequence[RealNumber],
+                     output: None = None, mode: _Modes = "reflect", cval: _Scalar = 0.0, *,
+                     axes: IntTuple | None = None, truncate: RealNumber = 4.0,
+                     radius: IntTuple | None = None, threads: int | None = None
+                     ) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def gaussian_laplace(input: npt.ArrayLike, sigma: RealNumber | Sequence[RealNumber],
+                     output: _Output = None, mode: _Modes = "reflect", cval: _Scalar = 0.0, *,
+                     axes: IntTuple | None = None, truncate: RealNumber = 4.0,
+                     radius: IntTuple | None = None, threads: int | None = None) -> _Array: ...
+
+
 @docfiller
-def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None,
-                     truncate=4.0, radius=None, threads=None):
+def gaussian_laplace(input: npt.ArrayLike, sigma: RealNumber | Sequence[RealNumber],
+                     output: _Output = None, mode: _Modes = "reflect", cval: _Scalar = 0.0, *,
+                     axes: IntTuple | None = None, truncate: RealNumber = 4.0,
+                     radius: IntTuple | None = None, threads: int | None = None) -> _Array:
     """Laplacian of Gaussian, as ``scipy.ndimage.gaussian_laplace``.
 
     The sum over the filtered axes of the Gaussian's second derivative along
@@ -826,7 +1047,7 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
     sigmas = expand_to_rank(normalize_sequence(sigma, len(axes), "sigma"), axes, array.ndim, 0)
     modes = normalize_sequence(mode, len(axes), "mode")
 
-    def derivative(axis, mode):
+    def derivative(axis: int, mode: Any) -> _Array:
         return _gaussian_derivative(array, sigmas, axis, 2, mode, cval, truncate, radius,
                                     out_dtype, threads)
 
@@ -834,9 +1055,29 @@ def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axe
     return result_array(result, target)
 
 
+@overload
+def gaussian_gradient_magnitude(input: npt.NDArray[FloatT],
+                                sigma: RealNumber | Sequence[RealNumber], output: None = None,
+                                mode: _Modes = "reflect", cval: _Scalar = 0.0, *,
+                                axes: IntTuple | None = None, truncate: RealNumber = 4.0,
+                                radius: IntTuple | None = None, threads: int | None = None
+                                ) -> npt.NDArray[FloatT]: ...
+
+
+@overload
+def gaussian_gradient_magnitude(input: npt.ArrayLike, sigma: RealNumber | Sequence[RealNumber],
+                                output: _Output = None, mode: _Modes = "reflect",
+                                cval: _Scalar = 0.0, *, axes: IntTuple | None = None,
+                                truncate: RealNumber = 4.0, radius: IntTuple | None = None,
+                                threads: int | None = None) -> _Array: ...
+
+
 @docfiller
-def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *,
-                                axes=None, truncate=4.0, radius=None, threads=None):
+def gaussian_gradient_magnitude(input: npt.ArrayLike, sigma: RealNumber | Sequence[RealNumber],
+                                output: _Output = None, mode: _Modes = "reflect",
+                                cval: _Scalar = 0.0, *, axes: IntTuple | None = None,
+                                truncate: RealNumber = 4.0, radius: IntTuple | None = None,
+                                threads: int | None = None) -> _Array:
     """Gradient magnitude from Gaussian derivatives, as SciPy's ``gaussian_gradient_magnitude``.
 
     ``sqrt(sum_a d_a**2)`` over the filtered axes, ``d_a`` the Gaussian's
@@ -878,7 +1119,7 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
         return result_array(_copy(array, out_dtype), target)
     modes = normalize_sequence(mode, len(axes), "mode")
 
-    def derivative(axis, mode):
+    def derivative(axis: int, mode: Any) -> _Array:
         return _gaussian_derivative(array, sigma, axis, 1, mode, cval, truncate, radius,
                                     out_dtype, threads)
 

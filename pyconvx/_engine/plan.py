@@ -9,13 +9,19 @@ never on the thread count, so results are bitwise identical for every thread
 count (threads only change how the same work units are spread).
 """
 
+from __future__ import annotations
+
 import dataclasses
 import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from .._normalize import as_array, check_choice, check_memory, resolve_threads, result_dtype
+from .._typing import Algorithm, DataFormat, IntArg, IntTuple, PaddingArg, PaddingMode, RealNumber
 from ..shapes import ConvGeometry, describe_conv
 from . import dispatch, layout
 from .contract import DirectPlan, Kind, ukernel_set_tiles
@@ -157,22 +163,22 @@ class Plan:
     True
     """
 
-    algorithm: str
+    algorithm: Literal["direct", "winograd", "fft"]
     reason: str
-    microkernel: "str | None"
-    tile: "tuple | None"
-    simd: "str | None"
-    box: "tuple | None"
+    microkernel: str | None
+    tile: tuple[int, int] | None
+    simd: str | None
+    box: tuple[int, ...] | None
     dtype: str
     threads: int
     workspace_bytes: int
     flops: int
     work_units: int
     geometry: ConvGeometry
-    error_bound: str
-    records: tuple = field(repr=False, compare=False, default=())
+    error_bound: Literal["elementwise", "tile", "global"]
+    records: tuple[DirectPlan, ...] = field(repr=False, compare=False, default=())
 
-    def __str__(self):
+    def __str__(self) -> str:
         g = self.geometry
         return "\n".join([
             f"pyconvx plan: {self.algorithm} ({self.reason})",
@@ -187,14 +193,14 @@ class Plan:
             f"  FLOPs     : {self.flops} ({self.flops / 1e9:.3g} GFLOP)",
         ])
 
-    def _describe_microkernel(self):
-        if self.microkernel is None:
+    def _describe_microkernel(self) -> str:
+        if self.microkernel is None or self.tile is None:
             return "numpy.fft (pocketfft)"
         rows, cols = self.tile
         return f"{self.microkernel} {rows}x{cols} ({self.simd}), output box {self.box}"
 
 
-def _rowblock_refusal(geometry):
+def _rowblock_refusal(geometry: ConvGeometry) -> str | None:
     """Why the rowblock microkernel cannot take this problem, or None if it can."""
     if geometry.ndim != 2:
         return f"it is 2-d only (this problem has {geometry.ndim} spatial dims)"
@@ -207,7 +213,7 @@ def _rowblock_refusal(geometry):
     return None
 
 
-def _depthwise_refusal(geometry):
+def _depthwise_refusal(geometry: ConvGeometry) -> str | None:
     """Why the depthwise microkernel cannot take this problem, or None if it can."""
     if geometry.ndim != 2:
         return f"it is 2-d only (this problem has {geometry.ndim} spatial dims)"
@@ -217,7 +223,7 @@ def _depthwise_refusal(geometry):
     return None
 
 
-def _winograd_refusal(geometry):
+def _winograd_refusal(geometry: ConvGeometry) -> str | None:
     """Why Winograd F(2x2, 3x3) cannot take this problem, or None if it can."""
     if geometry.ndim != 2 or geometry.kernel != (3, 3):
         return f"it needs a 2-d 3x3 kernel (got kernel {geometry.kernel})"
@@ -227,7 +233,7 @@ def _winograd_refusal(geometry):
     return None
 
 
-def _winograd_box(geometry, mr, nr, esize):
+def _winograd_box(geometry: ConvGeometry, mr: int, nr: int, esize: int) -> list[int]:
     """Winograd's output box: whole 2x2 tiles, full width, as many tile rows as
     let the band, V (all input channels) and M (all output panels) fit
     WINOGRAD_TARGET_BYTES; among those row counts, the one whose tiles fill
@@ -235,7 +241,7 @@ def _winograd_box(geometry, mr, nr, esize):
     cin_g, n_panels = geometry.in_per_group, -(-geometry.out_per_group // mr)
     width = 2 * -(-geometry.out_spatial[1] // 2)
 
-    def nbytes(rows):
+    def nbytes(rows: int) -> int:
         tiles = rows * (width // 2)
         return (cin_g * (2 * rows + 2) * (width + 2)
                 + 16 * (cin_g + n_panels * mr) * (-(-tiles // nr) * nr)) * esize
@@ -257,17 +263,18 @@ def _winograd_box(geometry, mr, nr, esize):
     return [2 * best_rows, width]
 
 
-def _winograd_waste(tiles, nr):
+def _winograd_waste(tiles: int, nr: int) -> float:
     """Share of the GEMMs' NR-wide columns that are padding for this many tiles."""
     return (-(-tiles // nr) * nr - tiles) / (-(-tiles // nr) * nr)
 
 
 #: Why each algorithm that takes only some problems cannot take this one (None if it can).
-_REFUSALS = {"depthwise": _depthwise_refusal, "winograd": _winograd_refusal,
-             "rowblock": _rowblock_refusal}
+_REFUSALS: dict[str, Callable[[ConvGeometry], str | None]] = {
+    "depthwise": _depthwise_refusal, "winograd": _winograd_refusal,
+    "rowblock": _rowblock_refusal}
 
 
-def check_forced_algorithm(geometry, algorithm):
+def check_forced_algorithm(geometry: ConvGeometry, algorithm: str) -> None:
     """ValueError when ``algorithm`` was asked for and cannot take this problem.
 
     The planner's rule; ``conv`` also applies it to the problems it computes
@@ -279,7 +286,8 @@ def check_forced_algorithm(geometry, algorithm):
         raise ValueError(f"algorithm={algorithm!r} cannot take this problem: {why}")
 
 
-def _choose_microkernel(level, dtype, geometry, forced=None):
+def _choose_microkernel(level: int, dtype: np.dtype[Any], geometry: ConvGeometry,
+                        forced: str | None = None) -> tuple[Kind, tuple[int, int]]:
     """The kind of work (a ``Kind``) and its tile ``(rows, cols)`` for this problem.
 
     * depthwise: 2-d, one input and one output channel per group, any stride and
@@ -292,7 +300,7 @@ def _choose_microkernel(level, dtype, geometry, forced=None):
     * gemm: MR output channels x NR pixels;
     * winograd: 3x3 stride-1 layers with enough channels, on the gemm tile.
     """
-    tiles = ukernel_set_tiles(level)[dtype.name]
+    tiles = cast(dict[str, Any], ukernel_set_tiles(level))[dtype.name]
     gemm_mr, gemm_nr = tiles["gemm"]
     rowblock = (Kind.ROWBLOCK, tiles["rowblock"])
     row = (Kind.ROW, tiles["row"])
@@ -329,7 +337,9 @@ def _choose_microkernel(level, dtype, geometry, forced=None):
     return gemm
 
 
-def _output_box(geometry, kind, mr, nr, esize, threads, residues, inplace):
+def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int, threads: int,
+                residues: Sequence[Sequence[int]], inplace: bool
+                ) -> tuple[list[int], int, int, Callable[[Sequence[int]], int]]:
     """The output box of one work unit and the split of the output channels.
 
     Returns ``(box, m_blocks, panels_per_block)``.  The box shrinks, outermost
@@ -344,12 +354,12 @@ def _output_box(geometry, kind, mr, nr, esize, threads, residues, inplace):
     n_phase = math.prod(len(r) for r in residues)
     splittable = ndim - 1 if inplace else ndim
 
-    def band_ext(box):
+    def band_ext(box: Sequence[int]) -> tuple[list[int], list[int], int]:
         if kind == Kind.ROWBLOCK:  # whole groups of MB rows: round the rows up
             box = [-(-box[0] // mr) * mr] + list(box[1:])
         return layout.band_layout(box, geometry.kernel, geometry.stride, geometry.dilation)
 
-    def band_bytes(box):
+    def band_bytes(box: Sequence[int]) -> int:
         # sized as for one channel at least: a problem without input channels
         # still walks its boxes (to add the bias), and the index tables follow them
         return max(geometry.in_per_group, 1) * n_phase * band_ext(box)[2] * esize
@@ -366,7 +376,7 @@ def _output_box(geometry, kind, mr, nr, esize, threads, residues, inplace):
                 i = 1  # keep bands of whole row blocks: split wide rows instead
             box[i] = -(-box[i] // 2)
 
-    def unit_count(box):
+    def unit_count(box: Sequence[int]) -> int:
         return geometry.batch * geometry.groups * math.prod(
             -(-o // b) for o, b in zip(geometry.out_spatial, box))
 
@@ -380,7 +390,7 @@ def _output_box(geometry, kind, mr, nr, esize, threads, residues, inplace):
         panels_per_block = max(1, WEIGHT_BLOCK_TARGET_BYTES // panel_bytes)
         m_blocks = -(-n_panels // panels_per_block)
 
-    def tiles(box):
+    def tiles(box: Sequence[int]) -> float:
         _, pitch, _ = band_ext(box)
         return (sum((b - 1) * p for b, p in zip(box, pitch)) + 1) / nr
 
@@ -399,7 +409,8 @@ def _output_box(geometry, kind, mr, nr, esize, threads, residues, inplace):
     return box, m_blocks, panels_per_block, band_bytes
 
 
-def _depthwise_units(geometry, box, band_bytes):
+def _depthwise_units(geometry: ConvGeometry, box: list[int],
+                     band_bytes: Callable[[Sequence[int]], int]) -> tuple[int, int, list[int]]:
     """Channels per depthwise unit and the (possibly shorter) box.
 
     Units of several channel planes (boxes of one channel for large planes),
@@ -410,7 +421,7 @@ def _depthwise_units(geometry, box, band_bytes):
     per_channel = max(band_bytes(box), 1)
     cpu = max(1, min(geometry.groups, DEPTHWISE_UNIT_BYTES // per_channel))
 
-    def dw_units(cpu, box):
+    def dw_units(cpu: int, box: Sequence[int]) -> int:
         return geometry.batch * -(-geometry.groups // cpu) * math.prod(
             -(-o // b) for o, b in zip(geometry.out_spatial, box))
 
@@ -424,7 +435,8 @@ def _depthwise_units(geometry, box, band_bytes):
     return cpu, dw_blocks, box
 
 
-def contiguous_strides(geometry, channels, spatial):
+def contiguous_strides(geometry: ConvGeometry, channels: int, spatial: Sequence[int]
+                       ) -> list[int]:
     """Element strides ``(n, c, *spatial)`` of a C-contiguous batched array of
     ``channels`` and ``spatial`` in the problem's data_format."""
     if geometry.data_format == "channels_last":
@@ -438,13 +450,15 @@ def contiguous_strides(geometry, channels, spatial):
 class _ScratchTooLarge(Exception):
     """One output's window needs more scratch than WORKSPACE_LIMIT_BYTES allows."""
 
-    def __init__(self, per_thread):
+    def __init__(self, per_thread: int) -> None:
         super().__init__(per_thread)
         self.per_thread = per_thread
 
 
-def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None,
-                   out_strides=None, block=None):
+def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, level: int,
+                   x_strides: Sequence[int], flip: bool, forced: str | None = None,
+                   out_strides: Sequence[int] | None = None,
+                   block: dict[str, Any] | None = None) -> DirectPlan:
     """Lay out the direct engine's computation; return the DirectPlan record.
 
     ``out_strides``: element strides ``(n, c, *spatial)`` of the output the
@@ -583,7 +597,8 @@ def _direct_record(geometry, dtype, threads, level, x_strides, flip, forced=None
 REDUCTION_BLOCK_BYTES = 16 * 2**20
 
 
-def _window_band_bytes(geometry, in_per_group, kernel, esize):
+def _window_band_bytes(geometry: ConvGeometry, in_per_group: int, kernel: Sequence[int],
+                       esize: int) -> int:
     """Band bytes of a one-output box over ``in_per_group`` channels and ``kernel``."""
     residues = layout.phase_residues(kernel, geometry.stride, geometry.dilation)
     n_phase = math.prod(len(r) for r in residues)
@@ -592,7 +607,8 @@ def _window_band_bytes(geometry, in_per_group, kernel, esize):
     return in_per_group * n_phase * plane * esize
 
 
-def _reduction_blocks(geometry, dtype, flip, budget):
+def _reduction_blocks(geometry: ConvGeometry, dtype: np.dtype[Any], flip: bool, budget: int
+                      ) -> Iterator[tuple[ConvGeometry, dict[str, Any]]]:
     """Split a reduction too large for one band into blocks; yield each block's
     ``(geometry, fields)`` for ``_direct_record``.
 
@@ -639,13 +655,15 @@ def _reduction_blocks(geometry, dtype, flip, budget):
             "x_channels_per_group": cin_g, "lda": cin_g * taps, "accumulate": number > 0}
 
 
-def _blocked_records(geometry, dtype, threads, level, x_strides, flip, forced, out_strides):
+def _blocked_records(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, level: int,
+                     x_strides: Sequence[int], flip: bool, forced: str,
+                     out_strides: Sequence[int] | None) -> tuple[DirectPlan, ...]:
     """The records of the reduction blocks, their band budget halved until each
     block's scratch fits WORKSPACE_LIMIT_BYTES (MemoryError if even one kernel
     row of one channel does not)."""
 
-    def records_for(budget):
-        records = []
+    def records_for(budget: int) -> tuple[DirectPlan, ...]:
+        records: list[DirectPlan] = []
         for block_geometry, block in _reduction_blocks(geometry, dtype, flip, budget):
             block["x_offset"] = block.pop("c0") * x_strides[1]
             records.append(_direct_record(block_geometry, dtype, threads, level, x_strides,
@@ -684,8 +702,10 @@ _MICROKERNEL_NAMES = {Kind.GEMM: "gemm", Kind.ROW: "row", Kind.ROWBLOCK: "rowblo
                       Kind.WINOGRAD: "gemm", Kind.DEPTHWISE: "depthwise"}
 
 
-def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None,
-              out_strides=None, level=None):
+def make_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
+              algorithm: str = "auto", flip: bool = False,
+              x_strides: Sequence[int] | None = None, out_strides: Sequence[int] | None = None,
+              level: int | None = None) -> Plan:
     """Choose and lay out the computation of a validated problem.
 
     ``x_strides`` and ``out_strides`` are the element strides of the batched
@@ -705,6 +725,7 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
                     geometry.batch, geometry, "global")
     forced = None if algorithm in ("auto", "direct") else algorithm
     try:
+        records: tuple[DirectPlan, ...]
         records = (_direct_record(geometry, dtype, threads, level, x_strides, flip, forced,
                                   out_strides),)
         reason = (_REASONS[Kind(records[0].fields["kind"])] if forced in (None, "fast")
@@ -716,7 +737,7 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
                 f"needs {too_large.per_thread} bytes of scratch, above the "
                 f"{WORKSPACE_LIMIT_BYTES}-byte limit; algorithm='auto' runs it in "
                 f"reduction blocks") from None
-        tiles = ukernel_set_tiles(level)[dtype.name]
+        tiles = cast(dict[str, Any], ukernel_set_tiles(level))[dtype.name]
         narrow = geometry.out_per_group * 2 <= tiles["gemm"][0]
         forced = forced if forced in ("gemm", "row") else ("row" if narrow else "gemm")
         records = _blocked_records(geometry, dtype, threads, level, x_strides, flip, forced,
@@ -732,7 +753,8 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
     check_memory(workspace, "the direct engine's workspace (packed weights and scratch)")
     tile = (first["mr"], first["nr"])
     if kind == Kind.DEPTHWISE:   # rows per pass x vector lanes
-        tile = (ukernel_set_tiles(level)[dtype.name]["depthwise"][0], first["nr"])
+        tile = (cast(dict[str, Any], ukernel_set_tiles(level))[dtype.name]["depthwise"][0],
+                first["nr"])
     return Plan("winograd" if kind == Kind.WINOGRAD else "direct", reason,
                 _MICROKERNEL_NAMES[kind], tile, dispatch.LEVEL_NAMES[level],
                 tuple(int(b) for b in first["box"]), dtype.name,
@@ -743,11 +765,13 @@ def make_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strid
 
 #: Plans of recent calls of conv (see cached_plan): at most this many.
 PLAN_CACHE_SIZE = 128
-_plan_cache: dict = {}
+_plan_cache: dict[tuple[Any, ...], Plan] = {}
 
 
-def cached_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_strides=None,
-                out_strides=None):
+def cached_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
+                algorithm: str = "auto", flip: bool = False,
+                x_strides: Sequence[int] | None = None,
+                out_strides: Sequence[int] | None = None) -> Plan:
     """``make_plan`` for the compiled engine's own use, remembered per problem.
 
     A plan is a pure function of these arguments and the SIMD level (planning
@@ -755,6 +779,7 @@ def cached_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_str
     its record are shared and frozen (``pyconvx.plan`` returns a fresh one).
     """
     level = dispatch.level_code()
+    key: tuple[Any, ...] | None
     key = (geometry, np.dtype(dtype).str, threads, algorithm, bool(flip),
            None if x_strides is None else tuple(int(s) for s in x_strides),
            None if out_strides is None else tuple(int(s) for s in out_strides), level)
@@ -772,9 +797,11 @@ def cached_plan(geometry, dtype, *, threads, algorithm="auto", flip=False, x_str
     return found
 
 
-def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
-         padding_mode="zeros", padding_value=0.0, data_format="channels_first", threads=None,
-         algorithm="auto", dtype=None):
+def plan(x: npt.ArrayLike, weight: npt.ArrayLike, stride: IntTuple = 1, padding: PaddingArg = 0,
+         dilation: IntTuple = 1, groups: IntArg = 1, *, flip: bool = False,
+         padding_mode: PaddingMode = "zeros", padding_value: RealNumber = 0.0,
+         data_format: DataFormat = "channels_first", threads: int | None = None,
+         algorithm: Algorithm = "auto", dtype: npt.DTypeLike | None = None) -> Plan:
     """How :func:`pyconvx.conv` would compute this convolution, without running it.
 
     Parameters
@@ -803,8 +830,8 @@ def plan(x, weight, stride=1, padding=0, dilation=1, groups=1, *, flip=False,
     'winograd'
 
     """
-    shapes = []
-    dtypes = []
+    shapes: list[tuple[int, ...]] = []
+    dtypes: list[tuple[npt.DTypeLike, str]] = []
     for value, name in ((x, "x"), (weight, "weight")):
         if isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value):
             shapes.append(value)

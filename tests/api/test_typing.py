@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from pyconvx import _typing, backward, filters, signal
+from pyconvx import _typing, backward, filters, ndimage, signal
 from pyconvx._boundary import PADDING_MODES
 from pyconvx._engine.plan import ALGORITHMS
+from pyconvx._ndimage_support import MODES as NDIMAGE_MODES
 from pyconvx._normalize import PADDING_STRINGS
 from pyconvx.shapes import DATA_FORMATS
 
@@ -43,6 +44,7 @@ def test_mypy_passes_on_the_package_and_the_public_api_checks(tmp_path):
     (_typing.FilterBoundary, tuple(filters.BOUNDARIES)),
     (_typing.SignalMode, filters.MODES),
     (_typing.GradientName, backward.NEEDS),
+    (ndimage.NdimageMode, tuple(NDIMAGE_MODES)),
 ])
 def test_each_literal_type_lists_the_strings_the_function_accepts(alias, accepted):
     assert sorted(typing.get_args(alias)) == sorted(accepted)

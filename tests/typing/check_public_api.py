@@ -7,7 +7,7 @@ Each line ending in ``# type: ignore[...]`` is a call mypy must reject: with
 error.
 """
 
-from typing import Any, assert_type
+from typing import Any, Literal, assert_type
 
 import dask.array as da
 import numpy as np
@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 import pyconvx
 import pyconvx.dask
-from pyconvx import kernels
+from pyconvx import kernels, ndimage
 from pyconvx._engine.plan_backward import (
     BackwardPlan,
     StackedTransposePlan,
@@ -171,6 +171,25 @@ pyconvx.conv_grad_weight(x32, (3, 2, 3, 3), y32, padding_mode="edge")  # type: i
 pyconvx.conv_backward(x32, w32, y32, needs=("inputs",))  # type: ignore[arg-type]
 pyconvx.conv_backward(x32, w32, y32, needs="all")  # type: ignore[arg-type]
 
+# The plan of a convolution, and the machine it runs on.
+conv_plan = pyconvx.plan((8, 64, 56, 56), (64, 64, 3, 3), padding=1, algorithm="fast",
+                         dtype=np.float64)
+assert_type(conv_plan, pyconvx.Plan)
+assert_type(pyconvx.plan(x32, w32, stride=2, padding="same", threads=1), pyconvx.Plan)
+assert_type(conv_plan.algorithm, Literal["direct", "winograd", "fft"])
+assert_type(conv_plan.error_bound, Literal["elementwise", "tile", "global"])
+assert_type(conv_plan.tile, tuple[int, int] | None)
+assert_type(conv_plan.workspace_bytes, int)
+assert_type(str(conv_plan), str)
+assert_type(pyconvx.show_config(), None)
+assert_type(pyconvx.show_config(print_=False), dict[str, Any])
+assert_type(pyconvx.fma_peak_gflops(double=True, threads=1, seconds=0.01), float)
+
+pyconvx.plan(x32, w32, algorithm="im2col")  # type: ignore[arg-type]
+pyconvx.plan(x32, w32, padding_mode="edge")  # type: ignore[arg-type]
+pyconvx.plan(x32, w32, threads=2.0)  # type: ignore[arg-type]
+pyconvx.fma_peak_gflops(threads="1")  # type: ignore[arg-type]
+
 # Plans of the gradients and of the transposed convolution.
 backward_plan = pyconvx.plan_backward((8, 64, 56, 56), (64, 64, 3, 3), padding=1,
                                       needs=("input", "weight"), dtype=np.float64)
@@ -239,6 +258,39 @@ pyconvx.ConvTranspose2d(2, 3, 4, padding_mode="reflect")  # type: ignore[call-ov
 layer(x32, algorithm="im2col")  # type: ignore[call-overload]
 up(x32, algorithm="auto")  # type: ignore[call-overload]
 layer.backward(y32, threads=1.0)  # type: ignore[arg-type]
+
+# pyconvx.ndimage: a float32 or float64 input keeps its dtype when the weights
+# are real and no output is given; otherwise (other dtypes, complex weights,
+# an output array or dtype) the arguments decide the dtype at run time.
+weights_c64: npt.NDArray[np.complex64] = np.ones((3, 3), dtype=np.complex64)
+taps32: F32 = np.ones(3, dtype=np.float32)
+assert_type(ndimage.gaussian_filter(image32, 1.5), F32)
+assert_type(ndimage.gaussian_filter(image64, (1.0, 2.0), order=(0, 1), mode=("reflect", "wrap"),
+                                    radius=3, axes=(0, 1), threads=1), F64)
+assert_type(ndimage.gaussian_filter1d(image32, 2, axis=0, order=1, truncate=3.0), F32)
+assert_type(ndimage.correlate(image32, k64, mode="nearest", origin=(0, 1)), F32)
+assert_type(ndimage.convolve(image64, [[1, 2], [3, 4]], mode="grid-constant", cval=2.0), F64)
+assert_type(ndimage.correlate1d(image32, [1.0, -1.0], axis=0, origin=-1), F32)
+assert_type(ndimage.convolve1d(image64, taps32, mode="mirror"), F64)
+assert_type(ndimage.uniform_filter(image32, size=(3, 5), origin=(0, 1)), F32)
+assert_type(ndimage.uniform_filter1d(image64, 3, mode="grid-wrap"), F64)
+assert_type(ndimage.sobel(image32, axis=0, mode=("constant", "wrap"), cval=1.0), F32)
+assert_type(ndimage.prewitt(image64, threads=2), F64)
+assert_type(ndimage.laplace(image32, axes=(0,)), F32)
+assert_type(ndimage.gaussian_laplace(image64, sigma=(1.0, 2.0)), F64)
+assert_type(ndimage.gaussian_gradient_magnitude(image32, 1.0, radius=(2, 2)), F32)
+assert_type(ndimage.correlate(image32, weights_c64), npt.NDArray[Any])
+assert_type(ndimage.gaussian_filter(image32, 1.5, output=np.float64), npt.NDArray[Any])
+assert_type(ndimage.sobel(image32, output=np.empty((8, 8))), npt.NDArray[Any])
+assert_type(ndimage.uniform_filter(ints, size=3), npt.NDArray[Any])
+assert_type(ndimage.gaussian_filter([[1.0, 2.0], [3.0, 4.0]], 1.0), npt.NDArray[Any])
+
+ndimage.gaussian_filter(image32, "1.5")  # type: ignore[arg-type]
+ndimage.gaussian_filter(image32, 1.5, mode="edge")  # type: ignore[arg-type]
+ndimage.correlate(image32, k32, mode=("reflect", "wrap"))  # type: ignore[call-overload]
+ndimage.uniform_filter1d(image32, 3.0)  # type: ignore[call-overload]
+ndimage.sobel(image32, axis="0")  # type: ignore[call-overload]
+ndimage.laplace(image32, threads=2.0)  # type: ignore[call-overload]
 
 # pyconvx.dask: a lazy dask array from a dask array or an in-memory one, with
 # the arguments of the in-memory functions.
