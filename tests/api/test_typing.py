@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECKED_FILE = ROOT / "tests" / "typing" / "check_public_api.py"
 
 
+@pytest.mark.slow
 def test_mypy_passes_on_the_package_and_the_public_api_checks(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy_cache"),
