@@ -1,5 +1,12 @@
-"""The pyconvx command, run as a subprocess on files the tests create."""
+"""The pyconvx command, on files the tests create.
 
+Most tests call ``pyconvx.cli.main`` in this process, as ``python -m pyconvx``
+does (a child Python costs half a second); a few start the command as a
+user's shell does, in a child process.
+"""
+
+import contextlib
+import io
 import json
 import os
 import struct
@@ -11,6 +18,7 @@ import numpy as np
 import pytest
 
 import pyconvx
+from pyconvx.cli import main
 
 try:
     from PIL import Image
@@ -32,15 +40,40 @@ HARNESS = os.path.join(ROOT, "bench")
 BLOCK = "import sys; sys.modules[{name!r}] = None; from pyconvx.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-def run(*args, block=None, cwd=None):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH"), HARNESS) if p)
-    env.pop("OPENBLAS_CORETYPE", None)
-    if block:
-        command = [sys.executable, "-c", BLOCK.format(name=block), *args]
-    else:
-        command = [sys.executable, "-m", "pyconvx", *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+def run(*args, block=None, cwd=None, process=False):
+    """Run ``pyconvx *args``: a CompletedProcess with its status, stdout and stderr.
+
+    The command runs in this process unless ``process`` asks for a child
+    process, ``block`` names a module to make unimportable (in a child), or
+    the command is ``bench`` (its harness may start a pytest session of its
+    own, which cannot run inside this one).
+    """
+    if block or process or args[:1] == ("bench",):
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH"), HARNESS) if p)
+        env.pop("OPENBLAS_CORETYPE", None)
+        if block:
+            command = [sys.executable, "-c", BLOCK.format(name=block), *args]
+        else:
+            command = [sys.executable, "-m", "pyconvx", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd,
+                              timeout=120)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    here, path = os.getcwd(), list(sys.path)
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.path.append(HARNESS)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                status = main(list(args))
+            except SystemExit as exc:   # argparse: --help, --version, a syntax error
+                status = exc.code if isinstance(exc.code, int) else (exc.code is not None)
+    finally:
+        os.chdir(here)
+        sys.path[:] = path
+    return subprocess.CompletedProcess(["pyconvx", *args], int(status), stdout.getvalue(),
+                                       stderr.getvalue())
 
 
 def assert_one_line_error(result, *fragments):
@@ -150,6 +183,22 @@ def test_filter_sobel_on_vertical_step(step_png, tmp_path):
     zeros = tmp_path / "zeros.png"
     assert run("filter", str(step_png), str(zeros), "--kernel", "sobel_x", "--boundary", "zeros").returncode == 0
     assert np.asarray(Image.open(zeros))[:, -1].min() > 0   # zero padding: a false edge
+
+
+@needs_pillow
+def test_the_command_in_a_child_process(step_png, tmp_path):
+    """As a shell starts it: ``python -m pyconvx``, its output and exit status."""
+    version = run("--version", process=True)
+    assert (version.returncode, version.stdout.strip()) == (0, f"pyconvx {pyconvx.__version__}")
+    out = tmp_path / "edges.png"
+    done = run("filter", str(step_png), str(out), "--kernel", "sobel_x", process=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == run("filter", str(step_png), str(out), "--kernel", "sobel_x").stdout
+    assert set(np.flatnonzero(np.asarray(Image.open(out)).max(axis=0) == 255)) == {14, 15}
+    assert_one_line_error(run("filter", str(step_png), str(out), "--kernel", "sobelx", process=True),
+                          "unknown kernel name 'sobelx'")
+    syntax = run("filter", str(step_png), process=True)
+    assert syntax.returncode == 2 and "Traceback" not in syntax.stderr
 
 
 @needs_pillow
