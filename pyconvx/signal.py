@@ -233,8 +233,8 @@ def _correlate_nd(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode,
     first = np.asarray(first, dtype=compute)
     second = np.asarray(second, dtype=compute)
     if method == "fft" or (method == "auto" and _use_fft(first, second, out_dtype)):
-        warn_if_nonfinite(first, second)
-        full = _fft_full(first, second, flip)
+        with warn_if_nonfinite(first, second):
+            full = _fft_full(first, second, flip)
         if mode == "full":
             result = full
         elif mode == "same":

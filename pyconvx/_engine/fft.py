@@ -16,6 +16,7 @@ memory before anything is allocated.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -156,10 +157,18 @@ NONFINITE_WARNING = ("Use of fft convolution on input with NAN or inf results in
                      "output")
 
 
-def warn_if_nonfinite(*arrays: npt.NDArray[Any] | None, stacklevel: int = 4) -> None:
-    """The FFT spreads one NaN or Inf to every output: say so, as SciPy does."""
-    if not all(np.isfinite(a).all() for a in arrays if a is not None):
-        warnings.warn(NONFINITE_WARNING, RuntimeWarning, stacklevel=stacklevel)
+def warn_if_nonfinite(*arrays: npt.NDArray[Any] | None,
+                      stacklevel: int = 4) -> contextlib.AbstractContextManager[Any]:
+    """The FFT spreads one NaN or Inf to every output: say so, as SciPy does.
+
+    Returns the context to compute the transforms in: after this warning,
+    NumPy's own "invalid value" warnings from inside the transforms say
+    nothing more, and are silenced (other floating-point states untouched).
+    """
+    if all(np.isfinite(a).all() for a in arrays if a is not None):
+        return contextlib.nullcontext()
+    warnings.warn(NONFINITE_WARNING, RuntimeWarning, stacklevel=stacklevel)
+    return np.errstate(invalid="ignore")
 
 
 def _kernel_spectrum(weight: _Real, geometry: ConvGeometry, flip: bool,
@@ -192,7 +201,12 @@ def conv_fft(x: _Real, weight: _Real, bias: _Real | None, out: _Real,
              geometry: ConvGeometry, flip: bool) -> None:
     """Fill ``out`` (N, C_out, *out_spatial) with the convolution, via FFTs."""
     check_memory(fft_workspace_bytes(geometry, x.dtype), "the FFT path's workspace")
-    warn_if_nonfinite(x, weight, bias)
+    with warn_if_nonfinite(x, weight, bias):
+        _conv_fft(x, weight, bias, out, geometry, flip)
+
+
+def _conv_fft(x: _Real, weight: _Real, bias: _Real | None, out: _Real,
+              geometry: ConvGeometry, flip: bool) -> None:
     sizes = _Sizes(geometry, x.dtype)
     ndim = geometry.ndim
     axes = tuple(range(-ndim, 0))
