@@ -112,15 +112,23 @@ cdef inline void row_index(const DirectGeometry *geo, int64_t row, const int64_t
         i -= 1
 
 
+cdef enum:
+    # output channels the gemm path packs together (see pack_grad)
+    PACK_BLOCK = 16
+
+
 cdef void pack_grad(const DirectGeometry *geo, const WeightGrad *wg, const real *gout,
                     int64_t n, int64_t g, const int64_t *origin, const int64_t *blen,
                     int64_t *o, real *packed) noexcept nogil:
     """The box's grad_output, compact over its positions (C order): positions by
     padded channels (gemm path) or channels by positions (dot path)."""
     cdef int64_t D = geo.ndim, last = geo.ndim - 1, rows = 1, row, co, j, i, pos0
-    cdef int64_t width = blen[last], step = wg.g_strides[1 + D]
+    cdef int64_t width = blen[last], step = wg.g_strides[1 + D], cstep = wg.g_strides[1]
+    cdef int64_t co0, co1
     cdef const real *src
     cdef const real *base
+    cdef const real *at
+    cdef real *dst
     for i in range(last):
         rows *= blen[i]
     base = gout + n * wg.g_strides[0] + g * geo.cout_g * wg.g_strides[1]
@@ -130,14 +138,25 @@ cdef void pack_grad(const DirectGeometry *geo, const WeightGrad *wg, const real 
         for i in range(D):
             src += (origin[i] + o[i]) * wg.g_strides[2 + i]
         pos0 = row * width
+        if wg.gemm:
+            # a transpose in blocks of PACK_BLOCK channels: each position's
+            # write fills a whole cache line, from as many read streams
+            co0 = 0
+            while co0 < geo.cout_g:
+                co1 = co0 + PACK_BLOCK
+                if co1 > geo.cout_g:
+                    co1 = geo.cout_g
+                for j in range(width):
+                    dst = packed + (pos0 + j) * wg.cout_pad
+                    at = src + j * step
+                    for co in range(co0, co1):
+                        dst[co] = at[co * cstep]
+                co0 = co1
+            continue
         for co in range(geo.cout_g):
-            if wg.gemm:
-                for j in range(width):
-                    packed[(pos0 + j) * wg.cout_pad + co] = src[j * step]
-            else:
-                for j in range(width):
-                    packed[co * wg.box_positions + row * wg.row_pitch + j] = src[j * step]
-            src += wg.g_strides[1]
+            for j in range(width):
+                packed[co * wg.box_positions + row * wg.row_pitch + j] = src[j * step]
+            src += cstep
 
 
 cdef inline void run_gemm(const WeightGrad *wg, int64_t K, const real *A, int64_t lda,
@@ -192,6 +211,19 @@ cdef void dot_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *
                                      overread)
 
 
+cdef inline bint rows_follow(const DirectGeometry *geo, const int64_t *blen) noexcept nogil:
+    """Whether row r of the box starts r * width into the band (as it does in
+    the packed grad_output): every outer dim's pitch is the box's extent
+    inside it (dims of one row excepted)."""
+    cdef int64_t i = geo.ndim - 2, inner = blen[geo.ndim - 1]
+    while i >= 0:
+        if blen[i] > 1 and geo.pitch[i] != inner:
+            return False
+        inner *= blen[i]
+        i -= 1
+    return True
+
+
 cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *band,
                     const int64_t *blen, int64_t *o, const real *packed, real *apanel,
                     const int64_t *boff, real *acc) noexcept nogil:
@@ -207,6 +239,12 @@ cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real 
         return
     for i in range(last):
         rows *= blen[i]
+    if rows > 1 and rows_follow(geo, blen):
+        # the box's rows lie end to end in the band as in the packed panel:
+        # one reduction run over all of them adds the same products in the
+        # same order, with fewer loads and stores of the gradient's tiles
+        width = rows * width
+        rows = 1
     for row in range(rows):
         row_index(geo, row, blen, o)
         qrow = 0
@@ -307,15 +345,42 @@ cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int6
         item_rows(geo, wg, src, blen, o, packed, apanel, boff, acc)
 
 
+cdef enum:
+    # output channels the gemm path's reduction handles together: its reads of
+    # a partial gradient (channels contiguous) then fill whole cache lines
+    REDUCE_BLOCK = 16
+
+
 cdef void reduce_partials(const DirectGeometry *geo, const WeightGrad *wg,
                           const real *partials, real *gw, bint flip,
                           int64_t threads) noexcept nogil:
     """gw[g*cout_g + co, ci, t] = the partials of group g summed in chunk order
     (taps reversed for true convolution)."""
-    cdef int64_t total = geo.groups * geo.cout_g, taps = geo.taps, cin_g = geo.cin_g
-    cdef int64_t row, g, co, ci, t, r, src, tt, lane
+    cdef int64_t taps = geo.taps, cin_g = geo.cin_g
+    cdef int64_t blocks_per_group = (geo.cout_g + REDUCE_BLOCK - 1) // REDUCE_BLOCK
+    cdef int64_t total = geo.groups * geo.cout_g, block
+    cdef int64_t row, g, co, co0, co1, ci, t, r, src, tt, lane, at
     cdef real s, chunk_sum
     cdef const real *part
+    if wg.gemm:
+        for block in prange(geo.groups * blocks_per_group, schedule="static",
+                            num_threads=threads):
+            g = block // blocks_per_group
+            co0 = (block % blocks_per_group) * REDUCE_BLOCK
+            co1 = co0 + REDUCE_BLOCK
+            if co1 > geo.cout_g:
+                co1 = geo.cout_g
+            for ci in range(cin_g):
+                for t in range(taps):
+                    tt = (taps - 1 - t) if flip else t
+                    at = (t * wg.cin_pad + ci) * wg.cout_pad
+                    for co in range(co0, co1):
+                        part = partials + g * wg.chunks * wg.acc_elems + at + co
+                        s = part[0]
+                        for r in range(1, wg.chunks):
+                            s = s + part[r * wg.acc_elems]
+                        gw[((g * geo.cout_g + co) * cin_g + ci) * taps + tt] = s
+        return
     for row in prange(total, schedule="static", num_threads=threads):
         g = row // geo.cout_g
         co = row % geo.cout_g
@@ -324,13 +389,11 @@ cdef void reduce_partials(const DirectGeometry *geo, const WeightGrad *wg,
                 s = 0
                 for r in range(wg.chunks):
                     part = partials + (g * wg.chunks + r) * wg.acc_elems
-                    if wg.gemm:
-                        chunk_sum = part[(t * wg.cin_pad + ci) * wg.cout_pad + co]
-                    else:   # the dot path's lanes, in order
-                        src = ((co * cin_g + ci) * taps + t) * PCX_DOT_LANES
-                        chunk_sum = part[src]
-                        for lane in range(1, PCX_DOT_LANES):
-                            chunk_sum = chunk_sum + part[src + lane]
+                    # the dot path's lanes, in order
+                    src = ((co * cin_g + ci) * taps + t) * PCX_DOT_LANES
+                    chunk_sum = part[src]
+                    for lane in range(1, PCX_DOT_LANES):
+                        chunk_sum = chunk_sum + part[src + lane]
                     s = chunk_sum if r == 0 else s + chunk_sum
                 tt = (taps - 1 - t) if flip else t
                 gw[(row * cin_g + ci) * taps + tt] = s
