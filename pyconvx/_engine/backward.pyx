@@ -436,7 +436,10 @@ cdef int weight_grad_run(const DirectGeometry *geo, const WeightGrad *wg, const 
         stop = start + wg.steps_per_check
         if stop > steps:
             stop = steps
-        for step in prange(start, stop, schedule="static", num_threads=wg.threads):
+        # dynamic: a thread the host leaves waiting takes fewer steps (each step
+        # writes its own unit's partial, so the bits do not depend on who runs it)
+        for step in prange(start, stop, schedule="dynamic", chunksize=1,
+                           num_threads=wg.threads):
             weight_grad_step(geo, wg, step, x + geo.x_offset, gout, partials,
                              scratch + threadid() * wg.scratch_bytes)
         start = stop
