@@ -113,7 +113,7 @@ cdef inline void row_index(const DirectGeometry *geo, int64_t row, const int64_t
 
 
 cdef enum:
-    # output channels the gemm path packs together (see pack_grad)
+    # positions and output channels of a tile of the gemm path's packing
     PACK_BLOCK = 16
 
 
@@ -124,7 +124,8 @@ cdef void pack_grad(const DirectGeometry *geo, const WeightGrad *wg, const real 
     padded channels (gemm path) or channels by positions (dot path)."""
     cdef int64_t D = geo.ndim, last = geo.ndim - 1, rows = 1, row, co, j, i, pos0
     cdef int64_t width = blen[last], step = wg.g_strides[1 + D], cstep = wg.g_strides[1]
-    cdef int64_t co0, co1
+    cdef int64_t co0, co1, j0, j1, cout_pad = wg.cout_pad
+    cdef real tile[PACK_BLOCK * PACK_BLOCK]
     cdef const real *src
     cdef const real *base
     cdef const real *at
@@ -139,23 +140,36 @@ cdef void pack_grad(const DirectGeometry *geo, const WeightGrad *wg, const real 
             src += (origin[i] + o[i]) * wg.g_strides[2 + i]
         pos0 = row * width
         if wg.gemm:
-            # a transpose in blocks of PACK_BLOCK channels: each position's
-            # write fills a whole cache line, from as many read streams
-            co0 = 0
-            while co0 < geo.cout_g:
-                co1 = co0 + PACK_BLOCK
-                if co1 > geo.cout_g:
-                    co1 = geo.cout_g
-                for j in range(width):
-                    dst = packed + (pos0 + j) * wg.cout_pad
-                    at = src + j * step
-                    for co in range(co0, co1):
-                        dst[co] = at[co * cstep]
-                co0 = co1
+            # a transpose in tiles of PACK_BLOCK positions by PACK_BLOCK channels
+            j0 = 0
+            while j0 < width:
+                j1 = j0 + PACK_BLOCK
+                if j1 > width:
+                    j1 = width
+                co0 = 0
+                while co0 < geo.cout_g:
+                    co1 = co0 + PACK_BLOCK
+                    if co1 > geo.cout_g:
+                        co1 = geo.cout_g
+                    # through a tile in registers or L1: the rows of the
+                    # packed panel, 1 KiB or more apart, are written whole
+                    for co in range(co1 - co0):
+                        at = src + (co0 + co) * cstep + j0 * step
+                        for j in range(j1 - j0):
+                            tile[j * PACK_BLOCK + co] = at[j * step]
+                    for j in range(j1 - j0):
+                        memcpy(packed + (pos0 + j0 + j) * cout_pad + co0,
+                               &tile[j * PACK_BLOCK], (co1 - co0) * sizeof(real))
+                    co0 = co1
+                j0 = j1
             continue
         for co in range(geo.cout_g):
-            for j in range(width):
-                packed[co * wg.box_positions + row * wg.row_pitch + j] = src[j * step]
+            dst = packed + co * wg.box_positions + row * wg.row_pitch
+            if step == 1:
+                memcpy(dst, src, width * sizeof(real))
+            else:
+                for j in range(width):
+                    dst[j] = src[j * step]
             src += cstep
 
 
@@ -224,16 +238,42 @@ cdef inline bint rows_follow(const DirectGeometry *geo, const int64_t *blen) noe
     return True
 
 
+cdef enum:
+    # a row's packed grad_output larger than this (bytes) is run column panel
+    # by column panel (the L1 data cache of common cores: 32 KiB)
+    PANEL_L1_BYTES = 32768
+
+
+cdef inline void panel_tile(const DirectGeometry *geo, const WeightGrad *wg, const real *band,
+                            int64_t q, int64_t klen, int64_t cip, int64_t t, int64_t cp,
+                            const real *packed, real *apanel, const int64_t *boff,
+                            real *acc) noexcept nogil:
+    """One register tile of the gradient (input channel panel ``cip`` at tap
+    ``t``, output channel panel ``cp``) continued over ``klen`` positions from
+    band position ``q`` (``packed``: the packed grad_output at the first)."""
+    cdef int64_t m, taps = geo.taps, cin_g = geo.cin_g
+    cdef int64_t rows_in_panel = cin_g - cip * wg.mr
+    cdef int64_t lda = (geo.off[taps] - geo.off[0]) if cin_g > 1 else 0
+    cdef const real *a = band + geo.off[cip * wg.mr * taps + t] + q
+    if rows_in_panel < wg.mr:   # a short panel: its rows, then zeros
+        for m in range(wg.mr):
+            if m < rows_in_panel:
+                memcpy(apanel + m * wg.kc, a + m * lda, klen * sizeof(real))
+            else:
+                memset(apanel + m * wg.kc, 0, klen * sizeof(real))
+        a = apanel
+        lda = wg.kc
+    run_gemm(wg, klen, a, lda, packed + cp * wg.nr, boff,
+             acc + (t * wg.cin_pad + cip * wg.mr) * wg.cout_pad + cp * wg.nr, wg.cout_pad)
+
+
 cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *band,
                     const int64_t *blen, int64_t *o, const real *packed, real *apanel,
                     const int64_t *boff, real *acc) noexcept nogil:
     """Add one item's products to the unit's partial gradient, row by row."""
     cdef int64_t D = geo.ndim, last = geo.ndim - 1, rows = 1, row, i, k0, klen
-    cdef int64_t cp, cip, t, m, co, ci, qrow, pos0, rows_in_panel
-    cdef int64_t width = blen[last], taps = geo.taps, cin_g = geo.cin_g
-    cdef int64_t lda = (geo.off[taps] - geo.off[0]) if cin_g > 1 else 0
-    cdef const real *a
-    cdef const real *arow
+    cdef int64_t cp, cip, t, qrow, pos0
+    cdef int64_t width = blen[last], taps = geo.taps
     if not wg.gemm:
         dot_rows(geo, wg, band, blen, o, packed, acc)
         return
@@ -256,24 +296,21 @@ cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real 
             klen = width - k0
             if klen > wg.kc:
                 klen = wg.kc
-            for cip in range(wg.cin_pad // wg.mr):
-                rows_in_panel = cin_g - cip * wg.mr
-                for t in range(taps):
-                    a = band + geo.off[cip * wg.mr * taps + t] + qrow + k0
-                    if rows_in_panel < wg.mr:   # a short panel: its rows, then zeros
-                        for m in range(wg.mr):
-                            if m < rows_in_panel:
-                                memcpy(apanel + m * wg.kc, a + m * lda, klen * sizeof(real))
-                            else:
-                                memset(apanel + m * wg.kc, 0, klen * sizeof(real))
-                        arow = apanel
-                    else:
-                        arow = a
-                    for cp in range(wg.cout_pad // wg.nr):
-                        run_gemm(wg, klen, arow, wg.kc if rows_in_panel < wg.mr else lda,
-                                 packed + (pos0 + k0) * wg.cout_pad + cp * wg.nr, boff,
-                                 acc + (t * wg.cin_pad + cip * wg.mr) * wg.cout_pad
-                                 + cp * wg.nr, wg.cout_pad)
+            if klen * wg.cout_pad * sizeof(real) > PANEL_L1_BYTES:
+                # a column panel of the packed grad_output (klen x nr) stays in
+                # the L1 cache while every input channel panel and tap runs over it
+                for cp in range(wg.cout_pad // wg.nr):
+                    for cip in range(wg.cin_pad // wg.mr):
+                        for t in range(taps):
+                            panel_tile(geo, wg, band, qrow + k0, klen, cip, t, cp,
+                                       packed + (pos0 + k0) * wg.cout_pad, apanel, boff, acc)
+            else:
+                # the row's whole packed grad_output stays in the L1 cache
+                for cip in range(wg.cin_pad // wg.mr):
+                    for t in range(taps):
+                        for cp in range(wg.cout_pad // wg.nr):
+                            panel_tile(geo, wg, band, qrow + k0, klen, cip, t, cp,
+                                       packed + (pos0 + k0) * wg.cout_pad, apanel, boff, acc)
             k0 += klen
 
 
@@ -351,6 +388,28 @@ cdef enum:
     REDUCE_BLOCK = 16
 
 
+cdef void reduce_block(const DirectGeometry *geo, const WeightGrad *wg, const real *part,
+                       int64_t co0, int64_t co1, real *gw, bint flip) noexcept nogil:
+    """The gemm path's reduction of output channels co0 <= co < co1 of one
+    group (``part``: its first chunk's partial, ``gw``: its first weight):
+    chunk by chunk, a block of channels at a time."""
+    cdef real sums[REDUCE_BLOCK]
+    cdef int64_t taps = geo.taps, cin_g = geo.cin_g, n = co1 - co0, ci, t, tt, r, j
+    cdef const real *src
+    for ci in range(cin_g):
+        for t in range(taps):
+            src = part + (t * wg.cin_pad + ci) * wg.cout_pad + co0
+            for j in range(n):
+                sums[j] = src[j]
+            for r in range(1, wg.chunks):
+                src += wg.acc_elems
+                for j in range(n):
+                    sums[j] = sums[j] + src[j]
+            tt = (taps - 1 - t) if flip else t
+            for j in range(n):
+                gw[((co0 + j) * cin_g + ci) * taps + tt] = sums[j]
+
+
 cdef void reduce_partials(const DirectGeometry *geo, const WeightGrad *wg,
                           const real *partials, real *gw, bint flip,
                           int64_t threads) noexcept nogil:
@@ -359,7 +418,7 @@ cdef void reduce_partials(const DirectGeometry *geo, const WeightGrad *wg,
     cdef int64_t taps = geo.taps, cin_g = geo.cin_g
     cdef int64_t blocks_per_group = (geo.cout_g + REDUCE_BLOCK - 1) // REDUCE_BLOCK
     cdef int64_t total = geo.groups * geo.cout_g, block
-    cdef int64_t row, g, co, co0, co1, ci, t, r, src, tt, lane, at
+    cdef int64_t row, g, co, co0, co1, ci, t, r, src, tt, lane
     cdef real s, chunk_sum
     cdef const real *part
     if wg.gemm:
@@ -370,16 +429,8 @@ cdef void reduce_partials(const DirectGeometry *geo, const WeightGrad *wg,
             co1 = co0 + REDUCE_BLOCK
             if co1 > geo.cout_g:
                 co1 = geo.cout_g
-            for ci in range(cin_g):
-                for t in range(taps):
-                    tt = (taps - 1 - t) if flip else t
-                    at = (t * wg.cin_pad + ci) * wg.cout_pad
-                    for co in range(co0, co1):
-                        part = partials + g * wg.chunks * wg.acc_elems + at + co
-                        s = part[0]
-                        for r in range(1, wg.chunks):
-                            s = s + part[r * wg.acc_elems]
-                        gw[((g * geo.cout_g + co) * cin_g + ci) * taps + tt] = s
+            reduce_block(geo, wg, partials + g * wg.chunks * wg.acc_elems, co0, co1,
+                         gw + g * geo.cout_g * cin_g * taps, flip)
         return
     for row in prange(total, schedule="static", num_threads=threads):
         g = row // geo.cout_g

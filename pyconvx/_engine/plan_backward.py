@@ -91,9 +91,17 @@ BAND_PLAN_THREADS = WEIGHT_GRAD_UNITS // 4
 #: the dot path is faster.
 GEMM_MIN_FILL = 0.5
 
-#: Positions per reduction block of the gemm path (keeps the packed
-#: grad_output panel in the L1 cache).
+#: Positions per reduction block of the gemm path: at most this many, and
+#: few enough that one column panel of the packed grad_output (positions by
+#: the tile's columns) fills at most half of a 32 KiB L1 data cache.
 WEIGHT_GRAD_KC = 256
+KC_PANEL_BYTES = 16 * 2**10
+
+
+def reduction_block(columns: int, itemsize: int) -> int:
+    """Positions per reduction block of the gemm path for a tile of ``columns``
+    output channels of ``itemsize``-byte values (see KC_PANEL_BYTES)."""
+    return max(16, min(WEIGHT_GRAD_KC, KC_PANEL_BYTES // (columns * itemsize)))
 
 #: The wide tile of the gemm path (backward.h's PCX_WIDE_MR x PCX_WIDE_NV
 #: 64-byte vectors; AVX-512 only): rows (input channels) x columns (output
@@ -551,7 +559,8 @@ def plan_weight_grad(*, geometry: ConvGeometry, dtype: np.dtype[Any], threads: i
     # after the band plan's scratch: the packed grad_output (positions x padded
     # channels, or channels x rows padded to whole vectors), MR rows of a short
     # channel panel, the row-offset table of the packed panel; 64-byte aligned
-    extra = (packed + mr * WEIGHT_GRAD_KC) * esize + 8 * WEIGHT_GRAD_KC
+    kc = reduction_block(nr, esize)
+    extra = (packed + mr * kc) * esize + 8 * kc
     scratch = -(-(record["scratch"]["bytes_per_thread"] + extra + 4 * 64) // 64) * 64
     items = geometry.batch * record["box_count"]
     chunks = max(1, min(items, -(-WEIGHT_GRAD_UNITS // geometry.groups)))
@@ -569,7 +578,7 @@ def plan_weight_grad(*, geometry: ConvGeometry, dtype: np.dtype[Any], threads: i
         flops=geometry.flops, threads=threads, cin_pad=cin_pad, cout_pad=cout_pad,
         acc_elems=acc_elems, scratch_bytes=scratch,
         contiguous_x=contiguous_x,
-        fields={"level": level, "mr": mr, "nr": nr, "kc": WEIGHT_GRAD_KC,
+        fields={"level": level, "mr": mr, "nr": nr, "kc": kc,
                 "box_positions": box_positions, "row_pitch": row_pitch,
                 "step_items": step_items, "steps_per_check": steps_per_check})
 
