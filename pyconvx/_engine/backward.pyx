@@ -85,6 +85,8 @@ ctypedef struct WeightGrad:
     int64_t threads
     int level
     const int64_t *g_strides  # [2 + ndim] element strides of grad_output
+    int64_t g_direct          # dot path: grad_output rows contiguous, strides >= 0
+    int64_t g_span            # elements from grad_output's first to past its last
     const pcx_ukernel_set *ks
 
 
@@ -189,40 +191,74 @@ cdef inline void run_gemm(const WeightGrad *wg, int64_t K, const real *A, int64_
 
 
 cdef void dot_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *band,
-                   const int64_t *blen, int64_t *o, const real *packed,
+                   const int64_t *blen, const real *packed, const real *gbox,
                    real *acc) noexcept nogil:
     """The dot path: per (output channel, input channel), the box's rows against
     the band rows of every tap, plane of rows by plane of rows (rows of one
-    plane are one band pitch apart)."""
-    cdef int64_t D = geo.ndim, planes = 1, plane, i, rem, qbase, co, ci
+    plane are one band pitch apart).  The rows of grad_output are read from
+    ``packed``, or from grad_output itself at ``gbox`` (the box's first
+    position of the group's first channel) when that is not NULL."""
+    cdef int64_t D = geo.ndim, planes = 1, plane, i, rem, qbase, gbase, co, ci
     cdef int64_t rows = blen[D - 2] if D > 1 else 1
     cdef int64_t b_pitch = geo.pitch[D - 2] if D > 1 else 0
     cdef int64_t width = blen[D - 1], taps = geo.taps
     cdef int64_t overread = 0 if geo.inplace else 1
+    cdef int64_t a_pitch = wg.row_pitch
     cdef const real *a
+    if gbox != NULL:
+        a_pitch = wg.g_strides[D] if D > 1 else 0
     for i in range(D - 2):
         planes *= blen[i]
     for plane in range(planes):
         rem = plane
         qbase = 0
+        gbase = 0
         i = D - 3
         while i >= 0:
             qbase += (rem % blen[i]) * geo.pitch[i]
+            gbase += (rem % blen[i]) * wg.g_strides[2 + i]
             rem = rem // blen[i]
             i -= 1
         for co in range(geo.cout_g):
-            a = packed + co * wg.box_positions + plane * rows * wg.row_pitch
+            if gbox != NULL:
+                a = gbox + co * wg.g_strides[1] + gbase
+            else:
+                a = packed + co * wg.box_positions + plane * rows * wg.row_pitch
             for ci in range(geo.cin_g):
                 if real is float:
-                    pcx_dot_taps_f32(wg.level, rows, width, a, wg.row_pitch, band + qbase,
+                    pcx_dot_taps_f32(wg.level, rows, width, a, a_pitch, band + qbase,
                                      b_pitch, geo.off + ci * taps, taps,
                                      acc + (co * geo.cin_g + ci) * taps * PCX_DOT_LANES,
                                      overread)
                 else:
-                    pcx_dot_taps_f64(wg.level, rows, width, a, wg.row_pitch, band + qbase,
+                    pcx_dot_taps_f64(wg.level, rows, width, a, a_pitch, band + qbase,
                                      b_pitch, geo.off + ci * taps, taps,
                                      acc + (co * geo.cin_g + ci) * taps * PCX_DOT_LANES,
                                      overread)
+
+
+cdef const real *direct_rows(const DirectGeometry *geo, const WeightGrad *wg,
+                             const real *gout, int64_t n, int64_t g, const int64_t *origin,
+                             const int64_t *blen) noexcept nogil:
+    """The dot path reads the box's grad_output in place (its rows contiguous):
+    the box's first position of the group's first channel, or NULL when the
+    microkernel's whole-vector reads past the box's last row would leave
+    grad_output's memory (the box is then packed)."""
+    cdef int64_t D = geo.ndim, i, last_row
+    cdef int64_t width = blen[D - 1]
+    cdef const real *gbox
+    if not wg.g_direct:
+        return NULL
+    gbox = gout + n * wg.g_strides[0] + g * geo.cout_g * wg.g_strides[1]
+    for i in range(D):
+        gbox += origin[i] * wg.g_strides[2 + i]
+    last_row = (geo.cout_g - 1) * wg.g_strides[1]
+    for i in range(D - 1):
+        last_row += (blen[i] - 1) * wg.g_strides[2 + i]
+    if (gbox - gout) + last_row + (width + PCX_DOT_LANES - 1) // PCX_DOT_LANES * PCX_DOT_LANES \
+            > wg.g_span:
+        return NULL
+    return gbox
 
 
 cdef inline bint rows_follow(const DirectGeometry *geo, const int64_t *blen) noexcept nogil:
@@ -275,7 +311,7 @@ cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real 
     cdef int64_t cp, cip, t, qrow, pos0
     cdef int64_t width = blen[last], taps = geo.taps
     if not wg.gemm:
-        dot_rows(geo, wg, band, blen, o, packed, acc)
+        dot_rows(geo, wg, band, blen, packed, NULL, acc)
         return
     for i in range(last):
         rows *= blen[i]
@@ -361,6 +397,7 @@ cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int6
     cdef int64_t *boff
     cdef real *acc = partials + u * wg.acc_elems
     cdef const real *src
+    cdef const real *gbox
     grad_scratch(geo, wg, scratch, &packed, &apanel, &boff)
     if round_number == 0:
         memset(acc, 0, wg.acc_elems * sizeof(real))
@@ -378,6 +415,11 @@ cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int6
         else:
             build_band(geo, x, n, g, band, index)
             src = band
+        if not wg.gemm:
+            gbox = direct_rows(geo, wg, gout, n, g, origin, blen)
+            if gbox != NULL:
+                dot_rows(geo, wg, src, blen, packed, gbox, acc)
+                continue
         pack_grad(geo, wg, gout, n, g, origin, blen, o, packed)
         item_rows(geo, wg, src, blen, o, packed, apanel, boff, acc)
 
@@ -555,6 +597,9 @@ def weight_grad(x, grad_output, gw, DirectPlan band,
     wg.threads = plan.threads
     wg.level = plan.fields["level"]
     wg.g_strides = &g_view[0]
+    wg.g_direct = 1 if (grad_output.ndim > 2 and g_strides[grad_output.ndim - 1] == 1
+                        and all(v >= 0 for v in g_strides)) else 0
+    wg.g_span = 1 + sum((size - 1) * v for size, v in zip(grad_output.shape, g_strides))
     wg.ks = band.ukernels
     cdef const void *x_data = cnp.PyArray_DATA(<cnp.ndarray>x)
     cdef const void *g_data = cnp.PyArray_DATA(<cnp.ndarray>grad_output)
