@@ -85,6 +85,43 @@ def test_non_finite_input_reaches_only_the_taps_that_read_it(groups):
     assert np.all(np.isfinite(gw[:, :, 2, 2]))
 
 
+def _grad_output_layouts(g):
+    """``g``'s values in layouts the engine reads differently: C order; rows
+    inside wider rows whose gaps hold NaN (read in place: the dot path's
+    whole-vector reads past a row meet them); at the very end of a buffer;
+    rows in reverse memory order; channels last (both packed)."""
+    n, c, h, w = g.shape
+    wide = np.full((n, c, h, w + 11), np.nan, dtype=g.dtype)
+    wide[..., :w] = g
+    tail = np.full(g.size + 5, np.nan, dtype=g.dtype)
+    tail[5:] = g.ravel()
+    return {"wide rows": wide[..., :w],
+            "buffer end": tail[5:].reshape(g.shape),
+            "reversed rows": np.ascontiguousarray(g[:, :, ::-1])[:, :, ::-1],
+            "channels last": np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [
+    dict(x=(3, 6, 7, 37), w=(6, 1, 3, 3), groups=6, padding=1),    # dot, masked tails
+    dict(x=(2, 4, 5, 12), w=(8, 1, 3, 3), groups=4, padding=1),    # dot, rows < a vector
+    dict(x=(3, 20, 7, 37), w=(24, 20, 1, 1)),                      # gemm, rows merged
+])
+def test_grad_output_layout_does_not_change_the_bits(dtype, case):
+    case = dict(case)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(case.pop("x")).astype(dtype)
+    w_shape = case.pop("w")
+    g = rng.standard_normal(pyconvx.output_shape(x.shape, w_shape, **case)).astype(dtype)
+    expected = pyconvx.conv_grad_weight(x, w_shape, g, threads=1, **case)
+    assert np.all(np.isfinite(expected))
+    for name, view in _grad_output_layouts(g).items():
+        np.testing.assert_array_equal(view, g)
+        for threads in (1, 2):
+            got = pyconvx.conv_grad_weight(x, w_shape, view, threads=threads, **case)
+            assert_bitwise_equal(got, expected)
+
+
 def test_phases_partition_the_output():
     for size, kernel, stride, dilation, crop, length in [(5, 4, 2, 1, 1, 10), (7, 3, 3, 2, 2, 17),
                                                          (4, 5, 2, 3, 0, 19), (3, 2, 4, 1, 3, 6)]:
