@@ -430,6 +430,11 @@ cdef enum:
     REDUCE_BLOCK = 16
 
 
+cdef enum:
+    # partial gradients of at most this many values in all are reduced on one thread
+    REDUCE_SERIAL_ELEMS = 1 << 20
+
+
 cdef void reduce_block(const DirectGeometry *geo, const WeightGrad *wg, const real *part,
                        int64_t co0, int64_t co1, real *gw, bint flip) noexcept nogil:
     """The gemm path's reduction of output channels co0 <= co < co1 of one
@@ -540,7 +545,10 @@ cdef int weight_grad_run(const DirectGeometry *geo, const WeightGrad *wg, const 
             status = GRAD_INTERRUPTED
             break
     if status == GRAD_OK:
-        reduce_partials(geo, wg, partials, gw, flip, wg.threads)
+        # a small reduction runs on this thread: waking the others costs more
+        # than it saves, all the more on a busy host
+        reduce_partials(geo, wg, partials, gw, flip,
+                        1 if units * wg.acc_elems <= REDUCE_SERIAL_ELEMS else wg.threads)
     free(block)
     return status
 
