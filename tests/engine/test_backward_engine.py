@@ -101,13 +101,15 @@ def _grad_output_layouts(g):
             "channels last": np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)}
 
 
+@pytest.mark.parametrize("layout", ["wide rows", "buffer end", "reversed rows",
+                                    "channels last"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", [
     dict(x=(3, 6, 7, 37), w=(6, 1, 3, 3), groups=6, padding=1),    # dot, masked tails
     dict(x=(2, 4, 5, 12), w=(8, 1, 3, 3), groups=4, padding=1),    # dot, rows < a vector
     dict(x=(3, 20, 7, 37), w=(24, 20, 1, 1)),                      # gemm, rows merged
 ])
-def test_grad_output_layout_does_not_change_the_bits(dtype, case):
+def test_grad_output_layout_does_not_change_the_bits(layout, dtype, case):
     case = dict(case)
     rng = np.random.default_rng(5)
     x = rng.standard_normal(case.pop("x")).astype(dtype)
@@ -115,11 +117,11 @@ def test_grad_output_layout_does_not_change_the_bits(dtype, case):
     g = rng.standard_normal(pyconvx.output_shape(x.shape, w_shape, **case)).astype(dtype)
     expected = pyconvx.conv_grad_weight(x, w_shape, g, threads=1, **case)
     assert np.all(np.isfinite(expected))
-    for name, view in _grad_output_layouts(g).items():
-        np.testing.assert_array_equal(view, g)
-        for threads in (1, 2):
-            got = pyconvx.conv_grad_weight(x, w_shape, view, threads=threads, **case)
-            assert_bitwise_equal(got, expected)
+    view = _grad_output_layouts(g)[layout]
+    np.testing.assert_array_equal(view, g)
+    for threads in (1, 2):
+        got = pyconvx.conv_grad_weight(x, w_shape, view, threads=threads, **case)
+        assert_bitwise_equal(got, expected)
 
 
 def test_phases_partition_the_output():
