@@ -5,10 +5,11 @@ This module only computes, from plans made in ``plan_backward``:
 * ``weight_grad``: the gradient of a convolution with respect to its weight.
   Work units are (group, chunk of (image, box) items); each builds the band
   of its items with the forward engine's band builder (``stage.build_band``,
-  every padding mode), packs the box's grad_output and sums the products row
-  by row into its own partial gradient, with the engine's gemm microkernel
-  (``gemm`` path) or a 16-lane dot product (``dot`` path); the partials are
-  then added in chunk order.  Every weight's sum runs in one fixed order:
+  every padding mode), packs the box's grad_output (the dot path reads
+  contiguous rows in place) and sums the products row by row into its own
+  partial gradient, with the engine's gemm microkernel (``gemm`` path) or a
+  16-lane dot product (``dot`` path); the partials are then added in chunk
+  order.  Every weight's sum runs in one fixed order:
   bitwise identical for every thread count and input layout.  The units
   advance in steps of a few items (step k of every unit before step k + 1),
   and between runs of steps a pending Ctrl-C stops the work: the signal
@@ -19,7 +20,9 @@ This module only computes, from plans made in ``plan_backward``:
 * ``bias_grad``: the sum of grad_output over the batch and positions, per
   channel, in a fixed order.
 
-The GIL is released; OpenMP splits the work units with a static schedule.
+The GIL is released; OpenMP hands out the steps of the work units
+dynamically (every step writes its own unit's partial, so the bits do not
+depend on which thread runs it).
 """
 
 from cython.parallel cimport prange, threadid

@@ -32,13 +32,17 @@ band, packs the box's grad_output, and runs, per valid output row:
   band's channel distance), its NR vector columns NR output channels of the
   packed grad_output (positions by channels), its reduction the row's output
   positions; MR x NR tiles of ``gw`` (as ``taps x C_in x C_out``) are
-  continued from one row to the next (many channels per group).  The tile is
+  continued from one row to the next (many channels per group); rows that
+  lie end to end in the band (a pointwise layer's) run as one reduction, in
+  blocks of positions whose column panels of the packed grad_output stay in
+  the L1 cache.  The tile is
   the engine's gemm microkernel, or on AVX-512 the backward engine's 6 x 64
   (float32) / 6 x 32 (float64) ``wide`` tile when it leaves fewer rows and
   columns empty;
 * ``dot``: per (output channel, input channel, tap) a dot product of the
   grad_output row with the band row, in 16 lanes summed at the end (few
-  channels per group: depthwise layers).
+  channels per group: depthwise layers); grad_output's rows are read in place
+  when they are contiguous, else packed.
 
 The items are split into ``chunks`` ranges fixed by the problem alone; each
 (group, chunk) work unit sums its items into its own partial gradient, and
