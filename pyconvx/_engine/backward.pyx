@@ -5,10 +5,11 @@ This module only computes, from plans made in ``plan_backward``:
 * ``weight_grad``: the gradient of a convolution with respect to its weight.
   Work units are (group, chunk of (image, box) items); each builds the band
   of its items with the forward engine's band builder (``stage.build_band``,
-  every padding mode), packs the box's grad_output and sums the products row
-  by row into its own partial gradient, with the engine's gemm microkernel
-  (``gemm`` path) or a 16-lane dot product (``dot`` path); the partials are
-  then added in chunk order.  Every weight's sum runs in one fixed order:
+  every padding mode), packs the box's grad_output (the dot path reads
+  contiguous rows in place) and sums the products row by row into its own
+  partial gradient, with the engine's gemm microkernel (``gemm`` path) or a
+  16-lane dot product (``dot`` path); the partials are then added in chunk
+  order.  Every weight's sum runs in one fixed order:
   bitwise identical for every thread count and input layout.  The units
   advance in steps of a few items (step k of every unit before step k + 1),
   and between runs of steps a pending Ctrl-C stops the work: the signal
@@ -19,7 +20,9 @@ This module only computes, from plans made in ``plan_backward``:
 * ``bias_grad``: the sum of grad_output over the batch and positions, per
   channel, in a fixed order.
 
-The GIL is released; OpenMP splits the work units with a static schedule.
+The GIL is released; OpenMP hands out the steps of the work units
+dynamically (every step writes its own unit's partial, so the bits do not
+depend on which thread runs it).
 """
 
 from cython.parallel cimport prange, threadid
@@ -85,6 +88,8 @@ ctypedef struct WeightGrad:
     int64_t threads
     int level
     const int64_t *g_strides  # [2 + ndim] element strides of grad_output
+    int64_t g_direct          # dot path: grad_output rows contiguous, strides >= 0
+    int64_t g_span            # elements from grad_output's first to past its last
     const pcx_ukernel_set *ks
 
 
@@ -112,15 +117,24 @@ cdef inline void row_index(const DirectGeometry *geo, int64_t row, const int64_t
         i -= 1
 
 
+cdef enum:
+    # positions and output channels of a tile of the gemm path's packing
+    PACK_BLOCK = 16
+
+
 cdef void pack_grad(const DirectGeometry *geo, const WeightGrad *wg, const real *gout,
                     int64_t n, int64_t g, const int64_t *origin, const int64_t *blen,
                     int64_t *o, real *packed) noexcept nogil:
     """The box's grad_output, compact over its positions (C order): positions by
     padded channels (gemm path) or channels by positions (dot path)."""
     cdef int64_t D = geo.ndim, last = geo.ndim - 1, rows = 1, row, co, j, i, pos0
-    cdef int64_t width = blen[last], step = wg.g_strides[1 + D]
+    cdef int64_t width = blen[last], step = wg.g_strides[1 + D], cstep = wg.g_strides[1]
+    cdef int64_t co0, co1, j0, j1, cout_pad = wg.cout_pad
+    cdef real tile[PACK_BLOCK * PACK_BLOCK]
     cdef const real *src
     cdef const real *base
+    cdef const real *at
+    cdef real *dst
     for i in range(last):
         rows *= blen[i]
     base = gout + n * wg.g_strides[0] + g * geo.cout_g * wg.g_strides[1]
@@ -130,14 +144,38 @@ cdef void pack_grad(const DirectGeometry *geo, const WeightGrad *wg, const real 
         for i in range(D):
             src += (origin[i] + o[i]) * wg.g_strides[2 + i]
         pos0 = row * width
+        if wg.gemm:
+            # a transpose in tiles of PACK_BLOCK positions by PACK_BLOCK channels
+            j0 = 0
+            while j0 < width:
+                j1 = j0 + PACK_BLOCK
+                if j1 > width:
+                    j1 = width
+                co0 = 0
+                while co0 < geo.cout_g:
+                    co1 = co0 + PACK_BLOCK
+                    if co1 > geo.cout_g:
+                        co1 = geo.cout_g
+                    # through a tile in registers or L1: the rows of the
+                    # packed panel, 1 KiB or more apart, are written whole
+                    for co in range(co1 - co0):
+                        at = src + (co0 + co) * cstep + j0 * step
+                        for j in range(j1 - j0):
+                            tile[j * PACK_BLOCK + co] = at[j * step]
+                    for j in range(j1 - j0):
+                        memcpy(packed + (pos0 + j0 + j) * cout_pad + co0,
+                               &tile[j * PACK_BLOCK], (co1 - co0) * sizeof(real))
+                    co0 = co1
+                j0 = j1
+            continue
         for co in range(geo.cout_g):
-            if wg.gemm:
-                for j in range(width):
-                    packed[(pos0 + j) * wg.cout_pad + co] = src[j * step]
+            dst = packed + co * wg.box_positions + row * wg.row_pitch
+            if step == 1:
+                memcpy(dst, src, width * sizeof(real))
             else:
                 for j in range(width):
-                    packed[co * wg.box_positions + row * wg.row_pitch + j] = src[j * step]
-            src += wg.g_strides[1]
+                    dst[j] = src[j * step]
+            src += cstep
 
 
 cdef inline void run_gemm(const WeightGrad *wg, int64_t K, const real *A, int64_t lda,
@@ -156,40 +194,116 @@ cdef inline void run_gemm(const WeightGrad *wg, int64_t K, const real *A, int64_
 
 
 cdef void dot_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *band,
-                   const int64_t *blen, int64_t *o, const real *packed,
+                   const int64_t *blen, const real *packed, const real *gbox,
                    real *acc) noexcept nogil:
     """The dot path: per (output channel, input channel), the box's rows against
     the band rows of every tap, plane of rows by plane of rows (rows of one
-    plane are one band pitch apart)."""
-    cdef int64_t D = geo.ndim, planes = 1, plane, i, rem, qbase, co, ci
+    plane are one band pitch apart).  The rows of grad_output are read from
+    ``packed``, or from grad_output itself at ``gbox`` (the box's first
+    position of the group's first channel) when that is not NULL."""
+    cdef int64_t D = geo.ndim, planes = 1, plane, i, rem, qbase, gbase, co, ci
     cdef int64_t rows = blen[D - 2] if D > 1 else 1
     cdef int64_t b_pitch = geo.pitch[D - 2] if D > 1 else 0
     cdef int64_t width = blen[D - 1], taps = geo.taps
     cdef int64_t overread = 0 if geo.inplace else 1
+    cdef int64_t a_pitch = wg.row_pitch
     cdef const real *a
+    if gbox != NULL:
+        a_pitch = wg.g_strides[D] if D > 1 else 0
     for i in range(D - 2):
         planes *= blen[i]
     for plane in range(planes):
         rem = plane
         qbase = 0
+        gbase = 0
         i = D - 3
         while i >= 0:
             qbase += (rem % blen[i]) * geo.pitch[i]
+            gbase += (rem % blen[i]) * wg.g_strides[2 + i]
             rem = rem // blen[i]
             i -= 1
         for co in range(geo.cout_g):
-            a = packed + co * wg.box_positions + plane * rows * wg.row_pitch
+            if gbox != NULL:
+                a = gbox + co * wg.g_strides[1] + gbase
+            else:
+                a = packed + co * wg.box_positions + plane * rows * wg.row_pitch
             for ci in range(geo.cin_g):
                 if real is float:
-                    pcx_dot_taps_f32(wg.level, rows, width, a, wg.row_pitch, band + qbase,
+                    pcx_dot_taps_f32(wg.level, rows, width, a, a_pitch, band + qbase,
                                      b_pitch, geo.off + ci * taps, taps,
                                      acc + (co * geo.cin_g + ci) * taps * PCX_DOT_LANES,
                                      overread)
                 else:
-                    pcx_dot_taps_f64(wg.level, rows, width, a, wg.row_pitch, band + qbase,
+                    pcx_dot_taps_f64(wg.level, rows, width, a, a_pitch, band + qbase,
                                      b_pitch, geo.off + ci * taps, taps,
                                      acc + (co * geo.cin_g + ci) * taps * PCX_DOT_LANES,
                                      overread)
+
+
+cdef const real *direct_rows(const DirectGeometry *geo, const WeightGrad *wg,
+                             const real *gout, int64_t n, int64_t g, const int64_t *origin,
+                             const int64_t *blen) noexcept nogil:
+    """The dot path reads the box's grad_output in place (its rows contiguous):
+    the box's first position of the group's first channel, or NULL when the
+    microkernel's whole-vector reads past the box's last row would leave
+    grad_output's memory (the box is then packed)."""
+    cdef int64_t D = geo.ndim, i, last_row
+    cdef int64_t width = blen[D - 1]
+    cdef const real *gbox
+    if not wg.g_direct:
+        return NULL
+    gbox = gout + n * wg.g_strides[0] + g * geo.cout_g * wg.g_strides[1]
+    for i in range(D):
+        gbox += origin[i] * wg.g_strides[2 + i]
+    last_row = (geo.cout_g - 1) * wg.g_strides[1]
+    for i in range(D - 1):
+        last_row += (blen[i] - 1) * wg.g_strides[2 + i]
+    if (gbox - gout) + last_row + (width + PCX_DOT_LANES - 1) // PCX_DOT_LANES * PCX_DOT_LANES \
+            > wg.g_span:
+        return NULL
+    return gbox
+
+
+cdef inline bint rows_follow(const DirectGeometry *geo, const int64_t *blen) noexcept nogil:
+    """Whether row r of the box starts r * width into the band (as it does in
+    the packed grad_output): every outer dim's pitch is the box's extent
+    inside it (dims of one row excepted)."""
+    cdef int64_t i = geo.ndim - 2, inner = blen[geo.ndim - 1]
+    while i >= 0:
+        if blen[i] > 1 and geo.pitch[i] != inner:
+            return False
+        inner *= blen[i]
+        i -= 1
+    return True
+
+
+cdef enum:
+    # a row's packed grad_output larger than this (bytes) is run column panel
+    # by column panel (the L1 data cache of common cores: 32 KiB)
+    PANEL_L1_BYTES = 32768
+
+
+cdef inline void panel_tile(const DirectGeometry *geo, const WeightGrad *wg, const real *band,
+                            int64_t q, int64_t klen, int64_t cip, int64_t t, int64_t cp,
+                            const real *packed, real *apanel, const int64_t *boff,
+                            real *acc) noexcept nogil:
+    """One register tile of the gradient (input channel panel ``cip`` at tap
+    ``t``, output channel panel ``cp``) continued over ``klen`` positions from
+    band position ``q`` (``packed``: the packed grad_output at the first)."""
+    cdef int64_t m, taps = geo.taps, cin_g = geo.cin_g
+    cdef int64_t rows_in_panel = cin_g - cip * wg.mr
+    cdef int64_t lda = (geo.off[taps] - geo.off[0]) if cin_g > 1 else 0
+    cdef const real *a = band + geo.off[cip * wg.mr * taps + t] + q
+    if rows_in_panel < wg.mr:   # a short panel: its rows, then zeros
+        for m in range(wg.mr):
+            if m < rows_in_panel:
+                memcpy(apanel + m * wg.kc, a + m * lda, klen * sizeof(real))
+            else:
+                memset(apanel + m * wg.kc, 0, klen * sizeof(real))
+        a = apanel
+        lda = wg.kc
+    run_gemm(wg, klen, a, lda, packed + cp * wg.nr, boff,
+             acc + (t * wg.cin_pad + cip * wg.mr) * wg.cout_pad + cp * wg.nr, wg.cout_pad)
 
 
 cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *band,
@@ -197,16 +311,19 @@ cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real 
                     const int64_t *boff, real *acc) noexcept nogil:
     """Add one item's products to the unit's partial gradient, row by row."""
     cdef int64_t D = geo.ndim, last = geo.ndim - 1, rows = 1, row, i, k0, klen
-    cdef int64_t cp, cip, t, m, co, ci, qrow, pos0, rows_in_panel
-    cdef int64_t width = blen[last], taps = geo.taps, cin_g = geo.cin_g
-    cdef int64_t lda = (geo.off[taps] - geo.off[0]) if cin_g > 1 else 0
-    cdef const real *a
-    cdef const real *arow
+    cdef int64_t cp, cip, t, qrow, pos0
+    cdef int64_t width = blen[last], taps = geo.taps
     if not wg.gemm:
-        dot_rows(geo, wg, band, blen, o, packed, acc)
+        dot_rows(geo, wg, band, blen, packed, NULL, acc)
         return
     for i in range(last):
         rows *= blen[i]
+    if rows > 1 and rows_follow(geo, blen):
+        # the box's rows lie end to end in the band as in the packed panel:
+        # one reduction run over all of them adds the same products in the
+        # same order, with fewer loads and stores of the gradient's tiles
+        width = rows * width
+        rows = 1
     for row in range(rows):
         row_index(geo, row, blen, o)
         qrow = 0
@@ -218,24 +335,21 @@ cdef void item_rows(const DirectGeometry *geo, const WeightGrad *wg, const real 
             klen = width - k0
             if klen > wg.kc:
                 klen = wg.kc
-            for cip in range(wg.cin_pad // wg.mr):
-                rows_in_panel = cin_g - cip * wg.mr
-                for t in range(taps):
-                    a = band + geo.off[cip * wg.mr * taps + t] + qrow + k0
-                    if rows_in_panel < wg.mr:   # a short panel: its rows, then zeros
-                        for m in range(wg.mr):
-                            if m < rows_in_panel:
-                                memcpy(apanel + m * wg.kc, a + m * lda, klen * sizeof(real))
-                            else:
-                                memset(apanel + m * wg.kc, 0, klen * sizeof(real))
-                        arow = apanel
-                    else:
-                        arow = a
-                    for cp in range(wg.cout_pad // wg.nr):
-                        run_gemm(wg, klen, arow, wg.kc if rows_in_panel < wg.mr else lda,
-                                 packed + (pos0 + k0) * wg.cout_pad + cp * wg.nr, boff,
-                                 acc + (t * wg.cin_pad + cip * wg.mr) * wg.cout_pad
-                                 + cp * wg.nr, wg.cout_pad)
+            if klen * wg.cout_pad * sizeof(real) > PANEL_L1_BYTES:
+                # a column panel of the packed grad_output (klen x nr) stays in
+                # the L1 cache while every input channel panel and tap runs over it
+                for cp in range(wg.cout_pad // wg.nr):
+                    for cip in range(wg.cin_pad // wg.mr):
+                        for t in range(taps):
+                            panel_tile(geo, wg, band, qrow + k0, klen, cip, t, cp,
+                                       packed + (pos0 + k0) * wg.cout_pad, apanel, boff, acc)
+            else:
+                # the row's whole packed grad_output stays in the L1 cache
+                for cip in range(wg.cin_pad // wg.mr):
+                    for t in range(taps):
+                        for cp in range(wg.cout_pad // wg.nr):
+                            panel_tile(geo, wg, band, qrow + k0, klen, cip, t, cp,
+                                       packed + (pos0 + k0) * wg.cout_pad, apanel, boff, acc)
             k0 += klen
 
 
@@ -286,6 +400,7 @@ cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int6
     cdef int64_t *boff
     cdef real *acc = partials + u * wg.acc_elems
     cdef const real *src
+    cdef const real *gbox
     grad_scratch(geo, wg, scratch, &packed, &apanel, &boff)
     if round_number == 0:
         memset(acc, 0, wg.acc_elems * sizeof(real))
@@ -303,8 +418,46 @@ cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int6
         else:
             build_band(geo, x, n, g, band, index)
             src = band
+        if not wg.gemm:
+            gbox = direct_rows(geo, wg, gout, n, g, origin, blen)
+            if gbox != NULL:
+                dot_rows(geo, wg, src, blen, packed, gbox, acc)
+                continue
         pack_grad(geo, wg, gout, n, g, origin, blen, o, packed)
         item_rows(geo, wg, src, blen, o, packed, apanel, boff, acc)
+
+
+cdef enum:
+    # output channels the gemm path's reduction handles together: its reads of
+    # a partial gradient (channels contiguous) then fill whole cache lines
+    REDUCE_BLOCK = 16
+
+
+cdef enum:
+    # partial gradients of at most this many values in all are reduced on one thread
+    REDUCE_SERIAL_ELEMS = 1 << 20
+
+
+cdef void reduce_block(const DirectGeometry *geo, const WeightGrad *wg, const real *part,
+                       int64_t co0, int64_t co1, real *gw, bint flip) noexcept nogil:
+    """The gemm path's reduction of output channels co0 <= co < co1 of one
+    group (``part``: its first chunk's partial, ``gw``: its first weight):
+    chunk by chunk, a block of channels at a time."""
+    cdef real sums[REDUCE_BLOCK]
+    cdef int64_t taps = geo.taps, cin_g = geo.cin_g, n = co1 - co0, ci, t, tt, r, j
+    cdef const real *src
+    for ci in range(cin_g):
+        for t in range(taps):
+            src = part + (t * wg.cin_pad + ci) * wg.cout_pad + co0
+            for j in range(n):
+                sums[j] = src[j]
+            for r in range(1, wg.chunks):
+                src += wg.acc_elems
+                for j in range(n):
+                    sums[j] = sums[j] + src[j]
+            tt = (taps - 1 - t) if flip else t
+            for j in range(n):
+                gw[((co0 + j) * cin_g + ci) * taps + tt] = sums[j]
 
 
 cdef void reduce_partials(const DirectGeometry *geo, const WeightGrad *wg,
@@ -312,10 +465,23 @@ cdef void reduce_partials(const DirectGeometry *geo, const WeightGrad *wg,
                           int64_t threads) noexcept nogil:
     """gw[g*cout_g + co, ci, t] = the partials of group g summed in chunk order
     (taps reversed for true convolution)."""
-    cdef int64_t total = geo.groups * geo.cout_g, taps = geo.taps, cin_g = geo.cin_g
-    cdef int64_t row, g, co, ci, t, r, src, tt, lane
+    cdef int64_t taps = geo.taps, cin_g = geo.cin_g
+    cdef int64_t blocks_per_group = (geo.cout_g + REDUCE_BLOCK - 1) // REDUCE_BLOCK
+    cdef int64_t total = geo.groups * geo.cout_g, block
+    cdef int64_t row, g, co, co0, co1, ci, t, r, src, tt, lane
     cdef real s, chunk_sum
     cdef const real *part
+    if wg.gemm:
+        for block in prange(geo.groups * blocks_per_group, schedule="static",
+                            num_threads=threads):
+            g = block // blocks_per_group
+            co0 = (block % blocks_per_group) * REDUCE_BLOCK
+            co1 = co0 + REDUCE_BLOCK
+            if co1 > geo.cout_g:
+                co1 = geo.cout_g
+            reduce_block(geo, wg, partials + g * wg.chunks * wg.acc_elems, co0, co1,
+                         gw + g * geo.cout_g * cin_g * taps, flip)
+        return
     for row in prange(total, schedule="static", num_threads=threads):
         g = row // geo.cout_g
         co = row % geo.cout_g
@@ -324,13 +490,11 @@ cdef void reduce_partials(const DirectGeometry *geo, const WeightGrad *wg,
                 s = 0
                 for r in range(wg.chunks):
                     part = partials + (g * wg.chunks + r) * wg.acc_elems
-                    if wg.gemm:
-                        chunk_sum = part[(t * wg.cin_pad + ci) * wg.cout_pad + co]
-                    else:   # the dot path's lanes, in order
-                        src = ((co * cin_g + ci) * taps + t) * PCX_DOT_LANES
-                        chunk_sum = part[src]
-                        for lane in range(1, PCX_DOT_LANES):
-                            chunk_sum = chunk_sum + part[src + lane]
+                    # the dot path's lanes, in order
+                    src = ((co * cin_g + ci) * taps + t) * PCX_DOT_LANES
+                    chunk_sum = part[src]
+                    for lane in range(1, PCX_DOT_LANES):
+                        chunk_sum = chunk_sum + part[src + lane]
                     s = chunk_sum if r == 0 else s + chunk_sum
                 tt = (taps - 1 - t) if flip else t
                 gw[(row * cin_g + ci) * taps + tt] = s
@@ -373,7 +537,10 @@ cdef int weight_grad_run(const DirectGeometry *geo, const WeightGrad *wg, const 
         stop = start + wg.steps_per_check
         if stop > steps:
             stop = steps
-        for step in prange(start, stop, schedule="static", num_threads=wg.threads):
+        # dynamic: a thread the host leaves waiting takes fewer steps (each step
+        # writes its own unit's partial, so the bits do not depend on who runs it)
+        for step in prange(start, stop, schedule="dynamic", chunksize=1,
+                           num_threads=wg.threads):
             weight_grad_step(geo, wg, step, x + geo.x_offset, gout, partials,
                              scratch + threadid() * wg.scratch_bytes)
         start = stop
@@ -381,7 +548,10 @@ cdef int weight_grad_run(const DirectGeometry *geo, const WeightGrad *wg, const 
             status = GRAD_INTERRUPTED
             break
     if status == GRAD_OK:
-        reduce_partials(geo, wg, partials, gw, flip, wg.threads)
+        # a small reduction runs on this thread: waking the others costs more
+        # than it saves, all the more on a busy host
+        reduce_partials(geo, wg, partials, gw, flip,
+                        1 if units * wg.acc_elems <= REDUCE_SERIAL_ELEMS else wg.threads)
     free(block)
     return status
 
@@ -438,6 +608,9 @@ def weight_grad(x, grad_output, gw, DirectPlan band,
     wg.threads = plan.threads
     wg.level = plan.fields["level"]
     wg.g_strides = &g_view[0]
+    wg.g_direct = 1 if (grad_output.ndim > 2 and g_strides[grad_output.ndim - 1] == 1
+                        and all(v >= 0 for v in g_strides)) else 0
+    wg.g_span = 1 + sum((size - 1) * v for size, v in zip(grad_output.shape, g_strides))
     wg.ks = band.ukernels
     cdef const void *x_data = cnp.PyArray_DATA(<cnp.ndarray>x)
     cdef const void *g_data = cnp.PyArray_DATA(<cnp.ndarray>grad_output)

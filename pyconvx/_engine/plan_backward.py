@@ -32,13 +32,17 @@ band, packs the box's grad_output, and runs, per valid output row:
   band's channel distance), its NR vector columns NR output channels of the
   packed grad_output (positions by channels), its reduction the row's output
   positions; MR x NR tiles of ``gw`` (as ``taps x C_in x C_out``) are
-  continued from one row to the next (many channels per group).  The tile is
+  continued from one row to the next (many channels per group); rows that
+  lie end to end in the band (a pointwise layer's) run as one reduction, in
+  blocks of positions whose column panels of the packed grad_output stay in
+  the L1 cache.  The tile is
   the engine's gemm microkernel, or on AVX-512 the backward engine's 6 x 64
   (float32) / 6 x 32 (float64) ``wide`` tile when it leaves fewer rows and
   columns empty;
 * ``dot``: per (output channel, input channel, tap) a dot product of the
   grad_output row with the band row, in 16 lanes summed at the end (few
-  channels per group: depthwise layers).
+  channels per group: depthwise layers); grad_output's rows are read in place
+  when they are contiguous, else packed.
 
 The items are split into ``chunks`` ranges fixed by the problem alone; each
 (group, chunk) work unit sums its items into its own partial gradient, and
@@ -91,9 +95,17 @@ BAND_PLAN_THREADS = WEIGHT_GRAD_UNITS // 4
 #: the dot path is faster.
 GEMM_MIN_FILL = 0.5
 
-#: Positions per reduction block of the gemm path (keeps the packed
-#: grad_output panel in the L1 cache).
+#: Positions per reduction block of the gemm path: at most this many, and
+#: few enough that one column panel of the packed grad_output (positions by
+#: the tile's columns) fills at most half of a 32 KiB L1 data cache.
 WEIGHT_GRAD_KC = 256
+KC_PANEL_BYTES = 16 * 2**10
+
+
+def reduction_block(columns: int, itemsize: int) -> int:
+    """Positions per reduction block of the gemm path for a tile of ``columns``
+    output channels of ``itemsize``-byte values (see KC_PANEL_BYTES)."""
+    return max(16, min(WEIGHT_GRAD_KC, KC_PANEL_BYTES // (columns * itemsize)))
 
 #: The wide tile of the gemm path (backward.h's PCX_WIDE_MR x PCX_WIDE_NV
 #: 64-byte vectors; AVX-512 only): rows (input channels) x columns (output
@@ -551,7 +563,8 @@ def plan_weight_grad(*, geometry: ConvGeometry, dtype: np.dtype[Any], threads: i
     # after the band plan's scratch: the packed grad_output (positions x padded
     # channels, or channels x rows padded to whole vectors), MR rows of a short
     # channel panel, the row-offset table of the packed panel; 64-byte aligned
-    extra = (packed + mr * WEIGHT_GRAD_KC) * esize + 8 * WEIGHT_GRAD_KC
+    kc = reduction_block(nr, esize)
+    extra = (packed + mr * kc) * esize + 8 * kc
     scratch = -(-(record["scratch"]["bytes_per_thread"] + extra + 4 * 64) // 64) * 64
     items = geometry.batch * record["box_count"]
     chunks = max(1, min(items, -(-WEIGHT_GRAD_UNITS // geometry.groups)))
@@ -569,7 +582,7 @@ def plan_weight_grad(*, geometry: ConvGeometry, dtype: np.dtype[Any], threads: i
         flops=geometry.flops, threads=threads, cin_pad=cin_pad, cout_pad=cout_pad,
         acc_elems=acc_elems, scratch_bytes=scratch,
         contiguous_x=contiguous_x,
-        fields={"level": level, "mr": mr, "nr": nr, "kc": WEIGHT_GRAD_KC,
+        fields={"level": level, "mr": mr, "nr": nr, "kc": kc,
                 "box_positions": box_positions, "row_pitch": row_pitch,
                 "step_items": step_items, "steps_per_check": steps_per_check})
 

@@ -6,6 +6,11 @@ phase decomposition of the transposed convolution, the checks of the
 engine's arguments.
 """
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 from _gradient_reference import conv_grads_reference
@@ -16,6 +21,7 @@ from pyconvx._engine.plan_backward import make_weight_grad_plan, phase_dims
 from pyconvx.shapes import describe_conv
 
 from _reference import assert_bitwise_equal
+from conftest import TESTS_DIR, child_env
 
 CASES = {
     "gemm": dict(x=(2, 16, 9, 21), w=(12, 16, 3, 3), padding=1),
@@ -83,6 +89,72 @@ def test_non_finite_input_reaches_only_the_taps_that_read_it(groups):
     assert np.all(np.isinf(gw[:, :, :2, 2]))
     assert np.all(np.isfinite(gw[:, :, :, :2]))
     assert np.all(np.isfinite(gw[:, :, 2, 2]))
+
+
+def _grad_output_layouts(g):
+    """``g``'s values in layouts the engine reads differently: C order; rows
+    inside wider rows whose gaps hold NaN (read in place: the dot path's
+    whole-vector reads past a row meet them); at the very end of a buffer;
+    rows in reverse memory order; channels last (both packed)."""
+    n, c, h, w = g.shape
+    wide = np.full((n, c, h, w + 11), np.nan, dtype=g.dtype)
+    wide[..., :w] = g
+    tail = np.full(g.size + 5, np.nan, dtype=g.dtype)
+    tail[5:] = g.ravel()
+    return {"wide rows": wide[..., :w],
+            "buffer end": tail[5:].reshape(g.shape),
+            "reversed rows": np.ascontiguousarray(g[:, :, ::-1])[:, :, ::-1],
+            "channels last": np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)}
+
+
+@pytest.mark.parametrize("layout", ["wide rows", "buffer end", "reversed rows",
+                                    "channels last"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [
+    dict(x=(3, 6, 7, 37), w=(6, 1, 3, 3), groups=6, padding=1),    # dot, masked tails
+    dict(x=(2, 4, 5, 12), w=(8, 1, 3, 3), groups=4, padding=1),    # dot, rows < a vector
+    dict(x=(3, 20, 7, 37), w=(24, 20, 1, 1)),                      # gemm, rows merged
+])
+def test_grad_output_layout_does_not_change_the_bits(layout, dtype, case):
+    case = dict(case)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(case.pop("x")).astype(dtype)
+    w_shape = case.pop("w")
+    g = rng.standard_normal(pyconvx.output_shape(x.shape, w_shape, **case)).astype(dtype)
+    expected = pyconvx.conv_grad_weight(x, w_shape, g, threads=1, **case)
+    assert np.all(np.isfinite(expected))
+    view = _grad_output_layouts(g)[layout]
+    np.testing.assert_array_equal(view, g)
+    for threads in (1, 2):
+        got = pyconvx.conv_grad_weight(x, w_shape, view, threads=threads, **case)
+        assert_bitwise_equal(got, expected)
+
+
+def test_reads_of_grad_output_stop_at_its_end():
+    """grad_output ends right before an unmapped page: a read past its end (the
+    dot path's whole-vector reads of rows read in place) kills the child."""
+    script = textwrap.dedent("""
+        import numpy as np, pyconvx
+        from _guarded import guarded_array
+        cases = [((2, 6, 7, 37), (6, 1, 3, 3), 6, 1), ((1, 4, 5, 12), (8, 1, 3, 3), 4, 1),
+                 ((2, 3, 40), (3, 1, 5), 3, 2), ((2, 20, 7, 37), (24, 20, 1, 1), 1, 0)]
+        for x_shape, w_shape, groups, padding in cases:
+            for dtype in (np.float32, np.float64):
+                x = np.ones(x_shape, dtype)
+                g_shape = pyconvx.output_shape(x_shape, w_shape, padding=padding, groups=groups)
+                g = guarded_array(g_shape, dtype, fill=1)
+                for threads in (1, 2):
+                    gw = pyconvx.conv_grad_weight(x, w_shape, g, padding=padding,
+                                                  groups=groups, threads=threads)
+                    assert np.isfinite(gw).all() and (gw > 0).all(), (x_shape, w_shape)
+        print("ok")
+        """)
+    paths = [p for p in (os.environ.get("PYTHONPATH"), TESTS_DIR) if p]
+    env = child_env(PYTHONPATH=os.pathsep.join(paths))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", (
+        f"child exited with {result.returncode}: {result.stderr[-2000:]}")
 
 
 def test_phases_partition_the_output():

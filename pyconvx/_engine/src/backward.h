@@ -5,12 +5,12 @@
  *   acc[t][i mod 16] += a[r * a_pitch + i] * b[r * b_pitch + off[t] + i]
  * one grad_output row against the band row of each tap, into 16 running lanes
  * per tap (acc holds count x 16 values; the caller adds the lanes in order at
- * the end).  Up to eight taps are kept in registers, so each grad_output
- * vector is loaded once for all of them.  The last partial vector of a row
- * is masked: its lanes past the row add exactly zero, whatever was read
- * there (even NaN or Inf); with overread == 0 (the band row may end where
- * memory ends) the tail is summed one position at a time instead, into the
- * same lanes.  The products are formed with one fused multiply-add where
+ * the end).  Up to nine taps (a 3 x 3 kernel's) are kept in registers,
+ * so each grad_output vector is loaded once for all of them.  The last
+ * partial vector of a row is masked: its lanes past the row add exactly
+ * zero, whatever was read there (even NaN or Inf); with overread == 0 (a
+ * row may end where memory ends) the tail is summed one position at a time
+ * instead, into the same lanes.  The products are formed with one fused multiply-add where
  * the instruction set has it; every order is fixed, independent of the
  * thread count and of the layout of the inputs.  The lane count is the same
  * for every instruction set; each set is compiled with its own target
@@ -23,7 +23,7 @@
 #include <string.h>
 
 #define PCX_DOT_LANES 16
-#define PCX_DOT_TAPS 8
+#define PCX_DOT_TAPS 9
 
 typedef float pcx_dot_vf __attribute__((vector_size(PCX_DOT_LANES * sizeof(float)), aligned(4)));
 typedef double pcx_dot_vd __attribute__((vector_size(PCX_DOT_LANES * sizeof(double)), aligned(8)));
