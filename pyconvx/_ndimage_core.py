@@ -38,7 +38,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ._boundary import extend_indices, padding_limit
+from ._engine import dispatch
 from ._engine.plan import cached_plan
+from ._engine.taps import correlate_rows
 from ._normalize import compute_array
 from ._separable import rank_one_factors
 from ._typing import Algorithm, PaddingMode
@@ -66,6 +68,12 @@ _SCRATCH = threading.local()
 #: Unfiltered trailing axes holding fewer values than this (an image's colour
 #: channels) would make the engine's rows that narrow: they become the batch.
 NARROW = 16
+
+#: A pass along an axis other than the last runs on the tap-rows engine
+#: (``_engine.taps``: the input rows read in place, vectorised across the
+#: merged trailing axes) when those axes hold at least this many values;
+#: narrower rows go to :func:`pyconvx.conv`.
+TAP_ROWS_MIN_WIDTH = 64
 
 #: The shape of the whole array while :func:`correlate` computes one block of
 #: it (see :func:`block_of`); None for an ordinary call.
@@ -212,6 +220,72 @@ def _narrow_tail(kernel: npt.NDArray[Any], pads: Sequence[tuple[int, int]]) -> i
     return count if 0 < count < kernel.ndim else 0
 
 
+def _tap_rows_layout(shape: Sequence[int], kernel: Sequence[int],
+                     pads: Sequence[tuple[int, int]]) -> tuple[int, int, int, int] | None:
+    """``(outer, rows, width, row_axis)`` of the tap-rows engine for this problem, or None.
+
+    The engine takes a 1-D pass along any axis (the axes after it merged into
+    the rows' width, the ones before into ``outer``; along the last axis every
+    row of the array is one row) and the 3x3, 5x5 and 7x7 kernels over the
+    last two axes; it sums the taps in the order :func:`pyconvx.conv` does on
+    these problems, so either gives the same bits.
+    """
+    filtered = [axis for axis, (taps, pad) in enumerate(zip(kernel, pads))
+                if taps > 1 or pad != (0, 0)]
+    ndim = len(shape)
+    if filtered == [ndim - 1]:
+        return 1, math.prod(shape[:-1]), shape[-1], ndim - 1
+    if len(filtered) == 1:
+        axis = filtered[0]
+        width = math.prod(shape[axis + 1:])
+        if width < TAP_ROWS_MIN_WIDTH:
+            return None
+        return math.prod(shape[:axis]), shape[axis], width, axis
+    if (filtered == [ndim - 2, ndim - 1]
+            and tuple(kernel[ndim - 2:]) in UNROLLED_SQUARE):
+        return math.prod(shape[:-2]), shape[-2], shape[-1], ndim - 2
+    return None
+
+
+def _correlate_tap_rows(source: npt.NDArray[Any], kernel: npt.NDArray[Any],
+                        pads: Sequence[tuple[int, int]], mode: PaddingMode, value: float,
+                        dtype: np.dtype[Any], threads: int,
+                        layout: tuple[int, int, int, int], out_shape: tuple[int, ...],
+                        slot: int | None) -> npt.NDArray[Any]:
+    """:func:`correlate` on the tap-rows engine (``layout`` from :func:`_tap_rows_layout`)."""
+    outer, rows, width, row_axis = layout
+    source = np.ascontiguousarray(compute_array(source, dtype))
+    weight = kernel_in(kernel, dtype)
+    last = source.ndim - 1
+    if row_axis == last:   # every row of the array, its columns filtered
+        kh, kw, (low, high) = 1, kernel.shape[-1], pads[-1]
+        row_index = np.arange(rows, dtype=np.int64)
+        col_index = extend_indices(np.arange(-low, width + high), width, mode)
+        taps = weight.reshape(-1)
+        out_rows, out_width = rows, width + low + high - kw + 1
+    else:
+        kh, (low, high) = kernel.shape[row_axis], pads[row_axis]
+        row_index = extend_indices(np.arange(-low, rows + high), rows, mode)
+        out_rows = rows + low + high - kh + 1
+        if row_axis == last - 1 and kernel.shape[-1] > 1:   # a square 2-d kernel
+            kw, (col_low, col_high) = kernel.shape[-1], pads[-1]
+            col_index = extend_indices(np.arange(-col_low, width + col_high), width, mode)
+            out_width = width + col_low + col_high - kw + 1
+        else:
+            kw, col_index, out_width = 1, None, width
+        # column-major: tap (a, b) at b * kh + a, the order the engine's conv sums in
+        taps = np.ascontiguousarray(weight.reshape(kh, kw).T).reshape(-1)
+    fill = value if mode == "constant" else 0.0
+    out: npt.NDArray[Any] | None = None
+    if slot is not None:
+        out = _scratch((outer, out_rows, out_width), dtype, slot)
+    if out is None:
+        out = np.empty((outer, out_rows, out_width), dtype=dtype)
+    correlate_rows(source.reshape(outer, rows, width), taps, kh, kw, row_index, col_index,
+                   fill, out, threads, dispatch.level_code())
+    return out.reshape(out_shape)
+
+
 def correlate(x: npt.NDArray[Any], kernel: npt.NDArray[Any], pads: Sequence[tuple[int, int]],
               mode: PaddingMode, value: float, dtype: np.dtype[Any], threads: int,
               slot: int | None = None, whole_shape: Sequence[int] | None = None
@@ -244,6 +318,11 @@ def correlate(x: npt.NDArray[Any], kernel: npt.NDArray[Any], pads: Sequence[tupl
                            [pads[axis] for axis in order], mode, value, dtype, threads, slot,
                            None if whole_shape is None else [whole_shape[a] for a in order])
         return result.transpose(np.argsort(order))
+    # same bits as conv on these problems: a block may take either path
+    layout = _tap_rows_layout(x.shape, kernel.shape, pads)
+    if layout is not None:
+        return _correlate_tap_rows(x, kernel, pads, mode, value, dtype, threads, layout,
+                                   out_shape, slot)
     source = compute_array(x, dtype)
     pads = list(pads)
     borders = list(pads)

@@ -72,6 +72,7 @@
         .fma_probe = {.flops_per_iteration =                                         \
                           2 * PCX_PROBE_CHAINS * (PCX_VBYTES / (int)sizeof(PCX_##TU##_ELEM)), \
                       .run = PCX_SYMBOL(T, fma_probe, PCX_CAT(PCX_PROBE_CHAINS, chains))}, \
+        .taps = PCX_SYMBOL(T, taps, PCX_CAT(PCX_TAPS_NV, v)),                        \
     }
 
 const pcx_ukernel_set PCX_CAT(pcx_ukernel_set__, PCX_ISA) = {
