@@ -87,6 +87,10 @@ cdef extern from "ukernels.h" nogil:
                                      int64_t n, float *dst) noexcept nogil
     ctypedef void (*pcx_f64_taps_fn)(int64_t K, const double *w, const double *const *src,
                                      int64_t n, double *dst) noexcept nogil
+    ctypedef void (*pcx_f32_taps4_fn)(int64_t K, const float *w, const float *const *src,
+                                      int64_t n, float *dst, int64_t ldd) noexcept nogil
+    ctypedef void (*pcx_f64_taps4_fn)(int64_t K, const double *w, const double *const *src,
+                                      int64_t n, double *dst, int64_t ldd) noexcept nogil
 
     ctypedef struct pcx_f32_tile_ukernel:
         int mr, nr
@@ -118,6 +122,7 @@ cdef extern from "ukernels.h" nogil:
         pcx_f32_gather_fn gather
         pcx_fma_probe fma_probe
         pcx_f32_taps_fn taps
+        pcx_f32_taps4_fn taps4
     ctypedef struct pcx_f64_ukernels:
         pcx_f64_tile_ukernel gemm, row
         pcx_f64_rowblock_ukernel rowblock
@@ -127,6 +132,7 @@ cdef extern from "ukernels.h" nogil:
         pcx_f64_gather_fn gather
         pcx_fma_probe fma_probe
         pcx_f64_taps_fn taps
+        pcx_f64_taps4_fn taps4
     ctypedef struct pcx_ukernel_set:
         const char *name
         pcx_f32_ukernels f32

@@ -63,6 +63,14 @@ cdef inline void run_taps(const pcx_ukernel_set *ks, int64_t K, const real *w,
         ks.f64.taps(K, w, ptrs, n, dst)
 
 
+cdef inline void run_taps4(const pcx_ukernel_set *ks, int64_t K, const real *w,
+                           const real **ptrs, int64_t n, real *dst, int64_t ldd) noexcept nogil:
+    if real is float:
+        ks.f32.taps4(K, w, ptrs, n, dst, ldd)
+    else:
+        ks.f64.taps4(K, w, ptrs, n, dst, ldd)
+
+
 cdef void pad_row(const TapsJob *job, const real *src, real fill, real *dst) noexcept nogil:
     """``dst[q]`` = the input column ``col_index[q]`` of ``src`` (the fill for -1)."""
     cdef int64_t q, c, padded = job.width_out + job.kw - 1
@@ -87,7 +95,7 @@ cdef void taps_unit(const TapsJob *job, const pcx_ukernel_set *ks, int64_t u, co
     """Output rows ``[first, last)`` of unit ``u`` (and its columns, read in place)."""
     cdef int64_t chunk = u // job.n_segments, s = u % job.n_segments
     cdef int64_t first = chunk * job.unit_rows, last = first + job.unit_rows
-    cdef int64_t line, o, i, t, r, a, b, j0 = 0, n = job.width_out
+    cdef int64_t line, o, i, t, r, a, b, rows, j0 = 0, n = job.width_out
     cdef int64_t built_image = -1, built_hi = -1, taps = job.kh * job.kw
     cdef const real *src
     if last > job.lines:
@@ -98,28 +106,38 @@ cdef void taps_unit(const TapsJob *job, const pcx_ukernel_set *ks, int64_t u, co
             n = job.segment
         else:
             n = n - j0
-    for line in range(first, last):
+    line = first
+    while line < last:
         o = line // job.rows_out
         i = line % job.rows_out
         if job.col_index == NULL:
-            for a in range(job.kh):
+            # four output rows of one image share their input rows' loads
+            rows = 4 if line + 4 <= last and i + 4 <= job.rows_out else 1
+            for a in range(job.kh + rows - 1):
                 r = job.row_index[i + a]
                 src = fill_row if r < 0 else x + (o * job.rows + r) * job.width
                 ptrs[a] = src + j0
-        else:
-            t = i
-            if built_image == o and i < built_hi <= i + job.kh:
-                t = built_hi   # rows i .. built_hi - 1 are in the ring already
-            while t < i + job.kh:
-                r = job.row_index[t]
-                pad_row(job, NULL if r < 0 else x + (o * job.rows + r) * job.width, fill,
-                        ring + (t % job.kh) * job.pitch)
-                t += 1
-            built_image, built_hi = o, i + job.kh
-            for b in range(job.kw):
-                for a in range(job.kh):
-                    ptrs[b * job.kh + a] = ring + ((i + a) % job.kh) * job.pitch + b
-        run_taps(ks, taps, w, ptrs, n, out + line * job.width_out + j0)
+            if rows == 4:
+                run_taps4(ks, job.kh, w, ptrs, n, out + line * job.width_out + j0,
+                          job.width_out)
+            else:
+                run_taps(ks, job.kh, w, ptrs, n, out + line * job.width_out + j0)
+            line += rows
+            continue
+        t = i
+        if built_image == o and i < built_hi <= i + job.kh:
+            t = built_hi   # rows i .. built_hi - 1 are in the ring already
+        while t < i + job.kh:
+            r = job.row_index[t]
+            pad_row(job, NULL if r < 0 else x + (o * job.rows + r) * job.width, fill,
+                    ring + (t % job.kh) * job.pitch)
+            t += 1
+        built_image, built_hi = o, i + job.kh
+        for b in range(job.kw):
+            for a in range(job.kh):
+                ptrs[b * job.kh + a] = ring + ((i + a) % job.kh) * job.pitch + b
+        run_taps(ks, taps, w, ptrs, n, out + line * job.width_out)
+        line += 1
 
 
 cdef int run_job(const TapsJob *job, const pcx_ukernel_set *ks, const real *x, const real *w,
@@ -136,7 +154,7 @@ cdef int run_job(const TapsJob *job, const pcx_ukernel_set *ks, const real *x, c
         for u in prange(start, stop, schedule="dynamic", num_threads=threads):
             tid = threadid()
             taps_unit(job, ks, u, x, w, fill, fill_row, out, rings + tid * ring_elems,
-                      ptrs + tid * taps)
+                      ptrs + tid * (taps + 3))
         start = stop
         if start < n_units:
             with gil:
@@ -235,7 +253,7 @@ def correlate_rows(cnp.ndarray x, cnp.ndarray weights, int kh, int kw, row_index
         return out
     fill_row = np.full(max(job.width, 1), fill, dtype=dtype)
     rings = np.empty(max(threads * ring_elems + ROW_ALIGN, 1), dtype=dtype)
-    pointers = np.empty(threads * kh * kw, dtype=np.uintp)
+    pointers = np.empty(threads * (kh * kw + 3), dtype=np.uintp)
     cdef char *x_data = <char *>cnp.PyArray_DATA(x)
     cdef char *w_data = <char *>cnp.PyArray_DATA(weights)
     cdef char *fill_data = <char *>cnp.PyArray_DATA(fill_row)

@@ -100,6 +100,13 @@ typedef void (*pcx_f32_taps_fn)(int64_t K, const float *w, const float *const *s
                                 float *dst);
 typedef void (*pcx_f64_taps_fn)(int64_t K, const double *w, const double *const *src,
                                 int64_t n, double *dst);
+/* Four rows of taps() at once: dst[m * ldd + j] = sum_k w[k] * src[k + m][j] for
+ * m < 4 (src holds K + 3 rows), each input vector loaded once for the outputs
+ * it feeds; the same bits as four taps() calls. */
+typedef void (*pcx_f32_taps4_fn)(int64_t K, const float *w, const float *const *src, int64_t n,
+                                 float *dst, int64_t ldd);
+typedef void (*pcx_f64_taps4_fn)(int64_t K, const double *w, const double *const *src,
+                                 int64_t n, double *dst, int64_t ldd);
 
 /* A register-only loop of independent fused multiply-add chains, as many as
  * the set's registers hold without spilling: timed from outside, it gives the
@@ -128,6 +135,7 @@ typedef struct {
     pcx_f32_gather_fn gather;
     pcx_fma_probe fma_probe;
     pcx_f32_taps_fn taps;
+    pcx_f32_taps4_fn taps4;
 } pcx_f32_ukernels;
 typedef struct {
     pcx_f64_tile_ukernel gemm, row;
@@ -138,6 +146,7 @@ typedef struct {
     pcx_f64_gather_fn gather;
     pcx_fma_probe fma_probe;
     pcx_f64_taps_fn taps;
+    pcx_f64_taps4_fn taps4;
 } pcx_f64_ukernels;
 
 /* One instruction set's microkernels. */
