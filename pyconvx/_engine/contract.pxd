@@ -87,10 +87,12 @@ cdef extern from "ukernels.h" nogil:
                                      int64_t n, float *dst) noexcept nogil
     ctypedef void (*pcx_f64_taps_fn)(int64_t K, const double *w, const double *const *src,
                                      int64_t n, double *dst) noexcept nogil
-    ctypedef void (*pcx_f32_taps4_fn)(int64_t K, const float *w, const float *const *src,
-                                      int64_t n, float *dst, int64_t ldd) noexcept nogil
-    ctypedef void (*pcx_f64_taps4_fn)(int64_t K, const double *w, const double *const *src,
-                                      int64_t n, double *dst, int64_t ldd) noexcept nogil
+    ctypedef void (*pcx_f32_taps4_fn)(int64_t KH, int64_t KW, const float *w,
+                                      const float *const *src, int64_t n, float *dst,
+                                      int64_t ldd) noexcept nogil
+    ctypedef void (*pcx_f64_taps4_fn)(int64_t KH, int64_t KW, const double *w,
+                                      const double *const *src, int64_t n, double *dst,
+                                      int64_t ldd) noexcept nogil
 
     ctypedef struct pcx_f32_tile_ukernel:
         int mr, nr

@@ -63,12 +63,12 @@ cdef inline void run_taps(const pcx_ukernel_set *ks, int64_t K, const real *w,
         ks.f64.taps(K, w, ptrs, n, dst)
 
 
-cdef inline void run_taps4(const pcx_ukernel_set *ks, int64_t K, const real *w,
+cdef inline void run_taps4(const pcx_ukernel_set *ks, int64_t KH, int64_t KW, const real *w,
                            const real **ptrs, int64_t n, real *dst, int64_t ldd) noexcept nogil:
     if real is float:
-        ks.f32.taps4(K, w, ptrs, n, dst, ldd)
+        ks.f32.taps4(KH, KW, w, ptrs, n, dst, ldd)
     else:
-        ks.f64.taps4(K, w, ptrs, n, dst, ldd)
+        ks.f64.taps4(KH, KW, w, ptrs, n, dst, ldd)
 
 
 cdef void pad_row(const TapsJob *job, const real *src, real fill, real *dst) noexcept nogil:
@@ -110,34 +110,38 @@ cdef void taps_unit(const TapsJob *job, const pcx_ukernel_set *ks, int64_t u, co
     while line < last:
         o = line // job.rows_out
         i = line % job.rows_out
+        # four output rows of one image share their input rows' loads
+        rows = 4 if line + 4 <= last and i + 4 <= job.rows_out else 1
         if job.col_index == NULL:
-            # four output rows of one image share their input rows' loads
-            rows = 4 if line + 4 <= last and i + 4 <= job.rows_out else 1
             for a in range(job.kh + rows - 1):
                 r = job.row_index[i + a]
                 src = fill_row if r < 0 else x + (o * job.rows + r) * job.width
                 ptrs[a] = src + j0
+        else:
+            t = i
+            if built_image == o and i < built_hi <= i + job.kh + 3:
+                t = built_hi   # rows i .. built_hi - 1 are in the ring already
+            while t < i + job.kh + rows - 1:
+                r = job.row_index[t]
+                pad_row(job, NULL if r < 0 else x + (o * job.rows + r) * job.width, fill,
+                        ring + (t % (job.kh + 3)) * job.pitch)
+                t += 1
+            built_image, built_hi = o, t
             if rows == 4:
-                run_taps4(ks, job.kh, w, ptrs, n, out + line * job.width_out + j0,
-                          job.width_out)
+                for a in range(job.kh + 3):
+                    ptrs[a] = ring + ((i + a) % (job.kh + 3)) * job.pitch
             else:
-                run_taps(ks, job.kh, w, ptrs, n, out + line * job.width_out + j0)
-            line += rows
-            continue
-        t = i
-        if built_image == o and i < built_hi <= i + job.kh:
-            t = built_hi   # rows i .. built_hi - 1 are in the ring already
-        while t < i + job.kh:
-            r = job.row_index[t]
-            pad_row(job, NULL if r < 0 else x + (o * job.rows + r) * job.width, fill,
-                    ring + (t % job.kh) * job.pitch)
-            t += 1
-        built_image, built_hi = o, i + job.kh
-        for b in range(job.kw):
-            for a in range(job.kh):
-                ptrs[b * job.kh + a] = ring + ((i + a) % job.kh) * job.pitch + b
-        run_taps(ks, taps, w, ptrs, n, out + line * job.width_out)
-        line += 1
+                for b in range(job.kw):
+                    for a in range(job.kh):
+                        ptrs[b * job.kh + a] = ring + ((i + a) % (job.kh + 3)) * job.pitch + b
+        if rows == 4:
+            run_taps4(ks, job.kh, job.kw, w, ptrs, n, out + line * job.width_out + j0,
+                      job.width_out)
+        elif job.col_index == NULL:
+            run_taps(ks, job.kh, w, ptrs, n, out + line * job.width_out + j0)
+        else:
+            run_taps(ks, taps, w, ptrs, n, out + line * job.width_out)
+        line += rows
 
 
 cdef int run_job(const TapsJob *job, const pcx_ukernel_set *ks, const real *x, const real *w,
@@ -245,7 +249,7 @@ def correlate_rows(cnp.ndarray x, cnp.ndarray weights, int kh, int kw, row_index
         job.segment = job.width_out
         job.n_segments = 1
         job.pitch = (job.width_out + kw - 1 + ROW_ALIGN - 1) // ROW_ALIGN * ROW_ALIGN
-        ring_elems = kh * job.pitch
+        ring_elems = (kh + 3) * job.pitch
         job.shift, job.interior_lo, job.interior_hi = _copied_run(cols_table)
     job.lines = job.outer * job.rows_out
     job.unit_rows = UNIT_ROWS

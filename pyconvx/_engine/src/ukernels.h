@@ -100,13 +100,15 @@ typedef void (*pcx_f32_taps_fn)(int64_t K, const float *w, const float *const *s
                                 float *dst);
 typedef void (*pcx_f64_taps_fn)(int64_t K, const double *w, const double *const *src,
                                 int64_t n, double *dst);
-/* Four rows of taps() at once: dst[m * ldd + j] = sum_k w[k] * src[k + m][j] for
- * m < 4 (src holds K + 3 rows), each input vector loaded once for the outputs
- * it feeds; the same bits as four taps() calls. */
-typedef void (*pcx_f32_taps4_fn)(int64_t K, const float *w, const float *const *src, int64_t n,
-                                 float *dst, int64_t ldd);
-typedef void (*pcx_f64_taps4_fn)(int64_t K, const double *w, const double *const *src,
-                                 int64_t n, double *dst, int64_t ldd);
+/* Four output rows of a KH x KW kernel at once: dst[m * ldd + j] = sum over
+ * taps (a, b) of w[b * KH + a] * src[a + m][j + b] for m < 4 (src holds KH + 3
+ * rows, each with n + KW - 1 readable values), summed column-major from zero,
+ * one fused multiply-add per tap; each input vector is loaded once for the
+ * outputs it feeds.  With KW == 1: the bits of four taps() calls. */
+typedef void (*pcx_f32_taps4_fn)(int64_t KH, int64_t KW, const float *w, const float *const *src,
+                                 int64_t n, float *dst, int64_t ldd);
+typedef void (*pcx_f64_taps4_fn)(int64_t KH, int64_t KW, const double *w,
+                                 const double *const *src, int64_t n, double *dst, int64_t ldd);
 
 /* A register-only loop of independent fused multiply-add chains, as many as
  * the set's registers hold without spilling: timed from outside, it gives the

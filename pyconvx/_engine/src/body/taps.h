@@ -45,11 +45,12 @@ static void PCX_UKERNEL(taps, PCX_CAT(PCX_TAPS_NV, v))(int64_t K, const PCX_TEMP
     }
 }
 
-/* Four output rows at once (see ukernels.h): dst[m * ldd + j] = sum_k w[k] *
- * src[k + m][j] for m < 4, src holding K + 3 input rows.  Each input vector
- * is loaded once for the (up to) four outputs it feeds; every output still
- * sums k = 0..K-1 in order from zero, one fused multiply-add per tap: the
- * bits of taps() row by row. */
+/* Four output rows at once (see ukernels.h): dst[m * ldd + j] = sum over taps
+ * (a, b) of w[b * KH + a] * src[a + m][j + b] for m < 4, src holding KH + 3
+ * input rows.  Each input vector is loaded once for the (up to) four outputs
+ * it feeds; every output still sums its taps column-major (b outer, a inner)
+ * from zero, one fused multiply-add per tap: for KW == 1 the bits of taps()
+ * row by row. */
 #ifndef PCX_TAPS4_NV
 #if PCX_VBYTES == 64
 #define PCX_TAPS4_NV 4
@@ -59,7 +60,7 @@ static void PCX_UKERNEL(taps, PCX_CAT(PCX_TAPS_NV, v))(int64_t K, const PCX_TEMP
 #endif
 #define PCX_DEFINE_TAPS4_BLOCK(fname, NV)                                           \
     static inline __attribute__((always_inline)) void fname(                        \
-        int64_t K, const PCX_TEMPLATE_TYPE *restrict w,                              \
+        int64_t KH, int64_t KW, const PCX_TEMPLATE_TYPE *restrict w,                 \
         const PCX_TEMPLATE_TYPE *const *restrict src, int64_t j,                     \
         PCX_TEMPLATE_TYPE *restrict dst, int64_t ldd)                               \
     {                                                                                \
@@ -67,15 +68,18 @@ static void PCX_UKERNEL(taps, PCX_CAT(PCX_TAPS_NV, v))(int64_t K, const PCX_TEMP
         PCX_UNROLL for (int m = 0; m < 4; ++m)                                       \
             PCX_UNROLL for (int v = 0; v < NV; ++v)                                  \
                 acc[m][v] = (VEC){0};                                                \
-        for (int64_t r = 0; r < K + 3; ++r) {                                        \
-            VEC in[NV];                                                              \
-            PCX_UNROLL for (int v = 0; v < NV; ++v)                                  \
-                in[v] = *(const UVEC *)(src[r] + j + v * PCX_VL);                    \
-            PCX_UNROLL for (int m = 0; m < 4; ++m) {                                 \
-                if (r - m >= 0 && r - m < K) {                                       \
-                    const PCX_TEMPLATE_TYPE wk = w[r - m];                           \
-                    PCX_UNROLL for (int v = 0; v < NV; ++v)                          \
-                        acc[m][v] += wk * in[v];                                     \
+        for (int64_t b = 0; b < KW; ++b) {                                           \
+            const PCX_TEMPLATE_TYPE *restrict wb = w + b * KH;                       \
+            for (int64_t r = 0; r < KH + 3; ++r) {                                   \
+                VEC in[NV];                                                          \
+                PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
+                    in[v] = *(const UVEC *)(src[r] + j + b + v * PCX_VL);            \
+                PCX_UNROLL for (int m = 0; m < 4; ++m) {                             \
+                    if (r - m >= 0 && r - m < KH) {                                  \
+                        const PCX_TEMPLATE_TYPE wk = wb[r - m];                      \
+                        PCX_UNROLL for (int v = 0; v < NV; ++v)                      \
+                            acc[m][v] += wk * in[v];                                 \
+                    }                                                                \
                 }                                                                    \
             }                                                                        \
         }                                                                            \
@@ -86,24 +90,26 @@ static void PCX_UKERNEL(taps, PCX_CAT(PCX_TAPS_NV, v))(int64_t K, const PCX_TEMP
 PCX_DEFINE_TAPS4_BLOCK(PCX_HELPER(taps4_wide_), PCX_TAPS4_NV)
 PCX_DEFINE_TAPS4_BLOCK(PCX_HELPER(taps4_one_), 1)
 
-static void PCX_UKERNEL(taps, PCX_CAT(4x, PCX_TAPS4_NV))(int64_t K, const PCX_TEMPLATE_TYPE *restrict w,
+static void PCX_UKERNEL(taps, PCX_CAT(4x, PCX_TAPS4_NV))(int64_t KH, int64_t KW,
+                              const PCX_TEMPLATE_TYPE *restrict w,
                               const PCX_TEMPLATE_TYPE *const *restrict src, int64_t n,
                               PCX_TEMPLATE_TYPE *restrict dst, int64_t ldd)
 {
     int64_t j = 0;
     for (; j + PCX_TAPS4_NV * PCX_VL <= n; j += PCX_TAPS4_NV * PCX_VL)
-        PCX_HELPER(taps4_wide_)(K, w, src, j, dst, ldd);
+        PCX_HELPER(taps4_wide_)(KH, KW, w, src, j, dst, ldd);
     for (; j + PCX_VL <= n; j += PCX_VL)
-        PCX_HELPER(taps4_one_)(K, w, src, j, dst, ldd);
-    if (j < n) {   /* the last columns row by row: taps() on the same inputs */
+        PCX_HELPER(taps4_one_)(KH, KW, w, src, j, dst, ldd);
+    if (j < n) {   /* the last columns row by row, from zeroed vectors as in taps() */
+        const int64_t part = n - j;
         for (int m = 0; m < 4; ++m) {
             VEC acc = (VEC){0};
-            const int64_t part = n - j;
-            for (int64_t k = 0; k < K; ++k) {
-                VEC in = (VEC){0};
-                memcpy(&in, src[k + m] + j, (size_t)part * sizeof(PCX_TEMPLATE_TYPE));
-                acc += w[k] * in;
-            }
+            for (int64_t b = 0; b < KW; ++b)
+                for (int64_t a = 0; a < KH; ++a) {
+                    VEC in = (VEC){0};
+                    memcpy(&in, src[a + m] + j + b, (size_t)part * sizeof(PCX_TEMPLATE_TYPE));
+                    acc += w[b * KH + a] * in;
+                }
             PCX_HELPER(store_part_)(dst + m * ldd + j, acc, part);
         }
     }
