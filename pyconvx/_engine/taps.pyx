@@ -110,8 +110,9 @@ cdef void taps_unit(const TapsJob *job, const pcx_ukernel_set *ks, int64_t u, co
     while line < last:
         o = line // job.rows_out
         i = line % job.rows_out
-        # four output rows of one image share their input rows' loads
-        rows = 4 if line + 4 <= last and i + 4 <= job.rows_out else 1
+        # four output rows of one image share their input rows' loads (a
+        # kernel of one row has none to share: measured slower)
+        rows = 4 if job.kh > 1 and line + 4 <= last and i + 4 <= job.rows_out else 1
         if job.col_index == NULL:
             for a in range(job.kh + rows - 1):
                 r = job.row_index[i + a]
