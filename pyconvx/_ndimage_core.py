@@ -275,8 +275,8 @@ def _correlate_tap_rows(source: npt.NDArray[Any], kernel: npt.NDArray[Any],
         out = _scratch((outer, out_rows, out_width), dtype, slot)
     if out is None:
         out = np.empty((outer, out_rows, out_width), dtype=dtype)
-    correlate_rows(source.reshape(outer, rows, width), weight.reshape(-1), kh, kw, row_index, col_index,
-                   fill, out, threads, dispatch.level_code())
+    correlate_rows(source.reshape(outer, rows, width), weight.reshape(-1), kh, kw, row_index,
+                   col_index, fill, out, threads, dispatch.level_code())
     return out.reshape(out_shape)
 
 

@@ -26,7 +26,7 @@ cimport numpy as cnp
 
 import numpy as np
 
-from pyconvx._engine.contract cimport pcx_ukernel_set, real, ukernel_set
+from pyconvx._engine.contract cimport detected_level, pcx_ukernel_set, real, ukernel_set
 
 cnp.import_array()
 
@@ -210,8 +210,8 @@ def correlate_rows(cnp.ndarray x, cnp.ndarray weights, int kh, int kw, row_index
     cdef TapsJob job
     cdef int64_t ring_elems
     cdef int status
-    if ks == NULL:
-        raise ValueError(f"SIMD level {level} is not compiled in")
+    if ks == NULL or level > detected_level():
+        raise ValueError(f"SIMD level {level} is not compiled in or not supported by this CPU")
     dtype = x.dtype
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"x must be float32 or float64, got {dtype}")
