@@ -3,18 +3,27 @@
 The one computing layer under :mod:`pyconvx.ndimage` and
 :mod:`pyconvx.filters`.  :func:`correlate` takes an array of any rank, a
 kernel of the same rank (length 1 on the axes it does not filter), the
-``(low, high)`` border each axis gets and a pyconvx padding mode, and runs one
-:func:`pyconvx.conv` call on a strided view of the array: no transpose, no
-copy of data already in the compute dtype.
+``(low, high)`` border each axis gets and a pyconvx padding mode.
 
-How an N-d array becomes a convolution problem ``(N, C, *spatial)``: axes the
+A 1-D pass (the kernel filters one axis) runs on the tap-rows engine
+(``_engine.taps``): the array is ``(outer, rows, width)``, the axes in front
+of the filtered one merged into ``outer`` and the ones after it into the
+rows' ``width``; every output row is one microkernel call over the ``K``
+input rows it reads, in place, vectorised across the width, four output rows
+sharing each input load.  Along the last axis every row of the array is
+padded into a small per-thread ring and filtered along its length.  The
+borders are index tables (``extend_indices``, any width).  This needs rows
+of ``TAP_ROWS_MIN_WIDTH`` values (or ``TAP_ROWS_MIN_ROWS`` rows along the
+last axis); the engine sums the taps in the order :func:`pyconvx.conv`
+does, so the two paths give the same bits.
+
+Every other problem is one :func:`pyconvx.conv` call on a strided view of
+the array: no transpose, no copy of data already in the compute dtype.  How
+an N-d array becomes a convolution problem ``(N, C, *spatial)``: axes the
 kernel does not filter are merged with their neighbours when the memory
 layout allows it; when more than two axes remain, a leading unfiltered one
 becomes the batch; every other axis is a spatial axis, the unfiltered ones
-with a kernel of length 1 (the engine's 2-d kinds beat a batch of rows).  A
-1-D pass along axis ``k`` of a C-contiguous array is thus a 2-d problem with
-a ``(K, 1)`` kernel over ``(n_k, prod(shape[k+1:]))`` planes, batched over
-the axes in front, or a ``(1, K)`` kernel along the rows of the last axis.
+with a kernel of length 1 (the engine's 2-d kinds beat a batch of rows).
 Narrow unfiltered trailing axes (colour channels) are moved in front first.
 
 Borders wider than the engine's single reflection (``pyconvx._boundary``)

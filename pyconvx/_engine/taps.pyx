@@ -116,16 +116,18 @@ cdef void taps_unit(const TapsJob *job, const pcx_ukernel_set *ks, int64_t u, co
         if job.col_index == NULL:
             for a in range(job.kh + rows - 1):
                 r = job.row_index[i + a]
-                src = fill_row if r < 0 else x + (o * job.rows + r) * job.width
-                ptrs[a] = src + j0
+                ptrs[a] = (fill_row if r < 0 else x + (o * job.rows + r) * job.width) + j0
         else:
             t = i
             if built_image == o and i < built_hi <= i + job.kh + 3:
                 t = built_hi   # rows i .. built_hi - 1 are in the ring already
             while t < i + job.kh + rows - 1:
                 r = job.row_index[t]
-                pad_row(job, NULL if r < 0 else x + (o * job.rows + r) * job.width, fill,
-                        ring + (t % (job.kh + 3)) * job.pitch)
+                if r < 0:
+                    pad_row(job, NULL, fill, ring + (t % (job.kh + 3)) * job.pitch)
+                else:
+                    pad_row(job, x + (o * job.rows + r) * job.width, fill,
+                            ring + (t % (job.kh + 3)) * job.pitch)
                 t += 1
             built_image, built_hi = o, t
             if rows == 4:
@@ -183,7 +185,8 @@ def _copied_run(table):
     valid = table >= 0
     if not valid.any():
         return 0, 0, 0
-    follows = np.concatenate(([False], (table[1:] == table[:-1] + 1) & valid[:-1]))
+    last = table.shape[0] - 1
+    follows = np.concatenate(([False], (table[1:] == table[:last] + 1) & valid[:last]))
     starts = np.flatnonzero(valid & ~follows)
     ends = np.append(starts[1:], table.shape[0])
     # a run ends where the next column does not follow on
