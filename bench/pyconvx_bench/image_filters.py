@@ -9,8 +9,9 @@ own threads), on float32 data, with the same border: scipy.ndimage's
 A row is a :class:`~pyconvx_bench.workloads.Workload` whose pyconvx side is
 that function instead of one ``pyconvx.conv``; its ``passes`` list the
 convolutions the engine runs for it (the 1-D passes of a separable filter),
-whose plans give the path column (the first pass) and the FLOP count (all
-passes: 2 x the multiply-adds of direct summation, as in the other rows).
+whose plans give the path column (the first pass; "tap rows" for a 1-D pass
+on pyconvx.ndimage's tap-rows engine) and the FLOP count (all passes: 2 x the
+multiply-adds of direct summation, as in the other rows).
 """
 
 import dataclasses
@@ -20,6 +21,7 @@ import math
 import numpy as np
 
 import pyconvx
+from pyconvx import _ndimage_core
 
 from .workloads import Workload
 
@@ -67,10 +69,23 @@ class FilterWorkload(Workload):
         return self.shape
 
     def plan(self, threads):
-        """The first pass's plan, with ``flops`` counting every pass."""
+        """The first pass's plan, with ``flops`` counting every pass.
+
+        A 1-D pass that ``pyconvx.ndimage`` runs on its tap-rows engine rather
+        than on ``pyconvx.conv`` has the algorithm ``"tap rows"`` (no conv
+        microkernel, tile or box).
+        """
         plans = [pyconvx.plan(x_shape, w_shape, threads=threads, dtype=self.dtype, **kwargs)
                  for x_shape, w_shape, kwargs in self.passes]
-        return dataclasses.replace(plans[0], flops=sum(plan.flops for plan in plans))
+        first = dataclasses.replace(plans[0], flops=sum(plan.flops for plan in plans))
+        x_shape, w_shape, kwargs = self.passes[0]
+        pads = kwargs["padding"]
+        if isinstance(pads, int):
+            pads = [(pads, pads)] * (len(x_shape) - 2)
+        if _ndimage_core._tap_rows_layout(x_shape[2:], w_shape[2:], [tuple(p) for p in pads]):
+            first = dataclasses.replace(first, algorithm="tap rows", microkernel=None,
+                                        tile=None, box=None)
+        return first
 
     def make_inputs(self, seed=0, n=None):
         """A uniform random array in [0, 1) and the row's kernel (or None)."""

@@ -83,6 +83,16 @@ cdef extern from "ukernels.h" nogil:
     ctypedef void (*pcx_f64_gather_fn)(const double *src, int64_t step, int64_t n,
                                        double *dst) noexcept nogil
     ctypedef double (*pcx_fma_probe_fn)(int64_t iterations) noexcept nogil
+    ctypedef void (*pcx_f32_taps_fn)(int64_t K, const float *w, const float *const *src,
+                                     int64_t n, float *dst) noexcept nogil
+    ctypedef void (*pcx_f64_taps_fn)(int64_t K, const double *w, const double *const *src,
+                                     int64_t n, double *dst) noexcept nogil
+    ctypedef void (*pcx_f32_taps4_fn)(int64_t KH, int64_t KW, const float *w,
+                                      const float *const *src, int64_t n, float *dst,
+                                      int64_t ldd) noexcept nogil
+    ctypedef void (*pcx_f64_taps4_fn)(int64_t KH, int64_t KW, const double *w,
+                                      const double *const *src, int64_t n, double *dst,
+                                      int64_t ldd) noexcept nogil
 
     ctypedef struct pcx_f32_tile_ukernel:
         int mr, nr
@@ -113,6 +123,8 @@ cdef extern from "ukernels.h" nogil:
         pcx_f32_winograd_output_fn winograd_output
         pcx_f32_gather_fn gather
         pcx_fma_probe fma_probe
+        pcx_f32_taps_fn taps
+        pcx_f32_taps4_fn taps4
     ctypedef struct pcx_f64_ukernels:
         pcx_f64_tile_ukernel gemm, row
         pcx_f64_rowblock_ukernel rowblock
@@ -121,6 +133,8 @@ cdef extern from "ukernels.h" nogil:
         pcx_f64_winograd_output_fn winograd_output
         pcx_f64_gather_fn gather
         pcx_fma_probe fma_probe
+        pcx_f64_taps_fn taps
+        pcx_f64_taps4_fn taps4
     ctypedef struct pcx_ukernel_set:
         const char *name
         pcx_f32_ukernels f32

@@ -72,6 +72,8 @@
         .fma_probe = {.flops_per_iteration =                                         \
                           2 * PCX_PROBE_CHAINS * (PCX_VBYTES / (int)sizeof(PCX_##TU##_ELEM)), \
                       .run = PCX_SYMBOL(T, fma_probe, PCX_CAT(PCX_PROBE_CHAINS, chains))}, \
+        .taps = PCX_SYMBOL(T, taps, PCX_CAT(PCX_TAPS_NV, v)),                        \
+        .taps4 = PCX_SYMBOL(T, taps, PCX_CAT(4x, PCX_TAPS4_NV)),                     \
     }
 
 const pcx_ukernel_set PCX_CAT(pcx_ukernel_set__, PCX_ISA) = {

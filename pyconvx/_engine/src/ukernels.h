@@ -91,6 +91,25 @@ typedef void (*pcx_f64_winograd_output_fn)(const double *M, int64_t m_stride, in
 typedef void (*pcx_f32_gather_fn)(const float *src, int64_t step, int64_t n, float *dst);
 typedef void (*pcx_f64_gather_fn)(const double *src, int64_t step, int64_t n, double *dst);
 
+/* Tap rows: dst[j] = sum_k w[k] * src[k][j] for j < n, the K taps summed in
+ * order 0..K-1 from zero with one fused multiply-add each (src[k] is the
+ * input row tap k reads, already shifted to the first output's column).
+ * Reads never pass src[k][n - 1], writes never pass dst[n - 1].  One pass of
+ * a separable filter, or a small 2-d kernel, along rows of any length. */
+typedef void (*pcx_f32_taps_fn)(int64_t K, const float *w, const float *const *src, int64_t n,
+                                float *dst);
+typedef void (*pcx_f64_taps_fn)(int64_t K, const double *w, const double *const *src,
+                                int64_t n, double *dst);
+/* Four output rows of a KH x KW kernel at once: dst[m * ldd + j] = sum over
+ * taps (a, b) of w[b * KH + a] * src[a + m][j + b] for m < 4 (src holds KH + 3
+ * rows, each with n + KW - 1 readable values), summed column-major from zero,
+ * one fused multiply-add per tap; each input vector is loaded once for the
+ * outputs it feeds.  With KW == 1: the bits of four taps() calls. */
+typedef void (*pcx_f32_taps4_fn)(int64_t KH, int64_t KW, const float *w, const float *const *src,
+                                 int64_t n, float *dst, int64_t ldd);
+typedef void (*pcx_f64_taps4_fn)(int64_t KH, int64_t KW, const double *w,
+                                 const double *const *src, int64_t n, double *dst, int64_t ldd);
+
 /* A register-only loop of independent fused multiply-add chains, as many as
  * the set's registers hold without spilling: timed from outside, it gives the
  * machine's FMA peak.  Returns a value that depends on every chain. */
@@ -117,6 +136,8 @@ typedef struct {
     pcx_f32_winograd_output_fn winograd_output;
     pcx_f32_gather_fn gather;
     pcx_fma_probe fma_probe;
+    pcx_f32_taps_fn taps;
+    pcx_f32_taps4_fn taps4;
 } pcx_f32_ukernels;
 typedef struct {
     pcx_f64_tile_ukernel gemm, row;
@@ -126,6 +147,8 @@ typedef struct {
     pcx_f64_winograd_output_fn winograd_output;
     pcx_f64_gather_fn gather;
     pcx_fma_probe fma_probe;
+    pcx_f64_taps_fn taps;
+    pcx_f64_taps4_fn taps4;
 } pcx_f64_ukernels;
 
 /* One instruction set's microkernels. */

@@ -6,5 +6,6 @@
 #include "depthwise.h"
 #include "winograd.h"
 #include "gather.h"
+#include "taps.h"
 #include "probe.h"
 #include "end.h"
