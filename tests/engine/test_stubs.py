@@ -8,7 +8,7 @@ import pytest
 
 COMPILED_MODULES = [f"pyconvx._engine.{name}" for name in
                     ("backward", "contract", "cpu", "direct", "microkernels", "pooling", "stage",
-                     "unfold")]
+                     "taps", "unfold")]
 COMPILED_MODULES.append("pyconvx.capi")
 
 
