@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import pyconvx
 
 from .. import strategies as fs
-from .. import values
+from .. import values, winograd
 from ..checks import (
     Finding,
     _first_index,
@@ -37,7 +37,7 @@ from ..checks import (
     unexpected_error,
     within_bound,
 )
-from ..oracle import conv_expected
+from ..oracle import conv_expected, nan_operands
 from ..registry import Target, register
 from _reference import canonical_pads, out_length
 
@@ -138,7 +138,8 @@ def conv_problem(draw, ndim=None, large=None, winograd_shaped=False):
 @st.composite
 def conv_case(draw):
     algorithm = draw(st.sampled_from(pyconvx.ALGORITHMS))
-    x_shape, w_shape, kwargs = draw(conv_problem(winograd_shaped=algorithm == "winograd"))
+    x_shape, w_shape, kwargs = draw(conv_problem(
+        winograd_shaped=algorithm in ("winograd", "fast")))
     ndim = len(w_shape) - 2
     x_dtype, w_dtype = draw(fs.dtypes), draw(fs.dtypes)
     kind = draw(fs.value_kinds)
@@ -251,14 +252,21 @@ def fft_length(x_shape, w_shape, kwargs):
 
 
 def path_of(algorithm, x_shape, w_shape, kwargs, dtype):
-    """The arithmetic a call runs: 'fft', 'winograd' or 'direct' (asks pyconvx.plan for 'auto')."""
+    """The arithmetic a call runs: 'fft', 'winograd' or 'direct'.
+
+    ``"auto"`` and ``"fast"`` are the plan's choice (``pyconvx.plan``); by
+    contract ``"auto"`` takes direct summation only.
+    """
     if algorithm in ("fft", "winograd"):
         return algorithm
-    if algorithm == "auto":
+    if algorithm in ("auto", "fast"):
         plan, exc = call(pyconvx.plan, tuple(x_shape), tuple(w_shape), dtype=dtype,
-                         **reference_kwargs(kwargs))
+                         algorithm=algorithm, **reference_kwargs(kwargs))
         if exc is not None:
             raise unexpected_error(exc, "pyconvx.plan of a problem conv computed")
+        if algorithm == "auto" and plan.algorithm != "direct":
+            raise Finding("plan", f"algorithm='auto' planned {plan.algorithm!r}, not direct "
+                          "summation", "auto")
         return plan.algorithm
     return "direct"
 
@@ -270,11 +278,17 @@ def check_values(got, x, weight, bias, kwargs, algorithm, dtype):
     if got.shape != expected.shape:
         raise Finding("shape", f"result shape {got.shape}, reference {expected.shape}")
     path = path_of(algorithm, x.shape, weight.shape, kwargs, dtype)
-    length = fft_length(x.shape, weight.shape, kwargs)
-    bound = conv_error_bound(x, weight, bias, dtype, path, ref_kwargs, fft_length=length)
     key = f"{path}/{np.dtype(dtype).name}"
-    if path == "fft" and not all(np.isfinite(a).all() for a in (x, weight, bias)
-                                 if a is not None):
+    finite = all(np.isfinite(a).all() for a in (x, weight, bias) if a is not None)
+    if path == "winograd":
+        bound = winograd.tile_bound(x, weight, bias, dtype, ref_kwargs)
+        if finite:
+            within_bound(got, expected, bound, key=key)
+        else:
+            winograd.check_tile_rule(got, expected, bound,
+                                     winograd.tainted(x, weight, bias, ref_kwargs),
+                                     nan_operands(x, weight, bias, ref_kwargs), key)
+    elif path == "fft" and not finite:
         # documented: the FFT spreads a NaN or Inf over the outputs (and warns); the
         # outputs the definition makes non-finite must still be non-finite
         missed = ~np.isfinite(expected) & np.isfinite(got)
@@ -282,7 +296,10 @@ def check_values(got, x, weight, bias, kwargs, algorithm, dtype):
             raise Finding("nonfinite", f"fft: {int(missed.sum())} outputs finite where the "
                           f"definition gives NaN or Inf; first at {_first_index(missed)}", key)
         return
-    within_bound(got, expected, bound, key=key)
+    else:
+        length = fft_length(x.shape, weight.shape, kwargs)
+        within_bound(got, expected, conv_error_bound(x, weight, bias, dtype, path, ref_kwargs,
+                                                     fft_length=length), key=key)
     if path != "direct":  # how far the direct paths' rule is from holding (reported only)
         strict = conv_error_bound(x, weight, bias, dtype, "direct", ref_kwargs)
         record_ratio(f"{key} (direct rule)", error_ratio(got, expected, strict))

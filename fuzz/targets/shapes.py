@@ -9,8 +9,8 @@ problem (computed on zero-stride arrays for small shapes).  ``plan`` must
 describe the same problem: its output shape and FLOPs
 (``2 * N * C_out * C_in/groups * prod(kernel) * prod(out)``), the algorithm
 asked for (``'fft'`` and ``'winograd'`` when forced, ``'direct'`` with that
-microkernel for the direct ones, never ``'fft'`` under ``'auto'``), at
-least one thread and no more than asked, and a refusal exactly outside a
+microkernel for the direct ones and ``'auto'``, direct or Winograd under
+``'fast'``), the error bound that algorithm keeps, at least one thread and no more than asked, and a refusal exactly outside a
 forced algorithm's documented reach.
 """
 
@@ -31,6 +31,10 @@ from .conv import (
     reference_out_shape,
 )
 from _reference import canonical_pads, out_length
+
+#: The rounding bound each algorithm of a plan keeps, as ``Plan.error_bound`` names it
+#: (per output, over Winograd's 4x4 input tile, over the whole array).
+PLAN_ERROR_BOUNDS = {"direct": "elementwise", "winograd": "tile", "fft": "global"}
 
 LARGE_SIZES = st.sampled_from([2**20, 2**31 - 1, 2**31, 2**32 + 3, 2**40])
 
@@ -166,12 +170,16 @@ def _run_plan(case):
     if got.flops != flops:
         raise Finding("plan", f"flops {got.flops}, expected {flops}", "flops")
     wanted = {"fft": "fft", "winograd": "winograd"}.get(algorithm, "direct")
-    if algorithm == "auto":
+    if algorithm == "fast":  # direct summation or, where it pays, Winograd
         if got.algorithm not in ("direct", "winograd"):
-            raise Finding("plan", f"algorithm='auto' chose {got.algorithm!r}", "auto")
+            raise Finding("plan", f"algorithm='fast' chose {got.algorithm!r}", "fast")
     elif got.algorithm != wanted:
         raise Finding("plan", f"algorithm={algorithm!r} gave a {got.algorithm!r} plan",
                       algorithm)
+    bound_name = PLAN_ERROR_BOUNDS[got.algorithm]
+    if got.error_bound != bound_name:
+        raise Finding("plan", f"a {got.algorithm!r} plan names its error bound "
+                      f"{got.error_bound!r}, not {bound_name!r}", "error_bound")
     if algorithm in ("gemm", "row", "rowblock", "depthwise") and got.microkernel != algorithm:
         raise Finding("plan", f"algorithm={algorithm!r} gave microkernel {got.microkernel!r}",
                       algorithm)
