@@ -46,27 +46,39 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 #: Multiply-adds of one case, at most (the reference runs twice per case).
 MAX_WORK = 3_000_000
 
+# The strategies every case draws from, made once (a strategy made inside a
+# draw is validated anew every time: half the cost of drawing from it).
+PADDING_FORMS = st.sampled_from(("int", "per-dim", "pairs", "string", "string"))
+PADDING_STRINGS = st.sampled_from(("valid", "same", "full"))
+SEQUENCE_TYPES = st.sampled_from((tuple, list))
+STRUCTURES = st.sampled_from(("dense", "depthwise", "multiplier", "grouped", "empty"))
+EMPTY_CHANNELS = st.sampled_from(((0, 1), (1, 0), (0, 0), (2, 0)))
+FUNCTIONS = {ndim: st.sampled_from(("conv", f"conv{ndim}d")) for ndim in (1, 2, 3)}
+OUT_FORMS = st.sampled_from(("none",) * 6 + ("fresh", "x"))
+ALGORITHM_NAMES = st.sampled_from(pyconvx.ALGORITHMS)
+MODES = st.sampled_from(PADDING_MODES[:1] * 3 + PADDING_MODES[1:])
+
 
 @st.composite
 def padding_spec(draw, ndim, mode):
     """``(padding argument, per-dim (low, high) pairs or None for a string)``."""
-    form = draw(st.sampled_from(["int", "per-dim", "pairs", "string", "string"]))
+    form = draw(PADDING_FORMS)
     limit = 3
     if form == "string":
-        return draw(st.sampled_from(["valid", "same", "full"])), None
+        return draw(PADDING_STRINGS), None
     if form == "int":
         p = draw(st.integers(0, limit))
         return (p if draw(st.booleans()) else values.scalar("int64", p)), ((p, p),) * ndim
     if form == "per-dim":
         pads = [draw(st.integers(0, limit)) for _ in range(ndim)]
-        return draw(st.sampled_from([tuple, list]))(pads), tuple((p, p) for p in pads)
+        return draw(SEQUENCE_TYPES)(pads), tuple((p, p) for p in pads)
     entries, pairs = [], []
     for _ in range(ndim):
         lo, hi = draw(st.integers(0, limit)), draw(st.integers(0, limit))
         if lo == hi and draw(st.booleans()):
             entries.append(lo)
         else:
-            entries.append(draw(st.sampled_from([tuple, list]))((lo, hi)))
+            entries.append(draw(SEQUENCE_TYPES)((lo, hi)))
         pairs.append((lo, hi))
     return tuple(entries), tuple(pairs)
 
@@ -84,7 +96,7 @@ def conv_problem(draw, ndim=None, large=None, winograd_shaped=False):
         return x_shape, w_shape[:2] + (3, 3), kwargs
     ndim = draw(st.integers(1, 3)) if ndim is None else ndim
     large = (ndim == 2 and draw(st.integers(0, 9)) == 0) if large is None else large
-    structure = draw(st.sampled_from(["dense", "depthwise", "multiplier", "grouped", "empty"]))
+    structure = draw(STRUCTURES)
     if structure == "dense":
         groups, cin_g, cout_g = 1, draw(st.integers(1, 20 if large else 4)), draw(
             st.integers(1, 20 if large else 5))
@@ -97,13 +109,13 @@ def conv_problem(draw, ndim=None, large=None, winograd_shaped=False):
             st.integers(1, 3))
     else:  # no input channels, or no output channels
         groups = draw(st.integers(1, 2))
-        cin_g, cout_g = draw(st.sampled_from([(0, 1), (1, 0), (0, 0), (2, 0)]))
+        cin_g, cout_g = draw(EMPTY_CHANNELS)
     kmax = 3 if ndim == 3 else 5
     kernel = [3 if large and draw(st.booleans()) else draw(st.integers(1, kmax))
               for _ in range(ndim)]
     stride = [draw(st.integers(1, 3)) if draw(st.integers(0, 2)) == 0 else 1 for _ in kernel]
     dilation = [draw(st.integers(1, 3)) if draw(st.integers(0, 3)) == 0 else 1 for _ in kernel]
-    mode = draw(st.sampled_from(PADDING_MODES[:1] * 3 + PADDING_MODES[1:]))
+    mode = draw(MODES)
     padding, pairs = draw(padding_spec(ndim, mode))
     extra = {1: 24, 2: 10, 3: 4}[ndim] * (4 if large else 1)
     sizes = []
@@ -137,21 +149,21 @@ def conv_problem(draw, ndim=None, large=None, winograd_shaped=False):
 
 @st.composite
 def conv_case(draw):
-    algorithm = draw(st.sampled_from(pyconvx.ALGORITHMS))
+    algorithm = draw(ALGORITHM_NAMES)
     x_shape, w_shape, kwargs = draw(conv_problem(
         winograd_shaped=algorithm in ("winograd", "fast")))
     ndim = len(w_shape) - 2
     x_dtype, w_dtype = draw(fs.dtypes), draw(fs.dtypes)
     kind = draw(fs.value_kinds)
     return {
-        "function": draw(st.sampled_from(["conv", f"conv{ndim}d"])),
+        "function": draw(FUNCTIONS[ndim]),
         "x": draw(fs.arrays(x_shape, dtype=x_dtype, kind=kind)),
         "weight": draw(fs.arrays(w_shape, dtype=w_dtype, kind=draw(fs.value_kinds))),
         "bias": draw(st.none() | fs.arrays((w_shape[0],))),
         "kwargs": kwargs,
         "algorithm": algorithm,
         "threads": draw(fs.threads),
-        "out": draw(st.sampled_from(["none"] * 6 + ["fresh", "x"])),
+        "out": draw(OUT_FORMS),
     }
 
 

@@ -10,8 +10,9 @@ describe the same problem: its output shape and FLOPs
 (``2 * N * C_out * C_in/groups * prod(kernel) * prod(out)``), the algorithm
 asked for (``'fft'`` and ``'winograd'`` when forced, ``'direct'`` with that
 microkernel for the direct ones and ``'auto'``, direct or Winograd under
-``'fast'``), the error bound that algorithm keeps, at least one thread and no more than asked, and a refusal exactly outside a
-forced algorithm's documented reach.
+``'fast'``), the error bound that algorithm keeps, at least one thread and
+no more than asked, and a refusal exactly outside a forced algorithm's
+documented reach.
 """
 
 import math
@@ -36,7 +37,7 @@ from _reference import canonical_pads, out_length
 #: (per output, over Winograd's 4x4 input tile, over the whole array).
 PLAN_ERROR_BOUNDS = {"direct": "elementwise", "winograd": "tile", "fft": "global"}
 
-LARGE_SIZES = st.sampled_from([2**20, 2**31 - 1, 2**31, 2**32 + 3, 2**40])
+LARGE_SIZES = st.sampled_from((2**20, 2**31 - 1, 2**31, 2**32 + 3, 2**40))
 
 
 @st.composite
@@ -67,7 +68,7 @@ def plan_case(draw):
             "algorithm": draw(st.sampled_from(pyconvx.ALGORITHMS)),
             "threads": draw(st.one_of(st.none(), st.integers(1, 64))),
             "flip": draw(st.booleans()),
-            "dtype": draw(st.sampled_from([None, "float32", "float64"]))}
+            "dtype": draw(st.sampled_from((None, "float32", "float64")))}
 
 
 @st.composite
@@ -77,7 +78,7 @@ def output_size_case(draw):
     stride = draw(st.integers(1, 4))
     dilation = draw(st.integers(1, 3))
     padding = draw(st.one_of(st.integers(0, 5), st.tuples(st.integers(0, 5), st.integers(0, 5)),
-                             st.sampled_from(["valid", "same", "full"])))
+                             st.sampled_from(("valid", "same", "full"))))
     return {"function": "output_size", "args": (size, kernel),
             "kwargs": {"stride": stride, "padding": padding, "dilation": dilation}}
 
