@@ -132,7 +132,7 @@ def tainted(x, weight, bias, kwargs):
     blocks = np.repeat(in_tile, weight.shape[0] // groups, axis=1)          # (N, C_out, ...)
     blocks = np.broadcast_to(blocks[..., np.newaxis, np.newaxis], blocks.shape + (2, 2))
     reach = _outputs(blocks, out_shape)
-    channel = ~np.isfinite(weight).reshape(weight.shape[0], -1).all(axis=1)
+    channel = ~np.isfinite(weight).all(axis=(1, 2, 3))
     if bias is not None:
         channel = channel | ~np.isfinite(np.asarray(bias, dtype=np.float64))
     reach = reach | channel.reshape(-1, 1, 1)
