@@ -15,12 +15,16 @@ the transforms,
 
 at the output's place ``(i % 2, j % 2)`` in its block (``K``: the products of
 an output plus one, ``eps``: the machine epsilon).  Every rounding of the
-four steps is relative to these magnitudes: ``V`` has two additions per
-entry, ``U`` two additions and two halvings, ``M`` ``C_in`` products and
-sums, ``Y`` two additions per row and column: at most ``(C_in + 8) * eps/2``
-relative to ``T``, within ``K * eps = (9 * C_in + 1) * eps``.  Large values
-next to an output's window cancel through the transforms, so ``T`` can be
-far above the output's own window sum; it is zero only where the tile is.
+four steps is relative to these magnitudes: ``V`` has two roundings per
+entry, ``U`` four (two additions, then a halving, twice), ``M`` ``C_in``
+(one fused multiply-add per input channel), ``Y`` four, the bias one: at
+most ``(C_in + 11) * eps / 2`` relative to ``T + |bias|``, within
+``K * eps = (9 * C_in + 1) * eps``.  Large values next to an output's window
+cancel through the transforms, so ``T`` can be far above the output's own
+window sum; it is zero only where the tile is.  Per input channel ``T`` is
+at most ``16 * max|w| * (sum of |x| over the tile)`` (the coefficient of the
+tile's pixel (2, 2) for an output at (0, 0)): the documented "c * K * eps *
+sum(|w| |x|) over the whole 4x4 input tile (c about 4-16)" read that way.
 
 NaN and Inf: a non-finite input anywhere in a tile (or in the output
 channel's weights or bias) may reach every output of the tile's 2x2 block,
