@@ -32,17 +32,38 @@ def explicit_pads(x_shape, w_shape, kwargs):
                           _per_dim(kwargs["stride"], ndim), _per_dim(kwargs["dilation"], ndim))
 
 
-def nonfinite_classes(x, weight, bias, kwargs):
-    """Per output: FINITE, NAN, POS_INF or NEG_INF (see the module docstring)."""
+def _window_counter(x, weight, kwargs):
+    """``(padded x, count)``: ``count(x_mask, w_mask)`` counts, per output, the
+    products whose input is in ``x_mask`` (over the padded input) and whose
+    weight is in ``w_mask``."""
     x = np.asarray(x, dtype=np.float64)
-    weight = np.asarray(weight, dtype=np.float64)
-    pads = explicit_pads(x.shape, weight.shape, kwargs)
+    pads = explicit_pads(x.shape, np.shape(weight), kwargs)
     padded = pad_reference(x, pads, kwargs["padding_mode"])
     geometry = {"stride": kwargs["stride"], "dilation": kwargs["dilation"],
                 "groups": kwargs["groups"], "flip": kwargs["flip"], "padding": 0}
 
     def count(x_mask, w_mask):
         return conv_reference(x_mask.astype(np.float64), w_mask.astype(np.float64), **geometry)
+
+    return padded, count
+
+
+def nan_operands(x, weight, bias, kwargs):
+    """Per output: whether one of its products or its bias has a NaN operand."""
+    weight = np.asarray(weight, dtype=np.float64)
+    padded, count = _window_counter(x, weight, kwargs)
+    ones_x, ones_w = np.ones_like(padded, dtype=bool), np.ones_like(weight, dtype=bool)
+    nan = count(np.isnan(padded), ones_w) + count(ones_x, np.isnan(weight))
+    if bias is not None:
+        nan = nan + np.isnan(np.asarray(bias, dtype=np.float64)).reshape(
+            (-1,) + (1,) * (weight.ndim - 2))
+    return nan > 0
+
+
+def nonfinite_classes(x, weight, bias, kwargs):
+    """Per output: FINITE, NAN, POS_INF or NEG_INF (see the module docstring)."""
+    weight = np.asarray(weight, dtype=np.float64)
+    padded, count = _window_counter(x, weight, kwargs)
 
     def sides(a):
         inf, pos, neg = np.isinf(a), a > 0, a < 0

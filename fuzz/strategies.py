@@ -18,6 +18,7 @@ layouts = st.one_of(st.just("contiguous"), st.sampled_from(values.LAYOUTS))
 value_kinds = st.one_of(st.just("normal"), st.sampled_from(values.VALUE_KINDS))
 random_states = st.integers(0, 2**32 - 1)
 threads = st.one_of(st.none(), st.integers(1, 4))
+_SEQUENCE_TYPES = st.sampled_from((tuple, tuple, list))
 
 
 @st.composite
@@ -36,7 +37,7 @@ def per_dim(draw, items, *, allow_scalar=True):
     items = tuple(int(v) for v in items)
     if allow_scalar and len(set(items)) == 1 and draw(st.booleans()):
         return items[0]
-    return draw(st.sampled_from([tuple, tuple, list]))(items)
+    return draw(_SEQUENCE_TYPES)(items)
 
 
 def result_dtype(*dtype_names):

@@ -14,15 +14,18 @@ as reproducers that replay, and that a campaign resumes from its checkpoint.
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fuzz import REPO_ROOT, atheris_args, engine, oracle, registry, values
+from fuzz import REPO_ROOT, atheris_args, engine, oracle, registry, values, winograd
 from fuzz.campaign import Campaign
+from fuzz.checks import Finding
 from fuzz.findings import FindingStore
+from fuzz.targets import invalid
 
 #: Cases per unit of a target's weight (the conv target has weight 6).
 CASES_PER_WEIGHT = 8
@@ -66,6 +69,62 @@ def test_oracle_places_nan_and_inf_as_ieee_sums_do(x, w, pad):
     got = oracle.conv_expected(np.array([[x]]), np.array([[w]]), None, kwargs)[0, 0]
     for test in (np.isnan, np.isposinf, np.isneginf):
         assert (test(got) == test(expected)).all(), (x, w, pad, got, expected)
+
+
+def _tile_scale_by_loops(x, w, pads, groups, flip):
+    """Winograd's T (see fuzz/winograd.py) of every output, one product at a time."""
+    padded = np.pad(np.abs(x), ((0, 0), (0, 0)) + pads)
+    c_out, c_in_g = w.shape[:2]
+    h_out, w_out = padded.shape[2] - 2, padded.shape[3] - 2
+    padded = np.pad(padded, ((0, 0), (0, 0), (0, 2), (0, 2)))   # past the edge: zeros
+    kernel = np.abs(w[..., ::-1, ::-1] if flip else w)
+    g, b_t, a_t = (np.abs(m) for m in (winograd.G, winograd.B_T, winograd.A_T))
+    scale = np.zeros((x.shape[0], c_out, h_out, w_out))
+    for n, co, i, j in np.ndindex(scale.shape):
+        top, left = 2 * (i // 2), 2 * (j // 2)
+        for ci in range(c_in_g):
+            channel = (co // (c_out // groups)) * c_in_g + ci
+            d = padded[n, channel, top:top + 4, left:left + 4]
+            u, v = g @ kernel[co, ci] @ g.T, b_t @ d @ b_t.T
+            for k, m in np.ndindex(4, 4):
+                scale[n, co, i, j] += a_t[i % 2, k] * u[k, m] * v[k, m] * a_t[j % 2, m]
+    return scale
+
+
+def test_winograd_tile_scale_is_the_documented_sum():
+    """tile_bound's vectorised T (tiles, groups, flip, padding, odd sizes) against loops."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 4, 5, 8))
+    w = rng.standard_normal((6, 2, 3, 3))
+    kwargs = {"stride": 1, "padding": ((1, 2), 0), "dilation": 1, "groups": 2, "flip": True,
+              "padding_mode": "zeros"}
+    bound = winograd.tile_bound(x, w, None, np.float64, kwargs)
+    terms, tiny = 2 * 9 + 1, np.finfo(np.float64).smallest_subnormal
+    scale = (bound - 2 * terms * tiny) / (terms * np.finfo(np.float64).eps)
+    expected = _tile_scale_by_loops(x, w, ((1, 2), (0, 0)), 2, True)
+    np.testing.assert_allclose(scale, expected, rtol=1e-12)
+    assert bound.shape == oracle.conv_expected(x, w, None, kwargs).shape
+
+
+def test_a_long_invalid_call_is_stopped_and_must_stop_promptly(monkeypatch):
+    monkeypatch.setattr(invalid, "CALL_SECONDS", 0.1)
+    monkeypatch.setattr(invalid, "INTERRUPT_SECONDS", 0.5)
+    def sleep(secs):
+        time.sleep(secs)
+
+    start = time.monotonic()
+    assert invalid.call_within_budget(sleep, {"secs": 30}, "sleep") == (None, None)
+    assert time.monotonic() - start < 5
+
+    def stubborn(secs):
+        try:
+            time.sleep(secs)
+        except KeyboardInterrupt:
+            time.sleep(1.0)  # stops, but later than INTERRUPT_SECONDS
+            raise
+
+    with pytest.raises(Finding, match="took"):
+        invalid.call_within_budget(stubborn, {"secs": 30}, "stubborn")
 
 
 # ----------------------------------------------------------------------------- the harness

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import pyconvx
 
 from .. import strategies as fs
-from .. import values
+from .. import values, winograd
 from ..checks import (
     Finding,
     _first_index,
@@ -37,7 +37,7 @@ from ..checks import (
     unexpected_error,
     within_bound,
 )
-from ..oracle import conv_expected
+from ..oracle import conv_expected, nan_operands
 from ..registry import Target, register
 from _reference import canonical_pads, out_length
 
@@ -46,27 +46,39 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 #: Multiply-adds of one case, at most (the reference runs twice per case).
 MAX_WORK = 3_000_000
 
+# The strategies every case draws from, made once (a strategy made inside a
+# draw is validated anew every time: half the cost of drawing from it).
+PADDING_FORMS = st.sampled_from(("int", "per-dim", "pairs", "string", "string"))
+PADDING_STRINGS = st.sampled_from(("valid", "same", "full"))
+SEQUENCE_TYPES = st.sampled_from((tuple, list))
+STRUCTURES = st.sampled_from(("dense", "depthwise", "multiplier", "grouped", "empty"))
+EMPTY_CHANNELS = st.sampled_from(((0, 1), (1, 0), (0, 0), (2, 0)))
+FUNCTIONS = {ndim: st.sampled_from(("conv", f"conv{ndim}d")) for ndim in (1, 2, 3)}
+OUT_FORMS = st.sampled_from(("none",) * 6 + ("fresh", "x"))
+ALGORITHM_NAMES = st.sampled_from(pyconvx.ALGORITHMS)
+MODES = st.sampled_from(PADDING_MODES[:1] * 3 + PADDING_MODES[1:])
+
 
 @st.composite
 def padding_spec(draw, ndim, mode):
     """``(padding argument, per-dim (low, high) pairs or None for a string)``."""
-    form = draw(st.sampled_from(["int", "per-dim", "pairs", "string", "string"]))
+    form = draw(PADDING_FORMS)
     limit = 3
     if form == "string":
-        return draw(st.sampled_from(["valid", "same", "full"])), None
+        return draw(PADDING_STRINGS), None
     if form == "int":
         p = draw(st.integers(0, limit))
         return (p if draw(st.booleans()) else values.scalar("int64", p)), ((p, p),) * ndim
     if form == "per-dim":
         pads = [draw(st.integers(0, limit)) for _ in range(ndim)]
-        return draw(st.sampled_from([tuple, list]))(pads), tuple((p, p) for p in pads)
+        return draw(SEQUENCE_TYPES)(pads), tuple((p, p) for p in pads)
     entries, pairs = [], []
     for _ in range(ndim):
         lo, hi = draw(st.integers(0, limit)), draw(st.integers(0, limit))
         if lo == hi and draw(st.booleans()):
             entries.append(lo)
         else:
-            entries.append(draw(st.sampled_from([tuple, list]))((lo, hi)))
+            entries.append(draw(SEQUENCE_TYPES)((lo, hi)))
         pairs.append((lo, hi))
     return tuple(entries), tuple(pairs)
 
@@ -84,7 +96,7 @@ def conv_problem(draw, ndim=None, large=None, winograd_shaped=False):
         return x_shape, w_shape[:2] + (3, 3), kwargs
     ndim = draw(st.integers(1, 3)) if ndim is None else ndim
     large = (ndim == 2 and draw(st.integers(0, 9)) == 0) if large is None else large
-    structure = draw(st.sampled_from(["dense", "depthwise", "multiplier", "grouped", "empty"]))
+    structure = draw(STRUCTURES)
     if structure == "dense":
         groups, cin_g, cout_g = 1, draw(st.integers(1, 20 if large else 4)), draw(
             st.integers(1, 20 if large else 5))
@@ -97,13 +109,13 @@ def conv_problem(draw, ndim=None, large=None, winograd_shaped=False):
             st.integers(1, 3))
     else:  # no input channels, or no output channels
         groups = draw(st.integers(1, 2))
-        cin_g, cout_g = draw(st.sampled_from([(0, 1), (1, 0), (0, 0), (2, 0)]))
+        cin_g, cout_g = draw(EMPTY_CHANNELS)
     kmax = 3 if ndim == 3 else 5
     kernel = [3 if large and draw(st.booleans()) else draw(st.integers(1, kmax))
               for _ in range(ndim)]
     stride = [draw(st.integers(1, 3)) if draw(st.integers(0, 2)) == 0 else 1 for _ in kernel]
     dilation = [draw(st.integers(1, 3)) if draw(st.integers(0, 3)) == 0 else 1 for _ in kernel]
-    mode = draw(st.sampled_from(PADDING_MODES[:1] * 3 + PADDING_MODES[1:]))
+    mode = draw(MODES)
     padding, pairs = draw(padding_spec(ndim, mode))
     extra = {1: 24, 2: 10, 3: 4}[ndim] * (4 if large else 1)
     sizes = []
@@ -137,20 +149,21 @@ def conv_problem(draw, ndim=None, large=None, winograd_shaped=False):
 
 @st.composite
 def conv_case(draw):
-    algorithm = draw(st.sampled_from(pyconvx.ALGORITHMS))
-    x_shape, w_shape, kwargs = draw(conv_problem(winograd_shaped=algorithm == "winograd"))
+    algorithm = draw(ALGORITHM_NAMES)
+    x_shape, w_shape, kwargs = draw(conv_problem(
+        winograd_shaped=algorithm in ("winograd", "fast")))
     ndim = len(w_shape) - 2
     x_dtype, w_dtype = draw(fs.dtypes), draw(fs.dtypes)
     kind = draw(fs.value_kinds)
     return {
-        "function": draw(st.sampled_from(["conv", f"conv{ndim}d"])),
+        "function": draw(FUNCTIONS[ndim]),
         "x": draw(fs.arrays(x_shape, dtype=x_dtype, kind=kind)),
         "weight": draw(fs.arrays(w_shape, dtype=w_dtype, kind=draw(fs.value_kinds))),
         "bias": draw(st.none() | fs.arrays((w_shape[0],))),
         "kwargs": kwargs,
         "algorithm": algorithm,
         "threads": draw(fs.threads),
-        "out": draw(st.sampled_from(["none"] * 6 + ["fresh", "x"])),
+        "out": draw(OUT_FORMS),
     }
 
 
@@ -251,14 +264,21 @@ def fft_length(x_shape, w_shape, kwargs):
 
 
 def path_of(algorithm, x_shape, w_shape, kwargs, dtype):
-    """The arithmetic a call runs: 'fft', 'winograd' or 'direct' (asks pyconvx.plan for 'auto')."""
+    """The arithmetic a call runs: 'fft', 'winograd' or 'direct'.
+
+    ``"auto"`` and ``"fast"`` are the plan's choice (``pyconvx.plan``); by
+    contract ``"auto"`` takes direct summation only.
+    """
     if algorithm in ("fft", "winograd"):
         return algorithm
-    if algorithm == "auto":
+    if algorithm in ("auto", "fast"):
         plan, exc = call(pyconvx.plan, tuple(x_shape), tuple(w_shape), dtype=dtype,
-                         **reference_kwargs(kwargs))
+                         algorithm=algorithm, **reference_kwargs(kwargs))
         if exc is not None:
             raise unexpected_error(exc, "pyconvx.plan of a problem conv computed")
+        if algorithm == "auto" and plan.algorithm != "direct":
+            raise Finding("plan", f"algorithm='auto' planned {plan.algorithm!r}, not direct "
+                          "summation", "auto")
         return plan.algorithm
     return "direct"
 
@@ -270,11 +290,17 @@ def check_values(got, x, weight, bias, kwargs, algorithm, dtype):
     if got.shape != expected.shape:
         raise Finding("shape", f"result shape {got.shape}, reference {expected.shape}")
     path = path_of(algorithm, x.shape, weight.shape, kwargs, dtype)
-    length = fft_length(x.shape, weight.shape, kwargs)
-    bound = conv_error_bound(x, weight, bias, dtype, path, ref_kwargs, fft_length=length)
     key = f"{path}/{np.dtype(dtype).name}"
-    if path == "fft" and not all(np.isfinite(a).all() for a in (x, weight, bias)
-                                 if a is not None):
+    finite = all(np.isfinite(a).all() for a in (x, weight, bias) if a is not None)
+    if path == "winograd":
+        bound = winograd.tile_bound(x, weight, bias, dtype, ref_kwargs)
+        if finite:
+            within_bound(got, expected, bound, key=key)
+        else:
+            winograd.check_tile_rule(got, expected, bound,
+                                     winograd.tainted(x, weight, bias, ref_kwargs),
+                                     nan_operands(x, weight, bias, ref_kwargs), key)
+    elif path == "fft" and not finite:
         # documented: the FFT spreads a NaN or Inf over the outputs (and warns); the
         # outputs the definition makes non-finite must still be non-finite
         missed = ~np.isfinite(expected) & np.isfinite(got)
@@ -282,7 +308,10 @@ def check_values(got, x, weight, bias, kwargs, algorithm, dtype):
             raise Finding("nonfinite", f"fft: {int(missed.sum())} outputs finite where the "
                           f"definition gives NaN or Inf; first at {_first_index(missed)}", key)
         return
-    within_bound(got, expected, bound, key=key)
+    else:
+        length = fft_length(x.shape, weight.shape, kwargs)
+        within_bound(got, expected, conv_error_bound(x, weight, bias, dtype, path, ref_kwargs,
+                                                     fft_length=length), key=key)
     if path != "direct":  # how far the direct paths' rule is from holding (reported only)
         strict = conv_error_bound(x, weight, bias, dtype, "direct", ref_kwargs)
         record_ratio(f"{key} (direct rule)", error_ratio(got, expected, strict))

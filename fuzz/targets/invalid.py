@@ -9,13 +9,31 @@ unsupported dtypes, bad ``out=`` arrays, and zero-stride arrays whose
 shapes reach 2**62 elements.  Only the outcome's type is checked: the call
 returns, or raises TypeError, ValueError or MemoryError; any other
 exception is a finding, and so is a crash or a hang (caught by the pool).
+
+A replaced argument may still be a valid one (``stride=()`` of pooling means
+the kernel size, a kernel of 2**36 taps fits a zero-stride input of 2**40),
+and a valid call on a zero-stride giant is legitimately long work (every
+input element of a pooling window is read).  So a call still computing after
+``CALL_SECONDS`` is stopped by a simulated Ctrl-C (a KeyboardInterrupt raised
+by a timer signal), which must end it within ``INTERRUPT_SECONDS`` more: the
+engines work in chunks of a few milliseconds and check for Ctrl-C between
+them.  A slower stop is an ``interrupt`` finding.
 """
+
+import signal
+import time
 
 from hypothesis import strategies as st
 
 from .. import values
-from ..checks import call
+from ..checks import Finding, call
 from ..registry import Target, register
+
+#: Seconds an accepted call may compute before the simulated Ctrl-C.
+CALL_SECONDS = 5.0
+
+#: Seconds the simulated Ctrl-C may take to stop the call.
+INTERRUPT_SECONDS = 5.0
 
 _f = "float32"
 HUGE = (2**36, 2**40, 2**62 - 1, 2**62, 2**63 - 1, 2**63, 2**64, -2**63)
@@ -66,7 +84,7 @@ def bad_array(draw):
         return draw(st.sampled_from(BAD_ARRAY_OBJECTS))
     ndim = draw(st.integers(0, 6))
     shape = tuple(draw(st.integers(0, 6)) for _ in range(ndim))
-    dtype = draw(st.sampled_from(["float32", "float64", "int32", "bool", "uint8"]))
+    dtype = draw(st.sampled_from(("float32", "float64", "int32", "bool", "uint8")))
     layout = draw(st.sampled_from(values.LAYOUTS))
     return values.array(shape, dtype, "normal", layout, draw(st.integers(0, 2**16)))
 
@@ -186,9 +204,38 @@ def run_invalid_case(case):
     arguments = values.make(case["arguments"])
     direct = {k: v for k, v in arguments.items() if not k.startswith("call.")}
     later = {k[5:]: v for k, v in arguments.items() if k.startswith("call.")}
-    result, exc = call(getattr(pyconvx, name), **direct)
-    if later and exc is None:
-        call(result, **later)
+    result, exc = call_within_budget(getattr(pyconvx, name), direct, case["function"])
+    if later and exc is None and result is not None:
+        call_within_budget(result, later, f"{case['function']} call")
+
+
+class _SimulatedCtrlC(KeyboardInterrupt):
+    """The KeyboardInterrupt of the timer that stops a long call."""
+
+
+def _ctrl_c(signum, frame):
+    raise _SimulatedCtrlC
+
+
+def call_within_budget(function, kwargs, what):
+    """``checks.call(function, **kwargs)``, stopped by a simulated Ctrl-C after CALL_SECONDS.
+
+    A stopped call returns ``(None, None)``: it was accepted and computing.
+    """
+    previous = signal.signal(signal.SIGALRM, _ctrl_c)
+    start = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, CALL_SECONDS)
+    try:
+        return call(function, **kwargs)
+    except _SimulatedCtrlC:
+        late = time.monotonic() - start - CALL_SECONDS
+        if late > INTERRUPT_SECONDS:
+            raise Finding("interrupt", f"{what}: a Ctrl-C after {CALL_SECONDS:g} s of computing "
+                          f"took {late:.1f} s to stop it", what) from None
+        return None, None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _describe(case):

@@ -9,9 +9,10 @@ problem (computed on zero-stride arrays for small shapes).  ``plan`` must
 describe the same problem: its output shape and FLOPs
 (``2 * N * C_out * C_in/groups * prod(kernel) * prod(out)``), the algorithm
 asked for (``'fft'`` and ``'winograd'`` when forced, ``'direct'`` with that
-microkernel for the direct ones, never ``'fft'`` under ``'auto'``), at
-least one thread and no more than asked, and a refusal exactly outside a
-forced algorithm's documented reach.
+microkernel for the direct ones and ``'auto'``, direct or Winograd under
+``'fast'``), the error bound that algorithm keeps, at least one thread and
+no more than asked, and a refusal exactly outside a forced algorithm's
+documented reach.
 """
 
 import math
@@ -32,7 +33,11 @@ from .conv import (
 )
 from _reference import canonical_pads, out_length
 
-LARGE_SIZES = st.sampled_from([2**20, 2**31 - 1, 2**31, 2**32 + 3, 2**40])
+#: The rounding bound each algorithm of a plan keeps, as ``Plan.error_bound`` names it
+#: (per output, over Winograd's 4x4 input tile, over the whole array).
+PLAN_ERROR_BOUNDS = {"direct": "elementwise", "winograd": "tile", "fft": "global"}
+
+LARGE_SIZES = st.sampled_from((2**20, 2**31 - 1, 2**31, 2**32 + 3, 2**40))
 
 
 @st.composite
@@ -63,7 +68,7 @@ def plan_case(draw):
             "algorithm": draw(st.sampled_from(pyconvx.ALGORITHMS)),
             "threads": draw(st.one_of(st.none(), st.integers(1, 64))),
             "flip": draw(st.booleans()),
-            "dtype": draw(st.sampled_from([None, "float32", "float64"]))}
+            "dtype": draw(st.sampled_from((None, "float32", "float64")))}
 
 
 @st.composite
@@ -73,7 +78,7 @@ def output_size_case(draw):
     stride = draw(st.integers(1, 4))
     dilation = draw(st.integers(1, 3))
     padding = draw(st.one_of(st.integers(0, 5), st.tuples(st.integers(0, 5), st.integers(0, 5)),
-                             st.sampled_from(["valid", "same", "full"])))
+                             st.sampled_from(("valid", "same", "full"))))
     return {"function": "output_size", "args": (size, kernel),
             "kwargs": {"stride": stride, "padding": padding, "dilation": dilation}}
 
@@ -166,12 +171,16 @@ def _run_plan(case):
     if got.flops != flops:
         raise Finding("plan", f"flops {got.flops}, expected {flops}", "flops")
     wanted = {"fft": "fft", "winograd": "winograd"}.get(algorithm, "direct")
-    if algorithm == "auto":
+    if algorithm == "fast":  # direct summation or, where it pays, Winograd
         if got.algorithm not in ("direct", "winograd"):
-            raise Finding("plan", f"algorithm='auto' chose {got.algorithm!r}", "auto")
+            raise Finding("plan", f"algorithm='fast' chose {got.algorithm!r}", "fast")
     elif got.algorithm != wanted:
         raise Finding("plan", f"algorithm={algorithm!r} gave a {got.algorithm!r} plan",
                       algorithm)
+    bound_name = PLAN_ERROR_BOUNDS[got.algorithm]
+    if got.error_bound != bound_name:
+        raise Finding("plan", f"a {got.algorithm!r} plan names its error bound "
+                      f"{got.error_bound!r}, not {bound_name!r}", "error_bound")
     if algorithm in ("gemm", "row", "rowblock", "depthwise") and got.microkernel != algorithm:
         raise Finding("plan", f"algorithm={algorithm!r} gave microkernel {got.microkernel!r}",
                       algorithm)

@@ -38,10 +38,10 @@ MODES = ("full", "same", "valid")
 BOUNDARIES = ("fill", "pad", "wrap", "circular", "symm", "symmetric")
 #: NaN and Inf are left to the conv target (same engine): SciPy's 1-d direct
 #: path is numpy.correlate, whose BLAS dot may skip 0 * Inf.
-FINITE_KINDS = st.sampled_from(["normal", "small-int", "wide"])
+FINITE_KINDS = st.sampled_from(("normal", "small-int", "wide"))
 #: SciPy refuses bool inputs where pyconvx documents computing them: no oracle.
 DTYPES = st.one_of(fs.float_dtypes, fs.float_dtypes,
-                   st.sampled_from(["int8", "uint8", "int16", "int32", "int64"]))
+                   st.sampled_from(("int8", "uint8", "int16", "int32", "int64")))
 
 
 def _scipy_signal():
@@ -58,7 +58,7 @@ def nd_case(draw, function):
     shape2 = tuple(draw(st.integers(1, max(2, limit // 2))) for _ in range(ndim))
     if draw(st.integers(0, 3)) == 0:  # the second input larger ('valid' swaps)
         shape1, shape2 = shape2, shape1
-    method = draw(st.sampled_from(["auto", "direct", "fft"]))
+    method = draw(st.sampled_from(("auto", "direct", "fft")))
     return {
         "function": function,
         "in1": draw(fs.arrays(shape1, dtype=draw(DTYPES), kind=draw(FINITE_KINDS))),
@@ -73,7 +73,7 @@ def two_d_case(draw, function):
     shape2 = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
     if draw(st.integers(0, 3)) == 0:
         shape1, shape2 = shape2, shape1
-    fill = draw(st.sampled_from([0, 0, 0, 1, -2, 0.5, 1.7, "np.float32", "np.int64"]))
+    fill = draw(st.sampled_from((0, 0, 0, 1, -2, 0.5, 1.7, "np.float32", "np.int64")))
     if fill == "np.float32":
         fill = values.scalar("float32", 2.5)
     elif fill == "np.int64":
