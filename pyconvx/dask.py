@@ -220,8 +220,13 @@ class _HaloBlock:
     """One chunk of the input and the edges of its neighbours, as one overlapped block.
 
     The overlapped block is never assembled whole: :meth:`region` copies the
-    part a band of outputs reads.  ``shape`` is the overlapped block's,
-    ``low`` the halo samples it holds before the chunk's own, per axis.
+    part a band of outputs reads, into one buffer that every band of the
+    block reuses.  A fresh buffer per band would cost as much as the
+    filtering in a ``dask.distributed`` worker: the worker sets
+    ``MALLOC_TRIM_THRESHOLD_``, which turns off glibc's adaptive mmap
+    threshold, so every buffer over 128 KiB is mapped afresh and faults in
+    page by page.  ``shape`` is the overlapped block's, ``low`` the halo
+    samples it holds before the chunk's own, per axis.
     """
 
     def __init__(self, pieces: Sequence[tuple[npt.NDArray[Any], Sequence[int]]],
@@ -230,10 +235,18 @@ class _HaloBlock:
         self.low = low
         self.shape = shape
         self.dtype = dtype
+        self._buffer: npt.NDArray[Any] = np.empty(0, dtype=dtype)
 
     def region(self, starts: Sequence[int], stops: Sequence[int]) -> npt.NDArray[Any]:
-        """A C-contiguous copy of ``[starts, stops)`` of the overlapped block."""
-        out = np.empty([stop - start for start, stop in zip(starts, stops)], dtype=self.dtype)
+        """A C-contiguous copy of ``[starts, stops)`` of the overlapped block.
+
+        The copy lives in the block's buffer: the next call overwrites it.
+        """
+        shape = [stop - start for start, stop in zip(starts, stops)]
+        size = math.prod(shape)
+        if size > self._buffer.size:
+            self._buffer = np.empty(size, dtype=self.dtype)
+        out = self._buffer[:size].reshape(shape)
         for piece, offset in self.pieces:
             low = [max(a, o) for a, o in zip(starts, offset)]
             high = [min(b, o + n) for b, o, n in zip(stops, offset, piece.shape)]

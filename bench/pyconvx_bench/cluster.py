@@ -18,6 +18,10 @@ the medians.  Memory: a thread in each worker reads the worker's resident
 memory (``/proc/self/statm``) every 2 ms; a round's peak is the largest
 reading minus the reading when the round starts, in chunks (4 MiB); the row
 gives the median over the rounds of the larger of the two workers' peaks.
+CPU: the CPU seconds both worker processes spend in a round (all their
+threads: the tasks, the worker's event loop, the sampler), for the notes:
+unlike the wall time, it hardly moves with the load other jobs put on the
+machine.
 The per-block sums of the two sides are compared (the like-for-like check).
 """
 
@@ -49,7 +53,7 @@ def _resident_bytes():
 
 def _start_sampler(dask_worker):
     """Start the resident-memory sampler of this worker (run by ``client.run``)."""
-    state = {"peak": _resident_bytes(), "start": _resident_bytes()}
+    state = {"peak": _resident_bytes(), "start": _resident_bytes(), "cpu": time.process_time()}
 
     def sample():
         while True:
@@ -62,9 +66,10 @@ def _start_sampler(dask_worker):
 
 
 def _round_start(dask_worker):
-    """Reset the worker's peak to its resident memory now."""
+    """Reset the worker's peak to its resident memory now, and its CPU clock."""
     state = dask_worker.pyconvx_bench_rss
     state["start"] = state["peak"] = _resident_bytes()
+    state["cpu"] = time.process_time()
     return state["start"]
 
 
@@ -72,6 +77,11 @@ def _round_peak(dask_worker):
     """The worker's peak resident memory since the round started, above its start."""
     state = dask_worker.pyconvx_bench_rss
     return state["peak"] - state["start"]
+
+
+def _round_cpu(dask_worker):
+    """The CPU seconds the worker's process has spent since the round started."""
+    return time.process_time() - dask_worker.pyconvx_bench_rss["cpu"]
 
 
 def _sum_of_block(block):
@@ -104,9 +114,10 @@ def _sides(image, kernel):
 def measure(rounds, size=IMAGE, chunk=CHUNK, taps=TAPS):
     """Time and peak worker memory of both sides, ``rounds`` interleaved rounds each.
 
-    Returns a dict: ``seconds`` and ``peaks`` (per side: ``"pyconvx"``,
-    ``"dask-image"`` and ``"input"``, the input alone; one entry per round;
-    the peaks in bytes, the larger worker's), ``chunk_bytes``, ``workers``
+    Returns a dict: ``seconds``, ``peaks`` and ``cpu`` (per side:
+    ``"pyconvx"``, ``"dask-image"`` and ``"input"``, the input alone; one
+    entry per round; the peaks in bytes, the larger worker's; the CPU
+    seconds of both workers together), ``chunk_bytes``, ``workers``
     (their thread counts), ``load`` (the load averages before and after) and
     ``check`` (None when the per-block sums agree).
     """
@@ -128,6 +139,7 @@ def measure(rounds, size=IMAGE, chunk=CHUNK, taps=TAPS):
                 for name, build in sides.items()}
         seconds = {name: [] for name in sides}
         peaks = {name: [] for name in sides}
+        cpu = {name: [] for name in sides}
         order = list(sides)
         for number in range(rounds):
             for name in order if number % 2 == 0 else order[::-1]:
@@ -137,14 +149,16 @@ def measure(rounds, size=IMAGE, chunk=CHUNK, taps=TAPS):
                 client.compute(lazy).result()
                 seconds[name].append(time.perf_counter() - start)
                 peaks[name].append(max(client.run(_round_peak).values()))
+                cpu[name].append(sum(client.run(_round_cpu).values()))
         workers = sorted(client.nthreads().values())
-    return {"seconds": seconds, "peaks": peaks, "chunk_bytes": chunk * chunk * 4,
+    return {"seconds": seconds, "peaks": peaks, "cpu": cpu, "chunk_bytes": chunk * chunk * 4,
             "workers": workers, "load": [load_before, load_average()],
             "check": agreement_note(sums["pyconvx"], sums["dask-image"], "float32")}
 
 
 def describe(result):
-    """The notes of the Dask rows: each side's medians, the rounds, the machine's load.
+    """The notes of the Dask rows: each side's medians (time, memory, the workers' CPU
+    seconds), the rounds, the machine's load.
 
     Examples
     --------
@@ -152,12 +166,14 @@ def describe(result):
     ...                       "input": [0.5, 0.5]},
     ...           "peaks": {"pyconvx": [2**23, 2**23], "dask-image": [2**25, 2**25],
     ...                     "input": [2**22, 2**22]},
+    ...           "cpu": {"pyconvx": [1.5, 2.5], "dask-image": [8.0, 8.0], "input": [0.5, 0.5]},
     ...           "chunk_bytes": 2**22, "workers": [1, 1], "load": ["1.00 1.00 1.00", None],
     ...           "check": None})  # doctest: +NORMALIZE_WHITESPACE
-    'pyconvx.dask 2000 ms, peak 2.00 chunks (8.0 MiB); dask-image 9000 ms, peak 8.00 chunks
-    (32.0 MiB); the input alone (generated and summed, not filtered) 500 ms, peak 1.00
-    chunks (4.0 MiB); medians of 2 interleaved rounds; 2 workers x 1 thread; load average
-    before 1.00 1.00 1.00, after unknown'
+    'pyconvx.dask 2000 ms, peak 2.00 chunks (8.0 MiB), worker CPU 2.00 s; dask-image 9000
+    ms, peak 8.00 chunks (32.0 MiB), worker CPU 8.00 s; the input alone (generated and
+    summed, not filtered) 500 ms, peak 1.00 chunks (4.0 MiB), worker CPU 0.50 s; worker
+    CPU pyconvx.dask / dask-image 0.25; medians of 2 interleaved rounds; 2 workers x 1
+    thread; load average before 1.00 1.00 1.00, after unknown'
     """
     chunk = result["chunk_bytes"]
     parts = []
@@ -166,7 +182,11 @@ def describe(result):
         seconds = statistics.median(result["seconds"][name])
         peak = statistics.median(result["peaks"][name])
         parts.append(f"{label} {seconds * 1e3:.0f} ms, peak {peak / chunk:.2f} chunks "
-                     f"({human_bytes(peak)})")
+                     f"({human_bytes(peak)}), worker CPU "
+                     f"{statistics.median(result['cpu'][name]):.2f} s")
+    cpu_ratio = (statistics.median(result["cpu"]["pyconvx"])
+                 / statistics.median(result["cpu"]["dask-image"]))
+    parts.append(f"worker CPU pyconvx.dask / dask-image {cpu_ratio:.2f}")
     rounds = len(result["seconds"]["pyconvx"])
     before, after = (load or "unknown" for load in result["load"])
     text = (f"{'; '.join(parts)}; medians of {rounds} interleaved rounds; "

@@ -579,6 +579,22 @@ def test_a_chain_shared_between_chunks_is_not_run_again(rng):
     assert_bitwise_equal(lazy.compute(), pn.sobel(image))
 
 
+def test_the_bands_of_a_block_copy_their_input_into_one_buffer():
+    """Each band's region is a C-contiguous copy of the overlapped block (its chunk
+    and a neighbour's edge), written into the buffer the previous band's used: in a
+    dask.distributed worker a fresh buffer per band costs page faults."""
+    chunk = np.arange(40.0).reshape(8, 5)
+    edge = np.full((2, 5), -1.0)   # the first rows of the next chunk
+    block = pyconvx.dask._HaloBlock([(chunk, (0, 0)), (edge, (8, 0))], (0, 0), (10, 5),
+                                    chunk.dtype)
+    first = block.region((0, 1), (4, 4))
+    assert first.flags.c_contiguous and first.tolist() == chunk[:4, 1:4].tolist()
+    second = block.region((6, 0), (10, 5))   # larger: the buffer grows
+    assert second.tolist() == [*chunk[6:].tolist(), [-1.0] * 5, [-1.0] * 5]
+    third = block.region((2, 0), (5, 5))
+    assert np.shares_memory(second, third) and third.tolist() == chunk[2:5].tolist()
+
+
 def test_the_arithmetic_of_bands_and_windows():
     assert bands(100, 3) == [(0, 24), (24, 48), (48, 72), (72, 96), (96, 100)]
     assert bands(10, 0) == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]
