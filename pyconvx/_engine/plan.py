@@ -731,6 +731,14 @@ def make_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
         reason = (_REASONS[Kind(records[0].fields["kind"])] if forced in (None, "fast")
                   else f"requested with algorithm={algorithm!r}")
     except _ScratchTooLarge as too_large:
+        if forced == "winograd":
+            # its boxes are whole-width bands of tile rows: rows too wide for
+            # one band of two output rows are beyond its reach
+            raise ValueError(
+                f"algorithm='winograd' cannot take this problem: its smallest box, two "
+                f"output rows of {geometry.out_spatial[1]} outputs with their tiles' "
+                f"transforms, needs {too_large.per_thread} bytes of scratch, above the "
+                f"{WORKSPACE_LIMIT_BYTES}-byte limit; algorithm='auto' computes it") from None
         if forced not in (None, "fast", "gemm", "row"):
             raise ValueError(
                 f"algorithm={algorithm!r} cannot take this problem: one output's window "

@@ -66,6 +66,16 @@ def test_auto_picks_depthwise_for_narrow_depthwise_layers():
         pyconvx.plan((1, 4, 30), (4, 1, 3), groups=4, algorithm="depthwise")
 
 
+def test_forced_winograd_refuses_rows_too_wide_for_its_box_and_says_so():
+    """Winograd's boxes are whole-width bands: rows too wide for one band of two output
+    rows are beyond its reach, said in those words ('auto' computes the problem)."""
+    shape = ((1, 3, 2**20), (1, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"algorithm='winograd' cannot take this problem: its "
+                       r"smallest box, two output rows of 1048574 outputs"):
+        pyconvx.plan(*shape, algorithm="winograd")
+    assert pyconvx.plan(*shape).algorithm == "direct"
+
+
 def test_plan_cache_follows_level_and_arguments(rng):
     """conv remembers its plans (pyconvx._engine.plan.cached_plan): the cached plan is the
     one make_plan would make for the same problem, SIMD level, threads and strides."""
