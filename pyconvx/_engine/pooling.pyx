@@ -364,6 +364,8 @@ cdef void run_planes(const Job *job, const floating *x, const floating *grad, fl
     if indices != NULL:
         indices = indices + plane_offset(job.index_strides, plane, channels)
     if job.states != NULL:
+        # walk's plane blocks start at multiples of state_slots (its planes per
+        # chunk): the planes of one chunk have a slot each
         window_piece_range(job, x, grad, out, indices, job.states + plane % job.state_slots,
                            first, stop)
     elif job.op == MAX:
