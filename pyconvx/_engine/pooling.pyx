@@ -10,10 +10,14 @@ therefore never visits padding, whatever the kernel size.
 Arrays are ``(N, C, H, W)`` views with any element strides (channels-last data
 is read and written through its strides).  The positions of the (N * C)
 planes are walked in chunks (``chunks.walk``) over OpenMP threads, with a
-check for Ctrl-C between chunks.  Every output is computed by one thread in a
-fixed order, and the operations that add or write into a plane (the
-gradients, unpooling) keep each plane on one thread in row-major order of the
-positions they walk, so results never depend on the thread count.
+check for Ctrl-C between chunks.  A window of more than ``CHUNK_TAPS`` taps
+is itself cut into pieces, its running state (sum, or maximum and where it
+is) kept between them, so that a chunk stays small whatever the window.
+Every output is computed by one thread in a fixed order (its taps in
+row-major order, however they are cut), and the operations that add or write
+into a plane (the gradients, unpooling) keep each plane on one thread in
+row-major order of the positions they walk, so results never depend on the
+thread count.
 """
 
 from cython cimport floating
@@ -24,7 +28,7 @@ cimport numpy as cnp
 
 import numpy as np
 
-from pyconvx._engine.chunks cimport WALK_INTERRUPTED, walk
+from pyconvx._engine.chunks cimport WALK_INTERRUPTED, WALK_OK, signal_pending, walk
 
 cnp.import_array()
 
@@ -36,8 +40,18 @@ cdef enum Op:
     UNPOOL = 4
 
 #: Window taps (or positions) one chunk of work aims for: Ctrl-C is checked
-#: between chunks, each a few milliseconds of work.
+#: between chunks, each a few milliseconds of work.  A window of more taps is
+#: walked in pieces.
 CHUNK_TAPS = 1 << 24
+
+
+cdef struct WindowState:
+    # one plane's window between two of its pieces
+    double total            # average pooling: the running sum
+    double best_double      # max pooling: the running maximum, in the result dtype
+    float best_float
+    int64_t best_row        # and where it is (row -1: no tap inside the input)
+    int64_t best_col
 
 
 cdef struct Job:
@@ -70,6 +84,13 @@ cdef struct Job:
     const int64_t *col_span
     bint count_include_pad
     double divisor          # 0: torch's rule from the tables
+    # windows cut into pieces (NULL states: whole windows): the window walked,
+    # the taps of one piece, one state per plane of a chunk
+    int64_t window_h
+    int64_t window_w
+    int64_t piece_taps
+    WindowState *states
+    int64_t state_slots
 
 
 cdef inline int64_t plane_offset(const int64_t *strides, int64_t plane,
@@ -85,6 +106,50 @@ cdef inline void next_position(int64_t *oh, int64_t *ow, int64_t grid_w) noexcep
         oh[0] += 1
 
 
+cdef inline void max_of_row(const floating *line, int64_t sw, int64_t col0, int64_t dw,
+                            int64_t row, int64_t c_begin, int64_t c_end, floating *best,
+                            int64_t *best_row, int64_t *best_col) noexcept nogil:
+    """Taps [c_begin, c_end) of one window row (``line``: its input row) into the
+    running maximum and its place: a larger value or a NaN takes over."""
+    cdef int64_t c, col
+    cdef floating value
+    for c in range(c_begin, c_end):
+        col = col0 + c * dw
+        value = line[col * sw]
+        if value > best[0] or isnan(value):
+            best[0] = value
+            best_row[0] = row
+            best_col[0] = col
+
+
+cdef inline double sum_of_row(const floating *line, int64_t sw, int64_t c_begin,
+                              int64_t c_end, double total) noexcept nogil:
+    """``total`` plus taps [c_begin, c_end) of one window row (``line``: its first
+    tap), in order, in float64."""
+    cdef int64_t c
+    for c in range(c_begin, c_end):
+        total = total + line[c * sw]
+    return total
+
+
+cdef inline void add_to_row(floating *line, int64_t gw, int64_t c_begin, int64_t c_end,
+                            floating share) noexcept nogil:
+    """``share`` added to taps [c_begin, c_end) of one window row (``line``: its
+    first tap)."""
+    cdef int64_t c
+    for c in range(c_begin, c_end):
+        line[c * gw] += share
+
+
+cdef inline void start_max(const Job *job, int64_t oh, int64_t ow, floating *best,
+                           int64_t *best_row, int64_t *best_col) noexcept nogil:
+    """A window's maximum before its first tap: -inf at its first tap, or row -1
+    for a window with no tap inside the input."""
+    best[0] = -INFINITY
+    best_row[0] = job.row_first[oh] if job.row_count[oh] > 0 and job.col_count[ow] > 0 else -1
+    best_col[0] = job.col_first[ow]
+
+
 cdef inline floating window_max(const Job *job, const floating *x, int64_t oh, int64_t ow,
                                 int64_t *best_row, int64_t *best_col) noexcept nogil:
     """The window's maximum, and where it is: the first maximum in row-major
@@ -94,21 +159,12 @@ cdef inline floating window_max(const Job *job, const floating *x, int64_t oh, i
     cdef int64_t row0 = job.row_first[oh], rows = job.row_count[oh]
     cdef int64_t col0 = job.col_first[ow], cols = job.col_count[ow]
     cdef int64_t sh = job.x_strides[2], sw = job.x_strides[3]
-    cdef int64_t dh = job.dilation_h, dw = job.dilation_w, r, c, row, col
-    cdef const floating *line
-    cdef floating best = -INFINITY, value
-    best_row[0] = row0 if rows > 0 and cols > 0 else -1
-    best_col[0] = col0
+    cdef int64_t dh = job.dilation_h, dw = job.dilation_w, r, row
+    cdef floating best
+    start_max(job, oh, ow, &best, best_row, best_col)
     for r in range(rows):
         row = row0 + r * dh
-        line = x + row * sh
-        for c in range(cols):
-            col = col0 + c * dw
-            value = line[col * sw]
-            if value > best or isnan(value):
-                best = value
-                best_row[0] = row
-                best_col[0] = col
+        max_of_row(x + row * sh, sw, col0, dw, row, 0, cols, &best, best_row, best_col)
     return best
 
 
@@ -122,6 +178,42 @@ cdef inline double window_divisor(const Job *job, int64_t oh, int64_t ow) noexce
     return <double>job.row_count[oh] * <double>job.col_count[ow]
 
 
+cdef inline void write_max(const Job *job, floating *out, int64_t *indices, int64_t oh,
+                           int64_t ow, floating best, int64_t best_row,
+                           int64_t best_col) noexcept nogil:
+    """A window's maximum into ``out``, and its flat index (-1: no tap inside
+    the input) into ``indices`` unless NULL."""
+    out[oh * job.out_strides[2] + ow * job.out_strides[3]] = best
+    if indices != NULL:
+        indices[oh * job.index_strides[2] + ow * job.index_strides[3]] = (
+            best_row * job.plane_w + best_col if best_row >= 0 else -1)
+
+
+cdef inline void write_average(const Job *job, floating *out, int64_t oh, int64_t ow,
+                               double total) noexcept nogil:
+    """A window's float64 sum, divided once: one rounding to the result dtype."""
+    out[oh * job.out_strides[2] + ow * job.out_strides[3]] = <floating>(
+        total / window_divisor(job, oh, ow))
+
+
+cdef inline void add_max_gradient(const Job *job, const floating *grad, floating *grad_x,
+                                  int64_t oh, int64_t ow, int64_t best_row,
+                                  int64_t best_col) noexcept nogil:
+    """An output's gradient added to its window's maximum (none for a window with
+    no tap inside the input)."""
+    if best_row >= 0:
+        grad_x[best_row * job.out_strides[2] + best_col * job.out_strides[3]] += grad[
+            oh * job.grad_strides[2] + ow * job.grad_strides[3]]
+
+
+cdef inline floating average_share(const Job *job, const floating *grad, int64_t oh,
+                                   int64_t ow) noexcept nogil:
+    """An output's gradient over its divisor (torch's arithmetic: the quotient
+    in the result dtype)."""
+    return grad[oh * job.grad_strides[2] + ow * job.grad_strides[3]] / <floating>(
+        window_divisor(job, oh, ow))
+
+
 cdef void max_range(const Job *job, const floating *x, floating *out, int64_t *indices,
                     int64_t first, int64_t stop) noexcept nogil:
     cdef int64_t grid_w = job.grid_w, oh = first // grid_w, ow = first % grid_w, q
@@ -129,32 +221,24 @@ cdef void max_range(const Job *job, const floating *x, floating *out, int64_t *i
     cdef floating best
     for q in range(first, stop):
         best = window_max(job, x, oh, ow, &best_row, &best_col)
-        out[oh * job.out_strides[2] + ow * job.out_strides[3]] = best
-        if indices != NULL:
-            indices[oh * job.index_strides[2] + ow * job.index_strides[3]] = (
-                best_row * job.plane_w + best_col if best_row >= 0 else -1)
+        write_max(job, out, indices, oh, ow, best, best_row, best_col)
         next_position(&oh, &ow, grid_w)
 
 
 cdef void avg_range(const Job *job, const floating *x, floating *out, int64_t first,
                     int64_t stop) noexcept nogil:
-    cdef int64_t grid_w = job.grid_w, oh = first // grid_w, ow = first % grid_w, q, r, c
+    cdef int64_t grid_w = job.grid_w, oh = first // grid_w, ow = first % grid_w, q, r
     cdef int64_t sh = job.x_strides[2], sw = job.x_strides[3], row0, rows, col0, cols
-    cdef const floating *line
     cdef double total
     for q in range(first, stop):
         row0 = job.row_first[oh]
         rows = job.row_count[oh]
         col0 = job.col_first[ow]
         cols = job.col_count[ow]
-        # summed in float64 and divided once: one rounding to the result dtype
         total = 0.0
         for r in range(rows):
-            line = x + (row0 + r) * sh + col0 * sw
-            for c in range(cols):
-                total = total + line[c * sw]
-        out[oh * job.out_strides[2] + ow * job.out_strides[3]] = <floating>(
-            total / window_divisor(job, oh, ow))
+            total = sum_of_row(x + (row0 + r) * sh + col0 * sw, sw, 0, cols, total)
+        write_average(job, out, oh, ow, total)
         next_position(&oh, &ow, grid_w)
 
 
@@ -166,33 +250,89 @@ cdef void max_backward_range(const Job *job, const floating *x, const floating *
     cdef int64_t best_row, best_col
     for q in range(first, stop):
         window_max(job, x, oh, ow, &best_row, &best_col)
-        if best_row >= 0:
-            grad_x[best_row * job.out_strides[2] + best_col * job.out_strides[3]] += grad[
-                oh * job.grad_strides[2] + ow * job.grad_strides[3]]
+        add_max_gradient(job, grad, grad_x, oh, ow, best_row, best_col)
         next_position(&oh, &ow, grid_w)
 
 
 cdef void avg_backward_range(const Job *job, const floating *grad, floating *grad_x,
                              int64_t first, int64_t stop) noexcept nogil:
     """Each output's gradient over its divisor, added to every input of its
-    window (torch's order and arithmetic: the quotient in the result dtype)."""
-    cdef int64_t grid_w = job.grid_w, oh = first // grid_w, ow = first % grid_w, q, r, c
+    window (torch's order and arithmetic)."""
+    cdef int64_t grid_w = job.grid_w, oh = first // grid_w, ow = first % grid_w, q, r
     cdef int64_t gh = job.out_strides[2], gw = job.out_strides[3]
     cdef int64_t row0, rows, col0, cols
     cdef floating share
-    cdef floating *line
     for q in range(first, stop):
         row0 = job.row_first[oh]
         rows = job.row_count[oh]
         col0 = job.col_first[ow]
         cols = job.col_count[ow]
-        share = grad[oh * job.grad_strides[2] + ow * job.grad_strides[3]] / <floating>(
-            window_divisor(job, oh, ow))
+        share = average_share(job, grad, oh, ow)
         for r in range(rows):
-            line = grad_x + (row0 + r) * gh + col0 * gw
-            for c in range(cols):
-                line[c * gw] += share
+            add_to_row(grad_x + (row0 + r) * gh + col0 * gw, gw, 0, cols, share)
         next_position(&oh, &ow, grid_w)
+
+
+cdef inline int64_t window_pieces(const Job *job, int64_t oh, int64_t ow) noexcept nogil:
+    """How many pieces of ``job.piece_taps`` taps the window at (oh, ow) is cut
+    into (one at least: an empty window still has an output)."""
+    cdef int64_t taps = job.row_count[oh] * job.col_count[ow]
+    return max(1, taps // job.piece_taps + (1 if taps % job.piece_taps else 0))
+
+
+cdef void window_piece_range(const Job *job, const floating *x, const floating *grad,
+                             floating *out, int64_t *indices, WindowState *state,
+                             int64_t first, int64_t stop) noexcept nogil:
+    """Pieces [first, stop) of the window (job.window_h, job.window_w) of one
+    plane: its taps from ``first * piece_taps`` on, in row-major order, as the
+    whole window's walk takes them; ``state`` carries the sum or the maximum
+    from one piece to the next, and the last piece writes the result."""
+    cdef int64_t oh = job.window_h, ow = job.window_w
+    cdef int64_t row0 = job.row_first[oh], col0 = job.col_first[ow]
+    cdef int64_t cols = job.col_count[ow]
+    cdef int64_t dh = job.dilation_h, dw = job.dilation_w
+    cdef int64_t sh = job.x_strides[2], sw = job.x_strides[3]
+    cdef int64_t gh = job.out_strides[2], gw = job.out_strides[3]
+    cdef int64_t tap = first * job.piece_taps, r, c, c_end, row
+    cdef int64_t end = min(stop * job.piece_taps, job.row_count[oh] * cols)
+    cdef floating best = 0, share = 0
+    if first == 0:
+        state.total = 0.0
+        start_max(job, oh, ow, &best, &state.best_row, &state.best_col)
+    else:
+        if floating is float:
+            best = state.best_float
+        else:
+            best = state.best_double
+    if job.op == AVG_BACKWARD:
+        share = average_share(job, grad, oh, ow)
+    if tap < end:
+        r = tap // cols
+        c = tap % cols
+    while tap < end:
+        c_end = min(cols, c + (end - tap))
+        row = row0 + r * dh
+        if job.op == AVG:
+            state.total = sum_of_row(x + row * sh + col0 * sw, sw, c, c_end, state.total)
+        elif job.op == AVG_BACKWARD:
+            add_to_row(out + row * gh + col0 * gw, gw, c, c_end, share)
+        else:
+            max_of_row(x + row * sh, sw, col0, dw, row, c, c_end, &best, &state.best_row,
+                       &state.best_col)
+        tap += c_end - c
+        r += 1
+        c = 0
+    if stop < window_pieces(job, oh, ow):
+        if floating is float:
+            state.best_float = best
+        else:
+            state.best_double = best
+    elif job.op == MAX:
+        write_max(job, out, indices, oh, ow, best, state.best_row, state.best_col)
+    elif job.op == AVG:
+        write_average(job, out, oh, ow, state.total)
+    elif job.op == MAX_BACKWARD:
+        add_max_gradient(job, grad, out, oh, ow, state.best_row, state.best_col)
 
 
 cdef void unpool_range(const Job *job, const floating *x, const int64_t *indices,
@@ -212,7 +352,8 @@ cdef void unpool_range(const Job *job, const floating *x, const int64_t *indices
 
 cdef void run_planes(const Job *job, const floating *x, const floating *grad, floating *out,
                      int64_t plane, int64_t first, int64_t stop) noexcept nogil:
-    """Positions [first, stop) of one plane, for this job's operation."""
+    """Positions [first, stop) of one plane, for this job's operation (or, for
+    windows cut into pieces, pieces [first, stop) of the job's window)."""
     cdef int64_t channels = job.channels
     cdef int64_t *indices = job.indices
     if x != NULL:
@@ -222,7 +363,12 @@ cdef void run_planes(const Job *job, const floating *x, const floating *grad, fl
     out = out + plane_offset(job.out_strides, plane, channels)
     if indices != NULL:
         indices = indices + plane_offset(job.index_strides, plane, channels)
-    if job.op == MAX:
+    if job.states != NULL:
+        # walk's plane blocks start at multiples of state_slots (its planes per
+        # chunk): the planes of one chunk have a slot each
+        window_piece_range(job, x, grad, out, indices, job.states + plane % job.state_slots,
+                           first, stop)
+    elif job.op == MAX:
         max_range(job, x, out, indices, first, stop)
     elif job.op == AVG:
         avg_range(job, x, out, first, stop)
@@ -284,8 +430,38 @@ def _chunk_shape(planes, span, cost, threads, adds_into_planes):
                                                         span_per_chunk))
 
 
+def _piece_shape(planes, threads):
+    """(planes per chunk, taps per piece) for windows cut into pieces: each
+    thread takes one plane's piece, about CHUNK_TAPS taps per chunk in all."""
+    planes_per_chunk = max(1, min(planes, threads))
+    return planes_per_chunk, max(1, CHUNK_TAPS // planes_per_chunk)
+
+
+cdef int _walk_pieces(Job *job, int64_t planes, int64_t span, int64_t planes_per_chunk,
+                      int threads) noexcept nogil:
+    """Every window in row-major order of the positions, each one ``walk`` over
+    its pieces (a plane's pieces in order on one thread at a time); a pending
+    Ctrl-C is checked between chunks and between windows."""
+    cdef int64_t q
+    cdef int status = WALK_OK
+    job.window_h = 0
+    job.window_w = 0
+    for q in range(span):
+        if q > 0:
+            if signal_pending():
+                return WALK_INTERRUPTED
+            next_position(&job.window_h, &job.window_w, job.grid_w)
+        status = walk(run_task, job, planes, window_pieces(job, job.window_h, job.window_w),
+                      planes_per_chunk, 1, 1, threads)
+        if status != WALK_OK:
+            return status
+    return status
+
+
 cdef _run(Job *job, object dtype, int64_t planes, int64_t grid_h, int64_t grid_w,
           int64_t cost, bint adds_into_planes, int threads):
+    """Walk the job's positions in chunks of about CHUNK_TAPS taps; windows of
+    more taps (``cost`` counts the output too) are cut into pieces."""
     cdef int64_t span = grid_h * grid_w
     cdef int64_t planes_per_chunk, span_per_chunk, pieces
     cdef int status
@@ -293,6 +469,17 @@ cdef _run(Job *job, object dtype, int64_t planes, int64_t grid_h, int64_t grid_w
         return
     job.is_double = dtype == np.float64
     job.grid_w = grid_w
+    job.states = NULL
+    if job.op != UNPOOL and cost > CHUNK_TAPS:
+        planes_per_chunk, job.piece_taps = _piece_shape(planes, threads)
+        states = np.empty(planes_per_chunk * sizeof(WindowState), np.uint8)
+        job.states = <WindowState *>cnp.PyArray_DATA(<cnp.ndarray>states)
+        job.state_slots = planes_per_chunk
+        with nogil:
+            status = _walk_pieces(job, planes, span, planes_per_chunk, threads)
+        if status == WALK_INTERRUPTED:
+            _propagate_pending_exception()
+        return
     planes_per_chunk, span_per_chunk, pieces = _chunk_shape(planes, span, cost, threads,
                                                             adds_into_planes)
     with nogil:

@@ -9,14 +9,20 @@ in row-major order of the outputs.  torch is the oracle where installed.
 
 import importlib.util
 import itertools
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+import traceback
 
 import numpy as np
 import pytest
 
 import pyconvx
+from pyconvx import pooling as pooling_module
 from pyconvx._engine import pooling as pooling_engine
 from pyconvx.pooling import (
     avg_pool2d,
@@ -582,6 +588,126 @@ def test_every_thread_count_and_chunking_same_bits(name, shape, rng, monkeypatch
             for g, e in zip(got if isinstance(got, tuple) else (got,),
                             expected if isinstance(expected, tuple) else (expected,)):
                 assert_bitwise_equal(g, e)
+
+
+#: Windows of up to 13 x 11 taps (dilated for max pooling, clipped at the
+#: borders) and their gradients: (x, grad, options) -> results, where
+#: ``grad(pooled)`` is the gradient of a pooled output.
+MAX_SPLIT_ARGS = ((13, 11), (3, 2), (6, 5), (1, 2), True)
+AVG_SPLIT_ARGS = ((13, 11), (3, 2), (6, 5), True, False)
+SPLIT_CALLS = {
+    "max": lambda x, grad, **kw: max_pool2d(x, *MAX_SPLIT_ARGS, True, **kw),
+    "max_values": lambda x, grad, **kw: max_pool2d(x, *MAX_SPLIT_ARGS, **kw),
+    "avg": lambda x, grad, **kw: avg_pool2d(x, *AVG_SPLIT_ARGS, **kw),
+    "avg_divisor": lambda x, grad, **kw: avg_pool2d(x, (9, 12), 2, 4, False, True, 7, **kw),
+    "max_backward": lambda x, grad, **kw: max_pool2d_backward(
+        grad(max_pool2d(x, *MAX_SPLIT_ARGS, **kw)), x, *MAX_SPLIT_ARGS, **kw),
+    "avg_backward": lambda x, grad, **kw: avg_pool2d_backward(
+        grad(avg_pool2d(x, *AVG_SPLIT_ARGS, **kw)), x.shape, *AVG_SPLIT_ARGS, **kw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPLIT_CALLS))
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_windows_cut_into_pieces_same_bits(name, data_format, dtype, rng, monkeypatch):
+    """A window of more than CHUNK_TAPS taps is walked in pieces (Ctrl-C is
+    checked between them); its sum, or its maximum and the place of the first
+    one (ties, NaN and -inf here), come out bitwise as from the whole window,
+    for every piece size and thread count."""
+    shape = (1, 3, 23, 19) if data_format == "channels_first" else (1, 23, 19, 3)
+    x = rng.integers(-2, 3, shape).astype(dtype)
+    x[rng.random(shape) < 0.05] = np.nan
+    x[rng.random(shape) < 0.2] = -np.inf
+    seed = int(rng.integers(2**32))
+
+    def grad(pooled):
+        return np.random.default_rng(seed).standard_normal(pooled.shape).astype(dtype)
+
+    call = SPLIT_CALLS[name]
+    expected = call(x, grad, data_format=data_format, threads=1)
+    monkeypatch.setattr(pooling_module, "_WORK_PER_THREAD", 1)   # threads even on small work
+    for chunk, threads in ((1, 1), (5, 2), (64, 3)):   # pieces of 1, 2 and 21 taps
+        monkeypatch.setattr(pooling_engine, "CHUNK_TAPS", chunk)
+        got = call(x, grad, data_format=data_format, threads=threads)
+        for g, e in zip(got if isinstance(got, tuple) else (got,),
+                        expected if isinstance(expected, tuple) else (expected,)):
+            assert_bitwise_equal(g, e)
+
+
+# ----------------------------------------------------------------------------- Ctrl-C
+def _seconds_to_stop(call):
+    """Run ``call`` while another thread sends one SIGINT 100 ms in; return the
+    seconds from the signal to the KeyboardInterrupt, which must come out of
+    the compiled pooling.pyx (a call that ends first gets no signal and fails)."""
+    ended = threading.Event()
+    sent = []
+
+    def handler(signum, frame):
+        if not ended.is_set():   # a signal racing the end of the call is dropped
+            raise KeyboardInterrupt
+
+    def bell():
+        if not ended.wait(0.1):
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    ringer = threading.Thread(target=bell)
+    ringer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as raised:
+            call()
+        stopped = time.monotonic()
+    finally:
+        ended.set()
+        ringer.join()
+        signal.signal(signal.SIGINT, previous)
+    frames = traceback.extract_tb(raised.value.__traceback__)
+    assert any(frame.filename.endswith("pooling.pyx") for frame in frames), frames
+    return stopped - sent[0]
+
+
+def _zero_stride(shape):
+    return np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), shape, (0,) * len(shape))
+
+
+#: Calls whose first output alone is a window of 2**33 taps (two input rows of
+#: 2**32 zero-stride columns, the kernel clipped to them): seconds of work in
+#: one output.
+GIANT_WINDOW_CALLS = {
+    "avg_pool2d": lambda: avg_pool2d(_zero_stride((1, 2, 2**32)), 2**32, (), 1, True, False,
+                                     threads=1),
+    "max_pool2d": lambda: max_pool2d(_zero_stride((2, 2, 2**32)), 2**32, (), 1, 1, True, True,
+                                     threads=2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GIANT_WINDOW_CALLS))
+def test_ctrl_c_stops_a_giant_window_within_a_second(name):
+    """Ctrl-C during one window of billions of taps: the window is walked in
+    pieces of about CHUNK_TAPS taps, so the KeyboardInterrupt comes out of the
+    compiled walk well within a second of the signal."""
+    assert _seconds_to_stop(GIANT_WINDOW_CALLS[name]) < 1.0
+
+
+#: The gradients of one window over a whole 1000 x 1000 plane: with CHUNK_TAPS
+#: set to 1, a million pieces of that window, a second of work.
+ONE_WINDOW_GRADIENT_CALLS = {
+    "max_pool2d_backward": lambda x: max_pool2d_backward(np.ones((1, 1, 1), x.dtype), x,
+                                                         x.shape[1:], threads=1),
+    "avg_pool2d_backward": lambda x: avg_pool2d_backward(np.ones((1, 1, 1), x.dtype), x.shape,
+                                                         x.shape[1:], threads=1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_WINDOW_GRADIENT_CALLS))
+def test_ctrl_c_reaches_inside_one_gradient_window(name, monkeypatch):
+    """Ctrl-C during the gradient of a single window: the KeyboardInterrupt comes
+    out of the compiled walk between two pieces of the window."""
+    monkeypatch.setattr(pooling_engine, "CHUNK_TAPS", 1)
+    x = np.random.default_rng(0).standard_normal((1, 1000, 1000)).astype(np.float32)
+    assert _seconds_to_stop(lambda: ONE_WINDOW_GRADIENT_CALLS[name](x)) < 1.0
 
 
 # ----------------------------------------------------------------------------- bounded work
