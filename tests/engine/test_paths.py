@@ -555,7 +555,7 @@ def test_reduction_blocks_have_the_bits_of_one_pass(case, mode, blocks, monkeypa
                     assert_bitwise_equal(got, expected[threads])
                 if applicable("winograd", x_shape, w_shape, kwargs):   # no blocks for it
                     with pytest.raises(ValueError, match="algorithm='winograd' cannot take "
-                                                         "this problem: one output's window"):
+                                                         "this problem: its smallest box"):
                         pyconvx.conv(x, w, b, flip=flip, algorithm="winograd", **kwargs)
         assert_matches_reference(got, x, w, b, flip=flip, **kwargs)
 
