@@ -3,10 +3,11 @@
 This module only computes.  The planner (``pyconvx._engine.plan``) has laid
 everything out in the plan record; ``run`` checks that the arrays it is given
 are the ones the plan describes, allocates the workspace (repacked weights and
-one scratch block per thread), releases the GIL and splits the *output* work
-units over OpenMP threads with a static schedule, so each output's summation
-order never depends on the thread count.  It checks for Ctrl-C between chunks
-of units.
+one scratch block per thread), releases the GIL and hands the *output* work
+units to OpenMP threads as they come free (a dynamic schedule: a thread the
+system deschedules holds up no share of fixed size); each output is computed
+by one unit whatever the thread, so its summation order never depends on the
+thread count.  It checks for Ctrl-C between chunks of units.
 
 For one work unit (an image, a channel group, an output box and a block of
 output channels) the unit's input band is built (``stage.build_band``: the
@@ -18,7 +19,8 @@ microkernel computes an MR x NR register tile over the whole reduction; the
 tile is written in place when its outputs are contiguous, else scattered.
 Pointwise layers read ``x`` itself instead of a band.  The depthwise kind (2-d,
 one channel per group) works on units of several channel planes and writes
-whole output rows in place; Winograd transforms the band's 4x4 tiles, runs 16
+whole output rows in place, reading x itself where a box needs no border
+rows; Winograd transforms the band's 4x4 tiles, runs 16
 GEMMs on the gemm tile and transforms the products back.
 """
 
