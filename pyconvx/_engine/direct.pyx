@@ -3,10 +3,11 @@
 This module only computes.  The planner (``pyconvx._engine.plan``) has laid
 everything out in the plan record; ``run`` checks that the arrays it is given
 are the ones the plan describes, allocates the workspace (repacked weights and
-one scratch block per thread), releases the GIL and splits the *output* work
-units over OpenMP threads with a static schedule, so each output's summation
-order never depends on the thread count.  It checks for Ctrl-C between chunks
-of units.
+one scratch block per thread), releases the GIL and hands the *output* work
+units to OpenMP threads as they come free (a dynamic schedule: a thread the
+system deschedules holds up no share of fixed size); each output is computed
+by one unit whatever the thread, so its summation order never depends on the
+thread count.  It checks for Ctrl-C between chunks of units.
 
 For one work unit (an image, a channel group, an output box and a block of
 output channels) the unit's input band is built (``stage.build_band``: the
@@ -18,7 +19,8 @@ microkernel computes an MR x NR register tile over the whole reduction; the
 tile is written in place when its outputs are contiguous, else scattered.
 Pointwise layers read ``x`` itself instead of a band.  The depthwise kind (2-d,
 one channel per group) works on units of several channel planes and writes
-whole output rows in place; Winograd transforms the band's 4x4 tiles, runs 16
+whole output rows in place, reading x itself where a box needs no border
+rows; Winograd transforms the band's 4x4 tiles, runs 16
 GEMMs on the gemm tile and transforms the products back.
 """
 
@@ -305,6 +307,46 @@ cdef void run_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t
                bias, out)
 
 
+# Taps of the largest kernel whose input the depthwise kind reads in place
+# (the tap offsets into x are kept on the stack): 8 x 8.
+cdef enum:
+    DW_INPLACE_TAPS = 64
+
+
+cdef inline int64_t inplace_edge(const DirectGeometry *geo, int64_t vl, const int64_t *origin,
+                                 const int64_t *blen) noexcept nogil:
+    """Width of the edge column strips of this depthwise box when the microkernel
+    can read the rest of its input in place, else 0 (the box takes the band).
+
+    In place: stride 1, unit-stride rows in x and out, boxes of whole rows
+    whose input rows all lie inside x (no row of the border), column borders
+    of at most ``vl`` (one vector) each side and rows of three vectors at
+    least.  The first and last ``vl`` output columns read the border: they
+    are computed from the band's edge columns; the columns between them read
+    only input columns inside x."""
+    cdef int64_t ih0 = origin[0] - geo.pad_lo[0]
+    cdef int64_t pad_hi = geo.padded_size[1] - geo.in_size[1] - geo.pad_lo[1]
+    if (geo.stride[0] != 1 or geo.stride[1] != 1 or geo.K > DW_INPLACE_TAPS
+            or geo.x_strides[3] != 1 or not geo.out_unit_stride or geo.n_boxes[1] != 1
+            or geo.out_size[1] < 3 * vl or geo.pad_lo[1] > vl or pad_hi > vl
+            or ih0 < 0 or ih0 + blen[0] + geo.ext[0] - geo.box[0] > geo.in_size[0]):
+        return 0
+    return vl
+
+
+cdef inline void run_depthwise(const pcx_ukernel_set *ks, const DirectGeometry *geo,
+                               const real *w, const int64_t *off, const real *src,
+                               int64_t pitch, int64_t rows, int64_t cols, real *out,
+                               int64_t ldo, const real *bias) noexcept nogil:
+    """The depthwise microkernel of this plan's dtype over a rows x cols box."""
+    if real is float:
+        ks.f32.depthwise.run(geo.kernel_h, geo.kernel_w, w, off, src, pitch, rows, cols, out,
+                             ldo, bias)
+    else:
+        ks.f64.depthwise.run(geo.kernel_h, geo.kernel_w, w, off, src, pitch, rows, cols, out,
+                             ldo, bias)
+
+
 cdef void depthwise_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t u,
                          const real *x, const real *packed, const real *bias, real *out,
                          char *scratch) noexcept nogil:
@@ -314,7 +356,13 @@ cdef void depthwise_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, i
     then the depthwise kernel writes the box's output rows in place (through
     the stage when the output's rows are not unit-stride).  With zero padding
     and stride 1 the band's zero border is the same for every channel of the
-    unit: it is cleared once and only the input rows are copied."""
+    unit: it is cleared once and only the input rows are copied.
+
+    A box whose input rows lie inside x (see ``inplace_edge``) is read in
+    place instead: only the band's edge columns are built, for the first and
+    last output vector; the columns between read x with tap offsets for x's
+    row stride.  The microkernel sums every output in the same order whatever
+    its block: the same bits either way."""
     cdef int64_t *key = <int64_t *>scratch
     cdef real *band = <real *>(scratch + geo.scratch.band)
     cdef real *stage = <real *>(scratch + geo.scratch.stage)
@@ -325,18 +373,43 @@ cdef void depthwise_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, i
     cdef int64_t rest = u // geo.box_count
     cdef int64_t cb = rest % geo.dw_blocks
     cdef int64_t n = rest // geo.dw_blocks
-    cdef int64_t g0 = cb * geo.dw_cpu, g1 = g0 + geo.dw_cpu, g, r
+    cdef int64_t g0 = cb * geo.dw_cpu, g1 = g0 + geo.dw_cpu, g, r, k
     cdef int64_t ldo = geo.out_strides[2], pitch = geo.pitch[0]
     cdef int64_t ih0 = 0, iw0 = 0, r_lo = 0, r_hi = 0, c_lo = 0, c_hi = 0, count = 0
-    cdef int64_t xs_h = geo.x_strides[2]
+    cdef int64_t xs_h = geo.x_strides[2], edge, inner, out_w = geo.out_size[1]
+    cdef int64_t off_x[DW_INPLACE_TAPS]
     cdef const real *x_chan
     cdef const real *src
+    cdef const real *b
     cdef real *dst
     cdef real *target
     if g1 > geo.groups:
         g1 = geo.groups
     box_origin(geo, box_lin, origin, blen)
     key[0] = -1   # the band cache of run_unit does not survive this unit
+    edge = inplace_edge(geo, ks.f32.depthwise.vl if real is float else ks.f64.depthwise.vl,
+                        origin, blen)
+    if edge > 0:
+        build_tables(geo, index)
+        # band position kh * pitch + kw (one phase plane) is x position kh * xs_h + kw
+        for k in range(geo.K):
+            off_x[k] = (geo.off[k] // pitch) * xs_h + geo.off[k] % pitch
+        ih0 = origin[0] - geo.pad_lo[0]
+        inner = out_w - 2 * edge
+        for g in range(g0, g1):
+            x_chan = x + n * geo.x_strides[0] + g * geo.x_strides[1]
+            dst = out + n * geo.out_strides[0] + g * geo.out_strides[1] + origin[0] * ldo
+            b = (bias + g) if bias != NULL else NULL
+            depthwise_band(geo, ks, x_chan, band, index, 0, edge + geo.ext[1] - out_w)
+            depthwise_band(geo, ks, x_chan, band, index, out_w - edge, geo.ext[1])
+            run_depthwise(ks, geo, packed + g * geo.K, geo.off, band, pitch, blen[0], edge,
+                          dst, ldo, b)
+            run_depthwise(ks, geo, packed + g * geo.K, off_x,
+                          x_chan + ih0 * xs_h + edge - geo.pad_lo[1], xs_h, blen[0], inner,
+                          dst + edge, ldo, b)
+            run_depthwise(ks, geo, packed + g * geo.K, geo.off, band + out_w - edge, pitch,
+                          blen[0], edge, dst + out_w - edge, ldo, b)
+        return
     if geo.dw_fast:
         ih0 = origin[0] - geo.pad_lo[0]
         iw0 = origin[1] - geo.pad_lo[1]
@@ -362,20 +435,13 @@ cdef void depthwise_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, i
                     src += xs_h
                     dst += pitch
         else:
-            depthwise_band(geo, ks, x_chan, band, index)
+            depthwise_band(geo, ks, x_chan, band, index, 0, geo.ext[1])
         dst = (out + n * geo.out_strides[0] + g * geo.out_strides[1] + origin[0] * ldo
                + origin[1] * geo.out_strides[3])
         target = dst if geo.out_unit_stride else stage
-        if real is float:
-            ks.f32.depthwise.run(geo.kernel_h, geo.kernel_w, packed + g * geo.K, geo.off, band,
-                                 pitch, blen[0], blen[1], target,
-                                 ldo if geo.out_unit_stride else blen[1],
-                                 (bias + g) if bias != NULL else NULL)
-        else:
-            ks.f64.depthwise.run(geo.kernel_h, geo.kernel_w, packed + g * geo.K, geo.off, band,
-                                 pitch, blen[0], blen[1], target,
-                                 ldo if geo.out_unit_stride else blen[1],
-                                 (bias + g) if bias != NULL else NULL)
+        run_depthwise(ks, geo, packed + g * geo.K, geo.off, band, pitch, blen[0], blen[1],
+                      target, ldo if geo.out_unit_stride else blen[1],
+                      (bias + g) if bias != NULL else NULL)
         if not geo.out_unit_stride:
             store_plane(geo, stage, blen[0], blen[1], dst)
 
@@ -579,7 +645,11 @@ cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const rea
         stop = start + geo.chunk
         if stop > geo.n_units:
             stop = geo.n_units
-        for u in prange(start, stop, schedule="static", num_threads=threads):
+        # dynamic: a thread the system deschedules leaves its units to the others
+        # (on a shared machine a static share would be the critical path);
+        # units of one band stay together, as a thread's band cache wants them
+        for u in prange(start, stop, schedule="dynamic", chunksize=geo.m_blocks,
+                        num_threads=threads):
             run_unit(geo, ks, u, x, w, packed, padded_bias, out,
                      scratch + threadid() * per_thread)
         start = stop

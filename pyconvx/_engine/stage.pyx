@@ -6,7 +6,8 @@
   index map from band coordinates to input indices (``build_tables``) does the
   padding; the in-range run of the innermost dim is a plain strided copy.
 * One channel's band for the depthwise microkernel (``depthwise_band``), its
-  strided runs gathered by the microkernel set's vector code.
+  strided runs gathered by the microkernel set's vector code; or only its
+  edge columns, when the microkernel reads the rest of the input in place.
 * The weights a kind needs repacked (``pack_weights``): a short last panel of
   the gemm/row tiles, the taps of one-channel kernels, Winograd's transformed
   weights.
@@ -203,9 +204,13 @@ cdef void copy_band(const DirectGeometry *geo, const real *x, int64_t n, int64_t
 
 
 cdef void depthwise_band(const DirectGeometry *geo, const pcx_ukernel_set *ks,
-                         const real *x_chan, real *band, const int64_t *index) noexcept nogil:
+                         const real *x_chan, real *band, const int64_t *index, int64_t j0,
+                         int64_t j1) noexcept nogil:
     """copy_band for one channel of a 2-d problem (tables built by build_tables),
-    its strided runs gathered by the microkernel set's vector code."""
+    its strided runs gathered by the microkernel set's vector code: the band
+    columns [j0, j1) of every row of every phase plane (the whole band for
+    0, ext[1]; the edge columns alone when the microkernel reads the rest of
+    the input in place)."""
     cdef const int64_t *table = index + geo.scratch.table
     cdef const int64_t *run_lo = index + geo.scratch.run_lo
     cdef const int64_t *run_hi = index + geo.scratch.run_hi
@@ -213,6 +218,7 @@ cdef void depthwise_band(const DirectGeometry *geo, const pcx_ukernel_set *ks,
     cdef int64_t ri0, ri1, i, j, t, lo, hi, e0 = geo.ext[0], e1 = geo.ext[1]
     cdef int64_t xs_h = geo.x_strides[2], xs_w = geo.x_strides[3]
     cdef int64_t step = geo.stride[1] * xs_w
+    cdef bint whole = j0 == 0 and j1 == e1
     cdef const int64_t *rows
     cdef const int64_t *cols
     cdef const real *src
@@ -223,26 +229,29 @@ cdef void depthwise_band(const DirectGeometry *geo, const pcx_ukernel_set *ks,
         rows = table + ri0 * e0
         for ri1 in range(geo.n_res[1]):
             cols = table + geo.n_res[0] * e0 + ri1 * e1
-            lo = run_lo[ri1]
-            hi = run_hi[ri1]
+            # the in-range run, clipped to the columns asked for
+            lo = min(max(run_lo[ri1], j0), j1)
+            hi = min(max(run_hi[ri1], lo), j1)
             # phase planes start plane_size apart (aligned): zero the gap before this one
             plane_start = band + (ri0 * geo.n_res[1] + ri1) * geo.plane_size
-            memset(dst, 0, (plane_start - dst) * sizeof(real))
+            if whole:
+                memset(dst, 0, (plane_start - dst) * sizeof(real))
             dst = plane_start
             for i in range(e0):
                 t = rows[i]
                 if t < 0:
-                    fill_run(dst, e1, fill)
+                    fill_run(dst + j0, j1 - j0, fill)
                 else:
                     src = x_chan + t * xs_h
-                    for j in range(lo):
+                    for j in range(j0, lo):
                         dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else fill
                     if hi > lo:
+                        t = run_src[ri1] + (lo - run_lo[ri1]) * geo.stride[1]
                         if real is float:
-                            ks.f32.gather(src + run_src[ri1] * xs_w, step, hi - lo, dst + lo)
+                            ks.f32.gather(src + t * xs_w, step, hi - lo, dst + lo)
                         else:
-                            ks.f64.gather(src + run_src[ri1] * xs_w, step, hi - lo, dst + lo)
-                    for j in range(hi, e1):
+                            ks.f64.gather(src + t * xs_w, step, hi - lo, dst + lo)
+                    for j in range(hi, j1):
                         dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else fill
                 dst += e1
 

@@ -482,6 +482,34 @@ def test_depthwise_kernel_strided_input_and_boxes(rng):
     assert_bitwise_equal(pyconvx.conv(x, w, b, threads=3, **kwargs), got)
 
 
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("kernel,padding", [((5, 5), 2), ((7, 7), ((3, 3), (1, 5))),
+                                            ((3, 5), ((0, 2), (4, 0))), ((4, 4), "same")])
+def test_depthwise_in_place_boxes_match_the_band(kernel, padding, mode, rng):
+    """Row boxes whose input rows lie inside x read x in place (the band holds only
+    the edge columns): every SIMD level, float32 and float64, widths around three
+    vectors, bias and flip give the bits of the band path (a strided input) and of
+    every thread count, within the reference's bound."""
+    for dtype, width in ((np.float32, 47), (np.float32, 48), (np.float64, 24),
+                         (np.float64, 51)):
+        x, w, b = make_problem(rng, (1, 2, 3000, width), (2, 1) + kernel, dtype=dtype)
+        kwargs = dict(padding=padding, groups=2, padding_mode=mode, algorithm="depthwise")
+        if not mode_allowed(mode, x.shape, w.shape, kwargs):
+            continue
+        assert pyconvx.plan(x, w, **kwargs).work_units > 2   # boxes of rows
+        strided = np.repeat(x, 2, axis=-1)[..., ::2]
+        for level in simd_levels():
+            with forced_level(level):
+                for flip, bias in ((False, b), (True, None)):
+                    got = pyconvx.conv(x, w, bias, flip=flip, threads=2, **kwargs)
+                    assert_bitwise_equal(pyconvx.conv(strided, w, bias, flip=flip, threads=1,
+                                                      **kwargs), got)
+                    assert_bitwise_equal(pyconvx.conv(x, w, bias, flip=flip, threads=3,
+                                                      **kwargs), got)
+        assert_matches_reference(got, x, w, None, flip=True,
+                                 **{k: v for k, v in kwargs.items() if k != "algorithm"})
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("stride,dilation", [((1, 1), 1), ((1, 2), 1), ((2, 2), 1), ((2, 2), 2),
                                              ((1, 3), (1, 2))])
