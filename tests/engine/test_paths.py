@@ -492,7 +492,7 @@ def test_depthwise_in_place_boxes_match_the_band(kernel, padding, mode, rng):
     every thread count, within the reference's bound."""
     for dtype, width in ((np.float32, 47), (np.float32, 48), (np.float64, 24),
                          (np.float64, 51)):
-        x, w, b = make_problem(rng, (1, 2, 1000, width), (2, 1) + kernel, dtype=dtype)
+        x, w, b = make_problem(rng, (1, 2, 2000, width), (2, 1) + kernel, dtype=dtype)
         kwargs = dict(padding=padding, groups=2, padding_mode=mode, algorithm="depthwise")
         if not mode_allowed(mode, x.shape, w.shape, kwargs):
             continue
