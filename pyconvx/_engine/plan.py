@@ -480,7 +480,10 @@ def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, l
     # needs no band: the kernels read x in place (only a box's last, partial
     # tile is copied, so that no read passes the end of x).  Its boxes keep whole
     # rows, with an index entry per column: rows too long for that take the band.
-    inplace = (kind in (Kind.GEMM, Kind.ROW) and all(k == 1 for k in geometry.kernel)
+    # (a problem without input channels reads nothing: its boxes are sized as
+    # usual, not kept whole for reading x in place)
+    inplace = (kind in (Kind.GEMM, Kind.ROW) and geometry.in_per_group > 0
+               and all(k == 1 for k in geometry.kernel)
                and 8 * geometry.out_spatial[-1] <= WORKSPACE_LIMIT_BYTES // 4
                and all(s == 1 for s in geometry.stride)
                and all(lo == 0 and hi == 0 for lo, hi in geometry.pads)

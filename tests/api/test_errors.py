@@ -1072,6 +1072,13 @@ def test_zero_flop_problems_plan_without_overflow():
     x = np.broadcast_to(np.float32(1), (1, 0, 2**26))
     got = pyconvx.conv(x, np.ones((1, 0, 1), np.float32), np.array([2.5], np.float32))
     assert got.shape == (1, 1, 2**26) and (got == 2.5).all()
+    # a 1x1x1 kernel over 2**31 - 1 planes without channels (its box was kept whole, as
+    # for reading x in place: an empty list of reduction blocks, then IndexError)
+    p = pyconvx.plan((0, 2**31 - 1, 1, 1), (1, 0, 1, 1, 1), dilation=(1, 1, 2))
+    assert p.flops == 0 and p.box[0] < 2**31 - 1
+    x = np.broadcast_to(np.float32(0), (0, 2**22, 1, 1))
+    got = pyconvx.conv(x, np.ones((1, 0, 1, 1, 1), np.float32), np.array([2.5], np.float32))
+    assert got.shape == (1, 2**22, 1, 1) and (got == 2.5).all()
 
 
 def test_absurd_kernels_are_refused_fast():
