@@ -3,11 +3,12 @@
 This module only computes.  The planner (``pyconvx._engine.plan``) has laid
 everything out in the plan record; ``run`` checks that the arrays it is given
 are the ones the plan describes, allocates the workspace (repacked weights and
-one scratch block per thread), releases the GIL and hands the *output* work
-units to OpenMP threads as they come free (a dynamic schedule: a thread the
-system deschedules holds up no share of fixed size); each output is computed
-by one unit whatever the thread, so its summation order never depends on the
-thread count.  It checks for Ctrl-C between chunks of units.
+one scratch block per thread), releases the GIL and splits the *output* work
+units over OpenMP threads: a static schedule (runs of consecutive units, which
+share their input bands), except for the depthwise kind's many independent
+units, handed to threads as they come free; each output is computed by one
+unit whatever the thread, so its summation order never depends on the thread
+count.  It checks for Ctrl-C between chunks of units.
 
 For one work unit (an image, a channel group, an output box and a block of
 output channels) the unit's input band is built (``stage.build_band``: the
@@ -645,13 +646,18 @@ cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const rea
         stop = start + geo.chunk
         if stop > geo.n_units:
             stop = geo.n_units
-        # dynamic: a thread the system deschedules leaves its units to the others
-        # (on a shared machine a static share would be the critical path);
-        # units of one band stay together, as a thread's band cache wants them
-        for u in prange(start, stop, schedule="dynamic", chunksize=geo.m_blocks,
-                        num_threads=threads):
-            run_unit(geo, ks, u, x, w, packed, padded_bias, out,
-                     scratch + threadid() * per_thread)
+        if geo.kind == DEPTHWISE:
+            # many small units of their own band each: dynamic, so a thread the
+            # system deschedules leaves its units to the others
+            for u in prange(start, stop, schedule="dynamic", num_threads=threads):
+                run_unit(geo, ks, u, x, w, packed, padded_bias, out,
+                         scratch + threadid() * per_thread)
+        else:
+            # static: each thread a run of consecutive units, which share bands
+            # (the blocks of output channels of one box read the same band)
+            for u in prange(start, stop, schedule="static", num_threads=threads):
+                run_unit(geo, ks, u, x, w, packed, padded_bias, out,
+                         scratch + threadid() * per_thread)
         start = stop
         if check_signals and start < geo.n_units and signal_pending():
             status = EXECUTE_INTERRUPTED
