@@ -42,7 +42,7 @@ from typing import Any, Literal, overload
 import numpy as np
 import numpy.typing as npt
 
-from ._engine.fft import warn_if_nonfinite
+from ._engine.fft import one_nan, transforms_context, warn_if_nonfinite
 from ._normalize import as_array, check_choice, result_dtype
 from ._typing import FloatArray, FloatT, RealNumber, SignalBoundary, SignalMethod, SignalMode
 from .conv import conv
@@ -233,8 +233,10 @@ def _correlate_nd(in1: npt.ArrayLike, in2: npt.ArrayLike, mode: SignalMode,
     first = np.asarray(first, dtype=compute)
     second = np.asarray(second, dtype=compute)
     if method == "fft" or (method == "auto" and _use_fft(first, second, out_dtype)):
-        with warn_if_nonfinite(first, second):
+        nonfinite = warn_if_nonfinite(first, second)
+        with transforms_context(nonfinite):
             full = _fft_full(first, second, flip)
+        one_nan(full, nonfinite)
         if mode == "full":
             result = full
         elif mode == "same":

@@ -157,18 +157,31 @@ NONFINITE_WARNING = ("Use of fft convolution on input with NAN or inf results in
                      "output")
 
 
-def warn_if_nonfinite(*arrays: npt.NDArray[Any] | None,
-                      stacklevel: int = 4) -> contextlib.AbstractContextManager[Any]:
+def warn_if_nonfinite(*arrays: npt.NDArray[Any] | None, stacklevel: int = 4) -> bool:
     """The FFT spreads one NaN or Inf to every output: say so, as SciPy does.
 
-    Returns the context to compute the transforms in: after this warning,
-    NumPy's own "invalid value" warnings from inside the transforms say
-    nothing more, and are silenced (other floating-point states untouched).
+    Returns whether an input holds NaN or Inf (then the transforms run in
+    ``transforms_context(True)`` and their result goes through ``one_nan``).
     """
     if all(np.isfinite(a).all() for a in arrays if a is not None):
-        return contextlib.nullcontext()
+        return False
     warnings.warn(NONFINITE_WARNING, RuntimeWarning, stacklevel=stacklevel)
-    return np.errstate(invalid="ignore")
+    return True
+
+
+def transforms_context(nonfinite: bool) -> contextlib.AbstractContextManager[Any]:
+    """Where the transforms run: after the warning above, NumPy's own "invalid
+    value" warnings from inside them say nothing more and are silenced (other
+    floating-point states untouched)."""
+    return np.errstate(invalid="ignore") if nonfinite else contextlib.nullcontext()
+
+
+def one_nan(result: npt.NDArray[Any], nonfinite: bool) -> None:
+    """Make every NaN of ``result`` the same NaN: the sign and payload a NaN
+    gets follow the transforms' order of operations, which follows the
+    input's memory layout, and results are bitwise equal for every layout."""
+    if nonfinite:
+        np.copyto(result, np.nan, where=np.isnan(result))
 
 
 def _kernel_spectrum(weight: _Real, geometry: ConvGeometry, flip: bool,
@@ -201,8 +214,10 @@ def conv_fft(x: _Real, weight: _Real, bias: _Real | None, out: _Real,
              geometry: ConvGeometry, flip: bool) -> None:
     """Fill ``out`` (N, C_out, *out_spatial) with the convolution, via FFTs."""
     check_memory(fft_workspace_bytes(geometry, x.dtype), "the FFT path's workspace")
-    with warn_if_nonfinite(x, weight, bias):
+    nonfinite = warn_if_nonfinite(x, weight, bias)
+    with transforms_context(nonfinite):
         _conv_fft(x, weight, bias, out, geometry, flip)
+    one_nan(out, nonfinite)
 
 
 def _conv_fft(x: _Real, weight: _Real, bias: _Real | None, out: _Real,

@@ -299,6 +299,24 @@ def test_fft_warns_like_scipy_when_an_input_is_not_finite(rng):
         assert not np.isnan(pyconvx.conv(x, w)).all()
 
 
+def test_fft_nan_is_one_nan_for_every_layout(rng):
+    """With NaN and Inf in the operands the FFT path's NaNs are one NaN (their sign and
+    payload followed the transforms' order, hence the input's memory layout)."""
+    x = rng.standard_normal((2, 1, 1, 3, 4)).astype(np.float32)
+    w = np.array([np.nan, np.inf, -np.inf, -0.0, 1.0, -2.5], np.float32).reshape(1, 1, 1, 3, 2)
+    kwargs = dict(padding=(0, 1, 2), algorithm="fft")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = pyconvx.conv(x, w, **kwargs)
+        for layout in (np.asfortranarray(x), x[::-1].copy()[::-1], np.repeat(x, 2, -1)[..., ::2]):
+            assert_bitwise_equal(pyconvx.conv(layout, w, **kwargs), expected)
+        assert_bitwise_equal(pyconvx.conv(x, np.asfortranarray(w), **kwargs), expected)
+        plane = pyconvx.correlate(np.asfortranarray(x[0, 0, 0]), w[0, 0, 0], method="fft")
+        assert_bitwise_equal(pyconvx.correlate(x[0, 0, 0].copy(), w[0, 0, 0], method="fft"),
+                             plane)
+    assert np.isnan(expected).all()
+
+
 # ----------------------------------------------------------------------------- channels-last
 CHANNELS_LAST_CASES = [case for case in GRID if len(case[2]) <= 5]
 
