@@ -233,12 +233,19 @@ def _winograd_refusal(geometry: ConvGeometry) -> str | None:
     return None
 
 
+#: The most row counts Winograd's box choice compares.
+WINOGRAD_ROW_CHOICES = 4096
+
+
 def _winograd_box(geometry: ConvGeometry, mr: int, nr: int, esize: int) -> list[int]:
     """Winograd's output box: whole 2x2 tiles, full width, as many tile rows as
     let the band, V (all input channels) and M (all output panels) fit
     WINOGRAD_TARGET_BYTES; among those row counts, the one whose tiles fill
     whole NR-wide GEMM tiles best (ties: more rows)."""
-    cin_g, n_panels = geometry.in_per_group, -(-geometry.out_per_group // mr)
+    # sized as for one channel and one panel at least: a problem without
+    # channels still walks its boxes, and their tables follow the box
+    cin_g = max(geometry.in_per_group, 1)
+    n_panels = max(-(-geometry.out_per_group // mr), 1)
     width = 2 * -(-geometry.out_spatial[1] // 2)
 
     def nbytes(rows: int) -> int:
@@ -258,7 +265,10 @@ def _winograd_box(geometry: ConvGeometry, mr: int, nr: int, esize: int) -> list[
             else:
                 too_many = middle
         rows_max = fits
-    best_rows = min(range(max(1, rows_max // 2), rows_max + 1),
+    # among the upper half of the row counts (at most WINOGRAD_ROW_CHOICES of
+    # them: an image of billions of rows without channels fits whole)
+    low = max(1, rows_max // 2, rows_max - WINOGRAD_ROW_CHOICES)
+    best_rows = min(range(low, rows_max + 1),
                     key=lambda rows: (round(_winograd_waste(rows * (width // 2), nr), 3), -rows))
     return [2 * best_rows, width]
 

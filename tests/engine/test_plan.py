@@ -179,3 +179,11 @@ def test_winograd_plans_an_image_of_billions_of_rows():
     p = pyconvx.plan((2, 2**32 + 3, 36), (2, 2, 3, 3), algorithm="winograd", threads=2)
     assert p.algorithm == "winograd" and p.box[0] % 2 == 0 and 2 <= p.box[0] < 2**20
     assert p.workspace_bytes < 64 * 2**20
+    # without channels the box is sized as for one channel (its tables follow the box;
+    # it held the whole image and the choice among its row counts ran for minutes)
+    for x_shape, w_shape in (((2, 0, 2**31 - 1, 3), (0, 0, 3, 3)),
+                             ((2, 0, 2**31 - 1, 3), (4, 0, 3, 3))):
+        p = pyconvx.plan(x_shape, w_shape, groups=2, padding_mode="circular",
+                         algorithm="winograd", threads=20, dtype="float64")
+        assert p.algorithm == "winograd" and 2 <= p.box[0] < 2**20
+        assert p.workspace_bytes < 64 * 2**20
