@@ -104,22 +104,24 @@ IDLE_CODE = """
     x = np.ones((1, 32, 32, 32), np.float32)
     w = np.ones((32, 32, 3, 3), np.float32)
     pyconvx.conv(x, w, padding=1, threads=2)
-    idle = 0
-    for _ in range(10):
+    idle = []
+    for _ in range(11):
         pyconvx.conv(x, w, padding=1, threads=2)
         before = worker_ns()
         time.sleep(0.1)
-        idle += worker_ns() - before
-    print(idle / 1e6, os.environ.get("GOMP_SPINCOUNT"),
+        idle.append(worker_ns() - before)
+    print(sorted(idle)[5] / 1e6, os.environ.get("GOMP_SPINCOUNT"),
           pyconvx.show_config(print_=False)["openmp_idle_wait"])
 """
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs /proc")
 def test_idle_workers_sleep_soon_after_a_call():
-    """By default the runtime's idle threads spin briefly, then sleep: over ten idle
-    pauses they run for milliseconds at most (libgomp's own default spins
-    milliseconds per pause: the same measure with that setting shows it)."""
+    """By default the runtime's idle threads spin briefly, then sleep: in the median
+    of eleven idle pauses of 100 ms they run for a fraction of a millisecond
+    (libgomp's own default spins for milliseconds per pause: the same measure with
+    that setting shows it). The median, not the sum, so that one pause in which a
+    busy machine preempted a worker at the wrong moment does not decide the test."""
     user_settings = ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
     ours, variable, policy = _run(IDLE_CODE, drop=user_settings).split(maxsplit=2)
     spinning, _, user_policy = _run(IDLE_CODE, drop=user_settings,
@@ -127,5 +129,5 @@ def test_idle_workers_sleep_soon_after_a_call():
     assert variable == "None", "GOMP_SPINCOUNT was left in the environment"
     assert policy.startswith("GOMP_SPINCOUNT=")
     assert user_policy.strip() == "the environment's GOMP_SPINCOUNT=300000"
-    assert float(ours) < 5.0, f"idle workers ran {ours} ms over 10 idle pauses"
+    assert float(ours) < 1.0, f"idle workers ran {ours} ms in the median idle pause"
     assert float(spinning) > 4 * float(ours)
