@@ -232,6 +232,10 @@ cdef _check(const DirectGeometry *g, const pcx_ukernel_set *ks, dtype, dict t):
         boxes *= t["n_boxes"][i]
         if t["n_boxes"][i] * t["box"][i] < t["out_size"][i]:
             raise ValueError("inconsistent plan: the boxes do not cover the output")
+    if g.kind == WINOGRAD and (D != 2 or t["box"][0] != 2 * g.wino_th
+                               or t["box"][1] != 2 * g.wino_tw
+                               or g.wino_tp < g.wino_th * g.wino_tw or g.wino_tp % g.nr):
+        raise ValueError("inconsistent plan: Winograd's tiles do not match its 2-d box")
     if g.n_units != units or boxes != g.box_count:
         raise ValueError("inconsistent plan: work units do not cover the output exactly")
     if g.threads < 1 or g.chunk < 1:

@@ -193,7 +193,7 @@ cdef void winograd_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, in
     cdef int64_t th = geo.wino_th, tw = geo.wino_tw, tp = geo.wino_tp, T = th * tw
     cdef int64_t vx = geo.wino_vx, mx = geo.wino_mx   # transform-plane strides of V, M
     cdef int64_t K = geo.cin_g, ci, xi, i, q0, row, co, rows_in_block
-    cdef int64_t out_w = geo.out_size[1], ldo = geo.out_strides[2]
+    cdef int64_t cols = blen[1], ldo = geo.out_strides[2]
     cdef int64_t p0 = mb * geo.panels_per_block
     cdef int64_t p_end = p0 + geo.panels_per_block
     cdef int64_t block_rows = geo.panels_per_block * geo.mr
@@ -229,16 +229,17 @@ cdef void winograd_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, in
     for row in range(rows_in_block):
         co = g * geo.cout_g + p0 * geo.mr + row
         b = bias[(g * geo.n_panels + p0) * geo.mr + row] if bias != NULL else 0
-        out_plane = out + n * geo.out_strides[0] + co * geo.out_strides[1] + origin[0] * ldo
+        out_plane = (out + n * geo.out_strides[0] + co * geo.out_strides[1]
+                     + origin[0] * ldo + origin[1] * geo.out_strides[3])
         target = out_plane if geo.out_unit_stride else stage
         if real is float:
             ks.f32.winograd_output(M + row * tp, mx, th, tw, target,
-                                   ldo if geo.out_unit_stride else out_w, blen[0], out_w, b)
+                                   ldo if geo.out_unit_stride else cols, blen[0], cols, b)
         else:
             ks.f64.winograd_output(M + row * tp, mx, th, tw, target,
-                                   ldo if geo.out_unit_stride else out_w, blen[0], out_w, b)
+                                   ldo if geo.out_unit_stride else cols, blen[0], cols, b)
         if not geo.out_unit_stride:
-            store_plane(geo, stage, blen[0], out_w, out_plane)
+            store_plane(geo, stage, blen[0], cols, out_plane)
 
 
 cdef inline void box_origin(const DirectGeometry *geo, int64_t box_lin, int64_t *origin,

@@ -238,33 +238,44 @@ WINOGRAD_ROW_CHOICES = 4096
 
 
 def _winograd_box(geometry: ConvGeometry, mr: int, nr: int, esize: int) -> list[int]:
-    """Winograd's output box: whole 2x2 tiles, full width, as many tile rows as
-    let the band, V (all input channels) and M (all output panels) fit
-    WINOGRAD_TARGET_BYTES; among those row counts, the one whose tiles fill
-    whole NR-wide GEMM tiles best (ties: more rows)."""
+    """Winograd's output box: whole 2x2 tiles, as many tile rows as let the band,
+    V (all input channels) and M (all output panels) fit WINOGRAD_TARGET_BYTES;
+    among those row counts, the one whose tiles fill whole NR-wide GEMM tiles
+    best (ties: more rows).  Boxes are full width unless one tile row of the
+    whole width is over the target: then one tile row, in columns of whole
+    GEMM tiles (at least one), as even as the width allows."""
     # sized as for one channel and one panel at least: a problem without
     # channels still walks its boxes, and their tables follow the box
     cin_g = max(geometry.in_per_group, 1)
     n_panels = max(-(-geometry.out_per_group // mr), 1)
-    width = 2 * -(-geometry.out_spatial[1] // 2)
+    target = WINOGRAD_TARGET_BYTES[esize]
 
-    def nbytes(rows: int) -> int:
+    def nbytes(rows: int, width: int) -> int:
         tiles = rows * (width // 2)
         return (cin_g * (2 * rows + 2) * (width + 2)
                 + 16 * (cin_g + n_panels * mr) * (-(-tiles // nr) * nr)) * esize
 
-    rows_max = -(-geometry.out_spatial[0] // 2)
-    if nbytes(rows_max) > WINOGRAD_TARGET_BYTES[esize]:
-        # the most rows that fit (nbytes grows with the rows), else 1: by
-        # bisection, for images of billions of rows
-        fits, too_many = 1, rows_max
+    def most_that_fit(high: int, size: Callable[[int], int]) -> int:
+        """The largest n in [1, high] with size(n) <= target, else 1 (size grows
+        with n): by bisection, for images of billions of rows."""
+        if size(high) <= target:
+            return high
+        fits, too_many = 1, high
         while too_many - fits > 1:
             middle = (fits + too_many) // 2
-            if nbytes(middle) <= WINOGRAD_TARGET_BYTES[esize]:
+            if size(middle) <= target:
                 fits = middle
             else:
                 too_many = middle
-        rows_max = fits
+        return fits
+
+    row_tiles = -(-geometry.out_spatial[1] // 2)
+    if nbytes(1, 2 * row_tiles) > target:
+        tiles = max(nr, most_that_fit(row_tiles, lambda t: nbytes(1, 2 * t)) // nr * nr)
+        per_box = -(-row_tiles // -(-row_tiles // tiles))   # as even as the boxes allow
+        return [2, 2 * min(-(-per_box // nr) * nr, row_tiles)]
+    width = 2 * row_tiles
+    rows_max = most_that_fit(-(-geometry.out_spatial[0] // 2), lambda rows: nbytes(rows, width))
     # among the upper half of the row counts (at most WINOGRAD_ROW_CHOICES of
     # them: an image of billions of rows without channels fits whole)
     low = max(1, rows_max // 2, rows_max - WINOGRAD_ROW_CHOICES)
@@ -745,12 +756,13 @@ def make_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
                   else f"requested with algorithm={algorithm!r}")
     except _ScratchTooLarge as too_large:
         if forced == "winograd":
-            # its boxes are whole-width bands of tile rows: rows too wide for
-            # one band of two output rows are beyond its reach
+            # its reduction is not blocked: every input channel of a box is
+            # transformed at once, so channels beyond the limit are beyond its reach
             raise ValueError(
-                f"algorithm='winograd' cannot take this problem: its smallest box, two "
-                f"output rows of {geometry.out_spatial[1]} outputs with their tiles' "
-                f"transforms, needs {too_large.per_thread} bytes of scratch, above the "
+                f"algorithm='winograd' cannot take this problem: its smallest box, one "
+                f"GEMM tile of 2x2 tiles with the transforms of all "
+                f"{geometry.in_per_group} input and {geometry.out_per_group} output "
+                f"channels, needs {too_large.per_thread} bytes of scratch, above the "
                 f"{WORKSPACE_LIMIT_BYTES}-byte limit; algorithm='auto' computes it") from None
         if forced not in (None, "fast", "gemm", "row"):
             raise ValueError(

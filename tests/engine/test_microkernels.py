@@ -176,7 +176,11 @@ def test_winograd_input_exact(TH, TW, level, dtype, rng):
 
 @pytest.mark.parametrize("TH, TW, rows, cols", [(1, 1, 1, 1), (1, 1, 2, 2), (2, 3, 3, 5),
                                                  (3, 16, 6, 32), (2, 17, 4, 33),
-                                                 (4, 33, 7, 66)])
+                                                 (4, 33, 7, 66),
+                                                 # a box at the output's right edge: most
+                                                 # of its tiles lie past the last column
+                                                 (1, 32, 2, 3), (2, 48, 3, 17),
+                                                 (1, 40, 2, 34)])
 def test_winograd_output_exact(TH, TW, rows, cols, level, dtype, rng):
     M = integers(rng, (16, TH * TW + 2), dtype)
     out = np.full((rows + 1, cols + 3), 99, dtype=dtype)

@@ -66,12 +66,47 @@ def test_auto_picks_depthwise_for_narrow_depthwise_layers():
         pyconvx.plan((1, 4, 30), (4, 1, 3), groups=4, algorithm="depthwise")
 
 
-def test_forced_winograd_refuses_rows_too_wide_for_its_box_and_says_so():
-    """Winograd's boxes are whole-width bands: rows too wide for one band of two output
-    rows are beyond its reach, said in those words ('auto' computes the problem)."""
-    shape = ((1, 3, 2**20), (1, 1, 3, 3))
+def test_winograd_splits_rows_too_wide_for_its_box_into_columns():
+    """Rows too wide for one whole-width box of Winograd tiles run in boxes of one
+    tile row and whole GEMM tiles of columns; every output tile is the same sum,
+    so the results are bitwise those of whole-width boxes, at any thread count
+    and layout (channels-last outputs go through the stage)."""
+    from pyconvx._engine import plan as planner
+
+    wide = pyconvx.plan((1, 3, 2**20), (1, 1, 3, 3), algorithm="winograd")
+    box = wide.records[0].fields["box"]
+    assert wide.algorithm == "winograd" and box[0] == 2 and box[1] < 2**20 - 2
+    assert wide.workspace_bytes < 8 * 2**20
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 5, 7, 203)).astype(np.float32)
+    w = rng.standard_normal((6, 5, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    whole = pyconvx.conv(x, w, b, padding=1, algorithm="winograd")
+    assert pyconvx.plan(x, w, padding=1, algorithm="winograd").records[0].fields["box"][1] == 204
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(planner, "_plan_cache", {})
+        patch.setattr(planner, "WINOGRAD_TARGET_BYTES", {4: 40_000, 8: 80_000})
+        plan = pyconvx.plan(x, w, padding=1, algorithm="winograd")
+        box = plan.records[0].fields["box"]
+        assert box[0] == 2 and box[1] < 204 and box[1] % (2 * plan.tile[1]) == 0
+        for threads in (1, 2, 3):
+            got = pyconvx.conv(x, w, b, padding=1, algorithm="winograd", threads=threads)
+            np.testing.assert_array_equal(got, whole)
+            assert got.tobytes() == whole.tobytes()
+        last = pyconvx.conv(np.moveaxis(x, 1, -1).copy(), w, b, padding=1,
+                            algorithm="winograd", data_format="channels_last", threads=2)
+        assert np.moveaxis(last, -1, 1).tobytes() == whole.tobytes()
+
+
+def test_forced_winograd_refuses_channels_beyond_its_box_and_says_so():
+    """Winograd transforms every input channel of a box at once: so many channels
+    that its smallest box is over the scratch limit are beyond its reach, said in
+    those words ('auto' computes the problem, its reduction in blocks)."""
+    shape = ((1, 70_000, 6, 6), (1, 70_000, 3, 3))
     with pytest.raises(ValueError, match=r"algorithm='winograd' cannot take this problem: its "
-                       r"smallest box, two output rows of 1048574 outputs"):
+                       r"smallest box, one GEMM tile of 2x2 tiles with the transforms of "
+                       r"all 70000 input and 1 output channels"):
         pyconvx.plan(*shape, algorithm="winograd")
     assert pyconvx.plan(*shape).algorithm == "direct"
 

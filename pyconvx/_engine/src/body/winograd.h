@@ -93,13 +93,16 @@ static void PCX_UKERNEL(winograd_output, 2x2_3x3)(const PCX_TEMPLATE_TYPE *restr
         lo[l] = (l % 2 ? PCX_VL : 0) + l / 2;
         hi[l] = (l % 2 ? PCX_VL : 0) + PCX_VL / 2 + l / 2;
     }
+    /* the tiles of each row that hold outputs: a box at the right edge of the
+     * output may hold fewer than its TW */
+    const int64_t used = (cols + 1) / 2 < TW ? (cols + 1) / 2 : TW;
     for (int64_t th = 0; th < TH && 2 * th < rows; ++th) {
         const PCX_TEMPLATE_TYPE *m = M + th * TW;
         PCX_TEMPLATE_TYPE *orow[2] = {out + 2 * th * ldo, out + (2 * th + 1) * ldo};
         const int n_rows = 2 * th + 1 < rows ? 2 : 1;
         /* tiles whose two columns are both inside the output take the vector path,
          * VL at a time, the last step overlapping the previous one */
-        const int64_t full = 2 * TW <= cols ? TW : TW - 1;
+        const int64_t full = 2 * used <= cols ? used : used - 1;
         int64_t tw = 0;
         for (; full >= PCX_VL; tw += PCX_VL) {
             if (tw + PCX_VL > full)
@@ -124,7 +127,7 @@ static void PCX_UKERNEL(winograd_output, 2x2_3x3)(const PCX_TEMPLATE_TYPE *restr
                 break;
             }
         }
-        for (; tw < TW; ++tw) {
+        for (; tw < used; ++tw) {
             PCX_TEMPLATE_TYPE s[2][4];
             for (int c = 0; c < 4; ++c) {
                 const PCX_TEMPLATE_TYPE m0 = m[(0 + c) * m_stride + tw];
