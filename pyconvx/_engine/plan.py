@@ -563,8 +563,8 @@ def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, l
     else:
         kc = max(1, geometry.reduction_length)
     tile_panels = panels_per_block if kind in (Kind.GEMM, Kind.ROW) else 1
-    # depthwise and Winograd write whole output rows: through the stage when the
-    # output's rows are not unit-stride (channels-last)
+    # depthwise and Winograd write runs of output rows (a box's columns): through
+    # the stage when the output's rows are not unit-stride (channels-last)
     staged = not out_unit_stride and kind in (Kind.DEPTHWISE, Kind.WINOGRAD)
     scratch = layout.scratch_layout(
         ndim=ndim, residues=residues, ext=ext, band_bytes=band_elems * esize,
