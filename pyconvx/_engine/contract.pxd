@@ -205,6 +205,7 @@ ctypedef struct DirectGeometry:
     int64_t K, kc                 # reduction length; its block length (L1 reuse)
     int64_t mr, nr, n_panels, panels_per_block, m_blocks
     int64_t n_units, chunk, threads
+    bint dynamic                  # units handed to threads as they come free (no shared band)
     int64_t packed_elems          # weights the kind repacks (elements)
     # winograd: tile rows and columns per box, tile pitch, plane strides of V and M
     int64_t wino_th, wino_tw, wino_tp, wino_vx, wino_mx

@@ -20,7 +20,7 @@ SCALAR_FIELDS = (
     "ndim", "batch", "groups", "cin_g", "cout_g", "mode", "padding_value", "kernel_h", "kernel_w", "taps",
     "flip", "n_phase", "plane_size", "box_count", "band_elems", "qmax", "inplace", "level",
     "kind", "K", "kc", "mr", "nr", "n_panels", "panels_per_block", "m_blocks", "n_units",
-    "chunk", "threads", "packed_elems", "wino_th", "wino_tw", "wino_tp", "wino_vx",
+    "chunk", "threads", "dynamic", "packed_elems", "wino_th", "wino_tw", "wino_tp", "wino_vx",
     "wino_mx", "dw_cpu", "dw_blocks", "dw_fast", "out_unit_stride", "x_offset", "w_offset",
     "x_channels_per_group", "lda", "accumulate",
 )
@@ -149,6 +149,7 @@ cdef _set_scalars(DirectGeometry *g, dict f):
     g.dw_cpu = f["dw_cpu"]
     g.dw_blocks = f["dw_blocks"]
     g.dw_fast = f["dw_fast"]
+    g.dynamic = f["dynamic"]
     g.out_unit_stride = f["out_unit_stride"]
     g.x_offset = f["x_offset"]
     g.w_offset = f["w_offset"]

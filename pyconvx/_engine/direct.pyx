@@ -5,8 +5,8 @@ everything out in the plan record; ``run`` checks that the arrays it is given
 are the ones the plan describes, allocates the workspace (repacked weights and
 one scratch block per thread), releases the GIL and splits the *output* work
 units over OpenMP threads: a static schedule (runs of consecutive units, which
-share their input bands), except for the depthwise kind's many independent
-units, handed to threads as they come free; each output is computed by one
+share their input bands), except for units that share no band (depthwise, and
+pointwise layers reading x itself), handed to threads as they come free; each output is computed by one
 unit whatever the thread, so its summation order never depends on the thread
 count.  It checks for Ctrl-C between chunks of units.
 
@@ -647,9 +647,9 @@ cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const rea
         stop = start + geo.chunk
         if stop > geo.n_units:
             stop = geo.n_units
-        if geo.kind == DEPTHWISE:
-            # many small units of their own band each: dynamic, so a thread the
-            # system deschedules leaves its units to the others
+        if geo.dynamic:
+            # units of their own band each (see the plan): handed out as threads
+            # come free, so a thread the system deschedules leaves them to others
             for u in prange(start, stop, schedule="dynamic", num_threads=threads):
                 run_unit(geo, ks, u, x, w, packed, padded_bias, out,
                          scratch + threadid() * per_thread)

@@ -606,6 +606,11 @@ def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, l
         "n_units": n_units, "threads": threads,
         "chunk": max(threads, min(n_units, int(n_units * CHUNK_FLOPS
                                                / max(geometry.flops, 1)))),
+        # units that share no band (depthwise's own bands, pointwise's reads of x
+        # itself) go to threads as they come free: a thread the system
+        # deschedules leaves its units to the others; the rest run in static
+        # runs of consecutive units, which share their bands
+        "dynamic": kind == Kind.DEPTHWISE or inplace,
         "packed_elems": packed_elems,
         "wino_th": wino_th, "wino_tw": wino_tw, "wino_tp": wino_tp, "wino_vx": wino_vx,
         "wino_mx": wino_mx, "dw_cpu": dw_cpu, "dw_blocks": dw_blocks,
