@@ -281,7 +281,12 @@ def format_sweep_model(result, algorithms=False, repeat=1):
         row.append(r["path"])
         if algorithms:
             best = r["best_forced"]
-            row.append(f"{best} ({fmt_ms(r['forced'][best])})" if best else "—")
+            if best:
+                row.append(f"{best} ({fmt_ms(r['forced'][best])})")
+            elif r.get("same_as_auto"):   # auto's own plan, forced by these names
+                row.append(f"auto's plan ({', '.join(r['same_as_auto'])})")
+            else:
+                row.append("—")
             flag = " **auto slower**" if r["name"] in result["auto_slower"] else ""
             row.append(fmt(r["auto_vs_best"], ".2f") + flag)
             row.append(fmt_ms(r["forced"].get("fast")))
@@ -318,7 +323,10 @@ def format_sweep_model(result, algorithms=False, repeat=1):
                      "the forced algorithms whose plan keeps the per-output rounding bound of "
                      "'auto' (Plan.error_bound 'elementwise'); auto / best direct and auto / fast "
                      "are medians over the runs of the ratios of the times ('fast' may take "
-                     "Winograd, whose bound is the 4x4 input tile's).")
+                     "Winograd, whose bound is the 4x4 input tile's). A forced algorithm whose "
+                     "plan is auto's own is not timed again ('auto's plan'): the fastest of "
+                     "several timings of one computation would beat a single timing of it by "
+                     "chance.")
     lines += notes.lines()
     return "\n".join(lines)
 

@@ -12,7 +12,11 @@ With ``algorithms`` every ``algorithm=`` of ``pyconvx.ALGORITHMS`` that the
 layer accepts (besides "auto" and "fft") is timed in the same rounds, and each
 layer reports auto against the best forced direct-summation one (a plan whose
 ``error_bound`` is "elementwise", as every "auto" plan's is) and, separately,
-against "fast" (which may take Winograd).  With ``repeat`` > 1 the whole
+against "fast" (which may take Winograd).  A forced algorithm whose plan is
+auto's own (the same records: the same computation) is not timed again: taking
+the fastest of several timings of one computation against a single timing of
+it would flag auto by chance; it counts as auto's time.  Forced algorithms
+that share one plan are timed once for the same reason.  With ``repeat`` > 1 the whole
 sweep runs that many times and the report gives the medians of the per-run
 ratios and totals.
 """
@@ -55,9 +59,35 @@ def forced_algorithms():
     return tuple(name for name in pyconvx.ALGORITHMS if name not in ("auto", "fft"))
 
 
+def _frozen(value):
+    """``value`` (a plan record's field) as a hashable, comparable value."""
+    if isinstance(value, dict):
+        return tuple(sorted((key, _frozen(v)) for key, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    if hasattr(value, "tolist"):   # NumPy arrays and scalars
+        return _frozen(value.tolist())
+    return str(value) if hasattr(value, "itemsize") else value   # a dtype by its name
+
+
+def plan_key(plan):
+    """What a plan computes and how, without why it was chosen: two plans with one
+    key run the same computation (the same records, or the same FFT).
+
+    >>> import pyconvx
+    >>> auto = pyconvx.plan((1, 8, 16, 16), (8, 8, 3, 3), padding=1, threads=1)
+    >>> forced = pyconvx.plan((1, 8, 16, 16), (8, 8, 3, 3), padding=1, threads=1,
+    ...                       algorithm=auto.microkernel)
+    >>> plan_key(auto) == plan_key(forced) and auto.reason != forced.reason
+    True
+    """
+    records = tuple(_frozen(record.fields) for record in plan.records or ())
+    return (plan.algorithm, plan.microkernel, plan.threads, records)
+
+
 def _forced_call(x, w, threads, kwargs, algorithm):
-    """A call of ``pyconvx.conv`` with ``algorithm=`` and its plan's ``error_bound``, or
-    None if the layer is outside the algorithm's reach.
+    """A call of ``pyconvx.conv`` with ``algorithm=``, its plan's ``error_bound`` and
+    :func:`plan_key`, or None if the layer is outside the algorithm's reach.
 
     pyconvx refuses a forced algorithm that cannot take a problem with a
     ValueError saying "cannot take this problem"; any other error propagates.
@@ -69,7 +99,7 @@ def _forced_call(x, w, threads, kwargs, algorithm):
             return None
         raise
     call = functools.partial(pyconvx.conv, x, w, threads=threads, algorithm=algorithm, **kwargs)
-    return call, plan.error_bound
+    return call, plan.error_bound, plan_key(plan)
 
 
 def measure_layer(distinct, batch, dtype, threads, budget, algorithms=False):
@@ -81,6 +111,8 @@ def measure_layer(distinct, batch, dtype, threads, budget, algorithms=False):
         ``name``, ``names``, ``shape``, ``count``, ``pyconvx_ms``, ``torch_ms``,
         ``ratio``, ``path``, ``plan`` (the plan's fields), ``forced``
         ({algorithm: ms}), ``bounds`` ({algorithm: its plan's error_bound}),
+        ``same_as_auto`` (the forced algorithms whose plan is auto's, not timed),
+        ``aliases`` ({algorithm: the timed one whose plan it shares}),
         ``not_applicable``, ``notes``.
     """
     layer = distinct.layer
@@ -90,13 +122,14 @@ def measure_layer(distinct, batch, dtype, threads, budget, algorithms=False):
     row = {"name": layer.name, "names": list(distinct.names), "shape": layer.describe(),
            "count": distinct.count, "x_shape": list(x.shape), "w_shape": list(w.shape),
            "pyconvx_ms": None, "torch_ms": None, "ratio": None, "path": path_label(plan),
-           "plan": plan_fields(plan), "forced": {}, "bounds": {}, "not_applicable": [],
-           "notes": []}
+           "plan": plan_fields(plan), "forced": {}, "bounds": {}, "same_as_auto": [],
+           "aliases": {}, "not_applicable": [], "notes": []}
     labels = ["auto", "torch"]
     calls = [functools.partial(pyconvx.conv, x, w, threads=threads, **kwargs)]
     torch_call, restore = torch_conv(x, w, threads, **kwargs)
     calls.append(torch_call)
     if algorithms:
+        timed_keys = {plan_key(plan): "auto"}
         for name in forced_algorithms():
             try:
                 call = _forced_call(x, w, threads, kwargs, name)
@@ -105,10 +138,16 @@ def measure_layer(distinct, batch, dtype, threads, budget, algorithms=False):
                 continue
             if call is None:
                 row["not_applicable"].append(name)
+                continue
+            row["bounds"][name] = call[1]
+            twin = timed_keys.setdefault(call[2], name)
+            if twin == "auto":
+                row["same_as_auto"].append(name)
+            elif twin != name:
+                row["aliases"][name] = twin
             else:
                 labels.append(name)
                 calls.append(call[0])
-                row["bounds"][name] = call[1]
     try:
         reference = torch_call()
         kept_labels, kept_calls = [], []
@@ -131,6 +170,9 @@ def measure_layer(distinct, batch, dtype, threads, budget, algorithms=False):
     row["pyconvx_ms"] = medians.get("auto")
     row["torch_ms"] = medians["torch"]
     row["forced"] = {label: ms for label, ms in medians.items() if label not in ("auto", "torch")}
+    for name, twin in row["aliases"].items():
+        if twin in row["forced"]:
+            row["forced"][name] = row["forced"][twin]
     if row["pyconvx_ms"] is not None:
         row["ratio"] = row["pyconvx_ms"] / row["torch_ms"]
     return row
@@ -185,17 +227,23 @@ def _direct_summation(row):
 
 
 def _auto_vs_best(row):
-    direct = _direct_summation(row)
-    if not direct or row["pyconvx_ms"] is None:
+    """auto's time over the best direct-summation plan's, auto's own plan among them
+    when a forced algorithm gives it (at least 1 then)."""
+    if row["pyconvx_ms"] is None:
         return None
-    return row["pyconvx_ms"] / min(direct.values())
+    candidates = list(_direct_summation(row).values())
+    if row.get("same_as_auto"):
+        candidates.append(row["pyconvx_ms"])
+    return row["pyconvx_ms"] / min(candidates) if candidates else None
 
 
 def _auto_vs_fast(row):
-    fast = row["forced"].get("fast")
-    if fast is None or row["pyconvx_ms"] is None:
+    if row["pyconvx_ms"] is None:
         return None
-    return row["pyconvx_ms"] / fast
+    if "fast" in row.get("same_as_auto", ()):
+        return 1.0
+    fast = row["forced"].get("fast")
+    return None if fast is None else row["pyconvx_ms"] / fast
 
 
 def combine_runs(runs):
@@ -225,6 +273,9 @@ def combine_runs(runs):
             row["auto_vs_fast_runs"] = [_auto_vs_fast(r) for r in rows]
             row["auto_vs_fast"] = _median(row["auto_vs_fast_runs"])
             direct = _direct_summation(row)
+            if row.get("same_as_auto") and row["pyconvx_ms"] is not None:
+                # auto's own plan is one of the candidates: None names it
+                direct = {k: v for k, v in direct.items() if v < row["pyconvx_ms"]}
             row["best_forced"] = min(direct, key=direct.get) if direct else None
             row["notes"] = sorted({note for r in rows for note in r["notes"]})
             layers.append(row)

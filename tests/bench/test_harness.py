@@ -182,8 +182,46 @@ def test_cluster_measure_on_a_tiny_image():
     assert "medians of 1 interleaved rounds; 2 workers x 1 thread" in cluster.describe(result)
 
 
+def _sweep_row(auto_ms, forced, same_as_auto=()):
+    """A sweep row as measure_layer returns it, every forced plan summing directly."""
+    return {"name": "layer", "shape": "8->8 3x3", "count": 1, "path": "direct/gemm 8x32",
+            "pyconvx_ms": auto_ms, "torch_ms": 1.0, "ratio": auto_ms,
+            "forced": dict(forced), "bounds": dict.fromkeys(forced, "elementwise"),
+            "same_as_auto": list(same_as_auto), "aliases": {}, "notes": []}
+
+
+@pytest.mark.parametrize("auto_ms, forced, same, expected, best, slower", [
+    # auto's plan is forced too and nothing else: auto is the best by definition
+    (1.0, {}, ["gemm", "direct"], 1.0, None, False),
+    # another plan 20% faster: flagged against it
+    (1.2, {"row": 1.0}, ["gemm"], 1.2, "row", True),
+    # another plan slower: auto's own plan is the best
+    (1.0, {"row": 1.3}, ["gemm"], 1.0, None, False),
+    # auto's plan never forced: the ratio may fall below 1
+    (0.9, {"row": 1.0}, [], 0.9, "row", False),
+])
+def test_sweep_auto_against_forced_plans(auto_ms, forced, same, expected, best, slower):
+    """auto against the best direct-summation plan: a forced algorithm whose plan is
+    auto's own counts with auto's time (never a second timing of the same call)."""
+    sweep = importlib.import_module("pyconvx_bench.sweep")
+    runs = [[{"model": "m", "batch": 1, "pyconvx_total_ms": auto_ms, "torch_total_ms": 1.0,
+              "total_ratio": auto_ms, "complete": True,
+              "layers": [_sweep_row(auto_ms, forced, same)]}]]
+    (result,) = sweep.combine_runs(runs)
+    (row,) = result["layers"]
+    assert row["auto_vs_best"] == pytest.approx(expected)
+    assert row["best_forced"] == best
+    assert (result["auto_slower"] == ["layer"]) is slower
+    table = report.format_sweep_model(dict(result, title="t", dtype="float32", conv_layers=1),
+                                      algorithms=True)
+    if best is None:
+        assert f"auto's plan ({', '.join(same)})" in table
+    else:
+        assert f"| {best} (" in table
+
+
 @pytest.mark.parametrize("name", ["environment", "timing", "report", "models", "machine",
-                                  "workloads",
+                                  "workloads", "sweep",
                                   pytest.param("cluster", marks=pytest.mark.skipif(
                                       importlib.util.find_spec("dask") is None,
                                       reason="dask is not installed"))])
