@@ -69,9 +69,15 @@ DEPTHWISE_MIN_UNITS = 32
 #: float32, 2.5 MiB for float64).
 WINOGRAD_TARGET_BYTES = {4: 1536 * 1024, 8: 2560 * 1024}
 
-#: 'auto' takes Winograd only when at most this share of its GEMM columns is
+#: 'fast' takes Winograd only when at most this share of its GEMM columns is
 #: padding (few tiles per box, as with many channels on small images, lose).
 WINOGRAD_MAX_WASTE = 0.25
+
+#: ... and when the images of a call hold at least this many 2x2 tiles: the
+#: transformed weights (16/9 the size of the weights) are built on every call,
+#: and fewer tiles do not pay for them (measured, AVX-512, 256->256 3x3 at
+#: 14x14: N=1, 49 tiles, 2.0x the direct time; N=4, 196 tiles, 0.87x).
+WINOGRAD_MIN_TILES = 128
 
 #: Per-thread band buffer the tiler aims for (fits the L2 cache).
 BAND_TARGET_BYTES = 512 * 1024
@@ -353,7 +359,9 @@ def _choose_microkernel(level: int, dtype: np.dtype[Any], geometry: ConvGeometry
             and geometry.in_per_group >= 16 and geometry.out_per_group >= 16):
         box = _winograd_box(geometry, gemm_mr, gemm_nr, dtype.itemsize)
         tile_count = (box[0] // 2) * (box[1] // 2)
-        if _winograd_waste(tile_count, gemm_nr) <= WINOGRAD_MAX_WASTE:
+        all_tiles = geometry.batch * math.prod(-(-o // 2) for o in geometry.out_spatial)
+        if (_winograd_waste(tile_count, gemm_nr) <= WINOGRAD_MAX_WASTE
+                and all_tiles >= WINOGRAD_MIN_TILES):
             return winograd
     return gemm
 

@@ -374,7 +374,7 @@ def test_auto_keeps_the_window_bound_where_winograd_cannot():
 def test_auto_keeps_nonfinite_values_in_their_windows(value):
     """Where 'fast' would take Winograd (inf - inf inside its transforms), 'auto'
     gives inf (or NaN) exactly in the outputs whose window holds the value."""
-    x = np.ones((1, 16, 20, 20), np.float32)
+    x = np.ones((2, 16, 20, 20), np.float32)
     x[0, 3, 9, 11] = value
     w = np.abs(np.random.default_rng(1).standard_normal((16, 16, 3, 3))).astype(np.float32)
     assert pyconvx.plan(x, w, padding=1, algorithm="fast").algorithm == "winograd"
@@ -387,6 +387,7 @@ def test_auto_keeps_nonfinite_values_in_their_windows(value):
         else:
             assert (got[0, co][window] == value).all()
         assert np.isfinite(got[0, co][~window]).all()
+    assert np.isfinite(got[1]).all()
 
 
 @pytest.mark.parametrize("x_shape, w_shape, groups", [
