@@ -33,19 +33,25 @@ for row in workloads:
 # %%
 # One line per workload, from 1 (the peer's speed) to pyconvx's ratio, on a
 # logarithmic axis so that "twice as fast" and "twice as slow" are the same
-# length; the colour names the peer.
+# length; the colour names the peer's library.
 
-peers = sorted({row.peer for row in workloads})
-colours = dict(zip(peers, plt.get_cmap("tab10").colors))
+
+def library(peer):
+    """The library of a peer ("torch F.conv2d" -> "torch", "scipy.ndimage" -> "scipy")."""
+    return peer.split()[0].split(".")[0]
+
+
+libraries = sorted({library(row.peer) for row in workloads})
+colours = dict(zip(libraries, plt.get_cmap("tab10").colors))
 labels = [f"{row.name} ({row.dtype})" for row in workloads]
 ratios = np.array([row.ratio for row in workloads])
 
 fig, ax = plt.subplots(figsize=(10, 0.42 * len(workloads) + 2.2))
 positions = np.arange(len(workloads))[::-1]
 for y, row in zip(positions, workloads):
-    ax.plot([1.0, row.ratio], [y, y], color=colours[row.peer], linewidth=3,
-            solid_capstyle="butt")
-    ax.plot(row.ratio, y, "o", color=colours[row.peer], markersize=7)
+    colour = colours[library(row.peer)]
+    ax.plot([1.0, row.ratio], [y, y], color=colour, linewidth=3, solid_capstyle="butt")
+    ax.plot(row.ratio, y, "o", color=colour, markersize=7)
     ax.text(row.ratio / 1.12, y + 0.28, f"{row.ratio:.2f}", ha="center", fontsize=8)
 ax.axvline(1.0, color="black", linewidth=1)
 ax.set_xscale("log")
@@ -53,9 +59,9 @@ ax.set_xlim(ratios.min() / 2, max(ratios.max(), 1.0) * 2)
 ax.set_ylim(-0.8, len(workloads) - 0.2)
 ax.set_yticks(positions, labels, fontsize=8)
 ax.set_xlabel("pyconvx time / peer time (log scale; left of 1: pyconvx faster)")
-ax.legend(handles=[plt.Line2D([], [], color=colours[p], linewidth=3) for p in peers],
-          labels=peers, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3,
-          fontsize=8, title="peer")
+ax.legend(handles=[plt.Line2D([], [], color=colours[name], linewidth=3) for name in libraries],
+          labels=libraries, loc="upper center", bbox_to_anchor=(0.5, -0.14),
+          ncol=len(libraries), fontsize=8, title="peer's library")
 ax.set_title("Median time ratio against the peer, saved run")
 fig.tight_layout()
 plt.show()
