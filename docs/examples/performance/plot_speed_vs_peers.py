@@ -59,11 +59,11 @@ ax.set_xlim(ratios.min() / 2, max(ratios.max(), 1.0) * 2)
 ax.set_ylim(-0.8, len(workloads) - 0.2)
 ax.set_yticks(positions, labels, fontsize=8)
 ax.set_xlabel("pyconvx time / peer time (log scale; left of 1: pyconvx faster)")
-ax.legend(handles=[plt.Line2D([], [], color=colours[name], linewidth=3) for name in libraries],
-          labels=libraries, loc="upper center", bbox_to_anchor=(0.5, -0.14),
-          ncol=len(libraries), fontsize=8, title="peer's library")
+fig.legend(handles=[plt.Line2D([], [], color=colours[name], linewidth=3) for name in libraries],
+           labels=libraries, loc="lower center", ncol=len(libraries), fontsize=8,
+           title="peer's library")
 ax.set_title("Median time ratio against the peer, saved run")
-fig.tight_layout()
+fig.tight_layout(rect=(0, 1.1 / fig.get_figheight(), 1, 1))   # room for the legend below
 plt.show()
 
 # %%
