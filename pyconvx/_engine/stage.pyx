@@ -92,12 +92,10 @@ cdef void build_tables(const DirectGeometry *geo, int64_t *index) noexcept nogil
                 base = origin[i] * geo.stride[i] + r - geo.pad_lo[i]
                 lo = -floor_div(base, geo.stride[i])          # ceil(-base / stride)
                 hi = -floor_div(base - geo.in_size[i], geo.stride[i])
-                if lo < 0:
-                    lo = 0
-                if hi > geo.ext[i]:
-                    hi = geo.ext[i]
-                if hi < lo:
-                    hi = lo
+                # both within the plane: a box whose plane lies wholly in the low
+                # border (a padding wider than the box) has lo beyond ext[i]
+                lo = min(max(lo, 0), geo.ext[i])
+                hi = min(max(hi, lo), geo.ext[i])
                 run_lo[ri] = lo
                 run_hi[ri] = hi
                 run_src[ri] = base + lo * geo.stride[i]
