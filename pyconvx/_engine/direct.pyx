@@ -6,9 +6,10 @@ are the ones the plan describes, allocates the workspace (repacked weights and
 one scratch block per thread), releases the GIL and splits the *output* work
 units over OpenMP threads: a static schedule (runs of consecutive units, which
 share their input bands), except for units that share no band (depthwise, and
-pointwise layers reading x itself), handed to threads as they come free; each output is computed by one
-unit whatever the thread, so its summation order never depends on the thread
-count.  It checks for Ctrl-C between chunks of units.
+pointwise layers reading x itself), handed to threads as they come free; each
+output is computed by one unit whatever the thread, so its summation order
+never depends on the thread count.  It checks for Ctrl-C between chunks of
+units.
 
 For one work unit (an image, a channel group, an output box and a block of
 output channels) the unit's input band is built (``stage.build_band``: the
