@@ -1,6 +1,7 @@
 # Chunked walks over planes for the engine's plane-by-plane modules (pooling,
 # unfold), with a check for Ctrl-C between chunks (signal_pending, which the
-# weight-gradient engine uses too).  Everything here is inline:
+# weight-gradient engine uses too), and the direct engine's check for Ctrl-C
+# from inside its parallel loop (poll_signals).  Everything here is inline:
 # it compiles into the modules that cimport it.
 
 from cython.parallel cimport prange
@@ -25,6 +26,32 @@ cdef inline bint signal_pending() noexcept nogil:
     """Whether a signal handler raised (Ctrl-C): the exception stays set."""
     with gil:
         return check_signals_keep_exception() != 0
+
+
+cdef extern from *:
+    """
+    /* A stop flag the calling thread raises and every thread of the team reads
+       before its next work unit (volatile: read from memory each time). */
+    static inline int pcx_stop_raised(const volatile int *flag) { return *flag; }
+    static inline void pcx_raise_stop(volatile int *flag) { *flag = 1; }
+    """
+    int stop_raised "pcx_stop_raised"(const int *flag) noexcept nogil
+    void raise_stop "pcx_raise_stop"(int *flag) noexcept nogil
+
+
+cdef inline void poll_signals(int thread, int64_t *ran, int64_t every,
+                              int *stop) noexcept nogil:
+    """After a work unit inside a parallel loop: on the calling thread (thread 0
+    of the team, the one Python signal handlers run on), every ``every`` units
+    (``ran`` counts them), check for Ctrl-C and raise ``stop`` if a handler
+    raised.  No barrier: the other threads never wait for the check."""
+    if thread != 0:
+        return
+    ran[0] += 1
+    if ran[0] >= every:
+        ran[0] = 0
+        if signal_pending():
+            raise_stop(stop)
 
 
 cdef inline int walk(range_task task, const void *job, int64_t planes, int64_t span,

@@ -152,7 +152,8 @@ cdef int detected_level() noexcept nogil
 
 ctypedef struct ScratchLayout:
     # One thread's scratch block, byte offsets from its start (each 64-byte
-    # aligned): the band's cache key at 0, the band, the scratch tiles, the
+    # aligned): the band's cache key at 0 (and, after it, the count of units
+    # run since the last check for Ctrl-C), the band, the scratch tiles, the
     # index area, Winograd's V and M planes, the stage (an output box written
     # contiguously before it is copied to an output whose rows are not
     # unit-stride); ``bytes_per_thread`` in all.
@@ -204,7 +205,8 @@ ctypedef struct DirectGeometry:
     Kind kind
     int64_t K, kc                 # reduction length; its block length (L1 reuse)
     int64_t mr, nr, n_panels, panels_per_block, m_blocks
-    int64_t n_units, chunk, threads
+    int64_t n_units, threads
+    int64_t chunk                 # units the calling thread runs between checks for Ctrl-C
     bint dynamic                  # units handed to threads as they come free (no shared band)
     int64_t packed_elems          # weights the kind repacks (elements)
     # winograd: tile rows and columns per box, tile pitch, plane strides of V and M

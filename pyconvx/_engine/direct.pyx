@@ -8,8 +8,9 @@ units over OpenMP threads: a static schedule (runs of consecutive units, which
 share their input bands), except for units that share no band (depthwise, and
 pointwise layers reading x itself), handed to threads as they come free; each
 output is computed by one unit whatever the thread, so its summation order
-never depends on the thread count.  It checks for Ctrl-C between chunks of
-units.
+never depends on the thread count.  The calling thread checks for Ctrl-C
+every few of its units; the others stop before their next one once it has
+seen one.
 
 For one work unit (an image, a channel group, an output box and a block of
 output channels) the unit's input band is built (``stage.build_band``: the
@@ -37,14 +38,10 @@ import numpy as np
 
 from pyconvx._engine.contract cimport (DEPTHWISE, GEMM, ROW, ROWBLOCK, WINOGRAD,
                                        DirectGeometry, DirectPlan, Kind, pcx_ukernel_set, real)
+from pyconvx._engine.chunks cimport poll_signals, stop_raised
 from pyconvx._engine.stage cimport build_band, build_tables, depthwise_band, pack_weights
 
 cnp.import_array()
-
-cdef extern from "Python.h":
-    # the C call itself: a raised signal handler leaves its exception set for
-    # the caller to propagate (Cython's own declaration would swallow it here)
-    int check_signals_keep_exception "PyErr_CheckSignals"() noexcept
 
 cdef extern from "driver.h" nogil:
     int64_t pcx_offset(const int64_t *origin, const int64_t *index, const int64_t *strides,
@@ -608,9 +605,10 @@ cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const rea
     ``x`` and ``w`` point at the arrays' first elements (the plan adds its own
     offsets); ``bias`` is ``(C_out,)`` or NULL.  Allocates the workspace (repacked
     weights, the bias padded to whole panels, one scratch block per thread),
-    packs the weights, then runs the units in chunks of about CHUNK_FLOPS,
-    checking for Ctrl-C between chunks when ``check_signals`` (it takes the
-    GIL for that moment only).  Callable without the GIL from any thread.
+    packs the weights, then runs the units, the calling thread checking for
+    Ctrl-C every ``chunk`` of its units (about CHUNK_FLOPS) when
+    ``check_signals`` (it takes the GIL for that moment only).  Callable
+    without the GIL from any thread.
     """
     cdef int64_t packed_elems = geo.packed_elems, per_thread = geo.scratch.bytes_per_thread
     cdef int64_t bias_elems = geo.groups * geo.n_panels * geo.mr if bias != NULL else 0
@@ -621,8 +619,8 @@ cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const rea
     cdef real *packed
     cdef real *padded_bias = NULL
     cdef char *scratch
-    cdef int64_t start, stop, u, t, g, c
-    cdef int status = EXECUTE_OK
+    cdef int64_t u, t, g, c
+    cdef int interrupted = 0
     if block == NULL:
         return EXECUTE_NO_MEMORY
     x = x + geo.x_offset   # a reduction block's first input channel / kernel row
@@ -641,37 +639,42 @@ cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const rea
     if packed_elems > 0:   # gemm/row mostly read the weights in place
         for u in prange(geo.groups * geo.n_panels, schedule="static", num_threads=threads):
             pack_weights(geo, w, packed, u)
-    for t in range(threads):   # no thread's band is cached yet
+    for t in range(threads):   # no thread's band is cached yet, no unit run
         (<int64_t *>(scratch + t * per_thread))[0] = -1
-    start = 0
-    while start < geo.n_units:
-        stop = start + geo.chunk
-        if stop > geo.n_units:
-            stop = geo.n_units
-        if geo.dynamic:
-            # units of their own band each (see the plan): handed out as threads
-            # come free, so a thread the system deschedules leaves them to others
-            for u in prange(start, stop, schedule="dynamic", num_threads=threads):
-                run_unit(geo, ks, u, x, w, packed, padded_bias, out,
-                         scratch + threadid() * per_thread)
-        else:
-            # static: each thread a run of consecutive units, which share bands
-            # (the blocks of output channels of one box read the same band)
-            for u in prange(start, stop, schedule="static", num_threads=threads):
-                run_unit(geo, ks, u, x, w, packed, padded_bias, out,
-                         scratch + threadid() * per_thread)
-        start = stop
-        if check_signals and start < geo.n_units and signal_pending():
-            status = EXECUTE_INTERRUPTED
-            break
+        (<int64_t *>(scratch + t * per_thread))[1] = 0
+    # One parallel loop over every unit, no barrier but its end: the calling
+    # thread checks for Ctrl-C every ``chunk`` of its units, and a raised
+    # signal stops every thread before its next unit.
+    if geo.dynamic:
+        # units of their own band each (see the plan): handed out as threads
+        # come free, so a thread the system deschedules leaves them to others
+        for u in prange(geo.n_units, schedule="dynamic", num_threads=threads):
+            run_polled(geo, ks, u, x, w, packed, padded_bias, out,
+                       scratch + threadid() * per_thread, threadid(), check_signals,
+                       &interrupted)
+    else:
+        # static: each thread a run of consecutive units, which share bands
+        # (the blocks of output channels of one box read the same band)
+        for u in prange(geo.n_units, schedule="static", num_threads=threads):
+            run_polled(geo, ks, u, x, w, packed, padded_bias, out,
+                       scratch + threadid() * per_thread, threadid(), check_signals,
+                       &interrupted)
     free(block)
-    return status
+    return EXECUTE_INTERRUPTED if interrupted else EXECUTE_OK
 
 
-cdef inline bint signal_pending() noexcept nogil:
-    """Whether a signal handler raised (Ctrl-C): the exception stays set."""
-    with gil:
-        return check_signals_keep_exception() != 0
+cdef inline void run_polled(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t u,
+                            const real *x, const real *w, const real *packed,
+                            const real *bias, real *out, char *scratch, int thread,
+                            bint check_signals, int *interrupted) noexcept nogil:
+    """``run_unit`` unless a signal stopped the run; then, with ``check_signals``,
+    the calling thread's check for Ctrl-C (every ``chunk`` of its units; the
+    count is kept after the thread's band key)."""
+    if stop_raised(interrupted):
+        return
+    run_unit(geo, ks, u, x, w, packed, bias, out, scratch)
+    if check_signals:
+        poll_signals(thread, <int64_t *>scratch + 1, geo.chunk, interrupted)
 
 
 def run(cnp.ndarray x, cnp.ndarray weight, bias, cnp.ndarray out, tuple records):

@@ -132,7 +132,7 @@ def scratch_layout(*, ndim: int, residues: Sequence[Sequence[int]], ext: Sequenc
         position += n_runs
     index["table"] = position
     position += sum(len(r) * e for r, e in zip(residues, ext))
-    band = SCRATCH_ALIGN                      # after the band's cache key
+    band = SCRATCH_ALIGN   # after the band's cache key and the count of units run
     tile = band + _aligned(band_bytes)
     index_start = tile + _aligned(tile_bytes)
     winograd_v = index_start + _aligned(8 * position)

@@ -104,7 +104,7 @@ KC_TARGET_BYTES = 24 * 1024
 #: the taps of one-channel kernels, a short last panel of the gemm kernel).
 WORKSPACE_LIMIT_BYTES = 64 * 2**20
 
-#: FLOPs between two checks for Ctrl-C.
+#: FLOPs of the calling thread's work units between two of its checks for Ctrl-C.
 CHUNK_FLOPS = 2e9
 
 
@@ -612,8 +612,9 @@ def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, l
         "inplace": inplace, "K": geometry.reduction_length, "kc": kc,
         "n_panels": n_panels, "panels_per_block": panels_per_block, "m_blocks": m_blocks,
         "n_units": n_units, "threads": threads,
-        "chunk": max(threads, min(n_units, int(n_units * CHUNK_FLOPS
-                                               / max(geometry.flops, 1)))),
+        # units the calling thread runs between two checks for Ctrl-C: about
+        # CHUNK_FLOPS of its work (the others never wait for the check)
+        "chunk": max(1, min(n_units, int(n_units * CHUNK_FLOPS / max(geometry.flops, 1)))),
         # units that share no band (depthwise's own bands, pointwise's reads of x
         # itself) go to threads as they come free: a thread the system
         # deschedules leaves its units to the others; the rest run in static
