@@ -182,6 +182,12 @@ cdef void store_plane(const DirectGeometry *geo, const real *stage, int64_t rows
         copy_out(dst + r * geo.out_strides[2], geo.out_strides[3], stage + r * cols, cols)
 
 
+cdef inline int64_t block_start(const DirectGeometry *geo, int64_t mb) noexcept nogil:
+    """First panel of block ``mb`` of output channels: the ``m_blocks`` blocks
+    split the panels as evenly as they go (at most ``panels_per_block`` each)."""
+    return mb * geo.n_panels // geo.m_blocks
+
+
 cdef void winograd_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t g,
                         int64_t n, int64_t mb, const int64_t *origin, const int64_t *blen,
                         const real *packed, const real *band, bint fresh, real *V, real *M,
@@ -192,9 +198,8 @@ cdef void winograd_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, in
     cdef int64_t vx = geo.wino_vx, mx = geo.wino_mx   # transform-plane strides of V, M
     cdef int64_t K = geo.cin_g, ci, xi, i, q0, row, co, rows_in_block
     cdef int64_t cols = blen[1], ldo = geo.out_strides[2]
-    cdef int64_t p0 = mb * geo.panels_per_block
-    cdef int64_t p_end = p0 + geo.panels_per_block
-    cdef int64_t block_rows = geo.panels_per_block * geo.mr
+    cdef int64_t p0 = block_start(geo, mb)
+    cdef int64_t p_end = block_start(geo, mb + 1)
     cdef real b
     cdef real *out_plane
     cdef real *target
@@ -222,8 +227,8 @@ cdef void winograd_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, in
                          M + xi * mx + (i - p0) * geo.mr * tp + q0, tp, NULL)
             q0 += geo.nr
     rows_in_block = geo.cout_g - p0 * geo.mr
-    if rows_in_block > block_rows:
-        rows_in_block = block_rows
+    if rows_in_block > (p_end - p0) * geo.mr:
+        rows_in_block = (p_end - p0) * geo.mr
     for row in range(rows_in_block):
         co = g * geo.cout_g + p0 * geo.mr + row
         b = bias[(g * geo.n_panels + p0) * geo.mr + row] if bias != NULL else 0
@@ -279,10 +284,8 @@ cdef void run_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t
         depthwise_unit(geo, ks, u, x, packed, bias, out, scratch)
         return
     box_origin(geo, box_lin, origin, blen)
-    p = mb * geo.panels_per_block
-    p_end = p + geo.panels_per_block
-    if p_end > geo.n_panels:
-        p_end = geo.n_panels
+    p = block_start(geo, mb)
+    p_end = block_start(geo, mb + 1)
     if geo.inplace:   # x itself is the band; the buffer takes partial tiles
         src = x + n * geo.x_strides[0] + g * geo.x_channels_per_group * geo.x_strides[1]
         for i in range(D):

@@ -376,7 +376,10 @@ def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int
     thread, or for blocks of weights that fit WEIGHT_BLOCK_TARGET_BYTES, the
     output channels are split into blocks (each re-reads the same band) and,
     while the work is large enough to be worth sharing, the box is split
-    further (never below two tiles).  In place, boxes keep whole rows.
+    further (never below two tiles).  In place, boxes keep whole rows.  A
+    problem of few units gets as many blocks as make whole rounds of the
+    threads.  The engine splits the panels evenly over the blocks, at most
+    ``panels_per_block`` each.
     """
     ndim = geometry.ndim
     n_panels = -(-geometry.out_per_group // mr)
@@ -435,6 +438,15 @@ def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int
         box = trial
     if kind == Kind.ROWBLOCK and box[0] < geometry.out_spatial[0]:
         box[0] = -(-box[0] // mr) * mr  # whole row groups per box
+    # few units: as many as make whole rounds of the threads (of equal work:
+    # the engine splits the panels evenly over the blocks), when the panels allow
+    units = unit_count(box)
+    if kind != Kind.DEPTHWISE and units * m_blocks < 8 * threads:
+        rounds = -(-(units * m_blocks) // threads)
+        balanced = -(-(rounds * threads) // units)
+        if (balanced * units) % threads == 0 and balanced <= n_panels:
+            m_blocks = balanced
+    panels_per_block = -(-n_panels // m_blocks)
     return box, m_blocks, panels_per_block, band_bytes
 
 
