@@ -9,6 +9,7 @@ rule each.  Nothing in this module touches array data.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import os
@@ -450,16 +451,22 @@ def format_bytes(nbytes: int) -> str:
     return f"{value / 1024:.1f} ZiB"
 
 
+@functools.cache
+def physical_memory() -> int:
+    """The machine's physical memory in bytes (2**48 where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        return 2**48
+
+
 def check_memory(nbytes: int, what: str) -> int:
     """Raise MemoryError, before allocating, when ``nbytes`` cannot be had.
 
     The bound is the machine's physical memory: a request above it could only
     end in the process being killed once the pages are touched.
     """
-    try:
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not POSIX
-        physical = 2**48
+    physical = physical_memory()
     if nbytes > physical:
         raise MemoryError(
             f"{what} needs {nbytes} bytes ({format_bytes(nbytes)}), more than this "

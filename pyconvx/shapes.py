@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -257,6 +258,31 @@ def _shape_tuple(shape: Sequence[IntArg], name: str) -> tuple[int, ...]:
         raise TypeError(f"{name} must be a shape (a tuple of ints), got {shape!r}") from None
 
 
+#: Problems ``describe_conv`` remembers (the most recent ones, at most this
+#: many): validating one costs about 15 us, as much as a small convolution.
+GEOMETRY_CACHE_SIZE = 256
+_geometry_cache: dict[tuple[Any, ...], ConvGeometry] = {}
+
+
+def _exact_key(value: Any) -> Any:
+    """A hashable key that tells apart every value the validation tells apart
+    (``1``, ``1.0``, ``True`` and ``np.int64(1)``; ``0.0`` and ``-0.0``), or
+    None for a value without one (an array, an unknown object)."""
+    kind = type(value)
+    if kind is int or kind is str or value is None:   # the common cases first
+        return (kind, value)
+    if kind is tuple or kind is list:
+        if all(type(item) is int for item in value):
+            return (kind, tuple(value))
+        items = tuple(_exact_key(item) for item in value)
+        return None if any(item is None for item in items) else (kind, items)
+    if isinstance(value, (float, np.floating)):
+        return (kind, float(value).hex())
+    if isinstance(value, (bool, int, str, np.integer, np.bool_)):
+        return (kind, value)
+    return None
+
+
 def describe_conv(
     input_shape: Sequence[IntArg],
     weight_shape: Sequence[IntArg],
@@ -277,8 +303,28 @@ def describe_conv(
     from the weight.  ``bias_shape`` is checked when given.  With
     ``data_format="channels_last"`` the input shape is ``(N, *spatial, C_in)``
     (or ``(*spatial, C_in)``); the weight is ``(C_out, C_in/groups, *kernel)``
-    in both layouts.
+    in both layouts.  A problem seen recently is not validated again: the
+    same arguments (same values of the same types) give the same geometry.
     """
+    arguments = (input_shape, weight_shape, stride, padding, dilation, groups, padding_mode,
+                 padding_value, data_format, bias_shape, ndim)
+    key = _exact_key(arguments)
+    found = _geometry_cache.get(key) if key is not None else None
+    if found is None:
+        found = _describe_conv(*arguments)
+        if key is not None:
+            if len(_geometry_cache) >= GEOMETRY_CACHE_SIZE:
+                _geometry_cache.clear()
+            _geometry_cache[key] = found
+    return found
+
+
+def _describe_conv(input_shape: Sequence[IntArg], weight_shape: Sequence[IntArg],
+                   stride: IntTuple, padding: PaddingArg, dilation: IntTuple, groups: IntArg,
+                   padding_mode: PaddingMode, padding_value: RealNumber,
+                   data_format: DataFormat, bias_shape: Sequence[IntArg] | None,
+                   ndim: int | None) -> ConvGeometry:
+    """``describe_conv`` without its memory."""
     check_choice(data_format, "data_format", DATA_FORMATS)
     x_shape = _shape_tuple(input_shape, "input")
     w_shape = _shape_tuple(weight_shape, "weight")

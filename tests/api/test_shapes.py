@@ -132,6 +132,35 @@ def test_output_shape_bad_shapes(x_shape, w_shape, exc, match):
         pyconvx.output_shape(x_shape, w_shape)
 
 
+@pytest.mark.parametrize("valid, invalid, exc, match", [
+    (dict(stride=2), dict(stride=2.0), TypeError, r"stride must be an int, got float 2.0"),
+    (dict(stride=1), dict(stride=True), TypeError, r"stride must be an int, got bool True"),
+    (dict(padding=(1, 1)), dict(padding=(1, 1.0)), TypeError, r"got float 1.0"),
+    (dict(groups=1), dict(groups=np.float64(1)), TypeError, r"groups must be an int"),
+])
+def test_a_remembered_problem_does_not_admit_an_equal_value_of_another_type(
+        valid, invalid, exc, match):
+    """Validated problems are remembered, keyed by value and type: a value equal
+    to a remembered valid one (2.0 == 2, True == 1) is still refused."""
+    x = np.ones((1, 1, 6, 6), np.float32)
+    w = np.ones((1, 1, 3, 3), np.float32)
+    for _ in range(2):
+        pyconvx.conv(x, w, **valid)
+        with pytest.raises(exc, match=match):
+            pyconvx.conv(x, w, **invalid)
+
+
+def test_a_remembered_problem_keeps_the_sign_of_a_zero_padding_value():
+    """``padding_value=-0.0`` and ``0.0`` compare equal: each keeps its own
+    remembered problem, with its own sign."""
+    from pyconvx.shapes import describe_conv
+
+    for value in (0.0, -0.0, 0.0, -0.0):
+        geometry = describe_conv((1, 1, 4), (1, 1, 3), padding=1, padding_mode="constant",
+                                 padding_value=value)
+        assert np.copysign(1.0, geometry.padding_value) == np.copysign(1.0, value)
+
+
 def test_output_shape_product_overflow():
     with pytest.raises(ValueError, match=r"x has \d+ elements, more than 64-bit arithmetic can index"):
         pyconvx.output_shape((2**31, 2**31, 2**31), (1, 2**31, 1))
