@@ -441,7 +441,7 @@ def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int
     # few units: as many as make whole rounds of the threads (of equal work:
     # the engine splits the panels evenly over the blocks), when the panels allow
     units = unit_count(box)
-    if kind != Kind.DEPTHWISE and units * m_blocks < 8 * threads:
+    if kind != Kind.DEPTHWISE and 0 < units * m_blocks < 8 * threads:
         rounds = -(-(units * m_blocks) // threads)
         balanced = -(-(rounds * threads) // units)
         if (balanced * units) % threads == 0 and balanced <= n_panels:

@@ -224,3 +224,30 @@ def test_winograd_plans_an_image_of_billions_of_rows():
                          algorithm="winograd", threads=20, dtype="float64")
         assert p.algorithm == "winograd" and 2 <= p.box[0] < 2**20
         assert p.workspace_bytes < 64 * 2**20
+
+
+@pytest.mark.parametrize("forced", ["auto", "gemm", "row", "fast"])
+@pytest.mark.parametrize("x_shape, w_shape", [
+    ((0, 1, 1048576), (1, 1, 1)),
+    ((0, 3, 5, 5), (4, 3, 3, 3)),
+    ((0, 16, 9, 9, 9), (32, 16, 1, 1, 1)),
+])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_an_empty_batch_plans_no_work_units(x_shape, w_shape, forced, threads):
+    """No images: no work unit, whatever the thread count (the split of the
+    output channels into rounds of the threads has nothing to divide)."""
+    p = pyconvx.plan(x_shape, w_shape, algorithm=forced, threads=threads)
+    assert p.work_units == 0
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 4])
+def test_few_units_make_whole_rounds_of_even_blocks(threads):
+    """One box of one image: the output channels go in blocks of panels split
+    as evenly as they go, as many blocks as make whole rounds of the threads."""
+    p = pyconvx.plan((1, 256, 28, 28), (512, 256, 3, 3), padding=1, threads=threads)
+    fields = p.records[0].fields
+    assert p.work_units % threads == 0
+    panels = [(b + 1) * fields["n_panels"] // fields["m_blocks"]
+              - b * fields["n_panels"] // fields["m_blocks"] for b in range(fields["m_blocks"])]
+    assert max(panels) - min(panels) <= 1
+    assert max(panels) <= fields["panels_per_block"]
