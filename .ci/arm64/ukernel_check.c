@@ -249,6 +249,25 @@ static void report(int ok, const char *set, const char *what, const char *dtype,
         free(dst);                                                                        \
     }                                                                                     \
                                                                                           \
+    static void U##_check_transpose(const char *set, const pcx_##U##_ukernels *ks,       \
+                                    int rows, int cols, int col_step)                     \
+    {                                                                                     \
+        const int src_row = cols * col_step + 1, dst_row = rows + 3;                      \
+        T *src = U##_buffer((size_t)rows * src_row, 0);                                   \
+        T *dst = malloc((size_t)(cols + 1) * dst_row * sizeof(T));                        \
+        int ok = 1;                                                                       \
+        for (int i = 0; i < (cols + 1) * dst_row; ++i)                                    \
+            dst[i] = SENTINEL;                                                            \
+        ks->transpose(src, src_row, col_step, rows, cols, dst, dst_row);                  \
+        for (int j = 0; j < cols + 1; ++j)                                                \
+            for (int i = 0; i < dst_row; ++i)                                             \
+                ok &= dst[j * dst_row + i] ==                                             \
+                      (i < rows && j < cols ? src[i * src_row + j * col_step] : SENTINEL); \
+        report(ok, set, "transpose", #T, rows, cols);                                     \
+        free(src);                                                                        \
+        free(dst);                                                                        \
+    }                                                                                     \
+                                                                                          \
     static void U##_check_set(const char *set, const pcx_##U##_ukernels *ks)              \
     {                                                                                     \
         static const long Ks[] = {0, 1, 2, 7, 64, 129};                                   \
@@ -271,6 +290,10 @@ static void report(int ok, const char *set, const char *what, const char *dtype,
         for (int step = 1; step <= 3; ++step)                                             \
             for (int n = 1; n <= 65; n += 8)                                              \
                 U##_check_gather(set, ks, step, n);                                       \
+        for (int rows = 1; rows <= 40; rows += 13)                                        \
+            for (int cols = 1; cols <= 49; cols += 8)                                     \
+                for (int col_step = 1; col_step <= 2; ++col_step)                         \
+                    U##_check_transpose(set, ks, rows, cols, col_step);                   \
         double probe = ks->fma_probe.run(1000);                                           \
         report(isfinite(probe) && ks->fma_probe.flops_per_iteration > 0, set, "fma_probe", \
                #T, 1000, 0);                                                              \

@@ -117,26 +117,33 @@ cdef inline void row_index(const DirectGeometry *geo, int64_t row, const int64_t
         i -= 1
 
 
-cdef enum:
-    # positions and output channels of a tile of the gemm path's packing
-    PACK_BLOCK = 16
+cdef inline bint grad_rows_follow(const DirectGeometry *geo, const WeightGrad *wg,
+                                  const int64_t *blen) noexcept nogil:
+    """Whether the box's rows lie end to end in grad_output, one position step
+    apart throughout (a box of whole rows of a contiguous grad_output)."""
+    cdef int64_t i
+    for i in range(geo.ndim - 1):
+        if blen[i] > 1 and wg.g_strides[2 + i] != wg.g_strides[3 + i] * blen[i + 1]:
+            return False
+    return True
 
 
 cdef void pack_grad(const DirectGeometry *geo, const WeightGrad *wg, const real *gout,
                     int64_t n, int64_t g, const int64_t *origin, const int64_t *blen,
                     int64_t *o, real *packed) noexcept nogil:
     """The box's grad_output, compact over its positions (C order): positions by
-    padded channels (gemm path) or channels by positions (dot path)."""
+    padded channels (gemm path, transposed by the microkernel set) or channels
+    by positions (dot path)."""
     cdef int64_t D = geo.ndim, last = geo.ndim - 1, rows = 1, row, co, j, i, pos0
     cdef int64_t width = blen[last], step = wg.g_strides[1 + D], cstep = wg.g_strides[1]
-    cdef int64_t co0, co1, j0, j1, cout_pad = wg.cout_pad
-    cdef real tile[PACK_BLOCK * PACK_BLOCK]
     cdef const real *src
     cdef const real *base
-    cdef const real *at
     cdef real *dst
     for i in range(last):
         rows *= blen[i]
+    if wg.gemm and rows > 1 and grad_rows_follow(geo, wg, blen):
+        width *= rows
+        rows = 1
     base = gout + n * wg.g_strides[0] + g * geo.cout_g * wg.g_strides[1]
     for row in range(rows):
         row_index(geo, row, blen, o)
@@ -145,28 +152,12 @@ cdef void pack_grad(const DirectGeometry *geo, const WeightGrad *wg, const real 
             src += (origin[i] + o[i]) * wg.g_strides[2 + i]
         pos0 = row * width
         if wg.gemm:
-            # a transpose in tiles of PACK_BLOCK positions by PACK_BLOCK channels
-            j0 = 0
-            while j0 < width:
-                j1 = j0 + PACK_BLOCK
-                if j1 > width:
-                    j1 = width
-                co0 = 0
-                while co0 < geo.cout_g:
-                    co1 = co0 + PACK_BLOCK
-                    if co1 > geo.cout_g:
-                        co1 = geo.cout_g
-                    # through a tile in registers or L1: the rows of the
-                    # packed panel, 1 KiB or more apart, are written whole
-                    for co in range(co1 - co0):
-                        at = src + (co0 + co) * cstep + j0 * step
-                        for j in range(j1 - j0):
-                            tile[j * PACK_BLOCK + co] = at[j * step]
-                    for j in range(j1 - j0):
-                        memcpy(packed + (pos0 + j0 + j) * cout_pad + co0,
-                               &tile[j * PACK_BLOCK], (co1 - co0) * sizeof(real))
-                    co0 = co1
-                j0 = j1
+            if real is float:
+                wg.ks.f32.transpose(src, cstep, step, geo.cout_g, width,
+                                    packed + pos0 * wg.cout_pad, wg.cout_pad)
+            else:
+                wg.ks.f64.transpose(src, cstep, step, geo.cout_g, width,
+                                    packed + pos0 * wg.cout_pad, wg.cout_pad)
             continue
         for co in range(geo.cout_g):
             dst = packed + co * wg.box_positions + row * wg.row_pitch
@@ -435,7 +426,7 @@ cdef enum:
 
 cdef enum:
     # partial gradients of at most this many values in all are reduced on one thread
-    REDUCE_SERIAL_ELEMS = 1 << 20
+    REDUCE_SERIAL_ELEMS = 1 << 16
 
 
 cdef void reduce_block(const DirectGeometry *geo, const WeightGrad *wg, const real *part,

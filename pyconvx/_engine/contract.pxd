@@ -82,6 +82,12 @@ cdef extern from "ukernels.h" nogil:
                                        float *dst) noexcept nogil
     ctypedef void (*pcx_f64_gather_fn)(const double *src, int64_t step, int64_t n,
                                        double *dst) noexcept nogil
+    ctypedef void (*pcx_f32_transpose_fn)(const float *src, int64_t src_row, int64_t src_col,
+                                          int64_t rows, int64_t cols, float *dst,
+                                          int64_t dst_row) noexcept nogil
+    ctypedef void (*pcx_f64_transpose_fn)(const double *src, int64_t src_row,
+                                          int64_t src_col, int64_t rows, int64_t cols,
+                                          double *dst, int64_t dst_row) noexcept nogil
     ctypedef double (*pcx_fma_probe_fn)(int64_t iterations) noexcept nogil
     ctypedef void (*pcx_f32_taps_fn)(int64_t K, const float *w, const float *const *src,
                                      int64_t n, float *dst) noexcept nogil
@@ -122,6 +128,7 @@ cdef extern from "ukernels.h" nogil:
         pcx_f32_winograd_input_fn winograd_input
         pcx_f32_winograd_output_fn winograd_output
         pcx_f32_gather_fn gather
+        pcx_f32_transpose_fn transpose
         pcx_fma_probe fma_probe
         pcx_f32_taps_fn taps
         pcx_f32_taps4_fn taps4
@@ -132,6 +139,7 @@ cdef extern from "ukernels.h" nogil:
         pcx_f64_winograd_input_fn winograd_input
         pcx_f64_winograd_output_fn winograd_output
         pcx_f64_gather_fn gather
+        pcx_f64_transpose_fn transpose
         pcx_fma_probe fma_probe
         pcx_f64_taps_fn taps
         pcx_f64_taps4_fn taps4

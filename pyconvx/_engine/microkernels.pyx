@@ -231,3 +231,29 @@ def gather(int level, src, int64_t step, int64_t n, dst):
     else:
         ks.f64.gather(<const double *>_ptr(src), step, n, <double *>_ptr(dst))
     return dst
+
+
+def transpose(int level, src, int64_t rows, int64_t cols, dst):
+    """dst[j, i] = src[i, j] for i < rows, j < cols; ``src`` is 2-d with any
+    positive element strides, ``dst`` 2-d with unit column stride."""
+    cdef const pcx_ukernel_set *ks = _set_for(level)
+    dtype = _dtype(src, "src")
+    _writeable(dst, "dst", dtype, 2)
+    if src.ndim != 2 or not src.flags.aligned:
+        raise ValueError(f"src must be a 2-d aligned {dtype} array")
+    cdef int64_t item = dtype.itemsize
+    if (rows < 1 or cols < 1 or src.shape[0] < rows or src.shape[1] < cols
+            or dst.shape[0] < cols or dst.shape[1] < rows
+            or src.strides[0] <= 0 or src.strides[1] <= 0
+            or src.strides[0] % item or src.strides[1] % item):
+        raise ValueError("need rows, cols >= 1, src at least (rows, cols) with positive "
+                         "element strides, dst at least (cols, rows)")
+    cdef int64_t src_row = src.strides[0] // item, src_col = src.strides[1] // item
+    cdef int64_t dst_row = dst.shape[1]
+    if dtype == np.float32:
+        ks.f32.transpose(<const float *>_ptr(src), src_row, src_col, rows, cols,
+                         <float *>_ptr(dst), dst_row)
+    else:
+        ks.f64.transpose(<const double *>_ptr(src), src_row, src_col, rows, cols,
+                         <double *>_ptr(dst), dst_row)
+    return dst

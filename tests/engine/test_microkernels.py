@@ -205,6 +205,29 @@ def test_gather(step, n, level, dtype, rng):
     assert (dst[n:] == 99).all()
 
 
+# ----------------------------------------------------------------------------- transpose
+@pytest.mark.parametrize("rows", [1, 3, 8, 16, 17, 40])
+@pytest.mark.parametrize("cols", [1, 5, 8, 16, 23, 49])
+@pytest.mark.parametrize("col_step", [1, 3])
+def test_transpose(rows, cols, col_step, level, dtype, rng):
+    # src rows wider than read, dst rows wider than written: the sentinels show
+    # every read stays in the (rows, cols) block and every write in its transpose
+    src = rng.standard_normal((rows + 2, (cols + 3) * col_step)).astype(dtype)
+    view = src[:, ::col_step]
+    dst = np.full((cols + 2, rows + 5), 99, dtype=dtype)
+    microkernels.transpose(level, view, rows, cols, dst)
+    np.testing.assert_array_equal(dst[:cols, :rows], view[:rows, :cols].T)
+    assert (dst[cols:] == 99).all() and (dst[:, rows:] == 99).all()
+
+
+def test_transpose_reads_only_its_block(level, dtype):
+    # the block ends where the array ends: a read past it would fault or show
+    src = np.arange(17 * 23, dtype=dtype).reshape(17, 23)
+    dst = np.zeros((23, 17), dtype=dtype)
+    microkernels.transpose(level, src, 17, 23, dst)
+    np.testing.assert_array_equal(dst, src.T)
+
+
 # ----------------------------------------------------------------------------- the checks
 def test_the_test_entry_refuses_reads_outside_its_arrays(rng):
     level = LEVELS[0]

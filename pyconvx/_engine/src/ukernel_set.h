@@ -69,6 +69,7 @@
         .winograd_input = PCX_SYMBOL(T, winograd_input, 2x2_3x3),                    \
         .winograd_output = PCX_SYMBOL(T, winograd_output, 2x2_3x3),                  \
         .gather = PCX_SYMBOL(T, gather, strided),                                    \
+        .transpose = PCX_SYMBOL(T, transpose, blocked),                              \
         .fma_probe = {.flops_per_iteration =                                         \
                           2 * PCX_PROBE_CHAINS * (PCX_VBYTES / (int)sizeof(PCX_##TU##_ELEM)), \
                       .run = PCX_SYMBOL(T, fma_probe, PCX_CAT(PCX_PROBE_CHAINS, chains))}, \

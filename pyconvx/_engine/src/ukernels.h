@@ -91,6 +91,13 @@ typedef void (*pcx_f64_winograd_output_fn)(const double *M, int64_t m_stride, in
 typedef void (*pcx_f32_gather_fn)(const float *src, int64_t step, int64_t n, float *dst);
 typedef void (*pcx_f64_gather_fn)(const double *src, int64_t step, int64_t n, double *dst);
 
+/* dst[j * dst_row + i] = src[i * src_row + j * src_col] for i < rows, j < cols
+ * (the weight gradient's packing of grad_output); touches no other element. */
+typedef void (*pcx_f32_transpose_fn)(const float *src, int64_t src_row, int64_t src_col,
+                                     int64_t rows, int64_t cols, float *dst, int64_t dst_row);
+typedef void (*pcx_f64_transpose_fn)(const double *src, int64_t src_row, int64_t src_col,
+                                     int64_t rows, int64_t cols, double *dst, int64_t dst_row);
+
 /* Tap rows: dst[j] = sum_k w[k] * src[k][j] for j < n, the K taps summed in
  * order 0..K-1 from zero with one fused multiply-add each (src[k] is the
  * input row tap k reads, already shifted to the first output's column).
@@ -135,6 +142,7 @@ typedef struct {
     pcx_f32_winograd_input_fn winograd_input;
     pcx_f32_winograd_output_fn winograd_output;
     pcx_f32_gather_fn gather;
+    pcx_f32_transpose_fn transpose;
     pcx_fma_probe fma_probe;
     pcx_f32_taps_fn taps;
     pcx_f32_taps4_fn taps4;
@@ -146,6 +154,7 @@ typedef struct {
     pcx_f64_winograd_input_fn winograd_input;
     pcx_f64_winograd_output_fn winograd_output;
     pcx_f64_gather_fn gather;
+    pcx_f64_transpose_fn transpose;
     pcx_fma_probe fma_probe;
     pcx_f64_taps_fn taps;
     pcx_f64_taps4_fn taps4;

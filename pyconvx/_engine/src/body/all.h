@@ -6,6 +6,7 @@
 #include "depthwise.h"
 #include "winograd.h"
 #include "gather.h"
+#include "transpose.h"
 #include "taps.h"
 #include "probe.h"
 #include "end.h"
