@@ -757,11 +757,16 @@ def plan_transpose(x: npt.ArrayLike, weight: npt.ArrayLike, stride: IntTuple = 1
 
     Examples
     --------
-    A 4x4 kernel at stride 2: four phases of 2x2 taps each, stacked as the
-    output channels of one convolution.
+    A 4x4 kernel at stride 2: four phases of 2x2 taps each, each a
+    convolution that writes its outputs in place; with fewer than 8 output
+    channels per group they are stacked as the output channels of one
+    convolution instead (the stack fills the microkernel's rows).
 
     >>> import pyconvx
     >>> p = pyconvx.plan_transpose((8, 128, 28, 28), (128, 64, 4, 4), stride=2, padding=1)
+    >>> [phase.plan.geometry.kernel for phase in p.grad_input.phases]
+    [(2, 2), (2, 2), (2, 2), (2, 2)]
+    >>> p = pyconvx.plan_transpose((8, 64, 112, 112), (64, 3, 4, 4), stride=2, padding=1)
     >>> len(p.grad_input.phases), p.grad_input.plan.geometry.kernel
     (4, (2, 2))
     >>> p = pyconvx.plan_transpose((1, 8, 10, 10), (8, 4, 3, 3), stride=2)
