@@ -759,8 +759,8 @@ def plan_transpose(x: npt.ArrayLike, weight: npt.ArrayLike, stride: IntTuple = 1
     --------
     A 4x4 kernel at stride 2: four phases of 2x2 taps each, each a
     convolution that writes its outputs in place; with fewer than 8 output
-    channels per group they are stacked as the output channels of one
-    convolution instead (the stack fills the microkernel's rows).
+    channels per group, or a stride of 4 or more along the last dim, they are
+    stacked as the output channels of one convolution instead.
 
     >>> import pyconvx
     >>> p = pyconvx.plan_transpose((8, 128, 28, 28), (128, 64, 4, 4), stride=2, padding=1)

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._docstrings import docfiller
+from ._engine import backward as backward_engine
 from ._engine import direct
 from ._engine.plan_backward import StackedTransposePlan, TransposePlan, make_transpose_plan
 from ._normalize import as_array, check_memory, compute_array, prod, resolve_threads, result_dtype
@@ -94,29 +95,44 @@ def run_transposed(x: _Array, weight: _Array, bias: _Array | None, target: _Arra
     ``target`` is written by exactly one phase.
     """
     taps = {} if taps is None else taps
+    _gather_taps(weight, [phase.weight_index for phase in plan.phases], taps, plan.threads)
     if isinstance(plan, StackedTransposePlan):
-        return _run_stacked(x, weight, bias, target, plan)
+        return _run_stacked(x, weight, bias, target, plan, taps)
     for phase in plan.phases:
         view = target[(slice(None), slice(None)) + phase.out_index]
         if phase.plan is None or phase.weight_index is None:   # (both None: no tap)
             view[...] = 0 if bias is None else bias.reshape((1, -1) + (1,) * (view.ndim - 2))
             continue
-        key = tuple((s.start, s.stop, s.step) for s in phase.weight_index)
-        if key not in taps:
-            taps[key] = np.ascontiguousarray(
-                weight[(slice(None), slice(None)) + phase.weight_index])
-        direct.run(x, taps[key], bias, view, phase.plan.records)
+        direct.run(x, taps[_taps_key(phase.weight_index)], bias, view, phase.plan.records)
     return target
 
 
+def _taps_key(index: tuple[slice, ...]) -> tuple[tuple[Any, Any, Any], ...]:
+    return tuple((s.start, s.stop, s.step) for s in index)
+
+
+def _gather_taps(weight: _Array, indices: Sequence[tuple[slice, ...] | None], taps: PhaseTaps,
+                 threads: int) -> None:
+    """Add to ``taps`` the contiguous sub-kernel of every index it lacks, all
+    from one pass over ``weight`` (a transposed, possibly rotated view, whose
+    copy one slice at a time would read it once per phase, element by element)."""
+    missing: dict[tuple[tuple[Any, Any, Any], ...], tuple[slice, ...]] = {}
+    for index in indices:
+        if index is not None and _taps_key(index) not in taps:
+            missing[_taps_key(index)] = index
+    if missing:
+        kernels = backward_engine.phase_kernels(weight, tuple(missing.values()), threads)
+        taps.update(zip(missing, kernels))
+
+
 def _run_stacked(x: _Array, weight: _Array, bias: _Array | None, target: _Array,
-                 plan: StackedTransposePlan) -> _Array:
+                 plan: StackedTransposePlan, taps: PhaseTaps) -> _Array:
     """The stacked phases: one forward convolution per block of images into the
     stacked result, then each phase's outputs copied into place."""
     groups = plan.plan.geometry.groups
     per_group = weight.shape[0] // groups
     count = len(plan.phases)
-    subs = [weight[(slice(None), slice(None)) + phase.weight_index].reshape(
+    subs = [taps[_taps_key(phase.weight_index)].reshape(
         (groups, 1, per_group) + weight.shape[1:2] + plan.plan.geometry.kernel)
         for phase in plan.phases]
     stacked_weight = np.ascontiguousarray(np.concatenate(subs, axis=1).reshape(

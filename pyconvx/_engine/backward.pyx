@@ -19,6 +19,9 @@ This module only computes, from plans made in ``plan_backward``:
   goes to the element it copied; a constant border's is dropped).
 * ``bias_grad``: the sum of grad_output over the batch and positions, per
   channel, in a fixed order.
+* ``phase_kernels``: the contiguous sub-kernels of the phases of a
+  transposed convolution (or of an input gradient), gathered from the
+  transposed, possibly rotated weight in one pass.
 
 The GIL is released; OpenMP hands out the steps of the work units
 dynamically (every step writes its own unit's partial, so the bits do not
@@ -764,3 +767,141 @@ def bias_grad(grad_output, out, int64_t threads):
                 channel_sum[float](<const float *>g_data + c * cs, batch, ndim, &shape_v[0],
                                    &strides_v[0], <float *>o_data + c)
     return out
+
+
+cdef enum:
+    # output and input channels of one block of the sub-kernels' gather
+    GATHER_CO_BLOCK = 8
+    GATHER_CI_BLOCK = 32
+
+
+cdef inline void gather_block(const char *base, const int64_t *off, const int64_t *ntaps,
+                              int64_t nphases, char *buf, int64_t slot, int64_t block,
+                              int64_t itemsize) noexcept nogil:
+    """The taps of every phase of one (co, ci) pair (at ``base``) into slot
+    ``slot`` of the block buffer: phase p's run of ``block`` slots comes first
+    (taps of the phases before it, times ``block``)."""
+    cdef int64_t p, t, k = 0
+    cdef char *d
+    for p in range(nphases):
+        d = buf + (k * block + slot * ntaps[p]) * itemsize
+        if itemsize == 4:
+            for t in range(ntaps[p]):
+                (<float *>d)[t] = (<const float *>(base + off[k + t]))[0]
+        else:
+            for t in range(ntaps[p]):
+                (<double *>d)[t] = (<const double *>(base + off[k + t]))[0]
+        k = k + ntaps[p]
+
+
+cdef int gather_kernels(const char *src, int64_t s_co, int64_t s_ci, int64_t cout,
+                        int64_t cin, const int64_t *off, const int64_t *ntaps,
+                        int64_t nphases, char **dst, int64_t itemsize,
+                        int64_t threads) noexcept nogil:
+    """dst[p][(co * cin + ci) * ntaps[p] + t] = the element at src + co * s_co +
+    ci * s_ci + off[first tap of p + t] (byte strides and offsets), every
+    phase p from one read of each (co, ci) pair.  A transposed weight's rows
+    are far apart, so the pairs go by blocks of channels through a buffer
+    that stays in the L1 cache: read along the shorter source stride, written
+    as one run per (phase, output channel).  Returns 1 if the buffers could
+    not be allocated (nothing is then written), else 0."""
+    cdef int64_t co_blocks = (cout + GATHER_CO_BLOCK - 1) // GATHER_CO_BLOCK
+    cdef int64_t b, co0, co1, ci0, ci1, co, ci, p, k, n, total = 0
+    cdef bint co_inner = (s_co if s_co >= 0 else -s_co) < (s_ci if s_ci >= 0 else -s_ci)
+    cdef int64_t block = GATHER_CO_BLOCK * GATHER_CI_BLOCK
+    cdef int64_t buf_bytes
+    cdef char *bufs
+    cdef char *buf
+    for p in range(nphases):
+        total += ntaps[p]
+    buf_bytes = block * total * itemsize
+    bufs = <char *>malloc(threads * buf_bytes)
+    if bufs == NULL:
+        return 1
+    for b in prange(co_blocks, schedule="static", num_threads=threads):
+        buf = bufs + threadid() * buf_bytes
+        co0 = b * GATHER_CO_BLOCK
+        co1 = co0 + GATHER_CO_BLOCK
+        if co1 > cout:
+            co1 = cout
+        ci0 = 0
+        while ci0 < cin:
+            ci1 = ci0 + GATHER_CI_BLOCK
+            if ci1 > cin:
+                ci1 = cin
+            n = ci1 - ci0
+            if co_inner:
+                for ci in range(ci0, ci1):
+                    for co in range(co0, co1):
+                        gather_block(src + co * s_co + ci * s_ci, off, ntaps, nphases,
+                                     buf, (co - co0) * n + ci - ci0, block, itemsize)
+            else:
+                for co in range(co0, co1):
+                    for ci in range(ci0, ci1):
+                        gather_block(src + co * s_co + ci * s_ci, off, ntaps, nphases,
+                                     buf, (co - co0) * n + ci - ci0, block, itemsize)
+            k = 0
+            for p in range(nphases):
+                for co in range(co0, co1):
+                    memcpy(dst[p] + (co * cin + ci0) * ntaps[p] * itemsize,
+                           buf + (k * block + (co - co0) * n * ntaps[p]) * itemsize,
+                           n * ntaps[p] * itemsize)
+                k = k + ntaps[p]
+            ci0 = ci1
+    free(bufs)
+    return 0
+
+
+def phase_kernels(weight, tuple indices, int64_t threads):
+    """The contiguous sub-kernel ``weight[:, :, *index]`` of each index in
+    ``indices`` (a tuple of slices per spatial dim), from one pass over
+    ``weight`` (``(C_out, C_in/groups, *kernel)``, float32 or float64, any
+    strides, e.g. a transposed and rotated view).  A list of arrays."""
+    cdef cnp.ndarray w = weight
+    cdef int64_t D = w.ndim - 2, cout = w.shape[0], cin = w.shape[1]
+    cdef int64_t itemsize = w.itemsize, nphases = len(indices), i
+    if w.dtype not in (np.float32, np.float64) or D < 1 or not w.flags.aligned:
+        raise ValueError("weight must be an aligned float32 or float64 array of >= 3 dims")
+    outs = []
+    offsets = []
+    counts = np.empty(max(nphases, 1), dtype=np.int64)
+    pointers = np.empty(max(nphases, 1), dtype=np.uintp)
+    grids = []
+    for index in indices:
+        if len(index) != D:
+            raise ValueError(f"index {index!r} does not have one slice per spatial dim")
+        ranges = [range(*s.indices(w.shape[2 + j])) for j, s in enumerate(index)]
+        grid = np.zeros([len(r) for r in ranges], dtype=np.int64)
+        for j, r in enumerate(ranges):
+            shape = [1] * D
+            shape[j] = len(r)
+            grid = grid + (np.asarray(r, dtype=np.int64) * w.strides[2 + j]).reshape(shape)
+        grids.append(grid)
+    # one allocation for all of them (each fresh block of a large size costs
+    # its page faults again)
+    block = np.empty(cout * cin * sum(grid.size for grid in grids), dtype=w.dtype)
+    start = 0
+    for i, grid in enumerate(grids):
+        out = block[start:start + cout * cin * grid.size].reshape((cout, cin) + grid.shape)
+        start += cout * cin * grid.size
+        outs.append(out)
+        offsets.append(grid.ravel())
+        counts[i] = grid.size
+        pointers[i] = <uintptr_t>cnp.PyArray_DATA(<cnp.ndarray>out)
+    if nphases == 0 or cout * cin == 0:
+        return outs
+    cdef cnp.ndarray off = np.ascontiguousarray(np.concatenate(offsets), dtype=np.int64)
+    cdef const int64_t *off_p = <const int64_t *>cnp.PyArray_DATA(off)
+    cdef const int64_t *counts_p = <const int64_t *>cnp.PyArray_DATA(<cnp.ndarray>counts)
+    cdef char **dst_p = <char **>cnp.PyArray_DATA(<cnp.ndarray>pointers)
+    cdef const char *src = <const char *>cnp.PyArray_DATA(w)
+    cdef int64_t s_co = w.strides[0], s_ci = w.strides[1]
+    cdef int failed
+    with nogil:
+        failed = gather_kernels(src, s_co, s_ci, cout, cin, off_p, counts_p, nphases, dst_p,
+                                itemsize, threads)
+    if failed:
+        raise MemoryError(f"the sub-kernels' gather could not allocate its "
+                          f"{threads * GATHER_CO_BLOCK * GATHER_CI_BLOCK * int(counts.sum()) * itemsize}"
+                          f"-byte buffers")
+    return outs

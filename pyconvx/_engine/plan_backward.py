@@ -219,15 +219,21 @@ class TransposePlan:
 #: it is interleaved into the output (see ``StackedTransposePlan``).
 STACK_BLOCK_BYTES = 16 * 2**20
 
-#: Phases are stacked only when each has fewer output channels per group than
+#: Phases are stacked when each has fewer output channels per group than
 #: this: a phase alone then leaves most rows of the gemm tile (8 output
-#: channels on AVX-512) empty, and the stack fills them.  With more channels
-#: the separate phases write their outputs in place, with no interleaving copy
-#: and no positions computed outside a phase: 4x4 stride-2 layers, AVX-512,
-#: 2 threads, stacked / separate time: 64->3 at 112x112 N=8 9.4 / 13.9 ms,
-#: 64->8 16.0 / 16.2, 128->64 at 28x28 N=8 11.3 / 9.9, 512->256 at 7x7 N=1
-#: 10.8 / 1.8 (the stack's 8x8 positions per phase and its 1024 channels).
+#: channels on AVX-512) empty, and the stack fills them ...
 STACK_BELOW_CHANNELS = 8
+
+#: ... or when the stride along the last dim is at least this: separate phases
+#: each write 1/stride of every output row, so every cache line of the output
+#: is loaded and written back once per phase, where the stack's interleaving
+#: pass moves it once.  Otherwise the separate phases write their outputs in
+#: place, with no interleaving copy and no positions computed outside a phase.
+#: Measured on AVX-512, 2 threads, stacked / separate time: 4x4 stride-2
+#: layers 64->3 at 112x112 N=8 9.4 / 13.9 ms, 64->8 16.0 / 16.2, 128->64 at
+#: 28x28 N=8 11.9 / 10.6 (the stack's 29x29 positions per phase), 512->256 at
+#: 7x7 N=1 4.5 / 3.2; 1-d 64->32 k16 stride 8 at L=4000 N=4 12.0 / 17.8.
+STACK_FROM_STRIDE = 4
 
 
 @dataclass(frozen=True)
@@ -244,8 +250,9 @@ class StackedPhase:
 @dataclass(frozen=True)
 class StackedTransposePlan:
     """A transposed convolution whose phases all use the same number of taps at
-    the same shift, with few output channels per group (STACK_BELOW_CHANNELS):
-    one convolution of the forward engine computes every
+    the same shift, with few output channels per group or a large stride
+    along the last dim (STACK_BELOW_CHANNELS, STACK_FROM_STRIDE): one
+    convolution of the forward engine computes every
     phase at once (the phases' sub-kernels stacked as output channels, so
     each band serves them all), in blocks of images of at most
     STACK_BLOCK_BYTES of stacked result, which is then interleaved into the
@@ -395,7 +402,8 @@ def plan_transpose_phases(*, batch: int, in_channels: int, out_channels: int, gr
     dtype = np.dtype(dtype)
     per_dim = [phase_dims(size, k, s, d, c, length) for size, k, s, d, c, length
                in zip(in_spatial, kernel, stride, dilation, crop, out_spatial)]
-    stack = batch > 0 and out_channels // groups < STACK_BELOW_CHANNELS
+    stack = batch > 0 and (out_channels // groups < STACK_BELOW_CHANNELS
+                           or stride[-1] >= STACK_FROM_STRIDE)
     used = _stackable(per_dim) if stack else None
     if used is not None:
         return _stacked_plan(used, batch=batch, in_channels=in_channels,

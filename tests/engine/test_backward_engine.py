@@ -167,6 +167,33 @@ def test_phases_partition_the_output():
         assert sorted(covered) == list(range(length))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, indices", [
+    ((512, 37, 4, 4), [(slice(a, None, 2), slice(b, None, 2)) for a in (0, 1) for b in (0, 1)]),
+    ((9, 70, 3, 3), [(slice(0, None, 2), slice(1, None, 2)), (slice(1, 2), slice(None))]),
+    ((3, 5, 16), [(slice(j, None, 8),) for j in range(8)]),
+    ((6, 4, 3, 2, 5), [(slice(None), slice(1, None), slice(0, None, 3))]),
+    ((0, 4, 3), [(slice(None),)]),
+])
+@pytest.mark.parametrize("view", ["contiguous", "transposed", "rotated"])
+def test_phase_kernels_are_the_sliced_sub_kernels(dtype, shape, indices, view):
+    rng = np.random.default_rng(3)
+    # the (C_out, C_in, *kernel) weight as a transposed convolution sees it:
+    # a swapped (and possibly rotated) view of (C_in, C_out, *kernel)
+    base = rng.standard_normal((shape[1], shape[0]) + shape[2:]).astype(dtype)
+    weight = {"contiguous": np.ascontiguousarray(base.swapaxes(0, 1)),
+              "transposed": base.swapaxes(0, 1),
+              "rotated": base.swapaxes(0, 1)[(Ellipsis,) + (slice(None, None, -1),)
+                                             * (len(shape) - 2)]}[view]
+    for threads in (1, 2):
+        kernels = backward.phase_kernels(weight, tuple(indices), threads)
+        assert len(kernels) == len(indices)
+        for kernel, index in zip(kernels, indices):
+            expected = weight[(slice(None), slice(None)) + index]
+            assert kernel.flags.c_contiguous and kernel.dtype == dtype
+            assert_bitwise_equal(kernel, expected)
+
+
 def test_engine_refuses_arrays_that_do_not_match_the_plan():
     x = np.ones((2, 4, 10))
     geometry = describe_conv(x.shape, (3, 4, 3))
