@@ -278,6 +278,12 @@ static void report(int ok, const char *set, const char *what, const char *dtype,
         for (int i = 0; i < 6; ++i) {                                                     \
             U##_check_tile(set, "gemm", &ks->gemm, Ks[i]);                                \
             U##_check_tile(set, "row", &ks->row, Ks[i]);                                  \
+            for (int v = 1; v <= 2; ++v) {                                                \
+                const pcx_##U##_tile_ukernel narrow = {ks->gemm_narrow.mr,                \
+                                                       v * ks->gemm_narrow.vl,            \
+                                                       ks->gemm_narrow.run[v - 1]};       \
+                U##_check_tile(set, "gemm_narrow", &narrow, Ks[i]);                       \
+            }                                                                             \
         }                                                                                 \
         for (int i = 0; i < 5; ++i)                                                       \
             U##_check_rowblock(set, &ks->rowblock, kernels[i][0], kernels[i][1]);         \

@@ -106,6 +106,12 @@ cdef extern from "ukernels.h" nogil:
     ctypedef struct pcx_f64_tile_ukernel:
         int mr, nr
         pcx_f64_tile_fn run
+    ctypedef struct pcx_f32_narrow_ukernel:
+        int mr, vl
+        pcx_f32_tile_fn run[2]
+    ctypedef struct pcx_f64_narrow_ukernel:
+        int mr, vl
+        pcx_f64_tile_fn run[2]
     ctypedef struct pcx_f32_rowblock_ukernel:
         int mb, nr
         pcx_f32_rowblock_fn run
@@ -123,6 +129,7 @@ cdef extern from "ukernels.h" nogil:
         pcx_fma_probe_fn run
     ctypedef struct pcx_f32_ukernels:
         pcx_f32_tile_ukernel gemm, row
+        pcx_f32_narrow_ukernel gemm_narrow
         pcx_f32_rowblock_ukernel rowblock
         pcx_f32_dwconv_ukernel depthwise
         pcx_f32_winograd_input_fn winograd_input
@@ -134,6 +141,7 @@ cdef extern from "ukernels.h" nogil:
         pcx_f32_taps4_fn taps4
     ctypedef struct pcx_f64_ukernels:
         pcx_f64_tile_ukernel gemm, row
+        pcx_f64_narrow_ukernel gemm_narrow
         pcx_f64_rowblock_ukernel rowblock
         pcx_f64_dwconv_ukernel depthwise
         pcx_f64_winograd_input_fn winograd_input

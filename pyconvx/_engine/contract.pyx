@@ -63,12 +63,16 @@ def ukernel_set_tiles(int level):
         "name": ks.name.decode("ascii"),
         "float32": {
             "gemm": (ks.f32.gemm.mr, ks.f32.gemm.nr),
+            "gemm_narrow1": (ks.f32.gemm_narrow.mr, ks.f32.gemm_narrow.vl),
+            "gemm_narrow2": (ks.f32.gemm_narrow.mr, 2 * ks.f32.gemm_narrow.vl),
             "row": (ks.f32.row.mr, ks.f32.row.nr),
             "rowblock": (ks.f32.rowblock.mb, ks.f32.rowblock.nr),
             "depthwise": (ks.f32.depthwise.mb, ks.f32.depthwise.vl),
         },
         "float64": {
             "gemm": (ks.f64.gemm.mr, ks.f64.gemm.nr),
+            "gemm_narrow1": (ks.f64.gemm_narrow.mr, ks.f64.gemm_narrow.vl),
+            "gemm_narrow2": (ks.f64.gemm_narrow.mr, 2 * ks.f64.gemm_narrow.vl),
             "row": (ks.f64.row.mr, ks.f64.row.nr),
             "rowblock": (ks.f64.rowblock.mb, ks.f64.rowblock.nr),
             "depthwise": (ks.f64.depthwise.mb, ks.f64.depthwise.vl),

@@ -173,6 +173,16 @@ cdef inline void run_tile(const pcx_ukernel_set *ks, Kind kind, int64_t K, const
             ks.f64.gemm.run(K, A, lda, B, off, C, ldc, bias, load_c)
 
 
+cdef inline void run_narrow(const pcx_ukernel_set *ks, int64_t nv, int64_t K, const real *A,
+                            int64_t lda, const real *B, const int64_t *off, real *C,
+                            int64_t ldc, const real *bias, int64_t load_c) noexcept nogil:
+    """The gemm tile's variant ``nv`` vectors wide (the same bits per column)."""
+    if real is float:
+        ks.f32.gemm_narrow.run[nv - 1](K, A, lda, B, off, C, ldc, bias, load_c)
+    else:
+        ks.f64.gemm_narrow.run[nv - 1](K, A, lda, B, off, C, ldc, bias, load_c)
+
+
 cdef void store_plane(const DirectGeometry *geo, const real *stage, int64_t rows,
                       int64_t cols, real *dst) noexcept nogil:
     """Copy a rows x cols box written contiguously in ``stage`` to ``dst`` with the
@@ -528,8 +538,9 @@ cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64
     block's sums).  In place (``tail`` not NULL) ``band`` is x itself, and a
     tile reaching past the box reads a zero-padded copy in ``tail`` instead.
     """
-    cdef int64_t i, t, q0, q_end, k0, klen, direct, rows
+    cdef int64_t i, t, q0, q_end, k0, klen, direct, rows, width, nv
     cdef int64_t mr = geo.mr, nr = geo.nr, K = geo.K, lda = geo.lda
+    cdef int64_t vl = ks.f32.gemm_narrow.vl if real is float else ks.f64.gemm_narrow.vl
     cdef int64_t channel = geo.out_strides[1]
     cdef real *target
     cdef const real *a
@@ -559,6 +570,13 @@ cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64
                 memset(tail + i * nr + q_end - q0, 0, (q0 + nr - q_end) * sizeof(real))
             b = tail
             off = geo.off_tail
+        # a last tile of few positions runs on a narrower variant (scratch tiles only)
+        nv = 0
+        if geo.kind == GEMM and direct < 0:
+            width = (q_end if q_end < q0 + nr else q0 + nr) - q0
+            nv = (width + vl - 1) // vl
+            if nv * vl >= nr or nv > 2:
+                nv = 0
         if geo.accumulate:   # the scratch tiles start from the output's current sums
             for i in range(p, p_end):
                 rows = geo.cout_g - i * mr
@@ -586,8 +604,12 @@ cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64
                     a = w + (g * geo.cout_g + i * mr) * lda + k0
                 else:            # the zero-padded copy of a short last panel
                     a = packed + g * mr * K + k0
-                run_tile(ks, geo.kind, klen, a, lda if rows >= mr else K, b, off + k0, target,
-                         ldc, bias_rows, k0 > 0 or geo.accumulate)
+                if nv:
+                    run_narrow(ks, nv, klen, a, lda if rows >= mr else K, b, off + k0, target,
+                               ldc, bias_rows, k0 > 0 or geo.accumulate)
+                else:
+                    run_tile(ks, geo.kind, klen, a, lda if rows >= mr else K, b, off + k0,
+                             target, ldc, bias_rows, k0 > 0 or geo.accumulate)
             k0 += klen
             if k0 >= K:
                 break

@@ -14,6 +14,8 @@ import pytest
 
 from pyconvx._engine import dispatch, microkernels
 
+from _reference import assert_bitwise_equal
+
 LEVELS = [dispatch.LEVEL_NAMES.index(name) for name in dispatch.available_levels()]
 LEVEL_IDS = [dispatch.LEVEL_NAMES[level] for level in LEVELS]
 DTYPES = [np.float32, np.float64]
@@ -41,7 +43,10 @@ def test_every_compiled_level_is_tested():
 
 
 # ----------------------------------------------------------------------------- tiles
-@pytest.mark.parametrize("name", ["gemm", "row"])
+TILES = ["gemm", "row", "gemm_narrow1", "gemm_narrow2"]
+
+
+@pytest.mark.parametrize("name", TILES)
 @pytest.mark.parametrize("K", [0, 1, 2, 7, 64, 129])
 def test_tile_exact(name, K, level, dtype, rng):
     mr, nr = microkernels.tiles(level)[np.dtype(dtype).name][name]
@@ -61,7 +66,7 @@ def test_tile_exact(name, K, level, dtype, rng):
     np.testing.assert_array_equal(C2[:, :nr], (expected - bias[:, None]).astype(dtype))
 
 
-@pytest.mark.parametrize("name", ["gemm", "row"])
+@pytest.mark.parametrize("name", TILES)
 def test_tile_reduction_in_blocks_has_the_bits_of_one_pass(name, level, dtype, rng):
     """load_c continues from C: the engine splits long reductions into L1-sized
     blocks, the bias added by the last one; the bits must be those of one pass."""
@@ -85,6 +90,28 @@ def test_tile_reduction_in_blocks_has_the_bits_of_one_pass(name, level, dtype, r
     bound = (K + 1) * np.finfo(dtype).eps * (np.abs(A).astype(np.float64)
                                             @ np.abs(B[off[:, None] + np.arange(nr)]) + 1)
     assert (np.abs(whole - exact - bias[:, None]) <= bound).all()
+
+
+@pytest.mark.parametrize("narrow", ["gemm_narrow1", "gemm_narrow2"])
+def test_narrow_tiles_have_the_bits_of_the_gemm_tile(narrow, level, dtype, rng):
+    """The engine runs a last, partial tile on a narrow variant: every column
+    it computes must have the bits the full tile gives it."""
+    tiles = microkernels.tiles(level)[np.dtype(dtype).name]
+    mr, nr = tiles["gemm"]
+    width = tiles[narrow][1]
+    assert tiles[narrow][0] == mr and width <= 2 * nr
+    K = 200
+    A = rng.standard_normal((mr, K)).astype(dtype)
+    B = rng.standard_normal(K + max(nr, width) + 3).astype(dtype)
+    off = rng.permutation(K).astype(np.int64)
+    bias = rng.standard_normal(mr).astype(dtype)
+    full = np.empty((mr, max(nr, width)), dtype=dtype)
+    microkernels.tile("gemm", level, A, B, off, full, bias)
+    part = np.full((mr, max(nr, width) + 2), 99, dtype=dtype)
+    microkernels.tile(narrow, level, A, B, off, part, bias)
+    columns = min(nr, width)
+    assert_bitwise_equal(part[:, :columns], full[:, :columns])
+    assert (part[:, width:] == 99).all(), "wrote past the narrow tile"
 
 
 # ----------------------------------------------------------------------------- rowblock

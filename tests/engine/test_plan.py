@@ -105,10 +105,10 @@ def test_forced_winograd_refuses_channels_beyond_its_box_and_says_so():
     """Winograd transforms every input channel of a box at once: so many channels
     that its smallest box is over the scratch limit are beyond its reach, said in
     those words ('auto' computes the problem, its reduction in blocks)."""
-    shape = ((1, 70_000, 6, 6), (1, 70_000, 3, 3))
+    shape = ((1, 300_000, 6, 6), (1, 300_000, 3, 3))
     with pytest.raises(ValueError, match=r"algorithm='winograd' cannot take this problem: its "
                        r"smallest box, one GEMM tile of 2x2 tiles with the transforms of "
-                       r"all 70000 input and 1 output channels"):
+                       r"all 300000 input and 1 output channels"):
         pyconvx.plan(*shape, algorithm="winograd")
     assert pyconvx.plan(*shape).algorithm == "direct"
 

@@ -4,6 +4,7 @@
  *   PCX_ISA             the set's name, appended to every symbol
  *   PCX_VBYTES          vector width in bytes (64, 32 or 16)
  *   PCX_<T>_GEMM_MR, PCX_<T>_GEMM_NR        the gemm tile, per dtype T (F32, F64)
+ *   PCX_<T>_NARROW_NR1, PCX_<T>_NARROW_NR2  one and two vectors (its narrow variants)
  *   PCX_<T>_ROW_NR                          the row tile (one output row)
  *   PCX_<T>_ROWBLOCK_MB, PCX_<T>_ROWBLOCK_NR
  *   PCX_<T>_DW_MB                           depthwise rows per pass
@@ -58,6 +59,11 @@
     {                                                                                \
         .gemm = {.mr = PCX_##TU##_GEMM_MR, .nr = PCX_##TU##_GEMM_NR,                 \
                  .run = PCX_SYMBOL(T, gemm, PCX_TILE(PCX_##TU##_GEMM_MR, PCX_##TU##_GEMM_NR))}, \
+        .gemm_narrow = {.mr = PCX_##TU##_GEMM_MR, .vl = PCX_##TU##_NARROW_NR1,         \
+                        .run = {PCX_SYMBOL(T, gemm_narrow,                            \
+                                           PCX_TILE(PCX_##TU##_GEMM_MR, PCX_##TU##_NARROW_NR1)), \
+                                PCX_SYMBOL(T, gemm_narrow,                            \
+                                           PCX_TILE(PCX_##TU##_GEMM_MR, PCX_##TU##_NARROW_NR2))}}, \
         .row = {.mr = 1, .nr = PCX_##TU##_ROW_NR,                                    \
                 .run = PCX_SYMBOL(T, row, PCX_TILE(1, PCX_##TU##_ROW_NR))},           \
         .rowblock = {.mb = PCX_##TU##_ROWBLOCK_MB, .nr = PCX_##TU##_ROWBLOCK_NR,     \

@@ -125,6 +125,9 @@ typedef double (*pcx_fma_probe_fn)(int64_t iterations);
 /* A tile microkernel and its register tile (MR x NR elements). */
 typedef struct { int mr, nr; pcx_f32_tile_fn run; } pcx_f32_tile_ukernel;
 typedef struct { int mr, nr; pcx_f64_tile_fn run; } pcx_f64_tile_ukernel;
+/* The gemm tile's narrow variants: run[v - 1] is MR x v*VL (v = 1, 2). */
+typedef struct { int mr, vl; pcx_f32_tile_fn run[2]; } pcx_f32_narrow_ukernel;
+typedef struct { int mr, vl; pcx_f64_tile_fn run[2]; } pcx_f64_narrow_ukernel;
 /* The row-blocked filter: MB output rows x NR columns. */
 typedef struct { int mb, nr; pcx_f32_rowblock_fn run; } pcx_f32_rowblock_ukernel;
 typedef struct { int mb, nr; pcx_f64_rowblock_fn run; } pcx_f64_rowblock_ukernel;
@@ -137,6 +140,7 @@ typedef struct { int64_t flops_per_iteration; pcx_fma_probe_fn run; } pcx_fma_pr
 /* Every microkernel of one element type. */
 typedef struct {
     pcx_f32_tile_ukernel gemm, row;
+    pcx_f32_narrow_ukernel gemm_narrow;
     pcx_f32_rowblock_ukernel rowblock;
     pcx_f32_dwconv_ukernel depthwise;
     pcx_f32_winograd_input_fn winograd_input;
@@ -149,6 +153,7 @@ typedef struct {
 } pcx_f32_ukernels;
 typedef struct {
     pcx_f64_tile_ukernel gemm, row;
+    pcx_f64_narrow_ukernel gemm_narrow;
     pcx_f64_rowblock_ukernel rowblock;
     pcx_f64_dwconv_ukernel depthwise;
     pcx_f64_winograd_input_fn winograd_input;

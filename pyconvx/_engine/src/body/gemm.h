@@ -46,4 +46,12 @@
 PCX_DEFINE_TILE(PCX_UKERNEL(gemm, PCX_TILE(PCX_CFG(GEMM_MR), PCX_CFG(GEMM_NR))),
                 PCX_CFG(GEMM_MR), (PCX_CFG(GEMM_NR) / PCX_VL))
 PCX_DEFINE_TILE(PCX_UKERNEL(row, PCX_TILE(1, PCX_CFG(ROW_NR))), 1, (PCX_CFG(ROW_NR) / PCX_VL))
+/* The gemm tile's narrow variants, one and two vectors wide, for the last tile
+ * of a run of positions that leaves most of a full tile empty (49 positions on
+ * 24-wide tiles: 24 + 24 + 1).  Column for column the same sums as the gemm
+ * tile, so which one computes an output never changes its bits. */
+PCX_DEFINE_TILE(PCX_UKERNEL(gemm_narrow, PCX_TILE(PCX_CFG(GEMM_MR), PCX_CFG(NARROW_NR1))),
+                PCX_CFG(GEMM_MR), 1)
+PCX_DEFINE_TILE(PCX_UKERNEL(gemm_narrow, PCX_TILE(PCX_CFG(GEMM_MR), PCX_CFG(NARROW_NR2))),
+                PCX_CFG(GEMM_MR), 2)
 #undef PCX_DEFINE_TILE

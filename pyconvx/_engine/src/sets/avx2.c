@@ -22,4 +22,9 @@
 #define PCX_F64_DW_MB 4
 /* 16 ymm registers: 12 chains and the two constants (16 chains would spill) */
 #define PCX_PROBE_CHAINS 12
+/* one and two vectors: the widths of the gemm tile's narrow variants */
+#define PCX_F32_NARROW_NR1 8
+#define PCX_F32_NARROW_NR2 16
+#define PCX_F64_NARROW_NR1 4
+#define PCX_F64_NARROW_NR2 8
 #include "../ukernel_set.h"
