@@ -4,9 +4,10 @@ This module only computes, from plans made in ``plan_backward``:
 
 * ``weight_grad``: the gradient of a convolution with respect to its weight.
   Work units are (group, chunk of (image, box) items); each builds the band
-  of its items with the forward engine's band builder (``stage.build_band``,
-  every padding mode), packs the box's grad_output (the dot path reads
-  contiguous rows in place) and sums the products row by row into its own
+  of its items with the forward engine's band builder (``stage``: its
+  tables once per box, then the copy; every padding mode), packs the box's
+  grad_output (the dot path reads contiguous rows in place, the next
+  image's blocks prefetched) and sums the products row by row into its own
   partial gradient, with the engine's gemm microkernel (``gemm`` path) or a
   16-lane dot product (``dot`` path); the partials are then added in chunk
   order.  Every weight's sum runs in one fixed order:
@@ -39,7 +40,7 @@ import numpy as np
 
 from pyconvx._engine.chunks cimport signal_pending
 from pyconvx._engine.contract cimport DirectGeometry, DirectPlan, pcx_ukernel_set, real
-from pyconvx._engine.stage cimport build_band
+from pyconvx._engine.stage cimport build_tables, copy_band
 
 cnp.import_array()
 
@@ -374,6 +375,50 @@ cdef void prepare_scratch(const DirectGeometry *geo, const WeightGrad *wg, real 
         boff[i] = i * wg.cout_pad
 
 
+cdef extern from *:
+    """
+    #define PCX_PREFETCH(p) __builtin_prefetch((const void *)(p))
+    """
+    void PCX_PREFETCH(const void *p) noexcept nogil
+
+
+cdef enum:
+    # an item's x and grad_output blocks of one group of at most this many
+    # bytes are prefetched while the item before it is summed (measured: 28x28
+    # and 14x14 planes gain 6-9%, 56x56 and larger lose as much)
+    PREFETCH_BYTES = 4096
+
+
+cdef inline void prefetch_block(const char *start, int64_t nbytes) noexcept nogil:
+    cdef int64_t b
+    if nbytes > PREFETCH_BYTES:
+        return
+    b = 0
+    while b < nbytes:
+        PCX_PREFETCH(start + b)
+        b += 64
+
+
+cdef inline void prefetch_item(const DirectGeometry *geo, const WeightGrad *wg, const real *x,
+                               const real *gout, int64_t n, int64_t g) noexcept nogil:
+    """Start loading image ``n``'s channels of group ``g`` of x and grad_output
+    when each is one contiguous block (an item of a channel or a few: the
+    next unit's reads would otherwise each wait on memory, one stream at a
+    time)."""
+    cdef int64_t i, plane_x = 1, plane_g = 1
+    for i in range(geo.ndim):
+        plane_x *= geo.in_size[i]
+        plane_g *= geo.out_size[i]
+    if geo.x_strides[1] == plane_x and geo.x_strides[2 + geo.ndim - 1] == 1:
+        prefetch_block(<const char *>(x + n * geo.x_strides[0]
+                                      + g * geo.x_channels_per_group * geo.x_strides[1]),
+                       geo.x_channels_per_group * plane_x * sizeof(real))
+    if wg.g_direct and wg.g_strides[1] == plane_g:
+        prefetch_block(<const char *>(gout + n * wg.g_strides[0]
+                                      + g * geo.cout_g * wg.g_strides[1]),
+                       geo.cout_g * plane_g * sizeof(real))
+
+
 cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int64_t step,
                            const real *x, const real *gout, real *partials,
                            char *scratch) noexcept nogil:
@@ -383,7 +428,7 @@ cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int6
     cdef int64_t u = step % units, round_number = step // units
     cdef int64_t g = u // wg.chunks, r = u % wg.chunks
     cdef int64_t first = r * wg.items // wg.chunks, stop = (r + 1) * wg.items // wg.chunks
-    cdef int64_t item, n, b, i
+    cdef int64_t item, n, b, i, tables_box = -1
     cdef real *band = <real *>(scratch + geo.scratch.band)
     cdef int64_t *index = <int64_t *>(scratch + geo.scratch.index)
     cdef int64_t *origin = index + geo.scratch.origin
@@ -404,13 +449,20 @@ cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int6
     for item in range(first, stop):
         n = item // geo.box_count
         b = item % geo.box_count
+        if not wg.gemm and b == geo.box_count - 1 and item + 1 < stop:
+            # the dot path (few channels a group) reads little per item:
+            # the next image's blocks are loaded while this one is summed
+            prefetch_item(geo, wg, x, gout, n + 1, g)
         box_origin(geo, b, origin, blen)
         if geo.inplace:   # pointwise: the rows of x are the band
             src = x + n * geo.x_strides[0] + g * geo.x_channels_per_group * geo.x_strides[1]
             for i in range(geo.ndim):
                 src += origin[i] * geo.x_strides[2 + i]
         else:
-            build_band(geo, x, n, g, band, index)
+            if b != tables_box:   # the band's tables depend on the box alone
+                build_tables(geo, index)
+                tables_box = b
+            copy_band(geo, x, n, g, band, index)
             src = band
         if not wg.gemm:
             gbox = direct_rows(geo, wg, gout, n, g, origin, blen)

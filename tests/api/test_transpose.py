@@ -131,6 +131,42 @@ def test_audio_decoder_and_unbatched():
     assert_bitwise_equal(pyconvx.conv_transpose1d(x[0], w, stride=8, padding=4), y[0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case, stacked", [
+    # 8+ output channels per group at a small stride: each phase in place
+    (dict(x=(3, 12, 7, 6), w=(12, 9, 4, 4), stride=2, padding=1), False),
+    (dict(x=(2, 8, 5, 6), w=(8, 8, 3, 2), stride=(3, 2), padding=(1, 0), groups=2), False),
+    # few output channels per group, or a last-dim stride of 4 or more: stacked
+    (dict(x=(3, 12, 7, 6), w=(12, 5, 4, 4), stride=2, padding=1), True),
+    (dict(x=(2, 16, 40), w=(16, 10, 16), stride=8, padding=4), True),
+    (dict(x=(2, 6, 5, 9), w=(6, 8, 2, 8), stride=(2, 4)), True),
+])
+def test_phases_in_place_or_stacked_give_the_reference(case, stacked, dtype):
+    """The planner stacks the phases or runs them in place by the channels and
+    the stride; both give the reference, with bits that do not depend on the
+    thread count, and so does the input gradient that runs the same phases."""
+    case = dict(case)
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(case.pop("x")).astype(dtype)
+    w = rng.standard_normal(case.pop("w")).astype(dtype)
+    bias = rng.standard_normal(w.shape[1] * case.get("groups", 1)).astype(dtype)
+    plan = pyconvx.plan_transpose(x, w, **case).grad_input
+    assert hasattr(plan, "stacked_shape") == stacked
+    got = pyconvx.conv_transpose(x, w, bias, threads=1, **case)
+    tolerance = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, conv_transpose_reference(x, w, bias, **case),
+                               atol=tolerance * np.sqrt(w.shape[0] * np.prod(w.shape[2:])))
+    for threads in (2, 3):
+        assert_bitwise_equal(pyconvx.conv_transpose(x, w, bias, threads=threads, **case), got)
+    # the input gradient of the forward convolution whose adjoint this is
+    # (from got's shape to x's, with the same weight): its grad_output is x-shaped
+    g = rng.standard_normal(x.shape).astype(dtype)
+    grad_input = pyconvx.conv_grad_input(got.shape, w, g, **case)
+    np.testing.assert_allclose(
+        grad_input, conv_grads_reference(np.zeros(got.shape), w, g, **case)[0],
+        atol=tolerance * np.sqrt(w.shape[0] * np.prod(w.shape[2:])))
+
+
 def test_transposed_sizes():
     assert pyconvx.output_size(28, 4, stride=2, padding=1, transposed=True) == 56
     assert pyconvx.output_size(7, 3, stride=2, padding=(1, 0), transposed=True,
