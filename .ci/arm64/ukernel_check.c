@@ -284,6 +284,9 @@ static void report(int ok, const char *set, const char *what, const char *dtype,
                                                        ks->gemm_narrow.run[v - 1]};       \
                 U##_check_tile(set, "gemm_narrow", &narrow, Ks[i]);                       \
             }                                                                             \
+            const pcx_##U##_tile_ukernel tall = {2 * ks->gemm_narrow.mr,                  \
+                                                 ks->gemm_narrow.vl, ks->gemm_narrow.tall}; \
+            U##_check_tile(set, "gemm_tall", &tall, Ks[i]);                               \
         }                                                                                 \
         for (int i = 0; i < 5; ++i)                                                       \
             U##_check_rowblock(set, &ks->rowblock, kernels[i][0], kernels[i][1]);         \

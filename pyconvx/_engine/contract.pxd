@@ -109,9 +109,11 @@ cdef extern from "ukernels.h" nogil:
     ctypedef struct pcx_f32_narrow_ukernel:
         int mr, vl
         pcx_f32_tile_fn run[2]
+        pcx_f32_tile_fn tall
     ctypedef struct pcx_f64_narrow_ukernel:
         int mr, vl
         pcx_f64_tile_fn run[2]
+        pcx_f64_tile_fn tall
     ctypedef struct pcx_f32_rowblock_ukernel:
         int mb, nr
         pcx_f32_rowblock_fn run

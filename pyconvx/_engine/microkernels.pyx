@@ -75,7 +75,7 @@ def tiles(int level):
 
 def tile(str name, int level, A, B, off, C, bias=None, bint load_c=False):
     """C[:MR, :NR] = A @ B[off[k] + j] (+ C if load_c) (+ bias): the "gemm" or "row"
-    tile, or the gemm tile's narrow variants "gemm_narrow1" / "gemm_narrow2".
+    tile, or the gemm tile's narrow variants "gemm_narrow1" / "gemm_narrow2" / "gemm_tall".
 
     ``A``: (MR, K) weights; ``B``: 1-d values; ``off``: (K,) int64 offsets into
     B; ``C``: (MR, ldc) with ldc >= NR; ``bias``: (MR,) or None.
@@ -85,9 +85,9 @@ def tile(str name, int level, A, B, off, C, bias=None, bint load_c=False):
     cdef pcx_f64_tile_fn run_f64
     dtype = _dtype(A, "A")
     is_f32 = dtype == np.float32
-    if name not in ("gemm", "row", "gemm_narrow1", "gemm_narrow2"):
-        raise ValueError(f"name must be 'gemm', 'row', 'gemm_narrow1' or 'gemm_narrow2', "
-                         f"got {name!r}")
+    if name not in ("gemm", "row", "gemm_narrow1", "gemm_narrow2", "gemm_tall"):
+        raise ValueError(f"name must be 'gemm', 'row', 'gemm_narrow1', 'gemm_narrow2' or "
+                         f"'gemm_tall', got {name!r}")
     tile_shape = tiles(level)[dtype.name][name]
     mr, nr = tile_shape
     _array(A, "A", dtype, 2)
@@ -107,6 +107,8 @@ def tile(str name, int level, A, B, off, C, bias=None, bint load_c=False):
             run_f32 = ks.f32.gemm.run
         elif name == "row":
             run_f32 = ks.f32.row.run
+        elif name == "gemm_tall":
+            run_f32 = ks.f32.gemm_narrow.tall
         else:
             run_f32 = ks.f32.gemm_narrow.run[1 if name == "gemm_narrow2" else 0]
         run_f32(K, <const float *>_ptr(A), lda, <const float *>_ptr(B),
@@ -117,6 +119,8 @@ def tile(str name, int level, A, B, off, C, bias=None, bint load_c=False):
             run_f64 = ks.f64.gemm.run
         elif name == "row":
             run_f64 = ks.f64.row.run
+        elif name == "gemm_tall":
+            run_f64 = ks.f64.gemm_narrow.tall
         else:
             run_f64 = ks.f64.gemm_narrow.run[1 if name == "gemm_narrow2" else 0]
         run_f64(K, <const double *>_ptr(A), lda, <const double *>_ptr(B),

@@ -43,7 +43,7 @@ def test_every_compiled_level_is_tested():
 
 
 # ----------------------------------------------------------------------------- tiles
-TILES = ["gemm", "row", "gemm_narrow1", "gemm_narrow2"]
+TILES = ["gemm", "row", "gemm_narrow1", "gemm_narrow2", "gemm_tall"]
 
 
 @pytest.mark.parametrize("name", TILES)
@@ -92,22 +92,25 @@ def test_tile_reduction_in_blocks_has_the_bits_of_one_pass(name, level, dtype, r
     assert (np.abs(whole - exact - bias[:, None]) <= bound).all()
 
 
-@pytest.mark.parametrize("narrow", ["gemm_narrow1", "gemm_narrow2"])
+@pytest.mark.parametrize("narrow", ["gemm_narrow1", "gemm_narrow2", "gemm_tall"])
 def test_narrow_tiles_have_the_bits_of_the_gemm_tile(narrow, level, dtype, rng):
-    """The engine runs a last, partial tile on a narrow variant: every column
-    it computes must have the bits the full tile gives it."""
+    """The engine runs a last, partial tile on a narrow variant (the tall one
+    over two panels at once): every output it computes must have the bits
+    the full tile gives it."""
     tiles = microkernels.tiles(level)[np.dtype(dtype).name]
     mr, nr = tiles["gemm"]
-    width = tiles[narrow][1]
-    assert tiles[narrow][0] == mr and width <= 2 * nr
+    rows, width = tiles[narrow]
+    assert rows in (mr, 2 * mr) and width <= 2 * nr
     K = 200
-    A = rng.standard_normal((mr, K)).astype(dtype)
+    A = rng.standard_normal((rows, K)).astype(dtype)
     B = rng.standard_normal(K + max(nr, width) + 3).astype(dtype)
     off = rng.permutation(K).astype(np.int64)
-    bias = rng.standard_normal(mr).astype(dtype)
-    full = np.empty((mr, max(nr, width)), dtype=dtype)
-    microkernels.tile("gemm", level, A, B, off, full, bias)
-    part = np.full((mr, max(nr, width) + 2), 99, dtype=dtype)
+    bias = rng.standard_normal(rows).astype(dtype)
+    full = np.empty((rows, max(nr, width)), dtype=dtype)
+    for panel in range(0, rows, mr):   # the gemm tile, panel by panel
+        microkernels.tile("gemm", level, np.ascontiguousarray(A[panel:panel + mr]), B, off,
+                          full[panel:panel + mr], bias[panel:panel + mr])
+    part = np.full((rows, max(nr, width) + 2), 99, dtype=dtype)
     microkernels.tile(narrow, level, A, B, off, part, bias)
     columns = min(nr, width)
     assert_bitwise_equal(part[:, :columns], full[:, :columns])

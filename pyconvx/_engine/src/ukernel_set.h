@@ -5,6 +5,7 @@
  *   PCX_VBYTES          vector width in bytes (64, 32 or 16)
  *   PCX_<T>_GEMM_MR, PCX_<T>_GEMM_NR        the gemm tile, per dtype T (F32, F64)
  *   PCX_<T>_NARROW_NR1, PCX_<T>_NARROW_NR2  one and two vectors (its narrow variants)
+ *   PCX_<T>_TALL_MR                         2 MR (the one-vector variant over two panels)
  *   PCX_<T>_ROW_NR                          the row tile (one output row)
  *   PCX_<T>_ROWBLOCK_MB, PCX_<T>_ROWBLOCK_NR
  *   PCX_<T>_DW_MB                           depthwise rows per pass
@@ -63,7 +64,9 @@
                         .run = {PCX_SYMBOL(T, gemm_narrow,                            \
                                            PCX_TILE(PCX_##TU##_GEMM_MR, PCX_##TU##_NARROW_NR1)), \
                                 PCX_SYMBOL(T, gemm_narrow,                            \
-                                           PCX_TILE(PCX_##TU##_GEMM_MR, PCX_##TU##_NARROW_NR2))}}, \
+                                           PCX_TILE(PCX_##TU##_GEMM_MR, PCX_##TU##_NARROW_NR2))}, \
+                        .tall = PCX_SYMBOL(T, gemm_narrow,                            \
+                                           PCX_TILE(PCX_##TU##_TALL_MR, PCX_##TU##_NARROW_NR1))}, \
         .row = {.mr = 1, .nr = PCX_##TU##_ROW_NR,                                    \
                 .run = PCX_SYMBOL(T, row, PCX_TILE(1, PCX_##TU##_ROW_NR))},           \
         .rowblock = {.mb = PCX_##TU##_ROWBLOCK_MB, .nr = PCX_##TU##_ROWBLOCK_NR,     \
@@ -82,6 +85,9 @@
         .taps = PCX_SYMBOL(T, taps, PCX_CAT(PCX_TAPS_NV, v)),                        \
         .taps4 = PCX_SYMBOL(T, taps, PCX_CAT(4x, PCX_TAPS4_NV)),                     \
     }
+
+_Static_assert(PCX_F32_TALL_MR == 2 * PCX_F32_GEMM_MR && PCX_F64_TALL_MR == 2 * PCX_F64_GEMM_MR,
+               "the tall variant spans two panels of the gemm tile");
 
 const pcx_ukernel_set PCX_CAT(pcx_ukernel_set__, PCX_ISA) = {
     .name = PCX_STR(PCX_ISA),

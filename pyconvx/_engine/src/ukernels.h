@@ -125,9 +125,10 @@ typedef double (*pcx_fma_probe_fn)(int64_t iterations);
 /* A tile microkernel and its register tile (MR x NR elements). */
 typedef struct { int mr, nr; pcx_f32_tile_fn run; } pcx_f32_tile_ukernel;
 typedef struct { int mr, nr; pcx_f64_tile_fn run; } pcx_f64_tile_ukernel;
-/* The gemm tile's narrow variants: run[v - 1] is MR x v*VL (v = 1, 2). */
-typedef struct { int mr, vl; pcx_f32_tile_fn run[2]; } pcx_f32_narrow_ukernel;
-typedef struct { int mr, vl; pcx_f64_tile_fn run[2]; } pcx_f64_narrow_ukernel;
+/* The gemm tile's narrow variants: run[v - 1] is MR x v*VL (v = 1, 2); tall is
+ * 2 MR x VL (two panels at once, their rows lda apart as the panels' are). */
+typedef struct { int mr, vl; pcx_f32_tile_fn run[2]; pcx_f32_tile_fn tall; } pcx_f32_narrow_ukernel;
+typedef struct { int mr, vl; pcx_f64_tile_fn run[2]; pcx_f64_tile_fn tall; } pcx_f64_narrow_ukernel;
 /* The row-blocked filter: MB output rows x NR columns. */
 typedef struct { int mb, nr; pcx_f32_rowblock_fn run; } pcx_f32_rowblock_ukernel;
 typedef struct { int mb, nr; pcx_f64_rowblock_fn run; } pcx_f64_rowblock_ukernel;

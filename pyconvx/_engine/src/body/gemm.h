@@ -54,4 +54,8 @@ PCX_DEFINE_TILE(PCX_UKERNEL(gemm_narrow, PCX_TILE(PCX_CFG(GEMM_MR), PCX_CFG(NARR
                 PCX_CFG(GEMM_MR), 1)
 PCX_DEFINE_TILE(PCX_UKERNEL(gemm_narrow, PCX_TILE(PCX_CFG(GEMM_MR), PCX_CFG(NARROW_NR2))),
                 PCX_CFG(GEMM_MR), 2)
+/* ... and the one-vector variant over two panels at once (2 MR rows): twice the
+ * independent sums, where MR alone leaves the FMA units waiting (AVX2's 4 rows). */
+PCX_DEFINE_TILE(PCX_UKERNEL(gemm_narrow, PCX_TILE(PCX_CFG(TALL_MR), PCX_CFG(NARROW_NR1))),
+                PCX_CFG(TALL_MR), 1)
 #undef PCX_DEFINE_TILE

@@ -22,9 +22,12 @@
 #define PCX_F64_DW_MB 4
 /* 16 ymm registers: 12 chains and the two constants (16 chains would spill) */
 #define PCX_PROBE_CHAINS 12
-/* one and two vectors: the widths of the gemm tile's narrow variants */
+/* one and two vectors: the widths of the gemm tile's narrow variants; the
+ * one-vector variant also comes two panels tall (2 MR rows) */
 #define PCX_F32_NARROW_NR1 8
 #define PCX_F32_NARROW_NR2 16
 #define PCX_F64_NARROW_NR1 4
 #define PCX_F64_NARROW_NR2 8
+#define PCX_F32_TALL_MR 8
+#define PCX_F64_TALL_MR 12
 #include "../ukernel_set.h"

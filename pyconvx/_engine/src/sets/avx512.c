@@ -20,9 +20,12 @@
 #define PCX_F64_DW_MB 4
 /* 32 zmm registers: 24 chains and the two constants leave room to spare */
 #define PCX_PROBE_CHAINS 24
-/* one and two vectors: the widths of the gemm tile's narrow variants */
+/* one and two vectors: the widths of the gemm tile's narrow variants; the
+ * one-vector variant also comes two panels tall (2 MR rows) */
 #define PCX_F32_NARROW_NR1 16
 #define PCX_F32_NARROW_NR2 32
 #define PCX_F64_NARROW_NR1 8
 #define PCX_F64_NARROW_NR2 16
+#define PCX_F32_TALL_MR 16
+#define PCX_F64_TALL_MR 16
 #include "../ukernel_set.h"

@@ -16,9 +16,12 @@
 #define PCX_F64_DW_MB 4
 /* 16 xmm (SSE2) or 32 (NEON) registers: 12 chains and the two constants */
 #define PCX_PROBE_CHAINS 12
-/* one and two vectors: the widths of the gemm tile's narrow variants */
+/* one and two vectors: the widths of the gemm tile's narrow variants; the
+ * one-vector variant also comes two panels tall (2 MR rows) */
 #define PCX_F32_NARROW_NR1 4
 #define PCX_F32_NARROW_NR2 8
 #define PCX_F64_NARROW_NR1 2
 #define PCX_F64_NARROW_NR2 4
+#define PCX_F32_TALL_MR 8
+#define PCX_F64_TALL_MR 8
 #include "../ukernel_set.h"
