@@ -471,11 +471,11 @@ INTERRUPTED_CHILD = """
     conv = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, *[voidp] * 11)(   # releases the GIL
         capi.function_address("pcx_conv_f32"))
     last_error = ctypes.CFUNCTYPE(ctypes.c_char_p)(capi.function_address("pcx_last_error"))
-    x = np.ones((256, 64, 64, 64), np.float32)          # ~150 GFLOP: seconds of work
-    w = np.ones((64, 64, 3, 3), np.float32)
+    x = np.ones((256, 64, 64, 64), np.float32)          # ~700 GFLOP: seconds of work
+    w = np.ones((64, 64, 9, 9), np.float32)             # even on a fast 2-core machine
     out = np.empty((256, 64, 64, 64), np.float32)
     params = capi.default_params()
-    params["padding"][:2] = 1
+    params["padding"][:2] = 4
     one = sizes((1, 64, 64, 64))
     conv(2, x.ctypes.data, one, None, w.ctypes.data, sizes(w.shape), None, None,
          out.ctypes.data, one, None, params.ctypes.data)     # warm up, plan
