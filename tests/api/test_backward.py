@@ -172,6 +172,10 @@ def test_central_finite_differences(mode):
     dict(x=(2, 6, 40), w=(4, 3, 5), stride=2, groups=2, padding_mode="reflect", padding=2),
     dict(x=(2, 4, 6, 7, 5), w=(8, 4, 3, 2, 3), stride=(1, 2, 1), padding=1,
          padding_mode="circular"),
+    # pointwise depthwise (the dot path): rows ending in a partial vector, read in
+    # place from a C-contiguous x and from a copied band otherwise; rows of one
+    dict(x=(3, 8, 7, 21), w=(8, 1, 1, 1), groups=8),
+    dict(x=(2, 6, 5, 1), w=(6, 1, 1, 1), groups=6),
 ])
 def test_bitwise_identical_for_threads_and_layouts(dtype, case):
     case = dict(case)
@@ -191,6 +195,8 @@ def test_bitwise_identical_for_threads_and_layouts(dtype, case):
     fortran_w = np.asfortranarray(w)
     views = pyconvx.conv_backward(big_x[..., ::2], fortran_w, reversed_g, threads=2, **case)
     for a, b in zip(views, first):
+        assert_bitwise_equal(a, b)
+    for a, b in zip(pyconvx.conv_backward(np.asfortranarray(x), w, g, **case), first):
         assert_bitwise_equal(a, b)
 
 

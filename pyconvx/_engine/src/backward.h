@@ -7,12 +7,13 @@
  * per tap (acc holds count x 16 values; the caller adds the lanes in order at
  * the end).  Up to nine taps (a 3 x 3 kernel's) are kept in registers,
  * so each grad_output vector is loaded once for all of them.  The last
- * partial vector of a row is masked: its lanes past the row add exactly
- * zero, whatever was read there (even NaN or Inf); with overread == 0 (a
- * row may end where memory ends) the tail is summed one position at a time
- * instead, into the same lanes.  The products are formed with one fused multiply-add where
- * the instruction set has it; every order is fixed, independent of the
- * thread count and of the layout of the inputs.  The lane count is the same
+ * partial vector of a row is masked: its lanes past the row keep their sums,
+ * whatever was read there (even NaN or Inf); with overread == 0 (a row may
+ * end where memory ends) the tail is read from zero-padded copies instead.
+ * Every product is added with one fused multiply-add where the instruction
+ * set has it, in the tail as elsewhere, so a band read in place and a copied
+ * one give the same bits; every order is fixed, independent of the thread
+ * count and of the layout of the inputs.  The lane count is the same
  * for every instruction set; each set is compiled with its own target
  * attribute (no host-specific flags) and picked at run time by the level
  * the engine's dispatch chose. */
@@ -24,64 +25,121 @@
 
 #define PCX_DOT_LANES 16
 #define PCX_DOT_TAPS 9
+/* the dispatch of PCX_DEFINE_DOT below has a case for each count up to nine */
+_Static_assert(PCX_DOT_TAPS == 9, "one case per tap count in PCX_DEFINE_DOT");
 
 typedef float pcx_dot_vf __attribute__((vector_size(PCX_DOT_LANES * sizeof(float)), aligned(4)));
 typedef double pcx_dot_vd __attribute__((vector_size(PCX_DOT_LANES * sizeof(double)), aligned(8)));
 typedef int32_t pcx_dot_mf __attribute__((vector_size(PCX_DOT_LANES * sizeof(float))));
 typedef int64_t pcx_dot_md __attribute__((vector_size(PCX_DOT_LANES * sizeof(double))));
+/* One register's lanes of the 16 (a pass of PCX_DOT_BLOCK): 8 floats or 4
+ * doubles in AVX2's 32 bytes, 8 doubles in AVX-512's 64 */
+typedef float pcx_dot_vf8 __attribute__((vector_size(32), aligned(4)));
+typedef double pcx_dot_vd4 __attribute__((vector_size(32), aligned(8)));
+typedef int32_t pcx_dot_mf8 __attribute__((vector_size(32)));
+typedef int64_t pcx_dot_md4 __attribute__((vector_size(32)));
+typedef double pcx_dot_vd8 __attribute__((vector_size(64), aligned(8)));
+typedef int64_t pcx_dot_md8 __attribute__((vector_size(64)));
 
-#define PCX_DEFINE_DOT(name, T, V, M, ATTR)                                                \
+/* One block of nt <= PCX_DOT_TAPS taps, in passes over the rows, each for HL
+ * of the 16 lanes: one register's worth (16 floats with AVX-512, 8 doubles;
+ * 8 floats or 4 doubles with AVX2), so that the taps' running sums stay in
+ * registers; the portable set runs the 16 lanes in one pass.  The block body
+ * is expanded once per tap count (nt a constant there), the band pointers of
+ * the taps hoisted out of the position loop.  Every lane of every tap gets the
+ * same operations in the same order whatever the count, the passes or the
+ * instruction set, so none of them changes a bit. */
+#define PCX_DOT_BLOCK(T, V, M, HL, nt)                                                     \
+    for (int64_t h = 0; h < PCX_DOT_LANES; h += (HL)) {                                    \
+        V s[nt];                                                                           \
+        const T *bt[nt];                                                                   \
+        const T *ah = a + h;                                                               \
+        M mask;                                                                            \
+        for (int l = 0; l < (HL); ++l)                                                     \
+            mask[l] = h + l < rest ? -1 : 0;                                               \
+        PCX_DOT_UNROLL for (int j = 0; j < nt; ++j) {                                      \
+            memcpy(&s[j], acc + j * PCX_DOT_LANES + h, sizeof(V));                         \
+            bt[j] = b + off[j] + h;                                                        \
+        }                                                                                  \
+        for (int64_t r = 0; r < rows; ++r) {                                               \
+            const T *ar = ah + r * a_pitch;                                                \
+            const int64_t rb = r * b_pitch;                                                \
+            for (int64_t i = 0; i < full; i += PCX_DOT_LANES) {                            \
+                const V av = *(const V *)(ar + i);                                         \
+                PCX_DOT_UNROLL for (int j = 0; j < nt; ++j)                                \
+                    s[j] += av * *(const V *)(bt[j] + rb + i);                             \
+            }                                                                              \
+            if (rest && overread) {                                                        \
+                /* the lanes of the row get the fused multiply-add of every other   \
+                 * lane; the lanes past it keep their sums, whatever was read */    \
+                const V av = *(const V *)(ar + full);                                      \
+                PCX_DOT_UNROLL for (int j = 0; j < nt; ++j) {                              \
+                    const V f = s[j] + av * *(const V *)(bt[j] + rb + full);               \
+                    s[j] = (V)(((M)f & mask) | ((M)s[j] & ~mask));                         \
+                }                                                                          \
+            } else if (rest) {                                                             \
+                /* the tail copied into zeroed vectors (no read past the row):          \
+                 * a lane of the row gets the fused multiply-add a scalar loop         \
+                 * would give it; the lanes past the row keep their sums */            \
+                const int64_t n = rest - h < 0 ? 0 : rest - h < (HL) ? rest - h : (HL);    \
+                T tail[HL] = {0};                                                          \
+                V av, bv;                                                                  \
+                memcpy(tail, ar + full, (size_t)n * sizeof(T));                            \
+                memcpy(&av, tail, sizeof(V));                                              \
+                PCX_DOT_UNROLL for (int j = 0; j < nt; ++j) {                              \
+                    memcpy(tail, bt[j] + rb + full, (size_t)n * sizeof(T));                \
+                    memcpy(&bv, tail, sizeof(V));                                          \
+                    const V f = s[j] + av * bv;                                            \
+                    s[j] = (V)(((M)f & mask) | ((M)s[j] & ~mask));                         \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+        PCX_DOT_UNROLL for (int j = 0; j < nt; ++j)                                        \
+            memcpy(acc + j * PCX_DOT_LANES + h, &s[j], sizeof(V));                         \
+    }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define PCX_DOT_UNROLL _Pragma("GCC unroll 9")
+#else
+#define PCX_DOT_UNROLL
+#endif
+
+#define PCX_DEFINE_DOT(name, T, V, M, HL, ATTR)                                            \
     ATTR static void name(int64_t rows, int64_t width, const T *a, int64_t a_pitch,        \
                           const T *b, int64_t b_pitch, const int64_t *off, int64_t count,  \
                           T *acc, int64_t overread)                                        \
     {                                                                                      \
         const int64_t full = width - width % PCX_DOT_LANES;                                \
         const int64_t rest = width - full;                                                 \
-        M mask;                                                                            \
-        for (int l = 0; l < PCX_DOT_LANES; ++l)                                            \
-            mask[l] = l < rest ? -1 : 0;                                                   \
-        for (int64_t t0 = 0; t0 < count; t0 += PCX_DOT_TAPS) {                             \
-            const int64_t nt = count - t0 < PCX_DOT_TAPS ? count - t0 : PCX_DOT_TAPS;      \
-            V s[PCX_DOT_TAPS];                                                             \
-            for (int64_t j = 0; j < nt; ++j)                                               \
-                memcpy(&s[j], acc + (t0 + j) * PCX_DOT_LANES, sizeof(V));                  \
-            for (int64_t r = 0; r < rows; ++r) {                                           \
-                const T *ar = a + r * a_pitch;                                             \
-                const T *br = b + r * b_pitch;                                             \
-                for (int64_t i = 0; i < full; i += PCX_DOT_LANES) {                        \
-                    const V av = *(const V *)(ar + i);                                     \
-                    for (int64_t j = 0; j < nt; ++j)                                       \
-                        s[j] += av * *(const V *)(br + off[t0 + j] + i);                   \
-                }                                                                          \
-                if (rest && overread) {                                                    \
-                    const V av = *(const V *)(ar + full);                                  \
-                    for (int64_t j = 0; j < nt; ++j) {                                     \
-                        const V p = av * *(const V *)(br + off[t0 + j] + full);            \
-                        s[j] += (V)((M)p & mask);                                          \
-                    }                                                                      \
-                } else if (rest) {                                                         \
-                    for (int64_t j = 0; j < nt; ++j)                                       \
-                        for (int64_t i = full; i < width; ++i)                             \
-                            s[j][i - full] += ar[i] * br[off[t0 + j] + i];                 \
-                }                                                                          \
+        for (; count > 0; count -= PCX_DOT_TAPS) {                                         \
+            switch (count < PCX_DOT_TAPS ? count : PCX_DOT_TAPS) {                         \
+            case 1: PCX_DOT_BLOCK(T, V, M, HL, 1); break;                                  \
+            case 2: PCX_DOT_BLOCK(T, V, M, HL, 2); break;                                  \
+            case 3: PCX_DOT_BLOCK(T, V, M, HL, 3); break;                                  \
+            case 4: PCX_DOT_BLOCK(T, V, M, HL, 4); break;                                  \
+            case 5: PCX_DOT_BLOCK(T, V, M, HL, 5); break;                                  \
+            case 6: PCX_DOT_BLOCK(T, V, M, HL, 6); break;                                  \
+            case 7: PCX_DOT_BLOCK(T, V, M, HL, 7); break;                                  \
+            case 8: PCX_DOT_BLOCK(T, V, M, HL, 8); break;                                  \
+            default: PCX_DOT_BLOCK(T, V, M, HL, 9); break;                                 \
             }                                                                              \
-            for (int64_t j = 0; j < nt; ++j)                                               \
-                memcpy(acc + (t0 + j) * PCX_DOT_LANES, &s[j], sizeof(V));                  \
+            off += PCX_DOT_TAPS;                                                           \
+            acc += PCX_DOT_TAPS * PCX_DOT_LANES;                                           \
         }                                                                                  \
     }
 
-PCX_DEFINE_DOT(pcx_dot_f32_generic, float, pcx_dot_vf, pcx_dot_mf, )
-PCX_DEFINE_DOT(pcx_dot_f64_generic, double, pcx_dot_vd, pcx_dot_md, )
+PCX_DEFINE_DOT(pcx_dot_f32_generic, float, pcx_dot_vf, pcx_dot_mf, 16, )
+PCX_DEFINE_DOT(pcx_dot_f64_generic, double, pcx_dot_vd, pcx_dot_md, 16, )
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define PCX_DOT_X86 1
-PCX_DEFINE_DOT(pcx_dot_f32_avx2, float, pcx_dot_vf, pcx_dot_mf,
+PCX_DEFINE_DOT(pcx_dot_f32_avx2, float, pcx_dot_vf8, pcx_dot_mf8, 8,
                __attribute__((target("avx2,fma"))))
-PCX_DEFINE_DOT(pcx_dot_f64_avx2, double, pcx_dot_vd, pcx_dot_md,
+PCX_DEFINE_DOT(pcx_dot_f64_avx2, double, pcx_dot_vd4, pcx_dot_md4, 4,
                __attribute__((target("avx2,fma"))))
-PCX_DEFINE_DOT(pcx_dot_f32_avx512, float, pcx_dot_vf, pcx_dot_mf,
+PCX_DEFINE_DOT(pcx_dot_f32_avx512, float, pcx_dot_vf, pcx_dot_mf, 16,
                __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))))
-PCX_DEFINE_DOT(pcx_dot_f64_avx512, double, pcx_dot_vd, pcx_dot_md,
+PCX_DEFINE_DOT(pcx_dot_f64_avx512, double, pcx_dot_vd8, pcx_dot_md8, 8,
                __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))))
 #endif
 
