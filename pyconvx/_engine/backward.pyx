@@ -462,7 +462,7 @@ cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int6
             if b != tables_box:   # the band's tables depend on the box alone
                 build_tables(geo, index)
                 tables_box = b
-            copy_band(geo, x, n, g, band, index)
+            copy_band(geo, wg.ks, x, n, g, band, index)
             src = band
         if not wg.gemm:
             gbox = direct_rows(geo, wg, gout, n, g, origin, blen)

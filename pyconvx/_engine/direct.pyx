@@ -320,7 +320,7 @@ cdef void run_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t
         return
     fresh = key[0] != rest
     if fresh:
-        build_band(geo, x, n, g, band, index)
+        build_band(geo, ks, x, n, g, band, index)
         key[0] = rest
     if geo.kind == WINOGRAD:
         winograd_unit(geo, ks, g, n, mb, origin, blen, packed, band, fresh,

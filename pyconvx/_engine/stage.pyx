@@ -74,6 +74,12 @@ cdef inline void copy_run(real *dst, const real *src, int64_t count) noexcept no
         memcpy(dst, src, count * sizeof(real))
 
 
+cdef enum:
+    # strided runs shorter than this are copied by an inline loop (the gather
+    # microkernel's call costs more than it saves on a 7x7 image's row)
+    GATHER_MIN_RUN = 16
+
+
 cdef inline int64_t floor_div(int64_t a, int64_t b) noexcept nogil:
     """Floor division for b > 0 (C division truncates toward zero)."""
     cdef int64_t q = a / b
@@ -125,16 +131,20 @@ cdef void build_tables(const DirectGeometry *geo, int64_t *index) noexcept nogil
             pos += geo.ext[i]
 
 
-cdef void build_band(const DirectGeometry *geo, const real *x, int64_t n, int64_t g,
-                     real *band, int64_t *index) noexcept nogil:
+cdef void build_band(const DirectGeometry *geo, const pcx_ukernel_set *ks, const real *x,
+                     int64_t n, int64_t g, real *band, int64_t *index) noexcept nogil:
     """Copy the padded, phase-split input region of one box into ``band``."""
     build_tables(geo, index)
-    copy_band(geo, x, n, g, band, index)
+    copy_band(geo, ks, x, n, g, band, index)
 
 
-cdef void copy_band(const DirectGeometry *geo, const real *x, int64_t n, int64_t g,
-                    real *band, int64_t *index) noexcept nogil:
-    """The copy of build_band, with the box's tables and runs already built."""
+cdef void copy_band(const DirectGeometry *geo, const pcx_ukernel_set *ks, const real *x,
+                    int64_t n, int64_t g, real *band, int64_t *index) noexcept nogil:
+    """The copy of build_band, with the box's tables and runs already built.
+
+    A row's in-range run is one copy when its samples are contiguous in x,
+    else (from GATHER_MIN_RUN samples) one strided gather of the microkernel
+    set (a stride-2 phase plane's samples de-interleaved a vector at a time)."""
     cdef int64_t D = geo.ndim, last = geo.ndim - 1
     cdef const int64_t *table = index + geo.scratch.table
     cdef const int64_t *run_lo = index + geo.scratch.run_lo
@@ -190,10 +200,18 @@ cdef void copy_band(const DirectGeometry *geo, const real *x, int64_t n, int64_t
                     if run_hi[k] > run_lo[k]:
                         if geo.stride[last] == 1 and inner_stride == 1:
                             copy_run(dst + run_lo[k], src + run_src[k], run_hi[k] - run_lo[k])
-                        else:
+                        elif run_hi[k] - run_lo[k] < GATHER_MIN_RUN:
                             t = geo.stride[last] * inner_stride
                             for j in range(run_hi[k] - run_lo[k]):
                                 dst[run_lo[k] + j] = src[run_src[k] * inner_stride + j * t]
+                        elif real is float:
+                            ks.f32.gather(src + run_src[k] * inner_stride,
+                                          geo.stride[last] * inner_stride,
+                                          run_hi[k] - run_lo[k], dst + run_lo[k])
+                        else:
+                            ks.f64.gather(src + run_src[k] * inner_stride,
+                                          geo.stride[last] * inner_stride,
+                                          run_hi[k] - run_lo[k], dst + run_lo[k])
                     for j in range(run_hi[k], row_len):
                         t = table[tab_base[last] + j]
                         dst[j] = src[t * inner_stride] if t >= 0 else fill
