@@ -388,6 +388,53 @@ def correlate_passes(x: npt.NDArray[Any],
     return result
 
 
+def one_conv_microkernel(whole_shape: Sequence[int], kernel: npt.NDArray[Any],
+                         pads: Sequence[tuple[int, int]], mode: PaddingMode, value: float,
+                         dtype: np.dtype[Any]) -> Algorithm | None:
+    """The microkernel of :func:`correlate_separable` on a C-contiguous array of
+    ``whole_shape``, when that call is one :func:`pyconvx.conv` of the array as
+    it is (one dim per axis, no pass, no border written out first); else None.
+
+    That is so when every axis is filtered (more than one tap each, so that
+    no axis is merged, batched, moved to the front or left to the tap-rows
+    engine), the kernel is not split into 1-D passes, and every border is
+    within what ``mode`` can pad.  Every output of such a call is then the
+    sum of its own window in the microkernel's order: a block of the array
+    computed by ``conv`` with that microkernel, its borders the block's own
+    halo where the array goes on, gives the same bits (see
+    :func:`pyconvx.dask.correlate`).
+    """
+    if kernel.ndim < 2 or kernel.ndim != len(whole_shape) or kernel.dtype.kind == "c":
+        return None
+    if any(taps < 2 for taps in kernel.shape):
+        return None
+    for size, (low, high) in zip(whole_shape, pads):
+        limit = padding_limit(mode, size)
+        if limit is not None and max(low, high) > limit:
+            return None
+    if _split_into_passes(kernel, dtype) is not None:
+        return None
+    groups = [[axis] for axis in range(kernel.ndim)]
+    if mode == "constant" and value == 0:
+        mode = "zeros"
+    return _whole_microkernel(whole_shape, groups, False, kernel.shape, pads, mode,
+                              value if mode == "constant" else 0.0, dtype)
+
+
+def _split_into_passes(kernel: npt.NDArray[Any], dtype: np.dtype[Any]
+                       ) -> list[npt.NDArray[Any]] | None:
+    """The 1-D factors :func:`correlate_separable` runs ``kernel`` as, one per
+    filtered axis in order; None when it runs the kernel whole."""
+    taps = [size for size in kernel.shape if size > 1]
+    if len(taps) < 2:
+        return None
+    if math.prod(taps) < SEPARABLE_ADVANTAGE * sum(taps) or tuple(taps) in UNROLLED_SQUARE:
+        return None
+    factors: list[npt.NDArray[Any]] | None = rank_one_factors(
+        kernel_in(kernel, dtype).reshape(taps))
+    return factors
+
+
 def correlate_separable(x: npt.NDArray[Any], kernel: npt.NDArray[Any],
                         pads: Sequence[tuple[int, int]], mode: PaddingMode, value: float,
                         dtype: np.dtype[Any], threads: int) -> npt.NDArray[Any]:
@@ -398,16 +445,10 @@ def correlate_separable(x: npt.NDArray[Any], kernel: npt.NDArray[Any],
     sums of the earlier factors: what the full kernel sums over a constant
     region.
     """
-    filtered = [axis for axis, taps in enumerate(kernel.shape) if taps > 1]
-    if len(filtered) < 2:
-        return correlate(x, kernel, pads, mode, value, dtype, threads)
-    taps = [kernel.shape[axis] for axis in filtered]
-    if math.prod(taps) < SEPARABLE_ADVANTAGE * sum(taps) or tuple(taps) in UNROLLED_SQUARE:
-        return correlate(x, kernel, pads, mode, value, dtype, threads)
-    squeezed = kernel_in(kernel, dtype).reshape(taps)
-    factors = rank_one_factors(squeezed)
+    factors = _split_into_passes(kernel, dtype)
     if factors is None:
         return correlate(x, kernel, pads, mode, value, dtype, threads)
+    filtered = [axis for axis, taps in enumerate(kernel.shape) if taps > 1]
     passes: list[tuple[npt.NDArray[Any], list[tuple[int, int]], PaddingMode, float]] = []
     border = float(value)
     for axis, factor in zip(filtered, factors):

@@ -40,6 +40,7 @@ Install with ``pip install 'pyconvx[dask]'``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
@@ -67,7 +68,7 @@ from ._blocks import AxisSplit, bands, conv_window, edge_need, filter_window, sp
 from ._boundary import padding_limit
 from ._docstrings import DOCS, docfiller
 from ._engine.plan import ALGORITHMS, make_plan
-from ._ndimage_core import block_of, origin_pads
+from ._ndimage_core import block_of, kernel_in, one_conv_microkernel, origin_pads
 from ._ndimage_support import check_axes, expand_to_rank, normalize_sequence, padding_mode
 from ._normalize import as_array, as_int, check_choice, result_dtype
 from ._typing import (
@@ -765,6 +766,87 @@ def _filter_block(block: _HaloBlock, index: tuple[int, ...], *shared: npt.NDArra
     return result
 
 
+@dataclasses.dataclass(frozen=True)
+class _BandConv:
+    """How :func:`_conv_filter_block` computes a correlation's blocks: the
+    microkernel of the whole array's call, its padding mode and value, the
+    threads of a call, and how the caller's kernel becomes ``conv``'s."""
+
+    algorithm: Algorithm
+    mode: PaddingMode
+    value: float
+    threads: int
+    convolution: bool
+    dtype: np.dtype[Any]
+
+    def weight(self, weights: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """``conv``'s weight ``(1, 1, *taps)`` in the compute dtype."""
+        kernel = _summed_kernel(weights, self.convolution)
+        return kernel_in(kernel, self.dtype).reshape((1, 1, *kernel.shape))
+
+
+def _summed_kernel(weights: npt.NDArray[Any], convolution: bool) -> npt.NDArray[Any]:
+    """The caller's real ``weights`` as the array a whole-array correlation sums
+    with (as :mod:`pyconvx.ndimage` makes it): float64, reversed for a convolution."""
+    kernel = weights.astype(np.float64)
+    if convolution:
+        kernel = kernel[(slice(None, None, -1),) * kernel.ndim]
+    return kernel
+
+
+def _conv_filter_block(block: _HaloBlock, index: tuple[int, ...], weights: npt.NDArray[Any],
+                       *, band_conv: _BandConv,
+                       whole_shape: tuple[int, ...], reaches: Sequence[tuple[int, int]],
+                       out_chunks: tuple[tuple[int, ...], ...],
+                       generic: _BlockFunction) -> npt.NDArray[Any] | None:
+    """One block of a correlation that is one convolution of the whole array
+    (see ``one_conv_microkernel``), written band by band into the result.
+
+    A band's outputs read exactly their windows: the block's own samples
+    and its halo where the array goes on, the padding mode's border where it
+    ends.  :func:`pyconvx.conv` computes them with the whole array's
+    microkernel straight into the band's rows of the result: no output
+    beyond the block's, no copy, no buffer per band.  A band at an end of an
+    axis whose window there holds fewer samples than its border reflects (the
+    block holds them, beyond the window: ``edge_need``) sends the block to
+    ``generic`` (:func:`_filter_block`, whose calls pad a wider region).
+    ``weights`` is the caller's kernel.
+    """
+    shape = [chunks[i] for chunks, i in zip(out_chunks, index)]
+    if 0 in shape:
+        return np.empty(shape, dtype=band_conv.dtype)
+    starts_out = [sum(chunks[:i]) for chunks, i in zip(out_chunks, index)]
+    plans = []
+    for band_start, band_stop in bands(shape[0], sum(reaches[0])):
+        starts, stops, pads = [], [], []
+        for axis, (low, high) in enumerate(reaches):
+            lo, hi = (band_start, band_stop) if axis == 0 else (0, shape[axis])
+            first = starts_out[axis] + lo - low       # the windows' inputs, whole-array
+            last = starts_out[axis] + hi + high       # coordinates, borders included
+            pad = (max(0, -first), max(0, last - whole_shape[axis]))
+            held = starts_out[axis] - block.low[axis]
+            start, stop = first + pad[0] - held, last - pad[1] - held
+            if start < 0 or stop > block.shape[axis]:
+                raise RuntimeError(f"pyconvx.dask: block {index} holds inputs "
+                                   f"[{held}, {held + block.shape[axis]}) of axis {axis}, "
+                                   f"its outputs read [{first}, {last})")
+            limit = padding_limit(band_conv.mode, stop - start)
+            if limit is not None and max(pad) > limit:
+                return generic(block, index, weights)
+            starts.append(start)
+            stops.append(stop)
+            pads.append(pad)
+        plans.append((band_start, band_stop, starts, stops, pads))
+    weight = band_conv.weight(weights)
+    result = np.empty(shape, dtype=band_conv.dtype)
+    for band_start, band_stop, starts, stops, pads in plans:
+        conv_in_memory(block.region(starts, stops)[None, None], weight, padding=pads,
+                       padding_mode=band_conv.mode, padding_value=band_conv.value,
+                       threads=band_conv.threads, algorithm=band_conv.algorithm,
+                       out=result[band_start:band_stop][None, None])
+    return result
+
+
 def _axis_rule(size: int, chunks: tuple[int, ...], reach: tuple[int, int], mode: str | None
                ) -> tuple[tuple[int, ...], tuple[int, int], bool, tuple[int, int]]:
     """How one axis of a filter is cut: ``(chunks, depth, periodic, need)``.
@@ -799,14 +881,18 @@ def _check_output(output: object) -> None:
 
 def _lazy_filter(name: str, input: da.Array, call: _Filter,
                  reaches: Sequence[tuple[int, int]], modes: Sequence[str | None],
-                 shared: tuple[npt.NDArray[Any], ...] = ()) -> da.Array:
+                 shared: tuple[npt.NDArray[Any], ...] = (),
+                 band_conv: _BandConv | None = None) -> da.Array:
     """``call`` (a :mod:`pyconvx.ndimage` function with its arguments) as a lazy array.
 
     ``reaches[axis]`` is the ``(low, high)`` inputs an output reads along
     each axis, ``modes[axis]`` its pyconvx padding mode (None where it is
     not filtered); ``shared`` are array arguments that enter the graph once.
     The arguments are checked (and the result's dtype found) by running the
-    filter on a one-sample array of the input's rank and dtype.
+    filter on a one-sample array of the input's rank and dtype.  With
+    ``band_conv`` (a correlation that is one convolution of the whole array,
+    its kernel ``shared[0]``), blocks are computed by
+    :func:`_conv_filter_block`.
     """
     probe = call(np.zeros((1,) * input.ndim, dtype=input.dtype), *shared)
     rules = [_axis_rule(input.shape[axis], input.chunks[axis], reaches[axis], modes[axis])
@@ -817,6 +903,10 @@ def _lazy_filter(name: str, input: da.Array, call: _Filter,
     block_function = functools.partial(
         _filter_block, call=call, whole_shape=input.shape, reaches=tuple(reaches),
         needs=tuple(rule[3] for rule in rules), out_chunks=input.chunks, out_dtype=probe.dtype)
+    if band_conv is not None:
+        block_function = functools.partial(
+            _conv_filter_block, band_conv=band_conv, whole_shape=input.shape,
+            reaches=tuple(reaches), out_chunks=input.chunks, generic=block_function)
     return _halo_map(input, [rule[1] for rule in rules], [rule[2] for rule in rules],
                      block_function, input.chunks, np.empty((0,) * input.ndim, probe.dtype),
                      f"pyconvx-{name}", shared=shared)
@@ -831,7 +921,7 @@ def _correlate_lazy(name: str, input: da.Array | npt.ArrayLike, weights: npt.Arr
     weights = np.asarray(weights)
     call = functools.partial(function, output=output, mode=mode, cval=cval, origin=origin,
                              axes=axes, threads=_task_threads(threads))
-    call(np.zeros((1,) * input.ndim, dtype=input.dtype), weights)   # the arguments' checks
+    probe = call(np.zeros((1,) * input.ndim, dtype=input.dtype), weights)   # the checks
     axes = check_axes(axes, input.ndim)
     ndim = input.ndim
     if len(axes) < ndim:    # the kernel's axes are the filtered ones in order, the
@@ -848,7 +938,37 @@ def _correlate_lazy(name: str, input: da.Array | npt.ArrayLike, weights: npt.Arr
             shift = -shift - (1 if taps % 2 == 0 else 0)
         reaches[axis] = origin_pads(taps, shift)
         modes[axis] = padding_mode(mode)
-    return _lazy_filter(name, input, call, reaches, modes, shared=(weights,))
+    band_conv = _one_conv(input, weights, convolution, probe.dtype, mode, cval, reaches,
+                          _task_threads(threads))
+    return _lazy_filter(name, input, call, reaches, modes, shared=(weights,),
+                        band_conv=band_conv)
+
+
+def _one_conv(input: da.Array, weights: npt.NDArray[Any], convolution: bool,
+              out_dtype: np.dtype[Any], mode: str, cval: _Scalar,
+              reaches: Sequence[tuple[int, int]], threads: int) -> _BandConv | None:
+    """How blocks of a correlation run as :func:`pyconvx.conv` calls (see
+    :func:`_conv_filter_block`); None unless the whole array's call is one
+    convolution of the array as it is (real float32 or float64 data and
+    kernel, the result in the data's dtype, every axis filtered, a border
+    that does not wrap around)."""
+    dtype = input.dtype
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)) or out_dtype != dtype:
+        return None
+    if weights.dtype.kind not in "biuf" or weights.ndim != input.ndim:
+        return None
+    pmode = cast(PaddingMode, padding_mode(mode))
+    if pmode == "circular":
+        return None
+    value = float(cast(RealNumber, cval))
+    algorithm = one_conv_microkernel(input.shape, _summed_kernel(weights, convolution),
+                                     reaches, pmode, value, dtype)
+    if algorithm is None:
+        return None
+    if pmode == "constant" and value == 0:
+        pmode = "zeros"
+    return _BandConv(algorithm, pmode, value if pmode == "constant" else 0.0, threads,
+                     convolution, dtype)
 
 
 @docfiller

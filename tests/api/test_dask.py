@@ -579,6 +579,58 @@ def test_a_chain_shared_between_chunks_is_not_run_again(rng):
     assert_bitwise_equal(lazy.compute(), pn.sobel(image))
 
 
+def test_a_correlation_that_is_one_convolution_runs_as_conv_calls_into_its_result(
+        rng, monkeypatch):
+    """A float correlation whose whole-array call is one convolution (a full kernel,
+    every axis filtered, a border that does not wrap) computes each band of a block
+    with one conv call, into the result's rows, on the whole array's microkernel;
+    blocks too short for their border, wrapped borders, integer data and kernels run
+    as 1-d passes take the ndimage functions' own path.  The bits are the whole
+    array's either way."""
+    calls, generic = [], []
+    in_memory, filter_block = pyconvx.dask.conv_in_memory, pyconvx.dask._filter_block
+
+    def recording(*args, **kwargs):
+        calls.append((kwargs["algorithm"], kwargs["out"].flags.c_contiguous))
+        return in_memory(*args, **kwargs)
+
+    def recording_block(*args, **kwargs):
+        generic.append(args[1])
+        return filter_block(*args, **kwargs)
+
+    monkeypatch.setattr(pyconvx.dask, "conv_in_memory", recording)
+    monkeypatch.setattr(pyconvx.dask, "_filter_block", recording_block)
+    x = rng.standard_normal((90, 70)).astype(np.float32)
+    w = rng.standard_normal((7, 5))
+    whole = _ndimage_core.one_conv_microkernel(x.shape, w, [(3, 3), (2, 2)], "symmetric", 0.0,
+                                               np.dtype(np.float32))
+    assert whole is not None
+    lazy = pyconvx.dask.correlate(da.from_array(x, chunks=(30, 35)), w, mode="reflect")
+    assert_bitwise_equal(lazy.compute(), pn.correlate(x, w, mode="reflect"))
+    assert generic == [] and set(calls) == {(whole, True)} and len(calls) >= 6
+    calls.clear()
+    # a kernel shifted down: the last band of a block of every row reads 6 rows
+    # and mirrors 6 beyond them (the block holds the 7 the mirror needs)
+    tall = rng.standard_normal((150, 41)).astype(np.float32)
+    shifted = rng.standard_normal((7, 6))
+    chunks = ((149, 1), (1, 40))
+    for mode in ("mirror", "reflect", "nearest", "constant"):
+        lazy = pyconvx.dask.correlate(da.from_array(tall, chunks=chunks), shifted, mode=mode,
+                                      cval=0.5, origin=(-3, 0))
+        assert_bitwise_equal(lazy.compute(), pn.correlate(tall, shifted, mode=mode, cval=0.5,
+                                                          origin=(-3, 0)))
+    assert generic and calls
+    for data, weights, mode in [(x, w, "wrap"), (x.astype(np.int16), w, "reflect"),
+                                (x, np.outer(np.arange(1.0, 10.0), np.arange(1.0, 10.0)),
+                                 "reflect")]:
+        generic.clear()
+        calls.clear()
+        lazy = pyconvx.dask.correlate(da.from_array(data, chunks=(30, 35)), weights,
+                                      mode=mode)
+        assert_bitwise_equal(lazy.compute(), pn.correlate(data, weights, mode=mode))
+        assert len(generic) == 6 and calls == []
+
+
 def test_the_bands_of_a_block_copy_their_input_into_one_buffer():
     """Each band's region is a C-contiguous copy of the overlapped block (its chunk
     and a neighbour's edge), written into the buffer the previous band's used: in a
