@@ -130,16 +130,21 @@ def median_ms(seconds):
 
 
 def _as_numpy(value):
+    """``value`` as one flat NumPy array: a torch tensor through NumPy, a tuple or
+    list (a call's several products, e.g. two gradients) joined in order."""
+    if isinstance(value, (tuple, list)):
+        return np.concatenate([_as_numpy(part) for part in value])
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().numpy()
-    return np.asarray(value)
+    return np.asarray(value).reshape(-1)
 
 
 def agreement_note(ours, theirs, dtype):
     """A note if two results differ beyond a loose tolerance, else None.
 
     Guards the like-for-like claim of a comparison (same padding, same
-    orientation of the kernel); it is not an accuracy test.  The error is the
+    orientation of the kernel); it is not an accuracy test.  A result may be
+    a tuple of arrays (a call's products, compared in order as one).  The error is the
     largest difference relative to the largest value of ``theirs``; the
     tolerance is 1e-3 for float32 and 1e-8 for float64.
 
@@ -149,9 +154,10 @@ def agreement_note(ours, theirs, dtype):
     True
     >>> agreement_note(np.ones(3), np.ones(4), "float64")
     'CHECK: output sizes differ (3 vs 4)'
+    >>> agreement_note((np.ones(2), np.zeros(2)), np.array([1.0, 1.0, 0.0, 0.0]), "float64")
     """
-    a = _as_numpy(ours).reshape(-1).astype(np.float64)
-    b = _as_numpy(theirs).reshape(-1).astype(np.float64)
+    a = _as_numpy(ours).astype(np.float64)
+    b = _as_numpy(theirs).astype(np.float64)
     if a.shape != b.shape:
         return f"CHECK: output sizes differ ({a.size} vs {b.size})"
     scale = float(np.max(np.abs(b))) if b.size else 1.0
