@@ -183,6 +183,35 @@ static void report(int ok, const char *set, const char *what, const char *dtype,
         free(out);                                                                        \
     }                                                                                     \
                                                                                           \
+    static void U##_check_depthwise_lanes(const char *set, const pcx_##U##_dwconv_ukernel *k, \
+                                          int K, int rows, int cols, int step)            \
+    {                                                                                     \
+        const int vl = k->vl, pitch = cols * step + 4;                                   \
+        int ok = 1;                                                                       \
+        T *band = U##_buffer((size_t)(rows + 3) * pitch * vl, 1);                         \
+        T *w = U##_buffer((size_t)K * vl, 1), *bias = U##_buffer(vl, 1);                  \
+        T *out = malloc((size_t)rows * cols * vl * sizeof(T));                            \
+        int64_t off[16];                                                                  \
+        for (int t = 0; t < K; ++t)                                                       \
+            off[t] = (int64_t)((t % 3) * pitch + t / 3) * vl;                             \
+        k->lanes(K, w, off, band, (int64_t)pitch * vl, (int64_t)step * vl, rows, cols,    \
+                 out, bias);                                                              \
+        for (int oh = 0; oh < rows; ++oh)                                                 \
+            for (int ow = 0; ow < cols; ++ow)                                             \
+                for (int l = 0; l < vl; ++l) {                                            \
+                    double want = bias[l];                                                \
+                    for (int t = 0; t < K; ++t)                                           \
+                        want += (double)w[t * vl + l]                                     \
+                                * band[off[t] + ((int64_t)oh * pitch + ow * step) * vl + l]; \
+                    ok &= out[((int64_t)oh * cols + ow) * vl + l] == (T)want;             \
+                }                                                                         \
+        report(ok, set, "depthwise_lanes", #T, K * 10 + step, rows * 1000 + cols);        \
+        free(band);                                                                       \
+        free(w);                                                                          \
+        free(bias);                                                                       \
+        free(out);                                                                        \
+    }                                                                                     \
+                                                                                          \
     static void U##_check_winograd(const char *set, const pcx_##U##_ukernels *ks, int TH, \
                                    int TW)                                                \
     {                                                                                     \
@@ -294,6 +323,10 @@ static void report(int ok, const char *set, const char *what, const char *dtype,
             for (int j = 0; j < 6; ++j)                                                   \
                 U##_check_depthwise(set, &ks->depthwise, dw_kernels[i][0], dw_kernels[i][1], \
                                     boxes[j][0], boxes[j][1]);                            \
+        for (int K = 1; K <= 9; K += 4)                                                   \
+            for (int cols = 1; cols <= 19; cols += 3)                                     \
+                for (int step = 1; step <= 2; ++step)                                     \
+                    U##_check_depthwise_lanes(set, &ks->depthwise, K, 3, cols, step);     \
         for (int i = 0; i < 5; ++i)                                                       \
             U##_check_winograd(set, ks, tiles[i][0], tiles[i][1]);                        \
         for (int step = 1; step <= 3; ++step)                                             \

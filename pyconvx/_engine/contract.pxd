@@ -64,6 +64,14 @@ cdef extern from "ukernels.h" nogil:
                                        int64_t row_pitch, int64_t rows, int64_t cols,
                                        double *out, int64_t ldo,
                                        const double *bias) noexcept nogil
+    ctypedef void (*pcx_f32_dwlanes_fn)(int64_t K, const float *w, const int64_t *off,
+                                        const float *band, int64_t row_step,
+                                        int64_t col_step, int64_t rows, int64_t cols,
+                                        float *out, const float *bias) noexcept nogil
+    ctypedef void (*pcx_f64_dwlanes_fn)(int64_t K, const double *w, const int64_t *off,
+                                        const double *band, int64_t row_step,
+                                        int64_t col_step, int64_t rows, int64_t cols,
+                                        double *out, const double *bias) noexcept nogil
     ctypedef void (*pcx_f32_winograd_input_fn)(const float *band, int64_t pitch, int64_t TH,
                                                int64_t TW, float *V,
                                                int64_t v_stride) noexcept nogil
@@ -121,11 +129,13 @@ cdef extern from "ukernels.h" nogil:
         int mb, nr
         pcx_f64_rowblock_fn run
     ctypedef struct pcx_f32_dwconv_ukernel:
-        int mb, vl
+        int mb, vl, nb
         pcx_f32_dwconv_fn run
+        pcx_f32_dwlanes_fn lanes
     ctypedef struct pcx_f64_dwconv_ukernel:
-        int mb, vl
+        int mb, vl, nb
         pcx_f64_dwconv_fn run
+        pcx_f64_dwlanes_fn lanes
     ctypedef struct pcx_fma_probe:
         int64_t flops_per_iteration
         pcx_fma_probe_fn run
@@ -229,9 +239,12 @@ ctypedef struct DirectGeometry:
     int64_t packed_elems          # weights the kind repacks (elements)
     # winograd: tile rows and columns per box, tile pitch, plane strides of V and M
     int64_t wino_th, wino_tw, wino_tp, wino_vx, wino_mx
-    # depthwise: channels per unit, channel blocks, the zero-padding fast band copy
+    # depthwise: channels per unit, channel blocks, the zero-padding fast band copy;
+    # dw_lanes: the lanes layout (a unit: one image, VL channels, the whole
+    # plane; the band holds VL lanes per padded position, off the taps' offsets
+    # into it in column-major order, already times VL)
     int64_t dw_cpu, dw_blocks
-    bint dw_fast
+    bint dw_fast, dw_lanes
     ScratchLayout scratch
 
 

@@ -21,7 +21,8 @@ SCALAR_FIELDS = (
     "flip", "n_phase", "plane_size", "box_count", "band_elems", "qmax", "inplace", "level",
     "kind", "K", "kc", "mr", "nr", "n_panels", "panels_per_block", "m_blocks", "n_units",
     "chunk", "threads", "dynamic", "packed_elems", "wino_th", "wino_tw", "wino_tp", "wino_vx",
-    "wino_mx", "dw_cpu", "dw_blocks", "dw_fast", "out_unit_stride", "x_offset", "w_offset",
+    "wino_mx", "dw_cpu", "dw_blocks", "dw_fast", "dw_lanes",
+    "out_unit_stride", "x_offset", "w_offset",
     "x_channels_per_group", "lda", "accumulate",
 )
 #: int64 table fields (one entry per spatial dim unless stated in contract.pxd).
@@ -69,6 +70,7 @@ def ukernel_set_tiles(int level):
             "row": (ks.f32.row.mr, ks.f32.row.nr),
             "rowblock": (ks.f32.rowblock.mb, ks.f32.rowblock.nr),
             "depthwise": (ks.f32.depthwise.mb, ks.f32.depthwise.vl),
+            "depthwise_lanes": (ks.f32.depthwise.nb, ks.f32.depthwise.vl),
         },
         "float64": {
             "gemm": (ks.f64.gemm.mr, ks.f64.gemm.nr),
@@ -78,6 +80,7 @@ def ukernel_set_tiles(int level):
             "row": (ks.f64.row.mr, ks.f64.row.nr),
             "rowblock": (ks.f64.rowblock.mb, ks.f64.rowblock.nr),
             "depthwise": (ks.f64.depthwise.mb, ks.f64.depthwise.vl),
+            "depthwise_lanes": (ks.f64.depthwise.nb, ks.f64.depthwise.vl),
         },
     }
 
@@ -155,6 +158,7 @@ cdef _set_scalars(DirectGeometry *g, dict f):
     g.dw_cpu = f["dw_cpu"]
     g.dw_blocks = f["dw_blocks"]
     g.dw_fast = f["dw_fast"]
+    g.dw_lanes = f["dw_lanes"]
     g.dynamic = f["dynamic"]
     g.out_unit_stride = f["out_unit_stride"]
     g.x_offset = f["x_offset"]
@@ -232,6 +236,10 @@ cdef _check(const DirectGeometry *g, const pcx_ukernel_set *ks, dtype, dict t):
             raise ValueError("inconsistent plan: the depthwise kernel needs 2-d, one "
                              "channel per group, and channel blocks covering every group")
         units = g.batch * g.dw_blocks * g.box_count
+        if g.dw_lanes:
+            _check_lanes(g, t)
+    elif g.dw_lanes:
+        raise ValueError("inconsistent plan: only the depthwise kind runs on lanes")
     else:
         units = g.batch * g.groups * g.box_count * g.m_blocks
     boxes = 1
@@ -265,6 +273,25 @@ cdef _check(const DirectGeometry *g, const pcx_ukernel_set *ks, dtype, dict t):
         raise ValueError("inconsistent plan: the band overlaps the scratch tiles")
     if L.table > L.index_elems or L.index + 8 * L.index_elems > L.winograd_v:
         raise ValueError("inconsistent plan: the index area overlaps Winograd's planes")
+
+cdef _check_lanes(const DirectGeometry *g, dict t):
+    """The lanes layout of a depthwise plan: one box, VL channels per unit, a
+    zero or constant border, a band (then the output rows, the lanes' weights
+    and bias) that every tap's read stays inside."""
+    cdef int64_t vl = g.nr
+    positions = int(t["padded_size"][0]) * int(t["padded_size"][1])
+    outputs = int(t["out_size"][0]) * int(t["out_size"][1])
+    if (g.mode not in (ZEROS, CONSTANT) or g.dw_cpu != vl or g.box_count != 1
+            or g.band_elems < (positions + outputs + g.K + 1) * vl
+            or any(t["pad_lo"] < 0) or any(t["padded_size"] < t["in_size"] + t["pad_lo"])):
+        raise ValueError("inconsistent plan: the depthwise lanes need a zero or constant "
+                         "border, VL channels per unit, one box and a band of every "
+                         "padded position")
+    last = ((int(t["out_size"][0]) - 1) * int(t["stride"][0]) * int(t["padded_size"][1])
+            + (int(t["out_size"][1]) - 1) * int(t["stride"][1])) * vl
+    if g.K > 0 and (t["off"].min() < 0 or t["off"].max() + last + vl > positions * vl):
+        raise ValueError("inconsistent plan: a depthwise lane tap reads outside the band")
+
 
 cdef tuple _ukernel_tile(const pcx_ukernel_set *ks, dtype, int64_t kind):
     """(rows, columns) of the tile of ``kind`` in the microkernel set ``ks``."""

@@ -39,7 +39,8 @@ import numpy as np
 from pyconvx._engine.contract cimport (DEPTHWISE, GEMM, ROW, ROWBLOCK, WINOGRAD,
                                        DirectGeometry, DirectPlan, Kind, pcx_ukernel_set, real)
 from pyconvx._engine.chunks cimport poll_signals, stop_raised
-from pyconvx._engine.stage cimport build_band, build_tables, depthwise_band, pack_weights
+from pyconvx._engine.stage cimport (build_band, build_tables, depthwise_band, lanes_band,
+                                    pack_weights, transpose_lanes)
 
 cnp.import_array()
 
@@ -375,6 +376,68 @@ cdef inline void run_depthwise(const pcx_ukernel_set *ks, const DirectGeometry *
                              ldo, bias)
 
 
+cdef void depthwise_lanes_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks,
+                               int64_t u, const real *x, const real *packed, const real *bias,
+                               real *out, char *scratch) noexcept nogil:
+    """One depthwise unit on lanes: an image, VL channels side by side, the whole plane.
+
+    The padded input of the unit's channels goes to the band (``lanes_band``);
+    the lanes kernel sums every output's taps
+    in the order of the planes kernel (``off`` is column-major), so each output
+    has the bits it has on the planes path; the output rows are transposed back
+    (lanes past the last channel are never stored)."""
+    cdef int64_t vl = geo.nr
+    cdef int64_t cb = u % geo.dw_blocks, n = u // geo.dw_blocks
+    cdef int64_t c0 = cb * vl, nc = geo.groups - cb * vl
+    cdef int64_t pw = geo.padded_size[1]
+    cdef int64_t out_h = geo.out_size[0], out_w = geo.out_size[1]
+    cdef int64_t os_c = geo.out_strides[1], os_h = geo.out_strides[2]
+    cdef int64_t os_w = geo.out_strides[3]
+    cdef real *band = <real *>(scratch + geo.scratch.band)
+    cdef real *rows_out = band + geo.padded_size[0] * pw * vl
+    cdef real *wl = rows_out + out_h * out_w * vl
+    cdef real *bl = wl + geo.K * vl
+    cdef const real *xc = x + n * geo.x_strides[0] + c0 * geo.x_strides[1]
+    cdef real *oc = out + n * geo.out_strides[0] + c0 * os_c
+    cdef real *dst
+    cdef int64_t kh, kw, l, r, j
+    if nc > vl:
+        nc = vl
+    (<int64_t *>scratch)[0] = -1   # the band cache of run_unit does not survive this unit
+    # the taps column-major (the planes kernel's order), a lane per channel
+    for kw in range(geo.kernel_w):
+        for kh in range(geo.kernel_h):
+            dst = wl + (kw * geo.kernel_h + kh) * vl
+            for l in range(vl):
+                dst[l] = packed[(c0 + l) * geo.K + kh * geo.kernel_w + kw] if l < nc else 0
+    for l in range(vl):
+        bl[l] = bias[c0 + l] if bias != NULL and l < nc else 0
+    lanes_band(geo, ks, xc, nc, band)
+    if real is float:
+        ks.f32.depthwise.lanes(geo.K, wl, geo.off, band, geo.stride[0] * pw * vl,
+                               geo.stride[1] * vl, out_h, out_w, rows_out,
+                               bl if bias != NULL else NULL)
+    else:
+        ks.f64.depthwise.lanes(geo.K, wl, geo.off, band, geo.stride[0] * pw * vl,
+                               geo.stride[1] * vl, out_h, out_w, rows_out,
+                               bl if bias != NULL else NULL)
+    if os_w == 1 and os_h == out_w:
+        transpose_lanes(ks, rows_out, vl, out_h * out_w, nc, oc, os_c)
+    elif os_w == 1:
+        for r in range(out_h):
+            transpose_lanes(ks, rows_out + r * out_w * vl, vl, out_w, nc, oc + r * os_h, os_c)
+    elif os_c == 1:
+        for r in range(out_h):
+            for j in range(out_w):
+                memcpy(oc + r * os_h + j * os_w, rows_out + (r * out_w + j) * vl,
+                       nc * sizeof(real))
+    else:
+        for r in range(out_h):
+            for j in range(out_w):
+                for l in range(nc):
+                    oc[l * os_c + r * os_h + j * os_w] = rows_out[(r * out_w + j) * vl + l]
+
+
 cdef void depthwise_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t u,
                          const real *x, const real *packed, const real *bias, real *out,
                          char *scratch) noexcept nogil:
@@ -411,6 +474,9 @@ cdef void depthwise_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, i
     cdef const real *b
     cdef real *dst
     cdef real *target
+    if geo.dw_lanes:
+        depthwise_lanes_unit(geo, ks, u, x, packed, bias, out, scratch)
+        return
     if g1 > geo.groups:
         g1 = geo.groups
     box_origin(geo, box_lin, origin, blen)

@@ -192,6 +192,41 @@ def depthwise(int level, w, off, band, int64_t row_pitch, int64_t rows, int64_t 
     return out
 
 
+def depthwise_lanes(int level, w, off, band, int64_t row_step, int64_t col_step,
+                    int64_t rows, int64_t cols, out, bias=None):
+    """out[oh, ow, l] = sum_k w[k, l] * band[off[k] + oh * row_step + ow * col_step + l]
+    (+ bias[l]), the taps summed in order; ``w`` is (K, VL), ``band`` flat, ``out``
+    (rows, cols, VL), ``bias`` (VL,) or None."""
+    cdef const pcx_ukernel_set *ks = _set_for(level)
+    dtype = _dtype(w, "w")
+    vl = tiles(level)[dtype.name]["depthwise"][1]
+    _array(w, "w", dtype, 2)
+    _array(off, "off", np.dtype(np.int64), 1)
+    _array(band, "band", dtype, 1)
+    _writeable(out, "out", dtype, 3)
+    if (w.shape[1] != vl or off.shape[0] != w.shape[0] or rows < 1 or cols < 1
+            or out.shape != (rows, cols, vl)):
+        raise ValueError(f"w must be (K, {vl}), off (K,), out (rows, cols, {vl})")
+    if w.shape[0] and (off.min() < 0 or off.max() + (rows - 1) * row_step
+                       + (cols - 1) * col_step + vl > band.shape[0]):
+        raise ValueError("the window reads outside band")
+    if bias is not None:
+        _array(bias, "bias", dtype, 1)
+        if bias.shape[0] != vl:
+            raise ValueError(f"bias must be ({vl},)")
+    if dtype == np.float32:
+        ks.f32.depthwise.lanes(w.shape[0], <const float *>_ptr(w), <const int64_t *>_ptr(off),
+                               <const float *>_ptr(band), row_step, col_step, rows, cols,
+                               <float *>_ptr(out),
+                               <const float *>_ptr(bias) if bias is not None else NULL)
+    else:
+        ks.f64.depthwise.lanes(w.shape[0], <const double *>_ptr(w), <const int64_t *>_ptr(off),
+                               <const double *>_ptr(band), row_step, col_step, rows, cols,
+                               <double *>_ptr(out),
+                               <const double *>_ptr(bias) if bias is not None else NULL)
+    return out
+
+
 def winograd_input(int level, band, int64_t TH, int64_t TW, V):
     """V[xi, t] = (B^T d B)[xi] for the 4x4 patch d of tile t = th * TW + tw at band rows
     2th.., columns 2tw..; ``band`` is (2 TH + 2, pitch >= 2 TW + 2), V (16, >= TH * TW)."""

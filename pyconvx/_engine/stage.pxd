@@ -12,5 +12,10 @@ cdef void copy_band(const DirectGeometry *geo, const pcx_ukernel_set *ks, const 
 cdef void depthwise_band(const DirectGeometry *geo, const pcx_ukernel_set *ks,
                          const real *x_chan, real *band, const int64_t *index, int64_t j0,
                          int64_t j1) noexcept nogil
+cdef void lanes_band(const DirectGeometry *geo, const pcx_ukernel_set *ks,
+                     const real *x_block, int64_t nc, real *band) noexcept nogil
+cdef void transpose_lanes(const pcx_ukernel_set *ks, const real *src, int64_t src_row,
+                          int64_t rows, int64_t cols, real *dst,
+                          int64_t dst_row) noexcept nogil
 cdef void pack_weights(const DirectGeometry *geo, const real *w, real *packed,
                        int64_t gp) noexcept nogil

@@ -8,6 +8,8 @@
 * One channel's band for the depthwise microkernel (``depthwise_band``), its
   strided runs gathered by the microkernel set's vector code; or only its
   edge columns, when the microkernel reads the rest of the input in place.
+* The band of a depthwise unit on lanes (``lanes_band``): the padded planes of
+  a block of channels, position by position, a vector's lanes per position.
 * The weights a kind needs repacked (``pack_weights``): a short last panel of
   the gemm/row tiles, the taps of one-channel kernels, Winograd's transformed
   weights.
@@ -285,6 +287,55 @@ cdef void depthwise_band(const DirectGeometry *geo, const pcx_ukernel_set *ks,
                     for j in range(hi, j1):
                         dst[j] = src[cols[j] * xs_w] if cols[j] >= 0 else fill
                 dst += e1
+
+
+cdef void transpose_lanes(const pcx_ukernel_set *ks, const real *src, int64_t src_row,
+                          int64_t rows, int64_t cols, real *dst,
+                          int64_t dst_row) noexcept nogil:
+    """dst[j * dst_row + i] = src[i * src_row + j] for i < rows, j < cols (the
+    microkernel set's transpose)."""
+    if real is float:
+        ks.f32.transpose(src, src_row, 1, rows, cols, dst, dst_row)
+    else:
+        ks.f64.transpose(src, src_row, 1, rows, cols, dst, dst_row)
+
+
+cdef void lanes_band(const DirectGeometry *geo, const pcx_ukernel_set *ks,
+                     const real *x_block, int64_t nc, real *band) noexcept nogil:
+    """The band of a depthwise unit on lanes (``dw_lanes``): the padded planes of
+    ``nc`` channels from ``x_block`` (the first one's plane), position by
+    position, VL lanes each: channels-first rows transposed through registers,
+    channels-last positions copied, others element by element.  The border
+    holds the padding value; a partial block (nc < VL) fills every lane first,
+    so the lanes past its channels hold that value too."""
+    cdef int64_t vl = geo.nr, pw = geo.padded_size[1], ph = geo.padded_size[0]
+    cdef int64_t in_h = geo.in_size[0], in_w = geo.in_size[1]
+    cdef int64_t top = geo.pad_lo[0], left = geo.pad_lo[1], right = pw - left - in_w
+    cdef int64_t xs_c = geo.x_strides[1], xs_h = geo.x_strides[2], xs_w = geo.x_strides[3]
+    cdef real fill = <real>geo.padding_value
+    cdef const real *src
+    cdef real *dst
+    cdef int64_t r, j, l
+    if nc < vl:
+        fill_run(band, ph * pw * vl, fill)
+    else:
+        fill_run(band, top * pw * vl, fill)
+        fill_run(band + (top + in_h) * pw * vl, (ph - top - in_h) * pw * vl, fill)
+        for r in range(top, top + in_h):
+            fill_run(band + r * pw * vl, left * vl, fill)
+            fill_run(band + (r * pw + left + in_w) * vl, right * vl, fill)
+    for r in range(in_h):
+        src = x_block + r * xs_h
+        dst = band + ((top + r) * pw + left) * vl
+        if xs_w == 1:
+            transpose_lanes(ks, src, xs_c, nc, in_w, dst, vl)
+        elif xs_c == 1:
+            for j in range(in_w):
+                memcpy(dst + j * vl, src + j * xs_w, nc * sizeof(real))
+        else:
+            for j in range(in_w):
+                for l in range(nc):
+                    dst[j * vl + l] = src[l * xs_c + j * xs_w]
 
 
 cdef void pack_weights(const DirectGeometry *geo, const real *w, real *packed,

@@ -186,6 +186,58 @@ def test_depthwise_scattered_taps_take_the_general_path(level, dtype, rng):
     np.testing.assert_array_equal(general, fast)
 
 
+@pytest.mark.parametrize("K", [1, 4, 9])
+@pytest.mark.parametrize("rows, cols", [(1, 1), (2, 3), (3, 4), (1, 7), (2, 8), (3, 13), (2, 17)])
+@pytest.mark.parametrize("col_step", [1, 2, 3])
+def test_depthwise_lanes_exact(K, rows, cols, col_step, level, dtype, rng):
+    """Every lane sums its own channel's taps at its own weights: widths below, at and
+    past a pass of outputs (the last pass moved back over the row), column steps of
+    one to three positions, bias or none."""
+    nb, vl = microkernels.tiles(level)[np.dtype(dtype).name]["depthwise_lanes"]
+    assert nb == 8
+    row_step = (cols * col_step + 5) * vl
+    off = (rng.permutation(3 * K)[:K] * vl).astype(np.int64)
+    size = int(off.max()) + (rows - 1) * row_step + (cols - 1) * col_step * vl + vl
+    band = integers(rng, (size,), dtype)     # ends at the last lane read
+    w = integers(rng, (K, vl), dtype)
+    expected = np.zeros((rows, cols, vl))
+    for k in range(K):
+        for oh in range(rows):
+            for ow in range(cols):
+                at = off[k] + oh * row_step + ow * col_step * vl
+                expected[oh, ow] += w[k] * band[at:at + vl]
+    for bias in (integers(rng, (vl,), dtype), None):
+        out = np.full((rows, cols, vl), 99, dtype=dtype)
+        microkernels.depthwise_lanes(level, w, off, band, row_step, col_step * vl, rows,
+                                     cols, out, bias)
+        np.testing.assert_array_equal(out, expected + (0 if bias is None else bias))
+
+
+@pytest.mark.parametrize("kernel", [(3, 3), (5, 5), (2, 3)])
+def test_depthwise_lanes_have_the_bits_of_the_planes_kernel(kernel, level, dtype, rng):
+    """Random floats: lane l of the lanes kernel, its taps passed column-major, gives
+    the bits the planes kernel gives channel l's plane (both sum column-major from
+    zero with one fused multiply-add per tap, then add the bias)."""
+    KH, KW = kernel
+    vl = microkernels.tiles(level)[np.dtype(dtype).name]["depthwise_lanes"][1]
+    rows, cols, pitch = 5, 11, 16
+    planes = rng.standard_normal((vl, (rows + KH + 1) * pitch + 2 * vl)).astype(dtype)
+    w = rng.standard_normal((vl, KH, KW)).astype(dtype)
+    bias = rng.standard_normal(vl).astype(dtype)
+    plane_off = (np.arange(KH)[:, None] * pitch + np.arange(KW)[None, :]).astype(np.int64)
+    lanes = np.ascontiguousarray(planes.T).ravel()          # position-major, vl lanes each
+    lanes_w = np.ascontiguousarray(w.transpose(2, 1, 0).reshape(KW * KH, vl))
+    lanes_off = np.ascontiguousarray(plane_off.T).ravel() * vl
+    got = np.empty((rows, cols, vl), dtype=dtype)
+    microkernels.depthwise_lanes(level, lanes_w, lanes_off, lanes, pitch * vl, vl, rows,
+                                 cols, got, bias)
+    for lane in range(vl):
+        plane = np.empty((rows, cols), dtype=dtype)
+        microkernels.depthwise(level, w[lane], plane_off.ravel(), planes[lane], pitch, rows,
+                               cols, plane, bias[lane:lane + 1])
+        assert_bitwise_equal(got[:, :, lane], plane)
+
+
 # ----------------------------------------------------------------------------- winograd
 BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
 AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)

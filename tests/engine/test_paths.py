@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 import pyconvx
+from pyconvx._engine import direct
+from pyconvx._engine.plan import make_plan
 
 from _problems import (
     ALGORITHMS,
@@ -533,6 +535,76 @@ def test_depthwise_every_width_1_to_40(stride, dilation, dtype, rng):
             wide = np.repeat(x, 2, axis=-1)[..., ::2]
             assert wide.strides[-1] == 2 * x.itemsize
             assert_bitwise_equal(pyconvx.conv(wide, w, b, algorithm="depthwise", **kwargs), got)
+
+
+LANES_CASES = [
+    # (x shape, kernel, conv kwargs): channels that fill a vector's lanes and more (a
+    # partial last block), strided along the rows
+    ((2, 20, 14, 14), (3, 3), dict(stride=2, padding=1)),
+    ((1, 33, 9, 17), (3, 3), dict(stride=(1, 2), padding=(0, 2))),
+    ((2, 24, 16, 15), (5, 5), dict(stride=2, padding=2, dilation=(2, 1))),
+    ((1, 17, 11, 12), (3, 2), dict(stride=(2, 3), padding=((1, 0), (2, 1)))),
+    ((3, 40, 7, 7), (3, 3), dict(stride=2, padding=1, padding_mode="constant",
+                                 padding_value=1.5)),
+    ((1, 16, 5, 6), (1, 1), dict(stride=2)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", LANES_CASES, ids=[f"{c[0]}-k{c[1]}" for c in LANES_CASES])
+def test_depthwise_lanes_have_the_bits_of_the_planes_path(case, dtype, rng):
+    """Strided depthwise layers with a vector's worth of channels run on lanes (the
+    channels side by side): on every SIMD level each output has the bits of the
+    planes path (each channel alone), with flip and bias, for 1-3 threads, channels-
+    last and strided inputs, and outputs written through a strided ``out``."""
+    x_shape, kernel, kwargs = case
+    channels = x_shape[1]
+    kwargs = dict(kwargs, groups=channels)
+    x, w, b = make_problem(rng, x_shape, (channels, 1) + kernel, dtype=dtype)
+    one = {k: v for k, v in kwargs.items() if k != "groups"}
+    for level in simd_levels():
+        with forced_level(level):
+            assert "side by side" in pyconvx.plan(x, w, **kwargs).reason
+            for flip, bias in ((False, b), (True, None)):
+                got = pyconvx.conv(x, w, bias, flip=flip, threads=2, **kwargs)
+                planes = np.concatenate([
+                    pyconvx.conv(x[:, c:c + 1], w[c:c + 1],
+                                 None if bias is None else bias[c:c + 1], flip=flip,
+                                 algorithm="depthwise", **one)
+                    for c in range(channels)], axis=1)
+                assert "side by side" not in pyconvx.plan(x[:, :1], w[:1], **one).reason
+                assert_bitwise_equal(got, planes)
+                for threads in (1, 3):
+                    assert_bitwise_equal(
+                        pyconvx.conv(x, w, bias, flip=flip, threads=threads, **kwargs), got)
+                last = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+                assert_bitwise_equal(np.moveaxis(pyconvx.conv(
+                    last, w, bias, flip=flip, data_format="channels_last", **kwargs), -1, 1),
+                    got)
+                wide = np.repeat(x, 2, axis=-1)[..., ::2]
+                assert_bitwise_equal(pyconvx.conv(wide, w, bias, flip=flip, **kwargs), got)
+                for out in _strided_outputs(got.shape, dtype):
+                    _engine_run(x, w, bias, out, flip, kwargs)
+                    assert_bitwise_equal(out, got)
+        assert_matches_reference(got, x, w, None, flip=True, **kwargs)
+
+
+def _strided_outputs(shape, dtype):
+    """Output views the engine may be handed (the transposed convolution's phases
+    are such views): every second column, and channels-first planes whose rows are
+    padded apart."""
+    yield np.full(shape[:-1] + (2 * shape[-1],), np.nan, dtype)[..., ::2]
+    yield np.full(shape[:-1] + (shape[-1] + 3,), np.nan, dtype)[..., :shape[-1]]
+
+
+def _engine_run(x, w, bias, out, flip, kwargs):
+    """The direct engine's run of a plan made for ``out``'s own element strides."""
+    geometry = pyconvx.plan(x, w, **kwargs).geometry
+    strides = [[s // a.itemsize for s in a.strides] for a in (x, out)]
+    plan = make_plan(geometry, x.dtype, threads=2, flip=flip, x_strides=strides[0],
+                     out_strides=strides[1])
+    assert "side by side" in plan.reason
+    direct.run(x, w, bias, out, plan.records)
 
 
 # ----------------------------------------------------------------------------- reduction blocks

@@ -74,7 +74,9 @@
                                        PCX_TILE(PCX_##TU##_ROWBLOCK_MB, PCX_##TU##_ROWBLOCK_NR))}, \
         .depthwise = {.mb = PCX_##TU##_DW_MB,                                        \
                       .vl = PCX_VBYTES / (int)sizeof(PCX_##TU##_ELEM),          \
-                      .run = PCX_SYMBOL(T, dwconv, PCX_CAT(PCX_##TU##_DW_MB, rows))}, \
+                      .nb = 8,   /* the lanes kernel's outputs per pass */         \
+                      .run = PCX_SYMBOL(T, dwconv, PCX_CAT(PCX_##TU##_DW_MB, rows)),  \
+                      .lanes = PCX_SYMBOL(T, dwconv_lanes, 8outputs)},                \
         .winograd_input = PCX_SYMBOL(T, winograd_input, 2x2_3x3),                    \
         .winograd_output = PCX_SYMBOL(T, winograd_output, 2x2_3x3),                  \
         .gather = PCX_SYMBOL(T, gather, strided),                                    \

@@ -68,6 +68,22 @@ typedef void (*pcx_f64_dwconv_fn)(int64_t KH, int64_t KW, const double *w, const
                                   const double *band, int64_t row_pitch, int64_t rows,
                                   int64_t cols, double *out, int64_t ldo, const double *bias);
 
+/* Depthwise lanes (one channel per group, 2-d, VL channels side by side): band
+ * and out hold VL lanes per position, lane l being channel l of a block, and
+ *   out[(oh * cols + ow) * VL + l] = sum_k w[k * VL + l]
+ *       * band[off[k] + oh * row_step + ow * col_step + l] (+ bias[l])
+ * for oh < rows, ow < cols, the K taps summed in the order given, from zero,
+ * one fused multiply-add each, the bias added last (with the taps in
+ * column-major order: the bits of the planes kernel above).  Reads no element
+ * past the last position's VL lanes; writes rows * cols * VL elements. */
+typedef void (*pcx_f32_dwlanes_fn)(int64_t K, const float *w, const int64_t *off,
+                                   const float *band, int64_t row_step, int64_t col_step,
+                                   int64_t rows, int64_t cols, float *out, const float *bias);
+typedef void (*pcx_f64_dwlanes_fn)(int64_t K, const double *w, const int64_t *off,
+                                   const double *band, int64_t row_step, int64_t col_step,
+                                   int64_t rows, int64_t cols, double *out,
+                                   const double *bias);
+
 /* Winograd F(2x2, 3x3) transforms (Lavin & Gray), vectorised across tiles.
  * input: for tiles t = th * TW + tw (th < TH, tw < TW), the 4x4 input patch at
  *   band rows 2th..2th+3, columns 2tw..2tw+3 (row pitch `pitch`) becomes
@@ -132,9 +148,12 @@ typedef struct { int mr, vl; pcx_f64_tile_fn run[2]; pcx_f64_tile_fn tall; } pcx
 /* The row-blocked filter: MB output rows x NR columns. */
 typedef struct { int mb, nr; pcx_f32_rowblock_fn run; } pcx_f32_rowblock_ukernel;
 typedef struct { int mb, nr; pcx_f64_rowblock_fn run; } pcx_f64_rowblock_ukernel;
-/* The depthwise planes: MB rows per pass, VL elements per vector. */
-typedef struct { int mb, vl; pcx_f32_dwconv_fn run; } pcx_f32_dwconv_ukernel;
-typedef struct { int mb, vl; pcx_f64_dwconv_fn run; } pcx_f64_dwconv_ukernel;
+/* The depthwise planes: MB rows per pass, VL elements per vector; and lanes,
+ * NB outputs of VL channels per pass. */
+typedef struct { int mb, vl, nb; pcx_f32_dwconv_fn run; pcx_f32_dwlanes_fn lanes; }
+    pcx_f32_dwconv_ukernel;
+typedef struct { int mb, vl, nb; pcx_f64_dwconv_fn run; pcx_f64_dwlanes_fn lanes; }
+    pcx_f64_dwconv_ukernel;
 /* The probe: FLOPs one iteration does (2 * chains * lanes). */
 typedef struct { int64_t flops_per_iteration; pcx_fma_probe_fn run; } pcx_fma_probe;
 

@@ -36,6 +36,24 @@ typedef int32_t PCX_CAT(ivec_, PCX_T) __attribute__((vector_size(PCX_VBYTES)));
         PCX_UNROLL for (int v = 0; v < (NV); ++v)                                    \
             acc[m][v] += (VALUE)
 
+/* The first n elements of src in the first n lanes, zeros in the others (n < VL);
+ * reads no other element. */
+static inline VEC PCX_HELPER(load_part_)(const PCX_TEMPLATE_TYPE *restrict src, int64_t n)
+{
+#if defined(__AVX512F__) && PCX_VBYTES == 64
+#if PCX_TEMPLATE_IS_DOUBLE
+    return (VEC)_mm512_maskz_loadu_pd((__mmask8)((1u << n) - 1u), src);
+#else
+    return (VEC)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), src);
+#endif
+#else
+    VEC v = (VEC){0};
+    for (int64_t l = 0; l < n; ++l)
+        v[l] = src[l];
+    return v;
+#endif
+}
+
 /* The first n lanes of v to dst (n < VL). */
 static inline void PCX_HELPER(store_part_)(PCX_TEMPLATE_TYPE *restrict dst, VEC v, int64_t n)
 {

@@ -152,3 +152,73 @@ static void PCX_UKERNEL(dwconv, PCX_CAT(PCX_CFG(DW_MB), rows))(int64_t KH, int64
 #undef PCX_DEFINE_DW_BLOCK
 #undef PCX_DEFINE_DW_PLANE
 
+
+/* The depthwise lanes microkernel (see ukernels.h): VL channels side by side in
+ * the vector lanes, NB outputs of one row per pass, each tap's weights loaded
+ * once for the NB outputs.  The taps are summed in the order of off/w (the
+ * caller passes them column-major, as the planes kernel sums them), from zero,
+ * one fused multiply-add each, then the bias: the planes kernel's bits. */
+#define PCX_DEFINE_DWL_BLOCK(fname, NB)                                             \
+    static inline __attribute__((always_inline)) void fname(                        \
+        int64_t K, const PCX_TEMPLATE_TYPE *restrict w, const int64_t *restrict off, \
+        const PCX_TEMPLATE_TYPE *restrict b, int64_t col_step,                       \
+        PCX_TEMPLATE_TYPE *restrict o, const PCX_TEMPLATE_TYPE *restrict bias)       \
+    {                                                                                \
+        VEC acc[NB];                                                                 \
+        PCX_UNROLL for (int j = 0; j < NB; ++j)                                      \
+            acc[j] = (VEC){0};                                                       \
+        for (int64_t k = 0; k < K; ++k) {                                            \
+            const VEC wk = *(const UVEC *)(w + k * PCX_VL);                          \
+            const PCX_TEMPLATE_TYPE *restrict p = b + off[k];                        \
+            PCX_UNROLL for (int j = 0; j < NB; ++j)                                  \
+                acc[j] += wk * *(const UVEC *)(p + j * col_step);                    \
+        }                                                                            \
+        if (bias) {                                                                  \
+            const VEC bv = *(const UVEC *)bias;                                      \
+            PCX_UNROLL for (int j = 0; j < NB; ++j)                                  \
+                acc[j] += bv;                                                        \
+        }                                                                            \
+        PCX_UNROLL for (int j = 0; j < NB; ++j)                                      \
+            *(UVEC *)(o + j * PCX_VL) = acc[j];                                      \
+    }
+
+PCX_DEFINE_DWL_BLOCK(PCX_HELPER(dwlanes_8_), 8)
+PCX_DEFINE_DWL_BLOCK(PCX_HELPER(dwlanes_4_), 4)
+PCX_DEFINE_DWL_BLOCK(PCX_HELPER(dwlanes_1_), 1)
+
+/* Blocks of NB outputs along a row of n, the last one moved back to n - NB (its
+ * overlapped outputs recomputed bit for bit). */
+#define PCX_DWL_ROW(NB, BLOCK)                                                      \
+    for (int64_t j = 0;; j += (NB)) {                                                \
+        if (j > n - (NB))                                                            \
+            j = n - (NB);                                                            \
+        BLOCK(K, w, off, brow + j * col_step, col_step, orow + j * PCX_VL, bias);    \
+        if (j == n - (NB))                                                           \
+            break;                                                                   \
+    }
+
+static void PCX_UKERNEL(dwconv_lanes, 8outputs)(int64_t K, const PCX_TEMPLATE_TYPE *restrict w,
+                                               const int64_t *restrict off,
+                                               const PCX_TEMPLATE_TYPE *restrict band,
+                                               int64_t row_step, int64_t col_step,
+                                               int64_t rows, int64_t cols,
+                                               PCX_TEMPLATE_TYPE *restrict out,
+                                               const PCX_TEMPLATE_TYPE *restrict bias)
+{
+    const int64_t n = cols;
+    if (rows <= 0 || cols <= 0)
+        return;
+    for (int64_t oh = 0; oh < rows; ++oh) {
+        const PCX_TEMPLATE_TYPE *brow = band + oh * row_step;
+        PCX_TEMPLATE_TYPE *orow = out + oh * cols * PCX_VL;
+        if (n >= 8) {
+            PCX_DWL_ROW(8, PCX_HELPER(dwlanes_8_))
+        } else if (n >= 4) {
+            PCX_DWL_ROW(4, PCX_HELPER(dwlanes_4_))
+        } else {
+            PCX_DWL_ROW(1, PCX_HELPER(dwlanes_1_))
+        }
+    }
+}
+#undef PCX_DWL_ROW
+#undef PCX_DEFINE_DWL_BLOCK

@@ -2,12 +2,16 @@
  * the weight gradient's packing of grad_output (channels by positions in, positions
  * by channels out).  With unit column steps it moves VL x VL blocks through
  * registers (log2 VL rounds of two-vector shuffles, each swapping one bit of the
- * row index with the same bit of the column index); a block cut by the edges goes
- * through a VL x VL buffer on the stack.  Reads and writes only the elements named
- * above. */
-static inline void PCX_HELPER(transpose_block_)(VEC *restrict r)
+ * row index with the same bit of the column index); a block cut by the edges is
+ * loaded with partial (masked on AVX-512) loads, its missing rows and columns
+ * zero.  Reads and writes only the elements named above. */
+static inline __attribute__((always_inline)) void PCX_HELPER(transpose_block_)(VEC *restrict r)
 {
-    PCX_UNROLL for (int b = 1; b < PCX_VL; b <<= 1) {
+    /* a counted loop (log2 VL rounds), which the compiler unrolls fully: every
+     * index below is then a constant and the block stays in registers */
+    enum { ROUNDS = (PCX_VL >= 2) + (PCX_VL >= 4) + (PCX_VL >= 8) + (PCX_VL >= 16) };
+    PCX_UNROLL for (int round = 0; round < ROUNDS; ++round) {
+        const int b = 1 << round;
         IVEC lo, hi;
         PCX_UNROLL for (int j = 0; j < PCX_VL; ++j) {
             lo[j] = (j & b) ? PCX_VL + j - b : j;
@@ -50,14 +54,20 @@ static void PCX_UKERNEL(transpose, blocked)(const PCX_TEMPLATE_TYPE *restrict sr
                     *(UVEC *)(d + j * dst_row) = r[j];
                 continue;
             }
-            PCX_TEMPLATE_TYPE buf[PCX_VL * PCX_VL];
-            memset(buf, 0, sizeof(buf));
-            for (int64_t i = 0; i < ni; ++i)
-                memcpy(buf + i * PCX_VL, s + i * src_row, nj * sizeof(PCX_TEMPLATE_TYPE));
-            PCX_UNROLL for (int i = 0; i < PCX_VL; ++i)
-                memcpy(&r[i], buf + i * PCX_VL, sizeof(VEC));
+            PCX_UNROLL for (int i = 0; i < PCX_VL; ++i) {
+                if (i >= ni)
+                    r[i] = (VEC){0};
+                else if (nj == PCX_VL)
+                    r[i] = *(const UVEC *)(s + i * src_row);
+                else
+                    r[i] = PCX_HELPER(load_part_)(s + i * src_row, nj);
+                if (i < ni)
+                    __builtin_prefetch(s + i * src_row + 4 * PCX_VL);
+            }
             PCX_HELPER(transpose_block_)(r);
-            for (int64_t j = 0; j < nj; ++j) {
+            PCX_UNROLL for (int j = 0; j < PCX_VL; ++j) {   /* constant indices into r */
+                if (j >= nj)
+                    break;
                 if (ni == PCX_VL)
                     *(UVEC *)(d + j * dst_row) = r[j];
                 else
