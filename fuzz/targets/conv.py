@@ -101,7 +101,7 @@ def conv_problem(draw, ndim=None, large=None, winograd_shaped=False):
         groups, cin_g, cout_g = 1, draw(st.integers(1, 20 if large else 4)), draw(
             st.integers(1, 20 if large else 5))
     elif structure == "depthwise":
-        groups, cin_g, cout_g = draw(st.integers(1, 8 if large else 4)), 1, 1
+        groups, cin_g, cout_g = draw(st.integers(1, 20 if large else 4)), 1, 1
     elif structure == "multiplier":
         groups, cin_g, cout_g = draw(st.integers(1, 4)), 1, draw(st.integers(2, 3))
     elif structure == "grouped":
