@@ -500,8 +500,8 @@ def _depthwise_lanes(geometry: ConvGeometry, vl: int, esize: int) -> bool:
     width and stride, at the price of transposing the input and output
     planes.  Measured (1 thread, N=8, MobileNetV2's 3x3 layers), lanes /
     planes time: stride 2 at 56x56, 28x28, 14x14 inputs 0.57, 0.53, 0.40 on
-    AVX-512 (float64 0.44, 0.53, 0.39), 0.67, 0.77, 0.72 on AVX2, 0.90, 0.64,
-    0.96 on the portable set; stride 1 at 28x28, 14x14, 7x7 1.85, 1.50, 1.00
+    AVX-512 (float64 0.44, 0.53, 0.39), 0.67-0.73, 0.53, 0.42 on AVX2, 0.90,
+    0.64, 0.96 on the portable set; stride 1 at 28x28, 14x14, 7x7 1.85, 1.50, 1.00
     (the planes path reads its rows in place there).  It needs a zero or
     constant border (no index tables), at least VL channels, and the padded
     planes of one unit within DEPTHWISE_LANES_BAND_BYTES.

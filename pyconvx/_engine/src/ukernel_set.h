@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "ukernels.h"
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 

@@ -46,6 +46,16 @@ static inline VEC PCX_HELPER(load_part_)(const PCX_TEMPLATE_TYPE *restrict src, 
 #else
     return (VEC)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), src);
 #endif
+#elif defined(__AVX2__) && PCX_VBYTES == 32
+    /* vmaskmov: the lanes whose mask is clear are neither read nor faulted on */
+#if PCX_TEMPLATE_IS_DOUBLE
+    const __m256i mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_set_epi64x(3, 2, 1, 0));
+    return (VEC)_mm256_maskload_pd(src, mask);
+#else
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n),
+                                            _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0));
+    return (VEC)_mm256_maskload_ps(src, mask);
+#endif
 #else
     VEC v = (VEC){0};
     for (int64_t l = 0; l < n; ++l)
