@@ -382,10 +382,10 @@ cdef void depthwise_lanes_unit(const DirectGeometry *geo, const pcx_ukernel_set 
     """One depthwise unit on lanes: an image, VL channels side by side, the whole plane.
 
     The padded input of the unit's channels goes to the band (``lanes_band``);
-    the lanes kernel sums every output's taps
-    in the order of the planes kernel (``off`` is column-major), so each output
-    has the bits it has on the planes path; the output rows are transposed back
-    (lanes past the last channel are never stored)."""
+    the lanes kernel sums every output's taps in the order of the planes kernel
+    (``off`` is column-major), so each output has the bits it has on the planes
+    path; the output rows are transposed back (lanes past the last channel are
+    never stored)."""
     cdef int64_t vl = geo.nr
     cdef int64_t cb = u % geo.dw_blocks, n = u // geo.dw_blocks
     cdef int64_t c0 = cb * vl, nc = geo.groups - cb * vl

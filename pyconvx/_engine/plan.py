@@ -611,13 +611,12 @@ def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, l
     if lanes:
         # the padded planes, VL lanes per position, then the output rows, the
         # lanes' taps and bias; the taps' offsets column-major (the sum order)
-        padded_w = geometry.in_spatial[1] + sum(geometry.pads[1])
-        off = np.array([(kh * geometry.dilation[0] * padded_w + kw * geometry.dilation[1]) * nr
+        padded = [s + lo + hi for s, (lo, hi) in zip(geometry.in_spatial, geometry.pads)]
+        off = np.array([(kh * geometry.dilation[0] * padded[1] + kw * geometry.dilation[1]) * nr
                         for kw in range(geometry.kernel[1])
                         for kh in range(geometry.kernel[0])], dtype=np.int64)
-        band_elems = (math.prod(s + lo + hi for s, (lo, hi)
-                                in zip(geometry.in_spatial, geometry.pads))
-                      + math.prod(geometry.out_spatial) + geometry.reduction_length + 1) * nr
+        band_elems = (math.prod(padded) + math.prod(geometry.out_spatial)
+                      + geometry.reduction_length + 1) * nr
     off_tail = np.zeros(0, dtype=np.int64)
     if inplace:   # rows of x itself; the band buffer holds only a partial tile's copy
         off = np.arange(cin_g, dtype=np.int64) * x_strides[1]
