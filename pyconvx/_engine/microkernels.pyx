@@ -218,12 +218,12 @@ def depthwise_lanes(int level, w, off, band, int64_t row_step, int64_t col_step,
         ks.f32.depthwise.lanes(w.shape[0], <const float *>_ptr(w), <const int64_t *>_ptr(off),
                                <const float *>_ptr(band), row_step, col_step, rows, cols,
                                <float *>_ptr(out),
-                               <const float *>_ptr(bias) if bias is not None else NULL)
+                               <const float *>_ptr(bias))
     else:
         ks.f64.depthwise.lanes(w.shape[0], <const double *>_ptr(w), <const int64_t *>_ptr(off),
                                <const double *>_ptr(band), row_step, col_step, rows, cols,
                                <double *>_ptr(out),
-                               <const double *>_ptr(bias) if bias is not None else NULL)
+                               <const double *>_ptr(bias))
     return out
 
 
