@@ -8,16 +8,25 @@ this process), correlated with a random 7x7 kernel, border ``"reflect"``
 (2 worker processes with 1 thread each, on 127.0.0.1, no dashboard), with the
 same chunks.  Each result is reduced on the workers to one float64 sum per
 block, so that no result accumulates anywhere: what a worker holds is what the
-filter needs.  A third side, the input alone (generated and summed per block,
-not filtered), is measured the same way: the time and memory every side
-spends outside the filter.
+filter needs.  A third side, the input alone (summed per block, not
+filtered), is measured the same way: the time and memory every side spends
+outside the filter.
 
-Time: the wall time of one ``compute`` of each side, the sides interleaved
-(A B C, C B A, ...) after a warm-up round of each; the row gives the ratio of
-the medians.  Memory: a thread in each worker reads the worker's resident
-memory (``/proc/self/statm``) every 2 ms; a round's peak is the largest
-reading minus the reading when the round starts, in chunks (4 MiB); the row
-gives the median over the rounds of the larger of the two workers' peaks.
+The sides run in two settings, each in interleaved rounds (A B C, C B A, ...)
+after a warm-up round of each side:
+
+* **stored**: the image is computed once and kept in the workers' memory
+  (``persist``), as a dataset loaded for analysis is; a round filters it.
+  The time row is the ratio of the two filters' median wall times of one
+  ``compute`` here: the filters' own cost, with no image generation in it.
+* **streamed**: every round generates the image anew, chunk by chunk, while
+  it is filtered, so a worker holds only the chunks in flight.  The memory
+  row comes from here: a thread in each worker reads the worker's resident
+  memory (``/proc/self/statm``) every 2 ms; a round's peak is the largest
+  reading minus the reading when the round starts, in chunks (4 MiB); the
+  row gives the median over the rounds of the larger of the two workers'
+  peaks.  Its times (the generation included) are in the note.
+
 CPU: the CPU seconds both worker processes spend in a round (all their
 threads: the tasks, the worker's event loop, the sampler), for the notes:
 unlike the wall time, it hardly moves with the load other jobs put on the
@@ -35,7 +44,8 @@ import numpy as np
 from .report import human_bytes
 from .timing import agreement_note
 
-__all__ = ["CHUNK", "IMAGE", "TAPS", "block_sums", "describe", "measure"]
+__all__ = ["CHUNK", "IMAGE", "TAPS", "block_sums", "describe", "measure", "peak_chunks",
+           "time_ratio"]
 
 #: The image, its chunks and the kernel's taps per axis.
 IMAGE = 8192
@@ -111,14 +121,34 @@ def _sides(image, kernel):
             "input": lambda: image}
 
 
-def measure(rounds, size=IMAGE, chunk=CHUNK, taps=TAPS):
-    """Time and peak worker memory of both sides, ``rounds`` interleaved rounds each.
+def _rounds(client, sides, rounds):
+    """Interleaved rounds of ``sides``: per side, the wall seconds of one
+    ``compute``, the larger worker's peak memory above its start, and the CPU
+    seconds of both workers, one entry per round."""
+    result = {key: {name: [] for name in sides} for key in ("seconds", "peaks", "cpu")}
+    order = list(sides)
+    for number in range(rounds):
+        for name in order if number % 2 == 0 else order[::-1]:
+            lazy = block_sums(sides[name]())
+            client.run(_round_start)
+            start = time.perf_counter()
+            client.compute(lazy).result()
+            result["seconds"][name].append(time.perf_counter() - start)
+            result["peaks"][name].append(max(client.run(_round_peak).values()))
+            result["cpu"][name].append(sum(client.run(_round_cpu).values()))
+    return result
 
-    Returns a dict: ``seconds``, ``peaks`` and ``cpu`` (per side:
+
+def measure(rounds, size=IMAGE, chunk=CHUNK, taps=TAPS):
+    """Time and peak worker memory of every side, ``rounds`` interleaved rounds
+    in each setting.
+
+    Returns a dict: ``stored`` and ``streamed`` (the two settings, see the
+    module doc), each a dict of ``seconds``, ``peaks`` and ``cpu`` (per side:
     ``"pyconvx"``, ``"dask-image"`` and ``"input"``, the input alone; one
     entry per round; the peaks in bytes, the larger worker's; the CPU
-    seconds of both workers together), ``chunk_bytes``, ``workers``
-    (their thread counts), ``load`` (the load averages before and after) and
+    seconds of both workers together); ``chunk_bytes``, ``workers`` (their
+    thread counts), ``load`` (the load averages before and after) and
     ``check`` (None when the per-block sums agree).
     """
     import dask.array as da
@@ -137,59 +167,88 @@ def measure(rounds, size=IMAGE, chunk=CHUNK, taps=TAPS):
         sides = _sides(image, kernel)
         sums = {name: client.compute(block_sums(build())).result()   # warm-up and check
                 for name, build in sides.items()}
-        seconds = {name: [] for name in sides}
-        peaks = {name: [] for name in sides}
-        cpu = {name: [] for name in sides}
-        order = list(sides)
-        for number in range(rounds):
-            for name in order if number % 2 == 0 else order[::-1]:
-                lazy = block_sums(sides[name]())
-                client.run(_round_start)
-                start = time.perf_counter()
-                client.compute(lazy).result()
-                seconds[name].append(time.perf_counter() - start)
-                peaks[name].append(max(client.run(_round_peak).values()))
-                cpu[name].append(sum(client.run(_round_cpu).values()))
+        streamed = _rounds(client, sides, rounds)
+        stored_image = image.persist()
+        distributed.wait(stored_image)
+        sides = _sides(stored_image, kernel)
+        for build in sides.values():   # warm-up
+            client.compute(block_sums(build())).result()
+        stored = _rounds(client, sides, rounds)
+        del stored_image
         workers = sorted(client.nthreads().values())
-    return {"seconds": seconds, "peaks": peaks, "cpu": cpu, "chunk_bytes": chunk * chunk * 4,
+    return {"stored": stored, "streamed": streamed, "chunk_bytes": chunk * chunk * 4,
             "workers": workers, "load": [load_before, load_average()],
             "check": agreement_note(sums["pyconvx"], sums["dask-image"], "float32")}
 
 
-def describe(result):
-    """The notes of the Dask rows: each side's medians (time, memory, the workers' CPU
-    seconds), the rounds, the machine's load.
+def time_ratio(result):
+    """The time row: pyconvx.dask / dask-image, medians on the stored image.
 
     Examples
     --------
-    >>> describe({"seconds": {"pyconvx": [1.0, 3.0], "dask-image": [8.0, 10.0],
-    ...                       "input": [0.5, 0.5]},
-    ...           "peaks": {"pyconvx": [2**23, 2**23], "dask-image": [2**25, 2**25],
-    ...                     "input": [2**22, 2**22]},
-    ...           "cpu": {"pyconvx": [1.5, 2.5], "dask-image": [8.0, 8.0], "input": [0.5, 0.5]},
+    >>> time_ratio({"stored": {"seconds": {"pyconvx": [1.0, 3.0], "dask-image": [8.0]}}})
+    0.25
+    """
+    seconds = result["stored"]["seconds"]
+    return statistics.median(seconds["pyconvx"]) / statistics.median(seconds["dask-image"])
+
+
+def peak_chunks(result):
+    """The memory row: pyconvx.dask's median peak on the streamed image, in chunks.
+
+    Examples
+    --------
+    >>> peak_chunks({"streamed": {"peaks": {"pyconvx": [2**23, 2**24]}}, "chunk_bytes": 2**22})
+    3.0
+    """
+    return statistics.median(result["streamed"]["peaks"]["pyconvx"]) / result["chunk_bytes"]
+
+
+def _setting(result, key, label, with_peaks):
+    """One setting's part of the note: each side's medians and the CPU ratio."""
+    chunk = result["chunk_bytes"]
+    part = result[key]
+    sides = []
+    for name, side in (("pyconvx", "pyconvx.dask"), ("dask-image", "dask-image"),
+                       ("input", "the input alone")):
+        text = f"{side} {statistics.median(part['seconds'][name]) * 1e3:.0f} ms"
+        if with_peaks:
+            peak = statistics.median(part["peaks"][name])
+            text += f", peak {peak / chunk:.2f} chunks ({human_bytes(peak)})"
+        sides.append(text + f", worker CPU {statistics.median(part['cpu'][name]):.2f} s")
+    cpu_ratio = (statistics.median(part["cpu"]["pyconvx"])
+                 / statistics.median(part["cpu"]["dask-image"]))
+    return (f"{label}: {', '.join(sides[:1])}; {'; '.join(sides[1:])}; "
+            f"worker CPU pyconvx.dask / dask-image {cpu_ratio:.2f}")
+
+
+def describe(result):
+    """The notes of the Dask rows: per setting, each side's medians (time, memory,
+    the workers' CPU seconds); the rounds, the machine's load.
+
+    Examples
+    --------
+    >>> side = {"pyconvx": [1.0, 3.0], "dask-image": [8.0, 10.0], "input": [0.5, 0.5]}
+    >>> describe({"stored": {"seconds": side, "peaks": side, "cpu": side},
+    ...           "streamed": {"seconds": side, "cpu": side,
+    ...                        "peaks": {"pyconvx": [2**23, 2**23], "dask-image": [2**25, 2**25],
+    ...                                  "input": [2**22, 2**22]}},
     ...           "chunk_bytes": 2**22, "workers": [1, 1], "load": ["1.00 1.00 1.00", None],
     ...           "check": None})  # doctest: +NORMALIZE_WHITESPACE
-    'pyconvx.dask 2000 ms, peak 2.00 chunks (8.0 MiB), worker CPU 2.00 s; dask-image 9000
-    ms, peak 8.00 chunks (32.0 MiB), worker CPU 8.00 s; the input alone (generated and
-    summed, not filtered) 500 ms, peak 1.00 chunks (4.0 MiB), worker CPU 0.50 s; worker
-    CPU pyconvx.dask / dask-image 0.25; medians of 2 interleaved rounds; 2 workers x 1
-    thread; load average before 1.00 1.00 1.00, after unknown'
+    'image stored on the workers: pyconvx.dask 2000 ms, worker CPU 2.00 s; dask-image 9000
+    ms, worker CPU 9.00 s; the input alone 500 ms, worker CPU 0.50 s; worker CPU
+    pyconvx.dask / dask-image 0.22. Image generated while filtered: pyconvx.dask 2000 ms,
+    peak 2.00 chunks (8.0 MiB), worker CPU 2.00 s; dask-image 9000 ms, peak 8.00 chunks
+    (32.0 MiB), worker CPU 9.00 s; the input alone 500 ms, peak 1.00 chunks (4.0 MiB),
+    worker CPU 0.50 s; worker CPU pyconvx.dask / dask-image 0.22. Medians of 2
+    interleaved rounds each; 2 workers x 1 thread; load average before 1.00 1.00 1.00,
+    after unknown'
     """
-    chunk = result["chunk_bytes"]
-    parts = []
-    for name, label in (("pyconvx", "pyconvx.dask"), ("dask-image", "dask-image"),
-                        ("input", "the input alone (generated and summed, not filtered)")):
-        seconds = statistics.median(result["seconds"][name])
-        peak = statistics.median(result["peaks"][name])
-        parts.append(f"{label} {seconds * 1e3:.0f} ms, peak {peak / chunk:.2f} chunks "
-                     f"({human_bytes(peak)}), worker CPU "
-                     f"{statistics.median(result['cpu'][name]):.2f} s")
-    cpu_ratio = (statistics.median(result["cpu"]["pyconvx"])
-                 / statistics.median(result["cpu"]["dask-image"]))
-    parts.append(f"worker CPU pyconvx.dask / dask-image {cpu_ratio:.2f}")
-    rounds = len(result["seconds"]["pyconvx"])
+    rounds = len(result["stored"]["seconds"]["pyconvx"])
     before, after = (load or "unknown" for load in result["load"])
-    text = (f"{'; '.join(parts)}; medians of {rounds} interleaved rounds; "
+    text = (f"{_setting(result, 'stored', 'image stored on the workers', False)}. "
+            f"{_setting(result, 'streamed', 'Image generated while filtered', True)}. "
+            f"Medians of {rounds} interleaved rounds each; "
             f"{len(result['workers'])} workers x {result['workers'][0]} thread; "
             f"load average before {before}, after {after}")
     if result["check"]:

@@ -174,12 +174,18 @@ def test_cluster_measure_on_a_tiny_image():
     assert result["check"] is None
     assert result["chunk_bytes"] == 32 * 32 * 4
     assert result["workers"] == [1, 1]
-    for side in ("pyconvx", "dask-image", "input"):
-        assert len(result["seconds"][side]) == len(result["peaks"][side]) == 1
-        assert result["seconds"][side][0] > 0
-        assert result["peaks"][side][0] >= 0
-    assert "; the input alone (generated and summed, not filtered) " in cluster.describe(result)
-    assert "medians of 1 interleaved rounds; 2 workers x 1 thread" in cluster.describe(result)
+    for setting in ("stored", "streamed"):
+        for side in ("pyconvx", "dask-image", "input"):
+            part = result[setting]
+            assert len(part["seconds"][side]) == len(part["peaks"][side]) == 1
+            assert part["seconds"][side][0] > 0
+            assert part["peaks"][side][0] >= 0
+    assert cluster.time_ratio(result) > 0
+    assert cluster.peak_chunks(result) >= 0
+    note = cluster.describe(result)
+    assert note.startswith("image stored on the workers: pyconvx.dask ")
+    assert ". Image generated while filtered: pyconvx.dask " in note
+    assert "Medians of 1 interleaved rounds each; 2 workers x 1 thread" in note
 
 
 def _sweep_row(auto_ms, forced, same_as_auto=()):
