@@ -53,6 +53,12 @@ cdef extern from "backward.h" nogil:
     void pcx_dot_taps_f64(int level, int64_t rows, int64_t width, const double *a,
                           int64_t a_pitch, const double *b, int64_t b_pitch, const int64_t *off,
                           int64_t count, double *acc, int64_t overread)
+    int pcx_dot_grid_f32(int level, int64_t rows, int64_t width, const float *a,
+                         int64_t a_pitch, const float *b, int64_t b_pitch, const int64_t *off,
+                         int64_t kh, int64_t kw, int64_t q, float *acc)
+    int pcx_dot_grid_f64(int level, int64_t rows, int64_t width, const double *a,
+                         int64_t a_pitch, const double *b, int64_t b_pitch, const int64_t *off,
+                         int64_t kh, int64_t kw, int64_t q, double *acc)
     enum:
         PCX_WIDE_MR
         PCX_WIDE_NV
@@ -88,6 +94,9 @@ ctypedef struct WeightGrad:
     int64_t mr, nr, kc
     int64_t box_positions     # packed grad_output values per channel
     int64_t row_pitch         # dot path: packed row pitch (the box width, rounded up)
+    int64_t grid_rows         # dot path: taps on a grid_rows x grid_cols grid, grid_step
+    int64_t grid_cols         # band rows apart (0: not a grid; see pcx_dot_grid_*)
+    int64_t grid_step
     int64_t scratch_bytes     # per thread
     int64_t threads
     int level
@@ -193,9 +202,10 @@ cdef void dot_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *
                    real *acc) noexcept nogil:
     """The dot path: per (output channel, input channel), the box's rows against
     the band rows of every tap, plane of rows by plane of rows (rows of one
-    plane are one band pitch apart).  The rows of grad_output are read from
-    ``packed``, or from grad_output itself at ``gbox`` (the box's first
-    position of the group's first channel) when that is not NULL."""
+    plane are one band pitch apart); taps on a grid (the plan's ``grid_*`` fields) walk
+    the band's rows once instead, with the same bits.  The rows of grad_output
+    are read from ``packed``, or from grad_output itself at ``gbox`` (the box's
+    first position of the group's first channel) when that is not NULL."""
     cdef int64_t D = geo.ndim, planes = 1, plane, i, rem, qbase, gbase, co, ci
     cdef int64_t rows = blen[D - 2] if D > 1 else 1
     cdef int64_t b_pitch = geo.pitch[D - 2] if D > 1 else 0
@@ -203,6 +213,7 @@ cdef void dot_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *
     cdef int64_t overread = 0 if geo.inplace else 1
     cdef int64_t a_pitch = wg.row_pitch
     cdef const real *a
+    cdef int done
     if gbox != NULL:
         a_pitch = wg.g_strides[D] if D > 1 else 0
     for i in range(D - 2):
@@ -223,6 +234,19 @@ cdef void dot_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *
             else:
                 a = packed + co * wg.box_positions + plane * rows * wg.row_pitch
             for ci in range(geo.cin_g):
+                if wg.grid_rows:
+                    if real is float:
+                        done = pcx_dot_grid_f32(
+                            wg.level, rows, width, a, a_pitch, band + qbase, b_pitch,
+                            geo.off + ci * taps, wg.grid_rows, wg.grid_cols, wg.grid_step,
+                            acc + (co * geo.cin_g + ci) * taps * PCX_DOT_LANES)
+                    else:
+                        done = pcx_dot_grid_f64(
+                            wg.level, rows, width, a, a_pitch, band + qbase, b_pitch,
+                            geo.off + ci * taps, wg.grid_rows, wg.grid_cols, wg.grid_step,
+                            acc + (co * geo.cin_g + ci) * taps * PCX_DOT_LANES)
+                    if done:
+                        continue
                 if real is float:
                     pcx_dot_taps_f32(wg.level, rows, width, a, a_pitch, band + qbase,
                                      b_pitch, geo.off + ci * taps, taps,
@@ -650,6 +674,11 @@ def weight_grad(x, grad_output, gw, DirectPlan band,
     wg.kc = plan.fields["kc"]
     wg.box_positions = plan.fields["box_positions"]
     wg.row_pitch = plan.fields["row_pitch"]
+    wg.grid_rows = plan.fields["grid_rows"]
+    wg.grid_cols = plan.fields["grid_cols"]
+    wg.grid_step = plan.fields["grid_step"]
+    if wg.grid_rows:
+        _check_grid(geo, wg.grid_rows, wg.grid_cols, wg.grid_step, wg.gemm)
     wg.scratch_bytes = plan.scratch_bytes
     wg.threads = plan.threads
     wg.level = plan.fields["level"]
@@ -674,6 +703,25 @@ def weight_grad(x, grad_output, gw, DirectPlan band,
     if status == GRAD_NO_MEMORY:
         raise MemoryError("the weight gradient's workspace could not be allocated")
     return gw
+
+
+cdef _check_grid(const DirectGeometry *geo, int64_t rows, int64_t cols, int64_t step,
+                 int64_t gemm):
+    """Refuse a plan whose grid of taps is not the band's: tap (i, j) of every
+    input channel must sit ``i * step`` band rows below tap (0, j), on the dot
+    path over a band with room past its rows (not read in place)."""
+    cdef int64_t taps = geo.taps, pitch = geo.pitch[geo.ndim - 2] if geo.ndim > 1 else 0
+    cdef int64_t ci, i, j
+    if gemm or geo.inplace or geo.ndim < 2 or rows * cols != taps or step < 1:
+        raise ValueError(f"inconsistent plan: a {rows} x {cols} grid of taps "
+                         f"{step} band rows apart on a band of {taps} taps")
+    for ci in range(geo.cin_g):
+        for i in range(rows):
+            for j in range(cols):
+                if (geo.off[ci * taps + i * cols + j]
+                        != geo.off[ci * taps + j] + i * step * pitch):
+                    raise ValueError(f"inconsistent plan: tap ({i}, {j}) is not {i * step} "
+                                     f"band rows below tap (0, {j})")
 
 
 cdef int _propagate_pending_exception() except -1:

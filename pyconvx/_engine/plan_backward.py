@@ -119,6 +119,14 @@ AVX512_LEVEL = dispatch.LEVEL_NAMES.index("avx512")
 #: the SIMD width).
 DOT_LANES = 16
 
+#: The grids of taps (rows, columns) the dot path walks band row by band row
+#: (backward.h's PCX_DEFINE_DOT_GRID has a kernel for each): each band vector
+#: is loaded once for a row of taps instead of once per tap.  Measured on
+#: AVX-512 (Zen 5), 1 thread, the weight gradient of a depthwise 3x3 layer,
+#: C=256 at 28x28 N=8 (medians of 300 calls): 0.87 ms with a load per tap,
+#: 0.70 ms on the grid (its dot products 0.40 -> 0.25 ms).
+DOT_GRIDS = frozenset({(2, 2), (2, 3), (3, 2), (3, 3), (2, 4), (4, 2)})
+
 #: FLOPs of weight-gradient work per thread between two checks for Ctrl-C:
 #: about 20 ms of the gemm path, 100 ms of the dot path.  Each check is a
 #: barrier of the threads, which costs milliseconds on an oversubscribed
@@ -508,7 +516,11 @@ class WeightGradPlan:
     def describe(self) -> str:
         """What runs, in a line."""
         b = self.band
-        return (f"{self.path} microkernel {self.tile} ({self.simd}) over the band of the "
+        grid = ""
+        if self.fields.get("grid_rows"):
+            grid = (f", its {self.fields['grid_rows']}x{self.fields['grid_cols']} taps "
+                    f"walking the band row by row")
+        return (f"{self.path} microkernel {self.tile} ({self.simd}){grid} over the band of the "
                 f"forward plan's {b.box} output boxes, {self.chunks} chunk(s) of (image, box)"
                 f" items per group, {self.work_units} work units, workspace "
                 f"{self.workspace_bytes} bytes")
@@ -604,7 +616,33 @@ def plan_weight_grad(*, geometry: ConvGeometry, dtype: np.dtype[Any], threads: i
         contiguous_x=contiguous_x,
         fields={"level": level, "mr": mr, "nr": nr, "kc": kc,
                 "box_positions": box_positions, "row_pitch": row_pitch,
-                "step_items": step_items, "steps_per_check": steps_per_check})
+                "step_items": step_items, "steps_per_check": steps_per_check,
+                **_dot_grid(geometry, record, gemm)})
+
+
+def _dot_grid(geometry: ConvGeometry, record: dict[str, Any], gemm: bool) -> dict[str, int]:
+    """The dot path's grid of taps (``grid_rows`` x ``grid_cols``, ``grid_step``
+    band rows apart), or zeros: a 2-d kernel (any others of one tap) of a
+    DOT_GRIDS shape whose taps of every input channel sit, row of taps by row,
+    a fixed number of band rows apart (not so on rows split into phases by a
+    stride), over a band copy (a band read in place may end where x does)."""
+    none = {"grid_rows": 0, "grid_cols": 0, "grid_step": 0}
+    kernel = tuple(geometry.kernel)
+    if gemm or record["inplace"] or len(kernel) < 2 or math.prod(kernel[:-2]) != 1:
+        return none
+    rows, cols = kernel[-2:]
+    if (rows, cols) not in DOT_GRIDS:
+        return none
+    pitch = int(record["pitch"][len(kernel) - 2])
+    off = np.asarray(record["off"], dtype=np.int64).reshape(geometry.in_per_group, rows, cols)
+    below = off[:, 1, 0] - off[:, 0, 0]
+    if pitch <= 0 or below[0] <= 0 or below[0] % pitch:
+        return none
+    step = int(below[0]) // pitch
+    expected = off[:, :1, :] + (np.arange(rows) * step * pitch)[None, :, None]
+    if not np.array_equal(off, expected):
+        return none
+    return {"grid_rows": rows, "grid_cols": cols, "grid_step": step}
 
 
 def _steps(flops: int, items: int, groups: int, chunks: int, threads: int) -> tuple[int, int]:

@@ -6,6 +6,7 @@ phase decomposition of the transposed convolution, the checks of the
 engine's arguments.
 """
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -89,6 +90,102 @@ def test_non_finite_input_reaches_only_the_taps_that_read_it(groups):
     assert np.all(np.isinf(gw[:, :, :2, 2]))
     assert np.all(np.isfinite(gw[:, :, :, :2]))
     assert np.all(np.isfinite(gw[:, :, 2, 2]))
+
+
+GRID_CASES = [
+    # (x, weight, keywords): every grid shape, a dilation (two band rows between
+    # tap rows), rows shorter than the kernel, one row, a tail-only row, several
+    # full vectors with a tail, whole vectors, a channel multiplier, 3-d with a
+    # kernel of one plane, flip
+    ((2, 3, 9, 37), (3, 1, 3, 3), dict(groups=3, padding=1)),
+    ((1, 2, 6, 16), (2, 1, 2, 2), dict(groups=2)),
+    ((2, 2, 7, 53), (2, 1, 2, 3), dict(groups=2, padding=(1, 0))),
+    ((1, 2, 5, 21), (2, 1, 3, 2), dict(groups=2, padding=(0, 1))),
+    ((1, 2, 4, 12), (4, 1, 2, 4), dict(groups=2, padding=1)),
+    ((1, 3, 9, 70), (3, 1, 4, 2), dict(groups=3, padding=2)),
+    ((2, 2, 11, 19), (2, 1, 3, 3), dict(groups=2, dilation=2, padding=2)),
+    ((1, 2, 2, 30), (2, 1, 3, 3), dict(groups=2, padding=1)),
+    ((1, 2, 3, 9), (2, 1, 3, 3), dict(groups=2, padding=(0, 1))),
+    ((2, 4, 8, 64), (4, 1, 3, 3), dict(groups=4, padding=1, padding_mode="reflect")),
+    ((1, 2, 3, 8, 20), (2, 1, 1, 3, 3), dict(groups=2, padding=(0, 1, 1))),
+]
+
+
+def _grid_problem(case, dtype):
+    x_shape, w_shape, keywords = case
+    rng = np.random.default_rng(sum(x_shape) + len(w_shape))
+    x = rng.standard_normal(x_shape).astype(dtype)
+    g = rng.standard_normal(pyconvx.output_shape(x_shape, w_shape, **keywords)).astype(dtype)
+    geometry = describe_conv(x_shape, w_shape, **keywords)
+    return x, g, geometry
+
+
+@pytest.mark.parametrize("level", dispatch.available_levels())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", GRID_CASES, ids=[f"{c[0]}*{c[1]}" for c in GRID_CASES])
+def test_taps_on_a_grid_have_the_bits_of_a_load_per_tap(level, dtype, case):
+    """The dot path walks the band's rows once for a grid of taps (one load of a
+    band vector per row of taps): the same bits as a load per tap, on every
+    SIMD level, for 1 and 3 threads, and the true gradient."""
+    for flip in (False, True):
+        x, g, geometry = _grid_problem(case, dtype)
+        if geometry.padding_mode != "zeros":
+            # the engine sees the padded input (the public call pads it first)
+            x = np.pad(x, [(0, 0), (0, 0)] + list(geometry.pads), mode="reflect")
+            geometry = describe_conv(x.shape, case[1],
+                                     **dict(case[2], padding=0, padding_mode="zeros"))
+        strides = [int(np.prod(x.shape[i + 1:])) for i in range(x.ndim)]
+        with dispatch.forced_simd(level):
+            results = []
+            for threads in (1, 3):
+                plan = make_weight_grad_plan(geometry, np.dtype(dtype), threads=threads,
+                                             x_strides=strides)
+                assert plan.path == "dot"
+                kernel = tuple(case[1][-2:])
+                assert (plan.fields["grid_rows"], plan.fields["grid_cols"]) == kernel
+                assert plan.fields["grid_step"] == geometry.dilation[-2]
+                assert "walking the band row by row" in plan.describe()
+                per_tap = dataclasses.replace(plan, fields=dict(
+                    plan.fields, grid_rows=0, grid_cols=0, grid_step=0))
+                for p in (plan, per_tap):
+                    gw = np.full(case[1], np.nan, dtype=dtype)
+                    backward.weight_grad(x, g, gw, p.band.records[0], p, flip)
+                    results.append(gw)
+        for gw in results[1:]:
+            assert_bitwise_equal(gw, results[0])
+    x, g, _ = _grid_problem(case, dtype)
+    expected = conv_grads_reference(x, np.zeros(case[1], dtype), g, flip=True, **case[2])[1]
+    got = pyconvx.conv_grad_weight(x, case[1], g, flip=True, **case[2])
+    tolerance = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(got, expected, rtol=0,
+                               atol=tolerance * max(1.0, np.abs(expected).max()))
+
+
+@pytest.mark.parametrize("kernel, keywords, why", [
+    ((3, 3), dict(stride=(2, 1), padding=1), "rows split into phases"),
+    ((5, 5), dict(padding=2), "no kernel for 25 taps"),
+    ((1, 3), dict(padding=(0, 1)), "one row of taps"),
+    ((3, 1), dict(padding=(1, 0)), "one column of taps"),
+])
+def test_taps_off_a_grid_keep_a_load_per_tap(kernel, keywords, why):
+    geometry = describe_conv((2, 4, 12, 20), (4, 1) + kernel, groups=4, **keywords)
+    plan = make_weight_grad_plan(geometry, np.dtype(np.float32), threads=2,
+                                 x_strides=[960, 240, 20, 1])
+    assert plan.path == "dot" and plan.fields["grid_rows"] == 0, why
+    assert "walking the band" not in plan.describe()
+
+
+def test_engine_refuses_a_grid_that_is_not_the_bands():
+    x = np.ones((1, 2, 8, 20))
+    g = np.ones((1, 2, 6, 18))
+    geometry = describe_conv(x.shape, (2, 1, 3, 3), groups=2)
+    plan = make_weight_grad_plan(geometry, np.dtype(np.float64), threads=1,
+                                 x_strides=[320, 160, 20, 1])
+    for rows, cols, step in ((3, 3, 2), (9, 1, 1), (3, 2, 1), (3, 3, 0)):
+        bad = dataclasses.replace(plan, fields=dict(plan.fields, grid_rows=rows,
+                                                    grid_cols=cols, grid_step=step))
+        with pytest.raises(ValueError, match="inconsistent plan"):
+            backward.weight_grad(x, g, np.empty((2, 1, 3, 3)), bad.band.records[0], bad, False)
 
 
 def _grad_output_layouts(g):

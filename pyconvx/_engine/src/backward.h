@@ -70,17 +70,17 @@ typedef int64_t pcx_dot_md8 __attribute__((vector_size(64)));
                     s[j] += av * *(const V *)(bt[j] + rb + i);                             \
             }                                                                              \
             if (rest && overread) {                                                        \
-                /* the lanes of the row get the fused multiply-add of every other   \
-                 * lane; the lanes past it keep their sums, whatever was read */    \
+                /* the lanes of the row get the fused multiply-add of every other          \
+                 * lane; the lanes past it keep their sums, whatever was read */           \
                 const V av = *(const V *)(ar + full);                                      \
                 PCX_DOT_UNROLL for (int j = 0; j < nt; ++j) {                              \
                     const V f = s[j] + av * *(const V *)(bt[j] + rb + full);               \
                     s[j] = (V)(((M)f & mask) | ((M)s[j] & ~mask));                         \
                 }                                                                          \
             } else if (rest) {                                                             \
-                /* the tail copied into zeroed vectors (no read past the row):          \
-                 * a lane of the row gets the fused multiply-add a scalar loop         \
-                 * would give it; the lanes past the row keep their sums */            \
+                /* the tail copied into zeroed vectors (no read past the row):             \
+                 * a lane of the row gets the fused multiply-add a scalar loop             \
+                 * would give it; the lanes past the row keep their sums */                \
                 const int64_t n = rest - h < 0 ? 0 : rest - h < (HL) ? rest - h : (HL);    \
                 T tail[HL] = {0};                                                          \
                 V av, bv;                                                                  \
@@ -143,6 +143,141 @@ PCX_DEFINE_DOT(pcx_dot_f64_avx512, double, pcx_dot_vd8, pcx_dot_md8, 8,
                __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))))
 #endif
 
+/* The same sums for taps on a KH x KW grid (a 2-d kernel's, one input
+ * channel): tap (i, j) reads the band at off[j] + i * q * b_pitch, q band rows
+ * between two rows of taps.  Band row R then serves tap row i against
+ * grad_output row R - i * q, so the kernel walks the band's rows once, loads
+ * each of its vectors once for the KW taps of a row of taps, and multiplies
+ * it by the grad_output rows of the KH tap rows (loads 1 + 9 per vector of a
+ * 3 x 3 kernel become 3 + 3).  Tap (i, j) still gets grad_output row r before
+ * row r + 1 and, within a row, its positions in order: every lane's sum has
+ * the bits of PCX_DOT_BLOCK's.  Needs overread (whole-vector reads past a
+ * row's end stay in memory). */
+#define PCX_DOT_GRID_ROW(T, V, M, HL, KH, KW, CHECK, KEEP)                                 \
+    {                                                                                      \
+        const int64_t rb = R * b_pitch;                                                    \
+        for (int64_t i = 0; i < full; i += PCX_DOT_LANES) {                                \
+            V bv[KW];                                                                      \
+            PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j) {                                \
+                bv[j] = *(const V *)(bt[j] + rb + i);                                      \
+                KEEP(bv[j]);                                                               \
+            }                                                                              \
+            PCX_DOT_UNROLL for (int ti = 0; ti < (KH); ++ti) {                             \
+                const int64_t r = R - ti * q;                                              \
+                if (CHECK && (r < 0 || r >= rows))                                         \
+                    continue;                                                              \
+                V av = *(const V *)(ah + r * a_pitch + i);                                 \
+                KEEP(av);                                                                  \
+                PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j)                              \
+                    s[ti][j] += av * bv[j];                                                \
+            }                                                                              \
+        }                                                                                  \
+        if (rest) {                                                                        \
+            V bv[KW];                                                                      \
+            PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j) {                                \
+                bv[j] = *(const V *)(bt[j] + rb + full);                                   \
+                KEEP(bv[j]);                                                               \
+            }                                                                              \
+            PCX_DOT_UNROLL for (int ti = 0; ti < (KH); ++ti) {                             \
+                const int64_t r = R - ti * q;                                              \
+                if (CHECK && (r < 0 || r >= rows))                                         \
+                    continue;                                                              \
+                V av = *(const V *)(ah + r * a_pitch + full);                              \
+                KEEP(av);                                                                  \
+                PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j) {                            \
+                    const V f = s[ti][j] + av * bv[j];                                     \
+                    s[ti][j] = (V)(((M)f & mask) | ((M)s[ti][j] & ~mask));                 \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+#define PCX_DOT_GRID_BLOCK(T, V, M, HL, KH, KW, KEEP)                                      \
+    for (int64_t h = 0; h < PCX_DOT_LANES; h += (HL)) {                                    \
+        V s[KH][KW];                                                                       \
+        const T *bt[KW];                                                                   \
+        const T *ah = a + h;                                                               \
+        M mask;                                                                            \
+        for (int l = 0; l < (HL); ++l)                                                     \
+            mask[l] = h + l < rest ? -1 : 0;                                               \
+        PCX_DOT_UNROLL for (int ti = 0; ti < (KH); ++ti)                                   \
+            PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j)                                  \
+                memcpy(&s[ti][j], acc + (ti * (KW) + j) * PCX_DOT_LANES + h, sizeof(V));   \
+        PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j)                                      \
+            bt[j] = b + off[j] + h;                                                        \
+        /* band rows [0, lo): the first tap rows only; [lo, hi): every tap row;            \
+         * [hi, band_rows): the last tap rows only */                                      \
+        const int64_t band_rows = rows + ((KH) - 1) * q;                                   \
+        const int64_t lo = ((KH) - 1) * q < band_rows ? ((KH) - 1) * q : band_rows;        \
+        const int64_t hi = rows > lo ? rows : lo;                                          \
+        int64_t R = 0;                                                                     \
+        for (; R < lo; ++R)                                                                \
+            PCX_DOT_GRID_ROW(T, V, M, HL, KH, KW, 1, KEEP)                                 \
+        for (; R < hi; ++R)                                                                \
+            PCX_DOT_GRID_ROW(T, V, M, HL, KH, KW, 0, KEEP)                                 \
+        for (; R < band_rows; ++R)                                                         \
+            PCX_DOT_GRID_ROW(T, V, M, HL, KH, KW, 1, KEEP)                                 \
+        PCX_DOT_UNROLL for (int ti = 0; ti < (KH); ++ti)                                   \
+            PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j)                                  \
+                memcpy(acc + (ti * (KW) + j) * PCX_DOT_LANES + h, &s[ti][j], sizeof(V));   \
+    }
+
+/* The grid shapes with a kernel of their own (up to nine taps in registers,
+ * at least two rows and two columns of taps: a single row or column of taps
+ * loads as much either way); PCX_DOT_GRID_SHAPE(kh, kw) is their case label. */
+#define PCX_DOT_GRID_SHAPE(kh, kw) ((kh) * 16 + (kw))
+
+#define PCX_DEFINE_DOT_GRID(name, T, V, M, HL, KEEP, ATTR)                                 \
+    ATTR static int name(int64_t rows, int64_t width, const T *a, int64_t a_pitch,         \
+                         const T *b, int64_t b_pitch, const int64_t *off, int64_t kh,      \
+                         int64_t kw, int64_t q, T *acc)                                    \
+    {                                                                                      \
+        const int64_t full = width - width % PCX_DOT_LANES;                                \
+        const int64_t rest = width - full;                                                 \
+        switch (PCX_DOT_GRID_SHAPE(kh, kw)) {                                              \
+        case PCX_DOT_GRID_SHAPE(2, 2):                                                     \
+            PCX_DOT_GRID_BLOCK(T, V, M, HL, 2, 2, KEEP);                                   \
+            return 1;                                                                      \
+        case PCX_DOT_GRID_SHAPE(2, 3):                                                     \
+            PCX_DOT_GRID_BLOCK(T, V, M, HL, 2, 3, KEEP);                                   \
+            return 1;                                                                      \
+        case PCX_DOT_GRID_SHAPE(3, 2):                                                     \
+            PCX_DOT_GRID_BLOCK(T, V, M, HL, 3, 2, KEEP);                                   \
+            return 1;                                                                      \
+        case PCX_DOT_GRID_SHAPE(3, 3):                                                     \
+            PCX_DOT_GRID_BLOCK(T, V, M, HL, 3, 3, KEEP);                                   \
+            return 1;                                                                      \
+        case PCX_DOT_GRID_SHAPE(2, 4):                                                     \
+            PCX_DOT_GRID_BLOCK(T, V, M, HL, 2, 4, KEEP);                                   \
+            return 1;                                                                      \
+        case PCX_DOT_GRID_SHAPE(4, 2):                                                     \
+            PCX_DOT_GRID_BLOCK(T, V, M, HL, 4, 2, KEEP);                                   \
+            return 1;                                                                      \
+        default: return 0;                                                                 \
+        }                                                                                  \
+    }
+
+/* KEEP(v): v stays in a register from its load on (without it gcc folds the
+ * load into each multiply-add that uses v: one load per product again) */
+#define PCX_DOT_KEEP_NONE(v) ((void)0)
+PCX_DEFINE_DOT_GRID(pcx_dot_grid_f32_generic, float, pcx_dot_vf, pcx_dot_mf, 16,
+                    PCX_DOT_KEEP_NONE, )
+PCX_DEFINE_DOT_GRID(pcx_dot_grid_f64_generic, double, pcx_dot_vd, pcx_dot_md, 16,
+                    PCX_DOT_KEEP_NONE, )
+
+#ifdef PCX_DOT_X86
+#define PCX_DOT_KEEP_REG(v) __asm__("" : "+v"(v))
+PCX_DEFINE_DOT_GRID(pcx_dot_grid_f32_avx2, float, pcx_dot_vf8, pcx_dot_mf8, 8, PCX_DOT_KEEP_REG,
+                    __attribute__((target("avx2,fma"))))
+PCX_DEFINE_DOT_GRID(pcx_dot_grid_f64_avx2, double, pcx_dot_vd4, pcx_dot_md4, 4, PCX_DOT_KEEP_REG,
+                    __attribute__((target("avx2,fma"))))
+PCX_DEFINE_DOT_GRID(pcx_dot_grid_f32_avx512, float, pcx_dot_vf, pcx_dot_mf, 16, PCX_DOT_KEEP_REG,
+                    __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))))
+PCX_DEFINE_DOT_GRID(pcx_dot_grid_f64_avx512, double, pcx_dot_vd8, pcx_dot_md8, 8,
+                    PCX_DOT_KEEP_REG,
+                    __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))))
+#endif
+
 /* The weight gradient's wide tile (AVX-512 only): C[MR x NV*VL] += A * B with
  * A's MR rows lda apart (MR input channels of the band at one tap), B's K rows
  * ldb apart (the packed grad_output, output channels contiguous) and C's rows
@@ -197,7 +332,7 @@ PCX_DEFINE_WIDE(pcx_wide_f64, double, pcx_wide_vd, PCX_WIDE_ATTR)
 
 /* level: 0 generic, 1 avx2, 2 avx512 (the engine's SimdLevel). */
 #ifdef PCX_DOT_X86
-#define PCX_DOT_PICK(T, sfx)                                                                \
+#define PCX_DOT_PICK(T, sfx)                                                               \
     if (level >= 2) {                                                                      \
         pcx_dot_##sfx##_avx512(rows, width, a, a_pitch, b, b_pitch, off, count, acc,       \
                                overread);                                                  \
@@ -223,6 +358,35 @@ PCX_DEFINE_WIDE(pcx_wide_f64, double, pcx_wide_vd, PCX_WIDE_ATTR)
         pcx_dot_##sfx##_generic(rows, width, a, a_pitch, b, b_pitch, off, count, acc,      \
                                 overread);                                                 \
     }
+
+/* The grid kernel of the level (see PCX_DEFINE_DOT_GRID); 0 when the shape
+ * has none (the caller then runs pcx_dot_taps_*). */
+#ifdef PCX_DOT_X86
+#define PCX_DOT_GRID_PICK(sfx)                                                             \
+    if (level >= 2)                                                                        \
+        return pcx_dot_grid_##sfx##_avx512(rows, width, a, a_pitch, b, b_pitch, off, kh,   \
+                                           kw, q, acc);                                    \
+    if (level == 1)                                                                        \
+        return pcx_dot_grid_##sfx##_avx2(rows, width, a, a_pitch, b, b_pitch, off, kh,     \
+                                         kw, q, acc);
+#else
+#define PCX_DOT_GRID_PICK(sfx)
+#endif
+
+#define PCX_DEFINE_DOT_GRID_DISPATCH(T, sfx)                                               \
+    static inline int pcx_dot_grid_##sfx(int level, int64_t rows, int64_t width,           \
+                                         const T *a, int64_t a_pitch, const T *b,          \
+                                         int64_t b_pitch, const int64_t *off, int64_t kh,  \
+                                         int64_t kw, int64_t q, T *acc)                    \
+    {                                                                                      \
+        (void)level;                                                                       \
+        PCX_DOT_GRID_PICK(sfx)                                                             \
+        return pcx_dot_grid_##sfx##_generic(rows, width, a, a_pitch, b, b_pitch, off, kh,  \
+                                            kw, q, acc);                                   \
+    }
+
+PCX_DEFINE_DOT_GRID_DISPATCH(float, f32)
+PCX_DEFINE_DOT_GRID_DISPATCH(double, f64)
 
 PCX_DEFINE_DOT_DISPATCH(float, f32)
 PCX_DEFINE_DOT_DISPATCH(double, f64)
