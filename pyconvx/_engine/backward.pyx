@@ -6,15 +6,17 @@ This module only computes, from plans made in ``plan_backward``:
   Work units are (group, chunk of (image, box) items); each builds the band
   of its items with the forward engine's band builder (``stage``: its
   tables once per box, then the copy; every padding mode), packs the box's
-  grad_output (the dot path reads contiguous rows in place, the next
-  image's blocks prefetched) and sums the products row by row into its own
+  grad_output (the dot path reads contiguous rows in place) and sums the products row by row into its own
   partial gradient, with the engine's gemm microkernel (``gemm`` path) or a
   16-lane dot product (``dot`` path); the partials are then added in chunk
   order.  Every weight's sum runs in one fixed order:
   bitwise identical for every thread count and input layout.  The units
-  advance in steps of a few items (step k of every unit before step k + 1),
-  and between runs of steps a pending Ctrl-C stops the work: the signal
-  handler's exception (KeyboardInterrupt) is raised, nothing is written.
+  advance in steps of items (step k of every unit before step k + 1; on the
+  dot path a step is one item, so a thread running consecutive units, a
+  block of channels, reads the planes of one image after the other in
+  memory order), and between runs of steps a pending Ctrl-C stops the work:
+  the signal handler's exception (KeyboardInterrupt) is raised, nothing is
+  written.
 * ``fold_padded``: the gradient of the padded input folded onto the input
   (reflect, replicate, circular, symmetric: each border element's gradient
   goes to the element it copied; a constant border's is dropped).
@@ -24,9 +26,10 @@ This module only computes, from plans made in ``plan_backward``:
   transposed convolution (or of an input gradient), gathered from the
   transposed, possibly rotated weight in one pass.
 
-The GIL is released; OpenMP hands out the steps of the work units
-dynamically (every step writes its own unit's partial, so the bits do not
-depend on which thread runs it).
+The GIL is released; OpenMP hands out blocks of consecutive work units
+dynamically, each block's steps run in order on one thread (every step
+writes its own unit's partial, so the bits do not depend on which thread
+runs it).
 """
 
 from cython.parallel cimport prange, threadid
@@ -90,6 +93,7 @@ ctypedef struct WeightGrad:
     int64_t items             # batch * boxes
     int64_t step_items        # items a unit sums per step
     int64_t steps_per_check   # steps run between two checks for Ctrl-C
+    int64_t block_units       # consecutive units one thread runs together
     int64_t cin_pad, cout_pad, acc_elems
     int64_t mr, nr, kc
     int64_t box_positions     # packed grad_output values per channel
@@ -399,50 +403,6 @@ cdef void prepare_scratch(const DirectGeometry *geo, const WeightGrad *wg, real 
         boff[i] = i * wg.cout_pad
 
 
-cdef extern from *:
-    """
-    #define PCX_PREFETCH(p) __builtin_prefetch((const void *)(p))
-    """
-    void PCX_PREFETCH(const void *p) noexcept nogil
-
-
-cdef enum:
-    # an item's x and grad_output blocks of one group of at most this many
-    # bytes are prefetched while the item before it is summed (measured: 28x28
-    # and 14x14 planes gain 6-9%, 56x56 and larger lose as much)
-    PREFETCH_BYTES = 4096
-
-
-cdef inline void prefetch_block(const char *start, int64_t nbytes) noexcept nogil:
-    cdef int64_t b
-    if nbytes > PREFETCH_BYTES:
-        return
-    b = 0
-    while b < nbytes:
-        PCX_PREFETCH(start + b)
-        b += 64
-
-
-cdef inline void prefetch_item(const DirectGeometry *geo, const WeightGrad *wg, const real *x,
-                               const real *gout, int64_t n, int64_t g) noexcept nogil:
-    """Start loading image ``n``'s channels of group ``g`` of x and grad_output
-    when each is one contiguous block (an item of a channel or a few: the
-    next unit's reads would otherwise each wait on memory, one stream at a
-    time)."""
-    cdef int64_t i, plane_x = 1, plane_g = 1
-    for i in range(geo.ndim):
-        plane_x *= geo.in_size[i]
-        plane_g *= geo.out_size[i]
-    if geo.x_strides[1] == plane_x and geo.x_strides[2 + geo.ndim - 1] == 1:
-        prefetch_block(<const char *>(x + n * geo.x_strides[0]
-                                      + g * geo.x_channels_per_group * geo.x_strides[1]),
-                       geo.x_channels_per_group * plane_x * sizeof(real))
-    if wg.g_direct and wg.g_strides[1] == plane_g:
-        prefetch_block(<const char *>(gout + n * wg.g_strides[0]
-                                      + g * geo.cout_g * wg.g_strides[1]),
-                       geo.cout_g * plane_g * sizeof(real))
-
-
 cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int64_t step,
                            const real *x, const real *gout, real *partials,
                            char *scratch) noexcept nogil:
@@ -452,7 +412,8 @@ cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int6
     cdef int64_t u = step % units, round_number = step // units
     cdef int64_t g = u // wg.chunks, r = u % wg.chunks
     cdef int64_t first = r * wg.items // wg.chunks, stop = (r + 1) * wg.items // wg.chunks
-    cdef int64_t item, n, b, i, tables_box = -1
+    cdef int64_t item, n, b, i
+    cdef int64_t *tables_box = <int64_t *>scratch   # the box the thread's tables are of
     cdef real *band = <real *>(scratch + geo.scratch.band)
     cdef int64_t *index = <int64_t *>(scratch + geo.scratch.index)
     cdef int64_t *origin = index + geo.scratch.origin
@@ -473,19 +434,15 @@ cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int6
     for item in range(first, stop):
         n = item // geo.box_count
         b = item % geo.box_count
-        if not wg.gemm and b == geo.box_count - 1 and item + 1 < stop:
-            # the dot path (few channels a group) reads little per item:
-            # the next image's blocks are loaded while this one is summed
-            prefetch_item(geo, wg, x, gout, n + 1, g)
         box_origin(geo, b, origin, blen)
         if geo.inplace:   # pointwise: the rows of x are the band
             src = x + n * geo.x_strides[0] + g * geo.x_channels_per_group * geo.x_strides[1]
             for i in range(geo.ndim):
                 src += origin[i] * geo.x_strides[2 + i]
         else:
-            if b != tables_box:   # the band's tables depend on the box alone
+            if b != tables_box[0]:   # the band's tables depend on the box alone
                 build_tables(geo, index)
-                tables_box = b
+                tables_box[0] = b
             copy_band(geo, wg.ks, x, n, g, band, index)
             src = band
         if not wg.gemm:
@@ -570,16 +527,40 @@ cdef void reduce_partials(const DirectGeometry *geo, const WeightGrad *wg,
                 gw[(row * cin_g + ci) * taps + tt] = s
 
 
+cdef void run_block(const DirectGeometry *geo, const WeightGrad *wg, int64_t block,
+                    int64_t start, int64_t stop, const real *x, const real *gout,
+                    real *partials, char *scratch) noexcept nogil:
+    """The steps ``start`` to ``stop - 1`` of the units of block ``block`` (units
+    ``block * block_units`` on), in step order: step k of each of them, then
+    step k + 1.  On the dot path a step is one item, so the block reads image
+    by image the consecutive channels of its units: x's and grad_output's
+    planes in memory order."""
+    cdef int64_t units = geo.groups * wg.chunks
+    cdef int64_t first = block * wg.block_units, last = first + wg.block_units
+    cdef int64_t base = (start // units) * units, step, begin, end
+    if last > units:
+        last = units
+    while base < stop:
+        begin = base + first if base + first > start else start
+        end = base + last if base + last < stop else stop
+        for step in range(begin, end):
+            weight_grad_step(geo, wg, step, x, gout, partials, scratch)
+        base += units
+
+
 cdef int weight_grad_run(const DirectGeometry *geo, const WeightGrad *wg, const real *x,
                          const real *gout, real *gw, bint flip) noexcept nogil:
     """Every step of every unit, then the reduction; return a status (``GRAD_*``).
 
-    The steps run in order (step k of every unit, then step k + 1 of every
-    unit), ``steps_per_check`` of them at a time over the threads, never two
-    of one unit at a time; between two such runs a pending Ctrl-C stops the
-    work (``gw`` is then not written).
+    The steps run in runs of ``steps_per_check`` (in the order step k of
+    every unit, then step k + 1 of every unit); a run's steps go to the
+    threads by blocks of ``block_units`` consecutive units, each block's
+    steps on one thread in order, so no two steps of one unit ever run at
+    once.  Between two runs a pending Ctrl-C stops the work (``gw`` is then
+    not written).
     """
-    cdef int64_t units = geo.groups * wg.chunks, t, start, stop, step
+    cdef int64_t units = geo.groups * wg.chunks, t, start, stop, b
+    cdef int64_t blocks = (units + wg.block_units - 1) // wg.block_units
     cdef int64_t unit_items = (wg.items + wg.chunks - 1) // wg.chunks
     cdef int64_t rounds = (unit_items + wg.step_items - 1) // wg.step_items
     cdef int64_t steps
@@ -602,17 +583,17 @@ cdef int weight_grad_run(const DirectGeometry *geo, const WeightGrad *wg, const 
     for t in range(wg.threads):
         grad_scratch(geo, wg, scratch + t * wg.scratch_bytes, &packed, &apanel, &boff)
         prepare_scratch(geo, wg, packed, boff)
+        (<int64_t *>(scratch + t * wg.scratch_bytes))[0] = -1   # no tables built yet
     start = 0
     while start < steps:
         stop = start + wg.steps_per_check
         if stop > steps:
             stop = steps
-        # dynamic: a thread the host leaves waiting takes fewer steps (each step
+        # dynamic: a thread the host leaves waiting takes fewer blocks (each step
         # writes its own unit's partial, so the bits do not depend on who runs it)
-        for step in prange(start, stop, schedule="dynamic", chunksize=1,
-                           num_threads=wg.threads):
-            weight_grad_step(geo, wg, step, x + geo.x_offset, gout, partials,
-                             scratch + threadid() * wg.scratch_bytes)
+        for b in prange(blocks, schedule="dynamic", chunksize=1, num_threads=wg.threads):
+            run_block(geo, wg, b, start, stop, x + geo.x_offset, gout, partials,
+                      scratch + threadid() * wg.scratch_bytes)
         start = stop
         if start < steps and signal_pending():
             status = GRAD_INTERRUPTED
@@ -663,8 +644,8 @@ def weight_grad(x, grad_output, gw, DirectPlan band,
     wg.items = geo.batch * geo.box_count
     wg.step_items = plan.fields["step_items"]
     wg.steps_per_check = plan.fields["steps_per_check"]
-    if wg.step_items < 1 or not 1 <= wg.steps_per_check <= geo.groups * wg.chunks:
-        # two steps of one unit at a time would add into its partials at once
+    wg.block_units = plan.fields["block_units"]
+    if wg.step_items < 1 or wg.steps_per_check < 1 or wg.block_units < 1:
         raise ValueError("the plan's steps do not fit its work units")
     wg.cin_pad = plan.cin_pad
     wg.cout_pad = plan.cout_pad

@@ -127,6 +127,11 @@ DOT_LANES = 16
 #: 0.70 ms on the grid (its dot products 0.40 -> 0.25 ms).
 DOT_GRIDS = frozenset({(2, 2), (2, 3), (3, 2), (3, 3), (2, 4), (4, 2)})
 
+#: Blocks of consecutive work units per thread on the dot path (see
+#: ``_steps``): fewer make longer runs of planes in memory order, more let a
+#: thread the host leaves waiting take fewer.
+WEIGHT_GRAD_BLOCKS_PER_THREAD = 4
+
 #: FLOPs of weight-gradient work per thread between two checks for Ctrl-C:
 #: about 20 ms of the gemm path, 100 ms of the dot path.  Each check is a
 #: barrier of the threads, which costs milliseconds on an oversubscribed
@@ -606,8 +611,8 @@ def plan_weight_grad(*, geometry: ConvGeometry, dtype: np.dtype[Any], threads: i
     units = geometry.groups * chunks
     threads = max(1, min(threads, units, max(1, WORKSPACE_LIMIT_BYTES // scratch)))
     workspace = units * partial_bytes + threads * scratch
-    step_items, steps_per_check = _steps(geometry.flops, items, geometry.groups, chunks,
-                                         threads)
+    step_items, steps_per_check, block_units = _steps(geometry.flops, items, geometry.groups,
+                                                      chunks, threads, not gemm)
     return WeightGradPlan(
         path=path, tile=tile, simd=dispatch.LEVEL_NAMES[level],
         chunks=chunks, work_units=units, workspace_bytes=workspace, band=band,
@@ -617,7 +622,7 @@ def plan_weight_grad(*, geometry: ConvGeometry, dtype: np.dtype[Any], threads: i
         fields={"level": level, "mr": mr, "nr": nr, "kc": kc,
                 "box_positions": box_positions, "row_pitch": row_pitch,
                 "step_items": step_items, "steps_per_check": steps_per_check,
-                **_dot_grid(geometry, record, gemm)})
+                "block_units": block_units, **_dot_grid(geometry, record, gemm)})
 
 
 def _dot_grid(geometry: ConvGeometry, record: dict[str, Any], gemm: bool) -> dict[str, int]:
@@ -645,22 +650,32 @@ def _dot_grid(geometry: ConvGeometry, record: dict[str, Any], gemm: bool) -> dic
     return {"grid_rows": rows, "grid_cols": cols, "grid_step": step}
 
 
-def _steps(flops: int, items: int, groups: int, chunks: int, threads: int) -> tuple[int, int]:
-    """(items per step, steps between two checks for Ctrl-C) of a weight
-    gradient of ``flops`` over ``items`` items, in ``chunks`` item ranges per
-    group, on ``threads`` threads (at most one per unit): about
-    WEIGHT_GRAD_CHECK_FLOPS per thread between checks, in whole rounds (one
-    step of every unit) while a round fits, else in steps of one item, as many
-    per check as the threads share evenly (at least one each)."""
+def _steps(flops: int, items: int, groups: int, chunks: int, threads: int,
+           dot: bool) -> tuple[int, int, int]:
+    """(items per step, steps between two checks for Ctrl-C, units per block) of
+    a weight gradient of ``flops`` over ``items`` items, in ``chunks`` item
+    ranges per group, on ``threads`` threads (at most one per unit): about
+    WEIGHT_GRAD_CHECK_FLOPS per thread between checks.
+
+    The dot path steps one item at a time, and its threads take blocks of
+    consecutive units (WEIGHT_GRAD_BLOCKS_PER_THREAD a thread): a block then
+    reads its channels' planes image after image, in memory order.  The gemm
+    path (a unit's items are whole images of every channel) takes its units
+    one at a time, in whole rounds (one step of every unit) while a round
+    fits, else in steps of one item, as many per check as the threads share
+    evenly (at least one each)."""
     units = groups * chunks
     unit_items = max(1, -(-items // chunks))
     item_flops = max(1.0, flops / max(1, groups * items))   # one item of one group
     check_flops = WEIGHT_GRAD_CHECK_FLOPS * threads
+    if dot:
+        steps = max(1, min(units * unit_items, int(check_flops / item_flops)))
+        return 1, steps, max(1, -(-units // (threads * WEIGHT_GRAD_BLOCKS_PER_THREAD)))
     step_items = max(1, min(unit_items, int(check_flops / (units * item_flops))))
     steps = int(check_flops / (step_items * item_flops))
     if steps >= units:
-        return step_items, units
-    return step_items, max(1, steps // threads) * threads
+        return step_items, units, 1
+    return step_items, max(1, steps // threads) * threads, 1
 
 
 def with_batch(geometry: ConvGeometry, batch: int) -> ConvGeometry:

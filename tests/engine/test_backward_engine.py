@@ -7,6 +7,7 @@ engine's arguments.
 """
 
 import dataclasses
+import itertools
 import os
 import subprocess
 import sys
@@ -92,73 +93,78 @@ def test_non_finite_input_reaches_only_the_taps_that_read_it(groups):
     assert np.all(np.isfinite(gw[:, :, 2, 2]))
 
 
+def _engine_problem(case, dtype):
+    """x, grad_output, weight shape and geometry of ``case`` as the engine sees
+    them: a border other than zeros is padded into x first (as the public call
+    does), the geometry then has no padding."""
+    case = dict(case)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(case.pop("x")).astype(dtype)
+    w_shape = case.pop("w")
+    g = rng.standard_normal(pyconvx.output_shape(x.shape, w_shape, **case)).astype(dtype)
+    geometry = describe_conv(x.shape, w_shape, **case)
+    if geometry.padding_mode != "zeros":
+        x = np.pad(x, [(0, 0), (0, 0)] + list(geometry.pads), mode="reflect")
+        geometry = describe_conv(x.shape, w_shape, **dict(case, padding=0,
+                                                          padding_mode="zeros"))
+    return x, g, w_shape, geometry
+
+
 GRID_CASES = [
-    # (x, weight, keywords): every grid shape, a dilation (two band rows between
-    # tap rows), rows shorter than the kernel, one row, a tail-only row, several
-    # full vectors with a tail, whole vectors, a channel multiplier, 3-d with a
-    # kernel of one plane, flip
-    ((2, 3, 9, 37), (3, 1, 3, 3), dict(groups=3, padding=1)),
-    ((1, 2, 6, 16), (2, 1, 2, 2), dict(groups=2)),
-    ((2, 2, 7, 53), (2, 1, 2, 3), dict(groups=2, padding=(1, 0))),
-    ((1, 2, 5, 21), (2, 1, 3, 2), dict(groups=2, padding=(0, 1))),
-    ((1, 2, 4, 12), (4, 1, 2, 4), dict(groups=2, padding=1)),
-    ((1, 3, 9, 70), (3, 1, 4, 2), dict(groups=3, padding=2)),
-    ((2, 2, 11, 19), (2, 1, 3, 3), dict(groups=2, dilation=2, padding=2)),
-    ((1, 2, 2, 30), (2, 1, 3, 3), dict(groups=2, padding=1)),
-    ((1, 2, 3, 9), (2, 1, 3, 3), dict(groups=2, padding=(0, 1))),
-    ((2, 4, 8, 64), (4, 1, 3, 3), dict(groups=4, padding=1, padding_mode="reflect")),
-    ((1, 2, 3, 8, 20), (2, 1, 1, 3, 3), dict(groups=2, padding=(0, 1, 1))),
+    # x and weight shapes and conv keywords: every grid shape, a dilation (two
+    # band rows between tap rows), rows shorter than the kernel, one row, a
+    # tail-only row, several full vectors with a tail, whole vectors, a channel
+    # multiplier, a reflected border, 3-d with a kernel of one plane
+    dict(x=(2, 3, 9, 37), w=(3, 1, 3, 3), groups=3, padding=1),
+    dict(x=(1, 2, 6, 16), w=(2, 1, 2, 2), groups=2),
+    dict(x=(2, 2, 7, 53), w=(2, 1, 2, 3), groups=2, padding=(1, 0)),
+    dict(x=(1, 2, 5, 21), w=(2, 1, 3, 2), groups=2, padding=(0, 1)),
+    dict(x=(1, 2, 4, 12), w=(4, 1, 2, 4), groups=2, padding=1),
+    dict(x=(1, 3, 9, 70), w=(3, 1, 4, 2), groups=3, padding=2),
+    dict(x=(2, 2, 11, 19), w=(2, 1, 3, 3), groups=2, dilation=2, padding=2),
+    dict(x=(1, 2, 2, 30), w=(2, 1, 3, 3), groups=2, padding=1),
+    dict(x=(1, 2, 3, 9), w=(2, 1, 3, 3), groups=2, padding=(0, 1)),
+    dict(x=(2, 4, 8, 64), w=(4, 1, 3, 3), groups=4, padding=1, padding_mode="reflect"),
+    dict(x=(1, 2, 3, 8, 20), w=(2, 1, 1, 3, 3), groups=2, padding=(0, 1, 1)),
 ]
-
-
-def _grid_problem(case, dtype):
-    x_shape, w_shape, keywords = case
-    rng = np.random.default_rng(sum(x_shape) + len(w_shape))
-    x = rng.standard_normal(x_shape).astype(dtype)
-    g = rng.standard_normal(pyconvx.output_shape(x_shape, w_shape, **keywords)).astype(dtype)
-    geometry = describe_conv(x_shape, w_shape, **keywords)
-    return x, g, geometry
 
 
 @pytest.mark.parametrize("level", dispatch.available_levels())
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("case", GRID_CASES, ids=[f"{c[0]}*{c[1]}" for c in GRID_CASES])
+@pytest.mark.parametrize("case", GRID_CASES, ids=[f"{c['x']}*{c['w']}" for c in GRID_CASES])
 def test_taps_on_a_grid_have_the_bits_of_a_load_per_tap(level, dtype, case):
     """The dot path walks the band's rows once for a grid of taps (one load of a
     band vector per row of taps): the same bits as a load per tap, on every
     SIMD level, for 1 and 3 threads, and the true gradient."""
-    for flip in (False, True):
-        x, g, geometry = _grid_problem(case, dtype)
-        if geometry.padding_mode != "zeros":
-            # the engine sees the padded input (the public call pads it first)
-            x = np.pad(x, [(0, 0), (0, 0)] + list(geometry.pads), mode="reflect")
-            geometry = describe_conv(x.shape, case[1],
-                                     **dict(case[2], padding=0, padding_mode="zeros"))
-        strides = [int(np.prod(x.shape[i + 1:])) for i in range(x.ndim)]
-        with dispatch.forced_simd(level):
-            results = []
-            for threads in (1, 3):
-                plan = make_weight_grad_plan(geometry, np.dtype(dtype), threads=threads,
-                                             x_strides=strides)
-                assert plan.path == "dot"
-                kernel = tuple(case[1][-2:])
-                assert (plan.fields["grid_rows"], plan.fields["grid_cols"]) == kernel
-                assert plan.fields["grid_step"] == geometry.dilation[-2]
-                assert "walking the band row by row" in plan.describe()
-                per_tap = dataclasses.replace(plan, fields=dict(
-                    plan.fields, grid_rows=0, grid_cols=0, grid_step=0))
-                for p in (plan, per_tap):
-                    gw = np.full(case[1], np.nan, dtype=dtype)
-                    backward.weight_grad(x, g, gw, p.band.records[0], p, flip)
-                    results.append(gw)
-        for gw in results[1:]:
-            assert_bitwise_equal(gw, results[0])
-    x, g, _ = _grid_problem(case, dtype)
-    expected = conv_grads_reference(x, np.zeros(case[1], dtype), g, flip=True, **case[2])[1]
-    got = pyconvx.conv_grad_weight(x, case[1], g, flip=True, **case[2])
+    x, g, w_shape, geometry = _engine_problem(case, dtype)
+    strides = [s // x.itemsize for s in x.strides]
+    results = []
+    with dispatch.forced_simd(level):
+        for threads in (1, 3):
+            plan = make_weight_grad_plan(geometry, np.dtype(dtype), threads=threads,
+                                         x_strides=strides)
+            assert plan.path == "dot"
+            assert (plan.fields["grid_rows"], plan.fields["grid_cols"]) == w_shape[-2:]
+            assert plan.fields["grid_step"] == geometry.dilation[-2]
+            assert "walking the band row by row" in plan.describe()
+            per_tap = dataclasses.replace(plan, fields=dict(
+                plan.fields, grid_rows=0, grid_cols=0, grid_step=0))
+            for p, flip in itertools.product((plan, per_tap), (False, True)):
+                gw = np.full(w_shape, np.nan, dtype=dtype)
+                backward.weight_grad(x, g, gw, p.band.records[0], p, flip)
+                results.append((flip, gw))
+    for flip, gw in results:
+        assert_bitwise_equal(gw, results[int(flip)][1])
+    expected = conv_grads_reference(x, np.zeros(w_shape), g, **_keywords(geometry))[1]
     tolerance = 1e-12 if dtype == np.float64 else 1e-4
-    np.testing.assert_allclose(got, expected, rtol=0,
+    np.testing.assert_allclose(results[0][1], expected, rtol=0,
                                atol=tolerance * max(1.0, np.abs(expected).max()))
+
+
+def _keywords(geometry):
+    """The conv keywords of an engine geometry."""
+    return dict(stride=geometry.stride, dilation=geometry.dilation, groups=geometry.groups,
+                padding=list(geometry.pads))
 
 
 @pytest.mark.parametrize("kernel, keywords, why", [
@@ -186,6 +192,30 @@ def test_engine_refuses_a_grid_that_is_not_the_bands():
                                                     grid_cols=cols, grid_step=step))
         with pytest.raises(ValueError, match="inconsistent plan"):
             backward.weight_grad(x, g, np.empty((2, 1, 3, 3)), bad.band.records[0], bad, False)
+
+
+@pytest.mark.parametrize("name", ["dot_depthwise", "dot_multiplier", "gemm_short_panels"])
+def test_runs_steps_and_blocks_do_not_change_the_bits(name):
+    """However the plan cuts the work (steps between checks, items a step, units
+    a block; several steps of one unit in one run) on 1-3 threads: the same bits."""
+    x, g, w_shape, geometry = _engine_problem(CASES[name], np.float64)
+    strides = [s // 8 for s in x.strides]
+    plan = make_weight_grad_plan(geometry, np.dtype(np.float64), threads=1, x_strides=strides)
+    expected = np.full(w_shape, np.nan)
+    backward.weight_grad(x, g, expected, plan.band.records[0], plan, False)
+    assert np.isfinite(expected).all()
+    for threads in (1, 2, 3):
+        plan = make_weight_grad_plan(geometry, np.dtype(np.float64), threads=threads,
+                                     x_strides=strides)
+        units = plan.work_units
+        assert units > 1
+        for steps, items, block in ((1, 1, 1), (7, 1, 3), (units, 2, units),
+                                    (3 * units + 1, 1, 2), (10**6, 3, 1)):
+            cut = dataclasses.replace(plan, fields=dict(
+                plan.fields, steps_per_check=steps, step_items=items, block_units=block))
+            got = np.full(w_shape, np.nan)
+            backward.weight_grad(x, g, got, cut.band.records[0], cut, False)
+            assert_bitwise_equal(got, expected)
 
 
 def _grad_output_layouts(g):
