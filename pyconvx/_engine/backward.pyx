@@ -42,7 +42,8 @@ cimport numpy as cnp
 import numpy as np
 
 from pyconvx._engine.chunks cimport signal_pending
-from pyconvx._engine.contract cimport DirectGeometry, DirectPlan, pcx_ukernel_set, real
+from pyconvx._engine.contract cimport (DirectGeometry, DirectPlan, PaddingMode,
+                                       pcx_ukernel_set, real)
 from pyconvx._engine.stage cimport build_tables, copy_band
 
 cnp.import_array()
@@ -94,6 +95,7 @@ ctypedef struct WeightGrad:
     int64_t step_items        # items a unit sums per step
     int64_t steps_per_check   # steps run between two checks for Ctrl-C
     int64_t block_units       # consecutive units one thread runs together
+    int64_t band_rows         # 2-d, stride 1, zero border: only x's rows are copied
     int64_t cin_pad, cout_pad, acc_elems
     int64_t mr, nr, kc
     int64_t box_positions     # packed grad_output values per channel
@@ -403,6 +405,36 @@ cdef void prepare_scratch(const DirectGeometry *geo, const WeightGrad *wg, real 
         boff[i] = i * wg.cout_pad
 
 
+cdef void rows_band(const DirectGeometry *geo, const real *x, int64_t n, int64_t g,
+                    const int64_t *origin, real *band) noexcept nogil:
+    """The band of a 2-d box with a zero border at stride 1 (a ``band_rows``
+    plan): only the rows of x are copied; the border, cleared when the
+    thread's box changed, stays zero (every item of a box writes the same
+    positions)."""
+    cdef int64_t ih0 = origin[0] - geo.pad_lo[0], iw0 = origin[1] - geo.pad_lo[1]
+    cdef int64_t r_lo = -ih0 if ih0 < 0 else 0, c_lo = -iw0 if iw0 < 0 else 0
+    cdef int64_t r_hi = geo.in_size[0] - ih0, c_hi = geo.in_size[1] - iw0
+    cdef int64_t xs_h = geo.x_strides[2], pitch = geo.pitch[0], count, ci, r, j
+    cdef const real *src
+    cdef real *dst
+    if r_hi > geo.ext[0]:
+        r_hi = geo.ext[0]
+    if c_hi > geo.ext[1]:
+        c_hi = geo.ext[1]
+    count = c_hi - c_lo
+    if count <= 0:
+        return
+    for ci in range(geo.cin_g):
+        src = (x + n * geo.x_strides[0] + (g * geo.x_channels_per_group + ci) * geo.x_strides[1]
+               + (ih0 + r_lo) * xs_h + iw0 + c_lo)
+        dst = band + ci * geo.plane_size + r_lo * pitch + c_lo
+        for r in range(r_lo, r_hi):
+            for j in range(count):
+                dst[j] = src[j]
+            src += xs_h
+            dst += pitch
+
+
 cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int64_t step,
                            const real *x, const real *gout, real *partials,
                            char *scratch) noexcept nogil:
@@ -440,10 +472,16 @@ cdef void weight_grad_step(const DirectGeometry *geo, const WeightGrad *wg, int6
             for i in range(geo.ndim):
                 src += origin[i] * geo.x_strides[2 + i]
         else:
-            if b != tables_box[0]:   # the band's tables depend on the box alone
-                build_tables(geo, index)
+            if b != tables_box[0]:   # the band's tables (or border) depend on the box alone
+                if wg.band_rows:
+                    memset(band, 0, geo.band_elems * sizeof(real))
+                else:
+                    build_tables(geo, index)
                 tables_box[0] = b
-            copy_band(geo, wg.ks, x, n, g, band, index)
+            if wg.band_rows:
+                rows_band(geo, x, n, g, origin, band)
+            else:
+                copy_band(geo, wg.ks, x, n, g, band, index)
             src = band
         if not wg.gemm:
             gbox = direct_rows(geo, wg, gout, n, g, origin, blen)
@@ -645,6 +683,12 @@ def weight_grad(x, grad_output, gw, DirectPlan band,
     wg.step_items = plan.fields["step_items"]
     wg.steps_per_check = plan.fields["steps_per_check"]
     wg.block_units = plan.fields["block_units"]
+    wg.band_rows = plan.fields["band_rows"]
+    if wg.band_rows and not (geo.ndim == 2 and geo.n_phase == 1 and geo.stride[0] == 1
+                             and geo.stride[1] == 1 and geo.x_strides[3] == 1
+                             and geo.mode == PaddingMode.ZEROS and not geo.inplace):
+        raise ValueError("inconsistent plan: a band of x's rows over a zero border needs "
+                         "a 2-d stride-1 band of unit-stride rows with zero padding")
     if wg.step_items < 1 or wg.steps_per_check < 1 or wg.block_units < 1:
         raise ValueError("the plan's steps do not fit its work units")
     wg.cin_pad = plan.cin_pad

@@ -622,7 +622,13 @@ def plan_weight_grad(*, geometry: ConvGeometry, dtype: np.dtype[Any], threads: i
         fields={"level": level, "mr": mr, "nr": nr, "kc": kc,
                 "box_positions": box_positions, "row_pitch": row_pitch,
                 "step_items": step_items, "steps_per_check": steps_per_check,
-                "block_units": block_units, **_dot_grid(geometry, record, gemm)})
+                "block_units": block_units, **_dot_grid(geometry, record, gemm),
+                # the band of a 2-d stride-1 box with zero padding: x's rows
+                # copied into a border cleared once per box (per thread)
+                "band_rows": int(len(geometry.kernel) == 2 and geometry.mode_code == 0
+                                 and tuple(geometry.stride) == (1, 1)
+                                 and int(band.records[0].fields["x_strides"][-1]) == 1
+                                 and not record["inplace"])})
 
 
 def _dot_grid(geometry: ConvGeometry, record: dict[str, Any], gemm: bool) -> dict[str, int]:

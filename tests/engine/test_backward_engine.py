@@ -114,7 +114,8 @@ GRID_CASES = [
     # x and weight shapes and conv keywords: every grid shape, a dilation (two
     # band rows between tap rows), rows shorter than the kernel, one row, a
     # tail-only row, several full vectors with a tail, whole vectors, a channel
-    # multiplier, a reflected border, 3-d with a kernel of one plane
+    # multiplier, a reflected border, 3-d with a kernel of one plane, many
+    # input channels a group (several boxes a plane)
     dict(x=(2, 3, 9, 37), w=(3, 1, 3, 3), groups=3, padding=1),
     dict(x=(1, 2, 6, 16), w=(2, 1, 2, 2), groups=2),
     dict(x=(2, 2, 7, 53), w=(2, 1, 2, 3), groups=2, padding=(1, 0)),
@@ -126,6 +127,7 @@ GRID_CASES = [
     dict(x=(1, 2, 3, 9), w=(2, 1, 3, 3), groups=2, padding=(0, 1)),
     dict(x=(2, 4, 8, 64), w=(4, 1, 3, 3), groups=4, padding=1, padding_mode="reflect"),
     dict(x=(1, 2, 3, 8, 20), w=(2, 1, 1, 3, 3), groups=2, padding=(0, 1, 1)),
+    dict(x=(1, 128, 64, 64), w=(1, 128, 3, 3), padding=1),
 ]
 
 
@@ -134,11 +136,14 @@ GRID_CASES = [
 @pytest.mark.parametrize("case", GRID_CASES, ids=[f"{c['x']}*{c['w']}" for c in GRID_CASES])
 def test_taps_on_a_grid_have_the_bits_of_a_load_per_tap(level, dtype, case):
     """The dot path walks the band's rows once for a grid of taps (one load of a
-    band vector per row of taps): the same bits as a load per tap, on every
-    SIMD level, for 1 and 3 threads, and the true gradient."""
+    band vector per row of taps), over a band of x's rows copied into a zero
+    border (2-d, stride 1): the same bits as a load per tap and as the band
+    builder's copy, on every SIMD level, for 1 and 3 threads, and the true
+    gradient."""
     x, g, w_shape, geometry = _engine_problem(case, dtype)
     strides = [s // x.itemsize for s in x.strides]
     results = []
+    boxes = set()
     with dispatch.forced_simd(level):
         for threads in (1, 3):
             plan = make_weight_grad_plan(geometry, np.dtype(dtype), threads=threads,
@@ -149,12 +154,17 @@ def test_taps_on_a_grid_have_the_bits_of_a_load_per_tap(level, dtype, case):
             assert "walking the band row by row" in plan.describe()
             per_tap = dataclasses.replace(plan, fields=dict(
                 plan.fields, grid_rows=0, grid_cols=0, grid_step=0))
-            for p, flip in itertools.product((plan, per_tap), (False, True)):
+            copied = dataclasses.replace(per_tap, fields=dict(per_tap.fields, band_rows=0))
+            boxes.add(plan.band.records[0].fields["box_count"])
+            for p, flip in itertools.product((plan, per_tap, copied), (False, True)):
                 gw = np.full(w_shape, np.nan, dtype=dtype)
                 backward.weight_grad(x, g, gw, p.band.records[0], p, flip)
                 results.append((flip, gw))
     for flip, gw in results:
         assert_bitwise_equal(gw, results[int(flip)][1])
+    assert len(boxes) == 1
+    if case["x"] == (1, 128, 64, 64):
+        assert boxes.pop() > 1   # the border cleared again for each box
     expected = conv_grads_reference(x, np.zeros(w_shape), g, **_keywords(geometry))[1]
     tolerance = 1e-12 if dtype == np.float64 else 1e-4
     np.testing.assert_allclose(results[0][1], expected, rtol=0,
@@ -216,6 +226,24 @@ def test_runs_steps_and_blocks_do_not_change_the_bits(name):
             got = np.full(w_shape, np.nan)
             backward.weight_grad(x, g, got, cut.band.records[0], cut, False)
             assert_bitwise_equal(got, expected)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, keywords", [
+    ((1, 2, 9, 20), (2, 1, 3, 3), dict(groups=2, stride=2, padding=1)),
+    ((1, 2, 4, 6, 20), (2, 1, 3, 3, 3), dict(groups=2, padding=1)),
+    ((1, 2, 9, 20), (2, 1, 3, 3), dict(groups=2, padding=1, padding_mode="reflect")),
+])
+def test_engine_refuses_a_band_of_rows_off_its_case(x_shape, w_shape, keywords):
+    """x's rows copied into a zero border: only for 2-d, stride 1, zero padding."""
+    geometry = describe_conv(x_shape, w_shape, **keywords)
+    x = np.ones(x_shape)
+    plan = make_weight_grad_plan(geometry, np.dtype(np.float64), threads=1,
+                                 x_strides=[s // 8 for s in x.strides])
+    assert plan.fields["band_rows"] == 0
+    bad = dataclasses.replace(plan, fields=dict(plan.fields, band_rows=1))
+    g = np.ones(pyconvx.output_shape(x_shape, w_shape, **keywords))
+    with pytest.raises(ValueError, match="inconsistent plan: a band of x's rows"):
+        backward.weight_grad(x, g, np.empty(w_shape), bad.band.records[0], bad, False)
 
 
 def _grad_output_layouts(g):
