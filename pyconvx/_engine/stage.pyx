@@ -140,6 +140,37 @@ cdef void build_band(const DirectGeometry *geo, const pcx_ukernel_set *ks, const
     copy_band(geo, ks, x, n, g, band, index)
 
 
+cdef void copy_rows(const DirectGeometry *geo, const real *x, int64_t n, int64_t g,
+                    real *band, const int64_t *index) noexcept nogil:
+    """copy_band's 2-d, one-phase case with a constant (or zero) border and
+    unit-stride rows: per band row, the border, then one run of x's row (the
+    same values as the general walk, without its per-element table reads)."""
+    cdef const int64_t *table = index + geo.scratch.table   # rows first
+    cdef int64_t lo = index[geo.scratch.run_lo], hi = index[geo.scratch.run_hi]
+    cdef int64_t src0 = index[geo.scratch.run_src], row_len = geo.ext[1]
+    cdef int64_t rows = geo.ext[0], xs_h = geo.x_strides[2], ci, r, j, t
+    cdef real fill = <real>geo.padding_value
+    cdef const real *x_chan
+    cdef real *dst
+    for ci in range(geo.cin_g):
+        x_chan = (x + n * geo.x_strides[0]
+                  + (g * geo.x_channels_per_group + ci) * geo.x_strides[1] + src0)
+        dst = band + ci * geo.plane_size
+        for r in range(rows):
+            t = table[r]
+            if t < 0:
+                fill_run(dst, row_len, fill)
+            else:
+                for j in range(lo):
+                    dst[j] = fill
+                copy_run(dst + lo, x_chan + t * xs_h, hi - lo)
+                for j in range(hi, row_len):
+                    dst[j] = fill
+            dst += row_len
+        # planes start on aligned offsets: zero the gap up to the next one
+        memset(dst, 0, (band + (ci + 1) * geo.plane_size - dst) * sizeof(real))
+
+
 cdef void copy_band(const DirectGeometry *geo, const pcx_ukernel_set *ks, const real *x,
                     int64_t n, int64_t g, real *band, int64_t *index) noexcept nogil:
     """The copy of build_band, with the box's tables and runs already built.
@@ -164,6 +195,10 @@ cdef void copy_band(const DirectGeometry *geo, const pcx_ukernel_set *ks, const 
     cdef real fill = <real>geo.padding_value
     inner_stride = geo.x_strides[2 + last]
     row_len = geo.ext[last]
+    if (D == 2 and geo.n_phase == 1 and inner_stride == 1 and geo.stride[last] == 1
+            and (geo.mode == ZEROS or geo.mode == CONSTANT)):
+        copy_rows(geo, x, n, g, band, index)
+        return
     for ci in range(geo.cin_g):
         x_chan = (x + n * geo.x_strides[0]
                   + (g * geo.x_channels_per_group + ci) * geo.x_strides[1])
