@@ -227,6 +227,11 @@ PCX_DEFINE_DOT(pcx_dot_f64_avx512, double, pcx_dot_vd8, pcx_dot_md8, 8,
  * loads as much either way); PCX_DOT_GRID_SHAPE(kh, kw) is their case label. */
 #define PCX_DOT_GRID_SHAPE(kh, kw) ((kh) * 16 + (kw))
 
+#define PCX_DOT_GRID_CASE(T, V, M, HL, KEEP, kh, kw)                                       \
+    case PCX_DOT_GRID_SHAPE(kh, kw):                                                       \
+        PCX_DOT_GRID_BLOCK(T, V, M, HL, kh, kw, KEEP);                                     \
+        return 1;
+
 #define PCX_DEFINE_DOT_GRID(name, T, V, M, HL, KEEP, ATTR)                                 \
     ATTR static int name(int64_t rows, int64_t width, const T *a, int64_t a_pitch,         \
                          const T *b, int64_t b_pitch, const int64_t *off, int64_t kh,      \
@@ -235,24 +240,12 @@ PCX_DEFINE_DOT(pcx_dot_f64_avx512, double, pcx_dot_vd8, pcx_dot_md8, 8,
         const int64_t full = width - width % PCX_DOT_LANES;                                \
         const int64_t rest = width - full;                                                 \
         switch (PCX_DOT_GRID_SHAPE(kh, kw)) {                                              \
-        case PCX_DOT_GRID_SHAPE(2, 2):                                                     \
-            PCX_DOT_GRID_BLOCK(T, V, M, HL, 2, 2, KEEP);                                   \
-            return 1;                                                                      \
-        case PCX_DOT_GRID_SHAPE(2, 3):                                                     \
-            PCX_DOT_GRID_BLOCK(T, V, M, HL, 2, 3, KEEP);                                   \
-            return 1;                                                                      \
-        case PCX_DOT_GRID_SHAPE(3, 2):                                                     \
-            PCX_DOT_GRID_BLOCK(T, V, M, HL, 3, 2, KEEP);                                   \
-            return 1;                                                                      \
-        case PCX_DOT_GRID_SHAPE(3, 3):                                                     \
-            PCX_DOT_GRID_BLOCK(T, V, M, HL, 3, 3, KEEP);                                   \
-            return 1;                                                                      \
-        case PCX_DOT_GRID_SHAPE(2, 4):                                                     \
-            PCX_DOT_GRID_BLOCK(T, V, M, HL, 2, 4, KEEP);                                   \
-            return 1;                                                                      \
-        case PCX_DOT_GRID_SHAPE(4, 2):                                                     \
-            PCX_DOT_GRID_BLOCK(T, V, M, HL, 4, 2, KEEP);                                   \
-            return 1;                                                                      \
+        PCX_DOT_GRID_CASE(T, V, M, HL, KEEP, 2, 2)                                         \
+        PCX_DOT_GRID_CASE(T, V, M, HL, KEEP, 2, 3)                                         \
+        PCX_DOT_GRID_CASE(T, V, M, HL, KEEP, 3, 2)                                         \
+        PCX_DOT_GRID_CASE(T, V, M, HL, KEEP, 3, 3)                                         \
+        PCX_DOT_GRID_CASE(T, V, M, HL, KEEP, 2, 4)                                         \
+        PCX_DOT_GRID_CASE(T, V, M, HL, KEEP, 4, 2)                                         \
         default: return 0;                                                                 \
         }                                                                                  \
     }
