@@ -6,11 +6,11 @@ This module only computes, from plans made in ``plan_backward``:
   Work units are (group, chunk of (image, box) items); each builds the band
   of its items with the forward engine's band builder (``stage``: its
   tables once per box, then the copy; every padding mode), packs the box's
-  grad_output (the dot path reads contiguous rows in place) and sums the products row by row into its own
-  partial gradient, with the engine's gemm microkernel (``gemm`` path) or a
-  16-lane dot product (``dot`` path); the partials are then added in chunk
-  order.  Every weight's sum runs in one fixed order:
-  bitwise identical for every thread count and input layout.  The units
+  grad_output (the dot path reads contiguous rows in place) and sums the
+  products row by row into its own partial gradient, with the engine's gemm
+  microkernel (``gemm`` path) or a 16-lane dot product (``dot`` path); the
+  partials are then added in chunk order.  Every weight's sum runs in one
+  fixed order: bitwise identical for every thread count and input layout.  The units
   advance in steps of items (step k of every unit before step k + 1; on the
   dot path a step is one item, so a thread running consecutive units, a
   block of channels, reads the planes of one image after the other in
@@ -208,8 +208,8 @@ cdef void dot_rows(const DirectGeometry *geo, const WeightGrad *wg, const real *
                    real *acc) noexcept nogil:
     """The dot path: per (output channel, input channel), the box's rows against
     the band rows of every tap, plane of rows by plane of rows (rows of one
-    plane are one band pitch apart); taps on a grid (the plan's ``grid_*`` fields) walk
-    the band's rows once instead, with the same bits.  The rows of grad_output
+    plane are one band pitch apart); taps on a grid (the plan's ``grid_*``
+    fields) walk the band's rows once instead, with the same bits.  The rows of grad_output
     are read from ``packed``, or from grad_output itself at ``gbox`` (the box's
     first position of the group's first channel) when that is not NULL."""
     cdef int64_t D = geo.ndim, planes = 1, plane, i, rem, qbase, gbase, co, ci
@@ -1026,7 +1026,7 @@ def phase_kernels(weight, tuple indices, int64_t threads):
         failed = gather_kernels(src, s_co, s_ci, cout, cin, off_p, counts_p, nphases, dst_p,
                                 itemsize, threads)
     if failed:
-        raise MemoryError(f"the sub-kernels' gather could not allocate its "
-                          f"{threads * GATHER_CO_BLOCK * GATHER_CI_BLOCK * int(counts.sum()) * itemsize}"
-                          f"-byte buffers")
+        nbytes = threads * GATHER_CO_BLOCK * GATHER_CI_BLOCK * int(counts.sum()) * itemsize
+        raise MemoryError(f"the sub-kernels' gather could not allocate its {nbytes}-byte "
+                          f"buffers")
     return outs
