@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from ._docstrings import docfiller
 from ._engine import direct
+from ._engine.layout import batch_folded, batch_folded_view
 from ._engine.plan import ALGORITHMS, cached_plan, check_forced_algorithm
 from ._normalize import (
     as_array,
@@ -117,10 +118,13 @@ def conv_impl(x: npt.ArrayLike, weight: npt.ArrayLike, bias: npt.ArrayLike | Non
         return _returned(result, out)
     plan = cached_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
                        x_strides=_element_strides(compute_x),
-                       out_strides=_element_strides(target))
+                       out_strides=_element_strides(target), fold_batch=True)
     if plan.algorithm == "fft":
         from ._engine.fft import conv_fft
         conv_fft(compute_x, compute_w, compute_b, target, geometry, flip)
+    elif plan.batch_fold:   # the images as the rows of one (a copy of x)
+        direct.run(batch_folded(compute_x), compute_w, compute_b, batch_folded_view(target),
+                   plan.records)
     else:
         direct.run(compute_x, compute_w, compute_b, target, plan.records)
     return _returned(result, out)

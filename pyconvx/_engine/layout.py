@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +39,8 @@ __all__ = [
     "PLANE_ALIGN",
     "SCRATCH_ALIGN",
     "band_layout",
+    "batch_folded",
+    "batch_folded_view",
     "phase_residues",
     "scratch_layout",
     "tap_offsets",
@@ -142,3 +144,44 @@ def scratch_layout(*, ndim: int, residues: Sequence[Sequence[int]], ext: Sequenc
     return {"band": band, "tile": tile, "index": index_start, "winograd_v": winograd_v,
             "winograd_m": winograd_m, "stage": stage, "bytes_per_thread": total,
             "index_elems": position, **index}
+
+
+def batch_folded(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The images of a batched 2-d ``x`` ``(N, C, H, W)`` folded into the rows
+    of one image: a C-contiguous ``(1, C, N, H * W)`` copy (a plan's
+    ``batch_fold``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> batch_folded(np.arange(8.0).reshape(2, 2, 1, 2))[0]
+    array([[[0., 1.],
+            [4., 5.]],
+    <BLANKLINE>
+           [[2., 3.],
+            [6., 7.]]])
+    """
+    n, c, h, w = x.shape
+    folded = np.empty((1, c, n, h * w), dtype=x.dtype)
+    np.copyto(folded.reshape(c, n, h, w), x.transpose(1, 0, 2, 3))
+    return folded
+
+
+def batch_folded_view(out: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The ``(1, C_out, N, H * W)`` view of a batched 2-d output ``(N, C_out, H,
+    W)`` whose planes' rows follow one another (a plan's ``batch_fold``
+    writes through it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.zeros((2, 3, 1, 2))
+    >>> batch_folded_view(out)[0, 1, 1] = 7
+    >>> out[1, 1, 0]
+    array([7., 7.])
+    """
+    n, c, h, w = out.shape
+    s = out.strides
+    if s[2] != w * s[3]:
+        raise ValueError("batch_folded_view needs rows that follow one another in each plane")
+    return np.lib.stride_tricks.as_strided(out, (1, c, n, h * w), (n * s[0], s[1], s[0], s[3]))

@@ -672,3 +672,84 @@ def test_windows_larger_than_the_scratch_limit_run():
     plan = pyconvx.plan(x, x)
     assert len(plan.records) > 1 and plan.workspace_bytes < 64 * 2**20
     np.testing.assert_array_equal(pyconvx.conv(x, x), np.full((1, 1, 1, 1), 2048 * 64 * 64))
+
+
+# ----------------------------------------------------------------------------- batch fold
+FOLD_CASES = [
+    # (x shape, C_out): images of 9, 5 and 13 positions (tiles of 32, 24 and 4
+    # columns leave at least 15% of them empty on every SIMD level), few
+    # images, single rows
+    ((8, 16, 3, 3), 40),
+    ((3, 8, 1, 5), 24),
+    ((2, 5, 1, 13), 11),
+    ((5, 12, 3, 3), 30),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", FOLD_CASES, ids=[f"{c[0]}->{c[1]}" for c in FOLD_CASES])
+def test_a_folded_batch_has_the_bits_of_each_image_alone(case, dtype, rng):
+    """A pointwise layer whose small images leave tile columns empty runs with the
+    images folded into the rows of one (x copied): on every SIMD level each
+    output has the bits of its image computed alone (never folded), with bias
+    and flip, for 1-3 threads, from a strided or Fortran-ordered x, into out=."""
+    x_shape, c_out = case
+    x, w, b = make_problem(rng, x_shape, (c_out, x_shape[1], 1, 1), dtype=dtype)
+    for level in simd_levels():
+        with forced_level(level):
+            plan = pyconvx.plan(x, w)
+            assert plan.batch_fold and "folded into the rows of one" in plan.reason
+            assert not pyconvx.plan(x[:1], w).batch_fold
+            for flip, bias in ((False, b), (True, None)):
+                alone = np.concatenate([pyconvx.conv2d(x[i:i + 1], w, bias, flip=flip)
+                                        for i in range(x.shape[0])])
+                for threads in (1, 2, 3):
+                    assert_bitwise_equal(pyconvx.conv2d(x, w, bias, flip=flip,
+                                                        threads=threads), alone)
+                wide = np.repeat(x, 2, axis=-1)[..., ::2]
+                assert_bitwise_equal(pyconvx.conv2d(wide, w, bias, flip=flip), alone)
+                assert_bitwise_equal(pyconvx.conv2d(np.asfortranarray(x), w, bias, flip=flip),
+                                     alone)
+                out = np.full(alone.shape, np.nan, dtype=dtype)
+                assert pyconvx.conv2d(x, w, bias, flip=flip, out=out) is out
+                assert_bitwise_equal(out, alone)
+    assert_matches_reference(pyconvx.conv2d(x, w, b), x, w, b)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, keywords, why", [
+    ((8, 16, 7, 7), (24, 16, 1, 1), {}, "widens the channels less than twice"),
+    ((8, 16, 8, 8), (64, 16, 1, 1), {}, "64 positions fill whole tiles"),
+    ((1, 16, 7, 7), (64, 16, 1, 1), {}, "one image"),
+    ((16, 7, 7), (64, 16, 1, 1), {}, "no batch"),
+    ((8, 7, 7, 16), (64, 16, 1, 1), {"data_format": "channels_last"}, "channels last"),
+    ((8, 16, 7, 7), (64, 16, 1, 1), {"padding": 1}, "padded"),
+    ((8, 16, 7, 7), (64, 16, 1, 1), {"stride": 2}, "strided"),
+    ((8, 16, 7, 7), (64, 8, 1, 1), {"groups": 2}, "grouped"),
+    ((8, 16, 7, 7), (64, 16, 3, 3), {"padding": 1}, "not pointwise"),
+    ((8, 16, 49), (64, 16, 1), {}, "1-d"),
+    ((2048, 512, 7, 7), (2048, 512, 1, 1), {}, "the copy of x above its limit"),
+])
+def test_the_batch_folds_only_where_it_pays_and_fits(x_shape, w_shape, keywords, why):
+    plan = pyconvx.plan(x_shape, w_shape, **keywords)
+    assert not plan.batch_fold, why
+    assert "folded" not in plan.reason
+
+
+def test_a_7x7_pointwise_layer_folds_on_wide_tiles():
+    """49 positions fill 64 columns of 32- or 24-wide tiles (23-32% empty): a
+    widening 1x1 layer on 7x7 images folds; on the portable set's 4-wide tile
+    (52 columns, 6% empty) it does not."""
+    for level in simd_levels():
+        with forced_level(level):
+            plan = pyconvx.plan((8, 512, 7, 7), (2048, 512, 1, 1))
+            assert plan.batch_fold == (plan.tile[1] >= 16), (level, plan.tile)
+
+
+def test_the_folded_layout_helpers_refuse_rows_apart():
+    from pyconvx._engine.layout import batch_folded, batch_folded_view
+    x = np.arange(2 * 3 * 2 * 4, dtype=np.float64).reshape(2, 3, 2, 4)
+    folded = batch_folded(x)
+    assert folded.shape == (1, 3, 2, 8) and folded.flags.c_contiguous
+    np.testing.assert_array_equal(folded[0, :, 1], x[1].reshape(3, 8))
+    with pytest.raises(ValueError, match="rows that follow one another"):
+        batch_folded_view(np.zeros((2, 3, 2, 8))[..., :4])
