@@ -835,7 +835,7 @@ def make_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
     if x_strides is None:
         x_strides = contiguous_strides(geometry, geometry.in_channels, geometry.in_spatial)
     folded = (_folded_plan(geometry, dtype, threads, level, flip, out_strides)
-              if fold_batch and algorithm in ("auto", "direct") else None)
+              if fold_batch and algorithm in ("auto", "direct", "fast") else None)
     if folded is not None:
         return folded
     if algorithm == "fft":
@@ -901,12 +901,13 @@ def make_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
 FOLD_MIN_WASTE = 0.15
 
 #: ... and it widens the channels at least this much: the fold copies x
-#: (channels first, the images' rows one after the other), which costs
-#: about what the fuller tiles save when C_out is under 2 C_in.  Measured on
-#: AVX-512 (Zen 5), 2 threads, N=8 at 7x7, folded / unfolded time (medians
-#: of interleaved calls): 512->2048 0.78, 320->1280 0.88, 160->960 0.95;
-#: with NumPy's copies in front and behind: 2048->512 0.97, 960->320 0.99,
-#: 960->160 1.04, and 1024->256 at 14x14 (12.5% of the columns empty) 1.11.
+#: (channels first, the images' rows one after the other) and leaves fewer
+#: work units (one image), which costs about what the fuller tiles save on
+#: the other layers.  Measured on AVX-512 (Zen 5), 2 threads, N=8 at 7x7,
+#: folded / unfolded time (medians of interleaved calls): 512->2048 0.78,
+#: 320->1280 0.88, 160->960 0.95; 2048->512 0.92, 960->320 0.99, 512->512
+#: 1.04, 576->160 1.14, 960->160 1.18; 1024->256 at 14x14 (12.5% of the
+#: columns empty) 1.00.  With AVX2: 512->2048 0.85, 320->1280 0.91.
 FOLD_MIN_WIDENING = 2
 
 #: ... and the copy of x takes at most this many bytes.
