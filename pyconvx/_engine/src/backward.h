@@ -152,44 +152,37 @@ PCX_DEFINE_DOT(pcx_dot_f64_avx512, double, pcx_dot_vd8, pcx_dot_md8, 8,
  * 3 x 3 kernel become 3 + 3).  Tap (i, j) still gets grad_output row r before
  * row r + 1 and, within a row, its positions in order: every lane's sum has
  * the bits of PCX_DOT_BLOCK's.  Needs overread (whole-vector reads past a
- * row's end stay in memory). */
-#define PCX_DOT_GRID_ROW(T, V, M, HL, KH, KW, CHECK, KEEP)                                 \
+ * row's end stay in memory).  PCX_DOT_GRID_AT is one vector position AT of
+ * band row R: the KW band vectors, then per tap row the grad_output vector
+ * and its KW fused multiply-adds; MASKED (the row's last partial vector)
+ * keeps the lanes past the row as they were. */
+#define PCX_DOT_GRID_AT(V, M, KH, KW, CHECK, KEEP, AT, MASKED)                             \
+    {                                                                                      \
+        V bv[KW];                                                                          \
+        PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j) {                                    \
+            bv[j] = *(const V *)(bt[j] + rb + (AT));                                       \
+            KEEP(bv[j]);                                                                   \
+        }                                                                                  \
+        PCX_DOT_UNROLL for (int ti = 0; ti < (KH); ++ti) {                                 \
+            const int64_t r = R - ti * q;                                                  \
+            if (CHECK && (r < 0 || r >= rows))                                             \
+                continue;                                                                  \
+            V av = *(const V *)(ah + r * a_pitch + (AT));                                  \
+            KEEP(av);                                                                      \
+            PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j) {                                \
+                const V f = s[ti][j] + av * bv[j];                                         \
+                s[ti][j] = (MASKED) ? (V)(((M)f & mask) | ((M)s[ti][j] & ~mask)) : f;      \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+#define PCX_DOT_GRID_ROW(V, M, KH, KW, CHECK, KEEP)                                        \
     {                                                                                      \
         const int64_t rb = R * b_pitch;                                                    \
-        for (int64_t i = 0; i < full; i += PCX_DOT_LANES) {                                \
-            V bv[KW];                                                                      \
-            PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j) {                                \
-                bv[j] = *(const V *)(bt[j] + rb + i);                                      \
-                KEEP(bv[j]);                                                               \
-            }                                                                              \
-            PCX_DOT_UNROLL for (int ti = 0; ti < (KH); ++ti) {                             \
-                const int64_t r = R - ti * q;                                              \
-                if (CHECK && (r < 0 || r >= rows))                                         \
-                    continue;                                                              \
-                V av = *(const V *)(ah + r * a_pitch + i);                                 \
-                KEEP(av);                                                                  \
-                PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j)                              \
-                    s[ti][j] += av * bv[j];                                                \
-            }                                                                              \
-        }                                                                                  \
-        if (rest) {                                                                        \
-            V bv[KW];                                                                      \
-            PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j) {                                \
-                bv[j] = *(const V *)(bt[j] + rb + full);                                   \
-                KEEP(bv[j]);                                                               \
-            }                                                                              \
-            PCX_DOT_UNROLL for (int ti = 0; ti < (KH); ++ti) {                             \
-                const int64_t r = R - ti * q;                                              \
-                if (CHECK && (r < 0 || r >= rows))                                         \
-                    continue;                                                              \
-                V av = *(const V *)(ah + r * a_pitch + full);                              \
-                KEEP(av);                                                                  \
-                PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j) {                            \
-                    const V f = s[ti][j] + av * bv[j];                                     \
-                    s[ti][j] = (V)(((M)f & mask) | ((M)s[ti][j] & ~mask));                 \
-                }                                                                          \
-            }                                                                              \
-        }                                                                                  \
+        for (int64_t i = 0; i < full; i += PCX_DOT_LANES)                                  \
+            PCX_DOT_GRID_AT(V, M, KH, KW, CHECK, KEEP, i, 0)                               \
+        if (rest)                                                                          \
+            PCX_DOT_GRID_AT(V, M, KH, KW, CHECK, KEEP, full, 1)                            \
     }
 
 #define PCX_DOT_GRID_BLOCK(T, V, M, HL, KH, KW, KEEP)                                      \
@@ -212,11 +205,11 @@ PCX_DEFINE_DOT(pcx_dot_f64_avx512, double, pcx_dot_vd8, pcx_dot_md8, 8,
         const int64_t hi = rows > lo ? rows : lo;                                          \
         int64_t R = 0;                                                                     \
         for (; R < lo; ++R)                                                                \
-            PCX_DOT_GRID_ROW(T, V, M, HL, KH, KW, 1, KEEP)                                 \
+            PCX_DOT_GRID_ROW(V, M, KH, KW, 1, KEEP)                                        \
         for (; R < hi; ++R)                                                                \
-            PCX_DOT_GRID_ROW(T, V, M, HL, KH, KW, 0, KEEP)                                 \
+            PCX_DOT_GRID_ROW(V, M, KH, KW, 0, KEEP)                                        \
         for (; R < band_rows; ++R)                                                         \
-            PCX_DOT_GRID_ROW(T, V, M, HL, KH, KW, 1, KEEP)                                 \
+            PCX_DOT_GRID_ROW(V, M, KH, KW, 1, KEEP)                                        \
         PCX_DOT_UNROLL for (int ti = 0; ti < (KH); ++ti)                                   \
             PCX_DOT_UNROLL for (int j = 0; j < (KW); ++j)                                  \
                 memcpy(acc + (ti * (KW) + j) * PCX_DOT_LANES + h, &s[ti][j], sizeof(V));   \
