@@ -745,6 +745,16 @@ def test_a_7x7_pointwise_layer_folds_on_wide_tiles():
             assert plan.batch_fold == (plan.tile[1] >= 16), (level, plan.tile)
 
 
+@pytest.mark.parametrize("choice, folds", [
+    ("auto", True), ("direct", True), ("fast", True), ("gemm", False), ("row", False)])
+def test_the_batch_folds_under_the_algorithms_that_leave_the_choice(choice, folds, rng):
+    """auto, direct and fast may fold; a forced microkernel runs the images apart."""
+    x, w, _ = make_problem(rng, (4, 8, 3, 3), (24, 8, 1, 1), dtype=np.float64)
+    assert pyconvx.plan(x, w, algorithm=choice).batch_fold == folds
+    alone = np.concatenate([pyconvx.conv2d(x[i:i + 1], w) for i in range(4)])
+    assert_bitwise_equal(pyconvx.conv2d(x, w, algorithm=choice), alone)
+
+
 def test_the_folded_layout_helpers_refuse_rows_apart():
     from pyconvx._engine.layout import batch_folded, batch_folded_view
     x = np.arange(2 * 3 * 2 * 4, dtype=np.float64).reshape(2, 3, 2, 4)
