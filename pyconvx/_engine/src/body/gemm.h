@@ -5,7 +5,13 @@
  * load_c the sum continues from C's values (a later block of k), so a k loop split
  * into blocks gives the same bits as one pass.  The k loop is unrolled twice
  * (measured: 1-3% faster on AVX2 and AVX-512, the loop's bookkeeping halved);
- * the order of the sums is the same. */
+ * the order of the sums is the same.  Before the k loop the tile asks for the
+ * cache lines the next tile along C's rows will store to (prefetch for write):
+ * with a short reduction (a one-channel input, a 1-d kernel of ten taps) the
+ * stores, not the FMAs, bound the tile, and the lines then arrive while this
+ * tile computes (measured: 1->512 channels, 10 taps, stride 5, 16000 samples,
+ * 0.52 -> 0.37 ms on an AVX-512 Xeon; no change on long reductions).  A
+ * prefetch past C's end is harmless: it never faults. */
 #define PCX_DEFINE_TILE(fname, MR, NV)                                              \
     static void fname(int64_t K, const PCX_TEMPLATE_TYPE *restrict A, int64_t lda,  \
                       const PCX_TEMPLATE_TYPE *restrict B,                           \
@@ -23,6 +29,9 @@
                 PCX_UNROLL for (int v = 0; v < NV; ++v)                              \
                     acc[m][v] = (VEC){0};                                            \
         }                                                                            \
+        PCX_UNROLL for (int m = 0; m < MR; ++m)                                      \
+            PCX_UNROLL for (int v = 0; v < NV; ++v)                                  \
+                __builtin_prefetch(C + m * ldc + (NV + v) * PCX_VL, 1, 3);           \
         _Pragma("GCC unroll 2")                                                      \
         for (int64_t k = 0; k < K; ++k) {                                            \
             const PCX_TEMPLATE_TYPE *b = B + off[k];                                 \
