@@ -100,9 +100,18 @@ GEMM_BAND_SCALE = 2
 #: The weights of one block of panels, which every tile of a box reads again,
 #: aim for this part of the L2 cache (beside the band): larger weights are split
 #: into more blocks of output channels (measured, one thread: 512->512 3x3 at
-#: 14x14 and 28x28, N=8, 5-10% faster; not for in-place 1x1 layers, whose rows
-#: of x would then be read once per block instead).
+#: 14x14 and 28x28, N=8, 5-10% faster).  In-place pointwise layers, whose rows
+#: of x each block reads again, are split only when all their weights exceed
+#: INPLACE_WEIGHT_BLOCK_BYTES.
 WEIGHT_BLOCK_TARGET_BYTES = 512 * 1024
+
+#: Above this size the weights of an in-place pointwise layer no longer stay
+#: in the L2 cache from one tile to the next, and re-reading them for every
+#: tile costs more than re-reading x once per block of output channels
+#: (measured on an AVX-512 Xeon, 2 threads, N=8, blocked / whole time:
+#: 1024->512 at 14x14 0.89-0.91, 2048->1024 at 14x14 0.89, 1024->1024 at 7x7
+#: 0.88, 2048->512 at 7x7 0.98-1.02; at N=1, 0.94-1.00).
+INPLACE_WEIGHT_BLOCK_BYTES = 1 * 2**20
 
 #: The GEMM tiles' reduction runs in blocks whose band rows (kc x NR values)
 #: fit this part of the L1 data cache, so every panel of a block reuses them.
@@ -437,7 +446,8 @@ def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int
     panels_per_block = max(1, -(-n_panels // m_blocks))
     m_blocks = max(1, -(-n_panels // panels_per_block))
     panel_bytes = mr * geometry.in_per_group * math.prod(geometry.kernel) * esize
-    if (kind in (Kind.GEMM, Kind.ROW) and not inplace
+    if (kind in (Kind.GEMM, Kind.ROW)
+            and (not inplace or n_panels * panel_bytes > INPLACE_WEIGHT_BLOCK_BYTES)
             and panels_per_block * panel_bytes > WEIGHT_BLOCK_TARGET_BYTES):
         panels_per_block = max(1, WEIGHT_BLOCK_TARGET_BYTES // panel_bytes)
         m_blocks = -(-n_panels // panels_per_block)

@@ -170,7 +170,8 @@ def test_plan_follows_the_simd_level_of_the_thread():
 def test_gemm_weight_blocks_fit_their_cache_target(dtype):
     """Large weights are split into blocks of output channels that fit
     WEIGHT_BLOCK_TARGET_BYTES (every tile of a box reads its block again); an
-    in-place 1x1 layer keeps its blocks, and the results match either way."""
+    in-place 1x1 layer is split only when its weights exceed
+    INPLACE_WEIGHT_BLOCK_BYTES."""
     from pyconvx._engine import plan as planner
 
     for level in dispatch.available_levels():
@@ -180,11 +181,18 @@ def test_gemm_weight_blocks_fit_their_cache_target(dtype):
             block = f["panels_per_block"] * f["mr"] * f["K"] * np.dtype(dtype).itemsize
             assert block <= planner.WEIGHT_BLOCK_TARGET_BYTES, level
             assert f["m_blocks"] * f["panels_per_block"] >= f["n_panels"]
-            pointwise = pyconvx.plan((1, 4096, 7, 7), (512, 4096, 1, 1), dtype=dtype,
-                                     threads=1)
-            g = pointwise.records[0].fields
-            kept = g["panels_per_block"] * g["mr"] * g["K"] * np.dtype(dtype).itemsize
-            assert g["inplace"] and kept > planner.WEIGHT_BLOCK_TARGET_BYTES, level
+            size = np.dtype(dtype).itemsize
+            cin = 3 * planner.INPLACE_WEIGHT_BLOCK_BYTES // (4 * 256 * size)
+            kept = pyconvx.plan((8, cin, 7, 7), (256, cin, 1, 1), dtype=dtype, threads=1)
+            g = kept.records[0].fields
+            assert g["inplace"] and g["m_blocks"] == 1, level
+            assert g["panels_per_block"] * g["mr"] * g["K"] * size > (
+                planner.WEIGHT_BLOCK_TARGET_BYTES)
+            split = pyconvx.plan((8, 4096, 7, 7), (512, 4096, 1, 1), dtype=dtype, threads=1)
+            g = split.records[0].fields
+            block = g["panels_per_block"] * g["mr"] * g["K"] * size
+            assert g["inplace"] and block <= planner.WEIGHT_BLOCK_TARGET_BYTES, level
+            assert g["m_blocks"] * g["panels_per_block"] >= g["n_panels"]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
