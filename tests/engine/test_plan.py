@@ -196,6 +196,30 @@ def test_gemm_weight_blocks_fit_their_cache_target(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_split_pointwise_weights_give_the_sums_of_the_whole(dtype, rng):
+    """An in-place pointwise layer with weights over INPLACE_WEIGHT_BLOCK_BYTES,
+    split into blocks of output channels, matches a matrix product, with the
+    same bits for every thread count."""
+    from pyconvx._engine import plan as planner
+
+    cin, cout = 1024, 320
+    assert cin * cout * np.dtype(dtype).itemsize > planner.INPLACE_WEIGHT_BLOCK_BYTES
+    x = rng.standard_normal((2, cin, 3, 5)).astype(dtype)
+    w = rng.standard_normal((cout, cin, 1, 1)).astype(dtype)
+    for level in dispatch.available_levels():
+        with dispatch.forced_simd(level):
+            f = pyconvx.plan(x, w, threads=2).records[0].fields
+            assert f["inplace"] and f["m_blocks"] > 1, level
+            one = pyconvx.conv2d(x, w, threads=1)
+            two = pyconvx.conv2d(x, w, threads=2)
+        np.testing.assert_array_equal(one, two)
+        expected = np.einsum("oc,nchw->nohw", w[:, :, 0, 0].astype(np.float64),
+                             x.astype(np.float64))
+        np.testing.assert_allclose(one, expected, rtol=0, atol=1e-3 if dtype == np.float32
+                                   else 1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gemm_bands_take_their_scale_of_the_band_target(dtype):
     """The gemm kernel's box is halved until its band fits GEMM_BAND_SCALE x
     BAND_TARGET_BYTES (not BAND_TARGET_BYTES alone); the depthwise kernel's
