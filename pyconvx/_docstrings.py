@@ -81,15 +81,15 @@ threads : int, optional
     identical for every count.""",
     "algorithm": """\
 algorithm : str, optional
-    One of "auto", "fast", "direct", "gemm", "row", "rowblock", "depthwise",
-    "winograd", "fft".
+    One of "auto", "fast", "direct", "gemm", "cgemm", "row", "rowblock",
+    "depthwise", "winograd", "fft".
     How to compute (see :func:`pyconvx.plan` and Notes).  ``"auto"``
     (default) picks the fastest direct-summation microkernel: every output
     keeps the rounding bound of its own window.  ``"direct"`` is the same.
     ``"fast"`` may also take Winograd F(2x2,3x3) for 3x3 stride-1 layers,
     whose bound is that of the 4x4 input tile (opt in when that is enough).
-    ``"gemm"``, ``"row"``, ``"rowblock"``, ``"depthwise"`` and ``"winograd"``
-    force one path (the last three raise ValueError for problems they cannot
+    ``"gemm"``, ``"cgemm"``, ``"row"``, ``"rowblock"``, ``"depthwise"`` and
+    ``"winograd"`` force one path (the last three raise ValueError for problems they cannot
     take).  ``"fft"`` computes through numpy.fft: exact only to the FFT's
     rounding (about 1e-15 of the largest output in float64, 1e-6 in
     float32), with a RuntimeWarning when an input holds NaN or Inf.""",

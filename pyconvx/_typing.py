@@ -68,8 +68,8 @@ TransposedPaddingArg = Union[IntArg, Sequence[Union[IntArg, Sequence[IntArg]]]]
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular", "symmetric", "constant"]
 
 #: The ``algorithm`` of :func:`pyconvx.conv` (``_engine.plan.ALGORITHMS``).
-Algorithm = Literal["auto", "fast", "direct", "gemm", "row", "rowblock", "depthwise",
-                    "winograd", "fft"]
+Algorithm = Literal["auto", "fast", "direct", "gemm", "cgemm", "row", "rowblock",
+                    "depthwise", "winograd", "fft"]
 
 #: A gradient :func:`pyconvx.conv_backward` can compute (``backward.NEEDS``).
 GradientName = Literal["input", "weight", "bias"]

@@ -141,8 +141,8 @@ threads : int, optional
     threads.  Results are bitwise identical for every count.""",
     "dask_algorithm": """\
 algorithm : str, optional
-    One of "auto", "fast", "direct", "gemm", "row", "rowblock", "depthwise",
-    "winograd", as for :func:`pyconvx.conv`: the plan of the whole problem
+    One of "auto", "fast", "direct", "gemm", "cgemm", "row", "rowblock",
+    "depthwise", "winograd", as for :func:`pyconvx.conv`: the plan of the whole problem
     picks the microkernel (or Winograd) and every block runs that one.
     ``"fft"`` is refused: its rounding depends on the block's size.""",
     "dask_returns": """\

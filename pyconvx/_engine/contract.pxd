@@ -20,6 +20,7 @@ cpdef enum Kind:
     ROWBLOCK = 2    # MB output rows of a one-channel 2-d filter
     WINOGRAD = 3    # F(2x2, 3x3) transforms around the GEMM tile
     DEPTHWISE = 4   # 2-d, one channel per group: whole planes, rows in place
+    CGEMM = 5       # MR positions x NR output channels, the weights packed
 
 
 cpdef enum PaddingMode:
@@ -122,6 +123,12 @@ cdef extern from "ukernels.h" nogil:
         int mr, vl
         pcx_f64_tile_fn run[2]
         pcx_f64_tile_fn tall
+    ctypedef struct pcx_f32_cgemm_ukernel:
+        int mr, nr
+        pcx_f32_tile_fn run[8]
+    ctypedef struct pcx_f64_cgemm_ukernel:
+        int mr, nr
+        pcx_f64_tile_fn run[8]
     ctypedef struct pcx_f32_rowblock_ukernel:
         int mb, nr
         pcx_f32_rowblock_fn run
@@ -142,6 +149,7 @@ cdef extern from "ukernels.h" nogil:
     ctypedef struct pcx_f32_ukernels:
         pcx_f32_tile_ukernel gemm, row
         pcx_f32_narrow_ukernel gemm_narrow
+        pcx_f32_cgemm_ukernel cgemm
         pcx_f32_rowblock_ukernel rowblock
         pcx_f32_dwconv_ukernel depthwise
         pcx_f32_winograd_input_fn winograd_input
@@ -154,6 +162,7 @@ cdef extern from "ukernels.h" nogil:
     ctypedef struct pcx_f64_ukernels:
         pcx_f64_tile_ukernel gemm, row
         pcx_f64_narrow_ukernel gemm_narrow
+        pcx_f64_cgemm_ukernel cgemm
         pcx_f64_rowblock_ukernel rowblock
         pcx_f64_dwconv_ukernel depthwise
         pcx_f64_winograd_input_fn winograd_input

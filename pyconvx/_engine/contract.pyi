@@ -12,6 +12,7 @@ class Kind(enum.IntEnum):
     ROWBLOCK = 2
     WINOGRAD = 3
     DEPTHWISE = 4
+    CGEMM = 5
 
 class PaddingMode(enum.IntEnum):
     ZEROS = 0

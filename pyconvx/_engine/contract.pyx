@@ -68,6 +68,7 @@ def ukernel_set_tiles(int level):
             "gemm_narrow2": (ks.f32.gemm_narrow.mr, 2 * ks.f32.gemm_narrow.vl),
             "gemm_tall": (2 * ks.f32.gemm_narrow.mr, ks.f32.gemm_narrow.vl),
             "row": (ks.f32.row.mr, ks.f32.row.nr),
+            "cgemm": (ks.f32.cgemm.mr, ks.f32.cgemm.nr),
             "rowblock": (ks.f32.rowblock.mb, ks.f32.rowblock.nr),
             "depthwise": (ks.f32.depthwise.mb, ks.f32.depthwise.vl),
             "depthwise_lanes": (ks.f32.depthwise.nb, ks.f32.depthwise.vl),
@@ -78,6 +79,7 @@ def ukernel_set_tiles(int level):
             "gemm_narrow2": (ks.f64.gemm_narrow.mr, 2 * ks.f64.gemm_narrow.vl),
             "gemm_tall": (2 * ks.f64.gemm_narrow.mr, ks.f64.gemm_narrow.vl),
             "row": (ks.f64.row.mr, ks.f64.row.nr),
+            "cgemm": (ks.f64.cgemm.mr, ks.f64.cgemm.nr),
             "rowblock": (ks.f64.rowblock.mb, ks.f64.rowblock.nr),
             "depthwise": (ks.f64.depthwise.mb, ks.f64.depthwise.vl),
             "depthwise_lanes": (ks.f64.depthwise.nb, ks.f64.depthwise.vl),
@@ -222,6 +224,7 @@ cdef _check(const DirectGeometry *g, const pcx_ukernel_set *ks, dtype, dict t):
             raise ValueError(f"inconsistent plan: {name} has {t[name].shape[0]} entries, "
                              f"expected {length}")
     off_length = {GEMM: g.cin_g if g.inplace else g.K, ROW: g.cin_g if g.inplace else g.K,
+                  CGEMM: g.cin_g if g.inplace else g.K,
                   ROWBLOCK: g.kernel_w, WINOGRAD: g.cin_g, DEPTHWISE: g.K}[g.kind]
     if t["off"].shape[0] != off_length:
         raise ValueError(f"inconsistent plan: off has {t['off'].shape[0]} entries, "
@@ -298,11 +301,13 @@ cdef tuple _ukernel_tile(const pcx_ukernel_set *ks, dtype, int64_t kind):
     if dtype == np.float32:
         return {GEMM: (ks.f32.gemm.mr, ks.f32.gemm.nr),
                 WINOGRAD: (ks.f32.gemm.mr, ks.f32.gemm.nr),
+                CGEMM: (ks.f32.cgemm.mr, ks.f32.cgemm.nr),
                 ROW: (ks.f32.row.mr, ks.f32.row.nr),
                 ROWBLOCK: (ks.f32.rowblock.mb, ks.f32.rowblock.nr),
                 DEPTHWISE: (1, ks.f32.depthwise.vl)}[kind]
     return {GEMM: (ks.f64.gemm.mr, ks.f64.gemm.nr),
             WINOGRAD: (ks.f64.gemm.mr, ks.f64.gemm.nr),
+            CGEMM: (ks.f64.cgemm.mr, ks.f64.cgemm.nr),
             ROW: (ks.f64.row.mr, ks.f64.row.nr),
             ROWBLOCK: (ks.f64.rowblock.mb, ks.f64.rowblock.nr),
             DEPTHWISE: (1, ks.f64.depthwise.vl)}[kind]

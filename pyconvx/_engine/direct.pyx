@@ -36,7 +36,7 @@ cimport numpy as cnp
 
 import numpy as np
 
-from pyconvx._engine.contract cimport (DEPTHWISE, GEMM, ROW, ROWBLOCK, WINOGRAD,
+from pyconvx._engine.contract cimport (CGEMM, DEPTHWISE, GEMM, ROW, ROWBLOCK, WINOGRAD,
                                        DirectGeometry, DirectPlan, Kind, pcx_ukernel_set, real)
 from pyconvx._engine.chunks cimport poll_signals, stop_raised
 from pyconvx._engine.stage cimport (build_band, build_tables, depthwise_band, lanes_band,
@@ -316,8 +316,12 @@ cdef void run_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t
         src = x + n * geo.x_strides[0] + g * geo.x_channels_per_group * geo.x_strides[1]
         for i in range(D):
             src += origin[i] * geo.x_strides[2 + i]
-        gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, w, packed, src, band, tile, o0, o,
-                   bias, out)
+        if geo.kind == CGEMM:
+            cgemm_tiles(geo, ks, p, p_end, g, n, origin, blen, packed, src, geo.x_strides + 2,
+                        tile, bias, out)
+        else:
+            gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, w, packed, src, band, tile, o0,
+                       o, bias, out)
         return
     fresh = key[0] != rest
     if fresh:
@@ -331,6 +335,10 @@ cdef void run_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t
         return
     if geo.kind == ROWBLOCK:
         rowblock_unit(geo, ks, g, n, origin, blen, packed, band, tile, bias, out)
+        return
+    if geo.kind == CGEMM:
+        cgemm_tiles(geo, ks, p, p_end, g, n, origin, blen, packed, band, geo.pitch, tile, bias,
+                    out)
         return
     gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, w, packed, band, NULL, tile, o0, o,
                bias, out)
@@ -713,6 +721,93 @@ cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64
         advance(geo, o0, nr)
 
 
+cdef inline void run_channel_tile(const pcx_ukernel_set *ks, int64_t rows, int64_t K,
+                                  const real *A, int64_t lda, const real *B,
+                                  const int64_t *off, real *C, int64_t ldc, const real *bias,
+                                  int64_t load_c) noexcept nogil:
+    """The channel tile of ``rows`` positions (1..8) in this plan's dtype."""
+    if real is float:
+        ks.f32.cgemm.run[rows - 1](K, A, lda, B, off, C, ldc, bias, load_c)
+    else:
+        ks.f64.cgemm.run[rows - 1](K, A, lda, B, off, C, ldc, bias, load_c)
+
+
+cdef void cgemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t p,
+                      int64_t p_end, int64_t g, int64_t n, const int64_t *origin,
+                      const int64_t *blen, const real *packed, const real *src,
+                      const int64_t *src_strides, real *tiles, const real *bias,
+                      real *out) noexcept nogil:
+    """Panels p..p_end-1 of a box on the channel tile (MR positions x NR channels).
+
+    ``src`` is the box's band (``src_strides``: its pitch) or, in place, x at the
+    box's first position (x's spatial strides).  Every output row of the box
+    (a run along the last dim) is cut into as few tiles of at most MR
+    positions as it takes, of sizes that differ by one at most: no position is
+    computed that is not an output.  The reduction runs in blocks of ``kc``:
+    a block's rows of packed weights (kc x NR) stay in the L1 cache while
+    every tile of the box uses them, each block continuing the previous one's
+    sums in ``tiles`` (a position's NR channels per panel, the box's positions
+    one after the other); then the box goes to the output, transposed when
+    its rows are unit-stride (channels-first), copied per position else."""
+    cdef int64_t D = geo.ndim, last = geo.ndim - 1, mr = geo.mr, nr = geo.nr, K = geo.K
+    cdef int64_t ldc = geo.panels_per_block * nr, step = src_strides[last]
+    cdef int64_t width = blen[last], n_tiles = (width + mr - 1) // mr
+    cdef int64_t rows_count = 1, r, rem, i, t, c0, count, k0, klen, pos0, q0, ch, nch
+    cdef int64_t channel = geo.out_strides[1], os_last = geo.out_strides[D + 1]
+    cdef real *first = out + n * geo.out_strides[0] + g * geo.cout_g * channel
+    cdef real *dst
+    cdef const real *bias_panel
+    for t in range(last):
+        rows_count *= blen[t]
+    k0 = 0
+    while True:   # at least once: with K == 0 the tiles are the bias alone
+        klen = K - k0
+        if klen > geo.kc:
+            klen = geo.kc
+        for i in range(p, p_end):
+            bias_panel = NULL
+            if bias != NULL and k0 + klen == K:
+                bias_panel = bias + (g * geo.n_panels + i) * nr
+            for r in range(rows_count):
+                rem = r
+                q0 = 0
+                for t in range(last - 1, -1, -1):
+                    q0 += (rem % blen[t]) * src_strides[t]
+                    rem //= blen[t]
+                pos0 = r * width
+                c0 = 0
+                for t in range(n_tiles):
+                    # the first width % n_tiles tiles take one position more
+                    count = width // n_tiles + (1 if t < width % n_tiles else 0)
+                    run_channel_tile(ks, count, klen, src + q0 + c0 * step, step,
+                                     packed + ((g * geo.n_panels + i) * K + k0) * nr,
+                                     geo.off + k0, tiles + (pos0 + c0) * ldc + (i - p) * nr,
+                                     ldc, bias_panel, k0 > 0)
+                    c0 += count
+        k0 += klen
+        if k0 >= K:
+            break
+    # the box to the output: channels p * NR .. of this block, the valid ones
+    nch = geo.cout_g - p * nr
+    if nch > (p_end - p) * nr:
+        nch = (p_end - p) * nr
+    for r in range(rows_count):
+        rem = r
+        dst = first + p * nr * channel + origin[last] * os_last
+        for t in range(last - 1, -1, -1):
+            dst += (origin[t] + rem % blen[t]) * geo.out_strides[2 + t]
+            rem //= blen[t]
+        if os_last == 1:
+            transpose_lanes(ks, tiles + r * width * ldc, ldc, width, nch, dst, channel)
+        elif channel == 1:
+            for c0 in range(width):
+                memcpy(dst + c0 * os_last, tiles + (r * width + c0) * ldc, nch * sizeof(real))
+        else:
+            for c0 in range(width):
+                for ch in range(nch):
+                    dst[c0 * os_last + ch * channel] = tiles[(r * width + c0) * ldc + ch]
+
+
 cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const real *x,
                  const real *w, const real *bias, real *out,
                  bint check_signals) noexcept nogil:
@@ -727,7 +822,9 @@ cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const rea
     without the GIL from any thread.
     """
     cdef int64_t packed_elems = geo.packed_elems, per_thread = geo.scratch.bytes_per_thread
-    cdef int64_t bias_elems = geo.groups * geo.n_panels * geo.mr if bias != NULL else 0
+    # the channels of one panel of weights: MR rows of the gemm tile, NR of the channel tile
+    cdef int64_t width = geo.nr if geo.kind == CGEMM else geo.mr
+    cdef int64_t bias_elems = geo.groups * geo.n_panels * width if bias != NULL else 0
     cdef int threads = geo.threads
     cdef size_t nbytes = ((packed_elems + bias_elems) * sizeof(real) + 2 * ALIGN
                           + threads * per_thread + ALIGN)
@@ -746,15 +843,15 @@ cdef int execute(const DirectGeometry *geo, const pcx_ukernel_set *ks, const rea
         # zero-padded to whole panels: the tiles read MR bias values per panel
         padded_bias = <real *>align_up(<char *>(packed + packed_elems))
         for g in range(geo.groups):
-            for c in range(geo.n_panels * geo.mr):
-                padded_bias[g * geo.n_panels * geo.mr + c] = (
+            for c in range(geo.n_panels * width):
+                padded_bias[g * geo.n_panels * width + c] = (
                     bias[g * geo.cout_g + c] if c < geo.cout_g else 0)
         scratch = align_up(<char *>(padded_bias + bias_elems))
     else:
         scratch = align_up(<char *>(packed + packed_elems))
     if packed_elems > 0:   # gemm/row mostly read the weights in place
         for u in prange(geo.groups * geo.n_panels, schedule="static", num_threads=threads):
-            pack_weights(geo, w, packed, u)
+            pack_weights(geo, ks, w, packed, u)
     for t in range(threads):   # no thread's band is cached yet, no unit run
         (<int64_t *>(scratch + t * per_thread))[0] = -1
         (<int64_t *>(scratch + t * per_thread))[1] = 0

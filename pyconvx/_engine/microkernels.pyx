@@ -129,6 +129,42 @@ def tile(str name, int level, A, B, off, C, bias=None, bint load_c=False):
     return C
 
 
+def channel_tile(int level, A, int64_t lda, Bp, off, C, bias=None, bint load_c=False):
+    """C[m, :NR] = sum_k A[off[k] + m * lda] * Bp[k, :NR] (+ C if load_c) (+ bias):
+    the channel tile ("cgemm") of ``C.shape[0]`` positions (1..8).
+
+    ``A``: 1-d values; ``Bp``: (K, NR) packed weights; ``off``: (K,) int64
+    offsets into A; ``C``: (rows, ldc) with ldc >= NR; ``bias``: (NR,) or None.
+    """
+    cdef const pcx_ukernel_set *ks = _set_for(level)
+    dtype = _dtype(Bp, "Bp")
+    is_f32 = dtype == np.float32
+    nr = tiles(level)[dtype.name]["cgemm"][1]
+    _array(A, "A", dtype, 1)
+    _array(Bp, "Bp", dtype, 2)
+    _array(off, "off", np.dtype(np.int64), 1)
+    _writeable(C, "C", dtype, 2)
+    K = Bp.shape[0]
+    rows = C.shape[0]
+    if (Bp.shape[1] != nr or off.shape[0] != K or not 1 <= rows <= 8 or C.shape[1] < nr
+            or lda < 0):
+        raise ValueError(f"the cgemm tile has {nr} columns: Bp must be (K, {nr}), off (K,), "
+                         f"C (1..8, >= {nr}), lda >= 0")
+    if K and (off.min() < 0 or off.max() + (rows - 1) * lda >= A.shape[0]):
+        raise ValueError("off reads outside A")
+    bias = _bias(bias, nr, dtype)
+    cdef int64_t ldc = C.shape[1]
+    if is_f32:
+        ks.f32.cgemm.run[rows - 1](K, <const float *>_ptr(A), lda, <const float *>_ptr(Bp),
+                                   <const int64_t *>_ptr(off), <float *>_ptr(C), ldc,
+                                   <const float *>_ptr(bias), load_c)
+    else:
+        ks.f64.cgemm.run[rows - 1](K, <const double *>_ptr(A), lda, <const double *>_ptr(Bp),
+                                   <const int64_t *>_ptr(off), <double *>_ptr(C), ldc,
+                                   <const double *>_ptr(bias), load_c)
+    return C
+
+
 def rowblock(int level, w, B, int64_t row_pitch, col_off, C, bias=None):
     """MB output rows x NR columns of a one-channel filter ``w`` (KH, KW).
 

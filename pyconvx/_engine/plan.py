@@ -36,8 +36,8 @@ __all__ = ["ALGORITHMS", "Plan", "cached_plan", "make_plan", "plan"]
 #: "gemm", "row", "rowblock" and "depthwise" force one microkernel of the direct
 #: engine ("rowblock" and "depthwise" refuse problems outside their reach, with
 #: a ValueError); "winograd" forces F(2x2,3x3); "fft" is numpy.fft.
-ALGORITHMS = ("auto", "fast", "direct", "gemm", "row", "rowblock", "depthwise", "winograd",
-              "fft")
+ALGORITHMS = ("auto", "fast", "direct", "gemm", "cgemm", "row", "rowblock", "depthwise",
+              "winograd", "fft")
 
 #: The rounding bound each algorithm keeps, as ``Plan.error_bound`` names it.
 #: K is the number of products an output sums (C_in/groups * taps) plus one
@@ -116,6 +116,15 @@ INPLACE_WEIGHT_BLOCK_BYTES = 1 * 2**20
 #: The GEMM tiles' reduction runs in blocks whose band rows (kc x NR values)
 #: fit this part of the L1 data cache, so every panel of a block reuses them.
 KC_TARGET_BYTES = 24 * 1024
+
+#: The channel tile's reduction runs in blocks whose packed weights (kc rows
+#: of NR channels) fit this part of the L1 data cache, so every tile of a box
+#: reuses them.
+CGEMM_KC_TARGET_BYTES = 32 * 1024
+
+#: The channel tile's sums of one box (its positions x the block's channels)
+#: stay below this size, in the L2 cache beside the band.
+CGEMM_TILES_TARGET_BYTES = 512 * 1024
 
 #: Ceiling of the scratch memory of one call, whatever the batch size.  On top
 #: of it the direct engine keeps the weights it repacks (Winograd's transforms,
@@ -341,7 +350,8 @@ def check_forced_algorithm(geometry: ConvGeometry, algorithm: str) -> None:
 
 
 def _choose_microkernel(level: int, dtype: np.dtype[Any], geometry: ConvGeometry,
-                        forced: str | None = None) -> tuple[Kind, tuple[int, int]]:
+                        forced: str | None = None, scattered: bool = False
+                        ) -> tuple[Kind, tuple[int, int]]:
     """The kind of work (a ``Kind``) and its tile ``(rows, cols)`` for this problem.
 
     * depthwise: 2-d, one input and one output channel per group, any stride and
@@ -352,6 +362,9 @@ def _choose_microkernel(level: int, dtype: np.dtype[Any], geometry: ConvGeometry
       two tiles: MB output rows share every input load;
     * row: few output channels per group: one-row tiles over wide pixel runs;
     * gemm: MR output channels x NR pixels;
+    * cgemm: MR pixels x NR output channels, where the gemm tile would compute
+      many positions in vain or scatter its outputs (``scattered``: the
+      output's rows are not unit-stride; see ``_channel_tile_pays``);
     * winograd: 3x3 stride-1 layers with enough channels, on the gemm tile.
     """
     tiles = cast(dict[str, Any], ukernel_set_tiles(level))[dtype.name]
@@ -361,7 +374,9 @@ def _choose_microkernel(level: int, dtype: np.dtype[Any], geometry: ConvGeometry
     gemm = (Kind.GEMM, tiles["gemm"])
     winograd = (Kind.WINOGRAD, tiles["gemm"])
     depthwise = (Kind.DEPTHWISE, (1, tiles["depthwise"][1]))
-    choices = {"depthwise": depthwise, "winograd": winograd, "rowblock": rowblock}
+    cgemm = (Kind.CGEMM, tiles["cgemm"])
+    choices = {"depthwise": depthwise, "winograd": winograd, "rowblock": rowblock,
+               "cgemm": cgemm}
     if forced in choices:
         check_forced_algorithm(geometry, forced)
         return choices[forced]
@@ -392,7 +407,73 @@ def _choose_microkernel(level: int, dtype: np.dtype[Any], geometry: ConvGeometry
         if (_winograd_waste(tile_count, gemm_nr) <= WINOGRAD_MAX_WASTE
                 and all_tiles >= WINOGRAD_MIN_TILES):
             return winograd
+    if _channel_tile_pays(level, geometry, gemm_nr, tiles["cgemm"], scattered):
+        return cgemm
     return gemm
+
+
+#: The channel tile is chosen where the gemm tile would leave at least this
+#: share of its columns empty (the band's border columns, a run of positions
+#: rounded up to whole vectors) more than the channel tile's own costs: its
+#: packed weights, about CGEMM_PACK_POSITIONS positions' worth of the work
+#: (over N x the output's positions); its stores, scattered across the output
+#: planes, about CGEMM_STORE_PRODUCTS products' worth (over the reduction
+#: length); and output channels rounded up to NR.  Measured on AVX-512 (Zen 5),
+#: 2 threads, N=8, cgemm / gemm time: 3x3 512->512 at 7x7 0.94, at 14x14 0.92,
+#: at 28x28 0.95; 256->256 at 14x14 0.94, at 28x28 0.97; 128->128 at 28x28
+#: 1.01; 1x1 2048->512 at 7x7 0.84, 960->320 0.94, 1024->256 at 14x14 1.01;
+#: N=1, 512->512 at 7x7 1.44, at 14x14 1.04.
+CGEMM_MIN_GAIN = 0.03
+CGEMM_PACK_POSITIONS = 30
+CGEMM_STORE_PRODUCTS = 120
+
+#: Where the output's rows are not unit-stride (channels-last), the gemm
+#: tile scatters every output while the channel tile writes a position's
+#: channels in one run (and transposes nothing): that much more gain, and no
+#: store cost.  Measured (AVX-512, Zen 5, 2 threads), channels-last, cgemm /
+#: gemm time: N=8, 3x3 64->64 at 56x56 0.92, 1x1 64->64 0.71, 64->256 0.75,
+#: 256->64 0.93, 7x7 stride 2 3->64 at 224x224 0.74; N=1, 3x3 64->64 at
+#: 56x56 0.33, 256->256 at 14x14 0.89.
+CGEMM_SCATTER_GAIN = 0.10
+
+#: ... on the microkernel sets where it was measured to pay.
+CGEMM_LEVELS = (dispatch.LEVEL_NAMES.index("avx512"),)
+
+
+def _gemm_waste(geometry: ConvGeometry, nr: int) -> float:
+    """Share of the gemm tile's columns that compute no output, for a box of the
+    whole output: the band's border columns in pitch space, and the last
+    tile's columns past the end (for a pointwise layer, the run of positions
+    rounded up to whole tiles)."""
+    out = geometry.out_spatial
+    if math.prod(out) == 0:
+        return 0.0
+    if all(k == 1 for k in geometry.kernel) and all(s == 1 for s in geometry.stride):
+        computed = -(-math.prod(out) // nr) * nr
+    else:
+        _, pitch, _ = layout.band_layout(out, geometry.kernel, geometry.stride,
+                                         geometry.dilation)
+        qmax = sum((o - 1) * p for o, p in zip(out, pitch)) + 1
+        computed = -(-qmax // nr) * nr
+    return 1 - math.prod(out) / computed
+
+
+def _channel_tile_pays(level: int, geometry: ConvGeometry, gemm_nr: int,
+                       cgemm_tile: tuple[int, int], scattered: bool) -> bool:
+    """Whether ``auto`` takes the channel tile over the gemm tile (see CGEMM_MIN_GAIN)."""
+    cgemm_nr = cgemm_tile[1]
+    cout = geometry.out_per_group
+    positions = geometry.batch * math.prod(geometry.out_spatial)
+    if (level not in CGEMM_LEVELS or cout < cgemm_nr or positions == 0
+            or geometry.reduction_length == 0):
+        return False
+    channel_waste = 1 - cout / (-(-cout // cgemm_nr) * cgemm_nr)
+    cost = channel_waste + CGEMM_PACK_POSITIONS / positions
+    if scattered:   # the gemm tile scatters, the channel tile writes runs of channels
+        gain = _gemm_waste(geometry, gemm_nr) + CGEMM_SCATTER_GAIN
+    else:           # the channel tile transposes its sums into the output planes
+        gain = _gemm_waste(geometry, gemm_nr) - CGEMM_STORE_PRODUCTS / geometry.reduction_length
+    return gain - cost >= CGEMM_MIN_GAIN
 
 
 def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int, threads: int,
@@ -429,7 +510,8 @@ def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int
         box = _winograd_box(geometry, mr, nr, esize)
     else:
         box = list(geometry.out_spatial)
-        band_target = BAND_TARGET_BYTES * (GEMM_BAND_SCALE if kind == Kind.GEMM else 1)
+        band_target = BAND_TARGET_BYTES * (GEMM_BAND_SCALE if kind in (Kind.GEMM, Kind.CGEMM)
+                                           else 1)
         while (not inplace and band_bytes(box) > band_target
                and any(b > 1 for b in box)):
             i = next(i for i, b in enumerate(box) if b > 1)
@@ -446,7 +528,7 @@ def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int
     panels_per_block = max(1, -(-n_panels // m_blocks))
     m_blocks = max(1, -(-n_panels // panels_per_block))
     panel_bytes = mr * geometry.in_per_group * math.prod(geometry.kernel) * esize
-    if (kind in (Kind.GEMM, Kind.ROW)
+    if (kind in (Kind.GEMM, Kind.ROW, Kind.CGEMM)
             and (not inplace or n_panels * panel_bytes > INPLACE_WEIGHT_BLOCK_BYTES)
             and panels_per_block * panel_bytes > WEIGHT_BLOCK_TARGET_BYTES):
         panels_per_block = max(1, WEIGHT_BLOCK_TARGET_BYTES // panel_bytes)
@@ -566,19 +648,24 @@ def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, l
     # the tap-offset table has an entry per product of a sum: refuse the absurd
     # before building it
     check_memory(8 * geometry.reduction_length, "the tap-offset table of this convolution")
-    kind, (mr, nr) = _choose_microkernel(level, dtype, geometry, forced)
+    if out_strides is None:
+        out_strides = contiguous_strides(geometry, geometry.out_channels, geometry.out_spatial)
+    kind, (mr, nr) = _choose_microkernel(level, dtype, geometry, forced,
+                                         scattered=out_strides[-1] != 1)
     residues = layout.phase_residues(geometry.kernel, geometry.stride, geometry.dilation)
     n_phase = math.prod(len(r) for r in residues)
     cin_g = geometry.in_per_group
     ndim = geometry.ndim
-    n_panels = -(-geometry.out_per_group // mr)
+    # a panel: the output channels one tile computes (the channel tile's columns)
+    panel, tile_width = (nr, mr) if kind == Kind.CGEMM else (mr, nr)
+    n_panels = -(-geometry.out_per_group // panel)
     # A pointwise layer (1x1, stride 1, no padding) over rows contiguous in x
     # needs no band: the kernels read x in place (only a box's last, partial
     # tile is copied, so that no read passes the end of x).  Its boxes keep whole
     # rows, with an index entry per column: rows too long for that take the band.
     # (a problem without input channels reads nothing: its boxes are sized as
     # usual, not kept whole for reading x in place)
-    inplace = (kind in (Kind.GEMM, Kind.ROW) and geometry.in_per_group > 0
+    inplace = (kind in (Kind.GEMM, Kind.ROW, Kind.CGEMM) and geometry.in_per_group > 0
                and all(k == 1 for k in geometry.kernel)
                and 8 * geometry.out_spatial[-1] <= WORKSPACE_LIMIT_BYTES // 4
                and all(s == 1 for s in geometry.stride)
@@ -586,7 +673,12 @@ def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, l
                and all(x_strides[2 + i] == math.prod(geometry.in_spatial[i + 1:])
                        for i in range(ndim)))
     box, m_blocks, panels_per_block, band_bytes = _output_box(
-        geometry, kind, mr, nr, esize, threads, residues, inplace)
+        geometry, kind, panel, tile_width, esize, threads, residues, inplace)
+    if kind == Kind.CGEMM:   # the box's sums stay in the L2 cache
+        while (math.prod(box) * panels_per_block * panel * esize > CGEMM_TILES_TARGET_BYTES
+               and any(b > 1 for b in box[:ndim - 1 if inplace else ndim])):
+            i = next(i for i, b in enumerate(box) if b > 1)
+            box[i] = -(-box[i] // 2)
     dw_cpu = dw_blocks = 1
     lanes = kind == Kind.DEPTHWISE and _depthwise_lanes(geometry, nr, esize)
     if lanes:   # a unit: one image, VL channels, the whole plane
@@ -610,7 +702,8 @@ def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, l
     # gemm/row read the weights in place: true convolution (flip) walks the taps
     # of every channel backwards instead of reversing the weights
     off, _ = layout.tap_offsets(geometry, residues, pitch, plane,
-                                reverse_taps=flip and kind in (Kind.GEMM, Kind.ROW))
+                                reverse_taps=flip and kind in (Kind.GEMM, Kind.ROW,
+                                                               Kind.CGEMM))
     if kind == Kind.ROWBLOCK:
         off = off[:geometry.kernel[1]]  # column offsets; row r adds r * pitch[0]
     wino_th = wino_tw = wino_tp = wino_vx = wino_mx = 0
@@ -645,26 +738,35 @@ def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, l
         block = {"x_offset": 0, "w_offset": 0, "x_channels_per_group": cin_g,
                  "lda": geometry.reduction_length, "accumulate": False}
 
-    if kind == Kind.GEMM:
+    if kind == Kind.CGEMM:
+        kc = max(8, CGEMM_KC_TARGET_BYTES // (nr * esize))
+        blocks = max(1, -(-geometry.reduction_length // kc))
+        kc = max(1, -(-geometry.reduction_length // blocks))
+    elif kind == Kind.GEMM:
         kc = max(8, KC_TARGET_BYTES // (nr * esize))
         blocks = max(1, -(-geometry.reduction_length // kc))
         kc = max(1, -(-geometry.reduction_length // blocks))  # blocks of even length
     else:
         kc = max(1, geometry.reduction_length)
     tile_panels = panels_per_block if kind in (Kind.GEMM, Kind.ROW) else 1
+    tile_bytes = tile_panels * mr * nr * esize
+    if kind == Kind.CGEMM:   # the sums of the whole box, a position's channels together
+        tile_bytes = math.prod(box) * panels_per_block * nr * esize
     # depthwise and Winograd write runs of output rows (a box's columns): through
     # the stage when the output's rows are not unit-stride (channels-last)
     staged = (not out_unit_stride and kind in (Kind.DEPTHWISE, Kind.WINOGRAD)
               and not lanes)
     scratch = layout.scratch_layout(
         ndim=ndim, residues=residues, ext=ext, band_bytes=band_elems * esize,
-        tile_bytes=tile_panels * mr * nr * esize,
+        tile_bytes=tile_bytes,
         winograd_v_bytes=16 * wino_vx * esize, winograd_m_bytes=16 * wino_mx * esize,
         stage_bytes=math.prod(box) * esize if staged else 0)
     if kind == Kind.WINOGRAD:
         packed_elems = 16 * geometry.groups * n_panels * cin_g * mr
     elif kind in (Kind.ROWBLOCK, Kind.DEPTHWISE):   # the taps of every group
         packed_elems = geometry.groups * geometry.reduction_length
+    elif kind == Kind.CGEMM:   # NR output channels per reduction row
+        packed_elems = geometry.groups * n_panels * geometry.reduction_length * nr
     else:  # gemm/row read the weights in place; a short last panel is copied, padded
         short = geometry.out_per_group % mr != 0
         packed_elems = geometry.groups * mr * geometry.reduction_length if short else 0
@@ -817,13 +919,16 @@ _REASONS = {
     Kind.ROW: ("few output channels per group: one-row tiles over wide pixel runs "
                "(depthwise / one-channel filtering)"),
     Kind.GEMM: "register-blocked direct convolution, no im2col copy",
+    Kind.CGEMM: ("register-blocked direct convolution along the output channels: the "
+                 "output rows split into whole tiles, no position computed in vain "
+                 "(the weights packed once per call)"),
 }
 _DEPTHWISE_LANES_REASON = ("one channel per group on a 2-d image, strided along the rows: "
                            "a vector's lanes hold as many channels side by side, the "
                            "planes transposed in and out (no phase split)")
 
 _MICROKERNEL_NAMES = {Kind.GEMM: "gemm", Kind.ROW: "row", Kind.ROWBLOCK: "rowblock",
-                      Kind.WINOGRAD: "gemm", Kind.DEPTHWISE: "depthwise"}
+                      Kind.WINOGRAD: "gemm", Kind.DEPTHWISE: "depthwise", Kind.CGEMM: "cgemm"}
 
 
 def make_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,

@@ -17,5 +17,5 @@ cdef void lanes_band(const DirectGeometry *geo, const pcx_ukernel_set *ks,
 cdef void transpose_lanes(const pcx_ukernel_set *ks, const real *src, int64_t src_row,
                           int64_t rows, int64_t cols, real *dst,
                           int64_t dst_row) noexcept nogil
-cdef void pack_weights(const DirectGeometry *geo, const real *w, real *packed,
-                       int64_t gp) noexcept nogil
+cdef void pack_weights(const DirectGeometry *geo, const pcx_ukernel_set *ks, const real *w,
+                       real *packed, int64_t gp) noexcept nogil

@@ -22,8 +22,8 @@ scratch layout.
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy, memset
 
-from pyconvx._engine.contract cimport (CONSTANT, DEPTHWISE, REFLECT, REPLICATE, ROWBLOCK,
-                                       SYMMETRIC, WINOGRAD, ZEROS, DirectGeometry,
+from pyconvx._engine.contract cimport (CGEMM, CONSTANT, DEPTHWISE, REFLECT, REPLICATE,
+                                       ROWBLOCK, SYMMETRIC, WINOGRAD, ZEROS, DirectGeometry,
                                        pcx_ukernel_set, real)
 
 
@@ -373,8 +373,8 @@ cdef void lanes_band(const DirectGeometry *geo, const pcx_ukernel_set *ks,
                     dst[j * vl + l] = src[l * xs_c + j * xs_w]
 
 
-cdef void pack_weights(const DirectGeometry *geo, const real *w, real *packed,
-                       int64_t gp) noexcept nogil:
+cdef void pack_weights(const DirectGeometry *geo, const pcx_ukernel_set *ks, const real *w,
+                       real *packed, int64_t gp) noexcept nogil:
     """Panel ``gp`` = (group, panel) of the packed weights, where a kind needs them.
 
     gemm/row: the microkernels read the weights in place (MR output channels,
@@ -383,7 +383,7 @@ cdef void pack_weights(const DirectGeometry *geo, const real *w, real *packed,
     MR rows of K.
     rowblock, depthwise: one output channel per group, the taps, reversed with ``flip``
     (a 180-degree rotation over every spatial axis: true convolution).
-    winograd: see ``pack_winograd_weights``.
+    winograd: see ``pack_winograd_weights``; cgemm: see ``pack_channel_panel``.
     """
     cdef int64_t g = gp // geo.n_panels, p = gp % geo.n_panels
     cdef int64_t m, rows, t, K = geo.K, mr = geo.mr, taps = geo.taps
@@ -394,6 +394,9 @@ cdef void pack_weights(const DirectGeometry *geo, const real *w, real *packed,
     if geo.kind == WINOGRAD:
         pack_winograd_weights(geo, w, geo.flip, packed, g, p)
         return
+    if geo.kind == CGEMM:
+        pack_channel_panel(geo, ks, w, packed, g, p)
+        return
     rows = geo.cout_g - p * mr
     if rows >= mr:
         return
@@ -401,6 +404,25 @@ cdef void pack_weights(const DirectGeometry *geo, const real *w, real *packed,
         memcpy(packed + (g * mr + m) * K, w + (g * geo.cout_g + p * mr + m) * geo.lda,
                K * sizeof(real))
     memset(packed + (g * mr + rows) * K, 0, (mr - rows) * K * sizeof(real))
+
+
+cdef void pack_channel_panel(const DirectGeometry *geo, const pcx_ukernel_set *ks,
+                             const real *w, real *packed, int64_t g, int64_t p) noexcept nogil:
+    """Panel ``p`` of group ``g`` for the channel tile: NR output channels per
+    reduction row, packed[g][p][k][j] = w[g * cout_g + p * NR + j][k], the
+    channels past the group's last zero (the tiles compute them, nobody stores
+    them).  ``flip`` is in the plan's tap offsets, as for the gemm tile."""
+    cdef int64_t nr = geo.nr, K = geo.K, k, j
+    cdef int64_t rows = geo.cout_g - p * nr
+    cdef real *dst = packed + (g * geo.n_panels + p) * K * nr
+    if rows > nr:
+        rows = nr
+    transpose_lanes(ks, w + (g * geo.cout_g + p * nr) * geo.lda, geo.lda, rows,
+                    K, dst, nr)
+    if rows < nr:
+        for k in range(K):
+            for j in range(rows, nr):
+                dst[k * nr + j] = 0
 
 
 cdef void pack_winograd_weights(const DirectGeometry *geo, const real *w, bint flip,

@@ -92,6 +92,63 @@ def test_tile_reduction_in_blocks_has_the_bits_of_one_pass(name, level, dtype, r
     assert (np.abs(whole - exact - bias[:, None]) <= bound).all()
 
 
+# ----------------------------------------------------------------------------- channel tile
+@pytest.mark.parametrize("rows", range(1, 9))
+@pytest.mark.parametrize("K", [0, 1, 7, 130])
+def test_channel_tile_exact(rows, K, level, dtype, rng):
+    """Every row count 1..8 of the channel tile: position m reads
+    A[off[k] + m * lda], the weights come packed NR channels per row."""
+    nr = microkernels.tiles(level)[np.dtype(dtype).name]["cgemm"][1]
+    lda = 3
+    A = integers(rng, (2 * K + 8 * lda + 5,), dtype)
+    off = rng.integers(0, 2 * K + 5, size=K).astype(np.int64)   # any order, repeats
+    Bp = integers(rng, (K, nr), dtype)
+    bias = integers(rng, (nr,), dtype)
+    ldc = nr + 3
+    C = np.full((rows + 1, ldc), 99, dtype=dtype)
+    microkernels.channel_tile(level, A, lda, Bp, off, C[:rows], bias)
+    Amat = A[off[None, :] + lda * np.arange(rows)[:, None]]          # (rows, K)
+    expected = Amat.astype(np.float64) @ Bp.astype(np.float64) + bias[None, :]
+    np.testing.assert_array_equal(C[:rows, :nr], expected.astype(dtype))
+    assert (C[:rows, nr:] == 99).all() and (C[rows] == 99).all(), "wrote past the tile"
+    C2 = np.zeros((rows, nr), dtype=dtype)
+    microkernels.channel_tile(level, A, lda, Bp, off, C2)             # no bias
+    np.testing.assert_array_equal(C2, (expected - bias[None, :]).astype(dtype))
+
+
+@pytest.mark.parametrize("rows", [1, 5, 8])
+def test_channel_tile_has_the_bits_of_the_gemm_tile(rows, level, dtype, rng):
+    """The channel tile sums every output in the gemm tile's order (k = 0..K-1,
+    one fused multiply-add each, the bias last), also in blocks of the
+    reduction: the planner may pick either, the bits must not change."""
+    tiles = microkernels.tiles(level)[np.dtype(dtype).name]
+    mr, gnr = tiles["gemm"]
+    nr = tiles["cgemm"][1]
+    K = 300
+    channels = -(-nr // mr) * mr                             # whole gemm panels
+    width = -(-rows // gnr) * gnr                            # whole gemm tiles
+    x = rng.standard_normal(K + width + 8).astype(dtype)    # a band: position j at x[off[k] + j]
+    off = rng.permutation(K).astype(np.int64)
+    W = rng.standard_normal((channels, K)).astype(dtype)    # the output channels' weights
+    bias = rng.standard_normal(channels).astype(dtype)
+    gemm = np.empty((channels, width), dtype=dtype)
+    for m0 in range(0, channels, mr):
+        for j0 in range(0, width, gnr):
+            piece = np.empty((mr, gnr), dtype=dtype)
+            microkernels.tile("gemm", level, np.ascontiguousarray(W[m0:m0 + mr]),
+                              np.ascontiguousarray(x[j0:]), off, piece, bias[m0:m0 + mr])
+            gemm[m0:m0 + mr, j0:j0 + gnr] = piece
+    W, bias, gemm = W[:nr], bias[:nr], gemm[:nr]
+    Bp = np.ascontiguousarray(W.T)
+    ctile = np.empty((rows, nr), dtype=dtype)
+    cuts = [0, 37, 38, 190, K]
+    for start, stop in zip(cuts, cuts[1:]):
+        microkernels.channel_tile(level, x, 1, np.ascontiguousarray(Bp[start:stop]),
+                                  np.ascontiguousarray(off[start:stop]), ctile,
+                                  bias if stop == K else None, load_c=start > 0)
+    np.testing.assert_array_equal(ctile, gemm[:, :rows].T)
+
+
 @pytest.mark.parametrize("narrow", ["gemm_narrow1", "gemm_narrow2", "gemm_tall"])
 def test_narrow_tiles_have_the_bits_of_the_gemm_tile(narrow, level, dtype, rng):
     """The engine runs a last, partial tile on a narrow variant (the tall one

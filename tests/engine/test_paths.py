@@ -763,3 +763,46 @@ def test_the_folded_layout_helpers_refuse_rows_apart():
     np.testing.assert_array_equal(folded[0, :, 1], x[1].reshape(3, 8))
     with pytest.raises(ValueError, match="rows that follow one another"):
         batch_folded_view(np.zeros((2, 3, 2, 8))[..., :4])
+
+
+# ----------------------------------------------------------------------------- channel tile
+CHANNEL_TILE_CASES = [
+    # rows of 7 and 14 (whole tiles), 13 and 17 (tiles of unequal sizes), wide rows
+    ((2, 24, 7, 7), (70, 24, 3, 3), dict(padding=1)),
+    ((2, 16, 13, 17), (64, 16, 3, 3), dict(padding=1)),
+    ((1, 8, 6, 61), (65, 8, 3, 3), dict(padding=(1, 2))),
+    ((3, 20, 15, 17), (64, 20, 3, 2), dict(stride=2, padding=(1, 0))),
+    ((2, 8, 12, 12), (64, 8, 3, 3), dict(dilation=2, padding="same")),
+    ((2, 32, 9, 9), (128, 16, 3, 3), dict(groups=2, padding=1)),
+    ((2, 12, 9, 9), (64, 12, 3, 3), dict(padding=1, padding_mode="reflect")),
+    ((2, 40, 7, 7), (64, 40, 1, 1), {}),                    # pointwise: x read in place
+    ((1, 9, 5, 11), (130, 9, 1, 1), {}),
+    ((2, 12, 20), (66, 12, 5), dict(padding=2)),           # 1-d
+    ((2, 8, 5, 6, 7), (65, 8, 3, 3, 3), dict(padding=1)),  # 3-d
+    ((1, 4, 70, 90), (64, 4, 3, 3), dict(padding=1)),      # boxes split to fit the sums
+]
+
+
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", CHANNEL_TILE_CASES, ids=[str(i) for i in range(12)])
+def test_channel_tile_has_the_bits_of_the_gemm_tile(case, dtype, flip, rng):
+    """algorithm='cgemm' sums every output in the gemm tile's order: the same
+    bits as algorithm='gemm' on every SIMD set, for one and two threads, for
+    channels-first and channels-last input, and within the reference's bound."""
+    x_shape, w_shape, kwargs = case
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    for level in simd_levels():
+        with forced_level(level):
+            gemm = pyconvx.conv(x, w, b, algorithm="gemm", flip=flip, **kwargs)
+            for threads in (1, 2):
+                got = pyconvx.conv(x, w, b, algorithm="cgemm", flip=flip, threads=threads,
+                                   **kwargs)
+                assert_bitwise_equal(got, gemm)
+            x_last = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+            last = pyconvx.conv(x_last, w, b, algorithm="cgemm", flip=flip,
+                                data_format="channels_last", **kwargs)
+            assert_bitwise_equal(np.moveaxis(last, -1, 1), gemm)
+    assert_matches_reference(gemm, x, w, b, flip=flip, **kwargs)

@@ -23,7 +23,8 @@ def test_unknown_algorithm_lists_valid_ones(rng):
         pyconvx.conv(x, w, algorithm=3)
 
 
-@pytest.mark.parametrize("kernel_name", ["gemm", "row", "rowblock", "depthwise", "winograd"])
+@pytest.mark.parametrize("kernel_name", ["gemm", "cgemm", "row", "rowblock", "depthwise",
+                                         "winograd"])
 def test_forced_microkernel_runs_or_refuses_never_substitutes(kernel_name):
     """algorithm='gemm'|'row'|'rowblock'|'depthwise'|'winograd' either plans that very kernel or
     raises ValueError naming it: it never silently runs another one."""
@@ -32,7 +33,7 @@ def test_forced_microkernel_runs_or_refuses_never_substitutes(kernel_name):
         assert takes_all.algorithm == "winograd" and takes_all.microkernel == "gemm"
     else:
         assert takes_all.algorithm == "direct" and takes_all.microkernel == kernel_name
-    if kernel_name in ("gemm", "row"):
+    if kernel_name in ("gemm", "cgemm", "row"):
         return
     refused = (1, 4, 20, 40), (4, 4, 5, 5)  # several channels per group, 5x5
     with pytest.raises(ValueError, match=f"algorithm={kernel_name!r} cannot take this problem"):
@@ -183,12 +184,14 @@ def test_gemm_weight_blocks_fit_their_cache_target(dtype):
             assert f["m_blocks"] * f["panels_per_block"] >= f["n_panels"]
             size = np.dtype(dtype).itemsize
             cin = 3 * planner.INPLACE_WEIGHT_BLOCK_BYTES // (4 * 256 * size)
-            kept = pyconvx.plan((8, cin, 7, 7), (256, cin, 1, 1), dtype=dtype, threads=1)
+            kept = pyconvx.plan((8, cin, 7, 7), (256, cin, 1, 1), dtype=dtype, threads=1,
+                                algorithm="gemm")
             g = kept.records[0].fields
             assert g["inplace"] and g["m_blocks"] == 1, level
             assert g["panels_per_block"] * g["mr"] * g["K"] * size > (
                 planner.WEIGHT_BLOCK_TARGET_BYTES)
-            split = pyconvx.plan((8, 4096, 7, 7), (512, 4096, 1, 1), dtype=dtype, threads=1)
+            split = pyconvx.plan((8, 4096, 7, 7), (512, 4096, 1, 1), dtype=dtype, threads=1,
+                                 algorithm="gemm")
             g = split.records[0].fields
             block = g["panels_per_block"] * g["mr"] * g["K"] * size
             assert g["inplace"] and block <= planner.WEIGHT_BLOCK_TARGET_BYTES, level
@@ -283,3 +286,62 @@ def test_few_units_make_whole_rounds_of_even_blocks(threads):
               - b * fields["n_panels"] // fields["m_blocks"] for b in range(fields["m_blocks"])]
     assert max(panels) - min(panels) <= 1
     assert max(panels) <= fields["panels_per_block"]
+
+
+def test_auto_takes_the_channel_tile_where_the_gemm_tile_computes_in_vain():
+    """On AVX-512, deep layers on small images at batch 8 (the gemm tile would
+    compute the band's border columns and round 49 positions up to 64) take
+    the channel tile; one image does not pay for packing the weights, a
+    large image wastes too little, a short reduction is bound by the stores;
+    a channels-last output tips the balance (the gemm tile scatters it)."""
+    if "avx512" not in dispatch.available_levels():
+        pytest.skip("the channel tile is chosen on AVX-512 only; this CPU has none")
+    with dispatch.forced_simd("avx512"):
+        def kernel(x_shape, w_shape, **kwargs):
+            return pyconvx.plan(x_shape, w_shape, **kwargs).microkernel
+
+        assert kernel((8, 512, 7, 7), (512, 512, 3, 3), padding=1) == "cgemm"
+        assert kernel((8, 256, 14, 14), (256, 256, 3, 3), padding=1) == "cgemm"
+        assert kernel((8, 2048, 7, 7), (512, 2048, 1, 1)) == "cgemm"
+        assert kernel((8, 512, 7, 7), (512, 512, 3, 3), padding=1, dtype=np.float64) == "cgemm"
+        assert kernel((1, 512, 7, 7), (512, 512, 3, 3), padding=1) == "gemm"
+        assert kernel((8, 64, 56, 56), (64, 64, 3, 3), padding=1) == "gemm"
+        assert kernel((8, 1024, 14, 14), (256, 1024, 1, 1)) == "gemm"
+        assert kernel((8, 56, 56, 64), (64, 64, 3, 3), padding=1,
+                      data_format="channels_last") == "cgemm"
+        assert kernel((8, 16, 7, 7), (512, 16, 3, 3), padding=1) == "gemm"   # K = 144
+        assert kernel((8, 512, 7, 7), (48, 512, 3, 3), padding=1) == "gemm"  # < 64 channels
+    for level in dispatch.available_levels():
+        if level != "avx512":
+            with dispatch.forced_simd(level):
+                assert kernel((8, 512, 7, 7), (512, 512, 3, 3), padding=1) == "gemm", level
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_tile_blocks_fit_their_cache_targets(dtype):
+    """The channel tile's weight blocks (NR channels x K per panel) aim for
+    WEIGHT_BLOCK_TARGET_BYTES, its reduction blocks of packed weights for
+    CGEMM_KC_TARGET_BYTES, and the sums of a box for CGEMM_TILES_TARGET_BYTES;
+    the packed weights are every panel's, NR channels per reduction row."""
+    from pyconvx._engine import plan as planner
+
+    size = np.dtype(dtype).itemsize
+    for level in dispatch.available_levels():
+        with dispatch.forced_simd(level):
+            for x_shape, w_shape in [((8, 512, 28, 28), (512, 512, 3, 3)),
+                                     ((2, 64, 200, 200), (96, 64, 3, 3)),
+                                     ((8, 2048, 7, 7), (520, 2048, 1, 1))]:
+                p = pyconvx.plan(x_shape, w_shape, padding=w_shape[-1] // 2, dtype=dtype,
+                                 algorithm="cgemm")
+                f = p.records[0].fields
+                mr, nr, K = f["mr"], f["nr"], f["K"]
+                assert p.microkernel == "cgemm" and p.tile == (mr, nr)
+                panel = nr * K * size
+                assert (f["panels_per_block"] == 1
+                        or f["panels_per_block"] * panel <= planner.WEIGHT_BLOCK_TARGET_BYTES)
+                assert f["m_blocks"] * f["panels_per_block"] >= f["n_panels"]
+                assert f["n_panels"] == -(-w_shape[0] // nr)
+                assert f["kc"] * nr * size <= planner.CGEMM_KC_TARGET_BYTES or f["kc"] <= 8
+                sums = np.prod(f["box"]) * f["panels_per_block"] * nr * size
+                assert sums <= planner.CGEMM_TILES_TARGET_BYTES or np.prod(f["box"]) <= 2 * x_shape[-1]
+                assert f["packed_elems"] == f["n_panels"] * K * nr

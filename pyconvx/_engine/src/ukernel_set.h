@@ -7,6 +7,7 @@
  *   PCX_<T>_NARROW_NR1, PCX_<T>_NARROW_NR2  one and two vectors (its narrow variants)
  *   PCX_<T>_TALL_MR                         2 MR (the one-vector variant over two panels)
  *   PCX_<T>_ROW_NR                          the row tile (one output row)
+ *   PCX_<T>_CGEMM_MR, PCX_<T>_CGEMM_NR      the channel tile (positions x channels)
  *   PCX_<T>_ROWBLOCK_MB, PCX_<T>_ROWBLOCK_NR
  *   PCX_<T>_DW_MB                           depthwise rows per pass
  *   PCX_PROBE_CHAINS                        FMA chains of the peak probe
@@ -55,6 +56,8 @@
 #undef PCX_T
 #undef PCX_TU
 
+#define PCX_CGEMM_SYMBOL(T, TU, m) PCX_SYMBOL(T, cgemm, PCX_TILE(m, PCX_##TU##_CGEMM_NR))
+
 /* The set, every field by name. */
 #define PCX_UKERNELS(T, TU)                                                          \
     {                                                                                \
@@ -67,6 +70,11 @@
                                            PCX_TILE(PCX_##TU##_GEMM_MR, PCX_##TU##_NARROW_NR2))}, \
                         .tall = PCX_SYMBOL(T, gemm_narrow,                            \
                                            PCX_TILE(PCX_##TU##_TALL_MR, PCX_##TU##_NARROW_NR1))}, \
+        .cgemm = {.mr = PCX_##TU##_CGEMM_MR, .nr = PCX_##TU##_CGEMM_NR,              \
+                  .run = {PCX_CGEMM_SYMBOL(T, TU, 1), PCX_CGEMM_SYMBOL(T, TU, 2),       \
+                          PCX_CGEMM_SYMBOL(T, TU, 3), PCX_CGEMM_SYMBOL(T, TU, 4),       \
+                          PCX_CGEMM_SYMBOL(T, TU, 5), PCX_CGEMM_SYMBOL(T, TU, 6),       \
+                          PCX_CGEMM_SYMBOL(T, TU, 7), PCX_CGEMM_SYMBOL(T, TU, 8)}},     \
         .row = {.mr = 1, .nr = PCX_##TU##_ROW_NR,                                    \
                 .run = PCX_SYMBOL(T, row, PCX_TILE(1, PCX_##TU##_ROW_NR))},           \
         .rowblock = {.mb = PCX_##TU##_ROWBLOCK_MB, .nr = PCX_##TU##_ROWBLOCK_NR,     \
@@ -88,6 +96,8 @@
         .taps4 = PCX_SYMBOL(T, taps, PCX_CAT(4x, PCX_TAPS4_NV)),                     \
     }
 
+_Static_assert(PCX_F32_CGEMM_MR <= PCX_CGEMM_VARIANTS && PCX_F64_CGEMM_MR <= PCX_CGEMM_VARIANTS,
+               "the channel tile comes in PCX_CGEMM_VARIANTS row counts");
 _Static_assert(PCX_F32_TALL_MR == 2 * PCX_F32_GEMM_MR && PCX_F64_TALL_MR == 2 * PCX_F64_GEMM_MR,
                "the tall variant spans two panels of the gemm tile");
 

@@ -19,6 +19,13 @@
  * The k loop runs in order 0..K-1 with one fused multiply-add per product, so
  * each output's summation order is fixed whatever the tiling or thread count.
  * "gemm" is MR x NR (many output channels); "row" is 1 x NR (few channels).
+ *
+ * The channel tile ("cgemm") takes the same arguments with the operands' roles
+ * swapped: mr output positions x NR output channels,
+ *   C[m * ldc + j] = sum_k A[off[k] + m * lda] * B[k * NR + j]  (+ bias[j]),
+ * A the input (a band, or x itself; positions lda apart), B the weights packed
+ * NR output channels per row k, bias NR values or NULL; load_c as above.  It
+ * comes in a variant per row count mr = 1..8 (run[mr - 1]).
  */
 #ifndef PCX_UKERNELS_H
 #define PCX_UKERNELS_H
@@ -145,6 +152,11 @@ typedef struct { int mr, nr; pcx_f64_tile_fn run; } pcx_f64_tile_ukernel;
  * 2 MR x VL (two panels at once, their rows lda apart as the panels' are). */
 typedef struct { int mr, vl; pcx_f32_tile_fn run[2]; pcx_f32_tile_fn tall; } pcx_f32_narrow_ukernel;
 typedef struct { int mr, vl; pcx_f64_tile_fn run[2]; pcx_f64_tile_fn tall; } pcx_f64_narrow_ukernel;
+/* The channel tile: run[m - 1] is m positions x NR channels (m = 1..8); mr is
+ * the most positions the set's registers hold without spilling. */
+enum { PCX_CGEMM_VARIANTS = 8 };
+typedef struct { int mr, nr; pcx_f32_tile_fn run[PCX_CGEMM_VARIANTS]; } pcx_f32_cgemm_ukernel;
+typedef struct { int mr, nr; pcx_f64_tile_fn run[PCX_CGEMM_VARIANTS]; } pcx_f64_cgemm_ukernel;
 /* The row-blocked filter: MB output rows x NR columns. */
 typedef struct { int mb, nr; pcx_f32_rowblock_fn run; } pcx_f32_rowblock_ukernel;
 typedef struct { int mb, nr; pcx_f64_rowblock_fn run; } pcx_f64_rowblock_ukernel;
@@ -161,6 +173,7 @@ typedef struct { int64_t flops_per_iteration; pcx_fma_probe_fn run; } pcx_fma_pr
 typedef struct {
     pcx_f32_tile_ukernel gemm, row;
     pcx_f32_narrow_ukernel gemm_narrow;
+    pcx_f32_cgemm_ukernel cgemm;
     pcx_f32_rowblock_ukernel rowblock;
     pcx_f32_dwconv_ukernel depthwise;
     pcx_f32_winograd_input_fn winograd_input;
@@ -174,6 +187,7 @@ typedef struct {
 typedef struct {
     pcx_f64_tile_ukernel gemm, row;
     pcx_f64_narrow_ukernel gemm_narrow;
+    pcx_f64_cgemm_ukernel cgemm;
     pcx_f64_rowblock_ukernel rowblock;
     pcx_f64_dwconv_ukernel depthwise;
     pcx_f64_winograd_input_fn winograd_input;

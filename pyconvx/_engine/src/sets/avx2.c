@@ -30,4 +30,10 @@
 #define PCX_F64_NARROW_NR2 8
 #define PCX_F32_TALL_MR 8
 #define PCX_F64_TALL_MR 12
+/* the channel tile: 4 positions x 3 vectors, 12 ymm accumulators, 3 for the
+ * weights, 1 for the broadcast */
+#define PCX_F32_CGEMM_MR 4
+#define PCX_F32_CGEMM_NR 24
+#define PCX_F64_CGEMM_MR 4
+#define PCX_F64_CGEMM_NR 12
 #include "../ukernel_set.h"

@@ -28,4 +28,10 @@
 #define PCX_F64_NARROW_NR2 16
 #define PCX_F32_TALL_MR 16
 #define PCX_F64_TALL_MR 16
+/* the channel tile: 7 positions x 4 vectors of output channels, 28 zmm
+ * accumulators (an output row of 7, 14, 28 or 56 splits into whole tiles) */
+#define PCX_F32_CGEMM_MR 7
+#define PCX_F32_CGEMM_NR 64
+#define PCX_F64_CGEMM_MR 7
+#define PCX_F64_CGEMM_NR 32
 #include "../ukernel_set.h"

@@ -24,4 +24,9 @@
 #define PCX_F64_NARROW_NR2 4
 #define PCX_F32_TALL_MR 8
 #define PCX_F64_TALL_MR 8
+/* the channel tile: 4 positions x 3 vectors (12 accumulators) */
+#define PCX_F32_CGEMM_MR 4
+#define PCX_F32_CGEMM_NR 12
+#define PCX_F64_CGEMM_MR 4
+#define PCX_F64_CGEMM_NR 6
 #include "../ukernel_set.h"
