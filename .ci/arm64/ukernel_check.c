@@ -122,6 +122,59 @@ static void report(int ok, const char *set, const char *what, const char *dtype,
         free(off);                                                                        \
     }                                                                                     \
                                                                                           \
+    /* the channel tile, rows positions: C[m][j] = sum_k A[off[k] + m * lda] * B[k][j],  \
+       exact on small integers, then the fused order on random floats in two blocks */    \
+    static void U##_check_cgemm(const char *set, const pcx_##U##_cgemm_ukernel *k, int rows, \
+                                long K)                                                   \
+    {                                                                                     \
+        int nr = k->nr, ldc = nr + 3, lda = 2, ok = 1;                                    \
+        T *A = U##_buffer(2 * K + 8 * lda + 4, 1), *B = U##_buffer((size_t)K * nr + 1, 1); \
+        T *bias = U##_buffer(nr, 1), *C = malloc((size_t)(rows + 1) * ldc * sizeof(T));   \
+        int64_t *off = malloc((K + 1) * sizeof(int64_t));                                 \
+        for (long i = 0; i < K; ++i)                                                      \
+            off[i] = (int64_t)(next_random() % (2 * K + 4));                              \
+        for (long i = 0; i < (long)(rows + 1) * ldc; ++i)                                 \
+            C[i] = SENTINEL;                                                              \
+        k->run[rows - 1](K, A, lda, B, off, C, ldc, bias, 0);                             \
+        for (int m = 0; m <= rows; ++m)                                                   \
+            for (int j = 0; j < ldc; ++j) {                                               \
+                double want = SENTINEL;                                                   \
+                if (m < rows && j < nr) {                                                 \
+                    want = bias[j];                                                       \
+                    for (long i = 0; i < K; ++i)                                          \
+                        want += (double)A[off[i] + m * lda] * B[i * nr + j];              \
+                }                                                                         \
+                ok &= C[m * ldc + j] == (T)want;                                          \
+            }                                                                             \
+        report(ok, set, "cgemm", #T, K, rows);                                            \
+        free(A);                                                                          \
+        free(B);                                                                          \
+        A = U##_buffer(K + 8, 0);                                                         \
+        B = U##_buffer((size_t)K * nr + 1, 0);                                            \
+        for (long i = 0; i < K; ++i)                                                      \
+            off[i] = i;                                                                   \
+        long half = K / 2;                                                                \
+        k->run[rows - 1](half, A, 1, B, off, C, ldc, NULL, 0);                            \
+        k->run[rows - 1](K - half, A, 1, B + half * nr, off + half, C, ldc, bias, 1);     \
+        ok = 1;                                                                           \
+        int fused = BASELINE_FMA || strcmp(set, "generic") != 0;                          \
+        for (int m = 0; m < rows; ++m)                                                    \
+            for (int j = 0; j < nr; ++j) {                                                \
+                T acc = 0;                                                                \
+                for (long i = 0; i < K; ++i) {                                            \
+                    T product = A[i + m] * B[i * nr + j];                                 \
+                    acc = fused ? FMA(A[i + m], B[i * nr + j], acc) : acc + product;      \
+                }                                                                         \
+                ok &= C[m * ldc + j] == acc + bias[j];                                    \
+            }                                                                             \
+        report(ok, set, "cgemm", #T " fma order", K, rows);                               \
+        free(A);                                                                          \
+        free(B);                                                                          \
+        free(bias);                                                                       \
+        free(C);                                                                          \
+        free(off);                                                                        \
+    }                                                                                     \
+                                                                                          \
     static void U##_check_rowblock(const char *set, const pcx_##U##_rowblock_ukernel *k,  \
                                    int KH, int KW)                                        \
     {                                                                                     \
@@ -316,6 +369,8 @@ static void report(int ok, const char *set, const char *what, const char *dtype,
             const pcx_##U##_tile_ukernel tall = {2 * ks->gemm_narrow.mr,                  \
                                                  ks->gemm_narrow.vl, ks->gemm_narrow.tall}; \
             U##_check_tile(set, "gemm_tall", &tall, Ks[i]);                               \
+            for (int rows = 1; rows <= 8; ++rows)                                         \
+                U##_check_cgemm(set, &ks->cgemm, rows, Ks[i]);                            \
         }                                                                                 \
         for (int i = 0; i < 5; ++i)                                                       \
             U##_check_rowblock(set, &ks->rowblock, kernels[i][0], kernels[i][1]);         \
