@@ -236,6 +236,10 @@ ctypedef struct DirectGeometry:
     int64_t qmax                  # 1 + last pitch-space position of a full box
     const int64_t *off            # [K] tap offsets into the band (or into x, in place)
     bint inplace                  # pointwise: the kernels read x itself, no band
+    # cgemm on a channels-last x (2-d, stride 1, zero or constant border): the
+    # band holds each padded position's cin_g channels together, copied in
+    # runs of x's rows; off[k] = tap position * cin_g + channel
+    bint band_channels_last
     const int64_t *off_tail       # [K] in place: offsets into the copy of a partial tile
     # the microkernel and its tiling
     SimdLevel level

@@ -18,8 +18,8 @@ import numpy as np
 #: Scalar fields of a plan (ints, or bools where noted in contract.pxd).
 SCALAR_FIELDS = (
     "ndim", "batch", "groups", "cin_g", "cout_g", "mode", "padding_value", "kernel_h", "kernel_w", "taps",
-    "flip", "n_phase", "plane_size", "box_count", "band_elems", "qmax", "inplace", "level",
-    "kind", "K", "kc", "mr", "nr", "n_panels", "panels_per_block", "m_blocks", "n_units",
+    "flip", "n_phase", "plane_size", "box_count", "band_elems", "qmax", "inplace",
+    "band_channels_last", "level", "kind", "K", "kc", "mr", "nr", "n_panels", "panels_per_block", "m_blocks", "n_units",
     "chunk", "threads", "dynamic", "packed_elems", "wino_th", "wino_tw", "wino_tp", "wino_vx",
     "wino_mx", "dw_cpu", "dw_blocks", "dw_fast", "dw_lanes",
     "out_unit_stride", "x_offset", "w_offset",
@@ -139,6 +139,7 @@ cdef _set_scalars(DirectGeometry *g, dict f):
     g.band_elems = f["band_elems"]
     g.qmax = f["qmax"]
     g.inplace = f["inplace"]
+    g.band_channels_last = f["band_channels_last"]
     g.level = SimdLevel(f["level"])
     g.kind = Kind(f["kind"])
     g.K = f["K"]
@@ -264,6 +265,14 @@ cdef _check(const DirectGeometry *g, const pcx_ukernel_set *ks, dtype, dict t):
                or g.x_offset != 0 or g.w_offset != 0)
     if blocked and g.kind not in (GEMM, ROW):
         raise ValueError("inconsistent plan: only the gemm and row tiles run reduction blocks")
+    if g.band_channels_last and (g.kind != CGEMM or D != 2 or g.n_phase != 1 or g.inplace
+                                 or g.mode not in (ZEROS, CONSTANT)
+                                 or t["stride"][0] != 1 or t["stride"][1] != 1
+                                 or t["x_strides"][1] != 1
+                                 or g.band_elems < t["ext"][0] * t["ext"][1] * g.cin_g):
+        raise ValueError("inconsistent plan: a channels-last band needs the channel tile, "
+                         "2-d, stride 1, a zero or constant border, channels-last x and "
+                         "room for every padded position's channels")
     if g.lda < g.K or g.x_channels_per_group < g.cin_g:
         raise ValueError("inconsistent plan: a reduction block larger than its weights or x")
     cdef const ScratchLayout *L = &g.scratch

@@ -306,6 +306,7 @@ cdef void run_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t
     cdef int64_t i, p, p_end
     cdef bint fresh
     cdef const real *src
+    cdef int64_t cl_pitch[2]
     if geo.kind == DEPTHWISE:
         depthwise_unit(geo, ks, u, x, packed, bias, out, scratch)
         return
@@ -337,8 +338,14 @@ cdef void run_unit(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64_t
         rowblock_unit(geo, ks, g, n, origin, blen, packed, band, tile, bias, out)
         return
     if geo.kind == CGEMM:
-        cgemm_tiles(geo, ks, p, p_end, g, n, origin, blen, packed, band, geo.pitch, tile, bias,
-                    out)
+        if geo.band_channels_last:   # positions cin_g apart (2-d)
+            cl_pitch[0] = geo.pitch[0] * geo.cin_g
+            cl_pitch[1] = geo.pitch[1] * geo.cin_g
+            cgemm_tiles(geo, ks, p, p_end, g, n, origin, blen, packed, band, cl_pitch, tile,
+                        bias, out)
+        else:
+            cgemm_tiles(geo, ks, p, p_end, g, n, origin, blen, packed, band, geo.pitch, tile,
+                        bias, out)
         return
     gemm_tiles(geo, ks, p, p_end, g, n, origin, blen, w, packed, band, NULL, tile, o0, o,
                bias, out)

@@ -727,6 +727,19 @@ def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, l
         band_elems = (math.prod(padded) + math.prod(geometry.out_spatial)
                       + geometry.reduction_length + 1) * nr
     off_tail = np.zeros(0, dtype=np.int64)
+    # the channel tile on a channels-last x: the band keeps x's layout, each
+    # padded position's channels together (copied in runs of x's rows instead
+    # of gathered channel by channel); the same products in the same order
+    band_channels_last = (kind == Kind.CGEMM and not inplace and ndim == 2 and n_phase == 1
+                          and all(s == 1 for s in geometry.stride)
+                          and geometry.mode_code in (PADDING_MODES.index("zeros"),
+                                                     PADDING_MODES.index("constant"))
+                          and x_strides[1] == 1
+                          and cin_g > 1)
+    if band_channels_last:
+        channel, tap_position = np.divmod(off, plane)
+        off = tap_position * cin_g + channel
+        band_elems = math.prod(ext) * cin_g + nr + 16
     if inplace:   # rows of x itself; the band buffer holds only a partial tile's copy
         off = np.arange(cin_g, dtype=np.int64) * x_strides[1]
         off_tail = np.arange(cin_g, dtype=np.int64) * nr
@@ -793,7 +806,8 @@ def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, l
         "res": [r for rs in residues for r in rs],
         "n_phase": n_phase, "plane_size": plane, "box_count": box_count,
         "band_elems": band_elems, "qmax": qmax, "off": off, "off_tail": off_tail,
-        "inplace": inplace, "K": geometry.reduction_length, "kc": kc,
+        "inplace": inplace, "band_channels_last": band_channels_last,
+        "K": geometry.reduction_length, "kc": kc,
         "n_panels": n_panels, "panels_per_block": panels_per_block, "m_blocks": m_blocks,
         "n_units": n_units, "threads": threads,
         # units the calling thread runs between two checks for Ctrl-C: about

@@ -137,7 +137,42 @@ cdef void build_band(const DirectGeometry *geo, const pcx_ukernel_set *ks, const
                      int64_t n, int64_t g, real *band, int64_t *index) noexcept nogil:
     """Copy the padded, phase-split input region of one box into ``band``."""
     build_tables(geo, index)
-    copy_band(geo, ks, x, n, g, band, index)
+    if geo.band_channels_last:
+        copy_rows_channels_last(geo, x, n, g, band, index)
+    else:
+        copy_band(geo, ks, x, n, g, band, index)
+
+
+cdef void copy_rows_channels_last(const DirectGeometry *geo, const real *x, int64_t n,
+                                  int64_t g, real *band, const int64_t *index) noexcept nogil:
+    """The band of a channels-last x for the channel tile: position by position
+    (rows of ext[1] positions), each position's cin_g channels together; the
+    border holds the fill value, the in-range run of a row is copied from x's
+    row as it lies (one copy per row when the group's channels are all of x's,
+    else one per position).  2-d, stride 1, zero or constant border."""
+    cdef const int64_t *table = index + geo.scratch.table   # rows first
+    cdef int64_t lo = index[geo.scratch.run_lo], hi = index[geo.scratch.run_hi]
+    cdef int64_t src0 = index[geo.scratch.run_src], row_len = geo.ext[1], cin = geo.cin_g
+    cdef int64_t rows = geo.ext[0], xs_h = geo.x_strides[2], xs_w = geo.x_strides[3], r, t, j
+    cdef real fill = <real>geo.padding_value
+    cdef const real *x_img = (x + n * geo.x_strides[0]
+                              + g * geo.x_channels_per_group * geo.x_strides[1] + src0 * xs_w)
+    cdef const real *src
+    cdef real *dst = band
+    for r in range(rows):
+        t = table[r]
+        if t < 0:
+            fill_run(dst, row_len * cin, fill)
+        else:
+            fill_run(dst, lo * cin, fill)
+            src = x_img + t * xs_h
+            if xs_w == cin:
+                memcpy(dst + lo * cin, src, (hi - lo) * cin * sizeof(real))
+            else:
+                for j in range(hi - lo):
+                    memcpy(dst + (lo + j) * cin, src + j * xs_w, cin * sizeof(real))
+            fill_run(dst + hi * cin, (row_len - hi) * cin, fill)
+        dst += row_len * cin
 
 
 cdef void copy_rows(const DirectGeometry *geo, const real *x, int64_t n, int64_t g,

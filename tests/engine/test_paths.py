@@ -780,16 +780,20 @@ CHANNEL_TILE_CASES = [
     ((2, 12, 20), (66, 12, 5), dict(padding=2)),           # 1-d
     ((2, 8, 5, 6, 7), (65, 8, 3, 3, 3), dict(padding=1)),  # 3-d
     ((1, 4, 70, 90), (64, 4, 3, 3), dict(padding=1)),      # boxes split to fit the sums
+    ((2, 10, 8, 9), (64, 10, 3, 3), dict(padding=(2, 1), padding_mode="constant",
+                                         padding_value=1.5)),
 ]
 
 
 @pytest.mark.parametrize("flip", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("case", CHANNEL_TILE_CASES, ids=[str(i) for i in range(12)])
+@pytest.mark.parametrize("case", CHANNEL_TILE_CASES,
+                         ids=[str(i) for i in range(len(CHANNEL_TILE_CASES))])
 def test_channel_tile_has_the_bits_of_the_gemm_tile(case, dtype, flip, rng):
     """algorithm='cgemm' sums every output in the gemm tile's order: the same
     bits as algorithm='gemm' on every SIMD set, for one and two threads, for
-    channels-first and channels-last input, and within the reference's bound."""
+    channels-first and channels-last input (2-d, stride 1, a zero or constant
+    border: its band keeps x's layout), and within the reference's bound."""
     x_shape, w_shape, kwargs = case
     x = rng.standard_normal(x_shape).astype(dtype)
     w = rng.standard_normal(w_shape).astype(dtype)

@@ -345,3 +345,21 @@ def test_channel_tile_blocks_fit_their_cache_targets(dtype):
                 sums = np.prod(f["box"]) * f["panels_per_block"] * nr * size
                 assert sums <= planner.CGEMM_TILES_TARGET_BYTES or np.prod(f["box"]) <= 2 * x_shape[-1]
                 assert f["packed_elems"] == f["n_panels"] * K * nr
+
+
+def test_channel_tile_keeps_a_channels_last_band_where_it_can():
+    """2-d, stride 1, a zero or constant border, channels-last x: the channel
+    tile's band keeps x's layout (a position's channels together); other
+    borders, strides and layouts build the channels-first band."""
+    def band_channels_last(x_shape, **kwargs):
+        p = pyconvx.plan(x_shape, (64, 16, 3, 3), algorithm="cgemm", **kwargs)
+        return p.records[0].fields["band_channels_last"]
+
+    assert band_channels_last((2, 9, 9, 16), padding=1, data_format="channels_last")
+    assert band_channels_last((2, 9, 9, 16), padding=1, data_format="channels_last",
+                              padding_mode="constant", padding_value=2.0)
+    assert not band_channels_last((2, 9, 9, 16), padding=1, data_format="channels_last",
+                                  padding_mode="reflect")
+    assert not band_channels_last((2, 9, 9, 16), padding=1, stride=2,
+                                  data_format="channels_last")
+    assert not band_channels_last((2, 16, 9, 9), padding=1)
