@@ -10,7 +10,8 @@ processes that is the speed of the code, not of the scheduler. Columns: GFLOP/s
 (the plan's FLOPs over that time), the share of the FMA peak
 (``pyconvx.fma_peak_gflops(threads=1)``, timed the same way), the share of the
 columns the gemm tiles compute that are outputs (the rest is the band's halo
-columns and the last tile's padding), and the share of the peak on those
+columns and the last tile's padding; for the channel tile, the output
+channels over its panels' columns), and the share of the peak on those
 columns: how well the microkernel itself runs.
 """
 
@@ -43,10 +44,15 @@ LAYERS = (
 
 
 def useful_columns(plan):
-    """Outputs per box over the columns its gemm tiles compute (None for other kernels)."""
-    if plan.microkernel != "gemm" or plan.algorithm != "direct":
+    """The share of what the tiles compute that is output (None for other kernels):
+    for the gemm tile, a box's outputs over the columns its tiles compute; for
+    the channel tile (every position an output), the output channels over the
+    panels' columns."""
+    if plan.algorithm != "direct" or plan.microkernel not in ("gemm", "cgemm"):
         return None
     fields = plan.records[0].fields
+    if plan.microkernel == "cgemm":
+        return int(fields["cout_g"]) / (int(fields["n_panels"]) * int(fields["nr"]))
     computed = -(-int(fields["qmax"]) // int(fields["nr"])) * int(fields["nr"])
     return math.prod(int(b) for b in fields["box"]) / computed
 
