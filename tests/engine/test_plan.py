@@ -289,32 +289,36 @@ def test_few_units_make_whole_rounds_of_even_blocks(threads):
 
 
 def test_auto_takes_the_channel_tile_where_the_gemm_tile_computes_in_vain():
-    """On AVX-512, deep layers on small images at batch 8 (the gemm tile would
-    compute the band's border columns and round 49 positions up to 64) take
-    the channel tile; one image does not pay for packing the weights, a
-    large image wastes too little, a short reduction is bound by the stores;
-    a channels-last output tips the balance (the gemm tile scatters it)."""
-    if "avx512" not in dispatch.available_levels():
-        pytest.skip("the channel tile is chosen on AVX-512 only; this CPU has none")
-    with dispatch.forced_simd("avx512"):
-        def kernel(x_shape, w_shape, **kwargs):
-            return pyconvx.plan(x_shape, w_shape, **kwargs).microkernel
+    """With the AVX-512 set, deep layers on small images at batch 8 (the gemm
+    tile would compute the band's border columns and round 49 positions up to
+    64) take the channel tile; one image does not pay for packing the weights,
+    a large image wastes too little, a short reduction is bound by the stores,
+    fewer channels than a panel waste its lanes; a channels-last output tips
+    the balance (the gemm tile scatters it).  The other sets keep the gemm
+    tile.  Planned for each compiled set, whatever this CPU runs."""
+    from pyconvx._engine.plan import make_plan
+    from pyconvx.shapes import describe_conv
 
-        assert kernel((8, 512, 7, 7), (512, 512, 3, 3), padding=1) == "cgemm"
-        assert kernel((8, 256, 14, 14), (256, 256, 3, 3), padding=1) == "cgemm"
-        assert kernel((8, 2048, 7, 7), (512, 2048, 1, 1)) == "cgemm"
-        assert kernel((8, 512, 7, 7), (512, 512, 3, 3), padding=1, dtype=np.float64) == "cgemm"
-        assert kernel((1, 512, 7, 7), (512, 512, 3, 3), padding=1) == "gemm"
-        assert kernel((8, 64, 56, 56), (64, 64, 3, 3), padding=1) == "gemm"
-        assert kernel((8, 1024, 14, 14), (256, 1024, 1, 1)) == "gemm"
-        assert kernel((8, 56, 56, 64), (64, 64, 3, 3), padding=1,
+    def kernel(level, x_shape, w_shape, dtype=np.float32, **kwargs):
+        geometry = describe_conv(x_shape, w_shape, **kwargs)
+        return make_plan(geometry, dtype, threads=2, level=level).microkernel
+
+    for name in dispatch.compiled_levels():
+        level = dispatch.LEVEL_NAMES.index(name)
+        deep = kernel(level, (8, 512, 7, 7), (512, 512, 3, 3), padding=1)
+        assert deep == ("cgemm" if name == "avx512" else "gemm"), name
+        if name != "avx512":
+            continue
+        assert kernel(level, (8, 256, 14, 14), (256, 256, 3, 3), padding=1) == "cgemm"
+        assert kernel(level, (8, 2048, 7, 7), (512, 2048, 1, 1)) == "cgemm"
+        assert kernel(level, (8, 512, 7, 7), (512, 512, 3, 3), np.float64, padding=1) == "cgemm"
+        assert kernel(level, (1, 512, 7, 7), (512, 512, 3, 3), padding=1) == "gemm"
+        assert kernel(level, (8, 64, 56, 56), (64, 64, 3, 3), padding=1) == "gemm"
+        assert kernel(level, (8, 1024, 14, 14), (256, 1024, 1, 1)) == "gemm"
+        assert kernel(level, (8, 56, 56, 64), (64, 64, 3, 3), padding=1,
                       data_format="channels_last") == "cgemm"
-        assert kernel((8, 16, 7, 7), (512, 16, 3, 3), padding=1) == "gemm"   # K = 144
-        assert kernel((8, 512, 7, 7), (48, 512, 3, 3), padding=1) == "gemm"  # < 64 channels
-    for level in dispatch.available_levels():
-        if level != "avx512":
-            with dispatch.forced_simd(level):
-                assert kernel((8, 512, 7, 7), (512, 512, 3, 3), padding=1) == "gemm", level
+        assert kernel(level, (8, 16, 7, 7), (512, 16, 3, 3), padding=1) == "gemm"   # K = 144
+        assert kernel(level, (8, 512, 7, 7), (48, 512, 3, 3), padding=1) == "gemm"  # < 64 channels
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
