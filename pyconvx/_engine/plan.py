@@ -407,7 +407,7 @@ def _choose_microkernel(level: int, dtype: np.dtype[Any], geometry: ConvGeometry
         if (_winograd_waste(tile_count, gemm_nr) <= WINOGRAD_MAX_WASTE
                 and all_tiles >= WINOGRAD_MIN_TILES):
             return winograd
-    if _channel_tile_pays(level, geometry, gemm_nr, tiles["cgemm"], scattered):
+    if _channel_tile_pays(level, geometry, gemm_nr, tiles["cgemm"], scattered, dtype.itemsize):
         return cgemm
     return gemm
 
@@ -459,13 +459,19 @@ def _gemm_waste(geometry: ConvGeometry, nr: int) -> float:
 
 
 def _channel_tile_pays(level: int, geometry: ConvGeometry, gemm_nr: int,
-                       cgemm_tile: tuple[int, int], scattered: bool) -> bool:
-    """Whether ``auto`` takes the channel tile over the gemm tile (see CGEMM_MIN_GAIN)."""
+                       cgemm_tile: tuple[int, int], scattered: bool, esize: int) -> bool:
+    """Whether ``auto`` takes the channel tile over the gemm tile (see CGEMM_MIN_GAIN).
+
+    Never when its packed weights would exceed WORKSPACE_LIMIT_BYTES: the gemm
+    tile reads the weights in place, and auto does not double a huge layer's
+    memory for a few percent."""
     cgemm_nr = cgemm_tile[1]
     cout = geometry.out_per_group
     positions = geometry.batch * math.prod(geometry.out_spatial)
+    packed_bytes = (geometry.groups * -(-cout // cgemm_nr) * cgemm_nr
+                    * geometry.reduction_length * esize)
     if (level not in CGEMM_LEVELS or cout < cgemm_nr or positions == 0
-            or geometry.reduction_length == 0):
+            or geometry.reduction_length == 0 or packed_bytes > WORKSPACE_LIMIT_BYTES):
         return False
     channel_waste = 1 - cout / (-(-cout // cgemm_nr) * cgemm_nr)
     cost = channel_waste + CGEMM_PACK_POSITIONS / positions

@@ -319,6 +319,8 @@ def test_auto_takes_the_channel_tile_where_the_gemm_tile_computes_in_vain():
                       data_format="channels_last") == "cgemm"
         assert kernel(level, (8, 16, 7, 7), (512, 16, 3, 3), padding=1) == "gemm"   # K = 144
         assert kernel(level, (8, 512, 7, 7), (48, 512, 3, 3), padding=1) == "gemm"  # < 64 channels
+        # weights whose packed copy would pass the workspace limit stay in place
+        assert kernel(level, (8, 2048, 7, 7), (2048, 2048, 3, 3), padding=1) == "gemm"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
