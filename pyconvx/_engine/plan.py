@@ -33,8 +33,8 @@ __all__ = ["ALGORITHMS", "Plan", "cached_plan", "make_plan", "plan"]
 #: direct-summation microkernels, whose error bound is per output (see
 #: ERROR_BOUNDS); "direct" is the same choice, named.  "fast" also lets it take
 #: Winograd F(2x2,3x3) where that is faster (a tile-wide error bound: opt in).
-#: "gemm", "row", "rowblock" and "depthwise" force one microkernel of the direct
-#: engine ("rowblock" and "depthwise" refuse problems outside their reach, with
+#: "gemm", "cgemm", "row", "rowblock" and "depthwise" force one microkernel of the
+#: direct engine ("rowblock" and "depthwise" refuse problems outside their reach, with
 #: a ValueError); "winograd" forces F(2x2,3x3); "fft" is numpy.fft.
 ALGORITHMS = ("auto", "fast", "direct", "gemm", "cgemm", "row", "rowblock", "depthwise",
               "winograd", "fft")
