@@ -430,14 +430,22 @@ CGEMM_STORE_PRODUCTS = 120
 #: Where the output's rows are not unit-stride (channels-last), the gemm
 #: tile scatters every output while the channel tile writes a position's
 #: channels in one run (and transposes nothing): that much more gain, and no
-#: store cost.  Measured (AVX-512, Zen 5, 2 threads), channels-last, cgemm /
-#: gemm time: N=8, 3x3 64->64 at 56x56 0.92, 1x1 64->64 0.71, 64->256 0.75,
-#: 256->64 0.93, 7x7 stride 2 3->64 at 224x224 0.74; N=1, 3x3 64->64 at
-#: 56x56 0.33, 256->256 at 14x14 0.89.
-CGEMM_SCATTER_GAIN = 0.10
+#: store cost.  Measured, channels-last, cgemm / gemm time: AVX-512 (2
+#: threads, interleaved), N=8, 3x3 64->64 at 56x56 0.80-0.92, 1x1 64->64
+#: 0.43-0.71, 64->256 0.52-0.75, 256->64 0.47-0.93, 7x7 stride 2 3->64 at
+#: 224x224 0.68-0.74; N=1, 3x3 64->64 at 56x56 0.33-0.64, 256->256 at 14x14
+#: 0.89; AVX2 (one thread, best CPU time) 0.55-1.00 on the same layers.
+CGEMM_SCATTER_GAIN = 0.25
 
-#: ... on the microkernel sets where it was measured to pay.
-CGEMM_LEVELS = (dispatch.LEVEL_NAMES.index("avx512"),)
+#: ... on the microkernel sets where it was measured to pay.  With AVX2 (its
+#: 4 x 24 tile, 12 accumulators) it pays on channels-last outputs and on
+#: layers of several taps, not on channels-first pointwise ones: one thread,
+#: best CPU time, cgemm / gemm: 3x3 512->512 at 7x7, N=8 0.91, 256->256 at
+#: 14x14 0.96, 512->512 at 28x28 0.97; 1x1 2048->512 at 7x7 0.96, 960->320
+#: 1.07, 1024->256 at 14x14 1.11; channels-last 1x1 64->64 at 56x56 0.55,
+#: 3x3 512->512 at 7x7 0.83, 64->64 at 56x56 0.96.
+CGEMM_LEVELS = (dispatch.LEVEL_NAMES.index("avx2"), dispatch.LEVEL_NAMES.index("avx512"))
+CGEMM_POINTWISE_LEVELS = (dispatch.LEVEL_NAMES.index("avx512"),)
 
 
 def _gemm_waste(geometry: ConvGeometry, nr: int) -> float:
@@ -470,8 +478,10 @@ def _channel_tile_pays(level: int, geometry: ConvGeometry, gemm_nr: int,
     positions = geometry.batch * math.prod(geometry.out_spatial)
     packed_bytes = (geometry.groups * -(-cout // cgemm_nr) * cgemm_nr
                     * geometry.reduction_length * esize)
+    pointwise = all(k == 1 for k in geometry.kernel)
     if (level not in CGEMM_LEVELS or cout < cgemm_nr or positions == 0
-            or geometry.reduction_length == 0 or packed_bytes > WORKSPACE_LIMIT_BYTES):
+            or geometry.reduction_length == 0 or packed_bytes > WORKSPACE_LIMIT_BYTES
+            or (pointwise and not scattered and level not in CGEMM_POINTWISE_LEVELS)):
         return False
     channel_waste = 1 - cout / (-(-cout // cgemm_nr) * cgemm_nr)
     cost = channel_waste + CGEMM_PACK_POSITIONS / positions

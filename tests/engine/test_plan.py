@@ -294,8 +294,9 @@ def test_auto_takes_the_channel_tile_where_the_gemm_tile_computes_in_vain():
     64) take the channel tile; one image does not pay for packing the weights,
     a large image wastes too little, a short reduction is bound by the stores,
     fewer channels than a panel waste its lanes; a channels-last output tips
-    the balance (the gemm tile scatters it).  The other sets keep the gemm
-    tile.  Planned for each compiled set, whatever this CPU runs."""
+    the balance (the gemm tile scatters it).  With AVX2 the same, except
+    channels-first pointwise layers; the portable set keeps the gemm tile.
+    Planned for each compiled set, whatever this CPU runs."""
     from pyconvx._engine.plan import make_plan
     from pyconvx.shapes import describe_conv
 
@@ -306,7 +307,12 @@ def test_auto_takes_the_channel_tile_where_the_gemm_tile_computes_in_vain():
     for name in dispatch.compiled_levels():
         level = dispatch.LEVEL_NAMES.index(name)
         deep = kernel(level, (8, 512, 7, 7), (512, 512, 3, 3), padding=1)
-        assert deep == ("cgemm" if name == "avx512" else "gemm"), name
+        assert deep == ("gemm" if name == "generic" else "cgemm"), name
+        last = kernel(level, (8, 56, 56, 64), (64, 64, 1, 1), data_format="channels_last")
+        assert last == ("gemm" if name == "generic" else "cgemm"), name
+        # channels-first pointwise layers: on AVX-512 only (AVX2's tile loses there)
+        pointwise = kernel(level, (8, 2048, 7, 7), (512, 2048, 1, 1))
+        assert pointwise == ("cgemm" if name == "avx512" else "gemm"), name
         if name != "avx512":
             continue
         assert kernel(level, (8, 256, 14, 14), (256, 256, 3, 3), padding=1) == "cgemm"
