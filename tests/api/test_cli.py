@@ -596,7 +596,8 @@ def test_bench_sweep_reports_layers_totals_and_json(tmp_path):
     first = model["layers"][0]
     assert first["plan"]["algorithm"] in ("direct", "winograd", "fft")
     # a forced algorithm whose plan is auto's own counts with auto's time, untimed
-    assert set(first["forced"]) | set(first["same_as_auto"]) == {"fast", "direct", "gemm", "row"}
+    assert set(first["forced"]) | set(first["same_as_auto"]) == {"fast", "direct", "gemm", "cgemm",
+                                                                 "row"}
     assert first["plan"]["microkernel"] in first["same_as_auto"]
     assert not set(first["forced"]) & set(first["same_as_auto"])
     assert set(first["not_applicable"]) == {"rowblock", "depthwise", "winograd"}
