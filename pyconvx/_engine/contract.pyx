@@ -273,6 +273,7 @@ cdef _check(const DirectGeometry *g, const pcx_ukernel_set *ks, dtype, dict t):
         raise ValueError("inconsistent plan: a channels-last band needs the channel tile, "
                          "2-d, stride 1, a zero or constant border, channels-last x and "
                          "room for every padded position's channels")
+    _check_pitch(g, t)
     if g.lda < g.K or g.x_channels_per_group < g.cin_g:
         raise ValueError("inconsistent plan: a reduction block larger than its weights or x")
     cdef const ScratchLayout *L = &g.scratch
@@ -285,6 +286,31 @@ cdef _check(const DirectGeometry *g, const pcx_ukernel_set *ks, dtype, dict t):
         raise ValueError("inconsistent plan: the band overlaps the scratch tiles")
     if L.table > L.index_elems or L.index + 8 * L.index_elems > L.winograd_v:
         raise ValueError("inconsistent plan: the index area overlaps Winograd's planes")
+
+cdef _check_pitch(const DirectGeometry *g, dict t):
+    """The band's pitches: row-major over ``ext``, except the rows of a band
+    whose rows share border columns (a gemm band copied a row at a time,
+    2-d, one phase, whole output rows at stride 1 along them, a zero or
+    constant border on both sides at least as wide as what they share)."""
+    cdef int64_t D = g.ndim, i
+    ext, pitch = t["ext"], t["pitch"]
+    if pitch[D - 1] != 1 or any(pitch[i] != pitch[i + 1] * ext[i + 1] for i in range(D - 2)):
+        raise ValueError(f"inconsistent plan: band pitches {[int(v) for v in pitch]} for "
+                         f"extents {[int(v) for v in ext]}")
+    if D < 2 or pitch[D - 2] == ext[D - 1]:
+        return
+    shared = ext[1] - pitch[0]
+    pad_hi = t["padded_size"][1] - t["in_size"][1] - t["pad_lo"][1]
+    if (D != 2 or g.kind != GEMM or g.n_phase != 1 or g.inplace or g.band_channels_last
+            or g.mode not in (ZEROS, CONSTANT) or t["stride"][1] != 1
+            or t["x_strides"][3] != 1 or t["n_boxes"][1] != 1
+            or not 0 < shared <= min(t["pad_lo"][1], pad_hi)
+            or pitch[0] < t["box"][1]):
+        raise ValueError(f"inconsistent plan: band rows {pitch[0]} apart for {ext[1]} "
+                         f"columns: only the gemm tile's 2-d band of whole output rows "
+                         f"may share border columns, as many as its zero or constant "
+                         f"border has on both sides")
+
 
 cdef _check_lanes(const DirectGeometry *g, dict t):
     """The lanes layout of a depthwise plan: one box, VL channels per unit, a

@@ -16,7 +16,8 @@ For one work unit (an image, a channel group, an output box and a block of
 output channels) the unit's input band is built (``stage.build_band``: the
 padded, phase-split input region, so every tap reads NR contiguous values for
 NR consecutive output positions).  Output positions are numbered in the band's
-pitch space (a few "garbage" columns per row are computed and thrown away), and
+pitch space (a few "garbage" border columns per row are computed and thrown
+away; fewer where consecutive rows share a zero or constant border), and
 row ``k`` of the implicit im2col matrix is just ``band + off[k]``.  A
 microkernel computes an MR x NR register tile over the whole reduction; the
 tile is written in place when its outputs are contiguous, else scattered.
@@ -58,15 +59,25 @@ cdef inline char *align_up(char *ptr) noexcept nogil:
     return <char *>((<uintptr_t>ptr + ALIGN - 1) & ~(<uintptr_t>(ALIGN - 1)))
 
 
+cdef inline int64_t span(const DirectGeometry *geo, int64_t i) noexcept nogil:
+    """Pitch-space positions along band dim ``i`` before the next index of dim
+    i - 1: ``ext[i]``, or fewer for rows that share border columns (the
+    pitches say how many)."""
+    if i == 0:
+        return geo.ext[0]
+    return geo.pitch[i - 1] // geo.pitch[i]
+
+
 cdef inline void advance(const DirectGeometry *geo, int64_t *o, int64_t steps) noexcept nogil:
     """Move the band multi-index ``o`` forward by ``steps`` pitch-space positions."""
-    cdef int64_t i = geo.ndim - 1
+    cdef int64_t i = geo.ndim - 1, n = span(geo, i)
     o[i] += steps
-    while i > 0 and o[i] >= geo.ext[i]:
-        o[i] -= geo.ext[i]
+    while i > 0 and o[i] >= n:
+        o[i] -= n
         o[i - 1] += 1
-        if o[i] < geo.ext[i]:
+        if o[i] < n:
             i -= 1
+            n = span(geo, i)
 
 
 cdef inline int64_t segment(const DirectGeometry *geo, int64_t q, int64_t q_end,
@@ -77,7 +88,7 @@ cdef inline int64_t segment(const DirectGeometry *geo, int64_t q, int64_t q_end,
     first position (spatial strides of ``out``) to ``dst``; returns how many of
     its leading positions are valid outputs (0 for a garbage row or column)."""
     cdef int64_t last = geo.ndim - 1, i, valid
-    length[0] = geo.ext[last] - o[last]
+    length[0] = span(geo, last) - o[last]
     if length[0] > q_end - q:
         length[0] = q_end - q
     for i in range(last):
@@ -612,7 +623,7 @@ cdef inline int64_t tile_direct(const DirectGeometry *geo, int64_t q0, const int
         for i in range(last):
             if o0[i] >= blen[i]:
                 return -1
-    elif o0[last] + geo.nr > geo.ext[last]:
+    elif o0[last] + geo.nr > span(geo, last):
         # spans rows: direct only if the output is contiguous across them
         direct = tile_target(geo, q0, o0, origin, blen, o)
     return direct

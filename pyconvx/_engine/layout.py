@@ -13,6 +13,15 @@ the taps use), so that every kernel tap reads NR contiguous values for NR
 consecutive output positions.  A plane is ``ext`` values per dim, row-major
 with ``pitch``; planes start on multiples of ``PLANE_ALIGN`` elements.
 
+The gemm tile computes every position of pitch space, the border columns of
+each row too (their sums are thrown away).  Where a 2-d band's rows begin and
+end in border columns that hold one fill value (a zero or constant border
+around whole rows, stride 1 along them), consecutive rows may *share* them:
+row ``r + 1`` starts ``shared`` columns before row ``r`` ends, so its leading
+border columns are row ``r``'s trailing ones, and every row costs ``shared``
+fewer wasted columns (``shared_border_columns`` decides how many).  Every tap
+still reads the values it reads in the unshared layout.
+
 The scratch
 -----------
 Each thread owns one block: the band's cache key, the band, the scratch tiles,
@@ -43,6 +52,7 @@ __all__ = [
     "batch_folded_view",
     "phase_residues",
     "scratch_layout",
+    "shared_border_columns",
     "tap_offsets",
 ]
 
@@ -70,14 +80,43 @@ def phase_residues(kernel: Sequence[int], stride: Sequence[int],
 
 
 def band_layout(box: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
-                dilation: Sequence[int]) -> tuple[list[int], list[int], int]:
-    """Band plane extents, pitches and aligned plane size for an output box."""
+                dilation: Sequence[int], shared: int = 0) -> tuple[list[int], list[int], int]:
+    """Band plane extents, pitches and aligned plane size for an output box.
+
+    ``shared``: border columns consecutive rows of a 2-d band share (see the
+    module's text and ``shared_border_columns``); the rows are then
+    ``ext[1] - shared`` apart.
+    """
     ext = [b + ((k - 1) * d) // s for b, k, s, d in zip(box, kernel, stride, dilation)]
+    if shared and (len(ext) != 2 or not 0 < shared < ext[1]):
+        raise ValueError(f"shared border columns need a 2-d band wider than them: "
+                         f"shared={shared}, ext={ext}")
     pitch = [1] * len(ext)
     for i in range(len(ext) - 2, -1, -1):
         pitch[i] = pitch[i + 1] * ext[i + 1]
-    plane = -(-math.prod(ext) // PLANE_ALIGN) * PLANE_ALIGN
+    if shared:
+        pitch[0] = ext[1] - shared
+    span = sum((e - 1) * p for e, p in zip(ext, pitch)) + 1
+    plane = -(-span // PLANE_ALIGN) * PLANE_ALIGN
     return ext, pitch, plane
+
+
+def shared_border_columns(out_width: int, box_width: int, kernel_width: int,
+                          stride: Sequence[int], dilation_width: int,
+                          pads: tuple[int, int], fill_border: bool) -> int:
+    """Border columns the rows of a 2-d band can share (0: none).
+
+    The band's rows must span the whole output row (``box_width ==
+    out_width``) at stride 1 along it, with a border of one fill value
+    (``fill_border``: zeros or a constant).  Row r's trailing border (the high
+    padding) then overlaps row r + 1's leading border (the low padding) by as
+    many columns as both have; never more than the kernel's reach, so that a
+    row's outputs stay apart from the next row's.
+    """
+    if len(stride) != 2 or stride[1] != 1 or box_width != out_width or not fill_border:
+        return 0
+    lo, hi = pads
+    return max(0, min(lo, hi, (kernel_width - 1) * dilation_width))
 
 
 def tap_offsets(geometry: ConvGeometry, residues: Sequence[Sequence[int]],

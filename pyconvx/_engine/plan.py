@@ -448,11 +448,25 @@ CGEMM_LEVELS = (dispatch.LEVEL_NAMES.index("avx2"), dispatch.LEVEL_NAMES.index("
 CGEMM_POINTWISE_LEVELS = (dispatch.LEVEL_NAMES.index("avx512"),)
 
 
+def _shared_border(geometry: ConvGeometry, box: Sequence[int], x_rows_contiguous: bool) -> int:
+    """Border columns the rows of a gemm-tile band share (``layout``'s
+    ``shared_border_columns``), where the band builder copies whole rows
+    (one phase, rows unit-stride in x)."""
+    if geometry.ndim != 2 or not x_rows_contiguous or any(
+            len(r) != 1 for r in layout.phase_residues(geometry.kernel, geometry.stride,
+                                                       geometry.dilation)):
+        return 0
+    fill = geometry.mode_code in (PADDING_MODES.index("zeros"), PADDING_MODES.index("constant"))
+    return layout.shared_border_columns(geometry.out_spatial[1], box[1], geometry.kernel[1],
+                                        geometry.stride, geometry.dilation[1],
+                                        geometry.pads[1], fill)
+
+
 def _gemm_waste(geometry: ConvGeometry, nr: int) -> float:
     """Share of the gemm tile's columns that compute no output, for a box of the
-    whole output: the band's border columns in pitch space, and the last
-    tile's columns past the end (for a pointwise layer, the run of positions
-    rounded up to whole tiles)."""
+    whole output: the band's border columns in pitch space (fewer where its
+    rows share them), and the last tile's columns past the end (for a
+    pointwise layer, the run of positions rounded up to whole tiles)."""
     out = geometry.out_spatial
     if math.prod(out) == 0:
         return 0.0
@@ -460,7 +474,7 @@ def _gemm_waste(geometry: ConvGeometry, nr: int) -> float:
         computed = -(-math.prod(out) // nr) * nr
     else:
         _, pitch, _ = layout.band_layout(out, geometry.kernel, geometry.stride,
-                                         geometry.dilation)
+                                         geometry.dilation, _shared_border(geometry, out, True))
         qmax = sum((o - 1) * p for o, p in zip(out, pitch)) + 1
         computed = -(-qmax // nr) * nr
     return 1 - math.prod(out) / computed
@@ -652,13 +666,16 @@ class _ScratchTooLarge(Exception):
 def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, level: int,
                    x_strides: Sequence[int], flip: bool, forced: str | None = None,
                    out_strides: Sequence[int] | None = None,
-                   block: dict[str, Any] | None = None) -> DirectPlan:
+                   block: dict[str, Any] | None = None,
+                   shared_borders: bool = True) -> DirectPlan:
     """Lay out the direct engine's computation; return the DirectPlan record.
 
     ``out_strides``: element strides ``(n, c, *spatial)`` of the output the
     call writes (default C-contiguous).  ``block``: for a reduction block, the
     fields ``x_offset``, ``w_offset``, ``x_channels_per_group``, ``lda`` and
     ``accumulate`` (see ``_reduction_blocks``); ``geometry`` is then the block's.
+    ``shared_borders``: a gemm-tile band's rows may share their border columns
+    (see ``layout``).
     """
     esize = dtype.itemsize
     # the tap-offset table has an entry per product of a sum: refuse the absurd
@@ -713,8 +730,12 @@ def _direct_record(geometry: ConvGeometry, dtype: np.dtype[Any], threads: int, l
     band_box = box
     if kind == Kind.ROWBLOCK:
         band_box = [-(-box[0] // mr) * mr] + list(box[1:])
+    # the gemm tile computes the band's border columns too: rows that share
+    # theirs waste fewer (the same values read, so the same bits)
+    shared = (_shared_border(geometry, box, int(x_strides[-1]) == 1)
+              if kind == Kind.GEMM and shared_borders and not inplace and block is None else 0)
     ext, pitch, plane = layout.band_layout(band_box, geometry.kernel, geometry.stride,
-                                           geometry.dilation)
+                                           geometry.dilation, shared)
     # gemm/row read the weights in place: true convolution (flip) walks the taps
     # of every channel backwards instead of reversing the weights
     off, _ = layout.tap_offsets(geometry, residues, pitch, plane,
@@ -964,7 +985,8 @@ _MICROKERNEL_NAMES = {Kind.GEMM: "gemm", Kind.ROW: "row", Kind.ROWBLOCK: "rowblo
 def make_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
               algorithm: str = "auto", flip: bool = False,
               x_strides: Sequence[int] | None = None, out_strides: Sequence[int] | None = None,
-              level: int | None = None, fold_batch: bool = False) -> Plan:
+              level: int | None = None, fold_batch: bool = False,
+              shared_borders: bool = True) -> Plan:
     """Choose and lay out the computation of a validated problem.
 
     ``x_strides`` and ``out_strides`` are the element strides of the batched
@@ -972,7 +994,10 @@ def make_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
     reads and writes (default: C-contiguous); ``level`` the SIMD level
     (default: the calling thread's, see ``dispatch.level_code``);
     ``fold_batch``: the caller can fold the images into the rows of one
-    (copy x, see ``batch_folded``), and the plan may ask it to.
+    (copy x, see ``batch_folded``), and the plan may ask it to;
+    ``shared_borders``: a gemm-tile band's rows may share their border
+    columns (see ``layout``; the weight gradient, which walks the band's
+    positions row by row, asks for bands without).
     """
     check_choice(algorithm, "algorithm", ALGORITHMS)
     dtype = np.dtype(dtype)
@@ -992,7 +1017,7 @@ def make_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
     try:
         records: tuple[DirectPlan, ...]
         records = (_direct_record(geometry, dtype, threads, level, x_strides, flip, forced,
-                                  out_strides),)
+                                  out_strides, shared_borders=shared_borders),)
         reason = (_REASONS[Kind(records[0].fields["kind"])] if forced in (None, "fast")
                   else f"requested with algorithm={algorithm!r}")
     except _ScratchTooLarge as too_large:

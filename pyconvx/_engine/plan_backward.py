@@ -564,12 +564,14 @@ def plan_weight_grad(*, geometry: ConvGeometry, dtype: np.dtype[Any], threads: i
     # (a dimension of one element may have any stride: x's own is kept)
     contiguous = [int(x_strides[i]) if shape[i] == 1 else math.prod(shape[i + 1:])
                   for i in range(len(shape))]
+    # (bands whose rows lie their full extent apart: the gradient's kernels walk
+    # a box's positions row by row, as the packed grad_output holds them)
     band = make_plan(geometry, dtype, threads=BAND_PLAN_THREADS, algorithm="gemm", flip=False,
-                     x_strides=contiguous)
+                     x_strides=contiguous, shared_borders=False)
     contiguous_x = bool(band.records[0].fields["inplace"])
     if not contiguous_x and list(x_strides) != contiguous:
         band = make_plan(geometry, dtype, threads=BAND_PLAN_THREADS, algorithm="gemm",
-                         flip=False, x_strides=list(x_strides))
+                         flip=False, x_strides=list(x_strides), shared_borders=False)
     if len(band.records) != 1:
         raise MemoryError(
             f"the weight gradient needs one band per output box, but one output's window "

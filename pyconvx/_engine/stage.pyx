@@ -179,14 +179,19 @@ cdef void copy_rows(const DirectGeometry *geo, const real *x, int64_t n, int64_t
                     real *band, const int64_t *index) noexcept nogil:
     """copy_band's 2-d, one-phase case with a constant (or zero) border and
     unit-stride rows: per band row, the border, then one run of x's row (the
-    same values as the general walk, without its per-element table reads)."""
+    same values as the general walk, without its per-element table reads).
+    Rows are ``pitch[0]`` apart: where that is less than their length, a
+    row's trailing border columns are the next row's leading ones (both the
+    fill value; see ``layout``)."""
     cdef const int64_t *table = index + geo.scratch.table   # rows first
     cdef int64_t lo = index[geo.scratch.run_lo], hi = index[geo.scratch.run_hi]
     cdef int64_t src0 = index[geo.scratch.run_src], row_len = geo.ext[1]
-    cdef int64_t rows = geo.ext[0], xs_h = geo.x_strides[2], ci, r, j, t
+    cdef int64_t rows = geo.ext[0], xs_h = geo.x_strides[2], row_pitch = geo.pitch[0]
+    cdef int64_t ci, r, j, t
     cdef real fill = <real>geo.padding_value
     cdef const real *x_chan
     cdef real *dst
+    cdef real *plane_end
     for ci in range(geo.cin_g):
         x_chan = (x + n * geo.x_strides[0]
                   + (g * geo.x_channels_per_group + ci) * geo.x_strides[1] + src0)
@@ -201,9 +206,10 @@ cdef void copy_rows(const DirectGeometry *geo, const real *x, int64_t n, int64_t
                 copy_run(dst + lo, x_chan + t * xs_h, hi - lo)
                 for j in range(hi, row_len):
                     dst[j] = fill
-            dst += row_len
+            dst += row_pitch
         # planes start on aligned offsets: zero the gap up to the next one
-        memset(dst, 0, (band + (ci + 1) * geo.plane_size - dst) * sizeof(real))
+        plane_end = dst - row_pitch + row_len if rows > 0 else dst
+        memset(plane_end, 0, (band + (ci + 1) * geo.plane_size - plane_end) * sizeof(real))
 
 
 cdef void copy_band(const DirectGeometry *geo, const pcx_ukernel_set *ks, const real *x,

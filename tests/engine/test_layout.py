@@ -34,6 +34,44 @@ def test_band_layout(box, kernel, stride, dilation):
     assert plane - math.prod(ext) < layout.PLANE_ALIGN
 
 
+@pytest.mark.parametrize("box, kernel, dilation, shared", [
+    ((4, 7), (3, 3), (1, 1), 1),
+    ((3, 5), (5, 5), (1, 2), 6),
+    ((1, 9), (1, 3), (1, 1), 2),
+])
+def test_band_layout_with_shared_border_columns(box, kernel, dilation, shared):
+    ext, pitch, plane = layout.band_layout(box, kernel, (1, 1), dilation, shared)
+    assert ext == layout.band_layout(box, kernel, (1, 1), dilation)[0]
+    # rows ``shared`` columns closer; the plane ends where the last row does
+    assert pitch == [ext[1] - shared, 1]
+    span = (ext[0] - 1) * pitch[0] + ext[1]
+    assert plane >= span and plane % layout.PLANE_ALIGN == 0
+    assert plane - span < layout.PLANE_ALIGN
+
+
+@pytest.mark.parametrize("box, shared", [((5,), 1), ((2, 3, 4), 1), ((4, 3), 4), ((4, 3), -1)])
+def test_band_layout_refuses_shared_columns_it_cannot_hold(box, shared):
+    kernel = (2,) * len(box)
+    with pytest.raises(ValueError, match="shared border columns need a 2-d band"):
+        layout.band_layout(box, kernel, (1,) * len(box), (1,) * len(box), shared)
+
+
+@pytest.mark.parametrize("args, expected", [
+    # (out_width, box_width, kernel_width, stride, dilation_width, pads, fill_border)
+    ((28, 28, 3, (1, 1), 1, (1, 1), True), 1),        # "same" 3x3: one column
+    ((28, 28, 7, (2, 1), 1, (3, 3), True), 3),        # row stride does not matter
+    ((28, 28, 5, (1, 1), 2, (4, 2), True), 2),        # the narrower side decides
+    ((30, 30, 3, (1, 1), 1, (0, 0), True), 0),        # no border
+    ((28, 28, 3, (1, 1), 1, (5, 5), True), 2),        # never more than the kernel's reach
+    ((28, 14, 3, (1, 1), 1, (1, 1), True), 0),        # a box of part of the row
+    ((14, 14, 3, (1, 2), 1, (1, 1), True), 0),        # stride along the row
+    ((28, 28, 3, (1, 1), 1, (1, 1), False), 0),       # reflect, replicate, symmetric
+    ((28, 28, 3, (1,), 1, (1, 1), True), 0),          # not 2-d
+])
+def test_shared_border_columns(args, expected):
+    assert layout.shared_border_columns(*args) == expected
+
+
 @pytest.mark.parametrize("x_shape, w_shape, kwargs", [
     ((1, 3, 19), (2, 3, 4), dict(stride=2, dilation=3)),
     ((1, 2, 8, 9), (4, 2, 3, 2), dict(stride=(2, 3), dilation=(1, 2))),
@@ -108,6 +146,10 @@ def test_plan_record_is_built_from_exactly_its_fields():
     (dict(threads=0), "threads and chunk must be >= 1"),
     (dict(in_size=[20]), "in_size has 1 entries, expected 2"),
     (dict(off=[0, 1]), "off has 2 entries"),
+    (dict(pitch=[20, 1]), "band rows 20 apart for 22 columns"),   # shares more than the border
+    (dict(pitch=[23, 1]), "band rows 23 apart for 22 columns"),   # rows overlap nothing
+    (dict(pitch=[21, 2]), r"band pitches \[21, 2\]"),
+    (dict(mode=1), "band rows 21 apart"),                         # a border of x's own values
 ])
 def test_plan_record_refuses_inconsistent_plans(change, message):
     fields = _fields((2, 16, 20, 20), (32, 16, 3, 3), padding=1, algorithm="gemm")

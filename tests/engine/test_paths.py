@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import pyconvx
-from pyconvx._engine import direct
+from pyconvx._engine import direct, dispatch
 from pyconvx._engine.plan import make_plan
 
 from _problems import (
@@ -605,6 +605,57 @@ def _engine_run(x, w, bias, out, flip, kwargs):
                      out_strides=strides[1])
     assert "side by side" in plan.reason
     direct.run(x, w, bias, out, plan.records)
+
+
+# ----------------------------------------------------------------------------- shared border columns
+SHARED_BORDER_CASES = [
+    # (x shape, w shape, kwargs, border columns the band's rows share)
+    ((2, 5, 13, 11), (4, 5, 3, 3), dict(padding=1), 1),
+    ((1, 3, 9, 14), (5, 3, 3, 4), dict(padding=((1, 2), (2, 1))), 1),
+    ((1, 4, 12, 10), (3, 4, 3, 3), dict(padding=2, dilation=2), 2),
+    ((2, 3, 12, 10), (4, 3, 1, 3), dict(padding=(0, 1), stride=(2, 1)), 1),
+    ((1, 6, 11, 9), (6, 2, 5, 5), dict(padding=2, groups=3), 2),
+    ((1, 32, 64, 64), (32, 32, 3, 3), dict(padding=1), 1),        # several boxes of rows
+]
+
+
+@pytest.mark.parametrize("mode", ["zeros", "constant"])
+@pytest.mark.parametrize("case", SHARED_BORDER_CASES,
+                         ids=[f"s{i}" for i in range(len(SHARED_BORDER_CASES))])
+def test_rows_sharing_border_columns_have_the_bits_of_whole_rows(case, mode, rng):
+    """The gemm tile's band whose rows share their border columns (fewer wasted
+    columns) gives the bits of the band whose rows lie their full extent apart,
+    on every SIMD set, with 1 and 2 threads, both dtypes, bias and flip."""
+    x_shape, w_shape, kwargs, shared = case
+    kwargs = dict(kwargs, **mode_kwargs(mode))
+    geometry = pyconvx.plan(x_shape, w_shape, **kwargs).geometry
+    for dtype in (np.float32, np.float64):
+        x, w, b = make_problem(rng, x_shape, w_shape, dtype=dtype)
+        for name in simd_levels():
+            level = dispatch.LEVEL_NAMES.index(name)
+            for flip in (False, True):
+                outs = []
+                for allowed in (False, True):
+                    for threads in (1, 2):
+                        plan = make_plan(geometry, dtype, threads=threads, algorithm="gemm",
+                                         flip=flip, level=level, shared_borders=allowed)
+                        fields = plan.records[0].fields
+                        assert fields["pitch"][0] == fields["ext"][1] - (shared if allowed else 0)
+                        out = np.full(geometry.out_shape, np.nan, dtype)
+                        direct.run(x, w, b, out, plan.records)
+                        outs.append(out)
+                for out in outs[1:]:
+                    assert_bitwise_equal(out, outs[0])
+                assert_matches_reference(outs[0], x, w, b, flip=flip, **kwargs)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "symmetric", "circular"])
+def test_a_border_of_the_inputs_own_values_keeps_whole_rows(mode):
+    """Only a border of one fill value can be shared between rows."""
+    geometry = pyconvx.plan((1, 4, 12, 12), (4, 4, 3, 3), padding=1,
+                            padding_mode=mode).geometry
+    fields = make_plan(geometry, np.float32, threads=2, algorithm="gemm").records[0].fields
+    assert fields["pitch"][0] == fields["ext"][1]
 
 
 # ----------------------------------------------------------------------------- reduction blocks
