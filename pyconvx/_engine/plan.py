@@ -553,20 +553,34 @@ def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int
         return geometry.batch * geometry.groups * math.prod(
             -(-o // b) for o, b in zip(geometry.out_spatial, box))
 
+    def tiles(box: Sequence[int]) -> float:
+        _, pitch, _ = band_ext(box)
+        return (sum((b - 1) * p for b, p in zip(box, pitch)) + 1) / nr
+
+    panel_bytes = mr * geometry.in_per_group * math.prod(geometry.kernel) * esize
+    # Threads that share a box each build its band; threads with boxes of their
+    # own each read all the weights.  Where the band outweighs the weights
+    # (few channels on a large image), every thread gets boxes of its own
+    # before the channels are split into blocks.
+    if (kind in (Kind.GEMM, Kind.ROW, Kind.CGEMM) and not inplace
+            and band_bytes(box) > n_panels * panel_bytes):
+        while unit_count(box) < threads and any(b > 1 for b in box[:splittable]):
+            i = next(i for i, b in enumerate(box[:splittable]) if b > 1)
+            trial = list(box)
+            trial[i] = -(-box[i] // 2)
+            if tiles(trial) < 2:
+                break
+            box = trial
+
     wanted = 4 * threads
     m_blocks = max(1, min(n_panels, -(-wanted // max(unit_count(box), 1))))
     panels_per_block = max(1, -(-n_panels // m_blocks))
     m_blocks = max(1, -(-n_panels // panels_per_block))
-    panel_bytes = mr * geometry.in_per_group * math.prod(geometry.kernel) * esize
     if (kind in (Kind.GEMM, Kind.ROW, Kind.CGEMM)
             and (not inplace or n_panels * panel_bytes > INPLACE_WEIGHT_BLOCK_BYTES)
             and panels_per_block * panel_bytes > WEIGHT_BLOCK_TARGET_BYTES):
         panels_per_block = max(1, WEIGHT_BLOCK_TARGET_BYTES // panel_bytes)
         m_blocks = -(-n_panels // panels_per_block)
-
-    def tiles(box: Sequence[int]) -> float:
-        _, pitch, _ = band_ext(box)
-        return (sum((b - 1) * p for b, p in zip(box, pitch)) + 1) / nr
 
     while (kind not in (Kind.WINOGRAD, Kind.DEPTHWISE)
            and unit_count(box) * m_blocks < wanted

@@ -288,6 +288,28 @@ def test_few_units_make_whole_rounds_of_even_blocks(threads):
     assert max(panels) <= fields["panels_per_block"]
 
 
+@pytest.mark.parametrize("tile", ["gemm", "cgemm"])
+@pytest.mark.parametrize("threads", [2, 3, 4])
+def test_threads_get_boxes_of_their_own_where_the_band_outweighs_the_weights(tile, threads):
+    """Threads that share a box each build its band; threads with boxes of
+    their own each read all the weights.  Few channels on a large image (a
+    band larger than the weights): at least a box per thread.  Many channels
+    on a small image: one box, the channels split into blocks (four per
+    thread)."""
+    from pyconvx._engine.plan import make_plan
+    from pyconvx.shapes import describe_conv
+
+    for level in (dispatch.LEVEL_NAMES.index(name) for name in dispatch.compiled_levels()):
+        thin = make_plan(describe_conv((1, 64, 56, 56), (64, 64, 3, 3), padding=1),
+                         np.float32, threads=threads, algorithm=tile, level=level)
+        # (the whole image's band, 64 planes of 58x58, is about 6 times the weights)
+        assert thin.records[0].fields["box_count"] >= threads
+        deep = make_plan(describe_conv((1, 512, 7, 7), (512, 512, 3, 3), padding=1),
+                         np.float32, threads=2, algorithm=tile, level=level)
+        fields = deep.records[0].fields
+        assert fields["box_count"] == 1 and fields["m_blocks"] >= 8
+
+
 def test_auto_takes_the_channel_tile_where_the_gemm_tile_computes_in_vain():
     """With the AVX-512 set, deep layers on small images at batch 8 (the gemm
     tile would compute the band's border columns and round 49 positions up to
