@@ -512,8 +512,9 @@ def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int
     """The output box of one work unit and the split of the output channels.
 
     Returns ``(box, m_blocks, panels_per_block)``.  The box shrinks, outermost
-    dims first, until its band fits the cache; then, for enough units per
-    thread, or for blocks of weights that fit WEIGHT_BLOCK_TARGET_BYTES, the
+    dims first, until its band fits the cache, and, where that band outweighs
+    the weights, until every thread has a box of its own; then, for enough
+    units per thread, or for blocks of weights that fit WEIGHT_BLOCK_TARGET_BYTES, the
     output channels are split into blocks (each re-reads the same band) and,
     while the work is large enough to be worth sharing, the box is split
     further (never below two tiles).  In place, boxes keep whole rows.  A
