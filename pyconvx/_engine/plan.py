@@ -554,9 +554,17 @@ def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int
         return geometry.batch * geometry.groups * math.prod(
             -(-o // b) for o, b in zip(geometry.out_spatial, box))
 
-    def tiles(box: Sequence[int]) -> float:
-        _, pitch, _ = band_ext(box)
-        return (sum((b - 1) * p for b, p in zip(box, pitch)) + 1) / nr
+    def halved(box: list[int]) -> list[int] | None:
+        # the box with its outermost splittable dim halved; None where there is
+        # none, or where the half would hold fewer than two tiles
+        if not any(b > 1 for b in box[:splittable]):
+            return None
+        i = next(i for i, b in enumerate(box[:splittable]) if b > 1)
+        trial = list(box)
+        trial[i] = -(-box[i] // 2)
+        _, pitch, _ = band_ext(trial)
+        tiles = (sum((b - 1) * p for b, p in zip(trial, pitch)) + 1) / nr
+        return trial if tiles >= 2 else None
 
     panel_bytes = mr * geometry.in_per_group * math.prod(geometry.kernel) * esize
     # Threads that share a box each build its band; threads with boxes of their
@@ -565,12 +573,7 @@ def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int
     # before the channels are split into blocks.
     if (kind in (Kind.GEMM, Kind.ROW, Kind.CGEMM) and not inplace
             and band_bytes(box) > n_panels * panel_bytes):
-        while unit_count(box) < threads and any(b > 1 for b in box[:splittable]):
-            i = next(i for i, b in enumerate(box[:splittable]) if b > 1)
-            trial = list(box)
-            trial[i] = -(-box[i] // 2)
-            if tiles(trial) < 2:
-                break
+        while unit_count(box) < threads and (trial := halved(box)) is not None:
             box = trial
 
     wanted = 4 * threads
@@ -585,13 +588,8 @@ def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int
 
     while (kind not in (Kind.WINOGRAD, Kind.DEPTHWISE)
            and unit_count(box) * m_blocks < wanted
-           and any(b > 1 for b in box[:splittable])
-           and geometry.flops / max(unit_count(box) * m_blocks, 1) > 4e6):
-        i = next(i for i, b in enumerate(box[:splittable]) if b > 1)
-        trial = list(box)
-        trial[i] = -(-box[i] // 2)
-        if tiles(trial) < 2:
-            break
+           and geometry.flops / max(unit_count(box) * m_blocks, 1) > 4e6
+           and (trial := halved(box)) is not None):
         box = trial
     if kind == Kind.ROWBLOCK and box[0] < geometry.out_spatial[0]:
         box[0] = -(-box[0] // mr) * mr  # whole row groups per box
