@@ -113,6 +113,10 @@ WEIGHT_BLOCK_TARGET_BYTES = 512 * 1024
 #: 0.88, 2048->512 at 7x7 0.98-1.02; at N=1, 0.94-1.00).
 INPLACE_WEIGHT_BLOCK_BYTES = 1 * 2**20
 
+#: In-place boxes of rows are split only into boxes whose last tile leaves at
+#: most this share of their columns empty.
+INPLACE_BOX_MAX_WASTE = 0.05
+
 #: The GEMM tiles' reduction runs in blocks whose band rows (kc x NR values)
 #: fit this part of the L1 data cache, so every panel of a block reuses them.
 KC_TARGET_BYTES = 24 * 1024
@@ -577,6 +581,20 @@ def _output_box(geometry: ConvGeometry, kind: Kind, mr: int, nr: int, esize: int
             box = trial
 
     wanted = 4 * threads
+    # In place, every block of output channels reads the box's rows of x again,
+    # from beyond the L2 cache once they outgrow it.  Where they also outweigh
+    # the weights, the work is shared out in equal boxes of rows instead, as
+    # few as make enough units, of whole tiles or nearly (a box's last, partial
+    # tile is computed in full).
+    if (kind in (Kind.GEMM, Kind.ROW, Kind.CGEMM) and inplace and ndim > 1
+            and band_bytes(box) > max(n_panels * panel_bytes, BAND_TARGET_BYTES)):
+        rows = geometry.out_spatial[0]
+        row = math.prod(geometry.out_spatial[1:])
+        for r in range(rows - 1, 0, -1):
+            if unit_count(box) >= wanted:
+                break
+            if rows % r == 0 and 1 - r * row / (-(-r * row // nr) * nr) <= INPLACE_BOX_MAX_WASTE:
+                box[0] = r
     m_blocks = max(1, min(n_panels, -(-wanted // max(unit_count(box), 1))))
     panels_per_block = max(1, -(-n_panels // m_blocks))
     m_blocks = max(1, -(-n_panels // panels_per_block))

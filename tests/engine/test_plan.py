@@ -310,6 +310,32 @@ def test_threads_get_boxes_of_their_own_where_the_band_outweighs_the_weights(til
         assert fields["box_count"] == 1 and fields["m_blocks"] >= 8
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_in_place_pointwise_layers_share_rows_not_channels_where_x_outweighs_the_weights(
+        threads):
+    """A pointwise layer reads x in place, and each block of output channels
+    reads its rows again.  Where those rows outgrow the band's share of the
+    cache and outweigh the weights (256->64 at 56x56, one image), the threads
+    get equal boxes of rows, one block each, whose last tile wastes at most
+    INPLACE_BOX_MAX_WASTE of its columns; where the weights outweigh x
+    (1024->256 at 14x14), the channels are split into blocks as before."""
+    from pyconvx._engine.plan import INPLACE_BOX_MAX_WASTE, make_plan
+    from pyconvx.shapes import describe_conv
+
+    for level in (dispatch.LEVEL_NAMES.index(name) for name in dispatch.compiled_levels()):
+        thin = make_plan(describe_conv((1, 256, 56, 56), (64, 256, 1, 1)),
+                         np.float32, threads=threads, level=level, algorithm="gemm")
+        fields = thin.records[0].fields
+        rows, nr = fields["box"][0], thin.tile[1]
+        assert fields["inplace"] and fields["m_blocks"] == 1, fields
+        assert fields["box"][1] == 56 and 56 % rows == 0 and fields["box_count"] >= 4 * threads
+        assert 1 - rows * 56 / (-(-rows * 56 // nr) * nr) <= INPLACE_BOX_MAX_WASTE
+        deep = make_plan(describe_conv((1, 1024, 14, 14), (256, 1024, 1, 1)),
+                         np.float32, threads=threads, level=level, algorithm="gemm")
+        fields = deep.records[0].fields
+        assert fields["m_blocks"] >= 4 * threads
+
+
 def test_auto_takes_the_channel_tile_where_the_gemm_tile_computes_in_vain():
     """With the AVX-512 set, deep layers on small images at batch 8 (the gemm
     tile would compute the band's border columns and round 49 positions up to
