@@ -75,10 +75,11 @@ out : ndarray, optional
     (KeyboardInterrupt) leaves it partly written.""",
     "threads": """\
 threads : int, optional
-    Threads to use; None means OMP_NUM_THREADS if set, else the cores this
-    process may use.  Counts above 8 are capped at 4 per usable core (and at
-    what a limited address space has room for).  Results are bitwise
-    identical for every count.""",
+    Most threads to use; None means OMP_NUM_THREADS if set, else the cores
+    this process may use.  Counts above 8 are capped at 4 per usable core (and
+    at what a limited address space has room for); a problem too small to pay
+    for waking a thread uses fewer.  Results are bitwise identical for every
+    count.""",
     "algorithm": """\
 algorithm : str, optional
     One of "auto", "fast", "direct", "gemm", "cgemm", "row", "rowblock",
@@ -268,8 +269,9 @@ out : ndarray, optional
     Preallocated result: exact shape, result dtype, C-contiguous, aligned,
     writeable.  It may overlap an input.
 threads : int, optional
-    Threads to use; None means OMP_NUM_THREADS if set, else the cores this
-    process may use.  Results are bitwise identical for every count.
+    Most threads to use; None means OMP_NUM_THREADS if set, else the cores
+    this process may use; a small problem may use fewer.  Results are bitwise
+    identical for every count.
 data_format : {"channels_first", "channels_last"}, optional
     "channels_last": x is ``(N, *spatial, C_in)`` and the result
     ``(N, *out_spatial, C_out)`` (unbatched: without N), read and written
@@ -301,8 +303,9 @@ stride, padding, dilation, groups, flip, padding_mode, padding_value, data_forma
     Those of the forward call :func:`pyconvx.conv` (every padding form and
     padding mode it accepts).
 threads : int, optional
-    Threads to use; None means OMP_NUM_THREADS if set, else the cores this
-    process may use.  Results are bitwise identical for every count."""
+    Most threads to use; None means OMP_NUM_THREADS if set, else the cores
+    this process may use; a small problem may use fewer.  Results are bitwise
+    identical for every count."""
 DOCS["grad_output"] = """\
 grad_output : array_like
     The gradient of the loss with respect to the convolution's output: the

@@ -138,6 +138,19 @@ WORKSPACE_LIMIT_BYTES = 64 * 2**20
 #: FLOPs of the calling thread's work units between two of its checks for Ctrl-C.
 CHUNK_FLOPS = 2e9
 
+#: A call wakes a thread beyond the first only for at least this much work
+#: per thread (see ``threads_worth_waking``), in float32 FLOPs, every byte of
+#: x, the weights and the result counting WORK_FLOPS_PER_BYTE.  A sleeping
+#: OpenMP thread takes tens of microseconds to wake (hundreds under a busy
+#: hypervisor), and the call waits for it even when the calling thread has
+#: done all the work.  Measured (AMD Zen 5 under KVM, AVX-512, one image,
+#: calls 0.3 ms apart, median time on 1 / 2 threads): MobileNetV2's layers of
+#: 5-30 units of work (millions) 0.64-0.95 (its 1x1 192->64 at 14x14 53 vs
+#: 82 us), of 37-39 0.84-0.85, of 42-44 1.04-1.25; 1x1 256->256 at 14x14
+#: (26) 0.81-1.04, at 20x20 (52) 1.10-1.29; 3x3 64->64 at 20x20 (29) 1.00-1.12.
+PARALLEL_MIN_WORK = 20e6
+WORK_FLOPS_PER_BYTE = 10
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -1171,6 +1184,26 @@ PLAN_CACHE_SIZE = 128
 _plan_cache: dict[tuple[Any, ...], Plan] = {}
 
 
+def threads_worth_waking(geometry: ConvGeometry, dtype: npt.DTypeLike, threads: int) -> int:
+    """The threads a call of ``threads`` at most uses: one per PARALLEL_MIN_WORK
+    of work, at least one (results do not depend on the count).
+
+    Examples
+    --------
+    >>> from pyconvx.shapes import describe_conv
+    >>> small = describe_conv((1, 192, 14, 14), (64, 192, 1, 1))
+    >>> large = describe_conv((1, 256, 56, 56), (256, 256, 3, 3), padding=1)
+    >>> threads_worth_waking(small, "float32", 2), threads_worth_waking(large, "float32", 2)
+    (1, 2)
+    """
+    esize = np.dtype(dtype).itemsize
+    moved = esize * (geometry.batch * (geometry.in_channels * math.prod(geometry.in_spatial)
+                                       + geometry.out_channels * math.prod(geometry.out_spatial))
+                     + geometry.out_channels * geometry.in_per_group * math.prod(geometry.kernel))
+    work = geometry.flops * esize / 4 + WORK_FLOPS_PER_BYTE * moved
+    return max(1, min(threads, int(work // PARALLEL_MIN_WORK)))
+
+
 def cached_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
                 algorithm: str = "auto", flip: bool = False,
                 x_strides: Sequence[int] | None = None,
@@ -1180,8 +1213,10 @@ def cached_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
     A plan is a pure function of these arguments and the SIMD level (planning
     costs about 70 us, as much as a small convolution).  The returned Plan and
     its record are shared and frozen (``pyconvx.plan`` returns a fresh one).
+    ``threads`` is the call's most (see ``threads_worth_waking``).
     """
     level = dispatch.level_code()
+    threads = threads_worth_waking(geometry, dtype, threads)
     key: tuple[Any, ...] | None
     key = (geometry, np.dtype(dtype).str, threads, algorithm, bool(flip),
            None if x_strides is None else tuple(int(s) for s in x_strides),
@@ -1250,5 +1285,7 @@ def plan(x: npt.ArrayLike, weight: npt.ArrayLike, stride: IntTuple = 1, padding:
     if dtype is not None:
         dtypes.append((np.dtype(dtype), "dtype"))
     compute_dtype = result_dtype(*dtypes) if dtypes else np.dtype(np.float32)
-    return make_plan(geometry, compute_dtype, threads=resolve_threads(threads),
+    return make_plan(geometry, compute_dtype,
+                     threads=threads_worth_waking(geometry, compute_dtype,
+                                                  resolve_threads(threads)),
                      algorithm=algorithm, flip=flip, fold_batch=True)

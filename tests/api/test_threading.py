@@ -101,8 +101,9 @@ IDLE_CODE = """
                 with open(f"/proc/self/task/{tid}/schedstat") as f:
                     total += int(f.read().split()[0])
         return total
-    x = np.ones((1, 32, 32, 32), np.float32)
-    w = np.ones((32, 32, 3, 3), np.float32)
+    x = np.ones((1, 64, 48, 48), np.float32)   # enough work for two threads
+    w = np.ones((64, 64, 3, 3), np.float32)
+    assert pyconvx.plan(x, w, padding=1, threads=2).threads == 2
     pyconvx.conv(x, w, padding=1, threads=2)
     idle = []
     for _ in range(11):

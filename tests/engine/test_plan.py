@@ -116,7 +116,8 @@ def test_forced_winograd_refuses_channels_beyond_its_box_and_says_so():
 
 def test_plan_cache_follows_level_and_arguments(rng):
     """conv remembers its plans (pyconvx._engine.plan.cached_plan): the cached plan is the
-    one make_plan would make for the same problem, SIMD level, threads and strides."""
+    one make_plan would make for the same problem, SIMD level, threads (as many as
+    the problem's work wakes) and strides."""
     from pyconvx._engine import plan as _plan
     from pyconvx.shapes import describe_conv
 
@@ -128,7 +129,8 @@ def test_plan_cache_follows_level_and_arguments(rng):
             for threads, strides in ((1, None), (3, [540, 90, 10, 1]), (2, [540, 90, 20, 2])):
                 cached = _plan.cached_plan(g, np.float32, threads=threads, x_strides=strides)
                 again = _plan.cached_plan(g, np.float32, threads=threads, x_strides=strides)
-                fresh = _plan.make_plan(g, np.float32, threads=threads, x_strides=strides)
+                worth = _plan.threads_worth_waking(g, np.float32, threads)
+                fresh = _plan.make_plan(g, np.float32, threads=worth, x_strides=strides)
                 assert again is cached
                 assert cached.microkernel == fresh.microkernel and cached.tile == fresh.tile
                 assert cached.box == fresh.box and cached.threads == fresh.threads
@@ -423,3 +425,36 @@ def test_channel_tile_keeps_a_channels_last_band_where_it_can():
     assert not band_channels_last((2, 9, 9, 16), padding=1, stride=2,
                                   data_format="channels_last")
     assert not band_channels_last((2, 16, 9, 9), padding=1)
+
+
+def test_a_call_wakes_only_the_threads_its_work_pays_for():
+    """Waking a sleeping OpenMP thread costs tens to hundreds of microseconds,
+    and the call waits for it: a problem gets one thread per PARALLEL_MIN_WORK
+    of work (its FLOPs, float64's counted twice, and the bytes it moves), never
+    more than it was given nor fewer than one; conv, pyconvx.plan and the
+    plan cache agree, and the bits are those of one thread."""
+    from pyconvx._engine import plan as _plan
+    from pyconvx.shapes import describe_conv
+
+    tiny = describe_conv((1, 192, 14, 14), (64, 192, 1, 1))
+    large = describe_conv((1, 256, 56, 56), (256, 256, 3, 3), padding=1)
+    assert _plan.threads_worth_waking(tiny, np.float32, 2) == 1
+    assert _plan.threads_worth_waking(large, np.float32, 2) == 2
+    assert _plan.threads_worth_waking(large, np.float32, 1) == 1
+    many = _plan.threads_worth_waking(large, np.float32, 10**6)   # 3.7 GFLOP, 9 MB
+    assert large.flops // _plan.PARALLEL_MIN_WORK <= many <= 1.1 * large.flops // _plan.PARALLEL_MIN_WORK
+    counts = [_plan.threads_worth_waking(describe_conv((n, 64, 28, 28), (64, 64, 3, 3),
+                                                       padding=1), np.float32, 64)
+              for n in (1, 2, 4, 8, 16)]
+    assert counts == sorted(counts) and counts[0] >= 1 and counts[-1] > counts[0]
+    f32 = [_plan.threads_worth_waking(describe_conv((1, c, 14, 14), (c, c, 1, 1)), np.float32, 2)
+           for c in range(64, 512, 8)]
+    f64 = [_plan.threads_worth_waking(describe_conv((1, c, 14, 14), (c, c, 1, 1)), np.float64, 2)
+           for c in range(64, 512, 8)]
+    assert f32.count(1) > f64.count(1) > 0   # float64 pays for a thread sooner
+    assert pyconvx.plan((1, 192, 14, 14), (64, 192, 1, 1), threads=2).threads == 1
+    assert _plan.cached_plan(tiny, np.float32, threads=2).threads == 1
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 192, 14, 14)).astype(np.float32)
+    w = rng.standard_normal((64, 192, 1, 1)).astype(np.float32)
+    assert pyconvx.conv(x, w, threads=2).tobytes() == pyconvx.conv(x, w, threads=1).tobytes()
