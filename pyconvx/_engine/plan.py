@@ -1216,7 +1216,6 @@ def cached_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
     ``threads`` is the call's most (see ``threads_worth_waking``).
     """
     level = dispatch.level_code()
-    threads = threads_worth_waking(geometry, dtype, threads)
     key: tuple[Any, ...] | None
     key = (geometry, np.dtype(dtype).str, threads, algorithm, bool(flip),
            None if x_strides is None else tuple(int(s) for s in x_strides),
@@ -1227,7 +1226,8 @@ def cached_plan(geometry: ConvGeometry, dtype: npt.DTypeLike, *, threads: int,
     except TypeError:  # an unhashable argument: make_plan reports it
         found = key = None
     if found is None:
-        found = make_plan(geometry, dtype, threads=threads, algorithm=algorithm, flip=flip,
+        found = make_plan(geometry, dtype, threads=threads_worth_waking(geometry, dtype, threads),
+                          algorithm=algorithm, flip=flip,
                           x_strides=x_strides, out_strides=out_strides, level=level,
                           fold_batch=fold_batch)
         if key is not None:
