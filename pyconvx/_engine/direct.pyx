@@ -649,8 +649,8 @@ cdef void gemm_tiles(const DirectGeometry *geo, const pcx_ukernel_set *ks, int64
     long, too many streams for the hardware prefetchers to follow: each of
     the tile's calls asks for its share of the next tile's rows, which then
     come from the L2 cache (measured on an AVX-512 Xeon, two threads, float32
-    pointwise layers: 5-15% less time at 56x56, 17-27% for 32->16 at
-    112x112, 0-10% at 28x28 and 14x14; float64 0-10%).
+    pointwise layers: 6-20% less time at 56x56, 17-27% for 32->16 at
+    112x112, 0-10% at 28x28 and 14x14; float64 up to 10%).
     """
     cdef int64_t i, t, q0, q_end, k0, klen, direct, rows, width, nv, pf_rows, pf_next, calls
     cdef int64_t mr = geo.mr, nr = geo.nr, K = geo.K, lda = geo.lda
