@@ -25,8 +25,8 @@ static inline int64_t pcx_offset(const int64_t *origin, const int64_t *index,
 }
 
 
-/* Ask for the cache lines of ``n`` values from ``p`` into the L2 cache (a
- * hint: it never faults, wherever ``p`` points). */
+/* Ask for the cache lines of the ``nbytes`` bytes from ``p`` to come into the
+ * L2 cache (a hint: a prefetch never faults). */
 static inline void pcx_prefetch_run_l2(const void *p, int64_t nbytes)
 {
     const char *c = (const char *)p;
